@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The gateway's configuration, parsed once from the environment by the composition root.
+ * Every variable may instead be given as `NAME_FILE` pointing at a file that holds the value
+ * (for secrets mounted by an orchestrator). A bad or missing value stops start-up with one
+ * error that names every problem at once.
+ */
+
+const intFromString = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const optionalString = z.string().trim().min(1).optional();
+
+const urlString = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      new URL(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute URL');
+
+const envSchema = z
+  .object({
+    PORT: intFromString(0, 65535).default(4000),
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATA_DIR: z.string().trim().min(1).default('./.data'),
+    SHOPIFY_SHOP: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/i, 'must be a shop domain such as acme.myshopify.com')
+      .optional(),
+    SHOPIFY_ACCESS_TOKEN: optionalString,
+    SHOPIFY_API_KEY: optionalString,
+    SHOPIFY_API_SECRET: optionalString,
+    SHOPIFY_API_VERSION: z
+      .string()
+      .trim()
+      .regex(/^\d{4}-(01|04|07|10)$|^unstable$/, 'must be a Shopify API version such as 2026-10')
+      .default('2026-10'),
+    SHOPIFY_ADMIN_URL: urlString.optional(),
+    ERP_CONNECTOR: z.enum(['tryton', 'odoo', 'simulated']).default('simulated'),
+    ERP_URL: urlString.optional(),
+    ERP_DATABASE: optionalString,
+    ERP_USER: optionalString,
+    ERP_PASSWORD: optionalString,
+    SYNC_INTERVAL_SECONDS: intFromString(1, 86_400 * 7).default(60),
+    RECONCILE_INTERVAL_SECONDS: intFromString(60, 86_400 * 30).default(86_400),
+    ORDER_POLL_INTERVAL_SECONDS: intFromString(5, 86_400).default(300),
+    SCHEDULER: z.enum(['on', 'off']).default('on'),
+    PUBLIC_URL: urlString.optional(),
+    ALERT_WEBHOOK_URL: urlString.optional(),
+    ENCRYPTION_KEY: z
+      .string()
+      .trim()
+      .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+      .optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    WEBHOOK_MAX_BYTES: intFromString(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    RESERVATION_DEFAULT_TTL_SECONDS: intFromString(1, 86_400 * 90).default(86_400),
+  })
+  .superRefine((env, ctx) => {
+    if (env.SHOPIFY_SHOP && !env.SHOPIFY_ACCESS_TOKEN && !(env.SHOPIFY_API_KEY && env.SHOPIFY_API_SECRET)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SHOPIFY_ACCESS_TOKEN'],
+        message: 'is required with SHOPIFY_SHOP (or SHOPIFY_API_KEY and SHOPIFY_API_SECRET for the client-credentials grant)',
+      });
+    }
+    if (env.SHOPIFY_SHOP && !env.SHOPIFY_API_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SHOPIFY_API_SECRET'], message: 'is required with SHOPIFY_SHOP to verify webhooks' });
+    }
+    if (env.ERP_CONNECTOR !== 'simulated') {
+      for (const name of ['ERP_URL', 'ERP_DATABASE', 'ERP_USER', 'ERP_PASSWORD'] as const) {
+        if (!env[name]) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `is required when ERP_CONNECTOR is ${env.ERP_CONNECTOR}` });
+        }
+      }
+    }
+  });
+
+export type Config = ReturnType<typeof toConfig>;
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Names of every variable the schema knows, for documentation and the README check. */
+export const configVariableNames: string[] = Object.keys(envSchema.shape);
+
+function resolveFileVariables(env: Record<string, string | undefined>, problems: string[]) {
+  const resolved: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (key.endsWith('_FILE')) continue;
+    resolved[key] = value;
+  }
+  for (const [key, path] of Object.entries(env)) {
+    if (!key.endsWith('_FILE') || !path) continue;
+    const name = key.slice(0, -'_FILE'.length);
+    if (env[name]) {
+      problems.push(`${name}: set both ${name} and ${key}; set only one`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(`${key}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return resolved;
+}
+
+function toConfig(env: z.output<typeof envSchema>) {
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    shopify: {
+      shop: env.SHOPIFY_SHOP,
+      accessToken: env.SHOPIFY_ACCESS_TOKEN,
+      apiKey: env.SHOPIFY_API_KEY,
+      apiSecret: env.SHOPIFY_API_SECRET,
+      apiVersion: env.SHOPIFY_API_VERSION,
+      adminUrl: env.SHOPIFY_ADMIN_URL,
+    },
+    erp: {
+      connector: env.ERP_CONNECTOR,
+      url: env.ERP_URL,
+      database: env.ERP_DATABASE,
+      user: env.ERP_USER,
+      password: env.ERP_PASSWORD,
+    },
+    syncIntervalSeconds: env.SYNC_INTERVAL_SECONDS,
+    reconcileIntervalSeconds: env.RECONCILE_INTERVAL_SECONDS,
+    orderPollIntervalSeconds: env.ORDER_POLL_INTERVAL_SECONDS,
+    scheduler: env.SCHEDULER === 'on',
+    publicUrl: env.PUBLIC_URL,
+    alertWebhookUrl: env.ALERT_WEBHOOK_URL,
+    encryptionKey: env.ENCRYPTION_KEY ? Buffer.from(env.ENCRYPTION_KEY, 'base64') : undefined,
+    logLevel: env.LOG_LEVEL,
+    webhookMaxBytes: env.WEBHOOK_MAX_BYTES,
+    reservationDefaultTtlSeconds: env.RESERVATION_DEFAULT_TTL_SECONDS,
+  };
+}
+
+/** Parses the environment; throws ConfigError naming every problem. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const resolved = resolveFileVariables(env, problems);
+  const parsed = envSchema.safeParse(resolved);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return toConfig(parsed.data);
+}

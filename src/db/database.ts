@@ -1,0 +1,132 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema/index.js';
+
+/** The Drizzle handle every repository takes; a transaction handle has the same type. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/**
+ * One open database: embedded PGlite or a PostgreSQL pool, behind the same Drizzle API, so
+ * repositories and migrations are the same code on both.
+ */
+export interface Database {
+  readonly db: Db;
+  readonly kind: DatabaseKind;
+  /** Applies the committed migrations in drizzle/; safe to call from several instances at once. */
+  migrate(): Promise<void>;
+  /** Resolves when the database answers a query. */
+  ping(): Promise<void>;
+  /** True when every migration in drizzle/ has been applied. */
+  migrationsApplied(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = resolve(fileURLToPath(new URL('../../drizzle', import.meta.url)));
+
+/** Any constant: the advisory lock that serialises migrations across instances. */
+const MIGRATION_LOCK_KEY = 7_300_421;
+
+function expectedMigrationCount(): number {
+  const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: unknown[];
+  };
+  return journal.entries.length;
+}
+
+async function appliedMigrationCount(db: Db): Promise<number> {
+  const exists = await db.execute<{ present: boolean }>(
+    sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`,
+  );
+  if (!rowsOf<{ present: boolean }>(exists)[0]?.present) return 0;
+  const result = await db.execute<{ count: number }>(sql`select count(*)::int as count from drizzle.__drizzle_migrations`);
+  return rowsOf<{ count: number }>(result)[0]?.count ?? 0;
+}
+
+/** postgres.js returns an array of rows; PGlite returns `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL URL; absent = embedded PGlite. */
+  databaseUrl?: string | undefined;
+  /** Directory for PGlite's files; absent (with no URL) = in memory, for tests. */
+  dataDir?: string | undefined;
+  /** Pool size for PostgreSQL. */
+  maxConnections?: number;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.maxConnections ?? 10) : openPglite(options.dataDir);
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  let client: PGlite;
+  if (dataDir) {
+    const dir = join(dataDir, 'pglite');
+    mkdirSync(dir, { recursive: true });
+    client = await PGlite.create(dir);
+  } else {
+    client = await PGlite.create();
+  }
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    async migrate() {
+      // PGlite is one connection in one process: nothing else can migrate concurrently.
+      await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
+    },
+    async ping() {
+      await client.query('select 1');
+    },
+    async migrationsApplied() {
+      return (await appliedMigrationCount(db)) >= expectedMigrationCount();
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 });
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    async migrate() {
+      // A dedicated single connection holds a session advisory lock for the whole run, so two
+      // instances starting together apply each migration once.
+      const lockClient = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+      try {
+        await lockClient`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+        await migratePostgres(drizzlePostgres(lockClient), { migrationsFolder });
+        await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+      } finally {
+        await lockClient.end({ timeout: 5 });
+      }
+    },
+    async ping() {
+      await client`select 1`;
+    },
+    async migrationsApplied() {
+      return (await appliedMigrationCount(db)) >= expectedMigrationCount();
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}

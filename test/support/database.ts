@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { describe } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/database.js';
+
+/**
+ * The database a test runs against: PostgreSQL when DATABASE_URL is set (CI runs the suite
+ * once that way), embedded in-memory PGlite otherwise. Each call makes a fresh, migrated,
+ * private database, so tests own their data and never collide.
+ */
+export const testDatabaseKind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
+
+export interface TestDatabase extends Database {
+  /** The URL of this private database (PostgreSQL only), for a second "instance". */
+  readonly url: string | undefined;
+}
+
+export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    const database = await openDatabase({});
+    if (options.migrate !== false) await database.migrate();
+    return Object.assign(database, { url: undefined });
+  }
+  const name = `sb_test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = withDatabaseName(adminUrl, name);
+  const database = await openDatabase({ databaseUrl: url, maxConnections: 20 });
+  if (options.migrate !== false) await database.migrate();
+  const close = database.close.bind(database);
+  return Object.assign(database, {
+    url,
+    async close() {
+      await close();
+      const dropper = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await dropper.unsafe(`drop database if exists ${name} with (force)`);
+      await dropper.end();
+    },
+  });
+}
+
+/** Opens another pool on the same PostgreSQL database: a second gateway instance. */
+export async function openSecondInstance(database: TestDatabase): Promise<Database> {
+  if (!database.url) throw new Error('a second instance needs PostgreSQL (DATABASE_URL)');
+  return openDatabase({ databaseUrl: database.url, maxConnections: 20 });
+}
+
+export function withDatabaseName(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+/** `describe` for suites that need a real PostgreSQL; reported as skipped without DATABASE_URL. */
+export const describeWithPostgres = process.env.DATABASE_URL ? describe : describe.skip;
