@@ -1,0 +1,225 @@
+/**
+ * The gateway's port to a Shopify store, in the gateway's own terms. Every id is Shopify's global
+ * id as a plain string (`gid://shopify/InventoryItem/123`); no generated Admin API type appears
+ * here. The implementation (`admin-api-shopify-client.ts`) owns rate limiting, retries and
+ * idempotency keys, so callers never sleep, retry or split batches themselves.
+ *
+ * Failures that are not an expected outcome (the store unreachable after bounded retries, a
+ * revoked token, a query Shopify refuses) are thrown as `AppError` with a stable code from
+ * `shopify.errors.ts` (`ShopifyError`).
+ */
+
+/** `gid://shopify/Location/…` */
+export type LocationId = string;
+/** `gid://shopify/InventoryItem/…` */
+export type InventoryItemId = string;
+/** `gid://shopify/ProductVariant/…` */
+export type VariantId = string;
+/** `gid://shopify/Order/…` */
+export type OrderId = string;
+
+/** One page of a listing; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  /** Cursor from the previous page's `nextCursor`; absent or null for the first page. */
+  after?: string | null;
+  /** Page size wish; the client may return fewer per page to stay within Shopify's cost limit. */
+  first?: number;
+}
+
+export interface ShopifyLocation {
+  id: LocationId;
+  name: string;
+  isActive: boolean;
+  fulfillsOnlineOrders: boolean;
+}
+
+export interface ShopifyVariant {
+  variantId: VariantId;
+  /** Exactly as stored in Shopify (may differ in case from the SKU searched for); null when unset. */
+  sku: string | null;
+  productId: string;
+  productTitle: string;
+  variantTitle: string;
+  inventoryItemId: InventoryItemId;
+  /** Whether Shopify tracks inventory for the item; untracked items cannot be set. */
+  tracked: boolean;
+}
+
+export interface InventoryItemLocation {
+  inventoryItemId: InventoryItemId;
+  locationId: LocationId;
+}
+
+/** Shopify's named quantities of one item at one location. */
+export interface InventoryLevelQuantities extends InventoryItemLocation {
+  available: number;
+  onHand: number;
+  committed: number;
+  /** When Shopify last changed this level (ISO 8601), if it says. */
+  updatedAt: string | null;
+}
+
+export interface SetAvailableQuantity extends InventoryItemLocation {
+  /** The new absolute `available` quantity. */
+  quantity: number;
+  /**
+   * The `available` value the caller last read from Shopify (compare-and-set); Shopify refuses
+   * the write with `CHANGE_FROM_QUANTITY_STALE` when it differs. `null` skips the check: only
+   * for a caller that is the sole source of truth.
+   */
+  changeFromQuantity: number | null;
+}
+
+export interface SetAvailableQuantitiesOptions {
+  /**
+   * Stable id of the caller's batch (e.g. the sync run id). Idempotency keys are derived from it,
+   * the chunk index and the chunk contents: re-running the same batch after a crash never applies
+   * a write twice, and a changed batch gets new keys.
+   */
+  batchId: string;
+  /** Shopify adjustment reason, e.g. `correction`. */
+  reason: string;
+  /** e.g. `gid://stockbridge/SyncRun/<id>`; shown in Shopify's inventory history. */
+  referenceDocumentUri: string;
+  /**
+   * What to do with items whose `changeFromQuantity` was stale. Absent: report them as `stale`
+   * with the fresh value and let the caller decide. Present: the client re-reads the fresh
+   * `available`, calls this to recompute the target (return null to leave the item alone) and
+   * retries once with the fresh value as `changeFromQuantity`; an item still stale after that
+   * retry is reported as `stale`.
+   */
+  recomputeOnStale?: (item: SetAvailableQuantity, freshAvailable: number) => number | null;
+}
+
+/**
+ * What happened to one requested quantity. Every requested item gets exactly one outcome, in
+ * request order.
+ * - `applied`: Shopify's `available` now equals `quantity`.
+ * - `stale`: not written because Shopify's value differed from `changeFromQuantity` (after the
+ *   optional retry); `currentAvailable` is the fresh value re-read from Shopify (null if the
+ *   level no longer exists).
+ * - `skipped`: `recomputeOnStale` returned null for the item; `currentAvailable` is the fresh value.
+ * - `failed`: Shopify refused the item; `code` is Shopify's user-error code (e.g.
+ *   `INVALID_INVENTORY_ITEM`, `NON_MUTABLE_INVENTORY_ITEM`) or ours (`SHOPIFY_UNAVAILABLE`).
+ */
+export type SetQuantityOutcome =
+  | (InventoryItemLocation & { status: 'applied'; quantity: number })
+  | (InventoryItemLocation & { status: 'stale'; quantity: number; changeFromQuantity: number | null; currentAvailable: number | null })
+  | (InventoryItemLocation & { status: 'skipped'; quantity: number; currentAvailable: number | null })
+  | (InventoryItemLocation & { status: 'failed'; quantity: number; code: string; message: string });
+
+export interface ShopifyOrderLine {
+  id: string;
+  sku: string | null;
+  variantId: VariantId | null;
+  title: string;
+  /** Quantity originally ordered. */
+  quantity: number;
+  /** Quantity after removals and refunds. */
+  currentQuantity: number;
+}
+
+export interface ShopifyOrder {
+  id: OrderId;
+  /** The numeric REST id, as in webhook payloads. */
+  legacyId: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+  cancelledAt: string | null;
+  cancelReason: string | null;
+  /** e.g. `PAID`, `PENDING`, `REFUNDED` (GraphQL `OrderDisplayFinancialStatus`). */
+  financialStatus: string | null;
+  /** e.g. `UNFULFILLED`, `FULFILLED` (GraphQL `OrderDisplayFulfillmentStatus`). */
+  fulfillmentStatus: string;
+  test: boolean;
+  lineItems: ShopifyOrderLine[];
+}
+
+export interface WebhookSubscription {
+  id: string;
+  /** GraphQL enum form, e.g. `ORDERS_CREATE`. */
+  topic: string;
+  uri: string;
+  name: string | null;
+  includeFields: string[];
+}
+
+export interface CreateWebhookSubscription {
+  topic: string;
+  uri: string;
+  name?: string;
+  includeFields?: string[];
+}
+
+export interface VariantMetafield {
+  variantId: VariantId;
+  namespace: string;
+  key: string;
+  /** Shopify metafield type, e.g. `json`, `single_line_text_field`. */
+  type: string;
+  value: string;
+}
+
+/** What the client has learned about the shop's rate limit from responses (null before the first). */
+export interface ShopifyRateLimit {
+  bucketSize: number;
+  restoreRatePerSecond: number;
+  currentlyAvailable: number;
+}
+
+export interface ShopifyClient {
+  /** All locations of the shop, active ones and (with `includeInactive`) inactive ones; pages internally. */
+  listLocations(options?: { includeInactive?: boolean }): Promise<ShopifyLocation[]>;
+
+  /**
+   * Every variant whose SKU equals one of `skus` ignoring case (duplicates in Shopify give several
+   * variants for one SKU); SKUs with no variant are simply absent. Many SKUs go in one request.
+   */
+  findVariantsBySkus(skus: readonly string[]): Promise<ShopifyVariant[]>;
+
+  /** One page of all variants with their inventory item ids, in a stable order, for mapping a whole catalogue. */
+  listVariants(page?: PageRequest): Promise<Page<ShopifyVariant>>;
+
+  /**
+   * The named quantities of each requested item×location pair, read in as few requests as the
+   * cost limit allows; a pair with no inventory level (or an unknown item) is absent from the result.
+   */
+  getInventoryLevels(pairs: readonly InventoryItemLocation[]): Promise<InventoryLevelQuantities[]>;
+
+  /** One page of every inventory level at a location, for a full reconcile. */
+  listInventoryLevelsAtLocation(locationId: LocationId, page?: PageRequest): Promise<Page<InventoryLevelQuantities>>;
+
+  /**
+   * Sets Shopify's `available` for each item (compare-and-set on `changeFromQuantity`), at most 250
+   * per Shopify call, each call idempotent; one refused item never blocks the others. Returns one
+   * outcome per requested item, in order. Duplicate item×location pairs in `items` are refused.
+   */
+  setAvailableQuantities(items: readonly SetAvailableQuantity[], options: SetAvailableQuantitiesOptions): Promise<SetQuantityOutcome[]>;
+
+  /** One page of orders updated at or after `since`, oldest update first (pass `nextCursor` on to continue). */
+  listOrdersUpdatedSince(since: Date, page?: PageRequest): Promise<Page<ShopifyOrder>>;
+
+  /** The order, or null when Shopify has no order with that id. */
+  findOrder(id: OrderId): Promise<ShopifyOrder | null>;
+
+  /** Every webhook subscription this app has on the shop. */
+  listWebhookSubscriptions(): Promise<WebhookSubscription[]>;
+
+  /** Creates the subscription; throws `SHOPIFY_USER_ERROR` with Shopify's message when refused. */
+  createWebhookSubscription(subscription: CreateWebhookSubscription): Promise<WebhookSubscription>;
+
+  /** The variants' metafields in `namespace` (all of them if absent); variants without any are absent. */
+  getVariantMetafields(variantIds: readonly VariantId[], namespace?: string): Promise<VariantMetafield[]>;
+
+  /** Creates or overwrites the metafields (≤25 per Shopify call, split internally); throws `SHOPIFY_USER_ERROR` when refused. */
+  setVariantMetafields(metafields: readonly VariantMetafield[]): Promise<void>;
+
+  /** The shop's rate limit as last seen in a response; null before the first call. */
+  rateLimit(): ShopifyRateLimit | null;
+}

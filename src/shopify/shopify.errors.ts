@@ -1,0 +1,24 @@
+import { AppError } from '../shared/errors.js';
+
+/**
+ * Stable codes for Shopify adapter failures. Callers branch on `code`, never on messages.
+ * - SHOPIFY_UNAVAILABLE: network errors, HTTP 429/5xx or THROTTLED persisted past the retry bound.
+ * - SHOPIFY_UNAUTHORIZED: HTTP 401/403 (bad or revoked token, missing scope, unavailable shop).
+ * - SHOPIFY_QUERY_REFUSED: Shopify rejected the document (validation, MAX_COST_EXCEEDED, ACCESS_DENIED).
+ * - SHOPIFY_QUERY_TOO_COSTLY: refused locally before sending, because it would exceed 1,000 points.
+ * - SHOPIFY_USER_ERROR: a mutation returned userErrors the port reports as an error.
+ * - SHOPIFY_BAD_RESPONSE: the response did not have the shape the operation expects.
+ */
+export type ShopifyErrorCode =
+  | 'SHOPIFY_UNAVAILABLE'
+  | 'SHOPIFY_UNAUTHORIZED'
+  | 'SHOPIFY_QUERY_REFUSED'
+  | 'SHOPIFY_QUERY_TOO_COSTLY'
+  | 'SHOPIFY_USER_ERROR'
+  | 'SHOPIFY_BAD_RESPONSE';
+
+export class ShopifyError extends AppError {
+  constructor(code: ShopifyErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(code, message, details, options);
+  }
+}
