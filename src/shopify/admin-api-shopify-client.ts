@@ -1,0 +1,389 @@
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import { NotFoundError } from '../shared/errors.js';
+import type {
+  CreateWebhookSubscriptionMutation,
+  FindOrderQuery,
+  GetInventoryLevelsAtLocationQuery,
+  GetVariantMetafieldsQuery,
+  ListInventoryLevelsAtLocationQuery,
+  ListLocationsQuery,
+  ListOrdersQuery,
+  ListVariantsQuery,
+  ListWebhookSubscriptionsQuery,
+  OrderFieldsFragment,
+  OrderLineFieldsFragment,
+  OrderLineItemsQuery,
+  SetMetafieldsMutation,
+  WebhookSubscriptionTopic,
+} from './__generated__/admin.types.js';
+import { AdminApiTransport, prepareOperation, type PreparedOperation, type RetryPolicy } from './admin-api-transport.js';
+import { systemClock, type Clock } from './cost-bucket.js';
+import { getInventoryLevelsAtLocationDocument, listInventoryLevelsAtLocationDocument } from './operations/inventory.operations.js';
+import { listLocationsDocument } from './operations/locations.operations.js';
+import { findOrderDocument, listOrdersDocument, orderLineItemsDocument } from './operations/orders.operations.js';
+import { getVariantMetafieldsDocument, listVariantsDocument, setMetafieldsDocument } from './operations/variants.operations.js';
+import { createWebhookSubscriptionDocument, listWebhookSubscriptionsDocument } from './operations/webhooks.operations.js';
+import { SINGLE_QUERY_MAX_COST } from './query-cost.js';
+import { setAvailableQuantities } from './set-available-quantities.js';
+import { ShopifyError } from './shopify.errors.js';
+import type {
+  CreateWebhookSubscription,
+  InventoryItemLocation,
+  InventoryLevelQuantities,
+  LocationId,
+  OrderId,
+  Page,
+  PageRequest,
+  SetAvailableQuantitiesOptions,
+  SetAvailableQuantity,
+  SetQuantityOutcome,
+  ShopifyClient,
+  ShopifyLocation,
+  ShopifyOrder,
+  ShopifyOrderLine,
+  ShopifyRateLimit,
+  ShopifyVariant,
+  VariantId,
+  VariantMetafield,
+  WebhookSubscription,
+} from './shopify-client.js';
+
+export interface AdminApiShopifyClientOptions {
+  /** `acme.myshopify.com` (the simulator reports its own). */
+  shopDomain: string;
+  accessToken: string;
+  /** Default `2026-10`, the version the operations are typed and validated against. */
+  apiVersion?: string;
+  /** `SHOPIFY_ADMIN_URL`, for a simulator or proxy over plain HTTP. */
+  adminUrl?: string;
+  logger: Logger;
+  metrics: Registry;
+  /** Admin API calls in flight at once for this shop (default 4). */
+  maxConcurrent?: number;
+  /** `setAvailableQuantities` chunks sent at once (default 3). */
+  chunkConcurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  requestTimeoutMs?: number;
+  clock?: Clock;
+  random?: () => number;
+}
+
+const operations = {
+  listLocations: prepareOperation(listLocationsDocument),
+  listVariants: prepareOperation(listVariantsDocument),
+  getLevels: prepareOperation(getInventoryLevelsAtLocationDocument),
+  listLevels: prepareOperation(listInventoryLevelsAtLocationDocument),
+  listOrders: prepareOperation(listOrdersDocument),
+  findOrder: prepareOperation(findOrderDocument),
+  orderLineItems: prepareOperation(orderLineItemsDocument),
+  listWebhooks: prepareOperation(listWebhookSubscriptionsDocument),
+  createWebhook: prepareOperation(createWebhookSubscriptionDocument),
+  getMetafields: prepareOperation(getVariantMetafieldsDocument),
+  setMetafields: prepareOperation(setMetafieldsDocument),
+};
+
+/** Shopify's cap on `first` and on input arrays such as `nodes(ids:)`. */
+const MAX_PAGE = 250;
+const SKUS_PER_SEARCH = 50;
+const ORDER_LINES_PER_PAGE = 30;
+const METAFIELDS_PER_SET = 25;
+const METAFIELDS_PER_VARIANT = 20;
+
+/** A SKU as a search value: bare when it is a plain token, otherwise quoted. */
+export function skuSearchTerm(sku: string): string {
+  if (/^[A-Za-z0-9._\-/+#]+$/.test(sku) && !sku.startsWith('-')) return `sku:${sku}`;
+  return `sku:"${sku.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+function quantitiesOf(list: readonly { name: string; quantity: number }[]): { available: number; onHand: number; committed: number } {
+  const named = new Map(list.map((q) => [q.name, q.quantity]));
+  return { available: named.get('available') ?? 0, onHand: named.get('on_hand') ?? 0, committed: named.get('committed') ?? 0 };
+}
+
+function variantOf(node: ListVariantsQuery['productVariants']['nodes'][number]): ShopifyVariant {
+  return {
+    variantId: node.id,
+    sku: node.sku,
+    productId: node.product.id,
+    productTitle: node.product.title,
+    variantTitle: node.title,
+    inventoryItemId: node.inventoryItem.id,
+    tracked: node.inventoryItem.tracked,
+  };
+}
+
+function orderLineOf(node: OrderLineFieldsFragment): ShopifyOrderLine {
+  return { id: node.id, sku: node.sku, variantId: node.variant?.id ?? null, title: node.title, quantity: node.quantity, currentQuantity: node.currentQuantity };
+}
+
+function orderOf(node: OrderFieldsFragment, lines: ShopifyOrderLine[]): ShopifyOrder {
+  return {
+    id: node.id,
+    legacyId: node.legacyResourceId,
+    name: node.name,
+    createdAt: node.createdAt,
+    updatedAt: node.updatedAt,
+    cancelledAt: node.cancelledAt,
+    cancelReason: node.cancelReason,
+    financialStatus: node.displayFinancialStatus,
+    fulfillmentStatus: node.displayFulfillmentStatus,
+    test: node.test,
+    lineItems: lines,
+  };
+}
+
+function chunked<T>(list: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < list.length; i += size) chunks.push(list.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * `ShopifyClient` on the GraphQL Admin API. One instance per shop: it owns that shop's cost
+ * bucket, so share it rather than creating one per request.
+ */
+export class AdminApiShopifyClient implements ShopifyClient {
+  readonly #transport: AdminApiTransport;
+  readonly #logger: Logger;
+  readonly #chunkConcurrency: number;
+  readonly #clock: Clock;
+
+  constructor(options: AdminApiShopifyClientOptions) {
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger.child({ component: 'shopify-client' });
+    this.#chunkConcurrency = options.chunkConcurrency ?? 3;
+    this.#transport = new AdminApiTransport({
+      shopDomain: options.shopDomain,
+      accessToken: options.accessToken,
+      apiVersion: options.apiVersion ?? '2026-10',
+      adminUrl: options.adminUrl,
+      logger: options.logger,
+      metrics: options.metrics,
+      maxConcurrent: options.maxConcurrent,
+      retry: options.retry,
+      requestTimeoutMs: options.requestTimeoutMs,
+      clock: this.#clock,
+      random: options.random,
+    });
+  }
+
+  rateLimit(): ShopifyRateLimit | null {
+    return this.#transport.rateLimit();
+  }
+
+  /** Largest page size whose estimated cost stays within Shopify's single-query limit. */
+  #fit(operation: PreparedOperation, wanted: number, variablesFor: (size: number) => Record<string, unknown>): number {
+    let size = Math.max(1, Math.min(MAX_PAGE, Math.floor(wanted)));
+    while (size > 1 && this.#transport.estimateCost(operation, variablesFor(size)) > SINGLE_QUERY_MAX_COST) {
+      size = Math.max(1, Math.floor(size * 0.8));
+    }
+    return size;
+  }
+
+  async listLocations(options: { includeInactive?: boolean } = {}): Promise<ShopifyLocation[]> {
+    const locations: ShopifyLocation[] = [];
+    let after: string | null = null;
+    do {
+      const variables: Record<string, unknown> = { first: 100, after, includeInactive: options.includeInactive ?? false };
+      const { data }: { data: ListLocationsQuery } = await this.#transport.request<ListLocationsQuery>(operations.listLocations, variables);
+      for (const node of data.locations.nodes) locations.push({ ...node });
+      after = data.locations.pageInfo.hasNextPage ? data.locations.pageInfo.endCursor : null;
+    } while (after);
+    return locations;
+  }
+
+  async findVariantsBySkus(skus: readonly string[]): Promise<ShopifyVariant[]> {
+    const wanted = new Map<string, string>();
+    for (const sku of skus) if (sku.trim() !== '') wanted.set(sku.toLowerCase(), sku);
+    const variants = new Map<string, ShopifyVariant>();
+    for (const group of chunked([...wanted.values()], SKUS_PER_SEARCH)) {
+      const query = group.map(skuSearchTerm).join(' OR ');
+      // A little room beyond one variant per SKU for duplicates; more pages follow if needed.
+      const first = this.#fit(operations.listVariants, group.length + 10, (size) => ({ first: size, query }));
+      let after: string | null = null;
+      do {
+        const { data }: { data: ListVariantsQuery } = await this.#transport.request<ListVariantsQuery>(operations.listVariants, { first, after, query });
+        for (const node of data.productVariants.nodes) {
+          // Search is tokenised; keep only exact (case-insensitive) SKU matches.
+          if (node.sku !== null && wanted.has(node.sku.toLowerCase())) variants.set(node.id, variantOf(node));
+        }
+        after = data.productVariants.pageInfo.hasNextPage ? data.productVariants.pageInfo.endCursor : null;
+      } while (after);
+    }
+    return [...variants.values()];
+  }
+
+  async listVariants(page: PageRequest = {}): Promise<Page<ShopifyVariant>> {
+    const first = this.#fit(operations.listVariants, page.first ?? MAX_PAGE, (size) => ({ first: size }));
+    const { data } = await this.#transport.request<ListVariantsQuery>(operations.listVariants, { first, after: page.after ?? null });
+    return {
+      items: data.productVariants.nodes.map(variantOf),
+      nextCursor: data.productVariants.pageInfo.hasNextPage ? data.productVariants.pageInfo.endCursor : null,
+    };
+  }
+
+  async getInventoryLevels(pairs: readonly InventoryItemLocation[]): Promise<InventoryLevelQuantities[]> {
+    const itemsByLocation = new Map<LocationId, Set<string>>();
+    for (const pair of pairs) {
+      let items = itemsByLocation.get(pair.locationId);
+      if (!items) itemsByLocation.set(pair.locationId, (items = new Set()));
+      items.add(pair.inventoryItemId);
+    }
+    const levels: InventoryLevelQuantities[] = [];
+    for (const [locationId, itemIds] of itemsByLocation) {
+      const ids = [...itemIds];
+      const size = this.#fit(operations.getLevels, MAX_PAGE, (n) => ({ ids: Array.from({ length: n }, () => ''), locationId }));
+      for (const group of chunked(ids, size)) {
+        const { data } = await this.#transport.request<GetInventoryLevelsAtLocationQuery>(operations.getLevels, { ids: group, locationId });
+        for (const node of data.nodes) {
+          if (!node || !('id' in node) || !node.inventoryLevel) continue;
+          levels.push({
+            inventoryItemId: node.id,
+            locationId,
+            ...quantitiesOf(node.inventoryLevel.quantities),
+            updatedAt: node.inventoryLevel.updatedAt ?? null,
+          });
+        }
+      }
+    }
+    return levels;
+  }
+
+  async listInventoryLevelsAtLocation(locationId: LocationId, page: PageRequest = {}): Promise<Page<InventoryLevelQuantities>> {
+    const first = this.#fit(operations.listLevels, page.first ?? MAX_PAGE, (size) => ({ locationId, first: size }));
+    const { data } = await this.#transport.request<ListInventoryLevelsAtLocationQuery>(operations.listLevels, { locationId, first, after: page.after ?? null });
+    if (!data.location) throw new NotFoundError('Shopify location', locationId);
+    const connection = data.location.inventoryLevels;
+    return {
+      items: connection.nodes.map((node) => ({
+        inventoryItemId: node.item.id,
+        locationId,
+        ...quantitiesOf(node.quantities),
+        updatedAt: node.updatedAt ?? null,
+      })),
+      nextCursor: connection.pageInfo.hasNextPage ? connection.pageInfo.endCursor : null,
+    };
+  }
+
+  setAvailableQuantities(items: readonly SetAvailableQuantity[], options: SetAvailableQuantitiesOptions): Promise<SetQuantityOutcome[]> {
+    return setAvailableQuantities(
+      {
+        transport: this.#transport,
+        logger: this.#logger,
+        readLevels: (pairs) => this.getInventoryLevels(pairs),
+        chunkConcurrency: this.#chunkConcurrency,
+        sleep: (ms) => this.#clock.sleep(ms),
+      },
+      items,
+      options,
+    );
+  }
+
+  async #remainingLines(orderId: OrderId, after: string | null): Promise<ShopifyOrderLine[]> {
+    const lines: ShopifyOrderLine[] = [];
+    const first = this.#fit(operations.orderLineItems, MAX_PAGE, (size) => ({ id: orderId, first: size }));
+    while (after) {
+      const { data }: { data: OrderLineItemsQuery } = await this.#transport.request<OrderLineItemsQuery>(operations.orderLineItems, { id: orderId, first, after });
+      if (!data.order) break;
+      lines.push(...data.order.lineItems.nodes.map(orderLineOf));
+      after = data.order.lineItems.pageInfo.hasNextPage ? data.order.lineItems.pageInfo.endCursor : null;
+    }
+    return lines;
+  }
+
+  async listOrdersUpdatedSince(since: Date, page: PageRequest = {}): Promise<Page<ShopifyOrder>> {
+    const query = `updated_at:>='${since.toISOString()}'`;
+    const first = this.#fit(operations.listOrders, page.first ?? 50, (size) => ({ first: size, query, lineItemsFirst: ORDER_LINES_PER_PAGE }));
+    const { data } = await this.#transport.request<ListOrdersQuery>(operations.listOrders, {
+      first,
+      after: page.after ?? null,
+      query,
+      lineItemsFirst: ORDER_LINES_PER_PAGE,
+    });
+    const orders: ShopifyOrder[] = [];
+    for (const node of data.orders.nodes) {
+      const lines = node.lineItems.nodes.map(orderLineOf);
+      if (node.lineItems.pageInfo.hasNextPage) lines.push(...(await this.#remainingLines(node.id, node.lineItems.pageInfo.endCursor)));
+      orders.push(orderOf(node, lines));
+    }
+    return { items: orders, nextCursor: data.orders.pageInfo.hasNextPage ? data.orders.pageInfo.endCursor : null };
+  }
+
+  async findOrder(id: OrderId): Promise<ShopifyOrder | null> {
+    const { data } = await this.#transport.request<FindOrderQuery>(operations.findOrder, { id, lineItemsFirst: 100 });
+    if (!data.order) return null;
+    const lines = data.order.lineItems.nodes.map(orderLineOf);
+    if (data.order.lineItems.pageInfo.hasNextPage) lines.push(...(await this.#remainingLines(id, data.order.lineItems.pageInfo.endCursor)));
+    return orderOf(data.order, lines);
+  }
+
+  async listWebhookSubscriptions(): Promise<WebhookSubscription[]> {
+    const subscriptions: WebhookSubscription[] = [];
+    let after: string | null = null;
+    do {
+      const { data }: { data: ListWebhookSubscriptionsQuery } = await this.#transport.request<ListWebhookSubscriptionsQuery>(operations.listWebhooks, { first: 100, after });
+      for (const node of data.webhookSubscriptions.nodes) subscriptions.push({ ...node, includeFields: [...node.includeFields] });
+      after = data.webhookSubscriptions.pageInfo.hasNextPage ? data.webhookSubscriptions.pageInfo.endCursor : null;
+    } while (after);
+    return subscriptions;
+  }
+
+  async createWebhookSubscription(subscription: CreateWebhookSubscription): Promise<WebhookSubscription> {
+    const { data } = await this.#transport.request<CreateWebhookSubscriptionMutation>(operations.createWebhook, {
+      topic: subscription.topic as WebhookSubscriptionTopic,
+      subscription: {
+        uri: subscription.uri,
+        format: 'JSON',
+        ...(subscription.name ? { name: subscription.name } : {}),
+        ...(subscription.includeFields ? { includeFields: subscription.includeFields } : {}),
+      },
+    });
+    const payload = data.webhookSubscriptionCreate;
+    if (payload?.webhookSubscription && payload.userErrors.length === 0) {
+      return { ...payload.webhookSubscription, includeFields: [...payload.webhookSubscription.includeFields] };
+    }
+    // A retried create (lost response) meets its own first attempt: Shopify refuses the address as taken.
+    const existing = (await this.listWebhookSubscriptions()).find((candidate) => candidate.topic === subscription.topic && candidate.uri === subscription.uri);
+    if (existing) return existing;
+    throw new ShopifyError('SHOPIFY_USER_ERROR', `Shopify refused the webhook subscription: ${payload?.userErrors.map((error) => error.message).join('; ') ?? 'no payload'}`, {
+      topic: subscription.topic,
+      userErrors: payload?.userErrors ?? [],
+    });
+  }
+
+  async getVariantMetafields(variantIds: readonly VariantId[], namespace?: string): Promise<VariantMetafield[]> {
+    const ids = [...new Set(variantIds)];
+    const metafields: VariantMetafield[] = [];
+    const size = this.#fit(operations.getMetafields, MAX_PAGE, (n) => ({ ids: Array.from({ length: n }, () => ''), namespace: namespace ?? null, first: METAFIELDS_PER_VARIANT }));
+    for (const group of chunked(ids, size)) {
+      const { data } = await this.#transport.request<GetVariantMetafieldsQuery>(operations.getMetafields, {
+        ids: group,
+        namespace: namespace ?? null,
+        first: METAFIELDS_PER_VARIANT,
+      });
+      for (const node of data.nodes) {
+        if (!node || !('id' in node)) continue;
+        for (const field of node.metafields.nodes) metafields.push({ variantId: node.id, namespace: field.namespace, key: field.key, type: field.type, value: field.value });
+      }
+    }
+    return metafields;
+  }
+
+  async setVariantMetafields(metafields: readonly VariantMetafield[]): Promise<void> {
+    for (const group of chunked(metafields, METAFIELDS_PER_SET)) {
+      const { data } = await this.#transport.request<SetMetafieldsMutation>(operations.setMetafields, {
+        metafields: group.map((field) => ({ ownerId: field.variantId, namespace: field.namespace, key: field.key, type: field.type, value: field.value })),
+      });
+      const userErrors = data.metafieldsSet?.userErrors ?? [];
+      if (userErrors.length > 0) {
+        throw new ShopifyError('SHOPIFY_USER_ERROR', `Shopify refused metafields: ${userErrors.map((error) => error.message).join('; ')}`, { userErrors });
+      }
+    }
+  }
+
+  /** Waits for calls in flight and stops accepting new ones. */
+  close(): Promise<void> {
+    return this.#transport.close();
+  }
+}
