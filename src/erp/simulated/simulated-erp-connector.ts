@@ -1,0 +1,335 @@
+import { z } from 'zod';
+import type { Logger } from '../../logger.js';
+import { NotFoundError } from '../../shared/errors.js';
+import { advanceFeed, decodeWatermark, encodeWatermark, readFrom, startFeed, type ChangeRecord } from '../erp-change-feed.js';
+import { createErpCallPolicy, parseErpAnswer, type ErpCallOptions, type ErpCallPolicy, type ErpCallPolicyOptions } from '../erp-call-policy.js';
+import type {
+  CancelSalesOrderResult,
+  CreateSalesOrderResult,
+  CustomerReturnInput,
+  CustomerReturnResult,
+  ErpCapabilities,
+  ErpConnector,
+  ErpStatus,
+  ErpWatermark,
+  Location,
+  Lot,
+  Page,
+  PageRequest,
+  Product,
+  ProductChanges,
+  SalesOrder,
+  SalesOrderInput,
+  StockChanges,
+  StockLevel,
+  StockSnapshot,
+} from '../erp-connector.js';
+import { ErpRejectedError, UnknownLocationError, UnknownSkuError } from '../erp-errors.js';
+import {
+  chunk,
+  compareLots,
+  decodeSkuCursor,
+  encodeSkuCursor,
+  pageSize,
+  parseCustomerReturnInput,
+  parseSalesOrderInput,
+  uniqueInOrder,
+} from '../erp-inputs.js';
+import type { SimulatedErp } from './simulated-erp.js';
+
+export interface SimulatedErpConnectorOptions {
+  /** Limiter, timeout and retry settings (tests shorten the timeout and skip the backoff). */
+  readonly policy?: Partial<Omit<ErpCallPolicyOptions, 'erp' | 'logger'>>;
+  readonly logger?: Logger;
+  /** SKUs per round trip in batch reads. */
+  readonly maxSkusPerRequest?: number;
+  /** Overlap window of the change feeds, in ticks of the simulated ERP's clock. */
+  readonly overlapTicks?: number;
+}
+
+const envelopeSchema = z
+  .object({
+    result: z.unknown().optional(),
+    error: z.object({ type: z.string(), message: z.string() }).optional(),
+  })
+  .refine((envelope) => envelope.error !== undefined || 'result' in envelope, 'neither result nor error');
+
+const locationsSchema = z.array(
+  z.object({ code: z.string().min(1), name: z.string(), kind: z.enum(['warehouse', 'storage']), parent: z.string().nullable(), warehouse: z.string().min(1) }),
+);
+const productsSchema = z.array(
+  z.object({
+    sku: z.string().min(1),
+    name: z.string(),
+    tracked: z.boolean(),
+    components: z.array(z.object({ sku: z.string().min(1), quantity: z.number().positive() })),
+  }),
+);
+const changesSchema = z.object({
+  now: z.number(),
+  records: z.array(z.object({ id: z.number().int(), sku: z.string().min(1), stamp: z.number() })),
+});
+const stockRowsSchema = z.array(
+  z.object({ sku: z.string(), location: z.string(), on_hand: z.number(), allocated: z.number(), committed: z.number() }),
+);
+const lotRowsSchema = z.array(
+  z.object({ number: z.string().min(1), sku: z.string(), location: z.string(), quantity: z.number(), expires_on: z.string().nullable() }),
+);
+const saleSchema = z.object({
+  id: z.number().int(),
+  number: z.string().min(1),
+  reference: z.string(),
+  state: z.enum(['confirmed', 'processing', 'done', 'cancelled']),
+  lines: z.array(z.object({ sku: z.string(), location: z.string(), quantity: z.number(), allocated: z.number(), shipped: z.number() })),
+});
+const returnSchema = z.object({ id: z.number().int(), number: z.string().min(1), reference: z.string() });
+
+type SaleAnswer = z.output<typeof saleSchema>;
+
+/**
+ * The connector to the in-process `SimulatedErp`. It talks to it only through its wire
+ * (`call`), parses every answer with zod and goes through the shared call policy, exactly as a
+ * connector to a remote ERP does, so outage handling and batching are exercised for real.
+ */
+export class SimulatedErpConnector implements ErpConnector {
+  readonly capabilities: ErpCapabilities;
+  private readonly policy: ErpCallPolicy;
+  private readonly overlap: number;
+  private locationCache: readonly Location[] | null = null;
+
+  constructor(
+    private readonly erp: SimulatedErp,
+    options: SimulatedErpConnectorOptions = {},
+  ) {
+    this.capabilities = {
+      lots: true,
+      kits: true,
+      customerReturns: true,
+      ordersSpanWarehouses: true,
+      maxSkusPerRequest: options.maxSkusPerRequest ?? 1_000,
+    };
+    this.overlap = options.overlapTicks ?? 100;
+    this.policy = createErpCallPolicy({ erp: 'simulated', timeoutMs: 5_000, ...options.policy, logger: options.logger });
+  }
+
+  async checkConnection(): Promise<ErpStatus> {
+    return this.rpc('server.version', {}, z.object({ version: z.string().min(1) }));
+  }
+
+  async listLocations(): Promise<readonly Location[]> {
+    const rows = await this.rpc('location.list', {}, locationsSchema);
+    const locations = rows.map((row) => ({ code: row.code, name: row.name, kind: row.kind, parentCode: row.parent, warehouseCode: row.warehouse }));
+    this.locationCache = parentsFirst(locations);
+    return this.locationCache;
+  }
+
+  async listProducts(page: PageRequest = {}): Promise<Page<Product>> {
+    const limit = pageSize(page.limit, this.capabilities.maxSkusPerRequest);
+    const rows = await this.rpc('product.page', { after: decodeSkuCursor(page.cursor), limit }, productsSchema);
+    const items = rows.map(toProduct);
+    const last = items[items.length - 1];
+    return { items, nextCursor: items.length === limit && last ? encodeSkuCursor(last.sku) : null };
+  }
+
+  async getProductsBySkus(skus: readonly string[]): Promise<{ products: Product[]; unknownSkus: string[] }> {
+    const wanted = uniqueInOrder(skus);
+    const found = new Map<string, Product>();
+    for (const part of chunk(wanted, this.capabilities.maxSkusPerRequest)) {
+      for (const row of await this.rpc('product.read', { skus: part }, productsSchema)) found.set(row.sku, toProduct(row));
+    }
+    return {
+      products: wanted.flatMap((sku) => (found.has(sku) ? [found.get(sku)!] : [])),
+      unknownSkus: wanted.filter((sku) => !found.has(sku)),
+    };
+  }
+
+  async getProductsChangedSince(watermark: ErpWatermark | null): Promise<ProductChanges> {
+    const { skus, nextWatermark } = await this.followFeed('product.changes', 'simulated-products', watermark);
+    const { products } = await this.getProductsBySkus(skus);
+    return { products, nextWatermark };
+  }
+
+  async getStockBySkus(skus: readonly string[], locationCodes?: readonly string[]): Promise<StockSnapshot> {
+    const locations = await this.resolveLocations(locationCodes);
+    const wanted = uniqueInOrder(skus);
+    if (locations.length === 0) return { levels: [], unknownSkus: [] };
+    const bySku = new Map<string, StockLevel[]>();
+    for (const part of chunk(wanted, this.capabilities.maxSkusPerRequest)) {
+      for (const level of await this.readStock(part, locations)) {
+        const levels = bySku.get(level.sku) ?? [];
+        levels.push(level);
+        bySku.set(level.sku, levels);
+      }
+    }
+    return {
+      levels: wanted.flatMap((sku) => bySku.get(sku) ?? []),
+      unknownSkus: wanted.filter((sku) => !bySku.has(sku)),
+    };
+  }
+
+  async getLotsBySkus(skus: readonly string[], locationCodes?: readonly string[]): Promise<readonly Lot[]> {
+    const locations = await this.resolveLocations(locationCodes);
+    if (locations.length === 0) return [];
+    const lots: Lot[] = [];
+    for (const part of chunk(uniqueInOrder(skus), this.capabilities.maxSkusPerRequest)) {
+      const rows = await this.rpc('lot.read', { skus: part, locations }, lotRowsSchema);
+      for (const row of rows) lots.push({ number: row.number, sku: row.sku, location: row.location, quantity: row.quantity, expiresOn: row.expires_on });
+    }
+    return lots.sort(compareLots);
+  }
+
+  async getStockChangesSince(watermark: ErpWatermark | null): Promise<StockChanges> {
+    return this.followFeed('stock.changes', 'simulated-stock', watermark);
+  }
+
+  async listAllStock(page: PageRequest & { readonly locationCodes?: readonly string[] } = {}): Promise<Page<StockLevel>> {
+    const locations = await this.resolveLocations(page.locationCodes);
+    if (locations.length === 0) return { items: [], nextCursor: null };
+    const limit = pageSize(page.limit, this.capabilities.maxSkusPerRequest);
+    const rows = await this.rpc('stock.page', { after: decodeSkuCursor(page.cursor), limit, locations }, stockRowsSchema);
+    const items = rows.map(toStockLevel);
+    const skuCount = new Set(items.map((i) => i.sku)).size;
+    const last = items[items.length - 1];
+    return { items, nextCursor: skuCount === limit && last ? encodeSkuCursor(last.sku) : null };
+  }
+
+  async createSalesOrder(input: SalesOrderInput): Promise<CreateSalesOrderResult> {
+    const order = parseSalesOrderInput(input);
+    const existing = await this.searchSale(order.externalReference);
+    if (existing) return { ...createdResult(existing), created: false };
+    await this.resolveLocations(order.lines.map((l) => l.location));
+    const { unknownSkus } = await this.getProductsBySkus(order.lines.map((l) => l.sku));
+    if (unknownSkus.length > 0) throw new UnknownSkuError(unknownSkus);
+    const sale = await this.rpc(
+      'sale.create',
+      {
+        reference: order.externalReference,
+        name: order.name,
+        customer: order.customer,
+        address: order.shippingAddress,
+        currency: order.currency,
+        lines: order.lines.map((l) => ({ sku: l.sku, location: l.location, quantity: l.quantity, unitPrice: l.unitPrice })),
+      },
+      saleSchema,
+      // A create that timed out may have committed: the caller retries the whole method, which
+      // looks the order up first.
+      { retry: false },
+    );
+    return { ...createdResult(sale), created: true };
+  }
+
+  async cancelSalesOrder(externalReference: string): Promise<CancelSalesOrderResult> {
+    const sale = await this.searchSale(externalReference);
+    if (!sale) throw new NotFoundError('Sales order', externalReference);
+    const base = { externalReference, erpReference: sale.number, status: 'cancelled' as const };
+    if (sale.state === 'cancelled') return { ...base, cancelled: false };
+    if (sale.state === 'done') throw new ErpRejectedError(`Sales order ${sale.number} is shipped and cannot be cancelled`, { externalReference });
+    const cancelled = await this.rpc('sale.cancel', { id: sale.id }, saleSchema);
+    if (cancelled.state !== 'cancelled') throw new ErpRejectedError(`The ERP left sales order ${sale.number} ${cancelled.state}`, { externalReference });
+    return { ...base, cancelled: true };
+  }
+
+  async findSalesOrder(externalReference: string): Promise<SalesOrder | null> {
+    const sale = await this.searchSale(externalReference);
+    if (!sale) return null;
+    return {
+      externalReference,
+      erpReference: sale.number,
+      status: sale.state,
+      allocated: sale.state !== 'cancelled' && sale.lines.every((l) => l.allocated + l.shipped >= l.quantity),
+      lines: sale.lines.map((l) => ({ sku: l.sku, location: l.location, quantity: l.quantity, allocatedQuantity: l.allocated, shippedQuantity: l.shipped })),
+    };
+  }
+
+  async createCustomerReturn(input: CustomerReturnInput): Promise<CustomerReturnResult> {
+    const request = parseCustomerReturnInput(input);
+    const [existing] = await this.rpc('return.search', { reference: request.externalReference }, z.array(returnSchema));
+    if (existing) return { supported: true, erpReference: existing.number, created: false };
+    if (!(await this.searchSale(request.salesOrderReference))) throw new NotFoundError('Sales order', request.salesOrderReference);
+    await this.resolveLocations(request.lines.map((l) => l.location));
+    const { unknownSkus } = await this.getProductsBySkus(request.lines.map((l) => l.sku));
+    if (unknownSkus.length > 0) throw new UnknownSkuError(unknownSkus);
+    const made = await this.rpc(
+      'return.create',
+      { reference: request.externalReference, saleReference: request.salesOrderReference, lines: request.lines },
+      returnSchema,
+      { retry: false },
+    );
+    return { supported: true, erpReference: made.number, created: true };
+  }
+
+  /** Refuses new calls and waits for those in flight. */
+  async close(): Promise<void> {
+    await this.policy.stop();
+  }
+
+  private async rpc<S extends z.ZodType>(method: string, params: Record<string, unknown>, schema: S, options?: ErpCallOptions): Promise<z.output<S>> {
+    return this.policy.run(
+      method,
+      async (signal) => {
+        const envelope = parseErpAnswer(envelopeSchema, await this.erp.call(method, params, signal), method);
+        if (envelope.error) throw new ErpRejectedError(`The ERP refused ${method}: ${envelope.error.message}`, { method, type: envelope.error.type });
+        return parseErpAnswer(schema, envelope.result, method);
+      },
+      options,
+    );
+  }
+
+  private async readStock(skus: readonly string[], locations: readonly string[]): Promise<StockLevel[]> {
+    return (await this.rpc('stock.read', { skus, locations }, stockRowsSchema)).map(toStockLevel);
+  }
+
+  private async searchSale(reference: string): Promise<SaleAnswer | null> {
+    const sales = await this.rpc('sale.search', { reference }, z.array(saleSchema));
+    return sales.sort((a, b) => a.id - b.id)[0] ?? null;
+  }
+
+  /** Location codes checked against the ERP's list (read once, re-read on a miss). */
+  private async resolveLocations(codes: readonly string[] | undefined): Promise<string[]> {
+    let known = this.locationCache ?? (await this.listLocations());
+    if (codes === undefined) return known.filter((l) => l.kind === 'warehouse').map((l) => l.code);
+    const wanted = uniqueInOrder(codes);
+    const missing = (): string[] => wanted.filter((code) => !known.some((l) => l.code === code));
+    if (missing().length > 0 && this.locationCache !== null) known = await this.listLocations();
+    const unknown = missing();
+    if (unknown.length > 0) throw new UnknownLocationError(unknown);
+    return wanted;
+  }
+
+  private async followFeed(method: string, kind: string, watermark: ErpWatermark | null): Promise<StockChanges> {
+    if (watermark === null) {
+      const start = await this.rpc(method, { after: null, window: this.overlap }, changesSchema);
+      return { skus: [], nextWatermark: encodeWatermark(kind, startFeed(start.now, start.records.map(toChangeRecord), this.overlap)) };
+    }
+    const position = decodeWatermark(kind, watermark);
+    const changes = await this.rpc(method, { after: readFrom(position, this.overlap), window: this.overlap }, changesSchema);
+    const { skus, next } = advanceFeed(position, changes.records.map(toChangeRecord), this.overlap, changes.now);
+    return { skus, nextWatermark: encodeWatermark(kind, next) };
+  }
+}
+
+function toProduct(row: z.output<typeof productsSchema>[number]): Product {
+  return { sku: row.sku, name: row.name, stockTracked: row.tracked, components: row.components };
+}
+
+function toStockLevel(row: z.output<typeof stockRowsSchema>[number]): StockLevel {
+  return { sku: row.sku, location: row.location, onHand: row.on_hand, allocated: row.allocated, wholesaleCommitted: row.committed };
+}
+
+function toChangeRecord(row: z.output<typeof changesSchema>['records'][number]): ChangeRecord {
+  return { id: String(row.id), sku: row.sku, stamp: row.stamp };
+}
+
+function createdResult(sale: SaleAnswer): Omit<CreateSalesOrderResult, 'created'> {
+  return { externalReference: sale.reference, erpReference: sale.number, status: sale.state };
+}
+
+function parentsFirst(locations: readonly Location[]): Location[] {
+  const byCode = new Map(locations.map((l) => [l.code, l]));
+  const depth = (location: Location): number => {
+    let d = 0;
+    for (let parent = location.parentCode; parent !== null && d < locations.length; parent = byCode.get(parent)?.parentCode ?? null) d++;
+    return d;
+  };
+  return locations.map((l, index) => ({ l, index, d: depth(l) })).sort((a, b) => a.d - b.d || a.index - b.index).map((x) => x.l);
+}
