@@ -17,8 +17,11 @@ import type {
   SetMetafieldsMutation,
   WebhookSubscriptionTopic,
 } from './__generated__/admin.types.js';
+import { z } from 'zod';
 import { AdminApiTransport, prepareOperation, type PreparedOperation, type RetryPolicy } from './admin-api-transport.js';
+import { runBulkExport } from './bulk-export.js';
 import { systemClock, type Clock } from './cost-bucket.js';
+import { bulkInventoryLevelsQuery, bulkVariantsQuery } from './operations/bulk.operations.js';
 import { getInventoryLevelsAtLocationDocument, listInventoryLevelsAtLocationDocument } from './operations/inventory.operations.js';
 import { listLocationsDocument } from './operations/locations.operations.js';
 import { findOrderDocument, listOrdersDocument, orderLineItemsDocument } from './operations/orders.operations.js';
@@ -65,6 +68,8 @@ export interface AdminApiShopifyClientOptions {
   chunkConcurrency?: number;
   retry?: Partial<RetryPolicy>;
   requestTimeoutMs?: number;
+  /** Bulk export polling: first interval, longest interval, and how long to wait at most. */
+  bulk?: { pollIntervalMs?: number; maxPollIntervalMs?: number; timeoutMs?: number };
   clock?: Clock;
   random?: () => number;
 }
@@ -133,6 +138,21 @@ function orderOf(node: OrderFieldsFragment, lines: ShopifyOrderLine[]): ShopifyO
   };
 }
 
+const bulkLevelLine = z.object({
+  __parentId: z.string(),
+  updatedAt: z.string().nullish(),
+  item: z.object({ id: z.string() }),
+  quantities: z.array(z.object({ name: z.string(), quantity: z.number().int() })),
+});
+
+const bulkVariantLine = z.object({
+  id: z.string(),
+  sku: z.string().nullable(),
+  title: z.string(),
+  product: z.object({ id: z.string(), title: z.string() }),
+  inventoryItem: z.object({ id: z.string(), tracked: z.boolean() }),
+});
+
 function chunked<T>(list: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < list.length; i += size) chunks.push(list.slice(i, i + size));
@@ -148,9 +168,11 @@ export class AdminApiShopifyClient implements ShopifyClient {
   readonly #logger: Logger;
   readonly #chunkConcurrency: number;
   readonly #clock: Clock;
+  readonly #bulkOptions: AdminApiShopifyClientOptions['bulk'];
 
   constructor(options: AdminApiShopifyClientOptions) {
     this.#clock = options.clock ?? systemClock;
+    this.#bulkOptions = options.bulk;
     this.#logger = options.logger.child({ component: 'shopify-client' });
     this.#chunkConcurrency = options.chunkConcurrency ?? 3;
     this.#transport = new AdminApiTransport({
@@ -278,6 +300,33 @@ export class AdminApiShopifyClient implements ShopifyClient {
       items,
       options,
     );
+  }
+
+  #bulk(query: string): AsyncGenerator<Record<string, unknown>> {
+    return runBulkExport({ transport: this.#transport, logger: this.#logger, clock: this.#clock, ...this.#bulkOptions }, query);
+  }
+
+  async *exportInventoryLevels(): AsyncIterable<InventoryLevelQuantities> {
+    for await (const line of this.#bulk(bulkInventoryLevelsQuery)) {
+      // Location lines carry only an id; level lines name their location as __parentId.
+      if (!('__parentId' in line)) continue;
+      const level = bulkLevelLine.safeParse(line);
+      if (!level.success) throw new ShopifyError('SHOPIFY_BAD_RESPONSE', 'bulk inventory level line has an unexpected shape', { issues: level.error.issues });
+      yield {
+        inventoryItemId: level.data.item.id,
+        locationId: level.data.__parentId,
+        ...quantitiesOf(level.data.quantities),
+        updatedAt: level.data.updatedAt ?? null,
+      };
+    }
+  }
+
+  async *exportVariants(): AsyncIterable<ShopifyVariant> {
+    for await (const line of this.#bulk(bulkVariantsQuery)) {
+      const variant = bulkVariantLine.safeParse(line);
+      if (!variant.success) throw new ShopifyError('SHOPIFY_BAD_RESPONSE', 'bulk variant line has an unexpected shape', { issues: variant.error.issues });
+      yield variantOf(variant.data);
+    }
   }
 
   async #remainingLines(orderId: OrderId, after: string | null): Promise<ShopifyOrderLine[]> {

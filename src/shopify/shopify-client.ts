@@ -202,6 +202,15 @@ export interface ShopifyClient {
    */
   setAvailableQuantities(items: readonly SetAvailableQuantity[], options: SetAvailableQuantitiesOptions): Promise<SetQuantityOutcome[]>;
 
+  /**
+   * Every inventory level at every active location, from one Shopify bulk export (about 10 cost
+   * points whatever the catalogue size), streamed as the result file is read: the full-reconcile read.
+   */
+  exportInventoryLevels(): AsyncIterable<InventoryLevelQuantities>;
+
+  /** Every variant with its inventory item, from one bulk export, streamed: mapping a whole catalogue. */
+  exportVariants(): AsyncIterable<ShopifyVariant>;
+
   /** One page of orders updated at or after `since`, oldest update first (pass `nextCursor` on to continue). */
   listOrdersUpdatedSince(since: Date, page?: PageRequest): Promise<Page<ShopifyOrder>>;
 

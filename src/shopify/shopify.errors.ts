@@ -8,6 +8,7 @@ import { AppError } from '../shared/errors.js';
  * - SHOPIFY_QUERY_TOO_COSTLY: refused locally before sending, because it would exceed 1,000 points.
  * - SHOPIFY_USER_ERROR: a mutation returned userErrors the port reports as an error.
  * - SHOPIFY_BAD_RESPONSE: the response did not have the shape the operation expects.
+ * - SHOPIFY_BULK_OPERATION_FAILED: a bulk export was refused, failed, was cancelled or timed out.
  */
 export type ShopifyErrorCode =
   | 'SHOPIFY_UNAVAILABLE'
@@ -15,7 +16,8 @@ export type ShopifyErrorCode =
   | 'SHOPIFY_QUERY_REFUSED'
   | 'SHOPIFY_QUERY_TOO_COSTLY'
   | 'SHOPIFY_USER_ERROR'
-  | 'SHOPIFY_BAD_RESPONSE';
+  | 'SHOPIFY_BAD_RESPONSE'
+  | 'SHOPIFY_BULK_OPERATION_FAILED';
 
 export class ShopifyError extends AppError {
   constructor(code: ShopifyErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {

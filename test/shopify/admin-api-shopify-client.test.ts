@@ -137,6 +137,28 @@ describe('AdminApiShopifyClient against the Shopify simulator', () => {
       expect(items.size).toBe(303);
     });
 
+    it('exports every inventory level of every location in one bulk operation', async () => {
+      const { client, simulator, warehouse, shopFloor } = await startShop({}, { bulk: { pollIntervalMs: 5 } });
+      simulator.state.setQuantity({ sku: 'SKU-000009', location: 'shop', quantity: 17 });
+      simulator.state.clearRequestLog();
+      const levels = [];
+      for await (const level of client.exportInventoryLevels()) levels.push(level);
+      expect(levels.filter((level) => level.locationId === warehouse)).toHaveLength(303);
+      expect(levels.filter((level) => level.locationId === shopFloor)).toHaveLength(300);
+      const ids = await itemIdsOf(client, ['SKU-000009']);
+      expect(levels.find((level) => level.locationId === shopFloor && level.inventoryItemId === ids.get('SKU-000009'))).toMatchObject({ available: 17, onHand: 17 });
+      const points = simulator.state.requestLog().filter((entry) => entry.operationName !== 'ListVariants').reduce((sum, entry) => sum + (entry.actualCost ?? 0), 0);
+      expect(points).toBeLessThan(50);
+    });
+
+    it('exports every variant with its inventory item in one bulk operation', async () => {
+      const { client } = await startShop({}, { bulk: { pollIntervalMs: 5 } });
+      const variants = [];
+      for await (const variant of client.exportVariants()) variants.push(variant);
+      expect(variants).toHaveLength(304);
+      expect(variants.find((variant) => variant.sku === 'UNTRACKED-1')).toMatchObject({ tracked: false, productTitle: 'Gift card' });
+    });
+
     it('lists orders updated since a time, with their lines, and finds one by id', async () => {
       const { client, simulator } = await startShop();
       const before = new Date(Date.now() - 1000);

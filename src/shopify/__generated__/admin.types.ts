@@ -4,6 +4,57 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** Error codes for failed bulk operations. */
+export type BulkOperationErrorCode =
+  /**
+   * The provided operation `query` returned access denied due to missing
+   * [access scopes](https://shopify.dev/api/usage/access-scopes).
+   * Review the requested object permissions and execute the query as a normal non-bulk GraphQL request to see more details.
+   */
+  | 'ACCESS_DENIED'
+  /**
+   * The operation resulted in partial or incomplete data due to internal server errors during execution.
+   * These errors might be intermittent, so you can try performing the same query again.
+   */
+  | 'INTERNAL_SERVER_ERROR'
+  /**
+   * The operation resulted in partial or incomplete data due to query timeouts during execution.
+   * In some cases, timeouts can be avoided by modifying your `query` to select fewer fields.
+   */
+  | 'TIMEOUT';
+
+/** The valid values for the status of a bulk operation. */
+export type BulkOperationStatus =
+  /** The bulk operation has been canceled. */
+  | 'CANCELED'
+  /**
+   * Cancelation has been initiated on the bulk operation. There may be a short delay from when a cancelation
+   * starts until the operation is actually canceled.
+   */
+  | 'CANCELING'
+  /** The bulk operation has successfully completed. */
+  | 'COMPLETED'
+  /** The bulk operation has been created. */
+  | 'CREATED'
+  /** The bulk operation URL has expired. */
+  | 'EXPIRED'
+  /**
+   * The bulk operation has failed. For information on why the operation failed, use
+   * [BulkOperation.errorCode](https://shopify.dev/api/admin-graphql/latest/enums/bulkoperationerrorcode).
+   */
+  | 'FAILED'
+  /** The bulk operation is running. */
+  | 'RUNNING';
+
+/** Possible error codes that can be returned by `BulkOperationUserError`. */
+export type BulkOperationUserErrorCode =
+  /** The input value is invalid. */
+  | 'INVALID'
+  /** Bulk operations limit reached. Please try again later. */
+  | 'LIMIT_REACHED'
+  /** A bulk operation is already in progress. */
+  | 'OPERATION_IN_PROGRESS';
+
 /** The input fields that identify metafield definitions. */
 export type HasMetafieldsMetafieldIdentifierInput = {
   /** The unique identifier for the metafield definition within its namespace. */
@@ -1572,6 +1623,30 @@ export type WebhookSubscriptionTopic =
    * the variant becomes out of stock online. Requires the `read_products` scope.
    */
   | 'VARIANTS_OUT_OF_STOCK';
+
+export type RunBulkQueryMutationVariables = Exact<{
+  query: string;
+}>;
+
+
+export type RunBulkQueryMutation = { bulkOperationRunQuery: { bulkOperation: { id: string, status: BulkOperationStatus } | null, userErrors: Array<{ field: Array<string> | null, message: string, code: BulkOperationUserErrorCode | null }> } | null };
+
+export type BulkOperationStatusQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type BulkOperationStatusQuery = { bulkOperation: { id: string, status: BulkOperationStatus, errorCode: BulkOperationErrorCode | null, objectCount: string, url: string | null } | null };
+
+export type BulkInventoryLevelsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type BulkInventoryLevelsQuery = { locations: { edges: Array<{ node: { id: string, inventoryLevels: { edges: Array<{ node: { updatedAt: string, item: { id: string }, quantities: Array<{ name: string, quantity: number }> } }> } } }> } };
+
+export type BulkVariantsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type BulkVariantsQuery = { productVariants: { edges: Array<{ node: { id: string, sku: string | null, title: string, product: { id: string, title: string }, inventoryItem: { id: string, tracked: boolean } } }> } };
 
 export type GetInventoryLevelsAtLocationQueryVariables = Exact<{
   ids: Array<string> | string;
