@@ -1,6 +1,6 @@
 import { parse, validate, type DocumentNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { loadShopifyAdminSchema } from '../../scripts/shopify-admin-schema.js';
+import { loadShopifyAdminSchema } from '../../scripts/shopify-admin-schema.mjs';
 import { requestedQueryCost as simulatorCost } from '../../src/simulators/shopify/query-cost.js';
 import * as bulk from '../../src/shopify/operations/bulk.operations.js';
 import * as inventory from '../../src/shopify/operations/inventory.operations.js';
