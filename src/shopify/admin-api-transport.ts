@@ -115,6 +115,7 @@ export class AdminApiTransport {
   readonly #timeoutMs: number;
   /** Per operation: Shopify's requestedQueryCost divided by ours, from the last response. */
   readonly #calibration = new Map<string, number>();
+  #closed = false;
 
   constructor(options: AdminApiTransportOptions) {
     this.shopDomain = options.shopDomain;
@@ -317,6 +318,8 @@ export class AdminApiTransport {
 
   /** Stops accepting calls and waits for those in flight. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#limiter.stop({ dropWaitingJobs: false });
   }
 }

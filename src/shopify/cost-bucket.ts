@@ -19,12 +19,23 @@
 export interface Clock {
   /** Milliseconds, monotonic enough for intervals. */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or as soon as `signal` aborts (its timer is then cleared). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    }),
 };
 
 export interface ThrottleStatus {
@@ -138,6 +149,9 @@ export class CostBucket {
   async #sleepOrWake(ms: number): Promise<void> {
     const woken = new Promise<void>((resolve) => (this.#wake = resolve));
     if (!Number.isFinite(ms)) return woken;
-    await Promise.race([this.clock.sleep(ms), woken]);
+    // Cancel the timer when woken early, so no stray timer keeps a finished process alive.
+    const cancel = new AbortController();
+    await Promise.race([this.clock.sleep(ms, cancel.signal), woken]);
+    cancel.abort();
   }
 }

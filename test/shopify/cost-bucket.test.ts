@@ -126,6 +126,19 @@ describe('CostBucket', () => {
     expect(sent).toBe(true);
   });
 
+  it('leaves no timer behind when a response wakes a waiting call early', async () => {
+    const clock = new FakeClock();
+    const bucket = new CostBucket(clock);
+    bucket.release(await bucket.acquire(1), standard(0));
+    const inFlight = await bucket.acquire(0);
+    const waiting = bucket.acquire(500);
+    await flush();
+    expect(clock.pendingSleepers()).toBe(1);
+    bucket.release(inFlight, standard(2000)); // a refund: plenty of room now
+    await waiting;
+    expect(clock.pendingSleepers()).toBe(0);
+  });
+
   it('treats a call that got no answer as spent', async () => {
     const clock = new FakeClock();
     const bucket = new CostBucket(clock);

@@ -9,8 +9,15 @@ export class FakeClock implements Clock {
     return this.#now;
   }
 
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.#sleepers.push({ until: this.#now + Math.max(0, ms), wake: resolve }));
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const sleeper = { until: this.#now + Math.max(0, ms), wake: resolve };
+      this.#sleepers.push(sleeper);
+      signal?.addEventListener('abort', () => {
+        this.#sleepers = this.#sleepers.filter((candidate) => candidate !== sleeper);
+        resolve();
+      }, { once: true });
+    });
   }
 
   pendingSleepers(): number {
