@@ -73,10 +73,19 @@ function badRequest(message: string, extra: Record<string, unknown> = {}): Graph
   return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', ...extra } });
 }
 
-/** GraphQL DateTime: ISO 8601 to the second, in UTC. */
+const isoCache = new Map<number, string>();
+
+/** GraphQL DateTime: ISO 8601 to the second, in UTC. Memoised: pages of levels repeat the same few seconds. */
 export function iso(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const seconds = Math.floor(ms / 1000);
+  let text = isoCache.get(seconds);
+  if (text === undefined) {
+    text = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+    if (isoCache.size > 10_000) isoCache.clear();
+    isoCache.set(seconds, text);
+  }
+  return text;
 }
 
 function moneyBag(amount: number | string, currencyCode: string) {
@@ -739,9 +748,7 @@ export function createAdminResolvers(): ResolverMap {
         return level && (level.isActive || args.includeInactive === true) ? level : null;
       },
       inventoryLevels: (source, args, context, info) => {
-        const locationId = source.id as number;
-        const includeInactive = args.includeInactive === true || context.state.allLevelsActiveAt(locationId);
-        return levelConnection(context.state.levelsAtLocation(locationId, includeInactive), (level) => level.itemId, args, context, info);
+        return levelConnection(context.state.levelsAtLocation(source.id as number, args.includeInactive === true), (level) => level.itemId, args, context, info);
       },
       ...metafieldResolvers('LOCATION'),
     },
@@ -844,15 +851,24 @@ export function createAdminResolvers(): ResolverMap {
         if (unknown.length > 0) {
           throw badRequest(`Invalid quantity name(s): ${unknown.join(', ')}. Valid names are ${QUANTITY_NAMES.join(', ')}.`);
         }
+        const updatedAt = iso(level.updatedAt);
         return names.map((name) => ({
-          id: `gid://shopify/InventoryQuantity/${level.locationId}?inventory_item_id=${level.itemId}&name=${name}`,
+          __typename: 'InventoryQuantity',
+          level,
           name,
           quantity: ShopState.quantity(level, name as QuantityName),
-          updatedAt: iso(level.updatedAt),
+          updatedAt,
         }));
       },
       scheduledChanges: () => {
         throw notImplemented('InventoryLevel', 'scheduledChanges');
+      },
+    },
+
+    InventoryQuantity: {
+      id: (source) => {
+        const level = source.level as LevelRecord;
+        return `gid://shopify/InventoryQuantity/${level.locationId}?inventory_item_id=${level.itemId}&name=${source.name as string}`;
       },
     },
 

@@ -108,20 +108,21 @@ export function paginate<T>(items: readonly T[], idOf: (item: T) => number, sort
   if (args.last !== null && args.last !== undefined) start = Math.max(start, end - args.last);
 
   const nodes: T[] = [];
-  const edges: { cursor: string; node: T }[] = [];
-  for (let index = start; index < end; index++) {
-    const node = at(index);
-    nodes.push(node);
-    edges.push({ cursor: encodeCursor(idOf(node), sortValue(node)), node });
-  }
+  for (let index = start; index < end; index++) nodes.push(at(index));
+  const cursorOf = (node: T) => encodeCursor(idOf(node), sortValue(node));
+  let edges: { cursor: string; node: T }[] | undefined;
   return {
     nodes,
-    edges,
+    // Built only when selected: most clients read `nodes` and `pageInfo.endCursor`.
+    get edges() {
+      edges ??= nodes.map((node) => ({ cursor: cursorOf(node), node }));
+      return edges;
+    },
     pageInfo: {
       hasNextPage: end < length,
       hasPreviousPage: start > 0,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      startCursor: nodes.length > 0 ? cursorOf(nodes[0]!) : null,
+      endCursor: nodes.length > 0 ? cursorOf(nodes.at(-1)!) : null,
     },
   };
 }

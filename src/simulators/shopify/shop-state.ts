@@ -183,7 +183,7 @@ export class ShopState {
   private readonly variantOrder: VariantRecord[] = [];
   private readonly itemOrder: InventoryItemRecord[] = [];
   private readonly productOrder: ProductRecord[] = [];
-  private readonly levelsByLocation = new Map<number, { levels: LevelRecord[]; sorted: boolean }>();
+  private readonly levelsByLocation = new Map<number, { levels: LevelRecord[]; sorted: boolean; inactive: number }>();
   private readonly metafieldsByOwner = new Map<string, Map<string, MetafieldRecord>>();
   private readonly listeners: ((event: ShopEvent) => void)[] = [];
   private nextOrderNumber = 1001;
@@ -441,7 +441,10 @@ export class ShopState {
   ensureLevel(item: InventoryItemRecord, locationId: number): LevelRecord {
     const existing = item.levels.get(locationId);
     if (existing) {
-      if (!existing.isActive) existing.isActive = true;
+      if (!existing.isActive) {
+        existing.isActive = true;
+        this.levelsByLocation.get(locationId)!.inactive--;
+      }
       return existing;
     }
     const now = this.now();
@@ -463,7 +466,7 @@ export class ShopState {
     item.levels.set(locationId, level);
     let atLocation = this.levelsByLocation.get(locationId);
     if (!atLocation) {
-      atLocation = { levels: [], sorted: true };
+      atLocation = { levels: [], sorted: true, inactive: 0 };
       this.levelsByLocation.set(locationId, atLocation);
     }
     const last = atLocation.levels.at(-1);
@@ -484,12 +487,8 @@ export class ShopState {
       atLocation.levels.sort((a, b) => a.itemId - b.itemId);
       atLocation.sorted = true;
     }
-    return includeInactive ? atLocation.levels : atLocation.levels.filter((level) => level.isActive);
-  }
-
-  /** Whether every level at the location is active (so paging can use the stored array as is). */
-  allLevelsActiveAt(locationId: number): boolean {
-    return this.levelsByLocation.get(locationId)?.levels.every((level) => level.isActive) ?? true;
+    if (includeInactive || atLocation.inactive === 0) return atLocation.levels;
+    return atLocation.levels.filter((level) => level.isActive);
   }
 
   static onHand(level: LevelRecord): number {
