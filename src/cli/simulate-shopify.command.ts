@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { ZodError } from 'zod';
+import { createLogger } from '../logger.js';
+import { SHOPIFY_PLANS, shopSeedSchema, startShopifySimulator, type ShopifyPlanName } from '../simulators/shopify/index.js';
+import { parseFlags, type CliCommand } from './command.js';
+
+/**
+ * `simulate-shopify`: runs the Shopify simulator as a standalone store, so a person can point a
+ * gateway (or a real ERP's staging integration) at it the way Shopify development stores are
+ * used. It prints the admin URL, the shop domain, the access token and the client secret, then
+ * serves until stopped. The seed file format is documented in src/simulators/shopify/README.md.
+ */
+export const simulateShopifyCommand: CliCommand = {
+  name: 'simulate-shopify',
+  usage:
+    'simulate-shopify [--port P] [--host H] [--plan standard|advanced|plus|enterprise] [--seed FILE]\n' +
+    '                 [--shop DOMAIN] [--token T] [--secret S] [--api-key K] [--webhook-time-scale X] [--random-seed N]',
+  summary: 'run a simulated Shopify store (Admin API 2026-10, webhooks, control API under /_simulator/)',
+  run: async (args, io) => {
+    const { flags } = parseFlags(args);
+    const flag = (name: string) => flags.get(name)?.at(-1);
+    const problems: string[] = [];
+
+    const port = Number(flag('port') ?? '9100');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push('--port must be a whole number from 0 to 65535');
+    const plan = flag('plan') ?? 'standard';
+    if (!(plan in SHOPIFY_PLANS)) problems.push(`--plan must be one of ${Object.keys(SHOPIFY_PLANS).join(', ')}`);
+    const timeScale = Number(flag('webhook-time-scale') ?? '0.001');
+    if (!(timeScale > 0)) problems.push('--webhook-time-scale must be a positive number (1 = Shopify real 4-hour retry schedule)');
+    const randomSeed = Number(flag('random-seed') ?? '20261127');
+    if (!Number.isInteger(randomSeed)) problems.push('--random-seed must be a whole number');
+    const shopDomain = flag('shop');
+    if (shopDomain !== undefined && !/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/i.test(shopDomain)) problems.push('--shop must be a shop domain such as acme.myshopify.com');
+
+    let catalogue;
+    const seedFile = flag('seed');
+    if (seedFile !== undefined) {
+      try {
+        catalogue = shopSeedSchema.parse(JSON.parse(await readFile(seedFile, 'utf8')));
+      } catch (error) {
+        if (error instanceof ZodError) problems.push(`--seed ${seedFile}: ${error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
+        else problems.push(`--seed ${seedFile}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (problems.length > 0) {
+      io.stderr.write(`simulate-shopify: ${problems.join('\n  ')}\n`);
+      return 2;
+    }
+
+    const logger = createLogger(io.env.LOG_LEVEL ?? 'info', io.stderr);
+    const simulator = await startShopifySimulator({
+      port,
+      host: flag('host') ?? '127.0.0.1',
+      plan: plan as ShopifyPlanName,
+      shopDomain,
+      accessToken: flag('token'),
+      apiSecret: flag('secret'),
+      apiKey: flag('api-key'),
+      webhookTimeScale: timeScale,
+      seed: randomSeed,
+      logger: logger.child({ component: 'shopify-simulator' }),
+    });
+    const seeded = catalogue ? simulator.state.seed(catalogue) : undefined;
+    io.stdout.write(
+      [
+        `Shopify simulator (Admin API ${simulator.apiVersion}, ${plan} plan) at ${simulator.adminUrl}`,
+        `  GraphQL:         ${simulator.graphqlUrl()}`,
+        `  control API:     ${simulator.adminUrl}/_simulator/`,
+        `  shop:            ${simulator.shopDomain}`,
+        `  seeded:          ${seeded ? `${seeded.locations.length} locations, ${seeded.variants.length} variants` : 'nothing (POST /_simulator/seed to add a catalogue)'}`,
+        '',
+        'Point the gateway at it with:',
+        `  SHOPIFY_ADMIN_URL=${simulator.adminUrl}`,
+        `  SHOPIFY_SHOP=${simulator.shopDomain}`,
+        `  SHOPIFY_ACCESS_TOKEN=${simulator.accessToken}`,
+        `  SHOPIFY_API_KEY=${simulator.apiKey}`,
+        `  SHOPIFY_API_SECRET=${simulator.apiSecret}`,
+        '',
+      ].join('\n'),
+    );
+    await io.stopSignal;
+    await simulator.close();
+    io.stdout.write('Shopify simulator stopped\n');
+    return 0;
+  },
+};
