@@ -47,8 +47,8 @@ export interface AdminApiOptions {
   idempotency: IdempotencyStore;
   bulk: () => BulkOperations;
   apiVersions: ReadonlySet<string>;
-  /** The bucket of an access token, or undefined when the token is unknown. */
-  bucketFor: (token: string) => CostBucket | undefined;
+  /** The bucket and granted scopes (null: every scope) of an access token; undefined when the token is unknown. */
+  tokenFor: (token: string) => { bucket: CostBucket; scopes: ReadonlySet<string> | null } | undefined;
   faults: () => AdminApiFaults;
   requestLog: RequestLog;
 }
@@ -153,8 +153,9 @@ export class AdminApi {
       finish(405, { errors: 'Method Not Allowed' }, { Allow: 'POST' });
       return;
     }
-    const bucket = token ? this.options.bucketFor(token) : undefined;
-    if (!bucket) {
+    const grant = token ? this.options.tokenFor(token) : undefined;
+    const bucket = grant?.bucket;
+    if (!grant || !bucket) {
       entry.outcome = 'unauthorized';
       finish(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
       return;
@@ -266,7 +267,7 @@ export class AdminApi {
       return;
     }
 
-    const context = this.contextFor(version);
+    const context = { ...this.contextFor(version), grantedScopes: grant.scopes };
     const meter = { points: 0 };
     const result = await this.run(cached.document!, operation, variables as Record<string, unknown>, context, meter);
     const actual = operation.operation === 'mutation' ? requested : Math.min(requested, meter.points);
@@ -318,6 +319,7 @@ export class AdminApi {
       apiVersion,
       searchWarnings: [],
       unboundedConnections: false,
+      grantedScopes: null,
     };
   }
 
@@ -340,7 +342,18 @@ export class AdminApi {
    */
   private fieldResolver(meter: { points: number } | null) {
     const resolvers = this.resolvers;
+    const idempotentMutations = this.options.adminSchema.idempotentMutations;
     return (source: unknown, args: Record<string, unknown>, context: AdminContext, info: GraphQLResolveInfo): unknown => {
+      const directives = info.fieldNodes[0]?.directives;
+      if (directives && directives.length > 0 && directives.some((directive) => directive.name.value === 'idempotent')) {
+        const onMutationRoot = info.operation.operation === 'mutation' && info.parentType.name === info.schema.getMutationType()?.name;
+        if (!onMutationRoot || !idempotentMutations.has(info.fieldName)) {
+          throw new GraphQLError(`The @idempotent directive is not supported on ${info.parentType.name}.${info.fieldName}: only mutations that document idempotency accept it.`, {
+            extensions: { code: 'BAD_REQUEST' },
+          });
+        }
+      }
+      if (context.grantedScopes) this.checkAccess(context.grantedScopes, info);
       const resolver = resolvers[info.parentType.name]?.[info.fieldName];
       let value: unknown;
       if (resolver) value = resolver(source as Record<string, unknown>, args, context, info);
@@ -349,6 +362,18 @@ export class AdminApi {
       if (meter && info.operation.operation === 'query' && value !== null && value !== undefined) meter.points += this.actualCostOf(value, info);
       return value;
     };
+  }
+
+  /** Shopify's ACCESS_DENIED: the field, or the type it returns, needs a scope the token lacks. */
+  private checkAccess(granted: ReadonlySet<string>, info: GraphQLResolveInfo): void {
+    const { fieldScopes, typeScopes } = this.options.adminSchema;
+    const requirements = [fieldScopes.get(`${info.parentType.name}.${info.fieldName}`), typeScopes.get(getNamedType(info.returnType).name)];
+    for (const requirement of requirements) {
+      if (!requirement || requirement.scopes.some((scope) => granted.has(scope))) continue;
+      throw new GraphQLError(`Access denied for ${info.fieldName} field. Required access: ${requirement.requiredAccess}`, {
+        extensions: { code: 'ACCESS_DENIED', documentation: 'https://shopify.dev/api/usage/access-scopes', requiredAccess: requirement.requiredAccess },
+      });
+    }
   }
 
   private actualCostOf(value: unknown, info: GraphQLResolveInfo): number {

@@ -55,6 +55,8 @@ export interface AdminContext {
   searchWarnings: SearchWarningReport[];
   /** Set while a bulk operation runs its query: connections return every node. */
   unboundedConnections: boolean;
+  /** Scopes granted to the calling token (write scopes imply their read scope); null grants everything. */
+  grantedScopes: ReadonlySet<string> | null;
 }
 
 type Source = Record<string, unknown>;
@@ -328,10 +330,6 @@ function idempotencyKey(info: GraphQLResolveInfo, context: AdminContext): string
   const node = info.fieldNodes[0]!;
   const values = directive ? getDirectiveValues(directive, node, info.variableValues) : undefined;
   const key = values?.key as string | undefined;
-  const supported = context.adminSchema.idempotentMutations.has(info.fieldName);
-  if (key !== undefined && !supported) {
-    throw badRequest(`The @idempotent directive is not supported on ${info.fieldName}: only mutations that document idempotency accept it.`);
-  }
   if (key === undefined) {
     if (context.adminSchema.idempotencyRequired.has(info.fieldName)) {
       throw badRequest(`The @idempotent directive is required for ${info.fieldName} (API version 2026-04 and later). Add @idempotent(key: "<unique key>") to the field.`);

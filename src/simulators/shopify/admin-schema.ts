@@ -14,6 +14,24 @@ export interface AdminSchema {
   readonly idempotentMutations: ReadonlySet<string>;
   /** Mutation fields that, from 2026-04, fail at runtime without `@idempotent`. */
   readonly idempotencyRequired: ReadonlySet<string>;
+  /** Access scopes (any one suffices) a type needs, from Shopify's `offline_scopes` list. */
+  readonly typeScopes: ReadonlyMap<string, ScopeRequirement>;
+  /** Access scopes a field needs (`Type.field`), from the same list. */
+  readonly fieldScopes: ReadonlyMap<string, ScopeRequirement>;
+}
+
+export interface ScopeRequirement {
+  scopes: readonly string[];
+  /** Shopify's wording, e.g. "`read_inventory` access scope." */
+  requiredAccess: string;
+}
+
+interface OfflineScopeItem {
+  type: 'type' | 'field';
+  typeName: string;
+  fieldName?: string;
+  requiredAccess: string;
+  offlineScopes: string[];
 }
 
 let cached: AdminSchema | undefined;
@@ -25,7 +43,7 @@ let cached: AdminSchema | undefined;
  */
 export function loadAdminSchema(): AdminSchema {
   if (cached) return cached;
-  const json = JSON.parse(gunzipSync(readFileSync(schemaFile)).toString('utf8')) as { data: IntrospectionQuery };
+  const json = JSON.parse(gunzipSync(readFileSync(schemaFile)).toString('utf8')) as { data: IntrospectionQuery; offline_scopes?: { items: OfflineScopeItem[] } };
   const schema = buildClientSchema(json.data, { assumeValid: true });
   const idempotentMutations = new Set<string>();
   const idempotencyRequired = new Set<string>();
@@ -35,6 +53,14 @@ export function loadAdminSchema(): AdminSchema {
     idempotentMutations.add(field.name);
     if (/idempotency key is required/i.test(description)) idempotencyRequired.add(field.name);
   }
-  cached = { version: ADMIN_API_VERSION, schema, idempotentMutations, idempotencyRequired };
+  const typeScopes = new Map<string, ScopeRequirement>();
+  const fieldScopes = new Map<string, ScopeRequirement>();
+  for (const item of json.offline_scopes?.items ?? []) {
+    if (item.offlineScopes.length === 0) continue;
+    const requirement = { scopes: item.offlineScopes, requiredAccess: item.requiredAccess };
+    if (item.type === 'type') typeScopes.set(item.typeName, requirement);
+    else if (item.fieldName) fieldScopes.set(`${item.typeName}.${item.fieldName}`, requirement);
+  }
+  cached = { version: ADMIN_API_VERSION, schema, idempotentMutations, idempotencyRequired, typeScopes, fieldScopes };
   return cached;
 }

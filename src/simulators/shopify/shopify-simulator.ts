@@ -32,7 +32,12 @@ export interface ShopifySimulatorOptions {
   plan?: ShopifyPlanName | PlanLimits;
   /** The access token apps use (`X-Shopify-Access-Token`); default a random `shpat_…`. */
   accessToken?: string;
-  /** More tokens (other apps); each has its own leaky bucket. */
+  /**
+   * Scopes granted to `accessToken`, e.g. `['read_products', 'write_inventory', 'read_orders']`;
+   * a field needing another scope answers ACCESS_DENIED. Default: every scope.
+   */
+  accessScopes?: string[];
+  /** More tokens (other apps), with every scope; each has its own leaky bucket. */
   additionalAccessTokens?: string[];
   /** The app's client secret that signs webhooks; default random. */
   apiSecret?: string;
@@ -74,6 +79,13 @@ export interface ShopifySimulator {
   close(): Promise<void>;
 }
 
+/** A write scope grants its read scope too, as Shopify's do. */
+function impliedScopes(scopes: string[]): Set<string> {
+  const granted = new Set(scopes);
+  for (const scope of scopes) if (scope.startsWith('write_')) granted.add(`read_${scope.slice('write_'.length)}`);
+  return granted;
+}
+
 function randomToken(prefix: string): string {
   return `${prefix}${randomBytes(16).toString('hex')}`;
 }
@@ -93,6 +105,7 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
 
   const shop = new ShopState({ clock, shopName: options.shopName ?? 'Stockbridge Demo Store', currency: options.currency ?? 'EUR', reasons: options.inventoryReasons });
   const buckets = new Map(accessTokens.map((token) => [token, new CostBucket(plan, clock)]));
+  const grantedScopes = options.accessScopes ? impliedScopes(options.accessScopes) : null;
   const requestLog = new RequestLog();
   const idempotency = new IdempotencyStore();
   const webhooks = new WebhookDispatcher({
@@ -119,7 +132,10 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
     idempotency,
     bulk: () => bulkRef.current!,
     apiVersions: new Set(options.apiVersions ?? [ADMIN_API_VERSION]),
-    bucketFor: (token) => buckets.get(token),
+    tokenFor: (token) => {
+      const bucket = buckets.get(token);
+      return bucket ? { bucket, scopes: token === accessToken ? grantedScopes : null } : undefined;
+    },
     faults: () => adminFaults,
     requestLog,
   });
@@ -160,7 +176,7 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
       return;
     }
     if (path === '/admin/oauth/access_token' && request.method === 'POST') {
-      await handleAccessToken(request, response, { apiKey, apiSecret, accessToken });
+      await handleAccessToken(request, response, { apiKey, apiSecret, accessToken, scope: options.accessScopes?.join(',') ?? 'read_products,write_products,read_inventory,write_inventory,read_locations,read_orders,write_orders' });
       return;
     }
     if (path.startsWith('/_simulator/')) {
@@ -220,7 +236,7 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
  * `POST /admin/oauth/access_token` with the client-credentials grant (apps of the merchant's own
  * organisation): answers the simulator's access token for the right client id and secret.
  */
-async function handleAccessToken(request: IncomingMessage, response: ServerResponse, app: { apiKey: string; apiSecret: string; accessToken: string }): Promise<void> {
+async function handleAccessToken(request: IncomingMessage, response: ServerResponse, app: { apiKey: string; apiSecret: string; accessToken: string; scope: string }): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   const raw = Buffer.concat(chunks).toString('utf8');
@@ -243,5 +259,5 @@ async function handleAccessToken(request: IncomingMessage, response: ServerRespo
     send(401, { error: 'invalid_client', error_description: 'Client authentication failed.' });
     return;
   }
-  send(200, { access_token: app.accessToken, scope: 'read_products,read_inventory,write_inventory,read_locations,read_orders,write_products', expires_in: 86399 });
+  send(200, { access_token: app.accessToken, scope: app.scope, expires_in: 86399 });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShopifySimulator } from '../../../src/simulators/shopify/index.js';
-import { graphql, startSmallShop } from './support.js';
+import { graphql, ids, SET_QUANTITIES, startSmallShop } from './support.js';
 
 describe('Shopify simulator: the Admin API transport', () => {
   let simulator: ShopifySimulator;
@@ -94,5 +94,33 @@ describe('Shopify simulator: the Admin API transport', () => {
       body: JSON.stringify({ grant_type: 'client_credentials', client_id: simulator.apiKey, client_secret: 'wrong' }),
     });
     expect(refused.status).toBe(401);
+  });
+});
+
+describe('Shopify simulator: access scopes', () => {
+  let simulator: ShopifySimulator;
+  beforeAll(async () => {
+    simulator = await startSmallShop({ accessScopes: ['read_products', 'write_inventory', 'read_locations'] });
+  });
+  afterAll(async () => {
+    await simulator.close();
+  });
+
+  it('answers ACCESS_DENIED for a field whose type needs a scope the token lacks', async () => {
+    const answer = await graphql(simulator, '{ orders(first: 1) { nodes { id } } }');
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors?.[0]).toMatchObject({
+      message: expect.stringContaining('Access denied for nodes field. Required access: `read_orders` access scope'),
+      extensions: { code: 'ACCESS_DENIED' },
+    });
+  });
+
+  it('serves what the granted scopes cover, a write scope implying its read scope', async () => {
+    const read = await graphql(simulator, '{ productVariants(first: 1) { nodes { sku inventoryItem { inventoryLevels(first: 1) { nodes { quantities(names: ["available"]) { quantity } } } } } } }');
+    expect(read.body.errors).toBeUndefined();
+    const table = ids(simulator, 'TABLE-PINE', 'WH');
+    const write = await graphql(simulator, SET_QUANTITIES, { key: 'scoped', input: { name: 'available', reason: 'correction', quantities: [{ ...table, quantity: 4, changeFromQuantity: 3 }] } });
+    expect(write.body.errors).toBeUndefined();
+    expect(write.body.data?.inventorySetQuantities.userErrors).toEqual([]);
   });
 });

@@ -88,6 +88,15 @@ describe('Shopify simulator: inventorySetQuantities (2026-10 rules)', () => {
     expect(availableOf('TABLE-PINE', 'WH')).toBe(3);
   });
 
+  it('refuses @idempotent on a mutation that does not document idempotency', async () => {
+    const answer = await graphql(
+      simulator,
+      'mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: { uri: "https://example.test/h" }) @idempotent(key: "k") { userErrors { message } } }',
+    );
+    expect(answer.body.errors?.[0]?.message).toContain('@idempotent directive is not supported on Mutation.webhookSubscriptionCreate');
+    expect(simulator.state.webhookSubscriptions()).toEqual([]);
+  });
+
   it('replays the stored result for the same key and variables without applying twice', async () => {
     const table = ids(simulator, 'TABLE-PINE', 'WH');
     const first = await setAvailable('batch-7', [{ ...table, quantity: 6, changeFromQuantity: 3 }]);
