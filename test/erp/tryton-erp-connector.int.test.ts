@@ -1,4 +1,6 @@
-import { describe, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createLogger } from '../../src/logger.js';
 import { TrytonErpConnector } from '../../src/erp/tryton/tryton-erp-connector.js';
 import { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
@@ -28,6 +30,105 @@ if (ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD) {
     },
     { timeoutMs: 60_000 },
   );
+
+  describe('Tryton connector, beyond the contract', () => {
+    const logger = createLogger('silent');
+    const connector = new TrytonErpConnector({ ...credentials, logger });
+    const client = new TrytonRpcClient({ ...credentials, logger });
+    const fixture = new TrytonErpFixture(client);
+    const run = randomBytes(4).toString('hex').toUpperCase();
+    const terms = async (sku: string, location: string) => {
+      const { levels } = await connector.getStockBySkus([sku], [location]);
+      const { onHand, allocated, wholesaleCommitted } = levels[0]!;
+      return { onHand, allocated, wholesaleCommitted };
+    };
+
+    it('keeps a wholesale order allocated from assignment through picking and packing until it ships', { timeout: 60_000 }, async () => {
+      const sku = `TT${run}-PICK`;
+      const reference = `WS-${run}-PICK`;
+      await fixture.createProducts([{ sku, name: 'Picked product' }]);
+      await fixture.receiveStock({ sku, location: 'WH', quantity: 10 });
+      await fixture.createOtherChannelOrder({ reference, lines: [{ sku, location: 'WH', quantity: 4 }] });
+      expect(await terms(sku, 'WH')).toEqual({ onHand: 10, allocated: 0, wholesaleCommitted: 4 });
+
+      await fixture.assignSalesOrder(reference);
+      expect(await terms(sku, 'WH')).toEqual({ onHand: 10, allocated: 4, wholesaleCommitted: 0 });
+
+      const shipments = await client.model('stock.shipment.out', 'search', [[['moves.sale.reference', '=', reference]], 0, null, null], z.array(z.number()));
+      await client.model('stock.shipment.out', 'pick', [shipments], z.unknown());
+      expect(await terms(sku, 'WH')).toEqual({ onHand: 10, allocated: 4, wholesaleCommitted: 0 });
+      await client.model('stock.shipment.out', 'pack', [shipments], z.unknown());
+      expect(await terms(sku, 'WH')).toEqual({ onHand: 10, allocated: 4, wholesaleCommitted: 0 });
+      await client.model('stock.shipment.out', 'done', [shipments], z.unknown());
+      expect(await terms(sku, 'WH')).toEqual({ onHand: 6, allocated: 0, wholesaleCommitted: 0 });
+    });
+
+    it('reads stock of a storage location inside a warehouse, and the warehouse includes it', { timeout: 60_000 }, async () => {
+      const sku = `TT${run}-SHELF`;
+      await fixture.createProducts([{ sku, name: 'Shelved product' }]);
+      await fixture.receiveStock({ sku, location: 'SHELF-A', quantity: 6 });
+      const { levels } = await connector.getStockBySkus([sku], ['WH', 'STO', 'SHELF-A', 'WH-EAST']);
+      expect(levels.map((l) => [l.location, l.onHand])).toEqual([
+        ['WH', 6],
+        ['STO', 6],
+        ['SHELF-A', 6],
+        ['WH-EAST', 0],
+      ]);
+    });
+
+    it('reports a shipped order as done with its shipped quantity, and refuses to cancel it', { timeout: 60_000 }, async () => {
+      const sku = `TT${run}-SHIP`;
+      const reference = `gid://shopify/Order/${run}-SHIP`;
+      await fixture.createProducts([{ sku, name: 'Shipped product' }]);
+      await fixture.receiveStock({ sku, location: 'WH-EAST', quantity: 3 });
+      await connector.createSalesOrder({
+        externalReference: reference,
+        name: '#9001',
+        customer: { name: 'Ada Lovelace', email: `ada-${run}@example.com`, phone: '+44 20 7946 0000' },
+        shippingAddress: { name: 'Ada Lovelace', company: null, line1: '12 Analytical Row', line2: 'Flat 2', city: 'London', postalCode: 'N1 9GU', countryCode: 'GB', provinceCode: null, phone: null },
+        currency: 'GBP',
+        lines: [{ sku, quantity: 2, location: 'WH-EAST', unitPrice: '12.50' }],
+      });
+      await fixture.assignSalesOrder(reference);
+      const shipments = await client.model('stock.shipment.out', 'search', [[['moves.sale.reference', '=', reference]], 0, null, null], z.array(z.number()));
+      for (const step of ['pick', 'pack', 'done']) await client.model('stock.shipment.out', step, [shipments], z.unknown());
+
+      expect(await connector.findSalesOrder(reference)).toMatchObject({
+        status: 'done',
+        allocated: true,
+        lines: [{ sku, location: 'WH-EAST', quantity: 2, allocatedQuantity: 0, shippedQuantity: 2 }],
+      });
+      await expect(connector.cancelSalesOrder(reference)).rejects.toMatchObject({ code: 'ERP_REJECTED' });
+      expect(await terms(sku, 'WH-EAST')).toEqual({ onHand: 1, allocated: 0, wholesaleCommitted: 0 });
+    });
+
+    it('refuses an order whose lines ship from two warehouses, writing nothing', { timeout: 60_000 }, async () => {
+      const sku = `TT${run}-SPLIT`;
+      const reference = `gid://shopify/Order/${run}-SPLIT`;
+      await fixture.createProducts([{ sku, name: 'Split product' }]);
+      const order = {
+        externalReference: reference,
+        name: '#9002',
+        customer: { name: 'Split Customer', email: null, phone: null },
+        shippingAddress: null,
+        currency: 'EUR',
+        lines: [
+          { sku, quantity: 1, location: 'WH', unitPrice: '1.00' },
+          { sku, quantity: 1, location: 'WH-WEST', unitPrice: '1.00' },
+        ],
+      };
+      await expect(connector.createSalesOrder(order)).rejects.toMatchObject({ code: 'ERP_REJECTED' });
+      expect(await fixture.countSalesOrders(reference)).toBe(0);
+    });
+
+    it('reads the seeded lots with their expiry dates', { timeout: 60_000 }, async () => {
+      const lots = await connector.getLotsBySkus(['SKU-2'], ['SHELF-A']);
+      expect(lots.filter((l) => l.number.startsWith('L-00')).map((l) => [l.number, l.expiresOn])).toEqual([
+        ['L-001', '2027-06-30'],
+        ['L-002', '2027-12-31'],
+      ]);
+    });
+  });
 } else {
   describe.skip('ErpConnector contract: tryton (set ERP_URL, ERP_DATABASE, ERP_USER, ERP_PASSWORD; see scripts/tryton.sh)', () => {
     it('runs against a real trytond', () => undefined);
