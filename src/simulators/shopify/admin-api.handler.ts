@@ -270,7 +270,8 @@ export class AdminApi {
     const context = { ...this.contextFor(version), grantedScopes: grant.scopes };
     const meter = { points: 0 };
     const result = await this.run(cached.document!, operation, variables as Record<string, unknown>, context, meter);
-    const actual = operation.operation === 'mutation' ? requested : Math.min(requested, meter.points);
+    // Nothing ran when the variables did not coerce (no data at all): nothing is charged.
+    const actual = result.data === undefined ? 0 : operation.operation === 'mutation' ? requested : Math.min(requested, meter.points);
     bucket.refund(requested - actual);
     const status = bucket.status();
     entry.actualCost = actual;
