@@ -46,7 +46,7 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/main.ts', 'src/cli.ts', 'src/cli/**', 'src/demo/**', 'src/shopify/**', 'src/erp/**', 'src/simulators/**'],
+    ignores: ['src/main.ts', 'src/gateway.ts', 'src/cli.ts', 'src/cli/**', 'src/demo/**', 'src/shopify/**', 'src/erp/**', 'src/simulators/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...implementations, generatedShopify] }] },
   },
   {

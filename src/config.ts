@@ -73,26 +73,30 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     WEBHOOK_MAX_BYTES: intFromString(1024, 100 * 1024 * 1024).default(1024 * 1024),
     RESERVATION_DEFAULT_TTL_SECONDS: intFromString(1, 86_400 * 90).default(86_400),
-  })
-  .superRefine((env, ctx) => {
-    if (env.SHOPIFY_SHOP && !env.SHOPIFY_ACCESS_TOKEN && !(env.SHOPIFY_API_KEY && env.SHOPIFY_API_SECRET)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SHOPIFY_ACCESS_TOKEN'],
-        message: 'is required with SHOPIFY_SHOP (or SHOPIFY_API_KEY and SHOPIFY_API_SECRET for the client-credentials grant)',
-      });
-    }
-    if (env.SHOPIFY_SHOP && !env.SHOPIFY_API_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['SHOPIFY_API_SECRET'], message: 'is required with SHOPIFY_SHOP to verify webhooks' });
-    }
-    if (env.ERP_CONNECTOR !== 'simulated') {
-      for (const name of ['ERP_URL', 'ERP_DATABASE', 'ERP_USER', 'ERP_PASSWORD'] as const) {
-        if (!env[name]) {
-          ctx.addIssue({ code: 'custom', path: [name], message: `is required when ERP_CONNECTOR is ${env.ERP_CONNECTOR}` });
-        }
-      }
-    }
   });
+
+/**
+ * Rules between variables. They read the raw values, so they are reported together with the
+ * per-variable problems (zod would skip refinements when any field fails).
+ */
+function crossVariableProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (env.SHOPIFY_SHOP && !env.SHOPIFY_ACCESS_TOKEN && !(env.SHOPIFY_API_KEY && env.SHOPIFY_API_SECRET)) {
+    problems.push(
+      'SHOPIFY_ACCESS_TOKEN: is required with SHOPIFY_SHOP (or SHOPIFY_API_KEY and SHOPIFY_API_SECRET for the client-credentials grant)',
+    );
+  }
+  if (env.SHOPIFY_SHOP && !env.SHOPIFY_API_SECRET) {
+    problems.push('SHOPIFY_API_SECRET: is required with SHOPIFY_SHOP to verify webhooks');
+  }
+  const connector = env.ERP_CONNECTOR ?? 'simulated';
+  if (connector === 'tryton' || connector === 'odoo') {
+    for (const name of ['ERP_URL', 'ERP_DATABASE', 'ERP_USER', 'ERP_PASSWORD']) {
+      if (!env[name]) problems.push(`${name}: is required when ERP_CONNECTOR is ${connector}`);
+    }
+  }
+  return problems;
+}
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -107,16 +111,19 @@ export class ConfigError extends Error {
 /** Names of every variable the schema knows, for documentation and the README check. */
 export const configVariableNames: string[] = Object.keys(envSchema.shape);
 
+const knownVariables = new Set(Object.keys(envSchema.shape));
+
 function resolveFileVariables(env: Record<string, string | undefined>, problems: string[]) {
   const resolved: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if (key.endsWith('_FILE')) continue;
-    resolved[key] = value;
+    if (knownVariables.has(key)) resolved[key] = value;
   }
   for (const [key, path] of Object.entries(env)) {
     if (!key.endsWith('_FILE') || !path) continue;
     const name = key.slice(0, -'_FILE'.length);
+    // Only the gateway's own variables; other tools' *_FILE variables are none of our business.
+    if (!knownVariables.has(name)) continue;
     if (env[name]) {
       problems.push(`${name}: set both ${name} and ${key}; set only one`);
       continue;
@@ -169,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: string[] = [];
   const resolved = resolveFileVariables(env, problems);
   const parsed = envSchema.safeParse(resolved);
+  problems.push(...crossVariableProblems(resolved));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       problems.push(`${issue.path.join('.') || '(environment)'}: ${issue.message}`);

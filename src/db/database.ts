@@ -30,6 +30,8 @@ export interface Database {
   /** True when every migration in drizzle/ has been applied. */
   migrationsApplied(): Promise<boolean>;
   close(): Promise<void>;
+  /** PGlite only: a dump of the data directory (to make test templates). */
+  dumpPgliteDataDir?: () => Promise<Blob>;
 }
 
 export const migrationsFolder = resolve(fileURLToPath(new URL('../../drizzle', import.meta.url)));
@@ -66,29 +68,45 @@ export interface OpenDatabaseOptions {
   dataDir?: string | undefined;
   /** Pool size for PostgreSQL. */
   maxConnections?: number;
+  /** PGlite only: start from this dump of a data directory (tests use a migrated template). */
+  pgliteDataDump?: Blob;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.maxConnections ?? 10) : openPglite(options.dataDir);
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.maxConnections ?? 10)
+    : openPglite(options.dataDir, options.pgliteDataDump);
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+/**
+ * Runs one migration at a time per process: two callers in one process (PGlite has no second
+ * process) would otherwise both see an empty migrations table and both create the tables.
+ */
+function serialised(run: () => Promise<void>): () => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return () => {
+    const next = last.then(run, run);
+    last = next.catch(() => {});
+    return next;
+  };
+}
+
+async function openPglite(dataDir: string | undefined, dump: Blob | undefined): Promise<Database> {
   let client: PGlite;
   if (dataDir) {
     const dir = join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
     client = await PGlite.create(dir);
   } else {
-    client = await PGlite.create();
+    client = await PGlite.create(dump ? { loadDataDir: dump } : {});
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',
-    async migrate() {
-      // PGlite is one connection in one process: nothing else can migrate concurrently.
+    migrate: serialised(async () => {
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
-    },
+    }),
     async ping() {
       await client.query('select 1');
     },
@@ -98,6 +116,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     async close() {
       if (!client.closed) await client.close();
     },
+    dumpPgliteDataDir: () => client.dumpDataDir('none'),
   };
 }
 
@@ -107,7 +126,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   return {
     db,
     kind: 'postgres',
-    async migrate() {
+    migrate: serialised(async () => {
       // A dedicated single connection holds a session advisory lock for the whole run, so two
       // instances starting together apply each migration once.
       const lockClient = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
@@ -118,7 +137,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
       } finally {
         await lockClient.end({ timeout: 5 });
       }
-    },
+    }),
     async ping() {
       await client`select 1`;
     },

@@ -1,0 +1,15 @@
+import type { Resolvers } from '../__generated__/graphql.js';
+
+export const apiKeyResolvers: Resolvers = {
+  ApiKey: {
+    scopes: (key) => key.scopes.map((scope) => scope.toUpperCase() as 'READ' | 'SYNC' | 'RESERVE' | 'ADMIN'),
+  },
+  Query: {
+    apiKeys: (_parent, _args, { services }) => services.apiKeys.list(),
+  },
+  Mutation: {
+    createApiKey: (_parent, { input }, { services }) =>
+      services.apiKeys.create({ name: input.name, scopes: input.scopes.map((scope) => scope.toLowerCase()) }),
+    revokeApiKey: (_parent, { id }, { services }) => services.apiKeys.revoke(id),
+  },
+};

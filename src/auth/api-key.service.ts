@@ -1,0 +1,66 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
+import type { ApiKeyRepository } from './api-key.repository.js';
+import { isApiScope, type ApiKeyRecord, type ApiScope, type Principal } from './api-key.models.js';
+
+/**
+ * API keys look like `sbk_<prefix>_<secret>`: the prefix (8 hex chars) finds the row, the whole
+ * key's SHA-256 is compared in constant time. The secret is 32 random bytes (256 bits), so a fast
+ * hash is safe; the key itself is returned once and never stored.
+ */
+const KEY_PATTERN = /^sbk_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$/;
+
+function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function createApiKeyService(deps: { repository: ApiKeyRepository; now?: () => Date }) {
+  const now = deps.now ?? (() => new Date());
+  return {
+    async create(input: { name: string; scopes: string[] }): Promise<{ key: string; apiKey: ApiKeyRecord }> {
+      const name = input.name.trim();
+      if (!name) throw new ValidationError('an API key needs a name');
+      const unknown = input.scopes.filter((s) => !isApiScope(s));
+      if (unknown.length > 0) throw new ValidationError(`unknown scopes: ${unknown.join(', ')}; use read, sync, reserve, admin`);
+      if (input.scopes.length === 0) throw new ValidationError('an API key needs at least one scope');
+      const keyScopes = [...new Set(input.scopes)] as ApiScope[];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const prefix = randomBytes(4).toString('hex');
+        const key = `sbk_${prefix}_${randomBytes(32).toString('base64url')}`;
+        try {
+          const apiKey = await deps.repository.insert({ name, prefix, hash: hashKey(key), scopes: keyScopes });
+          return { key, apiKey };
+        } catch (error) {
+          // A prefix collision (1 in 4 billion) violates the unique index: draw again.
+          if (attempt === 2) throw error;
+        }
+      }
+      throw new AppError('INTERNAL', 'could not create an API key');
+    },
+
+    /** The principal for a bearer key, or null for a malformed, unknown or revoked key. */
+    async authenticate(key: string): Promise<Principal | null> {
+      const match = KEY_PATTERN.exec(key);
+      if (!match) return null;
+      const record = await deps.repository.findActiveByPrefix(match[1]!);
+      if (!record) return null;
+      const expected = Buffer.from(record.hash, 'hex');
+      const actual = Buffer.from(hashKey(key), 'hex');
+      if (!timingSafeEqual(expected, actual)) return null;
+      await deps.repository.touch(record.id, now(), 60_000);
+      return { keyId: record.id, name: record.name, scopes: new Set(record.scopes) };
+    },
+
+    list(): Promise<ApiKeyRecord[]> {
+      return deps.repository.list();
+    },
+
+    async revoke(idOrPrefix: string): Promise<ApiKeyRecord> {
+      const record = await deps.repository.revoke(idOrPrefix, now());
+      if (!record) throw new NotFoundError('API key', idOrPrefix);
+      return record;
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;
