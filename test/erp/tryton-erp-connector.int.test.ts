@@ -53,6 +53,13 @@ if (ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD) {
 
       await fixture.assignSalesOrder(reference);
       expect(await terms(sku, 'WH')).toEqual({ onHand: 10, allocated: 4, wholesaleCommitted: 0 });
+      // The connector reads allocations from assigned moves; Tryton's own context agrees.
+      const quantity = async (context: Record<string, unknown>) => {
+        const [row] = await client.model('product.product', 'search_read', [[['code', '=', sku]], 0, null, null, ['quantity']], z.array(z.object({ quantity: z.number() })), context);
+        return row!.quantity;
+      };
+      const warehouse = (await fixture.warehouse('WH')).id;
+      expect((await quantity({ locations: [warehouse] })) - (await quantity({ locations: [warehouse], stock_assign: true }))).toBe(4);
 
       const shipments = await client.model('stock.shipment.out', 'search', [[['moves.sale.reference', '=', reference]], 0, null, null], z.array(z.number()));
       await client.model('stock.shipment.out', 'pick', [shipments], z.unknown());

@@ -20,7 +20,7 @@ const tree = new TrytonLocationTree([
   record(30, 'STO', 'storage', null),
 ]);
 
-const move = (over: Partial<OpenShipmentMove>): OpenShipmentMove => ({ id: 1, product: 100, quantity: 1, from: 3, to: 2, shipmentState: 'waiting', ours: false, ...over });
+const move = (over: Partial<OpenShipmentMove>): OpenShipmentMove => ({ id: 1, state: 'draft', product: 100, quantity: 1, from: 3, to: 2, shipmentState: 'waiting', ours: false, ...over });
 
 describe('Tryton location tree', () => {
   it('offers warehouses and coded storage locations of their storage zones, parents first', () => {
@@ -41,20 +41,26 @@ describe('Tryton location tree', () => {
 describe('open customer-shipment demand', () => {
   it('counts a draft inventory move of a two-step warehouse as committed, at the warehouse and its storage zone', () => {
     const demand = openDemandByLocation(tree, [move({ quantity: 4, from: 10 })], [5, 3, 10, 21]);
-    expect(demand.get('100@5')).toEqual({ committed: 4, pickedAllocated: 0 });
-    expect(demand.get('100@3')).toEqual({ committed: 4, pickedAllocated: 0 });
-    expect(demand.get('100@10')).toEqual({ committed: 4, pickedAllocated: 0 });
+    expect(demand.get('100@5')).toEqual({ allocated: 0, committed: 4 });
+    expect(demand.get('100@3')).toEqual({ allocated: 0, committed: 4 });
+    expect(demand.get('100@10')).toEqual({ allocated: 0, committed: 4 });
     expect(demand.has('100@21')).toBe(false);
   });
 
   it('does not count the outgoing move of a two-step shipment until it is picked, then counts it as allocated', () => {
     const waiting = move({ from: 2, to: 7, quantity: 3 });
     expect(openDemandByLocation(tree, [waiting], [5]).size).toBe(0);
-    expect(openDemandByLocation(tree, [{ ...waiting, shipmentState: 'picked' }], [5]).get('100@5')).toEqual({ committed: 0, pickedAllocated: 3 });
+    expect(openDemandByLocation(tree, [{ ...waiting, shipmentState: 'picked' }], [5]).get('100@5')).toEqual({ allocated: 3, committed: 0 });
   });
 
   it('counts the outgoing move of a one-step warehouse as committed', () => {
-    expect(openDemandByLocation(tree, [move({ from: 21, to: 7, quantity: 2 })], [20]).get('100@20')).toEqual({ committed: 2, pickedAllocated: 0 });
+    expect(openDemandByLocation(tree, [move({ from: 21, to: 7, quantity: 2 })], [20]).get('100@20')).toEqual({ allocated: 0, committed: 2 });
+  });
+
+  it('counts every assigned move leaving the location as allocated, ours included, internal moves too', () => {
+    const demand = openDemandByLocation(tree, [move({ state: 'assigned', quantity: 2, ours: true }), move({ state: 'assigned', quantity: 1, from: 10, to: 3 })], [5, 10]);
+    expect(demand.get('100@5')).toEqual({ allocated: 3, committed: 0 });
+    expect(demand.get('100@10')).toEqual({ allocated: 1, committed: 0 });
   });
 
   it("leaves Stockbridge's own sales out of the commitment", () => {

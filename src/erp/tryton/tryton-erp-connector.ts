@@ -94,6 +94,7 @@ const uomRecord = z.object({ id: z.number().int(), factor: z.number(), category:
 
 const openMoveRecord = z.object({
   id: z.number().int(),
+  state: z.enum(['assigned', 'draft']),
   product: z.number().int(),
   internal_quantity: z.number(),
   from_location: z.number().int(),
@@ -163,7 +164,8 @@ interface ResolvedProduct {
   readonly uom: number;
 }
 
-const DEFAULT_MAX_SKUS = 500;
+/** trytond computes quantities for 1,000 products in ~0.2 s; bigger pages gain little (bench/erp-stock.bench.ts). */
+const DEFAULT_MAX_SKUS = 1_000;
 
 /**
  * `ErpConnector` over Tryton 6.0's JSON-RPC. See `src/erp/erp-connector.ts` for the guarantees;
@@ -172,8 +174,9 @@ const DEFAULT_MAX_SKUS = 500;
  * - SKU = `product.product.code`; products without a code are invisible to the gateway.
  * - Locations = warehouses (`stock.location` type `warehouse`) and the coded storage locations
  *   of their storage zones; each is read alone (several ids in one context drop children, P9).
- * - onHand = `quantity` with `{locations: [L]}`; allocated = onHand − `quantity` with
- *   `stock_assign` (assigned moves), plus the goods of picked two-step shipments;
+ * - onHand = `quantity` with `{locations: [L]}`; allocated = the assigned moves leaving L, which
+ *   is what `quantity − quantity{stock_assign}` computes, read for all locations in one call,
+ *   plus the goods of picked two-step shipments;
  *   wholesaleCommitted = draft customer-shipment moves of sales not made by Stockbridge (see
  *   `tryton-stock-terms.ts` for why not `forecast_quantity`).
  * - Sales orders: `sale.sale` with `reference` = external reference and a description marked
@@ -417,10 +420,9 @@ export class TrytonErpConnector implements ErpConnector {
 
   /**
    * Stock terms of one page of products (selected by `domain`) at each location, in
-   * 2 × locations + 2 round trips whatever the page size: per location `quantity` and
-   * `quantity{stock_assign}` (the first call also finds the products), then the open
-   * customer-shipment moves of the page at all locations at once, and which of them are
-   * Stockbridge's.
+   * locations + 2 round trips whatever the page size: `quantity` per location (the first call
+   * also finds the products), then the open moves of the page at all locations at once
+   * (assigned moves, draft customer-shipment moves), then which of those are Stockbridge's.
    */
   private async readStockPage(
     domain: unknown[],
@@ -436,26 +438,30 @@ export class TrytonErpConnector implements ErpConnector {
     if (products.length === 0) return [];
     const productIds = products.map((p) => p.id);
     const onHand = new Map<string, number>(products.map((p) => [`${p.id}@${first.id}`, p.quantity]));
-    const available = new Map<string, number>();
-    const quantities = (context: TrytonContext) => this.read('product.product', 'read', [productIds, ['quantity']], z.array(quantityRecord), context);
-    for (const location of locations) {
-      if (location !== first) for (const row of await quantities({ locations: [location.id] })) onHand.set(`${row.id}@${location.id}`, row.quantity);
-      for (const row of await quantities({ locations: [location.id], stock_assign: true })) available.set(`${row.id}@${location.id}`, row.quantity);
+    // Quantities are computed one location at a time: several ids in one context drop the
+    // children of each (P9). trytond computes them under the GIL, so parallel calls gain nothing.
+    for (const location of locations.slice(1)) {
+      const rows = await this.read('product.product', 'read', [productIds, ['quantity']], z.array(quantityRecord), { locations: [location.id] });
+      for (const row of rows) onHand.set(`${row.id}@${location.id}`, row.quantity);
     }
 
+    const company = (await this.client.context()).company;
     const openDomain = [
       ['product', 'in', productIds],
-      ['state', '=', 'draft'],
       ['from_location', 'child_of', locations.map((l) => l.id), 'parent'],
-      ['shipment', 'like', 'stock.shipment.out,%'],
+      ...(typeof company === 'number' ? [['company', '=', company]] : []),
+      ['OR', ['state', '=', 'assigned'], [['state', '=', 'draft'], ['shipment', 'like', 'stock.shipment.out,%']]],
     ];
-    const open = await this.searchRead('stock.move', openDomain, ['product', 'internal_quantity', 'from_location', 'to_location', 'shipment.state'], openMoveRecord);
-    const ours = open.length === 0 ? new Set<number>() : new Set(await this.read('stock.move', 'search', [[...openDomain, ourSaleClause()], 0, null, null], ids));
+    const open = await this.searchRead('stock.move', openDomain, ['state', 'product', 'internal_quantity', 'from_location', 'to_location', 'shipment.state'], openMoveRecord);
+    const ours = !open.some((m) => m.state === 'draft')
+      ? new Set<number>()
+      : new Set(await this.read('stock.move', 'search', [[...openDomain, ['state', '=', 'draft'], ourSaleClause()], 0, null, null], ids));
     const demand = openDemandByLocation(
       tree,
       open.map(
         (m): OpenShipmentMove => ({
           id: m.id,
+          state: m.state,
           product: m.product,
           quantity: m.internal_quantity,
           from: m.from_location,
@@ -476,7 +482,7 @@ export class TrytonErpConnector implements ErpConnector {
           sku: product.code,
           location: location.code,
           onHand: roundQuantity(hand),
-          allocated: roundQuantity(hand - (available.get(key) ?? hand) + (terms?.pickedAllocated ?? 0)),
+          allocated: roundQuantity(terms?.allocated ?? 0),
           wholesaleCommitted: roundQuantity(terms?.committed ?? 0),
         };
       }),

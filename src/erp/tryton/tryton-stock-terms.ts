@@ -1,9 +1,14 @@
 import type { TrytonLocationTree } from './tryton-locations.js';
 
 /**
- * The two stock terms Tryton's quantity contexts do not give directly, derived from the open
- * (draft) moves of customer shipments:
+ * `allocated` and `wholesaleCommitted`, derived from the open moves of a page of products at
+ * all requested locations at once (one round trip, instead of one `stock_assign` quantity call
+ * per location):
  *
+ * - `allocated`: every assigned move leaving the location or one of its descendants. That is
+ *   exactly what `quantity − quantity{stock_assign: true}` computes (assigned outgoing moves
+ *   count as done; assigned incoming ones do not count), plus the goods of picked two-step
+ *   shipments (below).
  * - `wholesaleCommitted`: confirmed customer demand that is not assigned yet. Tryton reserves at
  *   shipment assignment, not at sale confirmation, so a confirmed sale is only a draft move. The
  *   move that assignment acts on is counted: the inventory move (storage → output) of a two-step
@@ -14,11 +19,13 @@ import type { TrytonLocationTree } from './tryton-locations.js';
  * - `pickedAllocated`: goods of a picked two-step shipment. Picking finishes the inventory moves
  *   while the outgoing moves stay draft until packing, so for that while
  *   `quantity − quantity{stock_assign}` shows nothing reserved although the goods are promised.
- *   They are added to `allocated`, for every order (allocated includes Stockbridge's orders).
+ *   They are counted as allocated, for every order (allocated includes Stockbridge's orders).
  */
 
 export interface OpenShipmentMove {
   readonly id: number;
+  /** `assigned` (any assigned move) or `draft` (a draft move of a customer shipment). */
+  readonly state: 'assigned' | 'draft';
   readonly product: number;
   /** In the product's default unit (`internal_quantity`). */
   readonly quantity: number;
@@ -30,13 +37,13 @@ export interface OpenShipmentMove {
 }
 
 export interface OpenDemand {
+  allocated: number;
   committed: number;
-  pickedAllocated: number;
 }
 
 /**
- * Sums open customer-shipment moves per product and per requested location (a location counts
- * a move that leaves it or one of its descendants). Keys: `${productId}@${locationId}`.
+ * Sums open moves per product and per requested location (a location counts a move that leaves
+ * it or one of its descendants). Keys: `${productId}@${locationId}`.
  */
 export function openDemandByLocation(tree: TrytonLocationTree, moves: readonly OpenShipmentMove[], locationIds: readonly number[]): Map<string, OpenDemand> {
   const totals = new Map<string, OpenDemand>();
@@ -44,12 +51,16 @@ export function openDemandByLocation(tree: TrytonLocationTree, moves: readonly O
     for (const location of locationIds) {
       if (!tree.isWithin(move.from, location)) continue;
       const key = `${move.product}@${location}`;
-      const entry = totals.get(key) ?? { committed: 0, pickedAllocated: 0 };
+      const entry = totals.get(key) ?? { allocated: 0, committed: 0 };
       entry[term] += move.quantity;
       totals.set(key, entry);
     }
   };
   for (const move of moves) {
+    if (move.state === 'assigned') {
+      add(move, 'allocated');
+      continue;
+    }
     const warehouse = tree.warehouseContaining(move.from);
     if (!warehouse) continue;
     const toCustomer = tree.typeOf(move.to) === 'customer';
@@ -58,7 +69,7 @@ export function openDemandByLocation(tree: TrytonLocationTree, moves: readonly O
       if (!move.ours) add(move, 'committed');
     } else if (toCustomer && warehouse.twoStep && tree.isWithin(move.from, warehouse.output)) {
       // Outgoing move of a two-step shipment: its demand is in the inventory move until picked.
-      if (move.shipmentState === 'picked') add(move, 'pickedAllocated');
+      if (move.shipmentState === 'picked') add(move, 'allocated');
     } else if (toCustomer && !warehouse.twoStep) {
       if (!move.ours) add(move, 'committed');
     }
