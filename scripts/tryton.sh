@@ -20,6 +20,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TRYTON_PORT=${TRYTON_PORT:-8000}
 TRYTON_DIR=${TRYTON_DIR:-$ROOT/.tryton}
+mkdir -p "$TRYTON_DIR"
+# trytond resolves a relative database path against its own working directory: pin it.
+TRYTON_DIR=$(cd "$TRYTON_DIR" && pwd)
 TRYTON_DB=${TRYTON_DB:-stockbridge}
 # Tryton's password policy wants >= 8 characters, varied, and different from the login (P3).
 TRYTON_ADMIN_PASSWORD=${TRYTON_ADMIN_PASSWORD:-Stockbridge-CI-2026}
@@ -136,6 +139,7 @@ start_server() {
     sleep 0.1
   done
   tail -n 30 "$LOGFILE" >&2 || true
+  stop_server
   die "trytond did not answer on $ERP_URL within 15 s (log: $LOGFILE)"
 }
 
@@ -270,7 +274,6 @@ cmd_env() {
   printf 'export ERP_PASSWORD=%q\n' "$TRYTON_ADMIN_PASSWORD"
 }
 
-mkdir -p "$TRYTON_DIR"
 # One command at a time per state directory (CI steps, parallel shells).
 case "${1:-start}" in
   start | stop | reset)
