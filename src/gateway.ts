@@ -7,11 +7,20 @@ import type { AppServices } from './http/graphql-context.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
+import { startDemoEnvironment, type DemoEnvironment } from './demo/demo-environment.js';
+import type { ErpConnector } from './erp/erp-connector.js';
+import { TrytonErpConnector } from './erp/tryton/tryton-erp-connector.js';
+import { AdminApiShopifyClient } from './shopify/admin-api-shopify-client.js';
+import { AppError } from './shared/errors.js';
+import type { ModuleDeps } from './shared/module.js';
 
 export const VERSION = '0.1.0';
 
 export interface Gateway {
   readonly url: string;
+  /** The demo's simulated ERP and store, when the gateway runs without configuration. */
+  readonly demo: DemoEnvironment | undefined;
+  readonly deps: ModuleDeps;
   readonly graphqlUrl: string;
   readonly database: Database;
   readonly services: AppServices;
@@ -27,6 +36,10 @@ export interface Gateway {
 export interface GatewayOverrides {
   /** An already-open database (tests); the gateway takes ownership and closes it. */
   database?: Database;
+  /** An ERP connector to use instead of the configured one (tests). */
+  erp?: ErpConnector;
+  /** Skip the demo's simulated store and ERP even without configuration (tests supply their own). */
+  noDemo?: boolean;
   /** Extra HTTP routes (tests use them to hold a request in flight). */
   routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
 }
@@ -49,6 +62,38 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     log.info({ database: database.kind }, 'database migrated');
 
     const metrics = createMetricsRegistry();
+
+    // Adapters: the configured ERP and store, or the demo's simulated pair on loopback.
+    const wantsDemo = !overrides.noDemo && (!config.shopify.shop || (config.erp.connector === 'simulated' && !overrides.erp));
+    const demo = wantsDemo ? await startDemoEnvironment({ log: log.child({ component: 'demo' }) }) : undefined;
+    if (demo) closers.push(() => demo.close());
+    const erp = overrides.erp ?? createErpConnector(config, log, demo);
+    const shopDomain = config.shopify.shop ?? demo?.shopify.shopDomain;
+    const accessToken = config.shopify.shop ? config.shopify.accessToken : demo?.shopify.accessToken;
+    if (!shopDomain || !accessToken) {
+      throw new AppError('CONFIG_INVALID', 'SHOPIFY_SHOP and SHOPIFY_ACCESS_TOKEN are required (or run with neither for the demo)');
+    }
+    const shopify = new AdminApiShopifyClient({
+      shopDomain,
+      accessToken,
+      apiVersion: config.shopify.apiVersion,
+      adminUrl: config.shopify.shop ? config.shopify.adminUrl : demo?.shopify.adminUrl,
+      logger: log.child({ component: 'shopify' }),
+      metrics,
+    });
+    closers.push(() => shopify.close());
+    const deps: ModuleDeps = {
+      config,
+      log,
+      database,
+      metrics,
+      erp,
+      shopify,
+      shop: shopDomain,
+      webhookSecret: config.shopify.shop ? config.shopify.apiSecret : demo?.shopify.apiSecret,
+      now: () => new Date(),
+    };
+
     const apiKeys = createApiKeyService({ repository: createApiKeyRepository(database.db) });
 
     const services: AppServices = {
@@ -58,7 +103,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
         version: VERSION,
         database: database.kind,
         erpConnector: config.erp.connector,
-        shop: config.shopify.shop ?? 'simulated',
+        shop: shopDomain,
       }),
     };
 
@@ -77,6 +122,8 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
 
     return {
       url,
+      demo,
+      deps,
       graphqlUrl: `${url}/graphql`,
       database,
       services,
@@ -86,5 +133,26 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+function createErpConnector(config: Config, log: Logger, demo: DemoEnvironment | undefined): ErpConnector {
+  switch (config.erp.connector) {
+    case 'tryton':
+      return new TrytonErpConnector({
+        url: config.erp.url!,
+        database: config.erp.database!,
+        user: config.erp.user!,
+        password: config.erp.password!,
+        logger: log.child({ component: 'erp', erp: 'tryton' }),
+      });
+    case 'odoo':
+      throw new AppError(
+        'CONFIG_INVALID',
+        'ERP_CONNECTOR=odoo: the Odoo connector is not part of this version (see README, "ERP connectors"); use tryton or simulated',
+      );
+    case 'simulated':
+      if (!demo) throw new AppError('CONFIG_INVALID', 'ERP_CONNECTOR=simulated needs the demo environment');
+      return demo.erpConnector;
   }
 }

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
+import { ensureDemoApiKey } from './demo/demo-api-key.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 
@@ -19,6 +20,22 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const gateway = await startGateway(config, log);
+  if (gateway.demo) {
+    const key = await ensureDemoApiKey(gateway.services.apiKeys, config.dataDir);
+    process.stdout.write(
+      [
+        '',
+        'Stockbridge demo is running (simulated ERP and simulated Shopify store on loopback).',
+        `  GraphQL:   ${gateway.graphqlUrl}`,
+        `  API key:   ${key}`,
+        `  Shopify:   ${gateway.demo.shopify.adminUrl} (simulator, ${gateway.demo.shopify.shopDomain})`,
+        '  Try:',
+        `    curl -s ${gateway.graphqlUrl} -H 'authorization: Bearer ${key}' -H 'content-type: application/json' \\`,
+        `      -d '{"query":"{ serverInfo { name version database erpConnector shop } }"}'`,
+        '',
+      ].join('\n'),
+    );
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

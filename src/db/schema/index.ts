@@ -1,3 +1,4 @@
 // Every table of the gateway, one file per domain. drizzle-kit reads this file to generate
 // the SQL migrations in drizzle/; the repositories import the tables from here.
 export * from './api-keys.js';
+export * from './inventory-levels.js';

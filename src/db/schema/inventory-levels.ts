@@ -1,0 +1,96 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * The read model: one row per shop, ERP SKU and ERP location, holding every term of the ATP
+ * formula, the ATP itself, the value Stockbridge last set in Shopify and the value it last read
+ * there. GraphQL reads come from here; reservations decide against it atomically.
+ *
+ * Quantities are in the ERP's stock unit (they may be fractional); `available_to_promise` is the
+ * whole number of ERP units that can be promised. Unit conversion to Shopify happens at the push.
+ *
+ * Ownership of the terms:
+ * - on_hand, allocated, wholesale_committed, erp_read_at: the ATP engine (from the ERP);
+ * - safety_stock: the ATP engine (from the safety stock rules);
+ * - reserved: the reservations domain (sum of ACTIVE reservations, changed in the same
+ *   transaction as the reservation);
+ * - pending_shopify_orders: the orders domain (units of Shopify orders not yet allocated in the
+ *   ERP) plus the sync's unexplained Shopify drops (see `unexplained_shopify_drop`).
+ * Whoever changes a term recomputes `available_to_promise` with `atpExpression` in the same
+ * statement and sets `push_requested_at` (see src/inventory/push-requests.ts), so the event
+ * push picks the position up even after a crash.
+ */
+export const inventoryLevels = pgTable(
+  'inventory_levels',
+  {
+    shop: text('shop').notNull(),
+    sku: text('sku').notNull(),
+    location: text('location').notNull(),
+    onHand: doublePrecision('on_hand').notNull().default(0),
+    allocated: doublePrecision('allocated').notNull().default(0),
+    wholesaleCommitted: doublePrecision('wholesale_committed').notNull().default(0),
+    safetyStock: doublePrecision('safety_stock').notNull().default(0),
+    reserved: doublePrecision('reserved').notNull().default(0),
+    /** Units of known Shopify orders not yet allocated in the ERP. */
+    pendingOrders: doublePrecision('pending_orders').notNull().default(0),
+    /** Units Shopify's `available` dropped by that known orders do not explain (oversell guard). */
+    unexplainedShopifyDrop: doublePrecision('unexplained_shopify_drop').notNull().default(0),
+    availableToPromise: integer('available_to_promise').notNull().default(0),
+    erpReadAt: timestamp('erp_read_at', { withTimezone: true }),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Shopify's `available` as last read (Shopify units), and when. */
+    shopifyAvailable: integer('shopify_available'),
+    shopifyReadAt: timestamp('shopify_read_at', { withTimezone: true }),
+    /** The value Stockbridge last set in Shopify (Shopify units), and when. */
+    lastPushedQuantity: integer('last_pushed_quantity'),
+    lastPushedAt: timestamp('last_pushed_at', { withTimezone: true }),
+    /** Set when a term changed because of Stockbridge itself; cleared by the push that sent it. */
+    pushRequestedAt: timestamp('push_requested_at', { withTimezone: true }),
+  },
+  (table) => [
+    primaryKey({ columns: [table.shop, table.sku, table.location] }),
+    index('inventory_levels_location_idx').on(table.shop, table.location, table.sku),
+    index('inventory_levels_push_requested_idx')
+      .on(table.shop, table.pushRequestedAt)
+      .where(sql`${table.pushRequestedAt} is not null`),
+  ],
+);
+
+/**
+ * `pendingShopifyOrders` as the API shows it: known orders plus unexplained drops.
+ */
+export const pendingShopifyOrdersExpression: SQL<number> = sql<number>`(${inventoryLevels.pendingOrders} + ${inventoryLevels.unexplainedShopifyDrop})`;
+
+/**
+ * ATP in SQL, for `set available_to_promise = ${atpExpression}` in the same statement that
+ * changes a term:
+ * max(0, floor(onHand − allocated − safetyStock − wholesaleCommitted − reserved − pendingShopifyOrders)).
+ * (Kits: the ATP engine stores a kit's buildable quantity as its on_hand, so the same formula
+ * applies to its own safety stock, reservations and orders.)
+ */
+export const atpExpression: SQL<number> = sql<number>`greatest(0, floor(
+  ${inventoryLevels.onHand} - ${inventoryLevels.allocated} - ${inventoryLevels.safetyStock}
+  - ${inventoryLevels.wholesaleCommitted} - ${inventoryLevels.reserved}
+  - ${inventoryLevels.pendingOrders} - ${inventoryLevels.unexplainedShopifyDrop}))::integer`;
+
+/** The same formula in TypeScript, for computing before writing and for tests. */
+export function availableToPromise(terms: {
+  onHand: number;
+  allocated: number;
+  safetyStock: number;
+  wholesaleCommitted: number;
+  reserved: number;
+  pendingOrders: number;
+  unexplainedShopifyDrop: number;
+}): number {
+  const raw =
+    terms.onHand -
+    terms.allocated -
+    terms.safetyStock -
+    terms.wholesaleCommitted -
+    terms.reserved -
+    terms.pendingOrders -
+    terms.unexplainedShopifyDrop;
+  // A tiny epsilon keeps 2.9999999999 (float sums of fractional units) from flooring to 2.
+  return Math.max(0, Math.floor(raw + 1e-9));
+}

@@ -1,0 +1,31 @@
+import type { Logger } from '../logger.js';
+
+/** What a job run receives. */
+export interface JobRunContext {
+  /** Child logger carrying `{ job, runId }`. */
+  readonly log: Logger;
+  readonly runId: string;
+  /** Aborted when the run exceeds its timeout or the process shuts down; jobs must honour it. */
+  readonly signal: AbortSignal;
+  /** When this run was scheduled to start. */
+  readonly scheduledAt: Date;
+}
+
+/**
+ * A periodic job, declared in its domain (`<domain>.job.ts`) and run by the scheduler.
+ *
+ * The scheduler's guarantee: across every Stockbridge instance on one PostgreSQL, a job runs at
+ * most once at a time and about once per `intervalMs`; a run that outlives `timeoutMs` is
+ * aborted, and an instance that dies mid-run loses its lease when the lease expires, so another
+ * instance takes over. Jobs therefore must be safe to re-run after a partial run (move
+ * watermarks only after the work they cover is durable).
+ */
+export interface JobDefinition {
+  /** Stable, unique name, e.g. `inventory.delta-sync`. */
+  readonly name: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Run once soon after start-up instead of waiting a whole interval (default true). */
+  readonly runOnStart?: boolean;
+  run(context: JobRunContext): Promise<Record<string, unknown> | void>;
+}
