@@ -63,11 +63,22 @@ ensure_packages() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   # --no-install-recommends: the recommends are LibreOffice, PostgreSQL and an MTA.
   # force-unsafe-io: no fsync per unpacked file; a crash mid-install is re-run anyway.
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-unsafe-io "${missing[@]}" >&2
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+    -o Dpkg::Options::=--force-unsafe-io "${missing[@]}")
+  # apt-get update once: up front when the package lists do not know Tryton, else only if the
+  # install fails on stale lists (it saves ~10 s on machines whose lists are fresh).
+  local aptlog=$TRYTON_DIR/apt.log
+  if ! apt-cache policy tryton-server 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$aptlog" 2>&1 &&
+      as_root "${install[@]}" >>"$aptlog" 2>&1
+  elif ! as_root "${install[@]}" >>"$aptlog" 2>&1; then
+    log "install failed; refreshing the package lists and trying again"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$aptlog" 2>&1 &&
+      as_root "${install[@]}" >>"$aptlog" 2>&1
+  fi || { tail -n 30 "$aptlog" >&2; die "installing the Tryton packages failed (log: $aptlog)"; }
+  log "packages installed"
   # On a systemd host Debian enables its own trytond on localhost:8000 (P14): not ours.
   if command -v systemctl >/dev/null && systemctl is-active --quiet tryton-server 2>/dev/null; then
     as_root systemctl disable --now tryton-server >&2 || true
