@@ -229,6 +229,10 @@ cmd_start() {
     log "already running (pid $pid) on $ERP_URL"
     return 0
   fi
+  # Before any slow work: a taken port would only fail the start 20 s later.
+  if port_taken; then
+    die "port $TRYTON_PORT on 127.0.0.1 is taken by another process; set TRYTON_PORT (on a systemd host: systemctl disable --now tryton-server)"
+  fi
   ensure_packages
   write_config
   tdir=$(template_dir)
