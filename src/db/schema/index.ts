@@ -2,3 +2,4 @@
 // the SQL migrations in drizzle/; the repositories import the tables from here.
 export * from './api-keys.js';
 export * from './inventory-levels.js';
+export * from './scheduler.js';
