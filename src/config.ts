@@ -81,10 +81,8 @@ const envSchema = z
  */
 function crossVariableProblems(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
-  if (env.SHOPIFY_SHOP && !env.SHOPIFY_ACCESS_TOKEN && !(env.SHOPIFY_API_KEY && env.SHOPIFY_API_SECRET)) {
-    problems.push(
-      'SHOPIFY_ACCESS_TOKEN: is required with SHOPIFY_SHOP (or SHOPIFY_API_KEY and SHOPIFY_API_SECRET for the client-credentials grant)',
-    );
+  if (env.SHOPIFY_SHOP && !env.SHOPIFY_ACCESS_TOKEN) {
+    problems.push('SHOPIFY_ACCESS_TOKEN: is required with SHOPIFY_SHOP (an Admin API access token of the app)');
   }
   if (env.SHOPIFY_SHOP && !env.SHOPIFY_API_SECRET) {
     problems.push('SHOPIFY_API_SECRET: is required with SHOPIFY_SHOP to verify webhooks');
