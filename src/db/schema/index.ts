@@ -2,4 +2,7 @@
 // the SQL migrations in drizzle/; the repositories import the tables from here.
 export * from './api-keys.js';
 export * from './inventory-levels.js';
+export * from './erp-catalogue.js';
+export * from './mapping.js';
+export * from './safety-stock.js';
 export * from './scheduler.js';
