@@ -16,6 +16,17 @@ import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp }
  *   transaction as the reservation);
  * - pending_shopify_orders: the orders domain (units of Shopify orders not yet allocated in the
  *   ERP) plus the sync's unexplained Shopify drops (see `unexplained_shopify_drop`).
+ *
+ * The oversell handshake between orders and sync (src/sync/README.md, "The oversell invariant"):
+ * - `unexplained_shopify_drop` is signed. The sync adds to it what Shopify's `available` fell by
+ *   (as read) beyond the value it last knew there, and subtracts what it rose by; it releases a
+ *   positive remainder that no order explained within the order window, and a negative one at
+ *   the next read of Shopify.
+ * - The orders domain, when it adds q units to `pending_orders` (a Shopify order it learned of),
+ *   subtracts q from `unexplained_shopify_drop` in the same statement. It may go negative: an
+ *   order whose sale the sync has not yet seen in Shopify's numbers. When units leave
+ *   `pending_orders` (allocated in the ERP, cancelled, refunded) it leaves the drop alone.
+ * - Only the positive part counts in the ATP: a negative drop never adds units.
  * Whoever changes a term recomputes `available_to_promise` with `atpExpression` in the same
  * statement and sets `push_requested_at` (see src/inventory/push-requests.ts), so the event
  * push picks the position up even after a crash.
@@ -33,7 +44,10 @@ export const inventoryLevels = pgTable(
     reserved: doublePrecision('reserved').notNull().default(0),
     /** Units of known Shopify orders not yet allocated in the ERP. */
     pendingOrders: doublePrecision('pending_orders').notNull().default(0),
-    /** Units Shopify's `available` dropped by that known orders do not explain (oversell guard). */
+    /**
+   * Units Shopify's `available` dropped by that known orders do not explain (oversell guard);
+   * signed, only the positive part counts (see the handshake above).
+   */
     unexplainedShopifyDrop: doublePrecision('unexplained_shopify_drop').notNull().default(0),
     availableToPromise: integer('available_to_promise').notNull().default(0),
     erpReadAt: timestamp('erp_read_at', { withTimezone: true }),
@@ -59,7 +73,7 @@ export const inventoryLevels = pgTable(
 /**
  * `pendingShopifyOrders` as the API shows it: known orders plus unexplained drops.
  */
-export const pendingShopifyOrdersExpression: SQL<number> = sql<number>`(${inventoryLevels.pendingOrders} + ${inventoryLevels.unexplainedShopifyDrop})`;
+export const pendingShopifyOrdersExpression: SQL<number> = sql<number>`(${inventoryLevels.pendingOrders} + greatest(0, ${inventoryLevels.unexplainedShopifyDrop}))`;
 
 /**
  * ATP in SQL, for `set available_to_promise = ${atpExpression}` in the same statement that
@@ -71,7 +85,7 @@ export const pendingShopifyOrdersExpression: SQL<number> = sql<number>`(${invent
 export const atpExpression: SQL<number> = sql<number>`greatest(0, floor(
   ${inventoryLevels.onHand} - ${inventoryLevels.allocated} - ${inventoryLevels.safetyStock}
   - ${inventoryLevels.wholesaleCommitted} - ${inventoryLevels.reserved}
-  - ${inventoryLevels.pendingOrders} - ${inventoryLevels.unexplainedShopifyDrop}))::integer`;
+  - ${inventoryLevels.pendingOrders} - greatest(0, ${inventoryLevels.unexplainedShopifyDrop})))::integer`;
 
 /** The same formula in TypeScript, for computing before writing and for tests. */
 export function availableToPromise(terms: {
@@ -90,7 +104,7 @@ export function availableToPromise(terms: {
     terms.wholesaleCommitted -
     terms.reserved -
     terms.pendingOrders -
-    terms.unexplainedShopifyDrop;
+    Math.max(0, terms.unexplainedShopifyDrop);
   // A tiny epsilon keeps 2.9999999999 (float sums of fractional units) from flooring to 2.
   return Math.max(0, Math.floor(raw + 1e-9));
 }
