@@ -5,4 +5,5 @@ export * from './inventory-levels.js';
 export * from './erp-catalogue.js';
 export * from './mapping.js';
 export * from './safety-stock.js';
+export * from './reservations.js';
 export * from './scheduler.js';
