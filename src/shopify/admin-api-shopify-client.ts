@@ -13,6 +13,9 @@ import type {
   ListWebhookSubscriptionsQuery,
   OrderFieldsFragment,
   OrderLineFieldsFragment,
+  OrderDetailFieldsFragment,
+  OrderDetailLineFieldsFragment,
+  OrderDetailLineItemsQuery,
   OrderLineItemsQuery,
   SetMetafieldsMutation,
   WebhookSubscriptionTopic,
@@ -24,7 +27,7 @@ import { systemClock, type Clock } from './cost-bucket.js';
 import { bulkInventoryLevelsQuery, bulkVariantsQuery } from './operations/bulk.operations.js';
 import { getInventoryLevelsAtLocationDocument, listInventoryLevelsAtLocationDocument } from './operations/inventory.operations.js';
 import { listLocationsDocument } from './operations/locations.operations.js';
-import { findOrderDocument, listOrdersDocument, orderLineItemsDocument } from './operations/orders.operations.js';
+import { findOrderDocument, listOrdersDocument, orderDetailLineItemsDocument, orderLineItemsDocument } from './operations/orders.operations.js';
 import { getVariantMetafieldsDocument, listVariantsDocument, setMetafieldsDocument } from './operations/variants.operations.js';
 import { createWebhookSubscriptionDocument, listWebhookSubscriptionsDocument } from './operations/webhooks.operations.js';
 import { SINGLE_QUERY_MAX_COST } from './query-cost.js';
@@ -44,6 +47,8 @@ import type {
   ShopifyClient,
   ShopifyLocation,
   ShopifyOrder,
+  ShopifyOrderDetailLine,
+  ShopifyOrderDetails,
   ShopifyOrderLine,
   ShopifyRateLimit,
   ShopifyVariant,
@@ -82,6 +87,7 @@ const operations = {
   listOrders: prepareOperation(listOrdersDocument),
   findOrder: prepareOperation(findOrderDocument),
   orderLineItems: prepareOperation(orderLineItemsDocument),
+  orderDetailLineItems: prepareOperation(orderDetailLineItemsDocument),
   listWebhooks: prepareOperation(listWebhookSubscriptionsDocument),
   createWebhook: prepareOperation(createWebhookSubscriptionDocument),
   getMetafields: prepareOperation(getVariantMetafieldsDocument),
@@ -120,6 +126,35 @@ function variantOf(node: ListVariantsQuery['productVariants']['nodes'][number]):
 
 function orderLineOf(node: OrderLineFieldsFragment): ShopifyOrderLine {
   return { id: node.id, sku: node.sku, variantId: node.variant?.id ?? null, title: node.title, quantity: node.quantity, currentQuantity: node.currentQuantity };
+}
+
+function orderDetailLineOf(node: OrderDetailLineFieldsFragment): ShopifyOrderDetailLine {
+  return { ...orderLineOf(node), unitPrice: node.discountedUnitPriceAfterAllDiscountsSet.shopMoney.amount };
+}
+
+function orderDetailsOf(node: OrderFieldsFragment & OrderDetailFieldsFragment, lines: ShopifyOrderDetailLine[]): ShopifyOrderDetails {
+  const address = node.shippingAddress;
+  return {
+    ...orderOf(node, lines),
+    currencyCode: node.currencyCode,
+    email: node.email,
+    customer: node.customer ? { displayName: node.customer.displayName, email: node.customer.defaultEmailAddress?.emailAddress ?? null } : null,
+    shippingAddress: address
+      ? {
+          name: address.name,
+          company: address.company,
+          address1: address.address1,
+          address2: address.address2,
+          city: address.city,
+          zip: address.zip,
+          provinceCode: address.provinceCode,
+          countryCode: address.countryCodeV2,
+          phone: address.phone,
+        }
+      : null,
+    locationId: node.retailLocation?.id ?? null,
+    lineItems: lines,
+  };
 }
 
 function orderOf(node: OrderFieldsFragment, lines: ShopifyOrderLine[]): ShopifyOrder {
@@ -359,12 +394,19 @@ export class AdminApiShopifyClient implements ShopifyClient {
     return { items: orders, nextCursor: data.orders.pageInfo.hasNextPage ? data.orders.pageInfo.endCursor : null };
   }
 
-  async findOrder(id: OrderId): Promise<ShopifyOrder | null> {
+  async findOrder(id: OrderId): Promise<ShopifyOrderDetails | null> {
     const { data } = await this.#transport.request<FindOrderQuery>(operations.findOrder, { id, lineItemsFirst: 100 });
     if (!data.order) return null;
-    const lines = data.order.lineItems.nodes.map(orderLineOf);
-    if (data.order.lineItems.pageInfo.hasNextPage) lines.push(...(await this.#remainingLines(id, data.order.lineItems.pageInfo.endCursor)));
-    return orderOf(data.order, lines);
+    const lines = data.order.lineItems.nodes.map(orderDetailLineOf);
+    let after = data.order.lineItems.pageInfo.hasNextPage ? data.order.lineItems.pageInfo.endCursor : null;
+    const first = after ? this.#fit(operations.orderDetailLineItems, MAX_PAGE, (size) => ({ id, first: size })) : 0;
+    while (after) {
+      const page: { data: OrderDetailLineItemsQuery } = await this.#transport.request<OrderDetailLineItemsQuery>(operations.orderDetailLineItems, { id, first, after });
+      if (!page.data.order) break;
+      lines.push(...page.data.order.lineItems.nodes.map(orderDetailLineOf));
+      after = page.data.order.lineItems.pageInfo.hasNextPage ? page.data.order.lineItems.pageInfo.endCursor : null;
+    }
+    return orderDetailsOf(data.order, lines);
   }
 
   async listWebhookSubscriptions(): Promise<WebhookSubscription[]> {

@@ -141,6 +141,38 @@ export interface ShopifyOrder {
   lineItems: ShopifyOrderLine[];
 }
 
+/** An order line as `findOrder` reads it: with its price. */
+export interface ShopifyOrderDetailLine extends ShopifyOrderLine {
+  /** Price of one unit after all discounts, in the shop's currency (decimal string). */
+  unitPrice: string;
+}
+
+/** A postal address as an order carries it (any field may be null: protected customer data). */
+export interface ShopifyOrderAddress {
+  name: string | null;
+  company: string | null;
+  address1: string | null;
+  address2: string | null;
+  city: string | null;
+  zip: string | null;
+  provinceCode: string | null;
+  /** ISO 3166-1 alpha-2. */
+  countryCode: string | null;
+  phone: string | null;
+}
+
+/** An order as `findOrder` reads it: what an ERP sales order is made from. */
+export interface ShopifyOrderDetails extends ShopifyOrder {
+  /** The shop's currency, in which the lines' `unitPrice` is given. */
+  currencyCode: string;
+  email: string | null;
+  customer: { displayName: string; email: string | null } | null;
+  shippingAddress: ShopifyOrderAddress | null;
+  /** `gid://shopify/Location/…` the order was placed at (POS; REST `location_id`); null for online orders. */
+  locationId: LocationId | null;
+  lineItems: ShopifyOrderDetailLine[];
+}
+
 export interface WebhookSubscription {
   id: string;
   /** GraphQL enum form, e.g. `ORDERS_CREATE`. */
@@ -214,8 +246,8 @@ export interface ShopifyClient {
   /** One page of orders updated at or after `since`, oldest update first (pass `nextCursor` on to continue). */
   listOrdersUpdatedSince(since: Date, page?: PageRequest): Promise<Page<ShopifyOrder>>;
 
-  /** The order, or null when Shopify has no order with that id. */
-  findOrder(id: OrderId): Promise<ShopifyOrder | null>;
+  /** The order with its customer, address and prices, or null when Shopify has no order with that id. */
+  findOrder(id: OrderId): Promise<ShopifyOrderDetails | null>;
 
   /** Every webhook subscription this app has on the shop. */
   listWebhookSubscriptions(): Promise<WebhookSubscription[]>;

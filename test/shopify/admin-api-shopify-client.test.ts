@@ -174,6 +174,9 @@ describe('AdminApiShopifyClient against the Shopify simulator', () => {
 
       const found = await client.findOrder(placed.order.id);
       expect(found).toMatchObject({ id: placed.order.id, legacyId: String(placed.order.legacyId), name: placed.order.name, cancelledAt: null });
+      // findOrder also reads what an ERP sales order is made from: currency, customer, prices, place of sale.
+      expect(found).toMatchObject({ currencyCode: expect.stringMatching(/^[A-Z]{3}$/), locationId: expect.stringMatching(/^gid:\/\/shopify\/Location\//) });
+      expect(found!.lineItems.map((line) => line.unitPrice)).toEqual(placed.order.lines.map((line) => line.price));
       expect(await client.findOrder('gid://shopify/Order/999999999')).toBeNull();
     });
 

@@ -25,6 +25,7 @@ const sampleVariables: Record<string, Record<string, unknown>> = {
   ListOrders: { first: 15, query: "updated_at:>='2026-01-01T00:00:00Z'", lineItemsFirst: 30 },
   FindOrder: { id: 'gid://shopify/Order/1', lineItemsFirst: 100 },
   OrderLineItems: { id: 'gid://shopify/Order/1', first: 250 },
+  OrderDetailLineItems: { id: 'gid://shopify/Order/1', first: 240 },
   ListWebhookSubscriptions: { first: 100 },
   CreateWebhookSubscription: { topic: 'ORDERS_CREATE', subscription: {} },
   RunBulkQuery: { query: '{ }' },

@@ -53,13 +53,53 @@ export const listOrdersDocument = /* GraphQL */ `#graphql
   ${orderLineFields}
 `;
 
+/** What an ERP sales order needs beyond `OrderFields` (read for one order at a time). */
+const orderDetailFields = /* GraphQL */ `#graphql
+  fragment OrderDetailFields on Order {
+    currencyCode
+    email
+    customer {
+      displayName
+      defaultEmailAddress {
+        emailAddress
+      }
+    }
+    shippingAddress {
+      name
+      company
+      address1
+      address2
+      city
+      zip
+      provinceCode
+      countryCodeV2
+      phone
+    }
+    retailLocation {
+      id
+    }
+  }
+`;
+
+const orderDetailLineFields = /* GraphQL */ `#graphql
+  fragment OrderDetailLineFields on LineItem {
+    ...OrderLineFields
+    discountedUnitPriceAfterAllDiscountsSet {
+      shopMoney {
+        amount
+      }
+    }
+  }
+`;
+
 export const findOrderDocument = /* GraphQL */ `#graphql
   query FindOrder($id: ID!, $lineItemsFirst: Int!) {
     order(id: $id) {
       ...OrderFields
+      ...OrderDetailFields
       lineItems(first: $lineItemsFirst) {
         nodes {
-          ...OrderLineFields
+          ...OrderDetailLineFields
         }
         pageInfo {
           hasNextPage
@@ -69,7 +109,28 @@ export const findOrderDocument = /* GraphQL */ `#graphql
     }
   }
   ${orderFields}
+  ${orderDetailFields}
   ${orderLineFields}
+  ${orderDetailLineFields}
+`;
+
+/** The rest of an order's line items with their prices, for `findOrder` on orders with many lines. */
+export const orderDetailLineItemsDocument = /* GraphQL */ `#graphql
+  query OrderDetailLineItems($id: ID!, $first: Int!, $after: String) {
+    order(id: $id) {
+      lineItems(first: $first, after: $after) {
+        nodes {
+          ...OrderDetailLineFields
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+  ${orderLineFields}
+  ${orderDetailLineFields}
 `;
 
 /** The rest of an order's line items, for orders with more lines than one page. */
