@@ -21,6 +21,8 @@ export const schedulerLeases = pgTable('scheduler_leases', {
   lastFinishedAt: timestamp('last_finished_at', { withTimezone: true }),
   /** Status of the last finished run (see `jobRunStatuses`). */
   lastStatus: text('last_status'),
+  /** When a run last succeeded, on any instance (the "age of the last success" metric). */
+  lastSucceededAt: timestamp('last_succeeded_at', { withTimezone: true }),
 });
 
 export const jobRunStatuses = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABANDONED'] as const;
