@@ -13,6 +13,8 @@ import { TrytonErpConnector } from './erp/tryton/tryton-erp-connector.js';
 import { AdminApiShopifyClient } from './shopify/admin-api-shopify-client.js';
 import { AppError } from './shared/errors.js';
 import type { ModuleDeps } from './shared/module.js';
+import type { JobDefinition } from './scheduler/job.js';
+import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
 
 export const VERSION = '0.1.0';
 
@@ -25,6 +27,8 @@ export interface Gateway {
   readonly database: Database;
   readonly services: AppServices;
   readonly http: FastifyInstance;
+  /** Runs the modules' jobs when SCHEDULER=on; idle (runNow only) when off. */
+  readonly scheduler: Scheduler;
   /** Stops accepting requests, waits for in-flight ones and running jobs, closes the database. */
   close(): Promise<void>;
 }
@@ -40,6 +44,8 @@ export interface GatewayOverrides {
   erp?: ErpConnector;
   /** Skip the demo's simulated store and ERP even without configuration (tests supply their own). */
   noDemo?: boolean;
+  /** Extra jobs for the scheduler (tests). */
+  jobs?: JobDefinition[];
   /** Extra HTTP routes (tests use them to hold a request in flight). */
   routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
 }
@@ -94,6 +100,9 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       now: () => new Date(),
     };
 
+    // Periodic jobs: each domain module adds its own here (`jobs.push(...module.jobs)`).
+    const jobs: JobDefinition[] = [...(overrides.jobs ?? [])];
+
     const apiKeys = createApiKeyService({ repository: createApiKeyRepository(database.db) });
 
     const services: AppServices = {
@@ -106,6 +115,10 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
         shop: shopDomain,
       }),
     };
+
+    // After the modules, so every job is registered; started once HTTP listens (SCHEDULER=on).
+    const scheduler = createScheduler({ database, log, metrics, now: deps.now });
+    for (const job of jobs) scheduler.register(job);
 
     const http = await createHttpServer({
       log,
@@ -120,6 +133,12 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     const url = address.replace('[::1]', 'localhost');
     log.info({ url }, 'gateway listening');
 
+    // Pushed last so it stops first: running jobs are aborted and recorded before HTTP and the
+    // database close.
+    closers.push(() => scheduler.stop());
+    if (config.scheduler) await scheduler.start();
+    else log.info('scheduler off (SCHEDULER=off): this instance only serves the API');
+
     return {
       url,
       demo,
@@ -128,6 +147,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       database,
       services,
       http,
+      scheduler,
       close: closeAll,
     };
   } catch (error) {
