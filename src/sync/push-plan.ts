@@ -1,0 +1,210 @@
+import { availableToPromise } from '../db/schema/inventory-levels.js';
+import type { ShopifyPushGroup } from '../inventory/inventory.models.js';
+import { toErpUnits, toShopifyUnits } from '../inventory/unit-conversion.js';
+
+/**
+ * What to set in Shopify for one item at one location, and what the read model must learn on
+ * the way: pure arithmetic, so the oversell invariant is written (and tested) once.
+ *
+ * The invariant: a push never hands back units Shopify sold that the ERP does not yet hold.
+ * Shopify's `available` as Stockbridge last knew it (the baseline: the value it set, or last
+ * read) can only fall by sales, merchants' edits and other apps. When a reading shows it lower
+ * than the baseline, the fall is added to the positions' signed `unexplained_shopify_drop`, from
+ * which the orders domain subtracts every order it learns of (the handshake in the header of
+ * src/db/schema/inventory-levels.ts). Whatever is positive counts like a pending order in the ATP,
+ * so the target already excludes units sold that Stockbridge has no order for yet; once the order
+ * arrives it moves from the drop into `pending_orders` and the ATP does not change.
+ *
+ * A drop that no order explains within the order window (a merchant's edit, a lost order) is
+ * released: the ERP is the source of truth. A negative remainder (orders whose sale never showed
+ * in Shopify's numbers) is released at the next reading, where the sale would have shown.
+ */
+
+/** One read-model row as the push needs it. */
+export interface PushPosition {
+  readonly sku: string;
+  readonly location: string;
+  readonly onHand: number;
+  readonly allocated: number;
+  readonly safetyStock: number;
+  readonly wholesaleCommitted: number;
+  readonly reserved: number;
+  readonly pendingOrders: number;
+  readonly unexplainedShopifyDrop: number;
+  readonly availableToPromise: number;
+  readonly shopifyAvailable: number | null;
+  readonly shopifyReadAt: Date | null;
+  readonly pushRequestedAt: Date | null;
+}
+
+/** Shopify's `available` as read at `at` (0 when Shopify has no level for the pair). */
+export interface ShopifyReading {
+  readonly available: number;
+  readonly at: Date;
+}
+
+export interface GroupInput {
+  readonly group: ShopifyPushGroup;
+  /** The group's positions that exist in the read model (any of `group.erpLocations`). */
+  readonly positions: readonly PushPosition[];
+  /** A reading of Shopify's level, if one was taken; ignored when older than the baseline. */
+  readonly reading: ShopifyReading | null;
+  /** `to_quantity` of writes whose outcome is unknown (sync_push_intents). */
+  readonly inFlight: readonly number[];
+  readonly lastUnexplainedDropAt: Date | null;
+}
+
+export interface PlanOptions {
+  readonly now: Date;
+  /** How long a drop may wait for its order before it is released. */
+  readonly orderWindowMs: number;
+}
+
+export interface DropChange {
+  readonly sku: string;
+  readonly location: string;
+  /** Added to `unexplained_shopify_drop` (ERP units); applied relatively, so concurrent order handshakes are kept. */
+  readonly delta: number;
+}
+
+export interface GroupPlan {
+  readonly group: ShopifyPushGroup;
+  /** What Shopify is believed to hold (the compare-and-set value); null when never read. */
+  readonly expected: number | null;
+  /** What Shopify should hold. */
+  readonly target: number;
+  /** The ATP each position should have once `dropChanges` are applied. */
+  readonly atpByLocation: ReadonlyMap<string, number>;
+  readonly dropChanges: readonly DropChange[];
+  /** A reading newer than the baseline: it becomes the baseline. */
+  readonly newBaseline: ShopifyReading | null;
+  /** Shopify units that fell without an explaining order, found by this reading. */
+  readonly unexplainedDrop: number;
+  /**
+   * ERP units of unexplained drop released: `window`, a drop no order explained in the order
+   * window; `credit`, orders whose sale a reading did not show.
+   */
+  readonly released: { readonly window: number; readonly credit: number };
+  /** Null when the group no longer holds a positive unexplained drop. */
+  readonly lastUnexplainedDropAt: Date | null;
+  /** The input's `lastUnexplainedDropAt`, to know whether it changed. */
+  readonly lastUnexplainedDropAtBefore: Date | null;
+  /** When a held drop will be released, if one is held (the event push re-plans then). */
+  readonly releaseAt: Date | null;
+  /** The reading differed from the target (a reconcile's drift). */
+  readonly drift: boolean;
+}
+
+const EPSILON = 1e-9;
+
+/** The baseline: Shopify's value as Stockbridge last knew it (the newest of the positions'). */
+export function baselineOf(positions: readonly PushPosition[]): { available: number; at: Date | null } | null {
+  let best: PushPosition | null = null;
+  for (const position of positions) {
+    if (position.shopifyAvailable === null) continue;
+    if (!best || (position.shopifyReadAt?.getTime() ?? 0) > (best.shopifyReadAt?.getTime() ?? 0)) best = position;
+  }
+  return best ? { available: best.shopifyAvailable!, at: best.shopifyReadAt } : null;
+}
+
+/**
+ * How far Shopify fell (positive) or rose (negative) since the baseline, in Shopify units. A
+ * reading equal to one of our own writes in flight means that write landed: no change. When
+ * writes are in flight and the reading matches neither them nor the baseline, the highest of
+ * them is taken as the baseline: over-counting a fall holds units back, under-counting oversells.
+ */
+export function shopifyFall(baseline: number, reading: number, inFlight: readonly number[]): number {
+  if (reading === baseline || inFlight.includes(reading)) return 0;
+  return Math.max(baseline, ...inFlight) - reading;
+}
+
+export function planGroup(input: GroupInput, options: PlanOptions): GroupPlan {
+  const { group, reading } = input;
+  const positions = [...input.positions].sort((a, b) => a.location.localeCompare(b.location));
+  const baseline = baselineOf(positions);
+  const readingApplies = reading !== null && (baseline === null || baseline.at === null || reading.at.getTime() > baseline.at.getTime());
+
+  let drop = positions.reduce((sum, position) => sum + position.unexplainedShopifyDrop, 0);
+  let unexplainedDrop = 0;
+  const released = { window: 0, credit: 0 };
+  let lastDropAt = input.lastUnexplainedDropAt;
+  let expected: number | null = baseline?.available ?? null;
+
+  if (readingApplies) {
+    expected = reading.available;
+    if (baseline !== null) {
+      const fall = shopifyFall(baseline.available, reading.available, input.inFlight);
+      drop += toErpUnits(fall, group.conversion);
+      if (fall > 0) {
+        unexplainedDrop = fall;
+        lastDropAt = options.now;
+      }
+    }
+    // Orders subtracted from the drop whose sale this reading does not show: their units were
+    // never taken from Shopify's `available`, so they need not be held back.
+    if (drop < -EPSILON) {
+      released.credit += -drop;
+      drop = 0;
+    }
+  }
+
+  if (drop > EPSILON) {
+    lastDropAt ??= options.now;
+    if (options.now.getTime() - lastDropAt.getTime() >= options.orderWindowMs) {
+      released.window += drop;
+      drop = 0;
+    }
+  }
+  if (Math.abs(drop) <= EPSILON) drop = 0;
+  const holding = drop > 0;
+
+  // Spread the group's drop over its positions so the sum of their ATP falls by it: each takes
+  // at most its own ATP before the drop, the first takes the rest (and any credit).
+  const shares = new Map<string, number>();
+  let remaining = drop;
+  for (const position of positions) {
+    const base = availableToPromise({ ...position, unexplainedShopifyDrop: 0 });
+    const share = remaining > 0 ? Math.min(remaining, base) : 0;
+    shares.set(position.location, share);
+    remaining -= share;
+  }
+  if (positions.length > 0 && Math.abs(remaining) > EPSILON) {
+    const first = positions[0]!.location;
+    shares.set(first, shares.get(first)! + remaining);
+  }
+
+  const atpByLocation = new Map<string, number>();
+  const dropChanges: DropChange[] = [];
+  let atpSum = 0;
+  for (const position of positions) {
+    const share = shares.get(position.location)!;
+    const atp = availableToPromise({ ...position, unexplainedShopifyDrop: share });
+    atpByLocation.set(position.location, atp);
+    atpSum += atp;
+    const delta = share - position.unexplainedShopifyDrop;
+    if (Math.abs(delta) > EPSILON) dropChanges.push({ sku: position.sku, location: position.location, delta });
+  }
+  const target = toShopifyUnits(atpSum, group.conversion);
+
+  return {
+    group,
+    expected,
+    target,
+    atpByLocation,
+    dropChanges,
+    newBaseline: readingApplies ? reading : null,
+    unexplainedDrop,
+    released,
+    lastUnexplainedDropAt: holding ? lastDropAt : null,
+    lastUnexplainedDropAtBefore: input.lastUnexplainedDropAt,
+    releaseAt: holding && lastDropAt ? new Date(lastDropAt.getTime() + options.orderWindowMs) : null,
+    drift: readingApplies && reading.available !== target,
+  };
+}
+
+/** `gid://shopify/InventoryItem/12|gid://shopify/Location/3` → a short key for maps of 300,000 levels. */
+export function levelKey(inventoryItemId: string, locationId: string): string {
+  const item = inventoryItemId.startsWith('gid://shopify/InventoryItem/') ? inventoryItemId.slice(28) : inventoryItemId;
+  const location = locationId.startsWith('gid://shopify/Location/') ? locationId.slice(23) : locationId;
+  return `${item}|${location}`;
+}
