@@ -1,0 +1,27 @@
+import type { JobDefinition } from '../scheduler/job.js';
+import type { ReservationsService } from './reservations.service.js';
+
+/**
+ * Expires reservations past their `expiresAt` (freeing their units and marking their positions
+ * for the event push) and stops counting committed reservations the ERP's figures now show.
+ * Safe to re-run after a partial run: each batch is one transaction, and a reservation is
+ * expired or confirmed at most once (both only from the state they leave).
+ *
+ * `expiresAt` is also enforced exactly when a caller touches a reservation: releasing or
+ * committing one past its time expires it instead. The job's interval only bounds how long
+ * untouched expired units stay held.
+ */
+export function createReservationsJob(service: ReservationsService, options: { intervalMs?: number } = {}): JobDefinition {
+  return {
+    name: 'reservations.expire',
+    intervalMs: options.intervalMs ?? 10_000,
+    timeoutMs: 60_000,
+    runOnStart: true,
+    async run({ signal, log }) {
+      const expired = await service.expireDue({ signal });
+      const confirmed = signal.aborted ? 0 : await service.confirmCommitted();
+      if (expired > 0 || confirmed > 0) log.info({ expired, confirmed }, 'reservations expired or confirmed by the ERP');
+      return { expired, confirmed };
+    },
+  };
+}

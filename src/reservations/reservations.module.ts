@@ -1,0 +1,28 @@
+import type { PushSignal } from '../inventory/push-requests.js';
+import type { JobDefinition } from '../scheduler/job.js';
+import type { ModuleDeps } from '../shared/module.js';
+import { createReservationsJob } from './reservations.job.js';
+import { createReservationsRepository } from './reservations.repository.js';
+import { createReservationsService, type ReservationsService } from './reservations.service.js';
+
+export interface ReservationsModule {
+  readonly reservations: ReservationsService;
+  readonly jobs: JobDefinition[];
+}
+
+/**
+ * The reservations domain: the service the GraphQL resolvers delegate to and the job that
+ * expires holds. `pushSignal` (from the sync domain) wakes the event push after each change;
+ * without it the positions are still marked durably and go out at the pusher's next poll.
+ */
+export function createReservationsModule(deps: ModuleDeps, options: { pushSignal?: PushSignal | undefined } = {}): ReservationsModule {
+  const reservations = createReservationsService({
+    repository: createReservationsRepository(deps.database.db, deps.shop),
+    log: deps.log.child({ component: 'reservations' }),
+    now: deps.now,
+    defaultTtlSeconds: deps.config.reservationDefaultTtlSeconds,
+    metrics: deps.metrics,
+    pushSignal: options.pushSignal,
+  });
+  return { reservations, jobs: [createReservationsJob(reservations)] };
+}

@@ -1,0 +1,290 @@
+import { createHash } from 'node:crypto';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { z } from 'zod';
+import type { PositionKey, PushSignal } from '../inventory/push-requests.js';
+import type { Logger } from '../logger.js';
+import { ValidationError } from '../shared/errors.js';
+import { IdempotencyKeyReusedError, ReservationNotActiveError, ReservationNotFoundError } from './reservations.errors.js';
+import {
+  reservationStatuses,
+  type ReservationRecord,
+  type ReservationActor,
+  type ReservationEventRecord,
+  type ReservationFilter,
+  type ReservationPage,
+  type ReserveInventoryInput,
+  type ReserveOutcome,
+} from './reservations.models.js';
+import { createBatcher } from './reservations.batcher.js';
+import type { NewReservation, ReservationsRepository, ReserveResult } from './reservations.repository.js';
+
+/** The longest hold a caller may ask for (also the ceiling of RESERVATION_DEFAULT_TTL_SECONDS). */
+export const MAX_TTL_SECONDS = 90 * 86_400;
+export const MAX_QUANTITY = 1_000_000;
+export const MAX_PAGE_SIZE = 250;
+export const DEFAULT_PAGE_SIZE = 50;
+
+const text = (field: string) =>
+  z
+    .string()
+    .min(1, `${field} must not be empty`)
+    .max(255, `${field} is at most 255 characters`)
+    .refine((value) => value.trim().length > 0, `${field} must not be blank`);
+
+const reserveInputSchema = z.object({
+  // SKUs and locations are the ERP's codes, compared exactly: no trimming or case folding.
+  sku: text('sku'),
+  location: text('location'),
+  quantity: z
+    .number()
+    .int('quantity must be a whole number of units')
+    .min(1, 'quantity must be at least 1')
+    .max(MAX_QUANTITY, `quantity is at most ${MAX_QUANTITY}`),
+  reference: text('reference'),
+  idempotencyKey: text('idempotencyKey'),
+  ttlSeconds: z
+    .number()
+    .int('ttlSeconds must be a whole number')
+    .min(1, 'ttlSeconds must be at least 1')
+    .max(MAX_TTL_SECONDS, `ttlSeconds is at most ${MAX_TTL_SECONDS} (90 days)`)
+    .nullish(),
+});
+
+const filterSchema = z.object({
+  sku: z.string().max(255).nullish(),
+  location: z.string().max(255).nullish(),
+  status: z.enum(reservationStatuses).nullish(),
+});
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ValidationError(result.error.issues.map((issue) => issue.message).join('; '), {
+      fields: result.error.issues.map((issue) => issue.path.join('.')),
+    });
+  }
+  return result.data;
+}
+
+const CURSOR_PREFIX = 'reservation:';
+
+function encodeCursor(seq: number): string {
+  return Buffer.from(`${CURSOR_PREFIX}${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const decoded = Buffer.from(cursor, 'base64url').toString();
+  const seq = decoded.startsWith(CURSOR_PREFIX) ? Number(decoded.slice(CURSOR_PREFIX.length)) : Number.NaN;
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new ValidationError('after is not a cursor of this connection', { fields: ['after'] });
+  return seq;
+}
+
+export interface ReservationsServiceDeps {
+  readonly repository: ReservationsRepository;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly defaultTtlSeconds: number;
+  readonly metrics: Registry;
+  /** Wakes the event push after a change; absent until the sync domain provides it (the marks still persist). */
+  readonly pushSignal?: PushSignal | undefined;
+  /** Group commit of concurrent reservations (see reservations.batcher.ts); defaults: 4 lanes, 100 per batch. */
+  readonly batching?: { readonly lanes?: number; readonly maxBatch?: number } | undefined;
+}
+
+function reservationMetrics(registry: Registry) {
+  const existing = registry.getSingleMetric('stockbridge_reservation_decisions_total') as Counter<'outcome'> | undefined;
+  const decisions =
+    existing ??
+    new Counter({
+      name: 'stockbridge_reservation_decisions_total',
+      help: 'reserveInventory outcomes: reserved, replayed, insufficient_stock, not_found',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    });
+  const transitions =
+    (registry.getSingleMetric('stockbridge_reservation_transitions_total') as Counter<'to'> | undefined) ??
+    new Counter({
+      name: 'stockbridge_reservation_transitions_total',
+      help: 'Reservations leaving ACTIVE, by new status, and committed reservations confirmed by the ERP (to="ERP_CONFIRMED")',
+      labelNames: ['to'] as const,
+      registers: [registry],
+    });
+  const duration =
+    (registry.getSingleMetric('stockbridge_reservation_decision_seconds') as Histogram | undefined) ??
+    new Histogram({
+      name: 'stockbridge_reservation_decision_seconds',
+      help: 'Time to decide a reserveInventory call in the database',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+  const batchSize =
+    (registry.getSingleMetric('stockbridge_reservation_batch_size') as Histogram | undefined) ??
+    new Histogram({
+      name: 'stockbridge_reservation_batch_size',
+      help: 'Reservation requests decided per database transaction (group commit under load)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 100],
+      registers: [registry],
+    });
+  return { decisions, transitions, duration, batchSize };
+}
+
+/**
+ * Reservations: wholesale apps hold units of one SKU at one ERP location for a while, then
+ * commit them (the order is now in the ERP) or release them; holds left alone expire. The
+ * decision is taken by PostgreSQL (see the repository), so it holds across instances.
+ */
+export function createReservationsService(deps: ReservationsServiceDeps) {
+  const metrics = reservationMetrics(deps.metrics);
+  const wake = () => deps.pushSignal?.wake();
+  const batcher = createBatcher<NewReservation, ReserveResult>({
+    lanes: deps.batching?.lanes ?? 4,
+    maxBatch: deps.batching?.maxBatch ?? 100,
+    laneKey: (input) => `${input.sku}\u0000${input.location}`,
+    dedupeKey: (input) => `${input.createdBy}\u0000${input.idempotencyKey}`,
+    run: (batch) => deps.repository.reserveBatch(batch),
+    onBatch: (size) => metrics.batchSize.observe(size),
+  });
+
+  function requestHash(input: { sku: string; location: string; quantity: number; reference: string; ttlSeconds: number }): string {
+    return createHash('sha256')
+      .update(JSON.stringify([input.sku, input.location, input.quantity, input.reference, input.ttlSeconds]))
+      .digest('hex');
+  }
+
+  async function transition(actor: ReservationActor, id: string, to: 'RELEASED' | 'COMMITTED'): Promise<ReservationRecord> {
+    if (!uuidPattern.test(id)) throw new ReservationNotFoundError(id);
+    const result = await deps.repository.transition(actor, id, to, deps.now());
+    switch (result.kind) {
+      case 'done':
+        metrics.transitions.inc({ to });
+        wake();
+        return result.reservation;
+      case 'expired':
+        metrics.transitions.inc({ to: 'EXPIRED' });
+        wake();
+        throw new ReservationNotActiveError(id, 'EXPIRED', to === 'RELEASED' ? 'release' : 'commit');
+      case 'not-active':
+        throw new ReservationNotActiveError(id, result.reservation.status, to === 'RELEASED' ? 'release' : 'commit');
+      case 'not-found':
+        throw new ReservationNotFoundError(id);
+    }
+  }
+
+  return {
+    /**
+     * Holds `quantity` units if the ATP covers them at this moment. The same idempotency key (per
+     * API key) returns the reservation it made, whatever its status now, and never holds twice;
+     * the same key with other arguments throws IDEMPOTENCY_KEY_REUSED. Invalid input throws
+     * BAD_USER_INPUT. A refusal (insufficient stock, unknown SKU or location) holds nothing and
+     * does not use up the key: a retry decides again.
+     */
+    async reserve(actor: ReservationActor, raw: ReserveInventoryInput): Promise<ReserveOutcome> {
+      const input = parse(reserveInputSchema, raw);
+      const ttlSeconds = input.ttlSeconds ?? deps.defaultTtlSeconds;
+      const at = deps.now();
+      const hash = requestHash({ ...input, ttlSeconds });
+      const stopTimer = metrics.duration.startTimer();
+      const result = await batcher.submit({
+        sku: input.sku,
+        location: input.location,
+        quantity: input.quantity,
+        reference: input.reference,
+        idempotencyKey: input.idempotencyKey,
+        requestHash: hash,
+        expiresAt: new Date(at.getTime() + ttlSeconds * 1000),
+        createdBy: actor.id,
+        at,
+      });
+      stopTimer();
+      switch (result.kind) {
+        case 'created':
+          metrics.decisions.inc({ outcome: 'reserved' });
+          wake();
+          return { kind: 'reserved', reservation: result.reservation, replayed: false };
+        case 'existing':
+          if (result.requestHash !== hash) throw new IdempotencyKeyReusedError(input.idempotencyKey, result.reservation.id);
+          metrics.decisions.inc({ outcome: 'replayed' });
+          return { kind: 'reserved', reservation: result.reservation, replayed: true };
+        case 'insufficient-stock':
+          metrics.decisions.inc({ outcome: 'insufficient_stock' });
+          return {
+            kind: 'insufficient-stock',
+            sku: input.sku,
+            location: input.location,
+            requested: input.quantity,
+            availableToPromise: result.availableToPromise,
+          };
+        case 'not-found':
+          metrics.decisions.inc({ outcome: 'not_found' });
+          return { kind: 'not-found', sku: input.sku, location: input.location, unknown: result.unknown };
+      }
+    },
+
+    /** Frees the units of an ACTIVE reservation. Throws RESERVATION_NOT_FOUND or RESERVATION_NOT_ACTIVE. */
+    release(actor: ReservationActor, id: string): Promise<ReservationRecord> {
+      return transition(actor, id, 'RELEASED');
+    },
+
+    /**
+     * Marks an ACTIVE reservation's order as entered in the ERP. Its units keep counting until an
+     * ERP read taken after this moment shows them (see confirmCommittedReservations), then stop.
+     */
+    commit(actor: ReservationActor, id: string): Promise<ReservationRecord> {
+      return transition(actor, id, 'COMMITTED');
+    },
+
+    /** Null when it does not exist or the actor may not see it. */
+    async findById(actor: ReservationActor, id: string): Promise<ReservationRecord | null> {
+      if (!uuidPattern.test(id)) return null;
+      return deps.repository.findById(actor, id);
+    },
+
+    async list(
+      actor: ReservationActor,
+      rawFilter: ReservationFilter,
+      page: { first?: number | null | undefined; after?: string | null | undefined } = {},
+    ): Promise<ReservationPage> {
+      const filter = parse(filterSchema, rawFilter);
+      const first = page.first ?? DEFAULT_PAGE_SIZE;
+      if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
+        throw new ValidationError(`first must be between 0 and ${MAX_PAGE_SIZE}`, { fields: ['first'] });
+      }
+      const afterSeq = page.after ? decodeCursor(page.after) : null;
+      const rows = await deps.repository.list(actor, filter, first, afterSeq);
+      const items = rows.slice(0, first).map(({ seq, ...reservation }) => ({ cursor: encodeCursor(seq), reservation }));
+      return { items, hasNextPage: rows.length > first, endCursor: items.at(-1)?.cursor ?? null };
+    },
+
+    getEventsByReservationIds(ids: readonly string[]): Promise<ReservationEventRecord[]> {
+      return deps.repository.getEventsByReservationIds(ids);
+    },
+
+    /** Expires every ACTIVE reservation past its `expiresAt`, in batches; returns how many. */
+    async expireDue(options: { batchSize?: number; signal?: AbortSignal } = {}): Promise<number> {
+      let total = 0;
+      for (;;) {
+        if (options.signal?.aborted) break;
+        const expired = await deps.repository.expireDue(deps.now(), options.batchSize ?? 500);
+        if (expired.length === 0) break;
+        total += expired.length;
+        metrics.transitions.inc({ to: 'EXPIRED' }, expired.length);
+        wake();
+      }
+      return total;
+    },
+
+    /** Stops counting committed reservations the ERP's figures now show (all positions, or these). */
+    async confirmCommitted(positions?: readonly PositionKey[]): Promise<number> {
+      const confirmed = await deps.repository.confirmCommitted(deps.now(), positions);
+      if (confirmed.length > 0) {
+        metrics.transitions.inc({ to: 'ERP_CONFIRMED' }, confirmed.length);
+        wake();
+      }
+      return confirmed.length;
+    },
+  };
+}
+
+export type ReservationsService = ReturnType<typeof createReservationsService>;
