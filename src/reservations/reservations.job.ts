@@ -3,7 +3,8 @@ import type { ReservationsService } from './reservations.service.js';
 
 /**
  * Expires reservations past their `expiresAt` (freeing their units and marking their positions
- * for the event push) and stops counting committed reservations the ERP's figures now show.
+ * for the event push), asks the ATP engine to re-read SKUs with commitments no ERP read has shown
+ * yet, and stops counting committed reservations the ERP's figures now show.
  * Safe to re-run after a partial run: each batch is one transaction, and a reservation is
  * expired or confirmed at most once (both only from the state they leave).
  *
@@ -19,9 +20,16 @@ export function createReservationsJob(service: ReservationsService, options: { i
     runOnStart: true,
     async run({ signal, log }) {
       const expired = await service.expireDue({ signal });
+      let refreshed = 0;
+      try {
+        refreshed = signal.aborted ? 0 : await service.refreshAwaitingErp({ signal });
+      } catch (error) {
+        // The ERP may be down: confirming what earlier reads showed still helps.
+        log.warn({ err: error }, 'could not re-read the ERP for committed reservations');
+      }
       const confirmed = signal.aborted ? 0 : await service.confirmCommitted();
-      if (expired > 0 || confirmed > 0) log.info({ expired, confirmed }, 'reservations expired or confirmed by the ERP');
-      return { expired, confirmed };
+      if (expired > 0 || confirmed > 0 || refreshed > 0) log.info({ expired, refreshed, confirmed }, 'reservations expired or confirmed by the ERP');
+      return { expired, refreshed, confirmed };
     },
   };
 }

@@ -3,19 +3,27 @@ import type { JobDefinition } from '../scheduler/job.js';
 import type { ModuleDeps } from '../shared/module.js';
 import { createReservationsJob } from './reservations.job.js';
 import { createReservationsRepository } from './reservations.repository.js';
-import { createReservationsService, type ReservationsService } from './reservations.service.js';
+import { createReservationsService, type ReservationAtpPort, type ReservationsService } from './reservations.service.js';
 
 export interface ReservationsModule {
   readonly reservations: ReservationsService;
   readonly jobs: JobDefinition[];
 }
 
+export interface ReservationsModuleOptions {
+  readonly pushSignal?: PushSignal | undefined;
+  /** The ATP engine (kits recomputed after changes; ERP re-reads for committed reservations). */
+  readonly atp?: ReservationAtpPort | undefined;
+  /** See DEFAULT_ERP_READ_MARGIN_MS. */
+  readonly erpReadMarginMs?: number | undefined;
+}
+
 /**
  * The reservations domain: the service the GraphQL resolvers delegate to and the job that
- * expires holds. `pushSignal` (from the sync domain) wakes the event push after each change;
- * without it the positions are still marked durably and go out at the pusher's next poll.
+ * expires holds. `pushSignal` wakes the event push after each change; without it the positions
+ * are still marked durably and go out at the pusher's next poll.
  */
-export function createReservationsModule(deps: ModuleDeps, options: { pushSignal?: PushSignal | undefined } = {}): ReservationsModule {
+export function createReservationsModule(deps: ModuleDeps, options: ReservationsModuleOptions = {}): ReservationsModule {
   const reservations = createReservationsService({
     repository: createReservationsRepository(deps.database.db, deps.shop),
     log: deps.log.child({ component: 'reservations' }),
@@ -23,6 +31,8 @@ export function createReservationsModule(deps: ModuleDeps, options: { pushSignal
     defaultTtlSeconds: deps.config.reservationDefaultTtlSeconds,
     metrics: deps.metrics,
     pushSignal: options.pushSignal,
+    atp: options.atp,
+    erpReadMarginMs: options.erpReadMarginMs,
   });
   return { reservations, jobs: [createReservationsJob(reservations)] };
 }

@@ -180,25 +180,38 @@ async function closeActive(
 }
 
 /**
+ * How far before `inventory_levels.erp_read_at` the ERP read behind it may have begun. The ATP
+ * engine stamps `erp_read_at` when it writes the terms, after the ERP answered; a read that began
+ * before a commit and was stamped after it does not show the order, so a commit counts as shown
+ * only by terms stamped more than this after it. 0 is exact once `erp_read_at` is the moment the
+ * read began. Larger is safe (the units count twice a little longer: the ATP is low, never high).
+ */
+export const DEFAULT_ERP_READ_MARGIN_MS = 10_000;
+
+/**
  * Stops counting committed reservations in `reserved` once the ERP's figures for their position
- * were read after the commit (`inventory_levels.erp_read_at > committed_at`): from then on the
- * wholesale order is in the ERP's own terms (wholesale committed, allocated, or already shipped
- * out of on-hand), and counting it here too would subtract it twice. Before then it keeps
- * counting, so it is never subtracted zero times either.
+ * were read after the commit (`erp_read_at - margin > committed_at`): from then on the wholesale
+ * order is in the ERP's own terms (wholesale committed, allocated, or already shipped out of
+ * on-hand), and counting it here too would subtract it twice. Before then it keeps counting, so
+ * it is never subtracted zero times either. (A commit means the order has been entered in the
+ * ERP, so every ERP read that begins after it shows the order.)
  *
- * Runs in the caller's transaction. The ATP engine calls it in the transaction that writes fresh
- * ERP terms (then the two changes are seen together and the ATP never dips); the reservations job
- * also calls it for every position as a backstop. `positions` limits it to those positions.
+ * Runs in the caller's transaction. The ATP engine may call it in the transaction that writes
+ * fresh ERP terms (then both changes become visible together and the ATP never dips); the
+ * reservations job calls it for every position as a backstop, after asking the ATP engine to
+ * re-read SKUs whose commitments no read has shown yet. `positions` limits it to those positions.
  */
 export async function confirmCommittedReservations(
   tx: Db,
   shop: string,
   at: Date,
-  positions?: readonly PositionKey[],
+  options: { positions?: readonly PositionKey[] | undefined; erpReadMarginMs?: number | undefined } = {},
 ): Promise<ReservationRecord[]> {
+  const { positions } = options;
   if (positions && positions.length === 0) return [];
+  const marginMs = options.erpReadMarginMs ?? DEFAULT_ERP_READ_MARGIN_MS;
   const confirmedByErp = sql`${reservations.committedAt} < (
-    select ${inventoryLevels.erpReadAt} from ${inventoryLevels}
+    select ${inventoryLevels.erpReadAt} - make_interval(secs => ${marginMs / 1000}::float8) from ${inventoryLevels}
     where ${inventoryLevels.shop} = ${reservations.shop} and ${inventoryLevels.sku} = ${reservations.sku}
       and ${inventoryLevels.location} = ${reservations.location})`;
   const inPositions = positions
@@ -433,8 +446,30 @@ export function createReservationsRepository(db: Db, shop: string) {
       });
     },
 
-    async confirmCommitted(at: Date, positions?: readonly PositionKey[]): Promise<ReservationRecord[]> {
-      return inTransaction(db, (tx) => confirmCommittedReservations(tx, shop, at, positions));
+    async confirmCommitted(at: Date, erpReadMarginMs: number, positions?: readonly PositionKey[]): Promise<ReservationRecord[]> {
+      return inTransaction(db, (tx) => confirmCommittedReservations(tx, shop, at, { positions, erpReadMarginMs }));
+    },
+
+    /**
+     * SKUs with committed reservations that no ERP read has shown yet, committed more than
+     * `marginMs` before `at` (a read that begins now will show them), oldest first.
+     */
+    async findSkusAwaitingErp(at: Date, marginMs: number, limit: number): Promise<string[]> {
+      const rows = await db
+        .select({ sku: reservations.sku, since: sql<string>`min(${reservations.committedAt})` })
+        .from(reservations)
+        .where(
+          and(
+            eq(reservations.shop, shop),
+            eq(reservations.status, 'COMMITTED'),
+            sql`${reservations.erpConfirmedAt} is null`,
+            sql`${reservations.committedAt} < ${new Date(at.getTime() - marginMs).toISOString()}::timestamptz`,
+          ),
+        )
+        .groupBy(reservations.sku)
+        .orderBy(sql`min(${reservations.committedAt})`)
+        .limit(limit);
+      return rows.map((row) => row.sku);
     },
 
     async findById(actor: ReservationActor, id: string): Promise<ReservationRecord | null> {

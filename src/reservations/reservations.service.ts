@@ -16,7 +16,7 @@ import {
   type ReserveOutcome,
 } from './reservations.models.js';
 import { createBatcher } from './reservations.batcher.js';
-import type { NewReservation, ReservationsRepository, ReserveResult } from './reservations.repository.js';
+import { DEFAULT_ERP_READ_MARGIN_MS, type NewReservation, type ReservationsRepository, type ReserveResult } from './reservations.repository.js';
 
 /** The longest hold a caller may ask for (also the ceiling of RESERVATION_DEFAULT_TTL_SECONDS). */
 export const MAX_TTL_SECONDS = 90 * 86_400;
@@ -91,6 +91,20 @@ export interface ReservationsServiceDeps {
   readonly pushSignal?: PushSignal | undefined;
   /** Group commit of concurrent reservations (see reservations.batcher.ts); defaults: 4 lanes, 100 per batch. */
   readonly batching?: { readonly lanes?: number; readonly maxBatch?: number } | undefined;
+  /** See DEFAULT_ERP_READ_MARGIN_MS. */
+  readonly erpReadMarginMs?: number | undefined;
+  /**
+   * The ATP engine, when present: kits containing a SKU whose `reserved` changed are recomputed
+   * (their buildable quantity comes from the components' ATP), and SKUs with commitments no ERP
+   * read has shown yet are re-read so the commitments stop counting twice.
+   */
+  readonly atp?: ReservationAtpPort | undefined;
+}
+
+/** What reservations need of the ATP engine (src/inventory/atp.service.ts). */
+export interface ReservationAtpPort {
+  recomputeKitsContaining(componentSkus: readonly string[]): Promise<unknown>;
+  refreshPositions(skus: readonly string[], options?: { readonly signal?: AbortSignal }): Promise<unknown>;
 }
 
 function reservationMetrics(registry: Registry) {
@@ -138,12 +152,27 @@ function reservationMetrics(registry: Registry) {
 export function createReservationsService(deps: ReservationsServiceDeps) {
   const metrics = reservationMetrics(deps.metrics);
   const wake = () => deps.pushSignal?.wake();
+  const erpReadMarginMs = deps.erpReadMarginMs ?? DEFAULT_ERP_READ_MARGIN_MS;
+
+  /** Best effort, after the change committed: a failure leaves the kit to the next ERP refresh. */
+  async function recomputeKits(skus: readonly string[]): Promise<void> {
+    if (!deps.atp || skus.length === 0) return;
+    try {
+      await deps.atp.recomputeKitsContaining([...new Set(skus)]);
+    } catch (error) {
+      deps.log.warn({ err: error, skus: [...new Set(skus)].slice(0, 20) }, 'could not recompute kits after a reservation change');
+    }
+  }
   const batcher = createBatcher<NewReservation, ReserveResult>({
     lanes: deps.batching?.lanes ?? 4,
     maxBatch: deps.batching?.maxBatch ?? 100,
     laneKey: (input) => `${input.sku}\u0000${input.location}`,
     dedupeKey: (input) => `${input.createdBy}\u0000${input.idempotencyKey}`,
-    run: (batch) => deps.repository.reserveBatch(batch),
+    async run(batch) {
+      const results = await deps.repository.reserveBatch(batch);
+      await recomputeKits(batch.filter((_, index) => results[index]?.kind === 'created').map((input) => input.sku));
+      return results;
+    },
     onBatch: (size) => metrics.batchSize.observe(size),
   });
 
@@ -160,10 +189,13 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
       case 'done':
         metrics.transitions.inc({ to });
         wake();
+        if (to === 'RELEASED') await recomputeKits([result.reservation.sku]);
         return result.reservation;
       case 'expired':
         metrics.transitions.inc({ to: 'EXPIRED' });
+        deps.log.info({ reservationId: id, expiresAt: result.reservation.expiresAt }, 'reservation past its expiresAt expired when touched');
         wake();
+        await recomputeKits([result.reservation.sku]);
         throw new ReservationNotActiveError(id, 'EXPIRED', to === 'RELEASED' ? 'release' : 'commit');
       case 'not-active':
         throw new ReservationNotActiveError(id, result.reservation.status, to === 'RELEASED' ? 'release' : 'commit');
@@ -271,16 +303,30 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
         total += expired.length;
         metrics.transitions.inc({ to: 'EXPIRED' }, expired.length);
         wake();
+        await recomputeKits(expired.map((reservation) => reservation.sku));
       }
       return total;
     },
 
+    /**
+     * Asks the ATP engine to re-read the ERP for SKUs with commitments no read has shown yet (an
+     * order entered in the ERP before its commit may change nothing afterwards, so no delta sync
+     * would re-read it soon). Returns how many SKUs it asked for; 0 without the ATP engine.
+     */
+    async refreshAwaitingErp(options: { limit?: number; signal?: AbortSignal } = {}): Promise<number> {
+      if (!deps.atp) return 0;
+      const skus = await deps.repository.findSkusAwaitingErp(deps.now(), erpReadMarginMs, options.limit ?? 500);
+      if (skus.length > 0) await deps.atp.refreshPositions(skus, { signal: options.signal });
+      return skus.length;
+    },
+
     /** Stops counting committed reservations the ERP's figures now show (all positions, or these). */
     async confirmCommitted(positions?: readonly PositionKey[]): Promise<number> {
-      const confirmed = await deps.repository.confirmCommitted(deps.now(), positions);
+      const confirmed = await deps.repository.confirmCommitted(deps.now(), erpReadMarginMs, positions);
       if (confirmed.length > 0) {
         metrics.transitions.inc({ to: 'ERP_CONFIRMED' }, confirmed.length);
         wake();
+        await recomputeKits(confirmed.map((reservation) => reservation.sku));
       }
       return confirmed.length;
     },

@@ -4,7 +4,7 @@ import type { Db } from '../../src/db/database.js';
 import { availableToPromise, inventoryLevels } from '../../src/db/schema/index.js';
 import type { PushSignal } from '../../src/inventory/push-requests.js';
 import { createReservationsRepository } from '../../src/reservations/reservations.repository.js';
-import { createReservationsService, type ReservationsService } from '../../src/reservations/reservations.service.js';
+import { createReservationsService, type ReservationAtpPort, type ReservationsService } from '../../src/reservations/reservations.service.js';
 import { createMemoryLogger } from '../support/gateway.js';
 
 export const SHOP = 'reservations-test.myshopify.com';
@@ -81,7 +81,14 @@ export function testClock(start = '2026-11-27T10:00:00.000Z'): TestClock {
 
 export function createTestReservations(
   db: Db,
-  options: { now?: () => Date; pushSignal?: PushSignal; defaultTtlSeconds?: number; shop?: string } = {},
+  options: {
+    now?: () => Date;
+    pushSignal?: PushSignal;
+    defaultTtlSeconds?: number;
+    shop?: string;
+    erpReadMarginMs?: number;
+    atp?: ReservationAtpPort;
+  } = {},
 ): ReservationsService {
   return createReservationsService({
     repository: createReservationsRepository(db, options.shop ?? SHOP),
@@ -90,6 +97,8 @@ export function createTestReservations(
     defaultTtlSeconds: options.defaultTtlSeconds ?? 3600,
     metrics: createMetricsRegistry({ defaultMetrics: false }),
     pushSignal: options.pushSignal,
+    erpReadMarginMs: options.erpReadMarginMs,
+    atp: options.atp,
   });
 }
 

@@ -324,21 +324,23 @@ describe('reservations', () => {
   });
 
   describe('commit without double counting', () => {
-    it('keeps counting committed units until an ERP read taken after the commit shows them, then counts them once', async () => {
+    it('keeps counting committed units until an ERP read begun after the commit shows them, then counts them once', async () => {
+      // Exact mode: erp_read_at is when the read began, and the ATP engine confirms in its own transaction.
+      const exact = createTestReservations(database.db, { now: clock.now, erpReadMarginMs: 0 });
       const sku = uniqueSku();
       await seedLevel(database.db, sku, 'WH1', { onHand: 100, allocated: 10, erpReadAt: new Date(clock.now().getTime() - 60_000) });
-      const reservation = reserved(await service.reserve(app, input(sku, { quantity: 30 })));
+      const reservation = reserved(await exact.reserve(app, input(sku, { quantity: 30 })));
       expect((await readLevel(database.db, sku, 'WH1')).availableToPromise).toBe(60);
 
       clock.advance(1000);
-      await service.commit(app, reservation.id);
+      await exact.commit(app, reservation.id);
       // Committed, but the ERP has not been read since: the units still count here, ATP unchanged.
       expect(await readLevel(database.db, sku, 'WH1')).toMatchObject({ reserved: 30, availableToPromise: 60 });
 
-      // An ERP read that began before the commit (a slow refresh) says nothing about the order:
-      // nothing is dropped (dropping now would count the units zero times).
+      // A read that began before the commit says nothing about the order: nothing is dropped
+      // (dropping now would count the units zero times).
       await writeErpTerms(sku, { onHand: 100, allocated: 10, wholesaleCommitted: 0, readAt: new Date(clock.now().getTime() - 500) });
-      expect(await service.confirmCommitted()).toBe(0);
+      expect(await exact.confirmCommitted()).toBe(0);
       expect(await readLevel(database.db, sku, 'WH1')).toMatchObject({ reserved: 30, availableToPromise: 60 });
 
       // The ERP allocates the wholesale order; the ATP engine writes the fresh terms and, in the
@@ -346,40 +348,96 @@ describe('reservations', () => {
       clock.advance(1000);
       await database.db.transaction(async (tx) => {
         await writeErpTerms(sku, { onHand: 100, allocated: 40, wholesaleCommitted: 0, readAt: clock.now() }, tx as unknown as Db);
-        await confirmCommittedReservations(tx as unknown as Db, SHOP, clock.now(), [{ sku, location: 'WH1' }]);
+        await confirmCommittedReservations(tx as unknown as Db, SHOP, clock.now(), { positions: [{ sku, location: 'WH1' }], erpReadMarginMs: 0 });
       });
 
       const level = await readLevel(database.db, sku, 'WH1');
       expect(level).toMatchObject({ allocated: 40, reserved: 0, availableToPromise: 60 });
       expect(level.availableToPromise).toBe(availableToPromise(level));
       expect(level.pushRequestedAt).not.toBeNull();
-      expect(await service.findById(app, reservation.id)).toMatchObject({ status: 'COMMITTED', erpConfirmedAt: clock.now() });
-      const events = await service.getEventsByReservationIds([reservation.id]);
+      expect(await exact.findById(app, reservation.id)).toMatchObject({ status: 'COMMITTED', erpConfirmedAt: clock.now() });
+      const events = await exact.getEventsByReservationIds([reservation.id]);
       expect(events.map((e) => e.reason)).toEqual(['RESERVED', 'COMMITTED', 'ERP_CONFIRMED']);
+      expect(events.at(-1)).toMatchObject({ fromStatus: 'COMMITTED', toStatus: 'COMMITTED', actor: 'system:erp-confirmation' });
 
       // Confirmation happens once: later reads change nothing.
       clock.advance(1000);
       await writeErpTerms(sku, { onHand: 100, allocated: 40, wholesaleCommitted: 0, readAt: clock.now() });
-      expect(await service.confirmCommitted()).toBe(0);
+      expect(await exact.confirmCommitted()).toBe(0);
       expect(await readLevel(database.db, sku, 'WH1')).toMatchObject({ reserved: 0, availableToPromise: 60 });
     });
 
-    it('the job confirms commitments when the ATP engine did not (the ERP shows them as wholesale committed)', async () => {
+    it('by default trusts only reads stamped more than the margin after the commit (the stamp is taken after the read)', async () => {
       const sku = uniqueSku();
       await seedLevel(database.db, sku, 'WH1', { onHand: 50 });
       const reservation = reserved(await service.reserve(app, input(sku, { quantity: 20 })));
-      clock.advance(1000);
       await service.commit(app, reservation.id);
-      clock.advance(1000);
-      await writeErpTerms(sku, { onHand: 50, allocated: 0, wholesaleCommitted: 20, readAt: clock.now() });
-      // Between the ERP write and the job the units count twice: the ATP is low, never high.
+      const committedAt = clock.now().getTime();
+
+      // Stamped 5 s after the commit: the read may have begun before it and not show the order.
+      await writeErpTerms(sku, { onHand: 50, allocated: 0, wholesaleCommitted: 0, readAt: new Date(committedAt + 5_000) });
+      clock.advance(6_000);
+      expect(await service.confirmCommitted()).toBe(0);
+      expect(await readLevel(database.db, sku, 'WH1')).toMatchObject({ reserved: 20, availableToPromise: 30 });
+
+      // Stamped 11 s after: begun after the commit, it shows the order as wholesale committed.
+      await writeErpTerms(sku, { onHand: 50, allocated: 0, wholesaleCommitted: 20, readAt: new Date(committedAt + 11_000) });
+      // Until the confirmation the units count twice: the ATP is low, never high.
       expect((await readLevel(database.db, sku, 'WH1')).availableToPromise).toBe(10);
-
+      clock.advance(6_000);
       const job = createReservationsJob(service);
-      await job.run({ log: createMemoryLogger().log, runId: 'r', signal: new AbortController().signal, scheduledAt: clock.now() });
+      const result = await job.run({ log: createMemoryLogger().log, runId: 'r', signal: new AbortController().signal, scheduledAt: clock.now() });
 
+      expect(result).toMatchObject({ confirmed: 1 });
       expect(await readLevel(database.db, sku, 'WH1')).toMatchObject({ wholesaleCommitted: 20, reserved: 0, availableToPromise: 30 });
     });
+
+    it('asks the ATP engine to re-read SKUs whose commitments no read has shown, then confirms them', async () => {
+      const sku = uniqueSku();
+      await seedLevel(database.db, sku, 'WH1', { onHand: 40 });
+      const refreshed: string[][] = [];
+      // The ERP behind the ATP port: the wholesale order was entered there before the commit,
+      // so nothing changes after it and no delta sync would re-read the SKU.
+      const atp = {
+        async refreshPositions(skus: readonly string[]) {
+          refreshed.push([...skus]);
+          await writeErpTerms(sku, { onHand: 40, allocated: 15, wholesaleCommitted: 0, readAt: clock.now() });
+        },
+        async recomputeKitsContaining() {},
+      };
+      const withAtp = createTestReservations(database.db, { now: clock.now, atp });
+      const reservation = reserved(await withAtp.reserve(app, input(sku, { quantity: 15 })));
+      await withAtp.commit(app, reservation.id);
+      const job = createReservationsJob(withAtp);
+      const run = () => job.run({ log: createMemoryLogger().log, runId: 'r', signal: new AbortController().signal, scheduledAt: clock.now() });
+
+      await run();
+      expect(refreshed.flat()).not.toContain(sku); // not before the margin: a read begun now might predate the commit
+      clock.advance(11_000);
+      await run();
+
+      expect(refreshed.flat()).toContain(sku);
+      expect(await withAtp.findById(app, reservation.id)).toMatchObject({ status: 'COMMITTED', erpConfirmedAt: clock.now() });
+      expect(await readLevel(database.db, sku, 'WH1')).toMatchObject({ allocated: 15, reserved: 0, availableToPromise: 25 });
+    });
+  });
+
+  it('asks the ATP engine to recompute kits containing a SKU whose reserved term changed', async () => {
+    const sku = uniqueSku();
+    await seedLevel(database.db, sku, 'WH1', { onHand: 10 });
+    const recomputed: string[][] = [];
+    const withAtp = createTestReservations(database.db, {
+      now: clock.now,
+      atp: {
+        async refreshPositions() {},
+        async recomputeKitsContaining(skus: readonly string[]) {
+          recomputed.push([...skus]);
+        },
+      },
+    });
+    const reservation = reserved(await withAtp.reserve(app, input(sku)));
+    await withAtp.release(app, reservation.id);
+    expect(recomputed).toEqual([[sku], [sku]]);
   });
 
   describe('listing', () => {
