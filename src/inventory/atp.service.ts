@@ -1,5 +1,12 @@
-import type { PositionKey } from './push-requests.js';
+import type { Db } from '../db/database.js';
+import type { ErpConnector, KitComponent, Page, Product } from '../erp/erp-connector.js';
+import type { Logger } from '../logger.js';
+import { ValidationError } from '../shared/errors.js';
+import { InventoryError } from './inventory.errors.js';
 import type { PositionChange, PositionRecord, RefreshPositionsResult, SafetyStockRule, SetSafetyStockInput } from './inventory.models.js';
+import { createMappingRepository } from './mapping.repository.js';
+import { createPositionsRepository, toPositionRecord, type PositionsRepository, type TermsRow } from './positions.repository.js';
+import type { PositionKey, PushSignal } from './push-requests.js';
 
 export interface RefreshPositionsOptions {
   readonly signal?: AbortSignal;
@@ -51,4 +58,294 @@ export interface AtpService {
 
   /** Stored positions of these SKUs at every location, by SKU (no ERP call). */
   getPositionsBySkus(skus: readonly string[]): Promise<Map<string, PositionRecord[]>>;
+}
+
+// ---------------------------------------------------------------------------- implementation
+
+export interface AtpServiceDeps {
+  readonly db: Db;
+  readonly shop: string;
+  readonly erp: ErpConnector;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly pushSignal: PushSignal;
+}
+
+/** Kits of kits are followed this deep; deeper (or circular) definitions count as not buildable. */
+const MAX_KIT_DEPTH = 5;
+
+type KitDefinition = { readonly stockTracked: boolean; readonly components: readonly KitComponent[] };
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * How many kits the components' ATP can build at a location: the minimum over components of
+ * floor(component ATP / quantity per kit). A component without a position there counts as 0.
+ */
+export function buildableKits(components: readonly KitComponent[], atpAt: (sku: string) => number): number {
+  let buildable = Number.POSITIVE_INFINITY;
+  for (const component of components) {
+    if (!(component.quantity > 0)) continue;
+    buildable = Math.min(buildable, Math.floor(atpAt(component.sku) / component.quantity + 1e-9));
+  }
+  return Number.isFinite(buildable) ? Math.max(0, buildable) : 0;
+}
+
+/** Orders kits so each comes after the kits it is built from; depth 1 = made of plain products. */
+function kitDepths(definitions: ReadonlyMap<string, KitDefinition>): Map<string, number> {
+  const depths = new Map<string, number>();
+  const visit = (sku: string, trail: Set<string>): number => {
+    const known = depths.get(sku);
+    if (known !== undefined) return known;
+    const definition = definitions.get(sku);
+    if (!definition) return 0;
+    if (trail.has(sku) || trail.size >= MAX_KIT_DEPTH) return MAX_KIT_DEPTH + 1;
+    trail.add(sku);
+    const depth = 1 + Math.max(0, ...definition.components.map((c) => visit(c.sku, trail)));
+    trail.delete(sku);
+    depths.set(sku, depth);
+    return depth;
+  };
+  for (const sku of definitions.keys()) visit(sku, new Set());
+  return depths;
+}
+
+export function createAtpService(deps: AtpServiceDeps): AtpService {
+  const { db, shop, erp, log, now, pushSignal } = deps;
+  const positions = createPositionsRepository(db, shop);
+  const catalogue = createMappingRepository(db, shop);
+
+  async function locationsForPositions(): Promise<string[]> {
+    let codes = await positions.positionLocations();
+    if (codes.length === 0) {
+      // First run before any catalogue refresh: learn the warehouses now.
+      const at = now();
+      await catalogue.upsertErpLocations(await erp.listLocations(), at);
+      codes = await positions.positionLocations();
+    }
+    return codes;
+  }
+
+  /** ERP terms of plain (non-kit) products, written page by page. */
+  async function refreshPlain(
+    products: readonly Product[],
+    locations: readonly string[],
+    report: (written: number, changes: readonly PositionChange[]) => Promise<void>,
+    options: RefreshPositionsOptions,
+  ): Promise<void> {
+    const pageSize = options.pageSize ?? 1_000;
+    for (const page of chunk(products, pageSize)) {
+      options.signal?.throwIfAborted();
+      const tracked = page.filter((p) => p.stockTracked).map((p) => p.sku);
+      const untracked = page.filter((p) => !p.stockTracked).map((p) => p.sku);
+      const snapshot = tracked.length > 0 ? await erp.getStockBySkus(tracked, locations) : { levels: [], unknownSkus: [] };
+      const seen = new Set(snapshot.levels.map((l) => `${l.sku}|${l.location}`));
+      const rows: TermsRow[] = snapshot.levels.map((l) => ({ sku: l.sku, location: l.location, onHand: l.onHand, allocated: l.allocated, wholesaleCommitted: l.wholesaleCommitted }));
+      // The port promises a level per known SKU per location; whatever is missing holds nothing.
+      for (const sku of tracked) {
+        if (snapshot.unknownSkus.includes(sku)) continue;
+        for (const location of locations) if (!seen.has(`${sku}|${location}`)) rows.push({ sku, location, onHand: 0, allocated: 0, wholesaleCommitted: 0 });
+      }
+      // No stock of their own (services) or gone from the ERP: existing positions fall to 0.
+      for (const sku of [...untracked, ...snapshot.unknownSkus]) {
+        for (const location of locations) rows.push({ sku, location, onHand: 0, allocated: 0, wholesaleCommitted: 0, onlyExisting: true });
+      }
+      const at = now();
+      const { written, changes } = await db.transaction(async (tx) => {
+        if (snapshot.unknownSkus.length > 0) await createMappingRepository(tx, shop).deactivateErpProducts(snapshot.unknownSkus);
+        return createPositionsRepository(tx, shop).writeErpTerms(rows, at);
+      });
+      await report(written, changes);
+    }
+  }
+
+  /** Kit positions: own ERP stock (stock-tracked kits) plus what the components' ATP builds. */
+  async function refreshKits(
+    kits: ReadonlyMap<string, KitDefinition>,
+    locations: readonly string[],
+    report: (written: number, changes: readonly PositionChange[]) => Promise<void>,
+    options: RefreshPositionsOptions,
+  ): Promise<void> {
+    if (kits.size === 0) return;
+    const definitions = await positions.listKitDefinitions();
+    for (const [sku, definition] of kits) definitions.set(sku, definition);
+    const depths = kitDepths(definitions);
+    const levels = [...new Set([...kits.keys()].map((sku) => depths.get(sku) ?? 1))].sort((a, b) => a - b);
+    for (const level of levels) {
+      const atLevel = [...kits.keys()].filter((sku) => (depths.get(sku) ?? 1) === level).sort();
+      for (const page of chunk(atLevel, options.pageSize ?? 1_000)) {
+        options.signal?.throwIfAborted();
+        const tracked = page.filter((sku) => kits.get(sku)!.stockTracked);
+        const own = tracked.length > 0 ? await erp.getStockBySkus(tracked, locations) : { levels: [], unknownSkus: [] };
+        const ownBy = new Map(own.levels.map((l) => [`${l.sku}|${l.location}`, l]));
+        const componentAtp = level > MAX_KIT_DEPTH ? new Map() : await positions.readAtp([...new Set(page.flatMap((sku) => kits.get(sku)!.components.map((c) => c.sku)))]);
+        const rows: TermsRow[] = [];
+        const kitStock: Array<{ sku: string; location: string; onHand: number }> = [];
+        for (const sku of page) {
+          const definition = kits.get(sku)!;
+          for (const location of locations) {
+            const mine = ownBy.get(`${sku}|${location}`);
+            if (mine) kitStock.push({ sku, location, onHand: mine.onHand });
+            const buildable = level > MAX_KIT_DEPTH ? 0 : buildableKits(definition.components, (component) => componentAtp.get(component)?.get(location) ?? 0);
+            rows.push({ sku, location, onHand: (mine?.onHand ?? 0) + buildable, allocated: mine?.allocated ?? 0, wholesaleCommitted: mine?.wholesaleCommitted ?? 0 });
+          }
+        }
+        const at = now();
+        const { written, changes } = await db.transaction(async (tx) => {
+          const repository = createPositionsRepository(tx, shop);
+          await repository.replaceKitStock(page, kitStock, at);
+          return repository.writeErpTerms(rows, at);
+        });
+        await report(written, changes);
+      }
+    }
+  }
+
+  /** Kits using these SKUs, and the kits using those, up to the depth limit. */
+  async function kitsAbove(skus: readonly string[], repository: PositionsRepository = positions): Promise<string[]> {
+    const found = new Set<string>();
+    let frontier = [...skus];
+    for (let depth = 0; depth < MAX_KIT_DEPTH && frontier.length > 0; depth++) {
+      frontier = (await repository.findKitsUsing(frontier)).filter((sku) => !found.has(sku));
+      for (const sku of frontier) found.add(sku);
+    }
+    return [...found];
+  }
+
+  async function recomputeKits(kitSkus: readonly string[], tx: Db): Promise<PositionChange[]> {
+    if (kitSkus.length === 0) return [];
+    const repository = createPositionsRepository(tx, shop);
+    const definitions = await repository.listKitDefinitions();
+    const depths = kitDepths(definitions);
+    const kits = kitSkus.filter((sku) => definitions.has(sku));
+    const own = await repository.readKitStock(kits);
+    const changes: PositionChange[] = [];
+    const at = now();
+    for (const level of [...new Set(kits.map((sku) => depths.get(sku) ?? 1))].sort((a, b) => a - b)) {
+      const atLevel = kits.filter((sku) => (depths.get(sku) ?? 1) === level);
+      const componentAtp = await repository.readAtp([...new Set(atLevel.flatMap((sku) => definitions.get(sku)!.components.map((c) => c.sku)))]);
+      const kitAtp = await repository.readAtp(atLevel);
+      const rows = atLevel.flatMap((sku) =>
+        [...(kitAtp.get(sku)?.keys() ?? [])].map((location) => ({
+          sku,
+          location,
+          onHand:
+            (own.get(`${sku}|${location}`) ?? 0) +
+            (level > MAX_KIT_DEPTH ? 0 : buildableKits(definitions.get(sku)!.components, (component) => componentAtp.get(component)?.get(location) ?? 0)),
+        })),
+      );
+      changes.push(...(await repository.writeKitOnHand(rows, at)));
+    }
+    return changes;
+  }
+
+  return {
+    async refreshPositions(skus, options = {}) {
+      const locations = await locationsForPositions();
+      const collect = options.collectChanges ?? true;
+      const changed: PositionChange[] = [];
+      const unknown: string[] = [];
+      let positionsRead = 0;
+      const report = async (written: number, changes: readonly PositionChange[]) => {
+        positionsRead += written;
+        if (collect) changed.push(...changes);
+        await options.onPage?.(changes);
+      };
+      const kits = new Map<string, KitDefinition>();
+      const takeKits = (products: readonly Product[]) => {
+        const plain: Product[] = [];
+        for (const product of products) {
+          if (product.components.length > 0) kits.set(product.sku, { stockTracked: product.stockTracked, components: product.components });
+          else plain.push(product);
+        }
+        return plain;
+      };
+
+      if (skus === 'all') {
+        const startedAt = now();
+        let cursor: string | null = null;
+        do {
+          options.signal?.throwIfAborted();
+          const page: Page<Product> = await erp.listProducts({ cursor, limit: options.pageSize ?? erp.capabilities.maxSkusPerRequest });
+          await catalogue.upsertErpProducts(page.items, startedAt);
+          await refreshPlain(takeKits(page.items), locations, report, options);
+          cursor = page.nextCursor;
+        } while (cursor);
+        const gone = await catalogue.deactivateErpProductsNotSeenSince(startedAt);
+        unknown.push(...gone);
+        await refreshPlain(
+          gone.map((sku) => ({ sku, name: sku, stockTracked: false, components: [] })),
+          locations,
+          report,
+          options,
+        );
+      } else {
+        // The SKUs asked for, the kits they are part of, and the components of kits among them
+        // (so a kit is computed from fresh component figures).
+        const wanted = new Set(skus);
+        for (const sku of await kitsAbove([...wanted])) wanted.add(sku);
+        const products: Product[] = [];
+        let toRead = [...wanted];
+        for (let depth = 0; depth <= MAX_KIT_DEPTH && toRead.length > 0; depth++) {
+          const read = await erp.getProductsBySkus(toRead);
+          products.push(...read.products);
+          unknown.push(...read.unknownSkus);
+          toRead = [...new Set(read.products.flatMap((p) => p.components.map((c) => c.sku)))].filter((sku) => !wanted.has(sku));
+          for (const sku of toRead) wanted.add(sku);
+        }
+        await catalogue.upsertErpProducts(products, now());
+        const gone = unknown.map((sku) => ({ sku, name: sku, stockTracked: false, components: [] as KitComponent[] }));
+        if (unknown.length > 0) await catalogue.deactivateErpProducts(unknown);
+        await refreshPlain([...takeKits(products), ...gone], locations, report, options);
+      }
+
+      await refreshKits(kits, locations, report, options);
+      log.debug({ positionsRead, changed: changed.length, unknown: unknown.length }, 'positions refreshed from the ERP');
+      return { positionsRead, changed, unknownSkus: unknown };
+    },
+
+    async recomputeKitsContaining(componentSkus) {
+      const kits = await kitsAbove(componentSkus);
+      if (kits.length === 0) return [];
+      const changes = await db.transaction((tx) => recomputeKits(kits, tx));
+      if (changes.length > 0) pushSignal.wake();
+      return changes;
+    },
+
+    async setSafetyStock(input) {
+      const sku = input.sku?.trim() || null;
+      const location = input.location?.trim() || null;
+      if (input.quantity !== null && (!Number.isFinite(input.quantity) || input.quantity < 0 || input.quantity > 1e9)) {
+        throw new ValidationError('Safety stock must be a number from 0 to 1,000,000,000', { quantity: input.quantity });
+      }
+      if (sku !== null && (await catalogue.findErpProducts([sku])).length === 0) {
+        throw new InventoryError('UNKNOWN_SKU', `No product with SKU ${sku} in the ERP catalogue`, { sku });
+      }
+      if (location !== null && (await catalogue.listLocationViews([location])).length === 0) {
+        throw new InventoryError('UNKNOWN_LOCATION', `No ERP location ${location}`, { location });
+      }
+      const at = now();
+      const affected = await db.transaction(async (tx) => {
+        const repository = createPositionsRepository(tx, shop);
+        if (input.quantity === null) await repository.deleteSafetyStockRule({ sku, location });
+        else await repository.upsertSafetyStockRule({ sku, location, quantity: input.quantity }, at);
+        const rows = await repository.applySafetyStock({ sku, location }, at);
+        // Components' ATP moved: so may the kits built from them (all kits, for a rule on every SKU).
+        const kits = sku === null ? [...(await repository.listKitDefinitions()).keys()] : await kitsAbove([sku], repository);
+        await recomputeKits(kits.filter((kit) => kit !== sku), tx);
+        return rows;
+      });
+      pushSignal.wake();
+      log.info({ sku, location, quantity: input.quantity, positions: affected.length }, 'safety stock set');
+      return affected.map(toPositionRecord);
+    },
+
+    listSafetyStockRules: () => positions.listSafetyStockRules(),
+    getPositions: (keys) => positions.getPositions(keys),
+    getPositionsBySkus: (skus) => positions.getPositionsBySkus([...new Set(skus)]),
+  };
 }

@@ -222,6 +222,6 @@ export interface ProductFilter {
 }
 
 export interface Connection<T> {
-  readonly edges: ReadonlyArray<{ readonly cursor: string; readonly node: T }>;
+  readonly edges: Array<{ readonly cursor: string; readonly node: T }>;
   readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
 }

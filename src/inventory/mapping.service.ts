@@ -1,3 +1,9 @@
+import type { Db } from '../db/database.js';
+import type { ErpConnector } from '../erp/erp-connector.js';
+import type { Logger } from '../logger.js';
+import { ValidationError } from '../shared/errors.js';
+import type { InventoryItemLocation, ShopifyClient, ShopifyVariant } from '../shopify/shopify-client.js';
+import { InventoryError } from './inventory.errors.js';
 import type {
   ErpSource,
   LocationMapping,
@@ -8,7 +14,13 @@ import type {
   SkuMappingReport,
   UnitConversion,
 } from './inventory.models.js';
-import type { InventoryItemLocation } from '../shopify/shopify-client.js';
+import { createMappingRepository, type MappingRepository } from './mapping.repository.js';
+import type { PushSignal } from './push-requests.js';
+import { groupPushTargets } from './push-targets.js';
+import { toShopifyGid } from './shopify-gid.js';
+import { matchSkusByRule } from './sku-matching.js';
+import { createSkuNormalizer, DEFAULT_NORMALIZATION_RULES } from './sku-normalization.js';
+import { checkConversion, IDENTITY_CONVERSION } from './unit-conversion.js';
 
 export interface CatalogueRefreshResult {
   readonly variants: number;
@@ -105,4 +117,371 @@ export interface MappingService {
   listLocations(): Promise<LocationView[]>;
 
   listLocationMappings(): Promise<LocationMapping[]>;
+}
+
+// ---------------------------------------------------------------------------- implementation
+
+export interface MappingServiceDeps {
+  readonly db: Db;
+  readonly shop: string;
+  readonly erp: ErpConnector;
+  readonly shopify: ShopifyClient;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly pushSignal: PushSignal;
+}
+
+/** Variants per upsert while the bulk export streams in. */
+const VARIANT_BATCH = 1_000;
+
+/** Names and codes compared for the automatic location mapping: case, spacing and punctuation aside. */
+function locationKey(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+export function createMappingService(deps: MappingServiceDeps): MappingService {
+  const { db, shop, erp, shopify, log, now, pushSignal } = deps;
+  const repository = createMappingRepository(db, shop);
+
+  async function refreshErpLocations(at: Date): Promise<number> {
+    const locations = await erp.listLocations();
+    await repository.upsertErpLocations(locations, at);
+    await repository.deactivateErpLocationsNotSeenSince(at);
+    return locations.length;
+  }
+
+  async function refreshShopifyLocations(at: Date): Promise<number> {
+    const locations = await shopify.listLocations({ includeInactive: true });
+    await repository.upsertShopifyLocations(locations, at);
+    await repository.deactivateShopifyLocationsNotSeenSince(at);
+    return locations.length;
+  }
+
+  /** Matching inside the caller's transaction, under the shop's mapping lock. */
+  async function rematchIn(tx: MappingRepository, at: Date): Promise<MatchingSummary> {
+    await tx.lockMappings();
+    const rules = (await tx.getNormalizationRules()) ?? DEFAULT_NORMALIZATION_RULES;
+    const erpSkus = await tx.listMatchableErpSkus();
+    const variants = await tx.listMatchableVariants();
+    const existing = await tx.listSkuMappings();
+
+    const manual = existing.filter((m) => m.source === 'MANUAL');
+    const manualSkus = new Set(manual.map((m) => m.erpSku));
+    const manualVariants = new Set(manual.map((m) => m.shopifyVariantId));
+    const { matches, ambiguous } = matchSkusByRule({
+      erpSkus: erpSkus.filter((sku) => !manualSkus.has(sku)),
+      variants: variants.filter((v) => !manualVariants.has(v.variantId)),
+      normalize: createSkuNormalizer(rules),
+    });
+
+    const existingRule = new Map(existing.filter((m) => m.source === 'RULE').map((m) => [m.erpSku, m]));
+    const desired = new Map(matches.map((m) => [m.erpSku, m.variant]));
+    const stale = [...existingRule.values()].filter((m) => {
+      const wanted = desired.get(m.erpSku);
+      return !wanted || wanted.variantId !== m.shopifyVariantId || wanted.sku !== m.shopifySku || wanted.inventoryItemId !== m.shopifyInventoryItemId;
+    });
+    const staleSkus = new Set(stale.map((m) => m.erpSku));
+    const fresh = matches.filter((m) => !existingRule.has(m.erpSku) || staleSkus.has(m.erpSku));
+
+    await tx.deleteSkuMappings([...staleSkus], 'RULE');
+    await tx.insertRuleMappings(fresh, at);
+    await tx.replaceConflicts(ambiguous, at);
+    const newlyMapped = fresh.map((m) => m.erpSku);
+    await tx.markPushRequested({ skus: newlyMapped }, at);
+
+    return {
+      mapped: manual.length + matches.length,
+      manual: manual.length,
+      byRule: matches.length,
+      ambiguous: ambiguous.length,
+      unmappedErpSkus: erpSkus.length - erpSkus.filter((sku) => manualSkus.has(sku)).length - matches.length - ambiguous.length,
+      newlyMapped,
+    };
+  }
+
+  async function rematch(): Promise<MatchingSummary> {
+    const at = now();
+    const summary = await db.transaction((tx) => rematchIn(createMappingRepository(tx, shop), at));
+    if (summary.newlyMapped.length > 0) pushSignal.wake();
+    log.info({ ...summary, newlyMapped: summary.newlyMapped.length }, 'SKU matching done');
+    return summary;
+  }
+
+  async function ensureErpProduct(sku: string): Promise<void> {
+    if ((await repository.findErpProducts([sku])).length > 0) return;
+    const { products } = await erp.getProductsBySkus([sku]);
+    if (products.length === 0) throw new InventoryError('UNKNOWN_SKU', `The ERP has no product with SKU ${sku}`, { sku });
+    await repository.upsertErpProducts(products, now());
+  }
+
+  async function resolveVariant(input: MapSkuInput): Promise<{ variantId: string; sku: string | null; inventoryItemId: string }> {
+    if (input.shopifyVariantId) {
+      const variantId = toShopifyGid('ProductVariant', input.shopifyVariantId);
+      const [variant] = await repository.findVariantsById([variantId]);
+      if (!variant) {
+        throw new InventoryError('SHOPIFY_VARIANT_NOT_FOUND', `No variant ${variantId} in the shop's catalogue (refresh the catalogue if it is new)`, { variantId });
+      }
+      return variant;
+    }
+    const shopifySku = input.shopifySku!.trim();
+    let candidates: Array<{ variantId: string; sku: string | null; inventoryItemId: string }> = await repository.findVariantsBySkuIgnoringCase(shopifySku);
+    if (candidates.length === 0) {
+      // A variant added since the last catalogue refresh: ask Shopify, and remember it.
+      const found = await shopify.findVariantsBySkus([shopifySku]);
+      await repository.upsertShopifyVariants(found, now());
+      candidates = found;
+    }
+    const exact = candidates.filter((v) => v.sku === shopifySku);
+    const chosen = exact.length === 1 ? exact : candidates;
+    if (chosen.length === 1) return chosen[0]!;
+    if (chosen.length === 0) throw new InventoryError('SHOPIFY_VARIANT_NOT_FOUND', `No Shopify variant has SKU ${shopifySku}`, { shopifySku });
+    throw new InventoryError('SHOPIFY_SKU_AMBIGUOUS', `Several Shopify variants have SKU ${shopifySku}: map by shopifyVariantId`, {
+      shopifySku,
+      variantIds: chosen.map((v) => v.variantId),
+    });
+  }
+
+  async function findLocationView(code: string): Promise<LocationView | undefined> {
+    const [view] = await repository.listLocationViews([code]);
+    return view;
+  }
+
+  return {
+    async refreshErpCatalogue(options = {}) {
+      const at = now();
+      const locations = await refreshErpLocations(at);
+      let products = 0;
+      let cursor: string | null = null;
+      do {
+        options.signal?.throwIfAborted();
+        const page: Awaited<ReturnType<ErpConnector['listProducts']>> = await erp.listProducts({ cursor, limit: erp.capabilities.maxSkusPerRequest });
+        await repository.upsertErpProducts(page.items, at);
+        products += page.items.length;
+        cursor = page.nextCursor;
+      } while (cursor);
+      const gone = await repository.deactivateErpProductsNotSeenSince(at);
+      log.info({ products, locations, deactivated: gone.length }, 'ERP catalogue refreshed');
+      await rematch();
+      return { products, locations };
+    },
+
+    async refreshShopifyCatalogue(options = {}) {
+      const at = now();
+      const locations = await refreshShopifyLocations(at);
+      let variants = 0;
+      let batch: ShopifyVariant[] = [];
+      for await (const variant of shopify.exportVariants()) {
+        batch.push(variant);
+        if (batch.length >= VARIANT_BATCH) {
+          options.signal?.throwIfAborted();
+          await repository.upsertShopifyVariants(batch, at);
+          variants += batch.length;
+          batch = [];
+        }
+      }
+      await repository.upsertShopifyVariants(batch, at);
+      variants += batch.length;
+      // Only after the whole export arrived: a failed export must not empty the catalogue.
+      const removed = await repository.deleteShopifyVariantsNotSeenSince(at);
+      log.info({ variants, locations, removed }, 'Shopify catalogue refreshed');
+      const matching = await rematch();
+      return { variants, locations, matching };
+    },
+
+    rematch,
+
+    async mapSku(input) {
+      const erpSku = input.erpSku.trim();
+      if (erpSku === '') throw new ValidationError('erpSku must not be empty');
+      if (Boolean(input.shopifySku?.trim()) === Boolean(input.shopifyVariantId?.trim())) {
+        throw new ValidationError('Give exactly one of shopifySku and shopifyVariantId');
+      }
+      const conversion = checkConversion(input.conversion ?? IDENTITY_CONVERSION);
+      await ensureErpProduct(erpSku);
+      const variant = await resolveVariant(input);
+      const at = now();
+      await db.transaction(async (handle) => {
+        const tx = createMappingRepository(handle, shop);
+        await tx.lockMappings();
+        const [holder] = await tx.findSkuMappingsByVariantIds([variant.variantId]);
+        if (holder && holder.erpSku !== erpSku && holder.source === 'MANUAL') {
+          throw new InventoryError('SHOPIFY_VARIANT_ALREADY_MAPPED', `Variant ${variant.variantId} is already mapped to ERP SKU ${holder.erpSku}`, {
+            variantId: variant.variantId,
+            erpSku: holder.erpSku,
+          });
+        }
+        await tx.deleteRuleMappingsOfVariant(variant.variantId, erpSku);
+        await tx.upsertSkuMapping({ erpSku, source: 'MANUAL', variant, conversion, at });
+        await tx.markPushRequested({ skus: [erpSku] }, at);
+        await rematchIn(tx, at);
+      });
+      pushSignal.wake();
+      log.info({ erpSku, variantId: variant.variantId, conversion }, 'SKU mapped by hand');
+      const [mapping] = await repository.findSkuMappingsBySkus([erpSku]);
+      return mapping!;
+    },
+
+    async unmapSku(erpSku) {
+      const at = now();
+      await db.transaction(async (handle) => {
+        const tx = createMappingRepository(handle, shop);
+        await tx.lockMappings();
+        await tx.deleteSkuMappings([erpSku]);
+        await rematchIn(tx, at);
+      });
+      pushSignal.wake();
+    },
+
+    async mapLocation(input) {
+      const code = input.erpLocation.trim();
+      let view = await findLocationView(code);
+      if (!view) {
+        await refreshErpLocations(now());
+        view = await findLocationView(code);
+      }
+      if (!view || !view.active) throw new InventoryError('UNKNOWN_LOCATION', `The ERP has no location ${code}`, { location: code });
+
+      if (input.shopifyLocationId === null || input.shopifyLocationId.trim() === '') {
+        await repository.deleteLocationMapping(code);
+        log.info({ erpLocation: code }, 'location unmapped: no longer pushed');
+        return (await findLocationView(code))!;
+      }
+
+      const shopifyLocationId = toShopifyGid('Location', input.shopifyLocationId);
+      let shopifyLocation = (await repository.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
+      if (!shopifyLocation) {
+        await refreshShopifyLocations(now());
+        shopifyLocation = (await repository.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
+      }
+      if (!shopifyLocation) throw new InventoryError('SHOPIFY_LOCATION_NOT_FOUND', `The shop has no location ${shopifyLocationId}`, { shopifyLocationId });
+      if (!shopifyLocation.isActive) {
+        throw new InventoryError('SHOPIFY_LOCATION_INACTIVE', `Shopify location ${shopifyLocation.name} is inactive: stock cannot be set there`, { shopifyLocationId });
+      }
+
+      // A location's figures include its sub-locations: mapping a warehouse and one of its
+      // storage locations would count the same units twice.
+      const all = await repository.listErpLocations();
+      const parentOf = new Map(all.map((l) => [l.code, l.parentCode]));
+      const isAncestor = (ancestor: string, of: string) => {
+        for (let parent = parentOf.get(of), depth = 0; parent && depth < 50; parent = parentOf.get(parent), depth++) if (parent === ancestor) return true;
+        return false;
+      };
+      const overlapping = (await repository.listLocationMappings())
+        .map((m) => m.erpLocation)
+        .filter((other) => other !== code && (isAncestor(other, code) || isAncestor(code, other)));
+      if (overlapping.length > 0) {
+        throw new InventoryError('LOCATION_OVERLAP', `${code} contains or is inside ${overlapping.join(', ')}, which is already mapped: its stock would count twice`, {
+          location: code,
+          overlapping,
+        });
+      }
+
+      const at = now();
+      await db.transaction(async (handle) => {
+        const tx = createMappingRepository(handle, shop);
+        await tx.upsertLocationMapping(code, shopifyLocationId, 'MANUAL', at);
+        await tx.markPushRequested({ location: code }, at);
+      });
+      pushSignal.wake();
+      log.info({ erpLocation: code, shopifyLocationId }, 'location mapped');
+      return (await findLocationView(code))!;
+    },
+
+    async autoMapLocations() {
+      if ((await repository.listLocationMappings()).length > 0) return [];
+      const warehouses = (await repository.listErpLocations()).filter((l) => l.active && l.kind === 'warehouse');
+      const shopLocations = (await repository.listShopifyLocations()).filter((l) => l.isActive);
+      const proposals = warehouses.flatMap((warehouse) => {
+        const keys = new Set([locationKey(warehouse.name), locationKey(warehouse.code)]);
+        const candidates = shopLocations.filter((l) => keys.has(locationKey(l.name)));
+        return candidates.length === 1 ? [{ erpLocation: warehouse.code, shopifyLocationId: candidates[0]!.locationId }] : [];
+      });
+      // One Shopify location claimed by two warehouses by name is a guess: leave both to the operator.
+      const claims = new Map<string, number>();
+      for (const p of proposals) claims.set(p.shopifyLocationId, (claims.get(p.shopifyLocationId) ?? 0) + 1);
+      const mapped = proposals.filter((p) => claims.get(p.shopifyLocationId) === 1).map((p) => ({ ...p, source: 'AUTO' as const }));
+      const at = now();
+      for (const mapping of mapped) await repository.upsertLocationMapping(mapping.erpLocation, mapping.shopifyLocationId, 'AUTO', at);
+      if (mapped.length > 0) log.info({ mapped }, 'ERP warehouses mapped to Shopify locations of the same name');
+      return mapped;
+    },
+
+    async getNormalizationRules() {
+      return (await repository.getNormalizationRules()) ?? DEFAULT_NORMALIZATION_RULES;
+    },
+
+    async setNormalizationRules(rules) {
+      const checked = checkNormalizationRules(rules);
+      await repository.setNormalizationRules(checked, now());
+      return rematch();
+    },
+
+    async getMappingReport(options = {}) {
+      const limit = options.limit ?? Number.POSITIVE_INFINITY;
+      const [mapped, unmappedErpSkus, unmappedShopifyVariants, ambiguous, locations] = [
+        await repository.listSkuMappings(),
+        await repository.listUnmappedErpSkus(),
+        await repository.listUnmappedShopifyVariants(),
+        await repository.listConflicts(),
+        await repository.listLocationViews(),
+      ];
+      const mappedCodes = locations.filter((l) => l.shopifyLocationId !== null).map((l) => l.warehouseCode);
+      const unmappedLocations = locations
+        .filter((l) => l.active && l.kind === 'warehouse' && l.shopifyLocationId === null && !mappedCodes.includes(l.code))
+        .map((l) => l.code);
+      return {
+        mapped: mapped.slice(0, limit),
+        unmappedErpSkus: unmappedErpSkus.slice(0, limit),
+        unmappedShopifyVariants: unmappedShopifyVariants.slice(0, limit),
+        ambiguous: ambiguous.slice(0, limit),
+        unmappedLocations,
+        counts: {
+          mapped: mapped.length,
+          unmappedErpSkus: unmappedErpSkus.length,
+          unmappedShopifySkus: unmappedShopifyVariants.length,
+          ambiguous: ambiguous.length,
+        },
+      };
+    },
+
+    getPushTargets: (skus) => repository.getPushTargets([...new Set(skus)]),
+
+    async listPushTargets(page = {}) {
+      const first = Math.max(1, Math.min(page.first ?? 1_000, 10_000));
+      const { items, lastSku, more } = await repository.listPushTargets(page.after ?? null, first);
+      return { items, nextCursor: more ? lastSku : null };
+    },
+
+    async getErpSources(pairs) {
+      const wanted = new Set(pairs.map((p) => `${p.inventoryItemId}|${p.locationId}`));
+      const targets = await repository.getPushTargetsByItems([...new Set(pairs.map((p) => p.inventoryItemId))]);
+      return groupPushTargets(targets)
+        .filter((group) => wanted.has(`${group.inventoryItemId}|${group.shopifyLocationId}`))
+        .map((group) => ({
+          inventoryItemId: group.inventoryItemId,
+          shopifyLocationId: group.shopifyLocationId,
+          sku: group.sku,
+          variantId: group.variantId,
+          erpLocations: group.erpLocations,
+          conversion: group.conversion,
+        }));
+    },
+
+    findSkuMappingsByVariantIds: (variantIds) => repository.findSkuMappingsByVariantIds(variantIds.map((id) => toShopifyGid('ProductVariant', id))),
+    findSkuMappingsBySkus: (erpSkus) => repository.findSkuMappingsBySkus(erpSkus),
+    listLocations: () => repository.listLocationViews(),
+    listLocationMappings: () => repository.listLocationMappings(),
+  };
+}
+
+function checkNormalizationRules(rules: NormalizationRules): NormalizationRules {
+  const abbreviations: Record<string, string> = {};
+  for (const [abbreviation, expansion] of Object.entries(rules.abbreviations)) {
+    if (abbreviation.trim() === '' || expansion.trim() === '') throw new ValidationError('Abbreviations and their expansions must not be empty', { abbreviation });
+    abbreviations[abbreviation.trim()] = expansion.trim();
+  }
+  return { ...rules, abbreviations };
 }

@@ -45,3 +45,20 @@ export const erpKitComponents = pgTable(
   },
   (table) => [primaryKey({ columns: [table.kitSku, table.componentSku] }), index('erp_kit_components_component_idx').on(table.componentSku)],
 );
+
+/**
+ * The ERP's own stock of kits it holds assembled (stock-tracked kits), per location. A kit's
+ * position holds own stock + what its components can build as `on_hand`; keeping the own part
+ * here lets the ATP engine recompute the buildable part from the read model alone when a
+ * component's ATP changes (a reservation, an order), without asking the ERP.
+ */
+export const erpKitStock = pgTable(
+  'erp_kit_stock',
+  {
+    sku: text('sku').notNull(),
+    location: text('location').notNull(),
+    onHand: doublePrecision('on_hand').notNull(),
+    readAt: timestamp('read_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.sku, table.location] })],
+);
