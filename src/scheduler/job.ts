@@ -25,7 +25,12 @@ export interface JobDefinition {
   readonly name: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
-  /** Run once soon after start-up instead of waiting a whole interval (default true). */
+  /**
+   * Run once soon after start-up instead of waiting a whole interval (default true). The
+   * schedule lives in the database, so this decides the first run of a job no instance has run
+   * yet; after that a restart keeps the schedule (an overdue job runs at once, and no instance
+   * start adds a run: three pods rolling out do not trigger three reconciles).
+   */
   readonly runOnStart?: boolean;
   run(context: JobRunContext): Promise<Record<string, unknown> | void>;
 }

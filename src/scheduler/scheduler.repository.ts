@@ -51,18 +51,18 @@ function millis(ms: number): SQL {
 export function createSchedulerRepository(db: Db) {
   return {
     /**
-     * Makes sure the job's lease row exists and, on start-up, brings its next run forward: to
-     * now for `runOnStart` jobs, and to at most one interval away otherwise (so a shortened
-     * interval takes effect at once). A run in progress keeps its lease; when it finishes it
-     * sets the next run itself.
+     * Makes sure the job's lease row exists at start-up. A job no instance has seen yet is first
+     * due after `firstRunInMs`; an existing schedule is kept (a restart adds no run, an overdue
+     * job runs at once), except that its next run comes at most one interval from now, so a
+     * shortened interval takes effect at once.
      */
-    async prepareLease(job: string, firstRunInMs: number): Promise<void> {
+    async prepareLease(job: string, firstRunInMs: number, intervalMs: number): Promise<void> {
       await db
         .insert(schedulerLeases)
         .values({ jobName: job, nextRunAt: sql`now() + ${millis(firstRunInMs)}` })
         .onConflictDoUpdate({
           target: schedulerLeases.jobName,
-          set: { nextRunAt: sql`least(${schedulerLeases.nextRunAt}, excluded.next_run_at)` },
+          set: { nextRunAt: sql`least(${schedulerLeases.nextRunAt}, now() + ${millis(intervalMs)})` },
         });
     },
 

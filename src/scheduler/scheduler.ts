@@ -94,7 +94,7 @@ export interface SchedulerOptions {
   now?: () => Date;
   /** Longest wait between two looks at a job's lease (default 5 s); due times are met exactly. */
   pollIntervalMs?: number;
-  /** Lease length (default 30 s), renewed every third of it while a run lasts. */
+  /** Lease length (default 30 s), renewed every fifth of it while a run lasts. */
   leaseMs?: number;
   /** How long `stop()` waits for aborted runs (default 10 s). */
   stopGraceMs?: number;
@@ -188,12 +188,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const name = slot.job.name;
       try {
         if (!slot.active) {
+          const askedAt = now().getTime();
           const claim = await repository.acquire({ job: name, instanceId, runId: randomUUID(), leaseMs, manual: false });
           if (claim && state !== 'running') {
             await repository.cancel({ job: name, runId: claim.runId });
             return;
           }
-          if (claim) await execute(slot, claim);
+          if (claim) await execute(slot, claim, askedAt);
         }
         const timing = await repository.timing(name);
         if (timing) {
@@ -217,7 +218,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     wake(slot, Math.min(pollIntervalMs, Math.max(MIN_DELAY_MS, Math.ceil(delay))));
   }
 
-  function execute(slot: JobSlot, claim: LeaseClaim): Promise<JobRunOutcome> {
+  /** Runs a won lease; `askedAt` is this instance's time just before the lease was asked for. */
+  function execute(slot: JobSlot, claim: LeaseClaim, askedAt: number): Promise<JobRunOutcome> {
     const job = slot.job;
     const controller = new AbortController();
     const runLog = log.child({ job: job.name, runId: claim.runId });
@@ -226,8 +228,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       runLog.warn({ abandonedRunId: run.id, abandonedBy: run.instance }, 'took over a job whose holder stopped renewing its lease; its run is marked ABANDONED');
     }
     let renewing = false;
-    // Local time the last successful renewal was sent: the lease runs at least leaseMs from it.
-    let heldSince = now().getTime();
+    // Local time the lease was last asked for or renewed: it lasts at least leaseMs from then.
+    let heldSince = askedAt;
     const renew = async () => {
       if (renewing) return;
       renewing = true;
@@ -247,12 +249,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       runLog.error({ why }, 'the run lost its lease; aborting it');
       controller.abort(new AppError(LEASE_LOST, `job ${job.name} lost its lease: ${why}`));
     };
+    const heartbeatMs = Math.max(10, Math.floor(leaseMs / 5));
     const heartbeat = setInterval(() => {
       // Cut off from the database (errors or hanging queries), the run cannot know whether its
-      // lease still holds; once it may have expired another instance may take the job, so stop.
-      if (now().getTime() - heldSince >= leaseMs) loseLease(`the lease could not be renewed for ${leaseMs} ms`);
+      // lease will hold; it stops one heartbeat before the lease could expire, so it is over
+      // before another instance can take the job (a few renewals may fail before that).
+      if (now().getTime() - heldSince >= leaseMs - heartbeatMs) loseLease(`the lease could not be renewed for ${leaseMs - heartbeatMs} ms`);
       void renew();
-    }, Math.max(10, Math.floor(leaseMs / 3)));
+    }, heartbeatMs);
     heartbeat.unref();
     // Registered before the job is called, so a job that fails synchronously still finds it.
     const active: ActiveRun = { runId: claim.runId, controller, settled: Promise.resolve(undefined as never), heartbeat };
@@ -372,7 +376,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (state !== 'idle') throw new AppError('SCHEDULER_ALREADY_STARTED', `the scheduler is ${state}`);
       state = 'running';
       for (const slot of slots.values()) {
-        await repository.prepareLease(slot.job.name, slot.job.runOnStart === false ? slot.job.intervalMs : 0);
+        await repository.prepareLease(slot.job.name, slot.job.runOnStart === false ? slot.job.intervalMs : 0, slot.job.intervalMs);
       }
       for (const slot of slots.values()) wake(slot, 0);
       log.info({ jobs: [...slots.keys()], leaseMs, pollIntervalMs }, 'scheduler started');
@@ -422,6 +426,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         throw new AppError('JOB_ALREADY_RUNNING', `job ${name} is already running on this instance`, { job: name, runId: slot.active.runId });
       }
       await repository.ensureLease(name);
+      const askedAt = now().getTime();
       const claim = await repository.acquire({ job: name, instanceId, runId: randomUUID(), leaseMs, manual: true });
       if (!claim) {
         const [lease] = await repository.listLeases([name]);
@@ -430,7 +435,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           leasedBy: lease?.leasedBy ?? null,
         });
       }
-      const outcome = await execute(slot, claim);
+      const outcome = await execute(slot, claim, askedAt);
       wake(slot, 0);
       return outcome;
     },

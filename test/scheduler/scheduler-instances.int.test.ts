@@ -26,7 +26,7 @@ describeWithPostgres('the scheduler across instances on one PostgreSQL', () => {
     await fixture.stopAll();
     await Promise.all(others.splice(0).map((other) => other.close()));
   });
-  afterAll(() => database.close());
+  afterAll(() => database?.close());
 
   async function instance(): Promise<Database> {
     const other = await openSecondInstance(database);
@@ -65,14 +65,14 @@ describeWithPostgres('the scheduler across instances on one PostgreSQL', () => {
       intervalMs: 100,
       work: ({ signal }) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))),
     });
-    const cutOff = fixture.scheduler(cutOffPool, { instanceId: 'cut-off', leaseMs: 400 });
+    const cutOff = fixture.scheduler(cutOffPool, { instanceId: 'cut-off', leaseMs: 500 });
     cutOff.register(waiting.job);
     await cutOff.start();
     await waitFor(() => waiting.calls.length, (calls) => calls === 1);
 
     await cutOffPool.close();
 
-    const survivor = fixture.scheduler(database, { instanceId: 'survivor', leaseMs: 400 });
+    const survivor = fixture.scheduler(database, { instanceId: 'survivor', leaseMs: 500 });
     survivor.register(countingJob({ name, intervalMs: 100 }).job);
     await survivor.start();
     const runs = await waitFor(

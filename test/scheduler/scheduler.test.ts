@@ -22,7 +22,7 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
     database = await createTestDatabase();
   });
   afterEach(() => fixture.stopAll());
-  afterAll(() => database.close());
+  afterAll(() => database?.close());
 
   it('runs a job about once per period: each run is due one interval after the previous one started', async () => {
     const name = uniqueJobName('periodic');
@@ -98,7 +98,7 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
     // A run that ignores its abort signal: stop() cannot end it, so the instance leaves its
     // lease behind, as a crash would.
     const hanging = countingJob({ name, intervalMs: 100, work: () => blocked });
-    const crashed = fixture.scheduler(database, { instanceId: 'crashed', leaseMs: 400 });
+    const crashed = fixture.scheduler(database, { instanceId: 'crashed', leaseMs: 500 });
     crashed.register(hanging.job);
     await crashed.start();
     await waitFor(() => hanging.calls.length, (calls) => calls === 1);
@@ -106,7 +106,7 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
 
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     const healthy = countingJob({ name, intervalMs: 100 });
-    const survivor = fixture.scheduler(database, { instanceId: 'survivor', leaseMs: 400, metrics });
+    const survivor = fixture.scheduler(database, { instanceId: 'survivor', leaseMs: 500, metrics });
     survivor.register(healthy.job);
     await survivor.start();
     const runs = await waitFor(
@@ -116,7 +116,7 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
 
     expect(runs[0]).toMatchObject({ instance: 'crashed', status: 'ABANDONED', error: { code: 'JOB_LEASE_EXPIRED' } });
     expect(runs[1]).toMatchObject({ instance: 'survivor', status: 'SUCCEEDED' });
-    expect(runs[1]!.startedAt.getTime() - runs[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(400);
+    expect(runs[1]!.startedAt.getTime() - runs[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(500);
     expect(await metricValue(metrics, 'stockbridge_job_runs_total', { job: name, status: 'ABANDONED' })).toBe(1);
 
     // When the stray run finally returns, it records nothing over the takeover.
@@ -156,16 +156,16 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
 
   it('keeps the lease of a timed-out run that ignores its signal until it returns, so nothing overlaps it', async () => {
     const name = uniqueJobName('stubborn');
-    const holder = fixture.scheduler(database, { instanceId: 'holder', leaseMs: 300 });
-    const other = fixture.scheduler(database, { instanceId: 'other', leaseMs: 300 });
-    const stubborn = countingJob({ name, intervalMs: 60_000, timeoutMs: 50, work: () => sleep(1_000) });
+    const holder = fixture.scheduler(database, { instanceId: 'holder', leaseMs: 500 });
+    const other = fixture.scheduler(database, { instanceId: 'other', leaseMs: 500 });
+    const stubborn = countingJob({ name, intervalMs: 60_000, timeoutMs: 50, work: () => sleep(1_200) });
     holder.register(stubborn.job);
     other.register(countingJob({ name, intervalMs: 60_000 }).job);
 
     const outcome = holder.runNow(name);
     await waitFor(() => stubborn.calls[0]?.signal.aborted, Boolean);
-    // Two lease lengths later the heartbeat still holds the lease.
-    await sleep(600);
+    // Longer than a lease after it started, the heartbeat still holds the lease.
+    await sleep(700);
     await expect(other.runNow(name)).rejects.toMatchObject({ code: 'JOB_ALREADY_RUNNING' });
 
     expect(await outcome).toMatchObject({ status: 'TIMED_OUT', recorded: true });
@@ -205,14 +205,14 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
     expect(status.jobs.find((job) => job.name === name)?.lease).toMatchObject({ lastSucceededAt: expect.any(Date) });
   });
 
-  it('runs a job soon after start by default, waits one interval with runOnStart false, and applies a shortened interval at once', async () => {
+  it('runs a new job soon after start by default and after one interval with runOnStart false; a restart keeps the schedule but applies a shortened interval', async () => {
     const soon = countingJob({ name: uniqueJobName('soon'), intervalMs: 3_600_000 });
     const later = countingJob({ name: uniqueJobName('later'), intervalMs: 3_600_000, runOnStart: false });
     const first = fixture.scheduler(database);
     first.register(soon.job);
     first.register(later.job);
     await first.start();
-    await waitFor(() => soon.calls.length, (calls) => calls === 1);
+    const [soonRun] = await waitForFinishedRuns(first, soon.job.name, 1);
     await first.stop();
 
     const nextRun = async (scheduler: typeof first, name: string) =>
@@ -220,10 +220,15 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
     expect(later.calls).toHaveLength(0);
     expect(await nextRun(first, later.job.name)).toBeGreaterThan(Date.now() + 3_500_000);
 
-    // Restarted with a one-minute interval: the next run moves from an hour away to a minute.
+    // Another instance starts (or this one restarts), with `later` shortened to one minute.
+    const againSoon = countingJob({ name: soon.job.name, intervalMs: 3_600_000 });
     const restarted = fixture.scheduler(database);
+    restarted.register(againSoon.job);
     restarted.register({ ...later.job, intervalMs: 60_000 });
     await restarted.start();
+
+    expect(await nextRun(restarted, soon.job.name)).toBe(soonRun!.startedAt.getTime() + 3_600_000);
+    expect(againSoon.calls).toHaveLength(0);
     const next = await nextRun(restarted, later.job.name);
     expect(next).toBeLessThanOrEqual(Date.now() + 60_000);
     expect(next).toBeGreaterThan(Date.now() + 50_000);
