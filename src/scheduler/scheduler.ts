@@ -117,7 +117,8 @@ const jobSchema = z.object({
     .max(100)
     .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, ".", "_" and "-"'),
   intervalMs: z.number().int().min(1),
-  timeoutMs: z.number().int().min(1),
+  // setTimeout's limit (about 24.8 days); a longer delay would fire at once.
+  timeoutMs: z.number().int().min(1).max(2_147_483_647),
   runOnStart: z.boolean().optional(),
   run: z.custom<JobDefinition['run']>((value) => typeof value === 'function', 'must be a function'),
 });

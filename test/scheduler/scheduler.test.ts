@@ -303,6 +303,9 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
       expect.objectContaining({ code: 'BAD_USER_INPUT' }),
     );
     expect(() => scheduler.register(countingJob({ name: 'has spaces' }).job)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    expect(() => scheduler.register(countingJob({ name: uniqueJobName('forever'), timeoutMs: 30 * 86_400_000 }).job)).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+    );
     await scheduler.start();
     expect(() => scheduler.register(countingJob({ name: uniqueJobName('late') }).job)).toThrow(
       expect.objectContaining({ code: 'SCHEDULER_ALREADY_STARTED' }),
