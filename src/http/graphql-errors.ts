@@ -15,6 +15,10 @@ const graphqlSafeCodes = new Set([
   'UNAUTHENTICATED',
 ]);
 
+function isWrapped(error: unknown): error is { originalError?: unknown } {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError' && 'originalError' in error;
+}
+
 /**
  * Shapes every error that leaves /graphql: an AppError keeps its stable code, message and
  * details; GraphQL's own request errors pass through; anything unexpected becomes a generic
@@ -22,7 +26,9 @@ const graphqlSafeCodes = new Set([
  */
 export function createErrorFormatter(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    // By shape, not `instanceof`: Apollo may hold another copy of graphql (its CommonJS build
+    // while our code gets the ESM one, as under vitest), whose GraphQLError is another class.
+    const original = error instanceof GraphQLError || isWrapped(error) ? (error.originalError ?? error) : error;
     if (isAppError(original)) {
       return {
         message: original.message,
