@@ -7,11 +7,12 @@ import type { AppServices } from './http/graphql-context.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
-import { startDemoEnvironment, type DemoEnvironment } from './demo/demo-environment.js';
+import { DEMO_FINISH_WORDS, startDemoEnvironment, type DemoEnvironment } from './demo/demo-environment.js';
 import type { ErpConnector } from './erp/erp-connector.js';
 import { TrytonErpConnector } from './erp/tryton/tryton-erp-connector.js';
 import { AdminApiShopifyClient } from './shopify/admin-api-shopify-client.js';
 import { AppError } from './shared/errors.js';
+import { createInventoryModule } from './inventory/inventory.module.js';
 import type { ModuleDeps } from './shared/module.js';
 import type { JobDefinition } from './scheduler/job.js';
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
@@ -105,8 +106,14 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
 
     const apiKeys = createApiKeyService({ repository: createApiKeyRepository(database.db) });
 
+    // The demo shop spells some finishes out (`bracket-v2-blue` for BRACKET-V2-BLU).
+    const inventoryModule = createInventoryModule(deps, { defaultAbbreviations: demo ? DEMO_FINISH_WORDS : undefined });
+    jobs.push(...inventoryModule.jobs);
+    closers.push(() => inventoryModule.stop());
+
     const services: AppServices = {
       apiKeys,
+      inventory: inventoryModule,
       serverInfo: () => ({
         name: 'stockbridge',
         version: VERSION,
@@ -132,6 +139,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     const address = await http.listen({ port: config.port, host: config.host });
     const url = address.replace('[::1]', 'localhost');
     log.info({ url }, 'gateway listening');
+    await inventoryModule.start();
 
     // Pushed last so it stops first: running jobs are aborted and recorded before HTTP and the
     // database close.

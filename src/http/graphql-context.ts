@@ -1,6 +1,8 @@
 import type { ApiKeyService } from '../auth/api-key.service.js';
 import type { Principal } from '../auth/api-key.models.js';
 import type { Logger } from '../logger.js';
+import { createInventoryLoaders, type InventoryLoaders } from '../inventory/inventory.loaders.js';
+import type { InventoryServices } from '../inventory/inventory.module.js';
 
 /**
  * The long-lived services GraphQL resolvers delegate to. Built once in src/main.ts; each domain
@@ -8,6 +10,7 @@ import type { Logger } from '../logger.js';
  */
 export interface AppServices {
   apiKeys: ApiKeyService;
+  inventory: InventoryServices;
   serverInfo: () => { name: string; version: string; database: string; erpConnector: string; shop: string };
 }
 
@@ -15,11 +18,12 @@ export interface AppServices {
  * Per-request DataLoaders, made fresh for every request so caches never leak between callers.
  * Each domain adds its loaders in `createRequestLoaders`.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface RequestLoaders {}
+export interface RequestLoaders {
+  inventory: InventoryLoaders;
+}
 
-export function createRequestLoaders(_services: AppServices): RequestLoaders {
-  return {};
+export function createRequestLoaders(services: AppServices): RequestLoaders {
+  return { inventory: createInventoryLoaders(services.inventory.reads) };
 }
 
 export interface GraphQLContext {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from '../__generated__/graphql.js';
 import { apiKeyResolvers } from '../auth/api-key.resolvers.js';
+import { inventoryResolvers } from '../inventory/inventory.resolvers.js';
 
 const schemaFolder = resolve(fileURLToPath(new URL('../../schema', import.meta.url)));
 
@@ -73,5 +74,5 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
 }
 
 export function buildResolvers(): Resolvers {
-  return mergeResolvers(commonResolvers, apiKeyResolvers);
+  return mergeResolvers(commonResolvers, apiKeyResolvers, inventoryResolvers);
 }

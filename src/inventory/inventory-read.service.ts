@@ -1,5 +1,13 @@
-import type { Connection, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SkuMappingReport } from './inventory.models.js';
-import type { Lot } from '../erp/erp-connector.js';
+import { and, asc, eq, gt, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
+import { rowsOf, type Db } from '../db/database.js';
+import { erpProducts, inventoryLevels, locationMappings, shopifyVariants, skuMappingConflicts, skuMappings } from '../db/schema/index.js';
+import type { ErpConnector, Lot } from '../erp/erp-connector.js';
+import { ValidationError } from '../shared/errors.js';
+import type { AmbiguousSku, Connection, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SkuMapping, SkuMappingReport } from './inventory.models.js';
+import { createMappingRepository, inList } from './mapping.repository.js';
+import type { MappingService } from './mapping.service.js';
+import { createPositionsRepository } from './positions.repository.js';
+import { toShopifyUnits } from './unit-conversion.js';
 
 /**
  * What the GraphQL read API asks of the inventory domain. Everything but lots comes from the
@@ -8,6 +16,8 @@ import type { Lot } from '../erp/erp-connector.js';
  */
 export interface InventoryReadService {
   findProduct(sku: string): Promise<ProductView | null>;
+  /** Products by ERP SKU (one query): the product loader's batch; unknown SKUs are absent. */
+  getProductsBySkus(skus: readonly string[]): Promise<Map<string, ProductView>>;
   /** Products of the ERP catalogue in SKU order; `after` is an opaque cursor from a previous page. */
   listProducts(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null }): Promise<Connection<ProductView>>;
   /** Read-model positions of these SKUs, by SKU (one query): the availability loader's batch. */
@@ -22,4 +32,180 @@ export interface InventoryReadService {
   getMappingReport(options?: { limit?: number }): Promise<SkuMappingReport>;
   /** Pushable positions whose ATP (Shopify units) differs from Shopify's last read `available`. */
   getDrift(args: { location?: string | null }): Promise<DriftRecord[]>;
+}
+
+// ---------------------------------------------------------------------------- implementation
+
+export interface InventoryReadServiceDeps {
+  readonly db: Db;
+  readonly shop: string;
+  readonly erp: ErpConnector;
+  readonly mapping: MappingService;
+}
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+
+function encodeCursor(sku: string): string {
+  return Buffer.from(JSON.stringify({ sku }), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { sku?: unknown };
+    if (typeof parsed.sku === 'string') return parsed.sku;
+  } catch {
+    // fall through to the error below: a cursor we did not issue
+  }
+  throw new ValidationError('after is not a cursor from a previous page', { after: cursor });
+}
+
+export function createInventoryReadService(deps: InventoryReadServiceDeps): InventoryReadService {
+  const { db, shop, erp, mapping } = deps;
+  const catalogue = createMappingRepository(db, shop);
+  const positions = createPositionsRepository(db, shop);
+
+  /** Products with their mapping and ambiguity, in one query. */
+  async function selectProducts(where: SQL | undefined, limit?: number): Promise<ProductView[]> {
+    const query = db
+      .select({ product: erpProducts, mapping: skuMappings, tracked: shopifyVariants.tracked, conflict: skuMappingConflicts })
+      .from(erpProducts)
+      .leftJoin(skuMappings, and(eq(skuMappings.shop, shop), eq(skuMappings.erpSku, erpProducts.sku)))
+      .leftJoin(shopifyVariants, and(eq(shopifyVariants.shop, shop), eq(shopifyVariants.variantId, skuMappings.shopifyVariantId)))
+      .leftJoin(skuMappingConflicts, and(eq(skuMappingConflicts.shop, shop), eq(skuMappingConflicts.erpSku, erpProducts.sku)))
+      .where(where)
+      .orderBy(asc(erpProducts.sku));
+    const rows = limit === undefined ? await query : await query.limit(limit);
+    return rows.map(({ product, mapping: m, tracked, conflict }) => ({
+      sku: product.sku,
+      name: product.name,
+      stockTracked: product.stockTracked,
+      active: product.active,
+      components: product.components,
+      mapping: m
+        ? {
+            erpSku: m.erpSku,
+            source: m.source as SkuMapping['source'],
+            shopifySku: m.shopifySku,
+            shopifyVariantId: m.shopifyVariantId,
+            shopifyInventoryItemId: m.shopifyInventoryItemId,
+            conversion: { erpUnits: m.erpUnits, shopifyUnits: m.shopifyUnits },
+            tracked: tracked ?? false,
+            variantExists: tracked !== null,
+            updatedAt: m.updatedAt,
+          }
+        : null,
+      ambiguous: conflict && !m ? { erpSku: conflict.erpSku, reason: conflict.reason as AmbiguousSku['reason'], candidates: conflict.candidates, competingErpSkus: conflict.competingErpSkus } : null,
+    }));
+  }
+
+  async function getLotsBySkus(skus: readonly string[], locations?: readonly string[]): Promise<readonly Lot[]> {
+    if (skus.length === 0) return [];
+    return erp.getLotsBySkus(skus, locations);
+  }
+
+  return {
+    async findProduct(sku) {
+      const [product] = await selectProducts(eq(erpProducts.sku, sku));
+      return product ?? null;
+    },
+
+    async getProductsBySkus(skus) {
+      const products = skus.length === 0 ? [] : await selectProducts(inList(erpProducts.sku, skus));
+      return new Map(products.map((p) => [p.sku, p]));
+    },
+
+    async listProducts({ first, after, filter }) {
+      const size = Math.max(0, Math.min(first ?? DEFAULT_PAGE, MAX_PAGE));
+      const location = filter?.location?.trim() || null;
+      const where = and(
+        eq(erpProducts.active, true),
+        after ? gt(erpProducts.sku, decodeCursor(after)) : undefined,
+        filter?.skus ? inList(erpProducts.sku, filter.skus) : undefined,
+        location
+          ? sql`exists (select 1 from ${inventoryLevels} l where l.shop = ${shop} and l.sku = ${erpProducts.sku} and l.location = ${location})`
+          : undefined,
+        filter?.mapped === true ? isNotNull(skuMappings.erpSku) : filter?.mapped === false ? isNull(skuMappings.erpSku) : undefined,
+      );
+      const rows = await selectProducts(where, size + 1);
+      const page = rows.slice(0, size).map((product) => ({ ...product, locationScope: location }));
+      const edges = page.map((node) => ({ cursor: encodeCursor(node.sku), node }));
+      return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges[edges.length - 1]?.cursor ?? null } };
+    },
+
+    getAvailabilityBySkus: (skus) => positions.getPositionsBySkus(skus),
+
+    listLocations: () => mapping.listLocations(),
+
+    async getLocationsByCodes(codes) {
+      if (codes.length === 0) return new Map();
+      const views = await catalogue.listLocationViews(codes);
+      return new Map(views.map((view) => [view.code, view]));
+    },
+
+    getLotsBySkus,
+
+    async listLots({ sku, location }) {
+      const skus = sku ? [sku] : await catalogue.listMatchableErpSkus();
+      return getLotsBySkus(skus, location ? [location] : undefined);
+    },
+
+    getMappingReport: (options) => mapping.getMappingReport(options),
+
+    async getDrift({ location }) {
+      const scope = location
+        ? sql`t.shopify_location_id in (select lm.shopify_location_id from ${locationMappings} lm where lm.shop = ${shop} and lm.erp_location = ${location})`
+        : sql`true`;
+      const result = await db.execute(sql`
+        with targets as (${catalogue.pushTargetsSql(sql`true`)}),
+        groups as (
+          select t.sku, t.shopify_location_id, t.inventory_item_id, t.erp_units, t.shopify_units,
+                 array_agg(t.location order by t.location) as erp_locations,
+                 sum(il.available_to_promise) as atp,
+                 (array_agg(il.shopify_available order by il.shopify_read_at desc nulls last)
+                    filter (where il.shopify_available is not null))[1] as shopify_available
+          from targets t
+          join ${inventoryLevels} il on il.shop = ${shop} and il.sku = t.sku and il.location = t.location
+          where ${scope}
+          group by t.sku, t.shopify_location_id, t.inventory_item_id, t.erp_units, t.shopify_units
+        )
+        select * from groups
+        where shopify_available is not null
+          and shopify_available <> floor(atp * shopify_units / erp_units::float8 + 1e-9)
+        order by sku, shopify_location_id`);
+      return rowsOf<DriftRow>(result).map((row) => {
+        const conversion = { erpUnits: Number(row.erp_units), shopifyUnits: Number(row.shopify_units) };
+        const availableToPromise = toShopifyUnits(Number(row.atp), conversion);
+        const shopifyAvailable = Number(row.shopify_available);
+        const erpLocations = parseTextArray(row.erp_locations);
+        return {
+          sku: row.sku,
+          location: erpLocations.join('+'),
+          erpLocations,
+          shopifyLocationId: row.shopify_location_id,
+          inventoryItemId: row.inventory_item_id,
+          availableToPromise,
+          shopifyAvailable,
+          difference: shopifyAvailable - availableToPromise,
+        };
+      });
+    },
+  };
+}
+
+interface DriftRow {
+  sku: string;
+  shopify_location_id: string;
+  inventory_item_id: string;
+  erp_units: number;
+  shopify_units: number;
+  erp_locations: string[] | string;
+  atp: number | string;
+  shopify_available: number | string;
+}
+
+/** Both drivers parse text[] to arrays; a raw `{A,B}` literal is handled too. */
+function parseTextArray(value: string[] | string): string[] {
+  if (Array.isArray(value)) return value;
+  return value.replace(/^\{|\}$/g, '').split(',').filter(Boolean).map((item) => item.replace(/^"|"$/g, ''));
 }

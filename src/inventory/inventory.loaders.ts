@@ -1,0 +1,54 @@
+import DataLoader from 'dataloader';
+import type { Lot } from '../erp/erp-connector.js';
+import type { InventoryReadService } from './inventory-read.service.js';
+import type { LocationView, PositionRecord, ProductView } from './inventory.models.js';
+
+export interface LotKey {
+  readonly sku: string;
+  /** Null: every warehouse. */
+  readonly location: string | null;
+}
+
+/**
+ * Per request: products, their availability, locations and lots, each batched so a page of N
+ * products costs one database query per kind (and one ERP read of lots per distinct location
+ * asked for), never one per product.
+ */
+export function createInventoryLoaders(reads: InventoryReadService) {
+  return {
+    productBySku: new DataLoader<string, ProductView | null>(async (skus) => {
+      const found = await reads.getProductsBySkus(skus);
+      return skus.map((sku) => found.get(sku) ?? null);
+    }),
+
+    availabilityBySku: new DataLoader<string, PositionRecord[]>(async (skus) => {
+      const found = await reads.getAvailabilityBySkus(skus);
+      return skus.map((sku) => found.get(sku) ?? []);
+    }),
+
+    locationByCode: new DataLoader<string, LocationView | null>(async (codes) => {
+      const found = await reads.getLocationsByCodes(codes);
+      return codes.map((code) => found.get(code) ?? null);
+    }),
+
+    lots: new DataLoader<LotKey, Lot[], string>(
+      async (keys) => {
+        // One ERP read per distinct location argument (usually one for a whole page).
+        const byLocation = new Map<string | null, string[]>();
+        for (const key of keys) byLocation.set(key.location, [...(byLocation.get(key.location) ?? []), key.sku]);
+        const lots = new Map<string, Lot[]>();
+        for (const [location, skus] of byLocation) {
+          const read = await reads.getLotsBySkus([...new Set(skus)], location === null ? undefined : [location]);
+          for (const lot of read) {
+            const key = `${lot.sku}|${location ?? ''}`;
+            lots.set(key, [...(lots.get(key) ?? []), lot]);
+          }
+        }
+        return keys.map((key) => lots.get(`${key.sku}|${key.location ?? ''}`) ?? []);
+      },
+      { cacheKeyFn: (key) => `${key.sku}|${key.location ?? ''}` },
+    ),
+  };
+}
+
+export type InventoryLoaders = ReturnType<typeof createInventoryLoaders>;

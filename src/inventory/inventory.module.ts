@@ -1,0 +1,90 @@
+import type { JobDefinition } from '../scheduler/job.js';
+import type { ModuleDeps } from '../shared/module.js';
+import { createAtpService, type AtpService } from './atp.service.js';
+import { createCatalogueRefreshJob } from './catalogue-refresh.job.js';
+import { createInventoryReadService, type InventoryReadService } from './inventory-read.service.js';
+import { createMappingRepository } from './mapping.repository.js';
+import { createMappingService, type MappingService } from './mapping.service.js';
+import type { PushSignal } from './push-requests.js';
+import { createPushSignal } from './push-signal.js';
+import { DEFAULT_NORMALIZATION_RULES } from './sku-normalization.js';
+import { createPositionsRepository } from './positions.repository.js';
+
+/** The services resolvers and other domains use (`AppServices.inventory`). */
+export interface InventoryServices {
+  readonly mapping: MappingService;
+  readonly atp: AtpService;
+  readonly reads: InventoryReadService;
+  /** Resolves when the first-start work has finished (or failed and been logged). */
+  whenReady(): Promise<void>;
+}
+
+export interface InventoryModule extends InventoryServices {
+  /** Woken after every change Stockbridge makes to a term (the event pusher subscribes). */
+  readonly pushSignal: PushSignal;
+  readonly jobs: JobDefinition[];
+  /**
+   * First-start work, in the background: fills empty catalogues from the ERP and Shopify, seeds
+   * the normalization rules, maps warehouses to same-named Shopify locations when none is mapped,
+   * matches SKUs, and computes every position when the read model is empty. Failures are logged
+   * (the ERP or Shopify may be down at start); the catalogue job retries later.
+   */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface InventoryModuleOptions {
+  /** A signal shared with the other domains; default: a new in-process one. */
+  readonly pushSignal?: PushSignal;
+  /** Abbreviations of the rules seeded at first start (the demo passes its finish words). */
+  readonly defaultAbbreviations?: Readonly<Record<string, string>>;
+  /** Map ERP warehouses to Shopify locations of the same name when nothing is mapped (default true). */
+  readonly autoMapLocations?: boolean;
+}
+
+export function createInventoryModule(deps: ModuleDeps, options: InventoryModuleOptions = {}): InventoryModule {
+  const db = deps.database.db;
+  const log = deps.log.child({ component: 'inventory' });
+  const pushSignal = options.pushSignal ?? createPushSignal();
+  const common = { db, shop: deps.shop, erp: deps.erp, log, now: deps.now, pushSignal };
+  const mapping = createMappingService({ ...common, shopify: deps.shopify });
+  const atp = createAtpService(common);
+  const reads = createInventoryReadService({ db, shop: deps.shop, erp: deps.erp, mapping });
+
+  let ready: Promise<void> = Promise.resolve();
+  const stopping = new AbortController();
+
+  async function firstStart(): Promise<void> {
+    const catalogue = createMappingRepository(db, deps.shop);
+    const signal = stopping.signal;
+    const seeded = await catalogue.seedNormalizationRules({ ...DEFAULT_NORMALIZATION_RULES, abbreviations: options.defaultAbbreviations ?? {} }, deps.now());
+    if (seeded) log.info({ abbreviations: Object.keys(options.defaultAbbreviations ?? {}).length }, 'SKU normalization rules seeded');
+    if ((await catalogue.countErpProducts()) === 0) await mapping.refreshErpCatalogue({ signal });
+    if ((await catalogue.countShopifyVariants()) === 0) await mapping.refreshShopifyCatalogue({ signal });
+    if (options.autoMapLocations ?? true) await mapping.autoMapLocations();
+    await mapping.rematch();
+    if ((await createPositionsRepository(db, deps.shop).countPositions()) === 0) {
+      const result = await atp.refreshPositions('all', { signal, collectChanges: false });
+      log.info({ positions: result.positionsRead }, 'read model filled from the ERP');
+    }
+  }
+
+  return {
+    mapping,
+    atp,
+    reads,
+    pushSignal,
+    jobs: [createCatalogueRefreshJob(mapping)],
+    async start() {
+      ready = firstStart().catch((error: unknown) => {
+        if (stopping.signal.aborted) return;
+        log.error({ err: error }, 'inventory first-start work failed; the catalogue job will retry');
+      });
+    },
+    whenReady: () => ready,
+    async stop() {
+      stopping.abort();
+      await ready;
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { Resolvers } from '../__generated__/graphql.js';
+import type { LocationView } from './inventory.models.js';
+
+/** A location the catalogue does not know (yet): shown by its code rather than failing the read. */
+function unknownLocation(code: string): LocationView {
+  return { code, name: code, kind: 'warehouse', warehouseCode: code, active: false, shopifyLocationId: null, shopifyLocationName: null, mappingSource: null };
+}
+
+export const inventoryResolvers: Resolvers = {
+  Query: {
+    product: (_parent, { sku }, { loaders }) => loaders.inventory.productBySku.load(sku),
+    products: (_parent, args, { services }) => services.inventory.reads.listProducts(args),
+    locations: (_parent, _args, { services }) => services.inventory.reads.listLocations(),
+    lots: (_parent, args, { services }) => services.inventory.reads.listLots(args).then((lots) => [...lots]),
+    skuMappingReport: (_parent, { limit }, { services }) => services.inventory.reads.getMappingReport(limit === null || limit === undefined ? {} : { limit }),
+    inventoryDrift: (_parent, { location }, { services }) => services.inventory.reads.getDrift({ location }),
+    safetyStockRules: (_parent, _args, { services }) => services.inventory.atp.listSafetyStockRules(),
+  },
+
+  Mutation: {
+    mapSku: async (_parent, { input }, { services, loaders }) => {
+      const mapping = await services.inventory.mapping.mapSku({
+        erpSku: input.erpSku,
+        shopifySku: input.shopifySku,
+        shopifyVariantId: input.shopifyVariantId,
+        conversion: input.unitConversion,
+      });
+      return (await loaders.inventory.productBySku.load(mapping.erpSku))!;
+    },
+    mapLocation: (_parent, { input }, { services }) =>
+      services.inventory.mapping.mapLocation({ erpLocation: input.erpLocation, shopifyLocationId: input.shopifyLocationId ?? null }),
+    setSafetyStock: (_parent, { input }, { services }) =>
+      services.inventory.atp.setSafetyStock({ sku: input.sku, location: input.location, quantity: input.quantity ?? null }),
+  },
+
+  Product: {
+    shopifySku: (product) => product.mapping?.shopifySku ?? null,
+    shopifyVariantId: (product) => product.mapping?.shopifyVariantId ?? null,
+    shopifyInventoryItemId: (product) => product.mapping?.shopifyInventoryItemId ?? null,
+    mappingStatus: (product) => (product.mapping ? 'MAPPED' : product.ambiguous ? 'AMBIGUOUS' : 'UNMAPPED'),
+    mappingSource: (product) => product.mapping?.source ?? null,
+    unitConversion: (product) => product.mapping?.conversion ?? null,
+    components: (product) => [...product.components],
+    availability: async (product, { location }, { loaders }) => {
+      const wanted = location ?? product.locationScope ?? null;
+      const positions = await loaders.inventory.availabilityBySku.load(product.sku);
+      return wanted === null ? positions : positions.filter((position) => position.location === wanted);
+    },
+    lots: (product, { location }, { loaders }) => loaders.inventory.lots.load({ sku: product.sku, location: location ?? product.locationScope ?? null }),
+  },
+
+  LocationAvailability: {
+    location: async (position, _args, { loaders }) => (await loaders.inventory.locationByCode.load(position.location)) ?? unknownLocation(position.location),
+    pushPending: (position) => position.pushRequestedAt !== null,
+  },
+
+  Location: {
+    kind: (location) => location.kind.toUpperCase(),
+  },
+
+  SkuMapping: {
+    unitConversion: (mapping) => mapping.conversion,
+  },
+
+  SkuMappingReport: {
+    mapped: (report) => [...report.mapped],
+    unmappedErpSkus: (report) => [...report.unmappedErpSkus],
+    unmappedShopifySkus: (report) => [...new Set(report.unmappedShopifyVariants.flatMap((variant) => (variant.sku === null ? [] : [variant.sku])))],
+    unmappedShopifyVariants: (report) => [...report.unmappedShopifyVariants],
+    ambiguous: (report) => [...report.ambiguous],
+    unmappedLocations: (report) => [...report.unmappedLocations],
+  },
+
+  AmbiguousSku: {
+    candidates: (ambiguous) => [...ambiguous.candidates],
+    competingErpSkus: (ambiguous) => [...ambiguous.competingErpSkus],
+  },
+
+  InventoryDrift: {
+    shopifyInventoryItemId: (drift) => drift.inventoryItemId,
+    erpLocations: (drift) => [...drift.erpLocations],
+  },
+};
