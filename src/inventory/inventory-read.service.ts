@@ -23,8 +23,8 @@ export interface InventoryReadService {
   /** Read-model positions of these SKUs, by SKU (one query): the availability loader's batch. */
   getAvailabilityBySkus(skus: readonly string[]): Promise<Map<string, PositionRecord[]>>;
   listLocations(): Promise<LocationView[]>;
-  /** Locations by ERP code (one query): the location loader's batch; unknown codes are absent. */
-  getLocationsByCodes(codes: readonly string[]): Promise<Map<string, LocationView>>;
+  /** Every ERP location the catalogue knows, inactive ones included, by code (one query; there are few). */
+  getLocationsByCode(): Promise<Map<string, LocationView>>;
   /** Lots from the ERP for these SKUs (all warehouses, or these locations): the lot loader's batch. */
   getLotsBySkus(skus: readonly string[], locations?: readonly string[]): Promise<readonly Lot[]>;
   /** Lots of one SKU, or of every active product when `sku` is absent; optionally at one location. */
@@ -137,9 +137,8 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
 
     listLocations: () => mapping.listLocations(),
 
-    async getLocationsByCodes(codes) {
-      if (codes.length === 0) return new Map();
-      const views = await catalogue.listLocationViews(codes);
+    async getLocationsByCode() {
+      const views = await catalogue.listLocationViews('all');
       return new Map(views.map((view) => [view.code, view]));
     },
 

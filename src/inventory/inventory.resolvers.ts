@@ -1,4 +1,5 @@
 import type { Resolvers } from '../__generated__/graphql.js';
+import { ALL_LOCATIONS } from './inventory.loaders.js';
 import type { LocationView } from './inventory.models.js';
 
 /** A location the catalogue does not know (yet): shown by its code rather than failing the read. */
@@ -43,14 +44,15 @@ export const inventoryResolvers: Resolvers = {
     components: (product) => [...product.components],
     availability: async (product, { location }, { loaders }) => {
       const wanted = location ?? product.locationScope ?? null;
-      const positions = await loaders.inventory.availabilityBySku.load(product.sku);
+      // The locations are read beside the positions, so LocationAvailability.location finds them loaded.
+      const [positions] = await Promise.all([loaders.inventory.availabilityBySku.load(product.sku), loaders.inventory.locations.load(ALL_LOCATIONS)]);
       return wanted === null ? positions : positions.filter((position) => position.location === wanted);
     },
     lots: (product, { location }, { loaders }) => loaders.inventory.lots.load({ sku: product.sku, location: location ?? product.locationScope ?? null }),
   },
 
   LocationAvailability: {
-    location: async (position, _args, { loaders }) => (await loaders.inventory.locationByCode.load(position.location)) ?? unknownLocation(position.location),
+    location: async (position, _args, { loaders }) => (await loaders.inventory.locations.load(ALL_LOCATIONS)).get(position.location) ?? unknownLocation(position.location),
     pushPending: (position) => position.pushRequestedAt !== null,
   },
 

@@ -459,8 +459,8 @@ export function createMappingRepository(db: Db, shop: string) {
       await db.delete(locationMappings).where(and(eq(locationMappings.shop, shop), eq(locationMappings.erpLocation, erpLocation)));
     },
 
-    /** ERP locations with their mapping, active ones (and inactive ones still mapped). */
-    async listLocationViews(codes?: readonly string[]): Promise<LocationView[]> {
+    /** ERP locations with their mapping: these codes, or the active ones (and inactive ones still mapped), or all. */
+    async listLocationViews(codes?: readonly string[] | 'all'): Promise<LocationView[]> {
       const rows = await db
         .select({
           code: erpLocations.code,
@@ -475,7 +475,13 @@ export function createMappingRepository(db: Db, shop: string) {
         .from(erpLocations)
         .leftJoin(locationMappings, and(eq(locationMappings.shop, shop), eq(locationMappings.erpLocation, erpLocations.code)))
         .leftJoin(shopifyLocations, and(eq(shopifyLocations.shop, shop), eq(shopifyLocations.locationId, locationMappings.shopifyLocationId)))
-        .where(codes ? inList(erpLocations.code, codes) : sql`(${erpLocations.active} or ${locationMappings.erpLocation} is not null)`)
+        .where(
+          codes === 'all'
+            ? undefined
+            : codes
+              ? inList(erpLocations.code, codes)
+              : sql`(${erpLocations.active} or ${locationMappings.erpLocation} is not null)`,
+        )
         .orderBy(asc(erpLocations.warehouseCode), sql`${erpLocations.kind} <> 'warehouse'`, asc(erpLocations.code));
       return rows.map((row) => ({
         code: row.code,
