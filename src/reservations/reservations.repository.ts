@@ -256,7 +256,9 @@ export async function confirmCommittedReservations(
  * and recomputes the ATP. Under the condition ATP >= q (q a whole number), the ATP after adding q
  * to `reserved` is exactly the ATP before minus q, so one statement both guards and recomputes.
  * The rows are already locked by the caller, so the guard always holds; should it ever not, the
- * whole transaction fails rather than promise units that are not there.
+ * whole transaction fails rather than promise units that are not there. It also sets the push
+ * mark exactly as `requestPush` does (src/inventory/push-requests.ts), in this statement rather
+ * than another, because every round trip here is spent holding the positions' row locks.
  */
 async function takeUnits(tx: Db, shop: string, takes: readonly { sku: string; location: string; delta: number }[], at: Date): Promise<void> {
   if (takes.length === 0) return;
@@ -268,7 +270,8 @@ async function takeUnits(tx: Db, shop: string, takes: readonly { sku: string; lo
     update ${inventoryLevels}
     set reserved = ${inventoryLevels.reserved} + takes.quantity,
         available_to_promise = ${atpExpression} - takes.quantity,
-        computed_at = ${at.toISOString()}::timestamptz
+        computed_at = ${at.toISOString()}::timestamptz,
+        push_requested_at = coalesce(${inventoryLevels.pushRequestedAt}, ${at.toISOString()}::timestamptz)
     from (values ${rows}) as takes(sku, location, quantity)
     where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = takes.sku and ${inventoryLevels.location} = takes.location
       and ${atpExpression} >= takes.quantity
@@ -307,26 +310,34 @@ export function createReservationsRepository(db: Db, shop: string) {
         const keyOf = (createdBy: string, idempotencyKey: string) => `${createdBy}\u0000${idempotencyKey}`;
         const at = new Date(Math.max(...inputs.map((input) => input.at.getTime())));
 
-        const inserted = await tx
-          .insert(reservations)
-          .values(
-            inputs.map((input) => ({
-              shop,
-              sku: input.sku,
-              location: input.location,
-              quantity: input.quantity,
-              reference: input.reference,
-              idempotencyKey: input.idempotencyKey,
-              requestHash: input.requestHash,
-              status: 'ACTIVE' as const,
-              expiresAt: input.expiresAt,
-              createdBy: input.createdBy,
-              createdAt: input.at,
-              updatedAt: input.at,
-            })),
-          )
-          .onConflictDoNothing({ target: [reservations.shop, reservations.createdBy, reservations.idempotencyKey] })
-          .returning();
+        // The new rows and their RESERVED audit events in one statement (a data-modifying CTE).
+        const created = tx.$with('created').as(
+          tx
+            .insert(reservations)
+            .values(
+              inputs.map((input) => ({
+                shop,
+                sku: input.sku,
+                location: input.location,
+                quantity: input.quantity,
+                reference: input.reference,
+                idempotencyKey: input.idempotencyKey,
+                requestHash: input.requestHash,
+                status: 'ACTIVE' as const,
+                expiresAt: input.expiresAt,
+                createdBy: input.createdBy,
+                createdAt: input.at,
+                updatedAt: input.at,
+              })),
+            )
+            .onConflictDoNothing({ target: [reservations.shop, reservations.createdBy, reservations.idempotencyKey] })
+            .returning(),
+        );
+        const audited = tx.$with('audited', { id: sql<number>`id` }).as(sql`
+          insert into ${reservationEvents} (reservation_id, from_status, to_status, actor, reason, occurred_at)
+          select id, null, 'ACTIVE', created_by, 'RESERVED', created_at from ${created}
+          returning id`);
+        const inserted = await tx.with(created, audited).select().from(created);
         const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
 
         const replays = inputs.flatMap((input, index) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? [] : [index]));
@@ -348,13 +359,6 @@ export function createReservationsRepository(db: Db, shop: string) {
           }
         }
         if (inserted.length === 0) return results;
-
-        // Audit rows for every new reservation now, outside any row lock; a refused one's row
-        // (and, by cascade, its event) is deleted below.
-        await recordEvents(
-          tx,
-          inserted.map((row) => ({ reservationId: row.id, fromStatus: null, toStatus: 'ACTIVE', actor: row.createdBy, reason: 'RESERVED', occurredAt: row.createdAt })),
-        );
 
         const candidates = new Map<string, Array<{ index: number; row: ReservationRow }>>();
         inputs.forEach((input, index) => {
@@ -411,7 +415,6 @@ export function createReservationsRepository(db: Db, shop: string) {
         }
         await takeUnits(tx, shop, takes, at);
         if (refused.length > 0) await tx.delete(reservations).where(inArray(reservations.id, refused));
-        await requestPush(tx, shop, takes, at);
         return results;
       });
     },
