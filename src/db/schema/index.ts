@@ -7,3 +7,4 @@ export * from './mapping.js';
 export * from './safety-stock.js';
 export * from './reservations.js';
 export * from './scheduler.js';
+export * from './orders.js';
