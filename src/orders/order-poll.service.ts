@@ -1,0 +1,109 @@
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { ShopifyClient } from '../shopify/shopify-client.js';
+import type { OrderIntake } from './order-intake.service.js';
+import { numericShopifyId } from './order.models.js';
+import type { OrderRepository } from './order.repository.js';
+import type { OrdersMetrics } from './orders.metrics.js';
+import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
+import { snapshotOfPolledOrder } from './shopify-order.payloads.js';
+
+/**
+ * Reconciliation by polling: Shopify does not promise to deliver every webhook (and deletes a
+ * subscription whose endpoint keeps failing), so a job reads the orders updated since the
+ * watermark, minus an overlap window for orders Shopify indexes late, and feeds the ones the
+ * gateway has never seen into the same intake as webhooks. The order row deduplicates: an order
+ * the webhooks delivered is only checked for a cancellation they missed. The watermark moves only
+ * after every order up to it has been applied, so a crash mid-run re-reads, never skips.
+ */
+export interface OrderPollService {
+  poll(options?: { signal?: AbortSignal }): Promise<OrderPollResult>;
+}
+
+export interface OrderPollResult {
+  readonly seen: number;
+  /** Orders no webhook had delivered, now in the pipeline. */
+  readonly missed: number;
+  /** Cancellations no webhook had delivered. */
+  readonly cancellations: number;
+  readonly watermark: string;
+}
+
+export interface OrderPollServiceOptions {
+  readonly db: Db;
+  readonly shop: string;
+  readonly shopify: ShopifyClient;
+  readonly repository: OrderRepository;
+  readonly inbox: WebhookInboxRepository;
+  readonly intake: OrderIntake;
+  readonly metrics: OrdersMetrics;
+  readonly log: Logger;
+  /** Re-read before the watermark (default 15 min). */
+  readonly overlapMs?: number;
+  /** Orders per page (default 50). */
+  readonly pageSize?: number;
+  /** Called when the poll put orders into the pipeline. */
+  readonly onWork?: () => void;
+}
+
+export function createOrderPollService(options: OrderPollServiceOptions): OrderPollService {
+  const { db, shop, shopify, repository, intake, log } = options;
+  const overlapMs = options.overlapMs ?? 15 * 60_000;
+
+  async function apply(work: (tx: Db) => Promise<unknown>): Promise<void> {
+    await db.transaction((transaction) => work(transaction as unknown as Db));
+  }
+
+  return {
+    async poll({ signal } = {}) {
+      const state = await repository.pollState(shop);
+      const since = new Date(state.watermark.getTime() - overlapMs);
+      let watermark = state.watermark;
+      let cursor: string | null = null;
+      let seen = 0;
+      let missed = 0;
+      let cancellations = 0;
+      do {
+        signal?.throwIfAborted();
+        const page = await shopify.listOrdersUpdatedSince(since, { after: cursor, first: options.pageSize ?? 50 });
+        for (const order of page.items) {
+          seen += 1;
+          const updatedAt = new Date(order.updatedAt);
+          if (updatedAt > watermark) watermark = updatedAt;
+          const legacyId = order.legacyId || numericShopifyId(order.id, 'Order');
+          if (!legacyId) continue;
+          const known = await repository.findByShopifyId(shop, legacyId);
+          if (known) {
+            if (order.cancelledAt && known.shopifyCancelledAt === null) {
+              const snapshot = { ...known.snapshot, cancelledAt: new Date(order.cancelledAt).toISOString(), updatedAt: updatedAt.toISOString() };
+              await apply((tx) => intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt: state.cutoverAt }));
+              cancellations += 1;
+              log.warn({ shopifyOrderId: legacyId, name: order.name }, 'the poll found a cancellation no webhook delivered');
+            }
+            continue;
+          }
+          if (order.test || new Date(order.createdAt) < state.cutoverAt) continue;
+          // Its webhook is stored and waits to be applied: not missed, just not yet applied.
+          if (await options.inbox.hasPendingFor(shop, legacyId)) continue;
+          const details = await shopify.findOrder(order.id);
+          if (!details) continue;
+          const snapshot = snapshotOfPolledOrder(details);
+          let applied = false;
+          await apply(async (tx) => {
+            const result = await intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt: state.cutoverAt });
+            applied = result.kind === 'applied' && result.created === true;
+          });
+          if (applied) {
+            missed += 1;
+            options.metrics.missedByWebhooks.inc();
+            log.warn({ shopifyOrderId: legacyId, name: order.name }, 'the poll found an order no webhook delivered: it joins the pipeline');
+          }
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+      await repository.setPollWatermark(shop, watermark);
+      if (missed > 0 || cancellations > 0) options.onWork?.();
+      return { seen, missed, cancellations, watermark: watermark.toISOString() };
+    },
+  };
+}

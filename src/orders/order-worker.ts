@@ -1,0 +1,163 @@
+import type { PushSignal } from '../inventory/push-requests.js';
+import type { Logger } from '../logger.js';
+import type { OrderProcessor } from './order-processor.service.js';
+import type { OrderRepository } from './order.repository.js';
+import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
+import type { WebhookInboxService } from './webhook-inbox.service.js';
+
+/**
+ * The in-process drive of the pipeline: one loop applies the inbox (woken by each stored
+ * delivery), another works on due orders (woken by the first, and by timers for retries). Both
+ * are best effort: the inbox and the due times are in PostgreSQL, and the scheduler's
+ * `orders.pipeline` job drains them too, so a crashed or sleeping instance delays nothing for
+ * long. Several instances run their loops side by side; their claims never overlap.
+ */
+export interface OrderWorker {
+  /** Something was stored: apply it soon. Never throws, never waits. */
+  wake(): void;
+  start(): void;
+  /** Stops both loops and waits for the work in hand to finish. */
+  stop(): Promise<void>;
+  /** Applies every due delivery, then works on every due order (the job, and tests). */
+  drainOnce(signal?: AbortSignal): Promise<{ deliveries: number; orders: number }>;
+}
+
+export interface OrderWorkerOptions {
+  readonly inbox: WebhookInboxService;
+  readonly processor: OrderProcessor;
+  readonly inboxRepository: WebhookInboxRepository;
+  readonly orderRepository: OrderRepository;
+  readonly pushSignal: PushSignal;
+  readonly log: Logger;
+  /** Longest sleep between looks at the database when nothing wakes a loop (default 60 s). */
+  readonly idleMs?: number;
+  /** Pause after a loop failed (the database away), before it tries again (default 2 s). */
+  readonly errorPauseMs?: number;
+}
+
+class Loop {
+  private dirty = true;
+  private timer: NodeJS.Timeout | null = null;
+  private wakeUp: (() => void) | null = null;
+  private running = false;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly name: string,
+    private readonly pass: (signal: AbortSignal) => Promise<{ busy: boolean; nextDueAt: Date | null }>,
+    private readonly log: Logger,
+    private readonly idleMs: number,
+    private readonly errorPauseMs: number,
+  ) {}
+
+  private readonly controller = new AbortController();
+
+  wake(): void {
+    this.dirty = true;
+    this.wakeUp?.();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.controller.abort();
+    this.wakeUp?.();
+    await this.done;
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (!this.running || this.dirty) return;
+    await new Promise<void>((resolve) => {
+      this.wakeUp = resolve;
+      this.timer = setTimeout(resolve, Math.max(0, ms));
+      this.timer.unref?.();
+    });
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.wakeUp = null;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.dirty = false;
+      try {
+        const { busy, nextDueAt } = await this.pass(this.controller.signal);
+        if (busy) continue;
+        const untilDue = nextDueAt ? nextDueAt.getTime() - Date.now() : this.idleMs;
+        await this.sleep(Math.min(this.idleMs, Math.max(10, untilDue)));
+      } catch (error) {
+        if (!this.running) break;
+        this.log.error({ err: error, loop: this.name }, 'order pipeline loop failed; trying again shortly');
+        this.dirty = false;
+        await this.sleep(this.errorPauseMs);
+      }
+    }
+  }
+}
+
+export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
+  const { log } = options;
+  const idleMs = options.idleMs ?? 60_000;
+  const errorPauseMs = options.errorPauseMs ?? 2_000;
+
+  async function applyInbox(): Promise<{ claimed: number; settled: number }> {
+    const result = await options.inbox.drain();
+    if (result.pendingChanged) options.pushSignal.wake();
+    // Count the new orders' units as pending now, before any ERP call: the ERP may be down.
+    for (const orderId of result.dueOrderIds) await options.processor.prepareLines(orderId);
+    if (result.dueOrderIds.length > 0) ordersLoop.wake();
+    return result;
+  }
+
+  const inboxLoop = new Loop(
+    'inbox',
+    async () => {
+      const { claimed } = await applyInbox();
+      if (claimed > 0) return { busy: true, nextDueAt: null };
+      return { busy: false, nextDueAt: await options.inboxRepository.nextDueAt() };
+    },
+    log,
+    idleMs,
+    errorPauseMs,
+  );
+
+  const ordersLoop = new Loop(
+    'orders',
+    async (signal) => {
+      await options.processor.processDue({ signal });
+      return { busy: false, nextDueAt: await options.orderRepository.nextDueAt() };
+    },
+    log,
+    idleMs,
+    errorPauseMs,
+  );
+
+  return {
+    wake() {
+      inboxLoop.wake();
+    },
+    start() {
+      inboxLoop.start();
+      ordersLoop.start();
+    },
+    async stop() {
+      await Promise.all([inboxLoop.stop(), ordersLoop.stop()]);
+    },
+    async drainOnce(signal) {
+      let deliveries = 0;
+      for (;;) {
+        if (signal?.aborted) break;
+        const { claimed, settled } = await applyInbox();
+        deliveries += settled;
+        if (claimed === 0) break;
+      }
+      const orders = await options.processor.processDue({ signal });
+      return { deliveries, orders };
+    },
+  };
+}

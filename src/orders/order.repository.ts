@@ -1,0 +1,385 @@
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { rowsOf, type Db } from '../db/database.js';
+import { orderPollState, orderReturns, shopifyOrderLines, shopifyOrders, type OrderReturnStatus } from '../db/schema/index.js';
+import type { OrderFlag, OrderLine, OrderRecord, OrderSnapshot, OrderStatus } from './order.models.js';
+
+/**
+ * Reads and writes of Shopify orders, their lines and returns, and the poll's state. Methods that
+ * take a `tx` run in the caller's transaction (the pipeline changes an order, its lines and the
+ * pending units together); the others are single statements.
+ */
+
+type OrderRow = typeof shopifyOrders.$inferSelect;
+type LineRow = typeof shopifyOrderLines.$inferSelect;
+
+export function toOrder(row: OrderRow): OrderRecord {
+  return {
+    id: row.id,
+    shop: row.shop,
+    shopifyOrderId: row.shopifyOrderId,
+    name: row.name,
+    status: row.status,
+    source: row.source === 'poll' ? 'poll' : 'webhook',
+    erpReference: row.erpReference,
+    lastError: row.lastError,
+    lastErrorCode: row.lastErrorCode,
+    attempts: row.attempts,
+    nextAttemptAt: row.nextAttemptAt,
+    receivedAt: row.receivedAt,
+    shopifyCreatedAt: row.shopifyCreatedAt,
+    shopifyUpdatedAt: row.shopifyUpdatedAt,
+    shopifyCancelledAt: row.shopifyCancelledAt,
+    submittedAt: row.submittedAt,
+    cancelledAt: row.cancelledAt,
+    allocatedAt: row.allocatedAt,
+    createAttemptedAt: row.createAttemptedAt,
+    linesDigest: row.linesDigest,
+    submittedDigest: row.submittedDigest,
+    flags: (row.flags ?? []) as OrderFlag[],
+    snapshot: row.snapshot as OrderSnapshot,
+  };
+}
+
+export function toLine(row: LineRow): OrderLine & { readonly erpCoveredQuantity: number; readonly explainedQuantity: number } {
+  return {
+    lineNo: row.lineNo,
+    shopifyLineId: row.shopifyLineId,
+    shopifySku: row.shopifySku,
+    shopifyVariantId: row.shopifyVariantId,
+    title: row.title,
+    shopifyQuantity: row.shopifyQuantity,
+    unitPrice: row.unitPrice,
+    erpSku: row.erpSku,
+    location: row.location,
+    quantity: row.quantity,
+    mappingError: row.mappingError,
+    pendingQuantity: row.pendingQuantity,
+    erpCoveredQuantity: row.erpCoveredQuantity,
+    explainedQuantity: row.explainedQuantity,
+  };
+}
+
+export type StoredLine = ReturnType<typeof toLine>;
+
+export interface NewOrder {
+  readonly shop: string;
+  readonly snapshot: OrderSnapshot;
+  readonly source: 'webhook' | 'poll';
+  readonly status: OrderStatus;
+}
+
+export interface NewLine {
+  readonly lineNo: number;
+  readonly shopifyLineId: string;
+  readonly shopifySku: string | null;
+  readonly shopifyVariantId: string | null;
+  readonly title: string;
+  readonly shopifyQuantity: number;
+  readonly unitPrice: string;
+  readonly erpSku: string | null;
+  readonly location: string | null;
+  readonly quantity: number | null;
+  readonly mappingError: string | null;
+  /** Carried over from the line this one replaces, so its units explain a Shopify drop once. */
+  readonly explainedQuantity?: number;
+}
+
+export type OrderChanges = Partial<
+  Pick<
+    typeof shopifyOrders.$inferInsert,
+    | 'status'
+    | 'name'
+    | 'erpReference'
+    | 'lastError'
+    | 'lastErrorCode'
+    | 'attempts'
+    | 'snapshot'
+    | 'linesDigest'
+    | 'submittedDigest'
+    | 'createAttemptedAt'
+    | 'submittedAt'
+    | 'cancelledAt'
+    | 'allocatedAt'
+    | 'allocationCheckedAt'
+    | 'shopifyUpdatedAt'
+    | 'shopifyCancelledAt'
+    | 'flags'
+  >
+> & {
+  /** `'now'` = due at once; a number = due in that many milliseconds; null = nothing to do. */
+  readonly due?: 'now' | number | null;
+};
+
+export interface OrderFilter {
+  readonly status?: OrderStatus | null;
+  /** Only orders with at least one flag for a person. */
+  readonly needsAttention?: boolean | null;
+}
+
+export interface OrderCursor {
+  readonly receivedAt: Date;
+  readonly id: string;
+}
+
+export interface PendingReturn {
+  readonly id: string;
+  readonly shopifyRefundId: string;
+  readonly lines: unknown;
+  readonly status: OrderReturnStatus;
+}
+
+function dueValue(due: 'now' | number | null): SQL | null {
+  if (due === null) return null;
+  if (due === 'now') return sql`now()`;
+  return sql`now() + ${Math.max(0, Math.round(due))} * interval '1 millisecond'`;
+}
+
+export interface OrderRepository {
+  findById(id: string): Promise<OrderRecord | null>;
+  findByShopifyId(shop: string, shopifyOrderId: string): Promise<OrderRecord | null>;
+  /** The order row locked for the caller's transaction (null when there is none). */
+  lockByShopifyId(tx: Db, shop: string, shopifyOrderId: string): Promise<OrderRecord | null>;
+  lockById(tx: Db, id: string): Promise<OrderRecord | null>;
+  /** Inserts the order; null when another transaction inserted it first (the caller re-reads). */
+  insert(tx: Db, order: NewOrder): Promise<OrderRecord | null>;
+  update(tx: Db, id: string, changes: OrderChanges): Promise<void>;
+  linesOf(tx: Db, orderIds: readonly string[]): Promise<Map<string, StoredLine[]>>;
+  /** Replaces the lines of an order whose pending units the caller has already released. */
+  replaceLines(tx: Db, shop: string, orderId: string, lines: readonly NewLine[]): Promise<void>;
+  updateLineMapping(tx: Db, orderId: string, lineNo: number, mapping: Pick<NewLine, 'erpSku' | 'location' | 'quantity' | 'mappingError'>): Promise<void>;
+  setErpCovered(tx: Db, orderId: string, covered: ReadonlyMap<number, number>): Promise<void>;
+
+  /**
+   * Claims up to `limit` due orders for `owner` until `leaseMs` from now: an order is claimed by
+   * one instance at a time, and a claim that outlives its lease (a crashed instance) lapses.
+   */
+  claimDue(owner: string, leaseMs: number, limit: number, exclude?: readonly string[]): Promise<string[]>;
+  /** Claims one order (due or not) unless another owner holds a live claim; false when it does. */
+  claim(id: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Ends `owner`'s claim; false when the claim was lost (the caller must roll back). */
+  release(tx: Db, id: string, owner: string): Promise<boolean>;
+  nextDueAt(): Promise<Date | null>;
+
+  list(shop: string, filter: OrderFilter, page: { first: number; after: OrderCursor | null }): Promise<OrderRecord[]>;
+  /** SUBMITTED orders the ERP has not fully allocated, least recently checked first. */
+  awaitingAllocation(shop: string, limit: number): Promise<OrderRecord[]>;
+
+  insertReturn(tx: Db, input: { shop: string; orderId: string; shopifyRefundId: string; lines: unknown; status: OrderReturnStatus }): Promise<boolean>;
+  /** Returns not yet recorded in the ERP (`tx`: the caller's transaction, or the pool). */
+  pendingReturns(tx: Db, orderId: string): Promise<PendingReturn[]>;
+  finishReturn(id: string, result: { status: OrderReturnStatus; erpReference?: string | null; lastError?: string | null }): Promise<void>;
+
+  /** The poll's state, created with `cutoverAt = watermark = now` on first use. */
+  pollState(shop: string): Promise<{ cutoverAt: Date; watermark: Date }>;
+  setPollWatermark(shop: string, watermark: Date): Promise<void>;
+}
+
+export function createOrderRepository(db: Db): OrderRepository {
+  const repository: OrderRepository = {
+    async findById(id) {
+      const [row] = await db.select().from(shopifyOrders).where(eq(shopifyOrders.id, id));
+      return row ? toOrder(row) : null;
+    },
+
+    async findByShopifyId(shop, shopifyOrderId) {
+      const [row] = await db
+        .select()
+        .from(shopifyOrders)
+        .where(and(eq(shopifyOrders.shop, shop), eq(shopifyOrders.shopifyOrderId, shopifyOrderId)));
+      return row ? toOrder(row) : null;
+    },
+
+    async lockByShopifyId(tx, shop, shopifyOrderId) {
+      const [row] = await tx
+        .select()
+        .from(shopifyOrders)
+        .where(and(eq(shopifyOrders.shop, shop), eq(shopifyOrders.shopifyOrderId, shopifyOrderId)))
+        .for('update');
+      return row ? toOrder(row) : null;
+    },
+
+    async lockById(tx, id) {
+      const [row] = await tx.select().from(shopifyOrders).where(eq(shopifyOrders.id, id)).for('update');
+      return row ? toOrder(row) : null;
+    },
+
+    async insert(tx, order) {
+      const [row] = await tx
+        .insert(shopifyOrders)
+        .values({
+          shop: order.shop,
+          shopifyOrderId: order.snapshot.shopifyOrderId,
+          name: order.snapshot.name,
+          status: order.status,
+          source: order.source,
+          shopifyCreatedAt: new Date(order.snapshot.createdAt),
+          shopifyUpdatedAt: new Date(order.snapshot.updatedAt),
+          shopifyCancelledAt: order.snapshot.cancelledAt ? new Date(order.snapshot.cancelledAt) : null,
+          snapshot: order.snapshot,
+          nextAttemptAt: order.status === 'RECEIVED' ? sql`now()` : null,
+          cancelledAt: order.status === 'CANCELLED' ? sql`now()` : null,
+        })
+        .onConflictDoNothing({ target: [shopifyOrders.shop, shopifyOrders.shopifyOrderId] })
+        .returning();
+      return row ? toOrder(row) : null;
+    },
+
+    async update(tx, id, changes) {
+      const { due, ...columns } = changes;
+      await tx
+        .update(shopifyOrders)
+        .set({ ...columns, ...(due !== undefined ? { nextAttemptAt: dueValue(due) } : {}), updatedAt: sql`now()` })
+        .where(eq(shopifyOrders.id, id));
+    },
+
+    async linesOf(tx, orderIds) {
+      const byOrder = new Map<string, StoredLine[]>(orderIds.map((id) => [id, []]));
+      if (orderIds.length === 0) return byOrder;
+      const rows = await tx
+        .select()
+        .from(shopifyOrderLines)
+        .where(inArray(shopifyOrderLines.orderId, [...orderIds]))
+        .orderBy(asc(shopifyOrderLines.orderId), asc(shopifyOrderLines.lineNo));
+      for (const row of rows) byOrder.get(row.orderId)?.push(toLine(row));
+      return byOrder;
+    },
+
+    async replaceLines(tx, shop, orderId, lines) {
+      await tx.delete(shopifyOrderLines).where(eq(shopifyOrderLines.orderId, orderId));
+      if (lines.length === 0) return;
+      await tx.insert(shopifyOrderLines).values(lines.map((line) => ({ ...line, explainedQuantity: line.explainedQuantity ?? 0, orderId, shop })));
+    },
+
+    async updateLineMapping(tx, orderId, lineNo, mapping) {
+      await tx
+        .update(shopifyOrderLines)
+        .set(mapping)
+        .where(and(eq(shopifyOrderLines.orderId, orderId), eq(shopifyOrderLines.lineNo, lineNo)));
+    },
+
+    async setErpCovered(tx, orderId, covered) {
+      for (const [lineNo, quantity] of covered) {
+        await tx
+          .update(shopifyOrderLines)
+          .set({ erpCoveredQuantity: quantity })
+          .where(and(eq(shopifyOrderLines.orderId, orderId), eq(shopifyOrderLines.lineNo, lineNo)));
+      }
+    },
+
+    async claimDue(owner, leaseMs, limit, exclude = []) {
+      const skip = exclude.length > 0 ? sql`and id not in (${sql.join(exclude.map((id) => sql`${id}::uuid`), sql`, `)})` : sql``;
+      const rows = await db.execute<{ id: string }>(sql`
+        update ${shopifyOrders} set lease_owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+        where id in (
+          select id from ${shopifyOrders}
+          where next_attempt_at <= now() and (lease_until is null or lease_until < now()) ${skip}
+          order by next_attempt_at
+          limit ${limit}
+          for update skip locked)
+        returning id`);
+      return rowsOf<{ id: string }>(rows).map((row) => row.id);
+    },
+
+    async claim(id, owner, leaseMs) {
+      const rows = await db.execute<{ id: string }>(sql`
+        update ${shopifyOrders} set lease_owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+        where id = ${id} and (lease_until is null or lease_until < now() or lease_owner = ${owner})
+        returning id`);
+      return rowsOf<{ id: string }>(rows).length > 0;
+    },
+
+    async release(tx, id, owner) {
+      const rows = await tx
+        .update(shopifyOrders)
+        .set({ leaseOwner: null, leaseUntil: null })
+        .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseOwner, owner)))
+        .returning({ id: shopifyOrders.id });
+      return rows.length > 0;
+    },
+
+    async nextDueAt() {
+      const [row] = await db
+        // A claimed order is due again only when its claim lapses (greatest() skips a null lease).
+        .select({ at: sql<Date | string | null>`min(greatest(${shopifyOrders.nextAttemptAt}, ${shopifyOrders.leaseUntil}))` })
+        .from(shopifyOrders)
+        .where(sql`${shopifyOrders.nextAttemptAt} is not null`);
+      return row?.at ? new Date(row.at) : null;
+    },
+
+    async list(shop, filter, page) {
+      const conditions: SQL[] = [eq(shopifyOrders.shop, shop)];
+      if (filter.status) conditions.push(eq(shopifyOrders.status, filter.status));
+      if (filter.needsAttention === true) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) > 0`);
+      if (filter.needsAttention === false) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) = 0`);
+      if (page.after) {
+        conditions.push(
+          or(
+            lt(shopifyOrders.receivedAt, page.after.receivedAt),
+            and(eq(shopifyOrders.receivedAt, page.after.receivedAt), lt(shopifyOrders.id, page.after.id)),
+          )!,
+        );
+      }
+      const rows = await db
+        .select()
+        .from(shopifyOrders)
+        .where(and(...conditions))
+        .orderBy(desc(shopifyOrders.receivedAt), desc(shopifyOrders.id))
+        .limit(page.first);
+      return rows.map(toOrder);
+    },
+
+    async awaitingAllocation(shop, limit) {
+      const rows = await db
+        .select()
+        .from(shopifyOrders)
+        .where(and(eq(shopifyOrders.shop, shop), eq(shopifyOrders.status, 'SUBMITTED'), isNull(shopifyOrders.allocatedAt)))
+        .orderBy(sql`${shopifyOrders.allocationCheckedAt} asc nulls first`, asc(shopifyOrders.submittedAt))
+        .limit(limit);
+      return rows.map(toOrder);
+    },
+
+    async insertReturn(tx, input) {
+      const rows = await tx
+        .insert(orderReturns)
+        .values(input)
+        .onConflictDoNothing({ target: [orderReturns.shop, orderReturns.shopifyRefundId] })
+        .returning({ id: orderReturns.id });
+      return rows.length > 0;
+    },
+
+    async pendingReturns(tx, orderId) {
+      const rows = await tx
+        .select()
+        .from(orderReturns)
+        .where(and(eq(orderReturns.orderId, orderId), eq(orderReturns.status, 'PENDING')))
+        .orderBy(asc(orderReturns.createdAt));
+      return rows.map((row) => ({ id: row.id, shopifyRefundId: row.shopifyRefundId, lines: row.lines, status: row.status }));
+    },
+
+    async finishReturn(id, result) {
+      await db
+        .update(orderReturns)
+        .set({ status: result.status, erpReference: result.erpReference ?? null, lastError: result.lastError ?? null, processedAt: sql`now()` })
+        .where(eq(orderReturns.id, id));
+    },
+
+    async pollState(shop) {
+      // Whole seconds: Shopify stores order times to the second, so an order placed in the same
+      // second as the first start is not taken for an older one.
+      await db
+        .insert(orderPollState)
+        .values({ shop, cutoverAt: sql`date_trunc('second', now())`, watermark: sql`date_trunc('second', now())` })
+        .onConflictDoNothing({ target: orderPollState.shop });
+      const [row] = await db.select().from(orderPollState).where(eq(orderPollState.shop, shop));
+      return { cutoverAt: row!.cutoverAt, watermark: row!.watermark };
+    },
+
+    async setPollWatermark(shop, watermark) {
+      await db
+        .update(orderPollState)
+        .set({ watermark, lastRunAt: sql`now()` })
+        .where(and(eq(orderPollState.shop, shop), or(lt(orderPollState.watermark, watermark), eq(orderPollState.watermark, watermark))!));
+    },
+  };
+  return repository;
+}

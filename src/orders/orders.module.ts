@@ -1,0 +1,168 @@
+import type { FastifyInstance } from 'fastify';
+import type { AlertSender } from '../alerts/alert-sender.js';
+import type { PushSignal } from '../inventory/push-requests.js';
+import type { JobDefinition } from '../scheduler/job.js';
+import type { ModuleDeps } from '../shared/module.js';
+import { createOrderIntake } from './order-intake.service.js';
+import { createOrderLineMapper, type OrderMappingLookup } from './order-line-mapper.js';
+import { createOrderPollService, type OrderPollService } from './order-poll.service.js';
+import { createOrderProcessor, type OrderProcessor, type OrderProcessorOptions } from './order-processor.service.js';
+import { createOrderWorker, type OrderWorker } from './order-worker.js';
+import { createOrderRepository, type OrderRepository } from './order.repository.js';
+import { createOrderJobs } from './orders.job.js';
+import { createOrdersMetrics } from './orders.metrics.js';
+import { createOrdersService, type OrdersService } from './orders.service.js';
+import { shopifyWebhookRoute } from './orders.webhooks.js';
+import { createWebhookInboxRepository, type WebhookInboxRepository } from './webhook-inbox.repository.js';
+import { createWebhookInboxService, type WebhookInboxService } from './webhook-inbox.service.js';
+import { createWebhookSubscriptionService, webhookAddressOf, type WebhookSubscriptionService } from './webhook-subscriptions.service.js';
+
+export interface OrdersModuleOptions {
+  /** The inventory domain's mapping (Shopify variant → ERP SKU, Shopify location → ERP location). */
+  readonly mapping: OrderMappingLookup;
+  readonly alerts: AlertSender;
+  /** Wakes the event push after pending units change; without it the marks wait for the pusher's poll. */
+  readonly pushSignal?: PushSignal | undefined;
+  /**
+   * Where Shopify reaches this gateway (PUBLIC_URL, or the demo's own URL, known only once the
+   * server listens). The webhook route's address is derived from it.
+   */
+  readonly publicUrl?: () => string | null | undefined;
+  /** Create missing webhook subscriptions at start (the demo; a deployment with PUBLIC_URL). */
+  readonly registerWebhooksAtStart?: boolean;
+  /** ERP location online orders ship from (default: derived from the location mapping). */
+  readonly defaultLocation?: string;
+  /** Run the in-process worker (default true); tests drive the pipeline by hand without it. */
+  readonly worker?: boolean;
+  /** Retry, lease and concurrency settings of the ERP side. */
+  readonly processor?: Pick<OrderProcessorOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'leaseMs' | 'concurrency' | 'random'>;
+  /** The inbox's wait for a refund whose order has not arrived (tests shorten it). */
+  readonly inboxWait?: { readonly maxWaits?: number; readonly waitBaseMs?: number };
+  /** The poll's overlap window before its watermark. */
+  readonly pollOverlapMs?: number;
+  /** A previous client secret still accepted during a rotation. */
+  readonly previousWebhookSecret?: string;
+}
+
+export interface OrdersModule {
+  readonly orders: OrdersService;
+  readonly inbox: WebhookInboxService;
+  readonly processor: OrderProcessor;
+  readonly poll: OrderPollService;
+  readonly subscriptions: WebhookSubscriptionService;
+  readonly worker: OrderWorker;
+  readonly repositories: { readonly orders: OrderRepository; readonly inbox: WebhookInboxRepository };
+  readonly jobs: JobDefinition[];
+  /** `POST /webhooks/shopify`. */
+  readonly routes: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Records the order cut-over on first start, registers webhooks if asked, starts the worker. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The orders domain: Shopify webhooks into ERP sales orders, exactly once, nothing lost.
+ * Deliveries go to a durable inbox before the 200; the worker (and the `orders.pipeline` job
+ * on any instance) applies them to order rows, maps lines and counts their units as pending,
+ * then creates, cancels and records returns in the ERP with retries; a poll catches what the
+ * webhooks missed; an allocation check releases pending units once the ERP holds them.
+ */
+export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOptions): OrdersModule {
+  const log = deps.log.child({ component: 'orders' });
+  const db = deps.database.db;
+  const metrics = createOrdersMetrics(deps.metrics);
+  const pushSignal: PushSignal = options.pushSignal ?? { wake() {} };
+  const orderRepository = createOrderRepository(db);
+  const inboxRepository = createWebhookInboxRepository(db);
+  const webhookAddress = () => {
+    const base = options.publicUrl?.() ?? deps.config.publicUrl ?? null;
+    return base ? webhookAddressOf(base) : null;
+  };
+
+  const intake = createOrderIntake({ repository: orderRepository, shop: deps.shop, log, now: deps.now });
+  const mapper = createOrderLineMapper({ mapping: options.mapping, erp: deps.erp, shopify: deps.shopify, log, defaultLocation: options.defaultLocation });
+  const processor = createOrderProcessor({
+    db,
+    shop: deps.shop,
+    repository: orderRepository,
+    mapper,
+    erp: deps.erp,
+    alerts: options.alerts,
+    pushSignal,
+    metrics,
+    log,
+    now: deps.now,
+    ...options.processor,
+  });
+  let worker: OrderWorker | null = null;
+  const inbox = createWebhookInboxService({
+    db,
+    shop: deps.shop,
+    inbox: inboxRepository,
+    orders: orderRepository,
+    intake,
+    metrics,
+    log,
+    onStored: () => worker?.wake(),
+    ...options.inboxWait,
+  });
+  worker = createOrderWorker({ inbox, processor, inboxRepository, orderRepository, pushSignal, log });
+  const poll = createOrderPollService({
+    db,
+    shop: deps.shop,
+    shopify: deps.shopify,
+    repository: orderRepository,
+    inbox: inboxRepository,
+    intake,
+    metrics,
+    log,
+    overlapMs: options.pollOverlapMs,
+    onWork: () => worker?.wake(),
+  });
+  const subscriptions = createWebhookSubscriptionService({ shopify: deps.shopify, log, now: deps.now });
+  const orders = createOrdersService({ db, shop: deps.shop, orders: orderRepository, inbox: inboxRepository, processor, subscriptions, webhookAddress, log });
+  const secrets = () => [deps.webhookSecret, options.previousWebhookSecret].filter((secret): secret is string => Boolean(secret));
+  const runWorker = options.worker ?? true;
+  const theWorker = worker;
+
+  return {
+    orders,
+    inbox,
+    processor,
+    poll,
+    subscriptions,
+    worker: theWorker,
+    repositories: { orders: orderRepository, inbox: inboxRepository },
+    jobs: createOrderJobs({
+      shop: deps.shop,
+      worker: theWorker,
+      processor,
+      poll,
+      subscriptions,
+      inboxRepository,
+      alerts: options.alerts,
+      metrics,
+      pollIntervalMs: deps.config.orderPollIntervalSeconds * 1000,
+      webhookAddress,
+    }),
+    routes: [shopifyWebhookRoute({ inbox, secrets, maxBytes: deps.config.webhookMaxBytes, metrics, log })],
+    async start() {
+      const state = await orderRepository.pollState(deps.shop);
+      log.info({ cutoverAt: state.cutoverAt.toISOString() }, 'orders created in Shopify from the cut-over on go to the ERP');
+      const address = webhookAddress();
+      if (options.registerWebhooksAtStart && address) {
+        try {
+          const result = await subscriptions.register(address);
+          log.info({ address, created: result.created.length, existing: result.existing.length }, 'webhook subscriptions checked');
+        } catch (error) {
+          // Not fatal: the poll brings the orders in, and the subscriptions job tries again.
+          log.error({ err: error, address }, 'could not register the webhook subscriptions');
+        }
+      }
+      if (runWorker) theWorker.start();
+    },
+    async stop() {
+      await theWorker.stop();
+    },
+  };
+}

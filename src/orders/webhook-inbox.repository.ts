@@ -1,0 +1,182 @@
+import { and, asc, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/database.js';
+import { webhookInbox, type WebhookInboxStatus } from '../db/schema/index.js';
+import type { WebhookDeliveryRecord } from './order.models.js';
+
+/**
+ * The webhook inbox: one row per signed delivery. Inserting is the only work done before Shopify
+ * gets its 200; everything else reads rows back later, claimed with `for update skip locked` so
+ * any number of instances drain it together without taking the same row.
+ */
+
+export interface NewDelivery {
+  readonly shop: string;
+  readonly webhookId: string;
+  readonly eventId: string | null;
+  readonly topic: string;
+  readonly apiVersion: string | null;
+  readonly triggeredAt: Date | null;
+  readonly body: string;
+  readonly orderRef: string | null;
+  /** PENDING to be applied, or FAILED at once (a body that does not parse). */
+  readonly status: 'PENDING' | 'FAILED';
+  readonly lastError: string | null;
+}
+
+type InboxRow = typeof webhookInbox.$inferSelect;
+
+function toDelivery(row: InboxRow): WebhookDeliveryRecord {
+  return {
+    id: row.id,
+    shop: row.shop,
+    webhookId: row.webhookId,
+    eventId: row.eventId,
+    topic: row.topic,
+    apiVersion: row.apiVersion,
+    triggeredAt: row.triggeredAt,
+    receivedAt: row.receivedAt,
+    orderRef: row.orderRef,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.nextAttemptAt,
+    lastError: row.lastError,
+    outcome: row.outcome,
+    processedAt: row.processedAt,
+    body: row.body,
+  };
+}
+
+export interface DeliveryFilter {
+  readonly status?: WebhookInboxStatus | null;
+  readonly topic?: string | null;
+  readonly orderRef?: string | null;
+}
+
+export interface WebhookInboxRepository {
+  /** Stores a delivery; false when a delivery with this webhook id is already stored. */
+  insert(delivery: NewDelivery): Promise<boolean>;
+  /** PENDING rows that are due, locked for the caller's transaction; others skip them. */
+  claimDue(tx: Db, limit: number): Promise<WebhookDeliveryRecord[]>;
+  complete(tx: Db, id: number, result: { status: 'DONE' | 'FAILED' | 'IGNORED'; outcome: string; lastError?: string | null }): Promise<void>;
+  /** Leaves the row PENDING and tries it again after `delayMs`. */
+  postpone(tx: Db, id: number, delayMs: number, reason: string): Promise<void>;
+  /** When the next PENDING row falls due (null: none). */
+  nextDueAt(): Promise<Date | null>;
+  find(id: number): Promise<WebhookDeliveryRecord | null>;
+  /** Newest first; `afterId` is the last id of the previous page. */
+  list(shop: string, filter: DeliveryFilter, page: { first: number; afterId: number | null }): Promise<WebhookDeliveryRecord[]>;
+  countByStatus(shop: string): Promise<Record<WebhookInboxStatus, number>>;
+  /** True when a delivery about this order is stored and not yet applied. */
+  hasPendingFor(shop: string, orderRef: string): Promise<boolean>;
+}
+
+export function createWebhookInboxRepository(db: Db): WebhookInboxRepository {
+  return {
+    async insert(delivery) {
+      const inserted = await db
+        .insert(webhookInbox)
+        .values({
+          shop: delivery.shop,
+          webhookId: delivery.webhookId,
+          eventId: delivery.eventId,
+          topic: delivery.topic,
+          apiVersion: delivery.apiVersion,
+          triggeredAt: delivery.triggeredAt,
+          body: delivery.body,
+          orderRef: delivery.orderRef,
+          status: delivery.status,
+          lastError: delivery.lastError,
+          nextAttemptAt: delivery.status === 'PENDING' ? sql`now()` : null,
+          processedAt: delivery.status === 'FAILED' ? sql`now()` : null,
+          outcome: delivery.status === 'FAILED' ? 'malformed body' : null,
+        })
+        .onConflictDoNothing({ target: webhookInbox.webhookId })
+        .returning({ id: webhookInbox.id });
+      return inserted.length > 0;
+    },
+
+    async claimDue(tx, limit) {
+      const rows = await tx
+        .select()
+        .from(webhookInbox)
+        .where(and(eq(webhookInbox.status, 'PENDING'), sql`${webhookInbox.nextAttemptAt} <= now()`))
+        .orderBy(asc(webhookInbox.nextAttemptAt), asc(webhookInbox.id))
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      return rows.map(toDelivery);
+    },
+
+    async complete(tx, id, result) {
+      await tx
+        .update(webhookInbox)
+        .set({
+          status: result.status,
+          outcome: result.outcome,
+          lastError: result.lastError ?? null,
+          attempts: sql`${webhookInbox.attempts} + 1`,
+          nextAttemptAt: null,
+          processedAt: sql`now()`,
+        })
+        .where(eq(webhookInbox.id, id));
+    },
+
+    async postpone(tx, id, delayMs, reason) {
+      await tx
+        .update(webhookInbox)
+        .set({
+          attempts: sql`${webhookInbox.attempts} + 1`,
+          nextAttemptAt: sql`now() + ${Math.max(0, Math.round(delayMs))} * interval '1 millisecond'`,
+          lastError: reason,
+        })
+        .where(eq(webhookInbox.id, id));
+    },
+
+    async nextDueAt() {
+      const [row] = await db
+        .select({ at: sql<Date | string | null>`min(${webhookInbox.nextAttemptAt})` })
+        .from(webhookInbox)
+        .where(eq(webhookInbox.status, 'PENDING'));
+      return row?.at ? new Date(row.at) : null;
+    },
+
+    async find(id) {
+      const [row] = await db.select().from(webhookInbox).where(eq(webhookInbox.id, id));
+      return row ? toDelivery(row) : null;
+    },
+
+    async list(shop, filter, page) {
+      const conditions: SQL[] = [eq(webhookInbox.shop, shop)];
+      if (filter.status) conditions.push(eq(webhookInbox.status, filter.status));
+      if (filter.topic) conditions.push(eq(webhookInbox.topic, filter.topic));
+      if (filter.orderRef) conditions.push(eq(webhookInbox.orderRef, filter.orderRef));
+      if (page.afterId !== null) conditions.push(lt(webhookInbox.id, page.afterId));
+      const rows = await db
+        .select()
+        .from(webhookInbox)
+        .where(and(...conditions))
+        .orderBy(desc(webhookInbox.id))
+        .limit(page.first);
+      return rows.map(toDelivery);
+    },
+
+    async hasPendingFor(shop, orderRef) {
+      const rows = await db
+        .select({ id: webhookInbox.id })
+        .from(webhookInbox)
+        .where(and(eq(webhookInbox.shop, shop), eq(webhookInbox.orderRef, orderRef), eq(webhookInbox.status, 'PENDING')))
+        .limit(1);
+      return rows.length > 0;
+    },
+
+    async countByStatus(shop) {
+      const rows = await db
+        .select({ status: webhookInbox.status, count: sql<number>`count(*)::int` })
+        .from(webhookInbox)
+        .where(eq(webhookInbox.shop, shop))
+        .groupBy(webhookInbox.status);
+      const counts: Record<WebhookInboxStatus, number> = { PENDING: 0, DONE: 0, FAILED: 0, IGNORED: 0 };
+      for (const row of rows) counts[row.status] = Number(row.count);
+      return counts;
+    },
+  };
+}

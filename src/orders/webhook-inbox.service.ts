@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { IntakeResult, OrderIntake } from './order-intake.service.js';
+import { isOrderTopic, type WebhookDeliveryRecord } from './order.models.js';
+import type { OrderRepository } from './order.repository.js';
+import type { OrdersMetrics } from './orders.metrics.js';
+import { MalformedWebhookBody, parseWebhookBody } from './shopify-order.payloads.js';
+import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
+
+/**
+ * The inbox: what happens to a signed delivery. `receive` stores it (the only work before the
+ * 200); `drain` applies stored deliveries to the orders' state later, many instances at once.
+ */
+
+/** A delivery whose signature has been checked, with Shopify's headers. */
+export interface VerifiedDelivery {
+  readonly topic: string | undefined;
+  readonly shopDomain: string | undefined;
+  readonly webhookId: string | undefined;
+  readonly eventId: string | undefined;
+  readonly apiVersion: string | undefined;
+  readonly triggeredAt: string | undefined;
+  readonly body: Buffer;
+}
+
+export type ReceiveResult =
+  /** Stored; the pipeline applies it after the answer. */
+  | { readonly result: 'stored'; readonly id: number | null }
+  /** The same webhook id was stored before: acknowledged, nothing done. */
+  | { readonly result: 'duplicate' }
+  /** Stored as FAILED with the reason (signed, but not what the topic promises). */
+  | { readonly result: 'malformed'; readonly reason: string }
+  /** A topic or shop this gateway does not act on: acknowledged, not stored. */
+  | { readonly result: 'ignored'; readonly reason: string };
+
+export interface DrainResult {
+  /** Deliveries taken from the inbox in this call (settled or put back to wait). */
+  readonly claimed: number;
+  /** Deliveries settled (applied, ignored or failed) in this call. */
+  readonly settled: number;
+  /** Orders that got work for the ERP side. */
+  readonly dueOrderIds: readonly string[];
+  readonly pendingChanged: boolean;
+}
+
+export interface WebhookInboxService {
+  receive(delivery: VerifiedDelivery): Promise<ReceiveResult>;
+  /** Applies up to `batchSize` due deliveries in one transaction (each in a savepoint). */
+  drain(options?: { batchSize?: number }): Promise<DrainResult>;
+}
+
+export interface WebhookInboxServiceOptions {
+  readonly db: Db;
+  readonly shop: string;
+  readonly inbox: WebhookInboxRepository;
+  readonly orders: OrderRepository;
+  readonly intake: OrderIntake;
+  readonly metrics: OrdersMetrics;
+  readonly log: Logger;
+  /** Called after a delivery is stored, to wake the drain. */
+  readonly onStored?: () => void;
+  /** How long a refund waits for its order before it is FAILED (attempts; default 12, about 17 h). */
+  readonly maxWaits?: number;
+  /** First wait for a delivery that cannot be applied yet; doubles per attempt (default 10 s). */
+  readonly waitBaseMs?: number;
+  readonly waitMaxMs?: number;
+}
+
+/** Order id named by a body, read loosely (also from a body that failed validation). */
+function orderRefOf(topic: string, body: string): string | null {
+  try {
+    const json = JSON.parse(body) as Record<string, unknown>;
+    const value = topic === 'refunds/create' ? json.order_id : json.id;
+    return typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)) ? String(value) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createWebhookInboxService(options: WebhookInboxServiceOptions): WebhookInboxService {
+  const { db, shop, log } = options;
+  const maxWaits = options.maxWaits ?? 12;
+  const waitBaseMs = options.waitBaseMs ?? 10_000;
+  const waitMaxMs = options.waitMaxMs ?? 4 * 60 * 60_000;
+  let cutover: Date | null = null;
+
+  const cutoverAt = async () => {
+    cutover ??= (await options.orders.pollState(shop)).cutoverAt;
+    return cutover;
+  };
+
+  async function applyOne(tx: Db, row: WebhookDeliveryRecord, cutoverAtValue: Date): Promise<IntakeResult> {
+    const parsed = parseWebhookBody(row.topic, row.body);
+    if (parsed.kind === 'refund') return options.intake.applyRefund(tx, parsed.refund);
+    return options.intake.applyOrder(tx, parsed.snapshot, { source: 'webhook', topic: row.topic, cutoverAt: cutoverAtValue });
+  }
+
+  return {
+    async receive(delivery) {
+      const topic = (delivery.topic ?? '').trim();
+      if (!isOrderTopic(topic)) {
+        options.metrics.webhooks.inc({ topic: topic || 'none', result: 'ignored' });
+        log.info({ topic: topic || null, webhookId: delivery.webhookId }, 'webhook topic not handled: acknowledged and ignored');
+        return { result: 'ignored', reason: `topic ${topic || '(none)'} is not handled` };
+      }
+      if (delivery.shopDomain && delivery.shopDomain.toLowerCase() !== shop.toLowerCase()) {
+        options.metrics.webhooks.inc({ topic, result: 'ignored' });
+        log.warn({ topic, shopDomain: delivery.shopDomain, webhookId: delivery.webhookId }, 'webhook for another shop: acknowledged and ignored');
+        return { result: 'ignored', reason: `shop ${delivery.shopDomain} is not served by this gateway` };
+      }
+      const body = delivery.body.toString('utf8');
+      let status: 'PENDING' | 'FAILED' = 'PENDING';
+      let lastError: string | null = null;
+      let orderRef: string | null = null;
+      try {
+        const parsed = parseWebhookBody(topic, body);
+        orderRef = parsed.kind === 'order' ? parsed.snapshot.shopifyOrderId : parsed.refund.shopifyOrderId;
+      } catch (error) {
+        if (!(error instanceof MalformedWebhookBody)) throw error;
+        status = 'FAILED';
+        lastError = error.message;
+        orderRef = orderRefOf(topic, body);
+      }
+      // Shopify always sends a webhook id; without one, the body itself identifies the delivery.
+      const webhookId = delivery.webhookId?.trim() || `body-sha256:${createHash('sha256').update(topic).update(delivery.body).digest('hex')}`;
+      const triggeredAt = delivery.triggeredAt && !Number.isNaN(Date.parse(delivery.triggeredAt)) ? new Date(delivery.triggeredAt) : null;
+      const stored = await options.inbox.insert({
+        shop,
+        webhookId,
+        eventId: delivery.eventId?.trim() || null,
+        topic,
+        apiVersion: delivery.apiVersion?.trim() || null,
+        triggeredAt,
+        body,
+        orderRef,
+        status,
+        lastError,
+      });
+      if (!stored) {
+        options.metrics.webhooks.inc({ topic, result: 'duplicate' });
+        log.debug({ topic, webhookId }, 'webhook delivered again: already stored');
+        return { result: 'duplicate' };
+      }
+      if (status === 'FAILED') {
+        options.metrics.webhooks.inc({ topic, result: 'malformed' });
+        log.error({ topic, webhookId, reason: lastError }, 'signed webhook with a body that is not what its topic promises: stored as failed');
+        return { result: 'malformed', reason: lastError! };
+      }
+      options.metrics.webhooks.inc({ topic, result: 'stored' });
+      options.onStored?.();
+      return { result: 'stored', id: null };
+    },
+
+    async drain({ batchSize = 50 } = {}) {
+      const cutoverAtValue = await cutoverAt();
+      const dueOrderIds = new Set<string>();
+      let pendingChanged = false;
+      let settled = 0;
+      let claimed = 0;
+      await db.transaction(async (transaction) => {
+        const tx = transaction as unknown as Db;
+        const rows = await options.inbox.claimDue(tx, batchSize);
+        claimed = rows.length;
+        for (const row of rows) {
+          const rowLog = log.child({ topic: row.topic, webhookId: row.webhookId });
+          let result: IntakeResult;
+          try {
+            result = await tx.transaction((savepoint) => applyOne(savepoint as unknown as Db, row, cutoverAtValue));
+          } catch (error) {
+            if (error instanceof MalformedWebhookBody) {
+              await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'malformed body', lastError: error.message });
+              settled += 1;
+              continue;
+            }
+            const attempts = row.attempts + 1;
+            const reason = error instanceof Error ? error.message : String(error);
+            if (attempts >= maxWaits) {
+              rowLog.error({ err: error, attempts }, 'webhook delivery could not be applied; giving up');
+              await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'could not be applied', lastError: reason });
+              settled += 1;
+            } else {
+              rowLog.warn({ err: error, attempts }, 'webhook delivery could not be applied; will retry');
+              await options.inbox.postpone(tx, row.id, Math.min(waitMaxMs, waitBaseMs * 2 ** (attempts - 1)), reason);
+            }
+            continue;
+          }
+          if (result.kind === 'not-yet') {
+            const attempts = row.attempts + 1;
+            if (attempts >= maxWaits) {
+              await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'gave up waiting', lastError: `${result.outcome}: it never arrived (webhook and poll)` });
+              rowLog.error({ attempts }, 'a delivery waited for its order in vain');
+              settled += 1;
+            } else {
+              await options.inbox.postpone(tx, row.id, Math.min(waitMaxMs, waitBaseMs * 2 ** (attempts - 1)), result.outcome);
+            }
+            continue;
+          }
+          settled += 1;
+          if (result.kind === 'ignored') {
+            await options.inbox.complete(tx, row.id, { status: 'IGNORED', outcome: result.outcome });
+            rowLog.debug({ outcome: result.outcome }, 'webhook delivery changed nothing');
+            continue;
+          }
+          await options.inbox.complete(tx, row.id, { status: 'DONE', outcome: result.outcome });
+          if (result.due) dueOrderIds.add(result.orderId);
+          if (result.pendingChanged) pendingChanged = true;
+          rowLog.debug({ outcome: result.outcome, orderId: result.orderId }, 'webhook delivery applied');
+        }
+      });
+      return { claimed, settled, dueOrderIds: [...dueOrderIds], pendingChanged };
+    },
+  };
+}
