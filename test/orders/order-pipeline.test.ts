@@ -1,0 +1,280 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inventoryLevels } from '../../src/db/schema/index.js';
+import { signWebhookBody } from '../../src/simulators/shopify/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { seedInventoryLevel, startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
+
+/** Repeats `step` until `done` holds (bounded): retries are scheduled on real timers. */
+async function until(done: () => Promise<boolean>, step: () => Promise<unknown>, attempts = 100): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    await step();
+    if (await done()) return;
+    await sleep(25);
+  }
+  throw new Error('condition not reached');
+}
+
+const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M'];
+
+describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
+  let world: ShopAndErp;
+  let database: TestDatabase;
+  let instance: OrdersInstance;
+  let shop: string;
+
+  beforeAll(async () => {
+    world = await startShopAndErp([
+      ...SKUS.map((sku) => ({ sku, price: '12.50' })),
+      { sku: 'PIPE-LOWER', shopifySku: 'pipe-lower', unmapped: false },
+      { sku: 'MERCH-ONLY', shopifyOnly: true },
+      { sku: 'PIPE-CASE', conversion: { erpUnits: 1, shopifyUnits: 12 }, stock: { 'WH-A': 10, 'WH-B': 10 } },
+    ]);
+    database = await createTestDatabase();
+    instance = await startOrdersInstance(world, database);
+    await instance.module.subscriptions.register(instance.webhookUrl);
+    shop = world.shopify.shopDomain;
+  });
+
+  afterAll(async () => {
+    await instance?.close();
+    await database?.close();
+    await world?.close();
+  });
+
+  function place(lines: Array<{ sku: string; quantity: number }>, location = 'WH-A') {
+    const placed = world.shopify.state.placeOrder({ lines, location, customer: { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' } });
+    if (!placed.placed) throw new Error(`order refused: ${placed.message}`);
+    return placed.order;
+  }
+
+  async function settle() {
+    await world.shopify.state.settleWebhooks();
+    await instance.drain();
+  }
+
+  const reference = (legacyId: number) => `gid://shopify/Order/${legacyId}`;
+
+  it('creates one ERP sales order with the customer, mapped lines, location and prices', async () => {
+    const order = place([
+      { sku: 'PIPE-A', quantity: 2 },
+      { sku: 'pipe-lower', quantity: 1 },
+    ]);
+    await settle();
+    const stored = await instance.module.orders.findOrder(order.id);
+    expect(stored).toMatchObject({ status: 'SUBMITTED', name: order.name, lastError: null });
+    expect(stored!.erpReference).toMatch(/^SO/);
+    const sale = await world.connector.findSalesOrder(reference(order.legacyId));
+    expect(sale).toMatchObject({ erpReference: stored!.erpReference, status: 'confirmed' });
+    expect(sale!.lines.map((line) => [line.sku, line.quantity, line.location])).toEqual([
+      ['PIPE-A', 2, 'WH-A'],
+      ['PIPE-LOWER', 1, 'WH-A'],
+    ]);
+    const lines = (await instance.module.orders.getLinesByOrderIds([stored!.id])).get(stored!.id)!;
+    expect(lines.map((line) => [line.erpSku, line.quantity, line.location, line.unitPrice])).toEqual([
+      ['PIPE-A', 2, 'WH-A', '12.50'],
+      ['PIPE-LOWER', 1, 'WH-A', '10.00'],
+    ]);
+    // The gateway finds it by its own id, the Shopify gid and the numeric id.
+    expect((await instance.module.orders.findOrder(String(order.legacyId)))?.id).toBe(stored!.id);
+    expect((await instance.module.orders.findOrder(stored!.id))?.id).toBe(stored!.id);
+  });
+
+  it('creates one ERP order when the same webhook arrives three times', async () => {
+    world.shopify.state.setWebhookFaults({ duplicateRate: 1 });
+    const order = place([{ sku: 'PIPE-B', quantity: 1 }]);
+    await world.shopify.state.settleWebhooks();
+    world.shopify.state.clearFaults();
+    const delivery = world.shopify.state.webhookDeliveries().find((candidate) => candidate.topic === 'orders/create' && candidate.body.includes(`"id":${order.legacyId},`))!;
+    // Shopify's retry of the same delivery: same webhook id, same signed body.
+    const response = await fetch(instance.webhookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-shopify-topic': 'orders/create',
+        'x-shopify-hmac-sha256': signWebhookBody(world.shopify.apiSecret, delivery.body),
+        'x-shopify-shop-domain': shop,
+        'x-shopify-webhook-id': delivery.webhookId,
+      },
+      body: delivery.body,
+    });
+    expect(response.status).toBe(200);
+    await instance.drain();
+    expect(delivery.attempts.length + 1).toBeGreaterThanOrEqual(3);
+    expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+    const page = await instance.module.orders.listDeliveries({ orderId: String(order.legacyId), topic: 'orders/create' });
+    expect(page.edges).toHaveLength(1);
+  });
+
+  it('creates one ERP order when the webhook and the poll both find it', async () => {
+    const order = place([{ sku: 'PIPE-C', quantity: 3 }]);
+    await world.shopify.state.settleWebhooks();
+    const poll = await instance.module.poll.poll();
+    await instance.drain();
+    expect(poll.missed).toBe(0);
+    await instance.module.poll.poll();
+    await instance.drain();
+    expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+    expect((await instance.module.orders.findOrder(order.id))?.source).toBe('webhook');
+  });
+
+  it('brings an order whose webhook was dropped into the ERP through the poll', async () => {
+    world.shopify.state.setWebhookFaults({ dropRate: 1 });
+    const order = place([{ sku: 'PIPE-D', quantity: 4 }]);
+    await world.shopify.state.settleWebhooks();
+    world.shopify.state.clearFaults();
+    await instance.drain();
+    expect(await instance.module.orders.findOrder(order.id)).toBeNull();
+    const poll = await instance.module.poll.poll();
+    expect(poll.missed).toBe(1);
+    await instance.drain();
+    const stored = await instance.module.orders.findOrder(order.id);
+    expect(stored).toMatchObject({ status: 'SUBMITTED', source: 'poll' });
+    const sale = await world.connector.findSalesOrder(reference(order.legacyId));
+    expect(sale!.lines.map((line) => [line.sku, line.quantity, line.location])).toEqual([['PIPE-D', 4, 'WH-A']]);
+    expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+  });
+
+  it('delays orders while the ERP is down and loses none', async () => {
+    world.erp.fail({ mode: 'down' });
+    const orders = [place([{ sku: 'PIPE-E', quantity: 1 }]), place([{ sku: 'PIPE-F', quantity: 2 }]), place([{ sku: 'PIPE-E', quantity: 3 }])];
+    await settle();
+    for (const order of orders) {
+      const stored = await instance.module.orders.findOrder(order.id);
+      expect(stored).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'ERP_UNAVAILABLE' });
+      expect(stored!.attempts).toBeGreaterThanOrEqual(1);
+      expect(stored!.nextAttemptAt).not.toBeNull();
+    }
+    world.erp.recover();
+    await until(
+      async () => (await Promise.all(orders.map((order) => instance.module.orders.findOrder(order.id)))).every((stored) => stored?.status === 'SUBMITTED'),
+      () => instance.drain(),
+    );
+    for (const order of orders) expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+  });
+
+  it('after the last attempt marks the order FAILED with its last error, alerts, and replayOrder sends it again', async () => {
+    world.erp.fail({ mode: 'down' });
+    const order = place([{ sku: 'PIPE-G', quantity: 1 }]);
+    await until(async () => (await instance.module.orders.findOrder(order.id))?.status === 'FAILED', settle);
+    const failed = await instance.module.orders.findOrder(order.id);
+    expect(failed).toMatchObject({ status: 'FAILED', lastErrorCode: 'ERP_UNAVAILABLE', attempts: 4 });
+    expect(failed!.lastError).toMatch(/gave up after 4 attempts/);
+    await instance.alertSender.flush();
+    expect(world.alerts.received.some((alert) => alert.code === 'ORDER_FAILED' && alert.message.includes(order.name))).toBe(true);
+    expect(instance.logLines().some((line) => line.level === 50 && line.shopifyOrderId === String(order.legacyId))).toBe(true);
+    world.erp.recover();
+    const replayed = await instance.module.orders.replayOrder(order.id);
+    expect(replayed).toMatchObject({ status: 'SUBMITTED', lastError: null, attempts: 0 });
+    expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+  });
+
+  it('fails only the order with an SKU the ERP does not know, with a clear last error', async () => {
+    const bad = place([{ sku: 'MERCH-ONLY', quantity: 1 }]);
+    const good = place([{ sku: 'PIPE-H', quantity: 1 }]);
+    await settle();
+    const failed = await instance.module.orders.findOrder(bad.id);
+    expect(failed).toMatchObject({ status: 'FAILED', lastErrorCode: 'UNKNOWN_SKU', attempts: 1 });
+    expect(failed!.lastError).toContain('MERCH-ONLY');
+    expect(failed!.lastError).toMatch(/mapSku|replayOrder/);
+    expect((await instance.module.orders.findOrder(good.id))?.status).toBe('SUBMITTED');
+    expect(world.erp.countSalesOrders(reference(bad.legacyId))).toBe(0);
+  });
+
+  it('cancels the ERP order when Shopify cancels after the create', async () => {
+    const order = place([{ sku: 'PIPE-I', quantity: 2 }]);
+    await settle();
+    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    world.shopify.state.cancelOrder(order.id);
+    await settle();
+    expect(await instance.module.orders.findOrder(order.id)).toMatchObject({ status: 'CANCELLED' });
+    expect((await world.connector.findSalesOrder(reference(order.legacyId)))?.status).toBe('cancelled');
+  });
+
+  it('never sends an order whose cancellation arrives before its creation', async () => {
+    world.shopify.state.setWebhookFaults({ reorderRate: 1, reorderDelayMs: 60_000 });
+    const order = place([{ sku: 'PIPE-J', quantity: 1 }]);
+    world.shopify.state.clearFaults();
+    world.shopify.state.cancelOrder(order.id);
+    await world.shopify.state.settleWebhooks();
+    const create = world.shopify.state.webhookDeliveries().find((d) => d.topic === 'orders/create' && d.body.includes(`"id":${order.legacyId},`))!;
+    expect(create.attempts).toHaveLength(0);
+    await instance.drain();
+    expect(await instance.module.orders.findOrder(order.id)).toMatchObject({ status: 'CANCELLED', erpReference: null });
+    // The create, late: acknowledged, and nothing reaches the ERP.
+    const late = await fetch(instance.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/create', 'x-shopify-hmac-sha256': signWebhookBody(world.shopify.apiSecret, create.body), 'x-shopify-shop-domain': shop, 'x-shopify-webhook-id': create.webhookId },
+      body: create.body,
+    });
+    expect(late.status).toBe(200);
+    await instance.drain();
+    expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
+    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('CANCELLED');
+  });
+
+  it('flags an update to an order already in the ERP as a conflict and leaves the ERP order alone', async () => {
+    const order = place([{ sku: 'PIPE-K', quantity: 2 }]);
+    await settle();
+    const delivery = world.shopify.state.webhookDeliveries().find((d) => d.topic === 'orders/create' && d.body.includes(`"id":${order.legacyId},`))!;
+    const edited = JSON.parse(delivery.body) as { updated_at: string; line_items: Array<{ quantity: number; current_quantity: number }> };
+    edited.updated_at = new Date(Date.now() + 60_000).toISOString();
+    edited.line_items[0]!.quantity = 5;
+    edited.line_items[0]!.current_quantity = 5;
+    const body = JSON.stringify(edited);
+    const response = await fetch(instance.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/updated', 'x-shopify-hmac-sha256': signWebhookBody(world.shopify.apiSecret, body), 'x-shopify-shop-domain': shop, 'x-shopify-webhook-id': `edit-${order.legacyId}` },
+      body,
+    });
+    expect(response.status).toBe(200);
+    await instance.drain();
+    const stored = await instance.module.orders.findOrder(order.id);
+    expect(stored!.status).toBe('SUBMITTED');
+    expect(stored!.flags.map((flag) => flag.code)).toEqual(['CONFLICT']);
+    expect((await world.connector.findSalesOrder(reference(order.legacyId)))!.lines[0]!.quantity).toBe(2);
+    const flagged = await instance.module.orders.listOrders({ needsAttention: true });
+    expect(flagged.edges.map((edge) => edge.node.id)).toContain(stored!.id);
+  });
+
+  it('records restocked returns of a refund as an ERP customer return, once', async () => {
+    const order = place([{ sku: 'PIPE-L', quantity: 3 }]);
+    await settle();
+    world.shopify.state.fulfillOrder(order.id);
+    world.shopify.state.refundOrder(order.id, { lines: [{ sku: 'PIPE-L', quantity: 2, restockType: 'RETURN' }] });
+    await settle();
+    const before = (await world.connector.getStockBySkus(['PIPE-L'], ['WH-A'])).levels[0]!.onHand;
+    expect(before).toBe(52);
+    await settle();
+    expect((await world.connector.getStockBySkus(['PIPE-L'], ['WH-A'])).levels[0]!.onHand).toBe(52);
+  });
+
+  it('counts a Shopify order in pendingShopifyOrders until the ERP allocates it', async () => {
+    await seedInventoryLevel(database, shop, { sku: 'PIPE-M', location: 'WH-A', onHand: 50, unexplainedShopifyDrop: 3 });
+    const level = async () =>
+      (await database.db.select().from(inventoryLevels).where(and(eq(inventoryLevels.shop, shop), eq(inventoryLevels.sku, 'PIPE-M'), eq(inventoryLevels.location, 'WH-A'))))[0]!;
+    world.erp.fail({ mode: 'down' });
+    const order = place([{ sku: 'PIPE-M', quantity: 5 }]);
+    await settle();
+    // Counted from receipt, while the ERP is still down; the order explains 5 units of Shopify's drop.
+    expect(await level()).toMatchObject({ pendingOrders: 5, unexplainedShopifyDrop: -2, availableToPromise: 45 });
+    expect((await level()).pushRequestedAt).not.toBeNull();
+    world.erp.recover();
+    await until(async () => (await instance.module.orders.findOrder(order.id))?.status === 'SUBMITTED', () => instance.drain());
+    await instance.module.processor.checkAllocations();
+    expect((await level()).pendingOrders).toBe(5);
+    world.erp.assignSalesOrder(reference(order.legacyId));
+    const result = await instance.module.processor.checkAllocations();
+    expect(result.allocated).toBeGreaterThanOrEqual(1);
+    expect(await level()).toMatchObject({ pendingOrders: 0, unexplainedShopifyDrop: -2 });
+    expect((await instance.module.orders.findOrder(order.id))?.allocatedAt).not.toBeNull();
+  });
+
+  it('converts Shopify units to ERP units with the mapping', async () => {
+    const order = place([{ sku: 'PIPE-CASE', quantity: 24 }]);
+    await settle();
+    const sale = await world.connector.findSalesOrder(reference(order.legacyId));
+    expect(sale!.lines.map((line) => [line.sku, line.quantity])).toEqual([['PIPE-CASE', 2]]);
+  });
+});
