@@ -271,6 +271,28 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect((await instance.module.orders.findOrder(order.id))?.allocatedAt).not.toBeNull();
   });
 
+  it('loses nothing when the process stops after answering 200 and before processing: the restarted one drains the inbox', async () => {
+    for (const subscription of world.shopify.state.webhookSubscriptions()) world.shopify.state.shop.deleteWebhookSubscription(subscription.id);
+    const crashing = await startOrdersInstance(world, database);
+    await crashing.module.subscriptions.register(crashing.webhookUrl);
+    const order = place([{ sku: 'PIPE-A', quantity: 1 }, { sku: 'PIPE-B', quantity: 2 }]);
+    await world.shopify.state.settleWebhooks();
+    const delivery = world.shopify.state.webhookDeliveries().find((d) => d.topic === 'orders/create' && d.body.includes(`"id":${order.legacyId},`))!;
+    expect(delivery.attempts.map((attempt) => attempt.status)).toEqual([200]);
+    await crashing.close();
+    expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
+    for (const subscription of world.shopify.state.webhookSubscriptions()) world.shopify.state.shop.deleteWebhookSubscription(subscription.id);
+    const restarted = await startOrdersInstance(world, database);
+    try {
+      await restarted.drain();
+      expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+      expect((await restarted.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    } finally {
+      await restarted.close();
+      await instance.module.subscriptions.register(instance.webhookUrl);
+    }
+  });
+
   it('converts Shopify units to ERP units with the mapping', async () => {
     const order = place([{ sku: 'PIPE-CASE', quantity: 24 }]);
     await settle();
