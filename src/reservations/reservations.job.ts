@@ -33,3 +33,20 @@ export function createReservationsJob(service: ReservationsService, options: { i
     },
   };
 }
+
+/**
+ * A safety net: every 10 minutes, checks that each position's `reserved` equals the units of the
+ * reservations that count there, and corrects (and warns about) any that do not. It reads every
+ * position of the shop once per run, hence the long interval.
+ */
+export function createReservedTermCheckJob(service: ReservationsService, options: { intervalMs?: number } = {}): JobDefinition {
+  return {
+    name: 'reservations.check-reserved',
+    intervalMs: options.intervalMs ?? 10 * 60_000,
+    timeoutMs: 5 * 60_000,
+    runOnStart: true,
+    async run() {
+      return { repaired: await service.repairReservedTerms() };
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import type { PushSignal } from '../inventory/push-requests.js';
 import type { JobDefinition } from '../scheduler/job.js';
 import type { ModuleDeps } from '../shared/module.js';
-import { createReservationsJob } from './reservations.job.js';
+import { createReservationsJob, createReservedTermCheckJob } from './reservations.job.js';
 import { createReservationsRepository } from './reservations.repository.js';
 import { createReservationsService, type ReservationAtpPort, type ReservationsService } from './reservations.service.js';
 
@@ -34,5 +34,5 @@ export function createReservationsModule(deps: ModuleDeps, options: Reservations
     atp: options.atp,
     erpReadMarginMs: options.erpReadMarginMs,
   });
-  return { reservations, jobs: [createReservationsJob(reservations)] };
+  return { reservations, jobs: [createReservationsJob(reservations), createReservedTermCheckJob(reservations)] };
 }

@@ -110,6 +110,7 @@ async function adjustReserved(tx: Db, shop: string, changes: readonly { sku: str
   }
   const positions = sortedPositions([...totals.values()]);
   if (positions.length === 0) return;
+  await lockPositions(tx, shop, positions);
   const rows = sql.join(
     positions.map(({ sku, location }) => sql`(${sku}::text, ${location}::text, ${totals.get(`${sku}\u0000${location}`)!.delta}::double precision)`),
     sql`, `,
@@ -125,6 +126,23 @@ async function adjustReserved(tx: Db, shop: string, changes: readonly { sku: str
     .where(and(eq(inventoryLevels.shop, shop), positionsCondition(positions)));
   await requestPush(tx, shop, positions, at);
 }
+
+/**
+ * Locks the positions' rows in (sku, location) order and returns their ATP. Every transaction of
+ * this domain takes position locks this way, so two of them never wait on each other in a cycle.
+ */
+async function lockPositions(tx: Db, shop: string, positions: readonly PositionKey[]) {
+  if (positions.length === 0) return [];
+  return tx
+    .select({ sku: inventoryLevels.sku, location: inventoryLevels.location, atp: atpExpression, reserved: inventoryLevels.reserved })
+    .from(inventoryLevels)
+    .where(and(eq(inventoryLevels.shop, shop), positionsCondition(positions)))
+    .orderBy(asc(inventoryLevels.sku), asc(inventoryLevels.location))
+    .for('update');
+}
+
+/** Units that count in `reserved`: ACTIVE reservations, and COMMITTED ones the ERP has not shown yet. */
+const countsInReserved = sql`(${reservations.status} = 'ACTIVE' or (${reservations.status} = 'COMMITTED' and ${reservations.erpConfirmedAt} is null))`;
 
 function positionsCondition(positions: readonly PositionKey[]): SQL {
   const bySku = new Map<string, string[]>();
@@ -371,12 +389,7 @@ export function createReservationsRepository(db: Db, shop: string) {
         // Lock every position of the batch in one fixed order (two batches never wait on each
         // other in a cycle) and read its ATP; then decide each request in arrival order.
         const positions = sortedPositions([...candidates.values()].map((group) => group[0]!.row));
-        const locked = await tx
-          .select({ sku: inventoryLevels.sku, location: inventoryLevels.location, atp: atpExpression })
-          .from(inventoryLevels)
-          .where(and(eq(inventoryLevels.shop, shop), positionsCondition(positions)))
-          .orderBy(asc(inventoryLevels.sku), asc(inventoryLevels.location))
-          .for('update');
+        const locked = await lockPositions(tx, shop, positions);
         const atpByPosition = new Map(locked.map((level) => [`${level.sku}\u0000${level.location}`, Number(level.atp)]));
         const missing = positions.filter((position) => !atpByPosition.has(`${position.sku}\u0000${position.location}`));
         const knownSkus = new Set<string>();
@@ -473,6 +486,44 @@ export function createReservationsRepository(db: Db, shop: string) {
         .orderBy(sql`min(${reservations.committedAt})`)
         .limit(limit);
       return rows.map((row) => row.sku);
+    },
+
+    /**
+     * Finds positions whose `reserved` differs from the units of the reservations that count
+     * there (a bug elsewhere, a row rebuilt by hand) and sets it right, each under its row lock:
+     * every change to a position's reservations takes that lock before it commits, so the sum
+     * read under it plus the changes still waiting for it is exactly what `reserved` must become.
+     * Returns what it corrected. Reads every position of the shop: run it rarely.
+     */
+    async repairReservedTerms(at: Date): Promise<Array<{ sku: string; location: string; was: number; now: number }>> {
+      const counted = db
+        .select({ sku: reservations.sku, location: reservations.location, units: sql<number>`sum(${reservations.quantity})::float8`.as('units') })
+        .from(reservations)
+        .where(and(eq(reservations.shop, shop), countsInReserved))
+        .groupBy(reservations.sku, reservations.location)
+        .as('counted');
+      const suspects = await db
+        .select({ sku: inventoryLevels.sku, location: inventoryLevels.location })
+        .from(inventoryLevels)
+        .leftJoin(counted, and(eq(counted.sku, inventoryLevels.sku), eq(counted.location, inventoryLevels.location)))
+        .where(and(eq(inventoryLevels.shop, shop), sql`${inventoryLevels.reserved} <> coalesce(${counted.units}, 0)`));
+      const repaired: Array<{ sku: string; location: string; was: number; now: number }> = [];
+      for (const position of suspects) {
+        const fixed = await inTransaction(db, async (tx) => {
+          const [level] = await lockPositions(tx, shop, [position]);
+          if (!level) return null;
+          const [sum] = await tx
+            .select({ units: sql<number>`coalesce(sum(${reservations.quantity}), 0)::float8` })
+            .from(reservations)
+            .where(and(eq(reservations.shop, shop), eq(reservations.sku, position.sku), eq(reservations.location, position.location), countsInReserved));
+          const units = Number(sum?.units ?? 0);
+          if (units === level.reserved) return null;
+          await adjustReserved(tx, shop, [{ ...position, delta: units - level.reserved }], at);
+          return { ...position, was: level.reserved, now: units };
+        });
+        if (fixed) repaired.push(fixed);
+      }
+      return repaired;
     },
 
     async findById(actor: ReservationActor, id: string): Promise<ReservationRecord | null> {

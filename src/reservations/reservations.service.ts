@@ -141,7 +141,14 @@ function reservationMetrics(registry: Registry) {
       buckets: [1, 2, 4, 8, 16, 32, 64, 100],
       registers: [registry],
     });
-  return { decisions, transitions, duration, batchSize };
+  const repairs =
+    (registry.getSingleMetric('stockbridge_reservation_reserved_repairs_total') as Counter | undefined) ??
+    new Counter({
+      name: 'stockbridge_reservation_reserved_repairs_total',
+      help: 'Positions whose reserved term differed from their reservations and was corrected (should stay 0)',
+      registers: [registry],
+    });
+  return { decisions, transitions, duration, batchSize, repairs };
 }
 
 /**
@@ -318,6 +325,21 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
       const skus = await deps.repository.findSkusAwaitingErp(deps.now(), erpReadMarginMs, options.limit ?? 500);
       if (skus.length > 0) await deps.atp.refreshPositions(skus, { signal: options.signal });
       return skus.length;
+    },
+
+    /**
+     * Sets `reserved` right at every position where it differs from the units of the
+     * reservations that count there, with a warning: it should never find anything.
+     */
+    async repairReservedTerms(): Promise<number> {
+      const repaired = await deps.repository.repairReservedTerms(deps.now());
+      if (repaired.length > 0) {
+        deps.log.warn({ positions: repaired.slice(0, 50), count: repaired.length }, 'reserved differed from the reservations that count; corrected');
+        metrics.repairs.inc(repaired.length);
+        wake();
+        await recomputeKits(repaired.map((position) => position.sku));
+      }
+      return repaired.length;
     },
 
     /** Stops counting committed reservations the ERP's figures now show (all positions, or these). */

@@ -97,6 +97,53 @@ describe(`concurrent reservations on one database (${testDatabaseKind})`, () => 
   });
 });
 
+describe(`the reserved term under concurrent changes (${testDatabaseKind})`, () => {
+  let database: TestDatabase;
+  let service: ReservationsService;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    service = createTestReservations(database.db);
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+
+  it('always equals the units of the reservations that count, as any snapshot sees it: the check never finds anything to repair', async () => {
+    const skus = [uniqueSku('MIX'), uniqueSku('MIX'), uniqueSku('MIX')];
+    for (const sku of skus) await seedAtp50(database.db, sku);
+    let checks = 0;
+    let repaired = 0;
+    let running = true;
+    const checker = (async () => {
+      while (running) {
+        repaired += await service.repairReservedTerms();
+        checks += 1;
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: 90 }, async (_, i) => {
+        const sku = skus[i % 3]!;
+        const outcome = await service.reserve(app, { ...oneUnit(sku, `${sku}-${i}`), quantity: 1 + (i % 4) });
+        if (outcome.kind === 'reserved' && i % 3 === 0) await service.release(app, outcome.reservation.id);
+        if (outcome.kind === 'reserved' && i % 3 === 1) await service.commit(app, outcome.reservation.id);
+      }),
+    );
+    running = false;
+    await checker;
+    expect(checks).toBeGreaterThan(0);
+    expect(repaired).toBe(0);
+    for (const sku of skus) {
+      const level = await readLevel(database.db, sku, 'WH1');
+      const [row] = await database.db
+        .select({ units: sql<number>`coalesce(sum(${reservations.quantity}), 0)::int` })
+        .from(reservations)
+        .where(and(eq(reservations.sku, sku), sql`${reservations.status} in ('ACTIVE', 'COMMITTED')`));
+      expect(level.reserved).toBe(Number(row!.units));
+      expect(level.availableToPromise).toBe(50 - level.reserved);
+    }
+  });
+});
+
 describeWithPostgres('concurrent reservations from two instances on one PostgreSQL', () => {
   let database: TestDatabase;
   let second: Database;

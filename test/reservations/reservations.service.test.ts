@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf, type Db } from '../../src/db/database.js';
 import { atpExpression, availableToPromise, inventoryLevels, reservationEvents, reservations } from '../../src/db/schema/index.js';
-import { createReservationsJob } from '../../src/reservations/reservations.job.js';
+import { createReservationsJob, createReservedTermCheckJob } from '../../src/reservations/reservations.job.js';
 import { confirmCommittedReservations, createReservationsRepository } from '../../src/reservations/reservations.repository.js';
 import type { ReservationActor, ReserveOutcome } from '../../src/reservations/reservations.models.js';
 import { createMemoryLogger } from '../support/gateway.js';
@@ -465,6 +465,23 @@ describe('reservations', () => {
       await expect(service.list(app, { sku }, { after: 'garbage' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
       await expect(service.list(app, { sku }, { first: 251 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     });
+  });
+
+  it('the check job sets a wrong reserved term right, recomputes the ATP and marks the position', async () => {
+    const sku = uniqueSku();
+    await seedLevel(database.db, sku, 'WH1', { onHand: 20 });
+    reserved(await service.reserve(app, input(sku, { quantity: 4 })));
+    // Something outside this domain clobbers the term (a row rebuilt by hand, a bug elsewhere).
+    await database.db.execute(sql`update inventory_levels set reserved = 0, available_to_promise = 20, push_requested_at = null where sku = ${sku}`);
+
+    const job = createReservedTermCheckJob(service);
+    const result = await job.run({ log: createMemoryLogger().log, runId: 'c', signal: new AbortController().signal, scheduledAt: clock.now() });
+
+    expect(result).toMatchObject({ repaired: 1 });
+    const level = await readLevel(database.db, sku, 'WH1');
+    expect(level).toMatchObject({ reserved: 4, availableToPromise: 16 });
+    expect(level.pushRequestedAt).not.toBeNull();
+    expect(await job.run({ log: createMemoryLogger().log, runId: 'd', signal: new AbortController().signal, scheduledAt: clock.now() })).toMatchObject({ repaired: 0 });
   });
 
   it('keeps reserved equal to the units of ACTIVE and unconfirmed COMMITTED reservations at every position', async () => {
