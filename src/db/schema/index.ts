@@ -7,4 +7,5 @@ export * from './mapping.js';
 export * from './safety-stock.js';
 export * from './reservations.js';
 export * from './scheduler.js';
+export * from './sync.js';
 export * from './orders.js';
