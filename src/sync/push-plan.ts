@@ -91,7 +91,10 @@ export interface GroupPlan {
   readonly lastUnexplainedDropAtBefore: Date | null;
   /** When a held drop will be released, if one is held (the event push re-plans then). */
   readonly releaseAt: Date | null;
-  /** The reading differed from the target (a reconcile's drift). */
+  /**
+   * The reading differed from what Shopify should have held by the read model as it stood (a
+   * reconcile's drift): a level that was wrong, whether it is now corrected or held back.
+   */
   readonly drift: boolean;
 }
 
@@ -124,6 +127,10 @@ export function planGroup(input: GroupInput, options: PlanOptions): GroupPlan {
   const baseline = baselineOf(positions);
   const readingApplies = reading !== null && (baseline === null || baseline.at === null || reading.at.getTime() > baseline.at.getTime());
 
+  const targetBefore = toShopifyUnits(
+    positions.reduce((sum, position) => sum + availableToPromise(position), 0),
+    group.conversion,
+  );
   let drop = positions.reduce((sum, position) => sum + position.unexplainedShopifyDrop, 0);
   let unexplainedDrop = 0;
   const released = { window: 0, credit: 0 };
@@ -198,7 +205,7 @@ export function planGroup(input: GroupInput, options: PlanOptions): GroupPlan {
     lastUnexplainedDropAt: holding ? lastDropAt : null,
     lastUnexplainedDropAtBefore: input.lastUnexplainedDropAt,
     releaseAt: holding && lastDropAt ? new Date(lastDropAt.getTime() + options.orderWindowMs) : null,
-    drift: readingApplies && reading.available !== target,
+    drift: readingApplies && reading.available !== targetBefore,
   };
 }
 

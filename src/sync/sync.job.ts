@@ -1,0 +1,51 @@
+import type { JobDefinition } from '../scheduler/job.js';
+import type { SyncService } from './sync.service.js';
+
+/**
+ * The scheduled pushes. Both are safe to re-run after a partial run: the delta's watermark moves
+ * only after its push is durable (a run a crash left behind is taken over under its id), and a
+ * reconcile compares everything again.
+ */
+export function createSyncJobs(
+  service: Pick<SyncService, 'runDelta' | 'runFullReconcile' | 'lastFullReconcileAt'>,
+  options: { syncIntervalSeconds: number; reconcileIntervalSeconds: number },
+): JobDefinition[] {
+  const deltaMs = options.syncIntervalSeconds * 1000;
+  const reconcileMs = options.reconcileIntervalSeconds * 1000;
+  const summary = (run: Awaited<ReturnType<SyncService['runDelta']>>) => ({
+    syncRunId: run.id,
+    status: run.status,
+    considered: run.itemsConsidered,
+    pushed: run.itemsPushed,
+    unchanged: run.itemsUnchanged,
+    failed: run.itemsFailed,
+    drift: run.driftFound,
+  });
+  return [
+    {
+      name: 'sync.delta',
+      intervalMs: deltaMs,
+      timeoutMs: Math.max(15 * 60_000, 5 * deltaMs),
+      runOnStart: true,
+      async run({ signal }) {
+        return summary(await service.runDelta({ signal }));
+      },
+    },
+    {
+      name: 'sync.reconcile',
+      intervalMs: reconcileMs,
+      timeoutMs: 2 * 60 * 60_000,
+      // At start-up only when no reconcile finished within the interval (a fresh database, or
+      // one down for longer): a deploy must not cost a full reconcile each time.
+      runOnStart: true,
+      async run({ signal, log, scheduledAt }) {
+        const last = await service.lastFullReconcileAt();
+        if (last && scheduledAt.getTime() - last.getTime() < reconcileMs * 0.9) {
+          log.debug({ last }, 'full reconcile skipped: one finished within the interval');
+          return { skipped: true, lastFinishedAt: last.toISOString() };
+        }
+        return summary(await service.runFullReconcile({ signal }));
+      },
+    },
+  ];
+}

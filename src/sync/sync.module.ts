@@ -1,0 +1,77 @@
+import { createAlertSender, type AlertSender } from '../alerts/alert-sender.js';
+import type { AtpService } from '../inventory/atp.service.js';
+import type { MappingService } from '../inventory/mapping.service.js';
+import type { PushSignalHub } from '../inventory/push-signal.js';
+import type { JobDefinition } from '../scheduler/job.js';
+import type { ModuleDeps } from '../shared/module.js';
+import { EventPusher } from './event-pusher.js';
+import { PushExecutor } from './push-executor.js';
+import { createPushRepository } from './push.repository.js';
+import { createSyncJobs } from './sync.job.js';
+import { createSyncMetrics } from './sync.metrics.js';
+import { SyncService } from './sync.service.js';
+import { createSyncRunRepository } from './sync-run.repository.js';
+
+export interface SyncModule {
+  readonly sync: SyncService;
+  readonly jobs: JobDefinition[];
+  /** Starts the event push loop (with the scheduler: SCHEDULER=on). */
+  start(): void;
+  /** Stops the event push loop and waits for manual runs still going. */
+  stop(): Promise<void>;
+}
+
+export interface SyncModuleOptions {
+  readonly mapping: Pick<MappingService, 'getPushTargets' | 'listPushTargets'>;
+  readonly atp: Pick<AtpService, 'refreshPositions'>;
+  /** The hub every domain wakes after marking positions; the event pusher subscribes to it. */
+  readonly pushSignal: PushSignalHub;
+  /** Shared with the other domains (one rate limit per code across the process); made here if absent. */
+  readonly alerts?: AlertSender;
+  /** Longest wait of the event push between two looks at the marks (default 5 s). */
+  readonly eventPollMs?: number;
+  /**
+   * How long an unexplained drop in Shopify waits for its order before it is released. Default:
+   * three order polls, at least 15 minutes (webhooks arrive in seconds; the poll is the fallback).
+   */
+  readonly orderWindowMs?: number;
+}
+
+/**
+ * The push side of the sync: delta and reconcile jobs, the event push loop behind the push
+ * signal, manual pushes and the sync-run records, for one shop.
+ */
+export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): SyncModule {
+  const log = deps.log.child({ component: 'sync' });
+  const runs = createSyncRunRepository(deps.database.db, deps.shop);
+  const positions = createPushRepository(deps.database.db, deps.shop);
+  const alerts = options.alerts ?? createAlertSender({ log: deps.log, webhookUrl: deps.config.alertWebhookUrl });
+  const metrics = createSyncMetrics(deps.metrics, () => runs.lastSuccessAt(['DELTA', 'FULL']));
+  const orderWindowMs = options.orderWindowMs ?? Math.max(15 * 60_000, 3 * deps.config.orderPollIntervalSeconds * 1000);
+  const executor = new PushExecutor({ shopify: deps.shopify, positions, runs, log, metrics, alerts, now: deps.now, orderWindowMs });
+  const sync = new SyncService({
+    shop: deps.shop,
+    erp: deps.erp,
+    shopify: deps.shopify,
+    mapping: options.mapping,
+    atp: options.atp,
+    runs,
+    positions,
+    executor,
+    alerts,
+    metrics,
+    log,
+    now: deps.now,
+  });
+  const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });
+  return {
+    sync,
+    jobs: createSyncJobs(sync, { syncIntervalSeconds: deps.config.syncIntervalSeconds, reconcileIntervalSeconds: deps.config.reconcileIntervalSeconds }),
+    start: () => pusher.start(),
+    async stop() {
+      await pusher.stop();
+      await sync.settle();
+      if (!options.alerts) await alerts.close();
+    },
+  };
+}

@@ -1,0 +1,398 @@
+import type { AlertSender } from '../alerts/alert-sender.js';
+import type { ErpConnector } from '../erp/erp-connector.js';
+import type { AtpService } from '../inventory/atp.service.js';
+import type { PushTarget } from '../inventory/inventory.models.js';
+import type { MappingService } from '../inventory/mapping.service.js';
+import { groupPushTargets } from '../inventory/push-targets.js';
+import type { Logger } from '../logger.js';
+import { AppError, isAppError, ValidationError } from '../shared/errors.js';
+import type { ShopifyClient } from '../shopify/shopify-client.js';
+import type { PushExecutor, RunContext } from './push-executor.js';
+import { levelKey } from './push-plan.js';
+import type { PushRepository } from './push.repository.js';
+import type { SyncMetrics } from './sync.metrics.js';
+import {
+  emptyTally,
+  type PushInventoryInput,
+  type RunTally,
+  type SyncRunChangeRecord,
+  type SyncRunErrorRecord,
+  type SyncRunKind,
+  type SyncRunPage,
+  type SyncRunRecord,
+} from './sync.models.js';
+import type { SyncRunRepository } from './sync-run.repository.js';
+
+/**
+ * The push side of the sync: delta runs (the ERP change feed), full reconciles (every Shopify
+ * level read in bulk), event pushes (positions Stockbridge itself marked) and manual pushes,
+ * each recorded as a sync run. The executor does the per-item work; this decides what to push.
+ */
+
+/** The ERP stock change feed's name in `sync_watermarks`. */
+export const ERP_STOCK_FEED = 'erp-stock';
+/** SKUs per page of a push (one targets lookup, one positions read, up to ~12 Shopify writes at 3 locations). */
+const SKUS_PER_PAGE = 1_000;
+/** Push targets per page of a full reconcile. */
+const TARGETS_PER_PAGE = 3_000;
+/** A RUNNING run that has not beaten for this long belongs to a dead process. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
+/** Intents older than this are forgotten (their outcome was settled by a reading long since). */
+const INTENT_RETENTION_MS = 24 * 60 * 60_000;
+/** Passes of one event run before it finishes (more marks are taken by the next run). */
+const EVENT_PASSES_PER_RUN = 10;
+/** How long a `pushInventory` call waits for its run before answering with it still RUNNING. */
+const MANUAL_WAIT_MS = 20_000;
+
+export interface SyncServiceDeps {
+  readonly shop: string;
+  readonly erp: ErpConnector;
+  readonly shopify: ShopifyClient;
+  readonly mapping: Pick<MappingService, 'getPushTargets' | 'listPushTargets'>;
+  readonly atp: Pick<AtpService, 'refreshPositions'>;
+  readonly runs: SyncRunRepository;
+  readonly positions: PushRepository;
+  readonly executor: PushExecutor;
+  readonly alerts: AlertSender;
+  readonly metrics: SyncMetrics;
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** How long `pushInventory` waits before answering with a RUNNING run (default 20 s). */
+  readonly manualWaitMs?: number;
+}
+
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AppError('SYNC_ABORTED', 'the run was stopped (timeout or shutdown)');
+}
+
+function statusOf(tally: RunTally): 'SUCCEEDED' | 'PARTIAL' | 'FAILED' {
+  if (tally.failed === 0) return 'SUCCEEDED';
+  return tally.failed >= tally.considered ? 'FAILED' : 'PARTIAL';
+}
+
+export class SyncService {
+  readonly #background = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: SyncServiceDeps) {}
+
+  // ------------------------------------------------------------------ delta
+
+  /**
+   * The scheduled delta: the ERP's stock changes since the stored watermark, their positions
+   * refreshed, differences pushed, and only then the watermark stored. A run a dead process
+   * left RUNNING is taken over under its id, so its Shopify writes replay under the same keys.
+   */
+  async runDelta(options: RunOptions = {}): Promise<SyncRunRecord> {
+    const { runs, erp, atp, log } = this.deps;
+    const watermarkFrom = await runs.getWatermark(ERP_STOCK_FEED);
+    const abandoned = await runs.findRunning('DELTA');
+    const resumable = abandoned.filter((run) => run.request.watermarkFrom === watermarkFrom).at(-1);
+    for (const run of abandoned) if (run !== resumable) await runs.finishRun(run.id, { status: 'FAILED', tally: emptyTally(), full: false, failure: { code: 'SYNC_RUN_ABANDONED', message: 'the process running it stopped before it finished' }, at: this.deps.now() });
+    let record: SyncRunRecord;
+    if (resumable) {
+      record = await runs.resumeRun(resumable.id, this.deps.now());
+      await runs.clearItems(record.id);
+      log.warn({ runId: record.id, attempts: record.attempts }, 'taking over a delta run a stopped process left unfinished');
+    } else {
+      record = await runs.createRun({ kind: 'DELTA', dryRun: false, full: false, request: { watermarkFrom }, at: this.deps.now() });
+    }
+    return this.#execute(record, async (run) => {
+      const changes = await erp.getStockChangesSince(watermarkFrom);
+      throwIfAborted(options.signal);
+      let skus = [...changes.skus];
+      if (skus.length > 0) {
+        const refreshed = await atp.refreshPositions(skus, { signal: options.signal });
+        skus = [...new Set([...skus, ...refreshed.changed.map((change) => change.sku)])].sort();
+        await this.#pushSkus(run, skus, null, options.signal);
+      }
+      // Every position the feed named is now in Shopify, unchanged, or marked for a retry: durable.
+      await runs.setWatermark(ERP_STOCK_FEED, changes.nextWatermark, this.deps.now());
+      if (skus.length > 0) log.info({ runId: run.id, skus: skus.length, ...run.tally }, 'delta sync pushed the ERP changes');
+    });
+  }
+
+  // ------------------------------------------------------------------ full reconcile
+
+  /**
+   * Reads every Shopify level in one bulk export, refreshes every position from the ERP and
+   * corrects every difference; records the drift found. Repairs what a delta cannot see
+   * (deleted moves, manual edits in Shopify, items never pushed).
+   */
+  async runFullReconcile(options: RunOptions & { kind?: 'FULL' | 'MANUAL'; dryRun?: boolean; locations?: readonly string[] | null } = {}): Promise<SyncRunRecord> {
+    return (await this.#startFullReconcile(options)).done;
+  }
+
+  async #startFullReconcile(
+    options: RunOptions & { kind?: 'FULL' | 'MANUAL'; dryRun?: boolean; locations?: readonly string[] | null },
+  ): Promise<{ record: SyncRunRecord; done: Promise<SyncRunRecord> }> {
+    const dryRun = options.dryRun ?? false;
+    const record = await this.deps.runs.createRun({
+      kind: options.kind ?? 'FULL',
+      dryRun,
+      full: true,
+      request: options.locations ? { locations: options.locations } : {},
+      at: this.deps.now(),
+    });
+    return { record, done: this.#execute(record, (run) => this.#reconcile(run, dryRun, options.locations ?? null, options.signal)) };
+  }
+
+  async #reconcile(run: RunContext, dryRun: boolean, locations: readonly string[] | null, signal: AbortSignal | undefined): Promise<void> {
+    const { shopify, atp, mapping, runs, positions, log } = this.deps;
+    await runs.failAbandoned(new Date(this.deps.now().getTime() - ABANDONED_AFTER_MS), this.deps.now());
+    if (!dryRun) await positions.deleteIntentsOlderThan(new Date(this.deps.now().getTime() - INTENT_RETENTION_MS));
+
+    // Shopify's export (a bulk operation: mostly waiting for Shopify) and the ERP refresh run side
+    // by side. The readings are stamped with the export's start, so the executor ignores any that
+    // a write recorded since has made out of date.
+    const readAt = this.deps.now();
+    const started = performance.now();
+    const levels = new Map<string, number>();
+    const reading = (async () => {
+      for await (const level of shopify.exportInventoryLevels()) levels.set(levelKey(level.inventoryItemId, level.locationId), level.available);
+      log.info({ runId: run.id, levels: levels.size, ms: Math.round(performance.now() - started) }, 'full reconcile: Shopify levels read');
+    })();
+    const refreshing = (async () => {
+      if (dryRun) return;
+      const refreshed = await atp.refreshPositions('all', { signal, collectChanges: false });
+      log.info({ runId: run.id, positions: refreshed.positionsRead, ms: Math.round(performance.now() - started) }, 'full reconcile: positions refreshed from the ERP');
+    })();
+    const [read, refreshed] = await Promise.allSettled([reading, refreshing]);
+    if (read.status === 'rejected') throw read.reason;
+    if (refreshed.status === 'rejected') throw refreshed.reason;
+    throwIfAborted(signal);
+    const phaseStarted = performance.now();
+
+    const readings = { get: (key: string) => levels.get(key), at: readAt };
+    let after: string | null = null;
+    let page = 0;
+    // A page of targets may end in the middle of a SKU's locations: the last SKU waits for the next page.
+    let carried: PushTarget[] = [];
+    for (;;) {
+      const result = await mapping.listPushTargets({ after, first: TARGETS_PER_PAGE });
+      let targets = [...carried, ...result.items];
+      carried = [];
+      if (result.nextCursor !== null && targets.length > 0) {
+        const lastSku = targets.at(-1)!.sku;
+        carried = targets.filter((t) => t.sku === lastSku);
+        if (carried.length < targets.length) targets = targets.filter((t) => t.sku !== lastSku);
+        else carried = [];
+      }
+      const groups = groupPushTargets(targets).filter((group) => !locations || group.erpLocations.some((l) => locations.includes(l)));
+      await this.deps.executor.exclusive(() =>
+        this.deps.executor.pushGroups(run, groups, { batchId: `${run.id}:full:${page}`, readings, readingsComplete: true }),
+      );
+      page += 1;
+      await runs.heartbeat(run.id, run.tally, true, this.deps.now());
+      throwIfAborted(signal);
+      if (result.nextCursor === null) break;
+      after = result.nextCursor;
+    }
+    log.info({ runId: run.id, ...run.tally, ms: Math.round(performance.now() - phaseStarted) }, 'full reconcile: compared and pushed');
+    if (run.tally.drift > 0) log.warn({ runId: run.id, drift: run.tally.drift, pushed: run.tally.pushed }, 'full reconcile found Shopify levels that differed from the ATP');
+  }
+
+  // ------------------------------------------------------------------ event push
+
+  /**
+   * Pushes the positions Stockbridge itself marked (reservations, orders, safety stock, mapping
+   * changes, retries and held drops now due). Returns null when nothing was due.
+   */
+  async runEventPush(options: RunOptions = {}): Promise<SyncRunRecord | null> {
+    const { positions, runs } = this.deps;
+    let skus = await positions.findSkusDueForPush(this.deps.now(), SKUS_PER_PAGE);
+    if (skus.length === 0) return null;
+    const record = await runs.createRun({ kind: 'EVENT', dryRun: false, full: false, request: {}, at: this.deps.now() });
+    return this.#execute(record, async (run) => {
+      for (let pass = 0; pass < EVENT_PASSES_PER_RUN && skus.length > 0; pass++) {
+        await this.#pushSkus(run, skus, null, options.signal, `event:${pass}`);
+        throwIfAborted(options.signal);
+        skus = await positions.findSkusDueForPush(this.deps.now(), SKUS_PER_PAGE);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ manual
+
+  /**
+   * `pushInventory`: SKUs (default every SKU of the read model) at ERP locations (default all)
+   * refreshed from the ERP and pushed now; `full` reads Shopify's levels first (a reconcile);
+   * `dryRun` records what would change and writes nothing (no ERP refresh either: it compares
+   * the read model as it stands). Answers with the finished run, or with it RUNNING when it
+   * takes longer than the wait (follow it with `syncRun(id)`).
+   */
+  async pushInventory(input: PushInventoryInput): Promise<SyncRunRecord> {
+    const skus = input.skus ? [...new Set(input.skus.map((sku) => sku.trim()).filter(Boolean))] : null;
+    const locations = input.locations ? [...new Set(input.locations.map((l) => l.trim()).filter(Boolean))] : null;
+    if (input.skus && skus!.length === 0) throw new ValidationError('skus, when given, must name at least one SKU', { code: 'SYNC_NO_SKUS' });
+    if (input.locations && locations!.length === 0) throw new ValidationError('locations, when given, must name at least one ERP location', { code: 'SYNC_NO_LOCATIONS' });
+    if (skus && skus.length > 10_000) throw new ValidationError('at most 10,000 SKUs per push; use full: true for everything', { code: 'SYNC_TOO_MANY_SKUS' });
+    const dryRun = input.dryRun ?? false;
+
+    let started: { record: SyncRunRecord; done: Promise<SyncRunRecord> };
+    if (input.full && !skus) {
+      started = await this.#startFullReconcile({ kind: 'MANUAL', dryRun, locations });
+    } else {
+      const record = await this.deps.runs.createRun({
+        kind: 'MANUAL',
+        dryRun,
+        full: input.full ?? false,
+        request: { ...(skus ? { skus } : {}), ...(locations ? { locations } : {}) },
+        at: this.deps.now(),
+      });
+      started = { record, done: this.#execute(record, (run) => this.#manual(run, skus, locations, input.full ?? false)) };
+    }
+    return this.#answerWithin(started.record.id, started.done, this.deps.manualWaitMs ?? MANUAL_WAIT_MS);
+  }
+
+  async #manual(run: RunContext, skus: string[] | null, locations: string[] | null, full: boolean): Promise<void> {
+    const { positions, atp, shopify } = this.deps;
+    if (skus) {
+      if (!run.dryRun) {
+        const refreshed = await atp.refreshPositions(skus);
+        skus = [...new Set([...skus, ...refreshed.changed.map((change) => change.sku)])];
+      }
+      let readings: { get: (key: string) => number | undefined; at: Date } | null = null;
+      if (full) {
+        // A full push of named SKUs: read their Shopify levels now rather than trust the read model.
+        const targets = await this.deps.mapping.getPushTargets(skus);
+        const at = this.deps.now();
+        const levels = await shopify.getInventoryLevels(groupPushTargets(targets).map((g) => ({ inventoryItemId: g.inventoryItemId, locationId: g.shopifyLocationId })));
+        const byKey = new Map(levels.map((level) => [levelKey(level.inventoryItemId, level.locationId), level.available]));
+        readings = { get: (key) => byKey.get(key), at };
+      }
+      await this.#pushSkus(run, skus, locations, undefined, 'manual', readings);
+      return;
+    }
+    if (!run.dryRun) await atp.refreshPositions('all', { collectChanges: false });
+    let after: string | null = null;
+    let page = 0;
+    for (;;) {
+      const batch = await positions.listSkus(after, SKUS_PER_PAGE);
+      if (batch.length === 0) break;
+      await this.#pushSkus(run, batch, locations, undefined, `manual:${page++}`);
+      after = batch.at(-1)!;
+    }
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  lastFullReconcileAt(): Promise<Date | null> {
+    return this.deps.runs.lastFullSuccessAt();
+  }
+
+  findRun(id: string): Promise<SyncRunRecord | null> {
+    return this.deps.runs.findRun(id);
+  }
+
+  async listRuns(first: number | null | undefined, after: string | null | undefined): Promise<SyncRunPage> {
+    const size = Math.min(Math.max(1, first ?? 20), 100);
+    let afterSeq: number | null = null;
+    if (after) {
+      const decoded = Number(Buffer.from(after, 'base64url').toString('utf8').replace(/^seq:/, ''));
+      if (!Number.isSafeInteger(decoded)) throw new ValidationError('after is not a cursor from syncRuns', { code: 'INVALID_CURSOR' });
+      afterSeq = decoded;
+    }
+    const page = await this.deps.runs.listRuns(size, afterSeq);
+    const cursors = page.seqs.map((seq) => Buffer.from(`seq:${seq}`).toString('base64url'));
+    return { runs: page.runs, cursors, hasNextPage: page.hasNextPage, endCursor: cursors.at(-1) ?? null };
+  }
+
+  getRunErrors(runIds: readonly string[], limit: number): Promise<Map<string, SyncRunErrorRecord[]>> {
+    return this.deps.runs.getErrors(runIds, limit);
+  }
+
+  getRunChanges(runIds: readonly string[], limit: number): Promise<Map<string, SyncRunChangeRecord[]>> {
+    return this.deps.runs.getChanges(runIds, limit);
+  }
+
+  /** Waits for manual runs still going in the background (shutdown, tests). */
+  async settle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
+  // ------------------------------------------------------------------ shared
+
+  /** Pushes these SKUs in pages: targets, groups (filtered to `locations`), executor. */
+  async #pushSkus(
+    run: RunContext,
+    skus: readonly string[],
+    locations: readonly string[] | null,
+    signal: AbortSignal | undefined,
+    label = 'skus',
+    readings: { get: (key: string) => number | undefined; at: Date } | null = null,
+  ): Promise<void> {
+    const { mapping, executor, positions } = this.deps;
+    for (let start = 0, page = 0; start < skus.length; start += SKUS_PER_PAGE, page++) {
+      const batch = skus.slice(start, start + SKUS_PER_PAGE);
+      const targets = await mapping.getPushTargets(batch);
+      const groups = groupPushTargets(targets).filter((group) => !locations || group.erpLocations.some((l) => locations.includes(l)));
+      await executor.exclusive(() => executor.pushGroups(run, groups, { batchId: `${run.id}:${label}:${page}`, readings }));
+      if (run.kind === 'EVENT') {
+        // Marks on positions nothing can be pushed for (unmapped SKU or location, ambiguous SKU)
+        // would be picked up again and again: there is nothing to send for them.
+        await positions.clearMarksWithout(batch, new Set(targets.map((t) => `${t.sku}|${t.location}`)), this.deps.now());
+      }
+      await this.deps.runs.heartbeat(run.id, run.tally, false, this.deps.now());
+      throwIfAborted(signal);
+    }
+  }
+
+  /** Runs the work, records the outcome, counts it, alerts on failure. Never throws for a failed run. */
+  async #execute(record: SyncRunRecord, work: (run: RunContext) => Promise<void>): Promise<SyncRunRecord> {
+    const { runs, metrics, alerts, log } = this.deps;
+    const run: RunContext = { id: record.id, kind: record.kind, dryRun: record.dryRun, tally: emptyTally(), errorsRecorded: 0, changesRecorded: 0 };
+    const started = this.deps.now();
+    let finished: SyncRunRecord;
+    try {
+      await work(run);
+      finished = await runs.finishRun(run.id, { status: statusOf(run.tally), tally: run.tally, full: record.full, at: this.deps.now() });
+    } catch (error) {
+      const failure = isAppError(error) ? { code: error.code, message: error.message } : { code: 'SYNC_FAILED', message: error instanceof Error ? error.message : String(error) };
+      if (!isAppError(error)) log.error({ err: error, runId: run.id }, 'sync run failed unexpectedly');
+      finished = await runs.finishRun(run.id, { status: 'FAILED', tally: run.tally, full: record.full, failure, at: this.deps.now() });
+    }
+    const seconds = (this.deps.now().getTime() - started.getTime()) / 1000;
+    metrics.runs.inc({ kind: finished.kind, status: finished.status });
+    metrics.runDuration.observe({ kind: finished.kind, status: finished.status }, seconds);
+    if (finished.full && !finished.dryRun && finished.driftFound !== null) {
+      metrics.driftFound.inc({ kind: finished.kind }, finished.driftFound);
+      metrics.lastDrift.set(finished.driftFound);
+    }
+    const summary = { runId: finished.id, kind: finished.kind, status: finished.status, dryRun: finished.dryRun, seconds, considered: finished.itemsConsidered, pushed: finished.itemsPushed, unchanged: finished.itemsUnchanged, failed: finished.itemsFailed, drift: finished.driftFound };
+    if (finished.status === 'FAILED') {
+      log.error({ ...summary, failure: finished.failure }, 'sync run failed');
+      // An event run whose only items failed is a retry of items already alerting on their own
+      // (SYNC_ITEM_FAILING); a run that could not work at all always alerts.
+      if (finished.failure || finished.kind !== 'EVENT') alerts.send({
+        code: 'SYNC_RUN_FAILED',
+        severity: 'critical',
+        message: `${finished.kind} sync run ${finished.id} failed: ${finished.failure?.code ?? 'ITEMS_FAILED'} ${finished.failure?.message ?? `${finished.itemsFailed} of ${finished.itemsConsidered} items failed`}`,
+        details: summary,
+      });
+    } else if (finished.kind !== 'EVENT' || finished.itemsPushed > 0 || finished.itemsFailed > 0) {
+      log.info(summary, 'sync run finished');
+    }
+    return finished;
+  }
+
+  async #answerWithin(runId: string, work: Promise<SyncRunRecord>, waitMs: number): Promise<SyncRunRecord> {
+    this.#background.add(work);
+    void work.finally(() => this.#background.delete(work)).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), waitMs);
+      timer.unref();
+    });
+    const first = await Promise.race([work, timeout]);
+    clearTimeout(timer);
+    if (first !== 'timeout') return first;
+    // Still going: answer with the run as it stands; it finishes in the background.
+    return (await this.deps.runs.findRun(runId)) ?? work;
+  }
+}
+
+export type { SyncRunKind };
