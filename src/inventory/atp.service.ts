@@ -76,6 +76,14 @@ const MAX_KIT_DEPTH = 5;
 
 type KitDefinition = { readonly stockTracked: boolean; readonly components: readonly KitComponent[] };
 
+/** One page of ERP terms, read and not yet written. */
+interface PlainPage {
+  readonly rows: TermsRow[];
+  readonly unknownSkus: string[];
+}
+
+type PageReport = (written: number, changes: readonly PositionChange[]) => Promise<void>;
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -130,36 +138,51 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
     return codes;
   }
 
-  /** ERP terms of plain (non-kit) products, written page by page. */
-  async function refreshPlain(
-    products: readonly Product[],
-    locations: readonly string[],
-    report: (written: number, changes: readonly PositionChange[]) => Promise<void>,
-    options: RefreshPositionsOptions,
-  ): Promise<void> {
-    const pageSize = options.pageSize ?? 1_000;
-    for (const page of chunk(products, pageSize)) {
+  /** ERP terms of one page of plain (non-kit) products: one ERP read. */
+  async function readPlainPage(page: readonly Product[], locations: readonly string[]): Promise<PlainPage> {
+    const tracked = page.filter((p) => p.stockTracked).map((p) => p.sku);
+    const untracked = page.filter((p) => !p.stockTracked).map((p) => p.sku);
+    const snapshot = tracked.length > 0 ? await erp.getStockBySkus(tracked, locations) : { levels: [], unknownSkus: [] };
+    const unknownSkus = new Set(snapshot.unknownSkus);
+    const seen = new Set(snapshot.levels.map((l) => `${l.sku}|${l.location}`));
+    const rows: TermsRow[] = snapshot.levels.map((l) => ({ sku: l.sku, location: l.location, onHand: l.onHand, allocated: l.allocated, wholesaleCommitted: l.wholesaleCommitted }));
+    // The port promises a level per known SKU per location; whatever is missing holds nothing.
+    for (const sku of tracked) {
+      if (unknownSkus.has(sku)) continue;
+      for (const location of locations) if (!seen.has(`${sku}|${location}`)) rows.push({ sku, location, onHand: 0, allocated: 0, wholesaleCommitted: 0 });
+    }
+    // No stock of their own (services) or gone from the ERP: existing positions fall to 0.
+    for (const sku of [...untracked, ...unknownSkus]) {
+      for (const location of locations) rows.push({ sku, location, onHand: 0, allocated: 0, wholesaleCommitted: 0, onlyExisting: true });
+    }
+    return { rows, unknownSkus: [...unknownSkus] };
+  }
+
+  /** Writes one page read by `readPlainPage`: one transaction, one statement (two with unknown SKUs). */
+  async function writePlainPage(read: PlainPage, report: PageReport): Promise<void> {
+    const at = now();
+    const { written, changes } = await db.transaction(async (tx) => {
+      if (read.unknownSkus.length > 0) await createMappingRepository(tx, shop).deactivateErpProducts(read.unknownSkus);
+      return createPositionsRepository(tx, shop).writeErpTerms(read.rows, at);
+    });
+    await report(written, changes);
+  }
+
+  /**
+   * Pages of plain products, each read from the ERP while the previous one is written, so the
+   * ERP's latency and the database's overlap.
+   */
+  async function refreshPlain(products: readonly Product[], locations: readonly string[], report: PageReport, options: RefreshPositionsOptions): Promise<void> {
+    const pages = chunk(products, options.pageSize ?? 1_000);
+    let next: Promise<PlainPage> | null = pages.length > 0 ? readPlainPage(pages[0]!, locations) : null;
+    for (let i = 0; next; i++) {
       options.signal?.throwIfAborted();
-      const tracked = page.filter((p) => p.stockTracked).map((p) => p.sku);
-      const untracked = page.filter((p) => !p.stockTracked).map((p) => p.sku);
-      const snapshot = tracked.length > 0 ? await erp.getStockBySkus(tracked, locations) : { levels: [], unknownSkus: [] };
-      const seen = new Set(snapshot.levels.map((l) => `${l.sku}|${l.location}`));
-      const rows: TermsRow[] = snapshot.levels.map((l) => ({ sku: l.sku, location: l.location, onHand: l.onHand, allocated: l.allocated, wholesaleCommitted: l.wholesaleCommitted }));
-      // The port promises a level per known SKU per location; whatever is missing holds nothing.
-      for (const sku of tracked) {
-        if (snapshot.unknownSkus.includes(sku)) continue;
-        for (const location of locations) if (!seen.has(`${sku}|${location}`)) rows.push({ sku, location, onHand: 0, allocated: 0, wholesaleCommitted: 0 });
-      }
-      // No stock of their own (services) or gone from the ERP: existing positions fall to 0.
-      for (const sku of [...untracked, ...snapshot.unknownSkus]) {
-        for (const location of locations) rows.push({ sku, location, onHand: 0, allocated: 0, wholesaleCommitted: 0, onlyExisting: true });
-      }
-      const at = now();
-      const { written, changes } = await db.transaction(async (tx) => {
-        if (snapshot.unknownSkus.length > 0) await createMappingRepository(tx, shop).deactivateErpProducts(snapshot.unknownSkus);
-        return createPositionsRepository(tx, shop).writeErpTerms(rows, at);
-      });
-      await report(written, changes);
+      const read: PlainPage = await next;
+      next = i + 1 < pages.length ? readPlainPage(pages[i + 1]!, locations) : null;
+      // Awaited at the next turn, where a failure surfaces; this only keeps it from going unhandled
+      // if the write below throws first.
+      next?.catch(() => {});
+      await writePlainPage(read, report);
     }
   }
 
@@ -167,7 +190,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
   async function refreshKits(
     kits: ReadonlyMap<string, KitDefinition>,
     locations: readonly string[],
-    report: (written: number, changes: readonly PositionChange[]) => Promise<void>,
+    report: PageReport,
     options: RefreshPositionsOptions,
   ): Promise<void> {
     if (kits.size === 0) return;
@@ -267,15 +290,26 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
 
       if (skus === 'all') {
         const startedAt = now();
-        let cursor: string | null = null;
-        do {
+        const limit = options.pageSize ?? erp.capabilities.maxSkusPerRequest;
+        const seen: string[] = [];
+        // Each page of the catalogue with its stock, read while the previous page is written.
+        const readAhead = async (cursor: string | null) => {
+          const page: Page<Product> = await erp.listProducts({ cursor, limit });
+          const plain = page.items.filter((p) => p.components.length === 0);
+          return { page, read: await readPlainPage(plain, locations) };
+        };
+        let next: ReturnType<typeof readAhead> | null = readAhead(null);
+        while (next) {
           options.signal?.throwIfAborted();
-          const page: Page<Product> = await erp.listProducts({ cursor, limit: options.pageSize ?? erp.capabilities.maxSkusPerRequest });
+          const { page, read }: Awaited<ReturnType<typeof readAhead>> = await next;
+          next = page.nextCursor ? readAhead(page.nextCursor) : null;
+          next?.catch(() => {});
+          takeKits(page.items);
+          for (const product of page.items) seen.push(product.sku);
           await catalogue.upsertErpProducts(page.items, startedAt);
-          await refreshPlain(takeKits(page.items), locations, report, options);
-          cursor = page.nextCursor;
-        } while (cursor);
-        const gone = await catalogue.deactivateErpProductsNotSeenSince(startedAt);
+          await writePlainPage(read, report);
+        }
+        const gone = await catalogue.deactivateErpProductsNotIn(seen);
         unknown.push(...gone);
         await refreshPlain(
           gone.map((sku) => ({ sku, name: sku, stockTracked: false, components: [] })),

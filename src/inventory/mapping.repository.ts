@@ -143,10 +143,13 @@ export function createMappingRepository(db: Db, shop: string) {
       return db.select().from(erpLocations).orderBy(asc(erpLocations.code));
     },
 
-    /** Upserts products and replaces their kit components (two or three statements per 1,000). */
+    /**
+     * Upserts products; only rows that differ are written (a catalogue re-read is mostly reads),
+     * and kit components are replaced for those alone. Three statements per 1,000 at most.
+     */
     async upsertErpProducts(products: readonly ErpProduct[], at: Date): Promise<void> {
       for (const part of chunks(products, INSERT_CHUNK)) {
-        await db
+        const written = await db
           .insert(erpProducts)
           .values(
             part.map((p) => ({
@@ -165,24 +168,30 @@ export function createMappingRepository(db: Db, shop: string) {
               stockTracked: sql`excluded.stock_tracked`,
               components: sql`excluded.components`,
               active: true,
-              // Two refreshes may overlap: the older one must not make a product look unseen.
-              refreshedAt: sql`greatest(${erpProducts.refreshedAt}, excluded.refreshed_at)`,
+              refreshedAt: sql`excluded.refreshed_at`,
             },
-          });
-        await db.delete(erpKitComponents).where(inList(erpKitComponents.kitSku, part.map((p) => p.sku)));
-        const components = part.flatMap((p) => p.components.map((c) => ({ kitSku: p.sku, componentSku: c.sku, quantity: c.quantity })));
+            setWhere: sql`(${erpProducts.name}, ${erpProducts.stockTracked}, ${erpProducts.components}, ${erpProducts.active})
+              is distinct from (excluded.name, excluded.stock_tracked, excluded.components, true)`,
+          })
+          .returning({ sku: erpProducts.sku });
+        if (written.length === 0) continue;
+        const changed = new Set(written.map((row) => row.sku));
+        await db.delete(erpKitComponents).where(inList(erpKitComponents.kitSku, [...changed]));
+        const components = part
+          .filter((p) => changed.has(p.sku))
+          .flatMap((p) => p.components.map((c) => ({ kitSku: p.sku, componentSku: c.sku, quantity: c.quantity })));
         for (const rows of chunks(components, INSERT_CHUNK)) {
           await db.insert(erpKitComponents).values(rows).onConflictDoNothing();
         }
       }
     },
 
-    /** Products the ERP no longer lists: inactive (ATP 0), their mappings kept for when they return. */
-    async deactivateErpProductsNotSeenSince(at: Date): Promise<string[]> {
+    /** Products a complete listing did not contain: inactive (ATP 0), their mappings kept for when they return. */
+    async deactivateErpProductsNotIn(seen: readonly string[]): Promise<string[]> {
       const rows = await db
         .update(erpProducts)
         .set({ active: false })
-        .where(and(lt(erpProducts.refreshedAt, at), eq(erpProducts.active, true)))
+        .where(and(eq(erpProducts.active, true), sql`not (${inList(erpProducts.sku, seen)})`))
         .returning({ sku: erpProducts.sku });
       return rows.map((row) => row.sku);
     },

@@ -253,16 +253,18 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
     async refreshErpCatalogue(options = {}) {
       const at = now();
       const locations = await refreshErpLocations(at);
-      let products = 0;
+      const seen: string[] = [];
       let cursor: string | null = null;
       do {
         options.signal?.throwIfAborted();
         const page: Awaited<ReturnType<ErpConnector['listProducts']>> = await erp.listProducts({ cursor, limit: erp.capabilities.maxSkusPerRequest });
         await repository.upsertErpProducts(page.items, at);
-        products += page.items.length;
+        for (const product of page.items) seen.push(product.sku);
         cursor = page.nextCursor;
       } while (cursor);
-      const gone = await repository.deactivateErpProductsNotSeenSince(at);
+      const products = seen.length;
+      // Only after the complete listing: a failed read must not retire the rest of the catalogue.
+      const gone = await repository.deactivateErpProductsNotIn(seen);
       log.info({ products, locations, deactivated: gone.length }, 'ERP catalogue refreshed');
       await rematch();
       return { products, locations };

@@ -61,6 +61,32 @@ export function safetyStockSql(shop: string, sku: SQL, location: SQL): SQL {
     limit 1), 0)`;
 }
 
+/**
+ * The ATP of a row made of these terms (seven columns, in the order of the formula's terms:
+ * on_hand, allocated, wholesale_committed, safety_stock, reserved, pending_orders,
+ * unexplained_shopify_drop), computed by `atpExpression` itself: the derived table is named
+ * `inventory_levels`, so the formula's column references read these values. This lets one
+ * upsert write new ERP terms and their ATP together while keeping the one formula.
+ */
+function atpOf(terms: SQL): SQL {
+  return sql`(select ${atpExpression} from (select ${terms}) as inventory_levels(on_hand, allocated, wholesale_committed, safety_stock, reserved, pending_orders, unexplained_shopify_drop))`;
+}
+
+interface WrittenRow {
+  sku: string;
+  location: string;
+  on_hand: number;
+  allocated: number;
+  wholesale_committed: number;
+  safety_stock: number;
+  available_to_promise: number;
+  previous_on_hand: number | null;
+  previous_allocated: number | null;
+  previous_wholesale_committed: number | null;
+  previous_safety_stock: number | null;
+  previous_available_to_promise: number | null;
+}
+
 interface PreviousRow {
   sku: string;
   location: string;
@@ -144,8 +170,7 @@ export function createPositionsRepository(db: Db, shop: string) {
   return {
     /**
      * Writes the ERP terms of these positions (creating new ones), their safety stock from the
-     * rules, then their ATP: two statements. Run it in a transaction so readers never see
-     * terms without their ATP. Returns how many were written and which changed.
+     * rules and their ATP, in one statement. Returns how many were written and which changed.
      */
     async writeErpTerms(rows: readonly TermsRow[], at: Date): Promise<{ written: number; changes: PositionChange[] }> {
       if (rows.length === 0) return { written: 0, changes: [] };
@@ -158,7 +183,7 @@ export function createPositionsRepository(db: Db, shop: string) {
         only_existing: r.onlyExisting ?? false,
       }));
       const atIso = at.toISOString();
-      const first = await db.execute(sql`
+      const result = await db.execute(sql`
         with incoming as (
           select * from jsonb_to_recordset(${jsonParam(incoming)})
             as x(sku text, location text, on_hand float8, allocated float8, wholesale_committed float8, only_existing boolean)
@@ -169,25 +194,43 @@ export function createPositionsRepository(db: Db, shop: string) {
           where l.shop = ${shop}
         ),
         written as (
-          insert into ${inventoryLevels} (shop, sku, location, on_hand, allocated, wholesale_committed, safety_stock, erp_read_at, computed_at)
-          select ${shop}, i.sku, i.location, i.on_hand, i.allocated, i.wholesale_committed,
-                 ${safetyStockSql(shop, sql`i.sku`, sql`i.location`)}, ${atIso}::timestamptz, ${atIso}::timestamptz
+          insert into ${inventoryLevels} (shop, sku, location, on_hand, allocated, wholesale_committed, safety_stock, available_to_promise, erp_read_at, computed_at)
+          select ${shop}, i.sku, i.location, i.on_hand, i.allocated, i.wholesale_committed, s.safety_stock,
+                 ${atpOf(sql`i.on_hand, i.allocated, i.wholesale_committed, s.safety_stock, 0::float8 as reserved, 0::float8 as pending_orders, 0::float8 as unexplained_shopify_drop`)},
+                 ${atIso}::timestamptz, ${atIso}::timestamptz
           from incoming i
+          cross join lateral (select ${safetyStockSql(shop, sql`i.sku`, sql`i.location`)} as safety_stock) s
           where not i.only_existing or exists (select 1 from previous p where p.sku = i.sku and p.location = i.location)
           on conflict (shop, sku, location) do update set
             on_hand = excluded.on_hand,
             allocated = excluded.allocated,
             wholesale_committed = excluded.wholesale_committed,
             safety_stock = excluded.safety_stock,
-            erp_read_at = excluded.erp_read_at
-          returning sku, location
+            available_to_promise = ${atpOf(sql`excluded.on_hand, excluded.allocated, excluded.wholesale_committed, excluded.safety_stock,
+              ${inventoryLevels}.reserved, ${inventoryLevels}.pending_orders, ${inventoryLevels}.unexplained_shopify_drop`)},
+            erp_read_at = excluded.erp_read_at,
+            computed_at = excluded.computed_at
+          returning sku, location, on_hand, allocated, wholesale_committed, safety_stock, available_to_promise
         )
-        select w.sku, w.location, p.on_hand, p.allocated, p.wholesale_committed, p.safety_stock, p.available_to_promise
+        select w.sku, w.location, w.on_hand, w.allocated, w.wholesale_committed, w.safety_stock, w.available_to_promise,
+               p.on_hand as previous_on_hand, p.allocated as previous_allocated, p.wholesale_committed as previous_wholesale_committed,
+               p.safety_stock as previous_safety_stock, p.available_to_promise as previous_available_to_promise
         from written w left join previous p on p.sku = w.sku and p.location = w.location`);
-      const keys = writtenKeys(first);
-      if (keys.length === 0) return { written: 0, changes: [] };
-      const rowsAfter = await recomputeAtp(db, shop, keyIn(keys), at, false);
-      return { written: keys.length, changes: changesOf(previousByKey(first), rowsAfter) };
+      const written = rowsOf<WrittenRow>(result);
+      const changes: PositionChange[] = [];
+      for (const row of written) {
+        const atp = Number(row.available_to_promise);
+        const previousAtp = row.previous_available_to_promise === null ? null : Number(row.previous_available_to_promise);
+        const changed =
+          previousAtp === null ||
+          previousAtp !== atp ||
+          Number(row.previous_on_hand) !== Number(row.on_hand) ||
+          Number(row.previous_allocated) !== Number(row.allocated) ||
+          Number(row.previous_wholesale_committed) !== Number(row.wholesale_committed) ||
+          Number(row.previous_safety_stock) !== Number(row.safety_stock);
+        if (changed) changes.push({ sku: row.sku, location: row.location, previousAvailableToPromise: previousAtp, availableToPromise: atp });
+      }
+      return { written: written.length, changes };
     },
 
     /**
