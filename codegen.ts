@@ -31,6 +31,8 @@ const config: CodegenConfig = {
           AmbiguousSku: '../inventory/inventory.models.js#AmbiguousSku as AmbiguousSkuModel',
           InventoryDrift: '../inventory/inventory.models.js#DriftRecord',
           SafetyStockRule: '../inventory/inventory.models.js#SafetyStockRule as SafetyStockRuleModel',
+          Reservation: '../reservations/reservations.models.js#ReservationRecord',
+          ReservationEvent: '../reservations/reservations.models.js#ReservationEventRecord',
         },
         useIndexSignature: true,
         maybeValue: 'T | null | undefined',

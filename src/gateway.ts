@@ -13,6 +13,7 @@ import { TrytonErpConnector } from './erp/tryton/tryton-erp-connector.js';
 import { AdminApiShopifyClient } from './shopify/admin-api-shopify-client.js';
 import { AppError } from './shared/errors.js';
 import { createInventoryModule } from './inventory/inventory.module.js';
+import { createReservationsModule } from './reservations/reservations.module.js';
 import type { ModuleDeps } from './shared/module.js';
 import type { JobDefinition } from './scheduler/job.js';
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
@@ -111,9 +112,13 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     jobs.push(...inventoryModule.jobs);
     closers.push(() => inventoryModule.stop());
 
+    const reservationsModule = createReservationsModule(deps, { pushSignal: inventoryModule.pushSignal, atp: inventoryModule.atp });
+    jobs.push(...reservationsModule.jobs);
+
     const services: AppServices = {
       apiKeys,
       inventory: inventoryModule,
+      reservations: reservationsModule.reservations,
       serverInfo: () => ({
         name: 'stockbridge',
         version: VERSION,

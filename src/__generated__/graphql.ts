@@ -4,6 +4,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { ApiKeyRecord } from '../auth/api-key.models.js';
 import type { ProductView, PositionRecord, LocationView, SkuMapping as SkuMappingModel, SkuMappingReport as SkuMappingReportModel, AmbiguousSku as AmbiguousSkuModel, DriftRecord, SafetyStockRule as SafetyStockRuleModel } from '../inventory/inventory.models.js';
 import type { Lot as LotModel } from '../erp/erp-connector.js';
+import type { ReservationRecord, ReservationEventRecord } from '../reservations/reservations.models.js';
 import type { GraphQLContext } from '../http/graphql-context.js';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;
@@ -58,6 +59,29 @@ export type CreatedApiKey = {
   apiKey: ApiKey;
   /** The key itself. Shown once: store it now. */
   key: Scalars['String']['output'];
+};
+
+/**
+ * An expected failure of a mutation, returned as data rather than raised (as in Vendure's
+ * ErrorResult): clients branch on `__typename` or `errorCode`. Other domains may implement it too.
+ */
+export type ErrorResult = {
+  /** A stable SCREAMING_SNAKE code, e.g. INSUFFICIENT_STOCK. */
+  errorCode: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+};
+
+/** The ATP at the location does not cover the quantity; nothing was held. */
+export type InsufficientStock = ErrorResult & {
+  __typename?: 'InsufficientStock';
+  /** Units available to promise at the moment of the decision. */
+  availableToPromise: Scalars['Int']['output'];
+  /** INSUFFICIENT_STOCK */
+  errorCode: Scalars['String']['output'];
+  location: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+  requested: Scalars['Int']['output'];
+  sku: Scalars['String']['output'];
 };
 
 /**
@@ -164,16 +188,27 @@ export type MapSkuInput = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** The wholesale order now lives in the ERP. Errors: RESERVATION_NOT_FOUND, RESERVATION_NOT_ACTIVE. */
+  commitReservation: Reservation;
   /** Creates an API key. The key is in the result only, never shown again. */
   createApiKey: CreatedApiKey;
   /** Maps (or unmaps) an ERP location to a Shopify location; several ERP locations may feed one. */
   mapLocation: Location;
   /** Maps an ERP SKU to a Shopify variant by hand; it then wins over the rules. */
   mapSku: Product;
+  /** Frees an ACTIVE reservation's units. Errors: RESERVATION_NOT_FOUND, RESERVATION_NOT_ACTIVE. */
+  releaseReservation: Reservation;
+  /** Holds units if the ATP covers them now, decided atomically in the database. */
+  reserveInventory: ReserveInventoryResult;
   /** Revokes an API key by id; requests with it get HTTP 401 from then on. */
   revokeApiKey: ApiKey;
   /** Sets (or removes) a safety stock rule; returns the positions it applies to, recomputed. */
   setSafetyStock: Array<LocationAvailability>;
+};
+
+
+export type MutationCommitReservationArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -192,6 +227,16 @@ export type MutationMapSkuArgs = {
 };
 
 
+export type MutationReleaseReservationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationReserveInventoryArgs = {
+  input: ReserveInventoryInput;
+};
+
+
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
 };
@@ -199,6 +244,16 @@ export type MutationRevokeApiKeyArgs = {
 
 export type MutationSetSafetyStockArgs = {
   input: SetSafetyStockInput;
+};
+
+/** The SKU, or the SKU at that location, is not known to Stockbridge (no ERP figures for it); nothing was held. */
+export type NotFound = ErrorResult & {
+  __typename?: 'NotFound';
+  /** SKU_NOT_FOUND or LOCATION_NOT_FOUND */
+  errorCode: Scalars['String']['output'];
+  location: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+  sku: Scalars['String']['output'];
 };
 
 /** Relay pagination: where a page ends and whether another follows. */
@@ -296,6 +351,10 @@ export type Query = {
   product?: Maybe<Product>;
   /** Products in ERP SKU order. */
   products: ProductConnection;
+  /** One reservation, if it exists and the key may see it. */
+  reservation?: Maybe<Reservation>;
+  /** Reservations, newest first: the key's own, or every one for a key with ADMIN. `first` is at most 250 (default 50). */
+  reservations: ReservationConnection;
   safetyStockRules: Array<SafetyStockRule>;
   /** Identifies the gateway; useful to check a key works. */
   serverInfo: ServerInfo;
@@ -326,9 +385,112 @@ export type QueryProductsArgs = {
 };
 
 
+export type QueryReservationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryReservationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  location?: InputMaybe<Scalars['String']['input']>;
+  sku?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<ReservationStatus>;
+};
+
+
 export type QuerySkuMappingReportArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
 };
+
+/**
+ * Units of one SKU at one ERP location held for a wholesale order. Only ACTIVE reservations can be
+ * released or committed. A key sees and changes only the reservations it created, unless it has
+ * the ADMIN scope.
+ */
+export type Reservation = {
+  __typename?: 'Reservation';
+  /** When it was released or expired. */
+  closedAt?: Maybe<Scalars['DateTime']['output']>;
+  committedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  /** COMMITTED only: when the ERP's figures first showed the order, so the units stopped counting in `reserved`. */
+  erpConfirmedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When an ACTIVE reservation expires and frees its units. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** Every transition, oldest first (who, when, from, to). */
+  history: Array<ReservationEvent>;
+  id: Scalars['ID']['output'];
+  idempotencyKey: Scalars['String']['output'];
+  /** ERP location code. */
+  location: Scalars['String']['output'];
+  /** Whole units in the ERP's stock unit. */
+  quantity: Scalars['Int']['output'];
+  /** The caller's reference for the order it holds the units for. */
+  reference: Scalars['String']['output'];
+  /** ERP SKU. */
+  sku: Scalars['String']['output'];
+  status: ReservationStatus;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type ReservationConnection = {
+  __typename?: 'ReservationConnection';
+  edges: Array<ReservationEdge>;
+  pageInfo: PageInfo;
+};
+
+export type ReservationEdge = {
+  __typename?: 'ReservationEdge';
+  cursor: Scalars['String']['output'];
+  node: Reservation;
+};
+
+/** One recorded transition of a reservation. */
+export type ReservationEvent = {
+  __typename?: 'ReservationEvent';
+  /** The API key id that caused it, or `system:expiry` / `system:erp-confirmation`. */
+  actor: Scalars['String']['output'];
+  /** Null for the creation. */
+  fromStatus?: Maybe<ReservationStatus>;
+  occurredAt: Scalars['DateTime']['output'];
+  /** RESERVED, RELEASED, COMMITTED, EXPIRED or ERP_CONFIRMED. */
+  reason: Scalars['String']['output'];
+  toStatus: ReservationStatus;
+};
+
+export type ReservationStatus =
+  /** Holding units: they count in `reserved` and lower the ATP. */
+  | 'ACTIVE'
+  /**
+   * The wholesale order was entered in the ERP. The units keep counting in `reserved` until an ERP
+   * read taken after the commit shows them (`erpConfirmedAt`), then they count only in the ERP's terms.
+   */
+  | 'COMMITTED'
+  /** Not committed or released before `expiresAt`; the units are free again. */
+  | 'EXPIRED'
+  /** Released by the caller; the units are free again. */
+  | 'RELEASED';
+
+export type ReserveInventoryInput = {
+  /**
+   * Makes retries safe: the same key (per API key) returns the reservation it made and never holds
+   * twice; the same key with other arguments is an IDEMPOTENCY_KEY_REUSED error.
+   */
+  idempotencyKey: Scalars['String']['input'];
+  /** ERP location code. */
+  location: Scalars['String']['input'];
+  /** Whole units, at least 1. */
+  quantity: Scalars['Int']['input'];
+  /** The caller's order reference, for people and the audit trail. */
+  reference: Scalars['String']['input'];
+  /** ERP SKU, exactly as the ERP spells it. */
+  sku: Scalars['String']['input'];
+  /** How long to hold, 1 s to 90 days; default RESERVATION_DEFAULT_TTL_SECONDS. */
+  ttlSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type ReserveInventoryResult = InsufficientStock | NotFound | Reservation;
 
 /** A safety stock rule; the most specific applies: SKU at a location, SKU, location, default. */
 export type SafetyStockRule = {
@@ -519,7 +681,22 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
+/** Mapping of union types */
+export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = ResolversObject<{
+  ReserveInventoryResult:
+    | ( InsufficientStock )
+    | ( NotFound )
+    | ( ReservationRecord )
+  ;
+}>;
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = ResolversObject<{
+  ErrorResult:
+    | ( InsufficientStock )
+    | ( NotFound )
+  ;
+}>;
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
@@ -530,8 +707,10 @@ export type ResolversTypes = ResolversObject<{
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  ErrorResult: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['ErrorResult']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  InsufficientStock: ResolverTypeWrapper<InsufficientStock>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   InventoryDrift: ResolverTypeWrapper<DriftRecord>;
   KitComponent: ResolverTypeWrapper<KitComponent>;
@@ -541,12 +720,20 @@ export type ResolversTypes = ResolversObject<{
   MapLocationInput: MapLocationInput;
   MapSkuInput: MapSkuInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  NotFound: ResolverTypeWrapper<NotFound>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<ProductView>;
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
   ProductEdge: ResolverTypeWrapper<Omit<ProductEdge, 'node'> & { node: ResolversTypes['Product'] }>;
   ProductFilter: ProductFilter;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Reservation: ResolverTypeWrapper<ReservationRecord>;
+  ReservationConnection: ResolverTypeWrapper<Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversTypes['ReservationEdge']> }>;
+  ReservationEdge: ResolverTypeWrapper<Omit<ReservationEdge, 'node'> & { node: ResolversTypes['Reservation'] }>;
+  ReservationEvent: ResolverTypeWrapper<ReservationEventRecord>;
+  ReservationStatus: ReservationStatus;
+  ReserveInventoryInput: ReserveInventoryInput;
+  ReserveInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ReserveInventoryResult']>;
   SafetyStockRule: ResolverTypeWrapper<SafetyStockRuleModel>;
   Scope: Scope;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
@@ -572,8 +759,10 @@ export type ResolversParentTypes = ResolversObject<{
   CreatedApiKey: Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  ErrorResult: ResolversInterfaceTypes<ResolversParentTypes>['ErrorResult'];
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
+  InsufficientStock: InsufficientStock;
   Int: Scalars['Int']['output'];
   InventoryDrift: DriftRecord;
   KitComponent: KitComponent;
@@ -583,12 +772,19 @@ export type ResolversParentTypes = ResolversObject<{
   MapLocationInput: MapLocationInput;
   MapSkuInput: MapSkuInput;
   Mutation: Record<PropertyKey, never>;
+  NotFound: NotFound;
   PageInfo: PageInfo;
   Product: ProductView;
   ProductConnection: Omit<ProductConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProductEdge']> };
   ProductEdge: Omit<ProductEdge, 'node'> & { node: ResolversParentTypes['Product'] };
   ProductFilter: ProductFilter;
   Query: Record<PropertyKey, never>;
+  Reservation: ReservationRecord;
+  ReservationConnection: Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversParentTypes['ReservationEdge']> };
+  ReservationEdge: Omit<ReservationEdge, 'node'> & { node: ResolversParentTypes['Reservation'] };
+  ReservationEvent: ReservationEventRecord;
+  ReserveInventoryInput: ReserveInventoryInput;
+  ReserveInventoryResult: ResolversUnionTypes<ResolversParentTypes>['ReserveInventoryResult'];
   SafetyStockRule: SafetyStockRuleModel;
   ServerInfo: ServerInfo;
   SetSafetyStockInput: SetSafetyStockInput;
@@ -637,6 +833,20 @@ export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type ErrorResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ErrorResult'] = ResolversParentTypes['ErrorResult']> = ResolversObject<{
+  __resolveType: TypeResolveFn<'InsufficientStock' | 'NotFound', ParentType, ContextType>;
+}>;
+
+export type InsufficientStockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InsufficientStock'] = ResolversParentTypes['InsufficientStock']> = ResolversObject<{
+  availableToPromise?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  errorCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requested?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
 
 export type InventoryDriftResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InventoryDrift'] = ResolversParentTypes['InventoryDrift']> = ResolversObject<{
   availableToPromise?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -692,11 +902,22 @@ export type LotResolvers<ContextType = GraphQLContext, ParentType extends Resolv
 }>;
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  commitReservation?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType, RequireFields<MutationCommitReservationArgs, 'id'>>;
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   mapLocation?: Resolver<ResolversTypes['Location'], ParentType, ContextType, RequireFields<MutationMapLocationArgs, 'input'>>;
   mapSku?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationMapSkuArgs, 'input'>>;
+  releaseReservation?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType, RequireFields<MutationReleaseReservationArgs, 'id'>>;
+  reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setSafetyStock?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType, RequireFields<MutationSetSafetyStockArgs, 'input'>>;
+}>;
+
+export type NotFoundResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NotFound'] = ResolversParentTypes['NotFound']> = ResolversObject<{
+  errorCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -736,9 +957,51 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   lots?: Resolver<Array<ResolversTypes['Lot']>, ParentType, ContextType, Partial<QueryLotsArgs>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'sku'>>;
   products?: Resolver<ResolversTypes['ProductConnection'], ParentType, ContextType, Partial<QueryProductsArgs>>;
+  reservation?: Resolver<Maybe<ResolversTypes['Reservation']>, ParentType, ContextType, RequireFields<QueryReservationArgs, 'id'>>;
+  reservations?: Resolver<ResolversTypes['ReservationConnection'], ParentType, ContextType, Partial<QueryReservationsArgs>>;
   safetyStockRules?: Resolver<Array<ResolversTypes['SafetyStockRule']>, ParentType, ContextType>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   skuMappingReport?: Resolver<ResolversTypes['SkuMappingReport'], ParentType, ContextType, Partial<QuerySkuMappingReportArgs>>;
+}>;
+
+export type ReservationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Reservation'] = ResolversParentTypes['Reservation']> = ResolversObject<{
+  closedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  committedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  erpConfirmedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['ReservationEvent']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reference?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ReservationStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type ReservationConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReservationConnection'] = ResolversParentTypes['ReservationConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['ReservationEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type ReservationEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReservationEdge'] = ResolversParentTypes['ReservationEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType>;
+}>;
+
+export type ReservationEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReservationEvent'] = ResolversParentTypes['ReservationEvent']> = ResolversObject<{
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fromStatus?: Resolver<Maybe<ResolversTypes['ReservationStatus']>, ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  toStatus?: Resolver<ResolversTypes['ReservationStatus'], ParentType, ContextType>;
+}>;
+
+export type ReserveInventoryResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReserveInventoryResult'] = ResolversParentTypes['ReserveInventoryResult']> = ResolversObject<{
+  __resolveType: TypeResolveFn<'InsufficientStock' | 'NotFound' | 'Reservation', ParentType, ContextType>;
 }>;
 
 export type SafetyStockRuleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SafetyStockRule'] = ResolversParentTypes['SafetyStockRule']> = ResolversObject<{
@@ -808,17 +1071,25 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  ErrorResult?: ErrorResultResolvers<ContextType>;
+  InsufficientStock?: InsufficientStockResolvers<ContextType>;
   InventoryDrift?: InventoryDriftResolvers<ContextType>;
   KitComponent?: KitComponentResolvers<ContextType>;
   Location?: LocationResolvers<ContextType>;
   LocationAvailability?: LocationAvailabilityResolvers<ContextType>;
   Lot?: LotResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  NotFound?: NotFoundResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   ProductConnection?: ProductConnectionResolvers<ContextType>;
   ProductEdge?: ProductEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Reservation?: ReservationResolvers<ContextType>;
+  ReservationConnection?: ReservationConnectionResolvers<ContextType>;
+  ReservationEdge?: ReservationEdgeResolvers<ContextType>;
+  ReservationEvent?: ReservationEventResolvers<ContextType>;
+  ReserveInventoryResult?: ReserveInventoryResultResolvers<ContextType>;
   SafetyStockRule?: SafetyStockRuleResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   ShopifyVariantCandidate?: ShopifyVariantCandidateResolvers<ContextType>;

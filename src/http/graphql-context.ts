@@ -3,6 +3,8 @@ import type { Principal } from '../auth/api-key.models.js';
 import type { Logger } from '../logger.js';
 import { createInventoryLoaders, type InventoryLoaders } from '../inventory/inventory.loaders.js';
 import type { InventoryServices } from '../inventory/inventory.module.js';
+import { createReservationLoaders, type ReservationLoaders } from '../reservations/reservations.loaders.js';
+import type { ReservationsService } from '../reservations/reservations.service.js';
 
 /**
  * The long-lived services GraphQL resolvers delegate to. Built once in src/main.ts; each domain
@@ -11,6 +13,7 @@ import type { InventoryServices } from '../inventory/inventory.module.js';
 export interface AppServices {
   apiKeys: ApiKeyService;
   inventory: InventoryServices;
+  reservations: ReservationsService;
   serverInfo: () => { name: string; version: string; database: string; erpConnector: string; shop: string };
 }
 
@@ -18,12 +21,12 @@ export interface AppServices {
  * Per-request DataLoaders, made fresh for every request so caches never leak between callers.
  * Each domain adds its loaders in `createRequestLoaders`.
  */
-export interface RequestLoaders {
+export interface RequestLoaders extends ReservationLoaders {
   inventory: InventoryLoaders;
 }
 
 export function createRequestLoaders(services: AppServices): RequestLoaders {
-  return { inventory: createInventoryLoaders(services.inventory.reads) };
+  return { inventory: createInventoryLoaders(services.inventory.reads), ...createReservationLoaders(services.reservations) };
 }
 
 export interface GraphQLContext {

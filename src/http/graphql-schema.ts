@@ -5,6 +5,7 @@ import { GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from '../__generated__/graphql.js';
 import { apiKeyResolvers } from '../auth/api-key.resolvers.js';
 import { inventoryResolvers } from '../inventory/inventory.resolvers.js';
+import { reservationResolvers } from '../reservations/reservations.resolvers.js';
 
 const schemaFolder = resolve(fileURLToPath(new URL('../../schema', import.meta.url)));
 
@@ -74,5 +75,5 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
 }
 
 export function buildResolvers(): Resolvers {
-  return mergeResolvers(commonResolvers, apiKeyResolvers, inventoryResolvers);
+  return mergeResolvers(commonResolvers, apiKeyResolvers, inventoryResolvers, reservationResolvers);
 }
