@@ -4,9 +4,10 @@ import { apiKeysCommand } from './cli/api-keys.command.js';
 import type { CliCommand, CliIo } from './cli/command.js';
 import { migrateCommand } from './cli/migrate.command.js';
 import { simulateShopifyCommand } from './cli/simulate-shopify.command.js';
+import { webhooksCommand } from './cli/webhooks.command.js';
 
 /** `npm run cli -- <command>`: the operator CLI. Reads process.env only here. */
-const commands: CliCommand[] = [migrateCommand, apiKeysCommand, simulateShopifyCommand];
+const commands: CliCommand[] = [migrateCommand, apiKeysCommand, simulateShopifyCommand, webhooksCommand];
 
 function help(): string {
   return `usage: npm run cli -- <command> [options]\n\n${commands
