@@ -32,6 +32,11 @@ export interface OrdersModuleOptions {
   readonly registerWebhooksAtStart?: boolean;
   /** ERP location online orders ship from (default: derived from the location mapping). */
   readonly defaultLocation?: string;
+  /**
+   * Resolves once the mapping has been filled at first start: the worker waits for it, so the
+   * first orders are not mapped against empty tables (they wait in the inbox meanwhile).
+   */
+  readonly mappingReady?: () => Promise<void>;
   /** Run the in-process worker (default true); tests drive the pipeline by hand without it. */
   readonly worker?: boolean;
   /** Retry, lease and concurrency settings of the ERP side. */
@@ -123,6 +128,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
   const orders = createOrdersService({ db, shop: deps.shop, orders: orderRepository, inbox: inboxRepository, processor, subscriptions, webhookAddress, log });
   const secrets = () => [deps.webhookSecret, options.previousWebhookSecret].filter((secret): secret is string => Boolean(secret));
   const runWorker = options.worker ?? true;
+  let stopped = false;
   const theWorker = worker;
 
   return {
@@ -159,9 +165,15 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
           log.error({ err: error, address }, 'could not register the webhook subscriptions');
         }
       }
-      if (runWorker) theWorker.start();
+      if (runWorker) {
+        const ready = options.mappingReady?.() ?? Promise.resolve();
+        void ready.catch(() => undefined).then(() => {
+          if (!stopped) theWorker.start();
+        });
+      }
     },
     async stop() {
+      stopped = true;
       await theWorker.stop();
     },
   };
