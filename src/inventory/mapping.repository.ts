@@ -191,7 +191,13 @@ export function createMappingRepository(db: Db, shop: string) {
       const rows = await db
         .update(erpProducts)
         .set({ active: false })
-        .where(and(eq(erpProducts.active, true), sql`not (${inList(erpProducts.sku, seen)})`))
+        // An anti-join, not `<> all(array)`: that compares every row with the whole list.
+        .where(
+          and(
+            eq(erpProducts.active, true),
+            sql`not exists (select 1 from jsonb_array_elements_text(${jsonParam(seen)}) as seen(sku) where seen.sku = ${erpProducts.sku})`,
+          ),
+        )
         .returning({ sku: erpProducts.sku });
       return rows.map((row) => row.sku);
     },

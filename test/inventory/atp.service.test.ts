@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availableToPromise, inventoryLevels } from '../../src/db/schema/index.js';
+import { availableToPromise, erpProducts, inventoryLevels } from '../../src/db/schema/index.js';
 import { createAtpService, type AtpService } from '../../src/inventory/atp.service.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
@@ -121,6 +121,21 @@ describe('refreshing positions', () => {
     expect([...result.unknownSkus].sort()).toEqual(['GONE-1', 'NEVER-EXISTED']);
     expect(await position('GONE-1', 'LDS')).toMatchObject({ onHand: 0, availableToPromise: 0 });
     expect(await atp.getPositions([{ sku: 'NEVER-EXISTED', location: 'LDS' }])).toEqual([]);
+  });
+
+  it('retires, on a full refresh, products the ERP no longer lists: inactive, and their positions at 0', async () => {
+    const allShop = 'retire.myshopify.com';
+    const service = createAtpService({ db: database.db, shop: allShop, erp: connector, log: createMemoryLogger().log, now: () => new Date(), pushSignal: signal });
+    // A product Stockbridge read once that has since gone from the ERP.
+    await database.db.insert(erpProducts).values({ sku: 'RETIRED-1', name: 'Retired', stockTracked: true }).onConflictDoNothing();
+    await database.db.insert(inventoryLevels).values({ shop: allShop, sku: 'RETIRED-1', location: 'LDS', onHand: 12, availableToPromise: 12 });
+    product('STILL-HERE', 6);
+    const result = await service.refreshPositions('all');
+    expect(result.unknownSkus).toContain('RETIRED-1');
+    expect((await service.getPositions([{ sku: 'RETIRED-1', location: 'LDS' }]))[0]).toMatchObject({ onHand: 0, availableToPromise: 0 });
+    expect((await service.getPositions([{ sku: 'STILL-HERE', location: 'LDS' }]))[0]).toMatchObject({ onHand: 6, availableToPromise: 6 });
+    const [retired] = await database.db.select().from(erpProducts).where(eq(erpProducts.sku, 'RETIRED-1'));
+    expect(retired?.active).toBe(false);
   });
 
   it('costs a constant number of ERP and database round trips per page of SKUs', async () => {
