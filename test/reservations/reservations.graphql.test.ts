@@ -98,6 +98,11 @@ describe('reservations over GraphQL', () => {
     const release = (key: string) =>
       gateway.graphql<GraphQLBody<{ releaseReservation: { status: string } }>>(key, 'mutation($id: ID!) { releaseReservation(id: $id) { id status } }', { id });
     expect((await release(otherApp)).body.errors?.[0]?.extensions?.code).toBe('RESERVATION_NOT_FOUND');
+    const one = (key: string) =>
+      gateway.graphql<GraphQLBody<{ reservation: { id: string; quantity: number } | null }>>(key, 'query($id: ID!) { reservation(id: $id) { id quantity } }', { id });
+    expect((await one(wholesale)).body.data?.reservation).toEqual({ id, quantity: 2 });
+    expect((await one(otherApp)).body.data?.reservation).toBeNull();
+    expect((await one(operator)).body.data?.reservation).toEqual({ id, quantity: 2 });
     expect((await commit(wholesale)).body.data?.commitReservation.status).toBe('COMMITTED');
     const again = await release(wholesale);
     expect(again.body.errors?.[0]?.extensions).toMatchObject({ code: 'RESERVATION_NOT_ACTIVE', status: 'COMMITTED' });
