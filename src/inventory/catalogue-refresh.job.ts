@@ -6,10 +6,11 @@ const INTERVAL_MS = 60 * 60 * 1_000;
 
 /**
  * Re-reads the ERP's products and locations and the shop's variants and locations, then re-runs
- * SKU matching. Safe to re-run: every step is an upsert, and nothing is removed from the
- * catalogue until a complete listing has arrived.
+ * SKU matching (and, while nothing is mapped, the automatic location mapping). Safe to re-run:
+ * every step is an upsert, and nothing is removed from the catalogue until a complete listing
+ * has arrived. One side failing does not stop the other; the run then fails with both causes.
  */
-export function createCatalogueRefreshJob(mapping: MappingService): JobDefinition {
+export function createCatalogueRefreshJob(mapping: MappingService, options: { autoMapLocations: boolean }): JobDefinition {
   return {
     name: 'inventory.catalogue-refresh',
     intervalMs: INTERVAL_MS,
@@ -17,9 +18,20 @@ export function createCatalogueRefreshJob(mapping: MappingService): JobDefinitio
     // The module's first start fills empty catalogues; the job keeps them fresh.
     runOnStart: false,
     async run({ signal }) {
-      const erp = await mapping.refreshErpCatalogue({ signal });
-      const shopify = await mapping.refreshShopifyCatalogue({ signal });
-      return { erpProducts: erp.products, erpLocations: erp.locations, shopifyVariants: shopify.variants, ...shopify.matching, newlyMapped: shopify.matching.newlyMapped.length };
+      const [erp, shopify] = await Promise.allSettled([mapping.refreshErpCatalogue({ signal }), mapping.refreshShopifyCatalogue({ signal })]);
+      if (erp.status === 'rejected' || shopify.status === 'rejected') {
+        const failures = [erp, shopify].flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+        throw failures.length === 1 ? failures[0] : new AggregateError(failures, 'ERP and Shopify catalogue refreshes both failed');
+      }
+      const autoMapped = options.autoMapLocations ? await mapping.autoMapLocations() : [];
+      return {
+        erpProducts: erp.value.products,
+        erpLocations: erp.value.locations,
+        shopifyVariants: shopify.value.variants,
+        ...shopify.value.matching,
+        newlyMapped: shopify.value.matching.newlyMapped.length,
+        locationsAutoMapped: autoMapped.length,
+      };
     },
   };
 }

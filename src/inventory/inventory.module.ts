@@ -54,19 +54,42 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
   let ready: Promise<void> = Promise.resolve();
   const stopping = new AbortController();
 
+  /**
+   * Each step on its own: the ERP down at start must not keep the Shopify catalogue from being
+   * read, nor the other way round. What fails is logged and left to the catalogue job.
+   */
   async function firstStart(): Promise<void> {
     const catalogue = createMappingRepository(db, deps.shop);
     const signal = stopping.signal;
-    const seeded = await catalogue.seedNormalizationRules({ ...DEFAULT_NORMALIZATION_RULES, abbreviations: options.defaultAbbreviations ?? {} }, deps.now());
-    if (seeded) log.info({ abbreviations: Object.keys(options.defaultAbbreviations ?? {}).length }, 'SKU normalization rules seeded');
-    if ((await catalogue.countErpProducts()) === 0) await mapping.refreshErpCatalogue({ signal });
-    if ((await catalogue.countShopifyVariants()) === 0) await mapping.refreshShopifyCatalogue({ signal });
-    if (options.autoMapLocations ?? true) await mapping.autoMapLocations();
-    await mapping.rematch();
-    if ((await createPositionsRepository(db, deps.shop).countPositions()) === 0) {
+    const step = async (name: string, run: () => Promise<void>) => {
+      if (signal.aborted) return;
+      try {
+        await run();
+      } catch (error) {
+        if (!signal.aborted) log.error({ err: error, step: name }, 'inventory first-start step failed; the catalogue job will retry');
+      }
+    };
+    await step('normalization rules', async () => {
+      const seeded = await catalogue.seedNormalizationRules({ ...DEFAULT_NORMALIZATION_RULES, abbreviations: options.defaultAbbreviations ?? {} }, deps.now());
+      if (seeded) log.info({ abbreviations: Object.keys(options.defaultAbbreviations ?? {}).length }, 'SKU normalization rules seeded');
+    });
+    await step('ERP catalogue', async () => {
+      if ((await catalogue.countErpProducts()) === 0) await mapping.refreshErpCatalogue({ signal });
+    });
+    await step('read model', async () => {
+      if ((await createPositionsRepository(db, deps.shop).countPositions()) > 0) return;
       const result = await atp.refreshPositions('all', { signal, collectChanges: false });
       log.info({ positions: result.positionsRead }, 'read model filled from the ERP');
-    }
+    });
+    await step('Shopify catalogue', async () => {
+      if ((await catalogue.countShopifyVariants()) === 0) await mapping.refreshShopifyCatalogue({ signal });
+    });
+    await step('location mapping', async () => {
+      if (options.autoMapLocations ?? true) await mapping.autoMapLocations();
+    });
+    await step('SKU matching', async () => {
+      await mapping.rematch();
+    });
   }
 
   return {
@@ -74,12 +97,9 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
     atp,
     reads,
     pushSignal,
-    jobs: [createCatalogueRefreshJob(mapping)],
+    jobs: [createCatalogueRefreshJob(mapping, { autoMapLocations: options.autoMapLocations ?? true })],
     async start() {
-      ready = firstStart().catch((error: unknown) => {
-        if (stopping.signal.aborted) return;
-        log.error({ err: error }, 'inventory first-start work failed; the catalogue job will retry');
-      });
+      ready = firstStart();
     },
     whenReady: () => ready,
     async stop() {
