@@ -15,6 +15,9 @@ import { AppError } from './shared/errors.js';
 import { createInventoryModule } from './inventory/inventory.module.js';
 import { createReservationsModule } from './reservations/reservations.module.js';
 import type { ModuleDeps } from './shared/module.js';
+import { createAlertSender } from './alerts/alert-sender.js';
+import { createPushSignal } from './inventory/push-signal.js';
+import { createSyncModule } from './sync/sync.module.js';
 import type { JobDefinition } from './scheduler/job.js';
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
 
@@ -69,6 +72,107 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     await database.migrate();
     log.info({ database: database.kind }, 'database migrated');
 
+    const composed = await composeModuleDeps(config, log, database, overrides);
+    closers.push(() => composed.close());
+    const { deps, demo } = composed;
+    const { metrics } = deps;
+    const shopDomain = deps.shop;
+
+    // Periodic jobs: each domain module adds its own here (`jobs.push(...module.jobs)`).
+    const jobs: JobDefinition[] = [...(overrides.jobs ?? [])];
+
+    const apiKeys = createApiKeyService({ repository: createApiKeyRepository(database.db) });
+
+    // The event push's wake-up: every domain that changes an ATP term wakes it; sync listens.
+    const pushSignal = createPushSignal();
+    const alerts = createAlertSender({ log, webhookUrl: config.alertWebhookUrl });
+    closers.push(() => alerts.close());
+
+    // The demo shop spells some finishes out (`bracket-v2-blue` for BRACKET-V2-BLU).
+    const inventoryModule = createInventoryModule(deps, { pushSignal, defaultAbbreviations: demo ? DEMO_FINISH_WORDS : undefined });
+    jobs.push(...inventoryModule.jobs);
+    closers.push(() => inventoryModule.stop());
+
+    const reservationsModule = createReservationsModule(deps, { pushSignal: inventoryModule.pushSignal, atp: inventoryModule.atp });
+    jobs.push(...reservationsModule.jobs);
+
+    const syncModule = createSyncModule(deps, { mapping: inventoryModule.mapping, atp: inventoryModule.atp, pushSignal, alerts });
+    jobs.push(...syncModule.jobs);
+    closers.push(() => syncModule.stop());
+
+    const services: AppServices = {
+      apiKeys,
+      inventory: inventoryModule,
+      reservations: reservationsModule.reservations,
+      sync: syncModule.sync,
+      serverInfo: () => ({
+        name: 'stockbridge',
+        version: VERSION,
+        database: database.kind,
+        erpConnector: config.erp.connector,
+        shop: shopDomain,
+      }),
+    };
+
+    // After the modules, so every job is registered; started once HTTP listens (SCHEDULER=on).
+    const scheduler = createScheduler({ database, log, metrics, now: deps.now });
+    for (const job of jobs) scheduler.register(job);
+
+    const http = await createHttpServer({
+      log,
+      database,
+      services,
+      metrics,
+      bodyLimit: config.webhookMaxBytes,
+      routes: [...(overrides.routes ?? [])],
+    });
+    closers.push(() => http.close());
+    const address = await http.listen({ port: config.port, host: config.host });
+    const url = address.replace('[::1]', 'localhost');
+    log.info({ url }, 'gateway listening');
+    await inventoryModule.start();
+
+    // Pushed last so it stops first: running jobs are aborted and recorded before HTTP and the
+    // database close.
+    closers.push(() => scheduler.stop());
+    if (config.scheduler) {
+      await scheduler.start();
+      syncModule.start();
+    } else log.info('scheduler off (SCHEDULER=off): this instance only serves the API');
+
+    return {
+      url,
+      demo,
+      deps,
+      graphqlUrl: `${url}/graphql`,
+      database,
+      services,
+      http,
+      scheduler,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/**
+ * The adapters every domain module is built from (`ModuleDeps`): the configured ERP and store, or
+ * the demo's simulated pair on loopback. Shared by the gateway and the CLI commands that run
+ * domain work without HTTP (`sync`). `close()` closes what it opened (not the database).
+ */
+export async function composeModuleDeps(
+  config: Config,
+  log: Logger,
+  database: Database,
+  overrides: Pick<GatewayOverrides, 'erp' | 'noDemo'> = {},
+): Promise<{ deps: ModuleDeps; demo: DemoEnvironment | undefined; close(): Promise<void> }> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+  try {
     const metrics = createMetricsRegistry();
 
     // Adapters: the configured ERP and store, or the demo's simulated pair on loopback.
@@ -101,70 +205,9 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       webhookSecret: config.shopify.shop ? config.shopify.apiSecret : demo?.shopify.apiSecret,
       now: () => new Date(),
     };
-
-    // Periodic jobs: each domain module adds its own here (`jobs.push(...module.jobs)`).
-    const jobs: JobDefinition[] = [...(overrides.jobs ?? [])];
-
-    const apiKeys = createApiKeyService({ repository: createApiKeyRepository(database.db) });
-
-    // The demo shop spells some finishes out (`bracket-v2-blue` for BRACKET-V2-BLU).
-    const inventoryModule = createInventoryModule(deps, { defaultAbbreviations: demo ? DEMO_FINISH_WORDS : undefined });
-    jobs.push(...inventoryModule.jobs);
-    closers.push(() => inventoryModule.stop());
-
-    const reservationsModule = createReservationsModule(deps, { pushSignal: inventoryModule.pushSignal, atp: inventoryModule.atp });
-    jobs.push(...reservationsModule.jobs);
-
-    const services: AppServices = {
-      apiKeys,
-      inventory: inventoryModule,
-      reservations: reservationsModule.reservations,
-      serverInfo: () => ({
-        name: 'stockbridge',
-        version: VERSION,
-        database: database.kind,
-        erpConnector: config.erp.connector,
-        shop: shopDomain,
-      }),
-    };
-
-    // After the modules, so every job is registered; started once HTTP listens (SCHEDULER=on).
-    const scheduler = createScheduler({ database, log, metrics, now: deps.now });
-    for (const job of jobs) scheduler.register(job);
-
-    const http = await createHttpServer({
-      log,
-      database,
-      services,
-      metrics,
-      bodyLimit: config.webhookMaxBytes,
-      routes: [...(overrides.routes ?? [])],
-    });
-    closers.push(() => http.close());
-    const address = await http.listen({ port: config.port, host: config.host });
-    const url = address.replace('[::1]', 'localhost');
-    log.info({ url }, 'gateway listening');
-    await inventoryModule.start();
-
-    // Pushed last so it stops first: running jobs are aborted and recorded before HTTP and the
-    // database close.
-    closers.push(() => scheduler.stop());
-    if (config.scheduler) await scheduler.start();
-    else log.info('scheduler off (SCHEDULER=off): this instance only serves the API');
-
-    return {
-      url,
-      demo,
-      deps,
-      graphqlUrl: `${url}/graphql`,
-      database,
-      services,
-      http,
-      scheduler,
-      close: closeAll,
-    };
+    return { deps, demo, close };
   } catch (error) {
-    await closeAll();
+    await close();
     throw error;
   }
 }

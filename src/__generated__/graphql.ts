@@ -5,6 +5,7 @@ import type { ApiKeyRecord } from '../auth/api-key.models.js';
 import type { ProductView, PositionRecord, LocationView, SkuMapping as SkuMappingModel, SkuMappingReport as SkuMappingReportModel, AmbiguousSku as AmbiguousSkuModel, DriftRecord, SafetyStockRule as SafetyStockRuleModel } from '../inventory/inventory.models.js';
 import type { Lot as LotModel } from '../erp/erp-connector.js';
 import type { ReservationRecord, ReservationEventRecord } from '../reservations/reservations.models.js';
+import type { SyncRunRecord, SyncRunErrorRecord, SyncRunChangeRecord } from '../sync/sync.models.js';
 import type { GraphQLContext } from '../http/graphql-context.js';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;
@@ -196,6 +197,11 @@ export type Mutation = {
   mapLocation: Location;
   /** Maps an ERP SKU to a Shopify variant by hand; it then wins over the rules. */
   mapSku: Product;
+  /**
+   * Pushes now and answers with the run: finished when it takes less than about 20 seconds,
+   * otherwise RUNNING (follow it with `syncRun(id)`).
+   */
+  pushInventory: SyncRun;
   /** Frees an ACTIVE reservation's units. Errors: RESERVATION_NOT_FOUND, RESERVATION_NOT_ACTIVE. */
   releaseReservation: Reservation;
   /** Holds units if the ATP covers them now, decided atomically in the database. */
@@ -224,6 +230,11 @@ export type MutationMapLocationArgs = {
 
 export type MutationMapSkuArgs = {
   input: MapSkuInput;
+};
+
+
+export type MutationPushInventoryArgs = {
+  input: PushInventoryInput;
 };
 
 
@@ -337,6 +348,17 @@ export type ProductFilter = {
   skus?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
+export type PushInventoryInput = {
+  /** Compute and record what would change without writing to Shopify or to the read model. */
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Read Shopify's levels first and correct every difference (a full reconcile when no SKUs are named). */
+  full?: InputMaybe<Scalars['Boolean']['input']>;
+  /** ERP location codes to push; absent = every mapped location. */
+  locations?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** ERP SKUs to push (at most 10,000); absent = every SKU. */
+  skus?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 export type Query = {
   __typename?: 'Query';
   /** Every API key, newest first (admin only). */
@@ -359,6 +381,10 @@ export type Query = {
   /** Identifies the gateway; useful to check a key works. */
   serverInfo: ServerInfo;
   skuMappingReport: SkuMappingReport;
+  /** A sync run by id. */
+  syncRun?: Maybe<SyncRun>;
+  /** Sync runs, newest first. */
+  syncRuns: SyncRunConnection;
 };
 
 
@@ -401,6 +427,17 @@ export type QueryReservationsArgs = {
 
 export type QuerySkuMappingReportArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QuerySyncRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QuerySyncRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /**
@@ -590,6 +627,127 @@ export type SkuMappingStatus =
   | 'MAPPED'
   | 'UNMAPPED';
 
+/**
+ * One push of available-to-promise quantities to Shopify. Counts are per Shopify inventory item
+ * at one Shopify location ("item"): `itemsConsidered` compared with Shopify, `itemsPushed`
+ * written (for a dry run: would be written), `itemsUnchanged` already right, `itemsFailed`
+ * refused by Shopify or still changing under the push after its retry.
+ */
+export type SyncRun = {
+  __typename?: 'SyncRun';
+  /** What the run changed, or for a dry run would change (the first 2,000 of a run are kept). */
+  changes: Array<SyncRunChange>;
+  /** Full runs: items whose Shopify value, when read, differed from what it should have been. */
+  driftFound?: Maybe<Scalars['Int']['output']>;
+  /** Computed and recorded what would change; wrote nothing. */
+  dryRun: Scalars['Boolean']['output'];
+  /** Per-item failures with Shopify's code (the first 1,000 of a run are kept). */
+  errors: Array<SyncRunError>;
+  /** Why a FAILED run failed, when it did not get to its items. */
+  failure?: Maybe<SyncRunFailure>;
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Read every Shopify level first (a full reconcile). */
+  full: Scalars['Boolean']['output'];
+  id: Scalars['ID']['output'];
+  itemsConsidered: Scalars['Int']['output'];
+  itemsFailed: Scalars['Int']['output'];
+  itemsPushed: Scalars['Int']['output'];
+  itemsUnchanged: Scalars['Int']['output'];
+  kind: SyncRunKind;
+  /** ERP locations asked for; null = every location. */
+  locations?: Maybe<Array<Scalars['String']['output']>>;
+  /** SKUs asked for (MANUAL runs limited to SKUs); null = every SKU. */
+  skus?: Maybe<Array<Scalars['String']['output']>>;
+  startedAt: Scalars['DateTime']['output'];
+  status: SyncRunStatus;
+};
+
+
+/**
+ * One push of available-to-promise quantities to Shopify. Counts are per Shopify inventory item
+ * at one Shopify location ("item"): `itemsConsidered` compared with Shopify, `itemsPushed`
+ * written (for a dry run: would be written), `itemsUnchanged` already right, `itemsFailed`
+ * refused by Shopify or still changing under the push after its retry.
+ */
+export type SyncRunChangesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * One push of available-to-promise quantities to Shopify. Counts are per Shopify inventory item
+ * at one Shopify location ("item"): `itemsConsidered` compared with Shopify, `itemsPushed`
+ * written (for a dry run: would be written), `itemsUnchanged` already right, `itemsFailed`
+ * refused by Shopify or still changing under the push after its retry.
+ */
+export type SyncRunErrorsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One Shopify item at one location set (or, dry, to be set) from one value to another. */
+export type SyncRunChange = {
+  __typename?: 'SyncRunChange';
+  applied: Scalars['Boolean']['output'];
+  /** Shopify's `available` as Stockbridge knew it before; null when it was never read. */
+  from?: Maybe<Scalars['Int']['output']>;
+  location: Scalars['String']['output'];
+  shopifyInventoryItemId: Scalars['String']['output'];
+  shopifyLocationId: Scalars['String']['output'];
+  sku: Scalars['String']['output'];
+  to: Scalars['Int']['output'];
+};
+
+export type SyncRunConnection = {
+  __typename?: 'SyncRunConnection';
+  edges: Array<SyncRunEdge>;
+  pageInfo: PageInfo;
+};
+
+export type SyncRunEdge = {
+  __typename?: 'SyncRunEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncRun;
+};
+
+export type SyncRunError = {
+  __typename?: 'SyncRunError';
+  /** Shopify's user-error code (e.g. NON_MUTABLE_INVENTORY_ITEM), or ours (CHANGE_FROM_QUANTITY_STALE, SHOPIFY_UNAVAILABLE). */
+  code: Scalars['String']['output'];
+  /** ERP location code, or several joined with `+` when they feed one Shopify location. */
+  location: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+  shopifyInventoryItemId?: Maybe<Scalars['String']['output']>;
+  shopifyLocationId?: Maybe<Scalars['String']['output']>;
+  /** ERP SKU. */
+  sku: Scalars['String']['output'];
+};
+
+export type SyncRunFailure = {
+  __typename?: 'SyncRunFailure';
+  code: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+};
+
+/** What started a sync run. */
+export type SyncRunKind =
+  /** The scheduled push of the ERP's changes since the last watermark (every SYNC_INTERVAL_SECONDS). */
+  | 'DELTA'
+  /** Changes Stockbridge made itself (reservations, orders, safety stock, mappings), pushed within seconds. */
+  | 'EVENT'
+  /** The scheduled full reconcile: every Shopify level read, every difference corrected (every RECONCILE_INTERVAL_SECONDS). */
+  | 'FULL'
+  /** Asked for with `pushInventory` or `npm run cli -- sync`. */
+  | 'MANUAL';
+
+export type SyncRunStatus =
+  /** The run could not finish (see `failure`), or every item it tried failed. */
+  | 'FAILED'
+  /** Some items failed (see `errors`); they are retried by the event push with backoff. */
+  | 'PARTIAL'
+  | 'RUNNING'
+  /** Every item considered is in Shopify as computed (or was already). */
+  | 'SUCCEEDED';
+
 /** `erpUnits` ERP units are `shopifyUnits` Shopify units (a case of 12 sold singly: 1 and 12). Quantities sent to Shopify are rounded down. */
 export type UnitConversion = {
   __typename?: 'UnitConversion';
@@ -726,6 +884,7 @@ export type ResolversTypes = ResolversObject<{
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
   ProductEdge: ResolverTypeWrapper<Omit<ProductEdge, 'node'> & { node: ResolversTypes['Product'] }>;
   ProductFilter: ProductFilter;
+  PushInventoryInput: PushInventoryInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Reservation: ResolverTypeWrapper<ReservationRecord>;
   ReservationConnection: ResolverTypeWrapper<Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversTypes['ReservationEdge']> }>;
@@ -745,6 +904,14 @@ export type ResolversTypes = ResolversObject<{
   SkuMappingSource: SkuMappingSource;
   SkuMappingStatus: SkuMappingStatus;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  SyncRun: ResolverTypeWrapper<SyncRunRecord>;
+  SyncRunChange: ResolverTypeWrapper<SyncRunChangeRecord>;
+  SyncRunConnection: ResolverTypeWrapper<Omit<SyncRunConnection, 'edges'> & { edges: Array<ResolversTypes['SyncRunEdge']> }>;
+  SyncRunEdge: ResolverTypeWrapper<Omit<SyncRunEdge, 'node'> & { node: ResolversTypes['SyncRun'] }>;
+  SyncRunError: ResolverTypeWrapper<SyncRunErrorRecord>;
+  SyncRunFailure: ResolverTypeWrapper<SyncRunFailure>;
+  SyncRunKind: SyncRunKind;
+  SyncRunStatus: SyncRunStatus;
   UnitConversion: ResolverTypeWrapper<UnitConversion>;
   UnitConversionInput: UnitConversionInput;
   UnmappedShopifyVariant: ResolverTypeWrapper<UnmappedShopifyVariant>;
@@ -778,6 +945,7 @@ export type ResolversParentTypes = ResolversObject<{
   ProductConnection: Omit<ProductConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProductEdge']> };
   ProductEdge: Omit<ProductEdge, 'node'> & { node: ResolversParentTypes['Product'] };
   ProductFilter: ProductFilter;
+  PushInventoryInput: PushInventoryInput;
   Query: Record<PropertyKey, never>;
   Reservation: ReservationRecord;
   ReservationConnection: Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversParentTypes['ReservationEdge']> };
@@ -793,6 +961,12 @@ export type ResolversParentTypes = ResolversObject<{
   SkuMappingCounts: SkuMappingCounts;
   SkuMappingReport: SkuMappingReportModel;
   String: Scalars['String']['output'];
+  SyncRun: SyncRunRecord;
+  SyncRunChange: SyncRunChangeRecord;
+  SyncRunConnection: Omit<SyncRunConnection, 'edges'> & { edges: Array<ResolversParentTypes['SyncRunEdge']> };
+  SyncRunEdge: Omit<SyncRunEdge, 'node'> & { node: ResolversParentTypes['SyncRun'] };
+  SyncRunError: SyncRunErrorRecord;
+  SyncRunFailure: SyncRunFailure;
   UnitConversion: UnitConversion;
   UnitConversionInput: UnitConversionInput;
   UnmappedShopifyVariant: UnmappedShopifyVariant;
@@ -906,6 +1080,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   mapLocation?: Resolver<ResolversTypes['Location'], ParentType, ContextType, RequireFields<MutationMapLocationArgs, 'input'>>;
   mapSku?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationMapSkuArgs, 'input'>>;
+  pushInventory?: Resolver<ResolversTypes['SyncRun'], ParentType, ContextType, RequireFields<MutationPushInventoryArgs, 'input'>>;
   releaseReservation?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType, RequireFields<MutationReleaseReservationArgs, 'id'>>;
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
@@ -962,6 +1137,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   safetyStockRules?: Resolver<Array<ResolversTypes['SafetyStockRule']>, ParentType, ContextType>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   skuMappingReport?: Resolver<ResolversTypes['SkuMappingReport'], ParentType, ContextType, Partial<QuerySkuMappingReportArgs>>;
+  syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
+  syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first'>>;
 }>;
 
 export type ReservationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Reservation'] = ResolversParentTypes['Reservation']> = ResolversObject<{
@@ -1053,6 +1230,60 @@ export type SkuMappingReportResolvers<ContextType = GraphQLContext, ParentType e
   unmappedShopifyVariants?: Resolver<Array<ResolversTypes['UnmappedShopifyVariant']>, ParentType, ContextType>;
 }>;
 
+export type SyncRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRun'] = ResolversParentTypes['SyncRun']> = ResolversObject<{
+  changes?: Resolver<Array<ResolversTypes['SyncRunChange']>, ParentType, ContextType, RequireFields<SyncRunChangesArgs, 'first'>>;
+  driftFound?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  dryRun?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['SyncRunError']>, ParentType, ContextType, RequireFields<SyncRunErrorsArgs, 'first'>>;
+  failure?: Resolver<Maybe<ResolversTypes['SyncRunFailure']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  full?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  itemsConsidered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  itemsFailed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  itemsPushed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  itemsUnchanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['SyncRunKind'], ParentType, ContextType>;
+  locations?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  skus?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SyncRunStatus'], ParentType, ContextType>;
+}>;
+
+export type SyncRunChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRunChange'] = ResolversParentTypes['SyncRunChange']> = ResolversObject<{
+  applied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  from?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  shopifyInventoryItemId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  shopifyLocationId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncRunConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRunConnection'] = ResolversParentTypes['SyncRunConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncRunEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type SyncRunEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRunEdge'] = ResolversParentTypes['SyncRunEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncRun'], ParentType, ContextType>;
+}>;
+
+export type SyncRunErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRunError'] = ResolversParentTypes['SyncRunError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  shopifyInventoryItemId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  shopifyLocationId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SyncRunFailureResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRunFailure'] = ResolversParentTypes['SyncRunFailure']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type UnitConversionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UnitConversion'] = ResolversParentTypes['UnitConversion']> = ResolversObject<{
   erpUnits?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   shopifyUnits?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1096,6 +1327,12 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   SkuMapping?: SkuMappingResolvers<ContextType>;
   SkuMappingCounts?: SkuMappingCountsResolvers<ContextType>;
   SkuMappingReport?: SkuMappingReportResolvers<ContextType>;
+  SyncRun?: SyncRunResolvers<ContextType>;
+  SyncRunChange?: SyncRunChangeResolvers<ContextType>;
+  SyncRunConnection?: SyncRunConnectionResolvers<ContextType>;
+  SyncRunEdge?: SyncRunEdgeResolvers<ContextType>;
+  SyncRunError?: SyncRunErrorResolvers<ContextType>;
+  SyncRunFailure?: SyncRunFailureResolvers<ContextType>;
   UnitConversion?: UnitConversionResolvers<ContextType>;
   UnmappedShopifyVariant?: UnmappedShopifyVariantResolvers<ContextType>;
 }>;

@@ -5,6 +5,8 @@ import { createInventoryLoaders, type InventoryLoaders } from '../inventory/inve
 import type { InventoryServices } from '../inventory/inventory.module.js';
 import { createReservationLoaders, type ReservationLoaders } from '../reservations/reservations.loaders.js';
 import type { ReservationsService } from '../reservations/reservations.service.js';
+import { createSyncLoaders, type SyncLoaders } from '../sync/sync.loaders.js';
+import type { SyncService } from '../sync/sync.service.js';
 
 /**
  * The long-lived services GraphQL resolvers delegate to. Built once in src/main.ts; each domain
@@ -14,6 +16,7 @@ export interface AppServices {
   apiKeys: ApiKeyService;
   inventory: InventoryServices;
   reservations: ReservationsService;
+  sync: SyncService;
   serverInfo: () => { name: string; version: string; database: string; erpConnector: string; shop: string };
 }
 
@@ -21,12 +24,12 @@ export interface AppServices {
  * Per-request DataLoaders, made fresh for every request so caches never leak between callers.
  * Each domain adds its loaders in `createRequestLoaders`.
  */
-export interface RequestLoaders extends ReservationLoaders {
+export interface RequestLoaders extends ReservationLoaders, SyncLoaders {
   inventory: InventoryLoaders;
 }
 
 export function createRequestLoaders(services: AppServices): RequestLoaders {
-  return { inventory: createInventoryLoaders(services.inventory.reads), ...createReservationLoaders(services.reservations) };
+  return { inventory: createInventoryLoaders(services.inventory.reads), ...createReservationLoaders(services.reservations), ...createSyncLoaders(services.sync) };
 }
 
 export interface GraphQLContext {

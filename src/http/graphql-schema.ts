@@ -6,6 +6,7 @@ import type { Resolvers } from '../__generated__/graphql.js';
 import { apiKeyResolvers } from '../auth/api-key.resolvers.js';
 import { inventoryResolvers } from '../inventory/inventory.resolvers.js';
 import { reservationResolvers } from '../reservations/reservations.resolvers.js';
+import { syncResolvers } from '../sync/sync.resolvers.js';
 
 const schemaFolder = resolve(fileURLToPath(new URL('../../schema', import.meta.url)));
 
@@ -75,5 +76,5 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
 }
 
 export function buildResolvers(): Resolvers {
-  return mergeResolvers(commonResolvers, apiKeyResolvers, inventoryResolvers, reservationResolvers);
+  return mergeResolvers(commonResolvers, apiKeyResolvers, inventoryResolvers, reservationResolvers, syncResolvers);
 }

@@ -1,0 +1,33 @@
+import type { Resolvers } from '../__generated__/graphql.js';
+
+const listOf = (value: unknown): string[] | null => (Array.isArray(value) ? value.map(String) : null);
+
+export const syncResolvers: Resolvers = {
+  SyncRun: {
+    skus: (run) => listOf(run.request.skus),
+    locations: (run) => listOf(run.request.locations),
+    errors: (run, { first }, { loaders }) => loaders.syncRunErrors.load({ runId: run.id, first: Math.min(Math.max(first ?? 100, 0), 1_000) }),
+    changes: (run, { first }, { loaders }) => loaders.syncRunChanges.load({ runId: run.id, first: Math.min(Math.max(first ?? 100, 0), 2_000) }),
+  },
+  SyncRunError: {
+    shopifyInventoryItemId: (error) => error.inventoryItemId,
+  },
+  SyncRunChange: {
+    shopifyInventoryItemId: (change) => change.inventoryItemId,
+    from: (change) => change.fromQuantity,
+    to: (change) => change.toQuantity,
+  },
+  Query: {
+    syncRun: (_parent, { id }, { services }) => services.sync.findRun(id),
+    syncRuns: async (_parent, { first, after }, { services }) => {
+      const page = await services.sync.listRuns(first, after);
+      return {
+        edges: page.runs.map((run, index) => ({ cursor: page.cursors[index]!, node: run })),
+        pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+      };
+    },
+  },
+  Mutation: {
+    pushInventory: (_parent, { input }, { services }) => services.sync.pushInventory(input),
+  },
+};
