@@ -45,9 +45,9 @@ export const inventoryLevels = pgTable(
     /** Units of known Shopify orders not yet allocated in the ERP. */
     pendingOrders: doublePrecision('pending_orders').notNull().default(0),
     /**
-   * Units Shopify's `available` dropped by that known orders do not explain (oversell guard);
-   * signed, only the positive part counts (see the handshake above).
-   */
+     * Units Shopify's `available` dropped by that known orders do not explain (oversell guard);
+     * signed, only the positive part counts (see the handshake above).
+     */
     unexplainedShopifyDrop: doublePrecision('unexplained_shopify_drop').notNull().default(0),
     availableToPromise: integer('available_to_promise').notNull().default(0),
     erpReadAt: timestamp('erp_read_at', { withTimezone: true }),
