@@ -355,7 +355,13 @@ export function createReservationsRepository(db: Db, shop: string) {
           insert into ${reservationEvents} (reservation_id, from_status, to_status, actor, reason, occurred_at)
           select id, null, 'ACTIVE', created_by, 'RESERVED', created_at from ${created}
           returning id`);
-        const inserted = await tx.with(created, audited).select().from(created);
+        // Sent together (pipelined on the transaction's connection: one round trip) and run by
+        // the server in this order: the inserts, then the position locks, in a fixed order (two
+        // batches never wait on each other in a cycle), reading each position's ATP.
+        const [inserted, locked] = await Promise.all([
+          tx.with(created, audited).select().from(created),
+          lockPositions(tx, shop, sortedPositions(inputs)),
+        ]);
         const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
 
         const replays = inputs.flatMap((input, index) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? [] : [index]));
@@ -386,10 +392,8 @@ export function createReservationsRepository(db: Db, shop: string) {
           candidates.set(position, [...(candidates.get(position) ?? []), { index, row }]);
         });
 
-        // Lock every position of the batch in one fixed order (two batches never wait on each
-        // other in a cycle) and read its ATP; then decide each request in arrival order.
+        // Decide each new request in arrival order against the ATP the earlier ones leave.
         const positions = sortedPositions([...candidates.values()].map((group) => group[0]!.row));
-        const locked = await lockPositions(tx, shop, positions);
         const atpByPosition = new Map(locked.map((level) => [`${level.sku}\u0000${level.location}`, Number(level.atp)]));
         const missing = positions.filter((position) => !atpByPosition.has(`${position.sku}\u0000${position.location}`));
         const knownSkus = new Set<string>();
