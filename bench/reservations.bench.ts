@@ -101,13 +101,13 @@ async function pushLatency(databaseUrl: string, samples: number): Promise<void> 
     // Wait for the first reconcile: positions whose Shopify figure already shows the ATP.
     const chosen: typeof simple = [];
     const deadline = Date.now() + 60_000;
-    while (chosen.length < samples && Date.now() < deadline) {
+    while (chosen.length < samples + 1 && Date.now() < deadline) {
       for (const g of simple) {
-        if (chosen.length >= samples || chosen.some((c) => c.sku === g.sku && c.erpLocations[0] === g.erpLocations[0])) continue;
+        if (chosen.length > samples || chosen.some((c) => c.sku === g.sku && c.erpLocations[0] === g.erpLocations[0])) continue;
         const atp = await atpOf(g);
         if (atp >= 5 && available(g) === atp) chosen.push(g);
       }
-      if (chosen.length < samples) await sleep(500);
+      if (chosen.length <= samples) await sleep(500);
     }
     const times: number[] = [];
     let missed = 0;
@@ -125,6 +125,9 @@ async function pushLatency(databaseUrl: string, samples: number): Promise<void> 
       if (available(g) === before) missed += 1;
       else times.push(performance.now() - started);
     }
+    // The first push after start-up may queue behind the start-up reconcile: reported apart.
+    const first = times.shift();
+    if (first !== undefined) console.log(`reservation -> Shopify available, first after start-up: ${first.toFixed(0)} ms`);
     times.sort((a, b) => a - b);
     console.log(
       times.length === 0
