@@ -10,7 +10,8 @@ export interface PositionKey {
 /**
  * Marks positions for the event push, in the caller's transaction: the push that later sends
  * them clears the mark, so a crash between the change and the push loses nothing (the mark is
- * in PostgreSQL). Positions without a read-model row yet are ignored: nothing was ever
+ * in PostgreSQL). The mark is the earliest time a push is wanted: an earlier mark stays, and a
+ * later one (the sync's retry after a failure, or the release of a held drop) is brought forward. Positions without a read-model row yet are ignored: nothing was ever
  * computed for them, and the next sync creates and pushes them.
  */
 export async function requestPush(db: Db, shop: string, positions: readonly PositionKey[], at: Date = new Date()): Promise<void> {
@@ -22,7 +23,7 @@ export async function requestPush(db: Db, shop: string, positions: readonly Posi
   );
   await db
     .update(inventoryLevels)
-    .set({ pushRequestedAt: sql`coalesce(${inventoryLevels.pushRequestedAt}, ${at.toISOString()}::timestamptz)` })
+    .set({ pushRequestedAt: sql`least(coalesce(${inventoryLevels.pushRequestedAt}, ${at.toISOString()}::timestamptz), ${at.toISOString()}::timestamptz)` })
     .where(and(eq(inventoryLevels.shop, shop), or(...conditions)));
 }
 
