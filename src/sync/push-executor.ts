@@ -5,7 +5,7 @@ import type { SetAvailableQuantity, SetQuantityOutcome, ShopifyClient } from '..
 import { baselineOf, levelKey, planGroup, type GroupPlan, type PushPosition, type ShopifyReading } from './push-plan.js';
 import type { ItemRef, PushRepository } from './push.repository.js';
 import type { SyncMetrics } from './sync.metrics.js';
-import { emptyTally, type RunTally, type SyncRunChangeRecord, type SyncRunErrorRecord, type SyncRunKind } from './sync.models.js';
+import { addTally, emptyTally, type RunTally, type SyncRunChangeRecord, type SyncRunErrorRecord, type SyncRunKind } from './sync.models.js';
 import type { SyncRunRepository } from './sync-run.repository.js';
 
 /**
@@ -27,6 +27,9 @@ export interface RunContext {
   readonly tally: RunTally;
   errorsRecorded: number;
   changesRecorded: number;
+  /** Planned writes held back to fill whole Shopify calls (`deferWrites`), sent by `flush`. */
+  deferred?: Planned[];
+  flushes?: number;
 }
 
 export interface PushGroupsOptions {
@@ -36,6 +39,11 @@ export interface PushGroupsOptions {
   readonly readings?: { readonly get: (key: string) => number | undefined; readonly at: Date } | null;
   /** With `readings`: a level absent from them is 0 (the export lists every level Shopify has). */
   readonly readingsComplete?: boolean;
+  /**
+   * Hold the writes back until 250 are waiting (a reconcile's pages each find a few): fewer,
+   * fuller Shopify calls. The caller must `flush(run)` at the end.
+   */
+  readonly deferWrites?: boolean;
 }
 
 export interface PushExecutorDeps {
@@ -55,6 +63,8 @@ export function retryDelayMs(consecutiveFailures: number): number {
   return Math.min(60 * 60_000, 30_000 * 2 ** Math.max(0, consecutiveFailures - 1));
 }
 
+/** Shopify takes at most this many quantities per `inventorySetQuantities` call (the port splits bigger batches). */
+const QUANTITIES_PER_CALL = 250;
 /** Failures after which an item alerts (and again every time the count doubles). */
 const ALERT_AFTER_FAILURES = 3;
 /** A write still stale after its one retry is tried again this soon by the event push. */
@@ -64,7 +74,7 @@ const OUTCOME_UNKNOWN_CODES = new Set(['SHOPIFY_UNAVAILABLE', 'SHOPIFY_BAD_RESPO
 
 const itemKeyOf = (ref: ItemRef) => `${ref.inventoryItemId}|${ref.shopifyLocationId}`;
 
-interface Planned {
+export interface Planned {
   readonly group: ShopifyPushGroup;
   readonly positions: readonly PushPosition[];
   readonly plan: GroupPlan;
@@ -125,17 +135,37 @@ export class PushExecutor {
     if (run.dryRun) {
       tally.pushed += toWrite.length;
       await this.#recordChanges(run, toWrite, false);
-    } else if (toWrite.length > 0) {
-      await this.#write(run, toWrite, options.batchId, tally);
+    } else {
+      // Releases of groups not written now; a write marks its own after its outcome (clearing a
+      // mark on success would otherwise lose the release).
+      await this.#markReleases(unchanged);
+      if (options.deferWrites) {
+        (run.deferred ??= []).push(...toWrite);
+        if (run.deferred.length >= QUANTITIES_PER_CALL) await this.#flush(run, tally, false);
+      } else if (toWrite.length > 0) {
+        await this.#write(run, toWrite, options.batchId, tally);
+      }
     }
-    if (!run.dryRun) await this.#markReleases(planned);
-
-    run.tally.considered += tally.considered;
-    run.tally.pushed += tally.pushed;
-    run.tally.unchanged += tally.unchanged;
-    run.tally.failed += tally.failed;
-    run.tally.drift += tally.drift;
+    addTally(run.tally, tally);
     return tally;
+  }
+
+  /** Sends the writes `deferWrites` held back. */
+  async flush(run: RunContext): Promise<RunTally> {
+    const tally = emptyTally();
+    await this.#flush(run, tally, true);
+    addTally(run.tally, tally);
+    return tally;
+  }
+
+  /** Sends whole calls' worth of the held writes, or (`all`) every one of them. */
+  async #flush(run: RunContext, tally: RunTally, all: boolean): Promise<void> {
+    const waiting = run.deferred ?? [];
+    const count = all ? waiting.length : waiting.length - (waiting.length % QUANTITIES_PER_CALL);
+    if (count === 0) return;
+    const batch = waiting.splice(0, count);
+    run.flushes = (run.flushes ?? 0) + 1;
+    await this.#write(run, batch, `${run.id}:deferred:${run.flushes}`, tally);
   }
 
   async #loadPositions(groups: readonly ShopifyPushGroup[]): Promise<Map<string, PushPosition>> {
@@ -211,7 +241,17 @@ export class PushExecutor {
     return item.positions.map((position) => ({ sku: position.sku, location: position.location, atp: item.plan.atpByLocation.get(position.location) ?? position.availableToPromise }));
   }
 
+  /** Writes, settles, re-plans and retries what was stale; then marks held drops for their release. */
   async #write(run: RunContext, toWrite: readonly Planned[], batchId: string, tally: RunTally): Promise<void> {
+    const plans: Planned[] = [...toWrite];
+    try {
+      await this.#writeOnce(run, toWrite, batchId, tally, plans);
+    } finally {
+      await this.#markReleases(plans);
+    }
+  }
+
+  async #writeOnce(run: RunContext, toWrite: readonly Planned[], batchId: string, tally: RunTally, plans: Planned[]): Promise<void> {
     const first = await this.#send(run, toWrite, batchId);
     const stale: { item: Planned; currentAvailable: number }[] = [];
     await this.#settle(run, first, tally, (item, currentAvailable) => stale.push({ item, currentAvailable }));
@@ -230,6 +270,7 @@ export class PushExecutor {
       fresh,
     );
     await this.#recordPlans(run, replanned);
+    plans.push(...replanned);
     const retry: Planned[] = [];
     const settled: Planned[] = [];
     for (const item of replanned) (item.plan.target === item.plan.expected ? settled : retry).push(item);
@@ -253,6 +294,7 @@ export class PushExecutor {
       again,
     );
     await this.#recordPlans(run, replannedAgain);
+    plans.push(...replannedAgain);
     await this.#fail(
       run,
       staleAgain.map((s) => ({ item: s.item, code: 'CHANGE_FROM_QUANTITY_STALE', message: `Shopify's available kept changing during the push (last read ${s.currentAvailable}); retried shortly` })),

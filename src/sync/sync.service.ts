@@ -33,8 +33,8 @@ import type { SyncRunRepository } from './sync-run.repository.js';
 export const ERP_STOCK_FEED = 'erp-stock';
 /** SKUs per page of a push (one targets lookup, one positions read, up to ~12 Shopify writes at 3 locations). */
 const SKUS_PER_PAGE = 1_000;
-/** Push targets per page of a full reconcile. */
-const TARGETS_PER_PAGE = 3_000;
+/** Push targets per page of a full reconcile (positions held in memory per page: a few MB). */
+const TARGETS_PER_PAGE = 10_000;
 /** A RUNNING run that has not beaten for this long belongs to a dead process. */
 const ABANDONED_AFTER_MS = 10 * 60_000;
 /** Intents older than this are forgotten (their outcome was settled by a reading long since). */
@@ -167,12 +167,19 @@ export class SyncService {
     const phaseStarted = performance.now();
 
     const readings = { get: (key: string) => levels.get(key), at: readAt };
-    let after: string | null = null;
     let page = 0;
     // A page of targets may end in the middle of a SKU's locations: the last SKU waits for the next page.
     let carried: PushTarget[] = [];
+    // The next page of targets is read while this one is compared and pushed.
+    const prefetch = (after: string | null) => {
+      const page = mapping.listPushTargets({ after, first: TARGETS_PER_PAGE });
+      page.catch(() => undefined); // awaited below; an abort meanwhile must not leave it unhandled
+      return page;
+    };
+    let next = prefetch(null);
     for (;;) {
-      const result = await mapping.listPushTargets({ after, first: TARGETS_PER_PAGE });
+      const result = await next;
+      if (result.nextCursor !== null) next = prefetch(result.nextCursor);
       let targets = [...carried, ...result.items];
       carried = [];
       if (result.nextCursor !== null && targets.length > 0) {
@@ -183,14 +190,14 @@ export class SyncService {
       }
       const groups = groupPushTargets(targets).filter((group) => !locations || group.erpLocations.some((l) => locations.includes(l)));
       await this.deps.executor.exclusive(() =>
-        this.deps.executor.pushGroups(run, groups, { batchId: `${run.id}:full:${page}`, readings, readingsComplete: true }),
+        this.deps.executor.pushGroups(run, groups, { batchId: `${run.id}:full:${page}`, readings, readingsComplete: true, deferWrites: true }),
       );
       page += 1;
       await runs.heartbeat(run.id, run.tally, true, this.deps.now());
       throwIfAborted(signal);
       if (result.nextCursor === null) break;
-      after = result.nextCursor;
     }
+    await this.deps.executor.exclusive(() => this.deps.executor.flush(run));
     log.info({ runId: run.id, ...run.tally, ms: Math.round(performance.now() - phaseStarted) }, 'full reconcile: compared and pushed');
     if (run.tally.drift > 0) log.warn({ runId: run.id, drift: run.tally.drift, pushed: run.tally.pushed }, 'full reconcile found Shopify levels that differed from the ATP');
   }

@@ -160,7 +160,7 @@ export async function recordShopifyOrder(fixture: SyncFixture, sku: string, loca
   await fixture.database.db.execute(sql`
     update inventory_levels set pending_orders = pending_orders + ${quantity},
       unexplained_shopify_drop = unexplained_shopify_drop - ${quantity},
-      push_requested_at = coalesce(push_requested_at, now())
+      push_requested_at = least(coalesce(push_requested_at, now()), now())
     where shop = ${fixture.deps.shop} and sku = ${sku} and location = ${location}`);
   await fixture.database.db
     .update(inventoryLevels)
