@@ -103,6 +103,15 @@ export function createSyncRunRepository(db: Db, shop: string) {
       return rows.map(toRun);
     },
 
+    /** Finished runs older than `before` go, with their errors and changes (event runs add up). */
+    async deleteFinishedBefore(before: Date): Promise<number> {
+      const deleted = await db
+        .delete(syncRuns)
+        .where(and(eq(syncRuns.shop, shop), lt(syncRuns.startedAt, before), inArray(syncRuns.status, ['SUCCEEDED', 'PARTIAL', 'FAILED'])))
+        .returning({ id: syncRuns.id });
+      return deleted.length;
+    },
+
     async addErrors(runId: string, errors: readonly SyncRunErrorRecord[], alreadyRecorded: number): Promise<number> {
       const room = Math.max(0, MAX_ERRORS_PER_RUN - alreadyRecorded);
       const kept = errors.slice(0, room);

@@ -37,8 +37,11 @@ const SKUS_PER_PAGE = 1_000;
 const TARGETS_PER_PAGE = 10_000;
 /** A RUNNING run that has not beaten for this long belongs to a dead process. */
 const ABANDONED_AFTER_MS = 10 * 60_000;
+const HEARTBEAT_MS = 60_000;
 /** Intents older than this are forgotten (their outcome was settled by a reading long since). */
 const INTENT_RETENTION_MS = 24 * 60 * 60_000;
+/** Finished runs are kept this long (an active shop makes an event run every few seconds). */
+const RUN_RETENTION_MS = 30 * 24 * 60 * 60_000;
 /** Passes of one event run before it finishes (more marks are taken by the next run). */
 const EVENT_PASSES_PER_RUN = 10;
 /** How long a `pushInventory` call waits for its run before answering with it still RUNNING. */
@@ -88,6 +91,9 @@ export class SyncService {
    */
   async runDelta(options: RunOptions = {}): Promise<SyncRunRecord> {
     const { runs, erp, atp, log } = this.deps;
+    // Event and manual runs a dead process left RUNNING stop showing as running (a live run beats
+    // every page, a delta run is taken over below, a full one by the next reconcile).
+    await runs.failAbandoned(new Date(this.deps.now().getTime() - ABANDONED_AFTER_MS), this.deps.now(), ['EVENT', 'MANUAL']);
     const watermarkFrom = await runs.getWatermark(ERP_STOCK_FEED);
     const abandoned = await runs.findRunning('DELTA');
     const resumable = abandoned.filter((run) => run.request.watermarkFrom === watermarkFrom).at(-1);
@@ -143,7 +149,11 @@ export class SyncService {
   async #reconcile(run: RunContext, dryRun: boolean, locations: readonly string[] | null, signal: AbortSignal | undefined): Promise<void> {
     const { shopify, atp, mapping, runs, positions, log } = this.deps;
     await runs.failAbandoned(new Date(this.deps.now().getTime() - ABANDONED_AFTER_MS), this.deps.now());
-    if (!dryRun) await positions.deleteIntentsOlderThan(new Date(this.deps.now().getTime() - INTENT_RETENTION_MS));
+    if (!dryRun) {
+      await positions.deleteIntentsOlderThan(new Date(this.deps.now().getTime() - INTENT_RETENTION_MS));
+      const pruned = await runs.deleteFinishedBefore(new Date(this.deps.now().getTime() - RUN_RETENTION_MS));
+      if (pruned > 0) log.info({ runId: run.id, pruned }, 'sync runs older than 30 days deleted');
+    }
 
     // Shopify's export (a bulk operation: mostly waiting for Shopify) and the ERP refresh run side
     // by side. The readings are stamped with the export's start, so the executor ignores any that
@@ -354,6 +364,11 @@ export class SyncService {
     const run: RunContext = { id: record.id, kind: record.kind, dryRun: record.dryRun, tally: emptyTally(), errorsRecorded: 0, changesRecorded: 0 };
     const started = this.deps.now();
     let finished: SyncRunRecord;
+    // Proof of life through long phases (a catalogue-wide ERP refresh), so no one takes the run for abandoned.
+    const beat = setInterval(() => {
+      runs.heartbeat(run.id, run.tally, record.full, this.deps.now()).catch((error: unknown) => log.warn({ err: error, runId: run.id }, 'sync run heartbeat failed'));
+    }, HEARTBEAT_MS);
+    beat.unref();
     try {
       await work(run);
       finished = await runs.finishRun(run.id, { status: statusOf(run.tally), tally: run.tally, full: record.full, at: this.deps.now() });
@@ -361,6 +376,8 @@ export class SyncService {
       const failure = isAppError(error) ? { code: error.code, message: error.message } : { code: 'SYNC_FAILED', message: error instanceof Error ? error.message : String(error) };
       if (!isAppError(error)) log.error({ err: error, runId: run.id }, 'sync run failed unexpectedly');
       finished = await runs.finishRun(run.id, { status: 'FAILED', tally: run.tally, full: record.full, failure, at: this.deps.now() });
+    } finally {
+      clearInterval(beat);
     }
     const seconds = (this.deps.now().getTime() - started.getTime()) / 1000;
     metrics.runs.inc({ kind: finished.kind, status: finished.status });

@@ -116,6 +116,16 @@ describe('delta sync', () => {
     await restarted.stop();
   });
 
+  it('event and manual runs a dead process left RUNNING are recorded as abandoned by the next delta', async () => {
+    const runs = createSyncRunRepository(fixture.database.db, fixture.deps.shop);
+    const stuck = await runs.createRun({ kind: 'EVENT', dryRun: false, full: false, request: {}, at: new Date(Date.now() - 11 * 60_000) });
+    const alive = await runs.createRun({ kind: 'MANUAL', dryRun: false, full: false, request: {}, at: new Date() });
+    await fixture.sync.sync.runDelta();
+    expect(await runs.findRun(stuck.id)).toMatchObject({ status: 'FAILED', failure: { code: 'SYNC_RUN_ABANDONED' } });
+    expect(await runs.findRun(alive.id)).toMatchObject({ status: 'RUNNING' });
+    await runs.finishRun(alive.id, { status: 'SUCCEEDED', tally: { considered: 0, pushed: 0, unchanged: 0, failed: 0, drift: 0 }, full: false, at: new Date() });
+  });
+
   it('an ERP that is down fails the run, alerts, and leaves the watermark where it was', async () => {
     const before = await watermark();
     fixture.demo.erp.simulateActivity(10, seededRandom(99));
