@@ -268,7 +268,10 @@ export function contentDigestOf(snapshot: OrderSnapshot): string {
     .filter((line) => !line.giftCard)
     .map((line) => [line.lineItemId, line.variantId, line.sku, line.quantity, line.editedAwayQuantity])
     .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-  return createHash('sha256').update(JSON.stringify({ lines, address: snapshot.shippingAddress })).digest('hex').slice(0, 32);
+  // Values in a fixed order: the snapshot comes back from jsonb with its keys reordered.
+  const a = snapshot.shippingAddress;
+  const address = a ? [a.name, a.company, a.line1, a.line2, a.city, a.postalCode, a.countryCode, a.provinceCode, a.phone] : null;
+  return createHash('sha256').update(JSON.stringify([lines, address])).digest('hex').slice(0, 32);
 }
 
 /** Total of a snapshot's open lines (for logs and tests). */
