@@ -1,8 +1,8 @@
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { shopifyGid, type OrderFlag, type OrderFlagCode, type OrderRecord, type OrderSnapshot, type RefundSnapshot } from './order.models.js';
-import type { OrderRepository } from './order.repository.js';
-import { setPendingUnits } from './pending-units.repository.js';
+import type { NewLine, OrderRepository } from './order.repository.js';
+import { pendingTargetOf, replaceOrderLines, setPendingUnits } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';
 
 /**
@@ -37,16 +37,22 @@ export interface OrderIntakeOptions {
   readonly now: () => Date;
 }
 
-export interface OrderIntake {
-  /** An order snapshot from a webhook (`orders/create|updated|cancelled`) or the poll. */
-  applyOrder(tx: Db, snapshot: OrderSnapshot, via: { source: 'webhook' | 'poll'; topic: string; cutoverAt: Date }): Promise<IntakeResult>;
-  applyRefund(tx: Db, refund: RefundSnapshot): Promise<IntakeResult>;
+export interface ApplyOrderContext {
+  readonly source: 'webhook' | 'poll';
+  readonly topic: string;
+  readonly cutoverAt: Date;
+  /**
+   * The snapshot's lines mapped to the ERP (read before the transaction). Given, they are stored
+   * and their units counted as pending in this same transaction; absent (the mapping could not
+   * be read), the worker maps them before it sends the order.
+   */
+  readonly lines?: readonly NewLine[] | null;
 }
 
-/** Target of an order line's pending units: open units the ERP does not yet hold, or 0 once cancelled. */
-export function pendingTargetOf(order: Pick<OrderRecord, 'status' | 'shopifyCancelledAt'>) {
-  const cancelled = order.status === 'CANCELLED' || order.shopifyCancelledAt !== null;
-  return (line: { quantity: number | null; erpCoveredQuantity: number }) => (cancelled || line.quantity === null ? 0 : Math.max(0, line.quantity - line.erpCoveredQuantity));
+export interface OrderIntake {
+  /** An order snapshot from a webhook (`orders/create|updated|cancelled`) or the poll. */
+  applyOrder(tx: Db, snapshot: OrderSnapshot, via: ApplyOrderContext): Promise<IntakeResult>;
+  applyRefund(tx: Db, refund: RefundSnapshot): Promise<IntakeResult>;
 }
 
 /** Adds a flag unless the same code and message is already raised. */
@@ -88,23 +94,27 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
         }
         const inserted = await repository.insert(tx, { shop, snapshot, source: via.source, status: cancelled ? 'CANCELLED' : 'RECEIVED' });
         if (inserted) {
-          // Lines are mapped (and their units counted as pending) by the worker, which it does
-          // before anything else; a snapshot that is already cancelled never reaches the ERP.
+          // Its units count as pending from now on, in the transaction that records the order.
+          let pendingChanged = false;
+          if (!cancelled && via.lines) {
+            const change = await replaceOrderLines(tx, repository, shop, inserted, via.lines, contentDigestOf(snapshot), options.now(), { newOrder: true });
+            pendingChanged = change.positions.length > 0;
+          }
           return {
             kind: 'applied',
             outcome: cancelled ? 'recorded as cancelled: it never goes to the ERP' : 'order received',
             orderId: inserted.id,
             created: true,
             due: !cancelled,
-            pendingChanged: false,
+            pendingChanged,
           };
         }
         // Another transaction created it between our read and insert: treat this as a later event.
         const raced = await repository.lockByShopifyId(tx, shop, snapshot.shopifyOrderId);
         if (!raced) throw new Error(`order ${snapshot.shopifyOrderId} neither inserted nor found`);
-        return applyToExisting(tx, raced, snapshot, via.topic);
+        return applyToExisting(tx, raced, snapshot, via);
       }
-      return applyToExisting(tx, existing, snapshot, via.topic);
+      return applyToExisting(tx, existing, snapshot, via);
     },
 
     async applyRefund(tx, refund) {
@@ -142,7 +152,8 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
     },
   };
 
-  async function applyToExisting(tx: Db, order: OrderRecord, snapshot: OrderSnapshot, topic: string): Promise<IntakeResult> {
+  async function applyToExisting(tx: Db, order: OrderRecord, snapshot: OrderSnapshot, via: ApplyOrderContext): Promise<IntakeResult> {
+    const topic = via.topic;
     // A cancellation is final and needs no ordering: apply it whenever it shows.
     if (snapshot.cancelledAt && order.shopifyCancelledAt === null) {
       const { pendingChanged, due } = await cancelKnownOrder(tx, order, snapshot.cancelledAt);
@@ -154,11 +165,24 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
       return { kind: 'ignored', outcome: updatedAt.getTime() === order.shopifyUpdatedAt.getTime() ? `duplicate (${topic})` : `stale: updated_at ${snapshot.updatedAt} is older than what the gateway has` };
     }
     if (order.status === 'RECEIVED' || (order.status === 'FAILED' && order.createAttemptedAt === null)) {
-      // Not in the ERP yet: take the newer content; the worker maps it again (digest changed).
+      // Not in the ERP yet: take the newer content, and its lines with their pending units
+      // (without mapped lines, the worker maps them again: the digest changed).
       await repository.update(tx, order.id, { snapshot, name: snapshot.name, shopifyUpdatedAt: updatedAt });
-      const changed = contentDigestOf(snapshot) !== contentDigestOf(order.snapshot);
+      const digest = contentDigestOf(snapshot);
+      const changed = digest !== contentDigestOf(order.snapshot);
+      let pendingChanged = false;
+      if (changed && via.lines) {
+        const change = await replaceOrderLines(tx, repository, shop, { ...order, snapshot }, via.lines, digest, options.now());
+        pendingChanged = change.positions.length > 0;
+      }
       if (changed && order.status === 'RECEIVED') await repository.update(tx, order.id, { due: 'now' });
-      return { kind: 'applied', outcome: changed ? 'order updated before reaching the ERP' : 'updated (nothing the ERP needs)', orderId: order.id, due: changed && order.status === 'RECEIVED', pendingChanged: false };
+      return {
+        kind: 'applied',
+        outcome: changed ? 'order updated before reaching the ERP' : 'updated (nothing the ERP needs)',
+        orderId: order.id,
+        due: changed && order.status === 'RECEIVED',
+        pendingChanged,
+      };
     }
     await repository.update(tx, order.id, { shopifyUpdatedAt: updatedAt });
     if (order.status === 'SUBMITTED' || order.status === 'FAILED') {

@@ -2,6 +2,7 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';
 import type { OrderIntake } from './order-intake.service.js';
+import type { OrderLineMapper } from './order-line-mapper.js';
 import { numericShopifyId } from './order.models.js';
 import type { OrderRepository } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
@@ -36,6 +37,7 @@ export interface OrderPollServiceOptions {
   readonly repository: OrderRepository;
   readonly inbox: WebhookInboxRepository;
   readonly intake: OrderIntake;
+  readonly mapper: OrderLineMapper;
   readonly metrics: OrdersMetrics;
   readonly log: Logger;
   /** Re-read before the watermark (default 15 min). */
@@ -88,9 +90,11 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
           const details = await shopify.findOrder(order.id);
           if (!details) continue;
           const snapshot = snapshotOfPolledOrder(details);
+          // Mapped before the transaction, so its units count as pending from the same commit.
+          const lines = snapshot.cancelledAt ? null : await options.mapper.mapLines(snapshot).catch(() => null);
           let applied = false;
           await apply(async (tx) => {
-            const result = await intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt: state.cutoverAt });
+            const result = await intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt: state.cutoverAt, lines });
             applied = result.kind === 'applied' && result.created === true;
           });
           if (applied) {

@@ -5,12 +5,12 @@ import type { CustomerReturnInput, ErpConnector, SalesOrderInput } from '../erp/
 import type { PushSignal } from '../inventory/push-requests.js';
 import type { Logger } from '../logger.js';
 import { AppError, isAppError } from '../shared/errors.js';
-import { pendingTargetOf, refundReferenceOf, withFlag } from './order-intake.service.js';
+import { refundReferenceOf, withFlag } from './order-intake.service.js';
 import type { OrderLineMapper } from './order-line-mapper.js';
 import { externalReferenceOf, type OrderFlag, type OrderFlagCode, type OrderRecord } from './order.models.js';
 import type { OrderChanges, OrderRepository, StoredLine } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
-import { setPendingUnits, type PendingChange } from './pending-units.repository.js';
+import { pendingTargetOf, replaceOrderLines, setPendingUnits, type PendingChange } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';
 
 /**
@@ -49,7 +49,7 @@ export interface OrderProcessorOptions {
   readonly backoffMaxMs?: number;
   /** How long a claim lasts; longer than the slowest bounded ERP exchange of one order (default 10 min). */
   readonly leaseMs?: number;
-  /** Orders worked on at once by this instance (default 4, the ERP call policy's concurrency). */
+  /** Orders worked on at once by this instance (default 8; the ERP call policy bounds the ERP's share). */
   readonly concurrency?: number;
   readonly random?: () => number;
 }
@@ -67,8 +67,6 @@ export interface OrderProcessor {
   processDue(options?: { signal?: AbortSignal; limit?: number }): Promise<number>;
   /** Works on one order now (replay), unless another instance holds its claim (`busy`). */
   processNow(orderId: string): Promise<ProcessOutcome>;
-  /** Maps the lines of an order whose snapshot changed and counts their units as pending (no ERP call). */
-  prepareLines(orderId: string): Promise<void>;
   /** Reads submitted orders from the ERP and releases the pending units it now holds. */
   checkAllocations(options?: { limit?: number; signal?: AbortSignal }): Promise<{ checked: number; allocated: number; released: number }>;
   /** The claims' owner id of this instance (for logs and tests). */
@@ -98,7 +96,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   const backoffBaseMs = options.backoffBaseMs ?? 5_000;
   const backoffMaxMs = options.backoffMaxMs ?? 10 * 60_000;
   const leaseMs = options.leaseMs ?? 10 * 60_000;
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const concurrency = Math.max(1, options.concurrency ?? 8);
   const random = options.random ?? Math.random;
 
   const backoff = (attempt: number) => {
@@ -114,8 +112,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       const order = await repository.lockById(tx, orderId);
       if (!order) throw new ClaimLost();
       const changes = await work(tx, order);
-      await repository.update(tx, orderId, changes);
-      if (!(await repository.release(tx, orderId, instanceId))) throw new ClaimLost();
+      if (!(await repository.updateAndRelease(tx, orderId, instanceId, changes))) throw new ClaimLost();
     });
   }
 
@@ -167,18 +164,8 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       if (!fresh || fresh.linesDigest === contentDigestOf(fresh.snapshot)) return;
       // Mapped from a snapshot that changed meanwhile: the next pass maps the newer one.
       if (contentDigestOf(fresh.snapshot) !== digest) return;
-      const old = (await repository.linesOf(tx, [order.id])).get(order.id) ?? [];
-      const explained = new Map(old.map((line) => [line.shopifyLineId, line.explainedQuantity]));
-      const released = await setPendingUnits(tx, shop, order.id, () => 0, options.now());
-      await repository.replaceLines(
-        tx,
-        shop,
-        order.id,
-        mapped.map((line) => ({ ...line, explainedQuantity: explained.get(line.shopifyLineId) ?? 0 })),
-      );
-      const added = await setPendingUnits(tx, shop, order.id, pendingTargetOf(fresh), options.now());
-      await repository.update(tx, order.id, { linesDigest: digest });
-      pendingChanged = released.positions.length > 0 || added.positions.length > 0;
+      const change = await replaceOrderLines(tx, repository, shop, fresh, mapped, digest, options.now());
+      pendingChanged = change.positions.length > 0;
     });
     if (pendingChanged) options.pushSignal.wake();
     return (await repository.linesOf(db, [order.id])).get(order.id) ?? [];
@@ -335,9 +322,9 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     return 'returns';
   }
 
-  async function work(orderId: string): Promise<ProcessOutcome> {
-    const order = await repository.findById(orderId);
-    if (!order) return { orderId, result: 'nothing' };
+  /** Works on a claimed order (as the claim read it). */
+  async function work(order: OrderRecord): Promise<ProcessOutcome> {
+    const orderId = order.id;
     try {
       if (order.shopifyCancelledAt !== null && order.status !== 'CANCELLED') {
         // An order not yet in the ERP and never sent needs no ERP call, but its lines may never
@@ -357,13 +344,13 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     }
   }
 
-  async function workClaimed(orderId: string): Promise<ProcessOutcome> {
+  async function workClaimed(order: OrderRecord): Promise<ProcessOutcome> {
     try {
-      return await work(orderId);
+      return await work(order);
     } catch (error) {
       // A database error: the claim lapses and the order is tried again.
-      log.error({ orderId, err: error }, 'order processing crashed; it will be retried when its claim lapses');
-      return { orderId, result: 'retry' };
+      log.error({ orderId: order.id, err: error }, 'order processing crashed; it will be retried when its claim lapses');
+      return { orderId: order.id, result: 'retry' };
     }
   }
 
@@ -386,15 +373,15 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           exhausted = false;
           continue;
         }
-        const ids = await repository.claimDue(instanceId, leaseMs, Math.min(concurrency - running.size, limit - processed), retried);
-        if (ids.length === 0) {
+        const claimed = await repository.claimDue(instanceId, leaseMs, Math.min(concurrency - running.size, limit - processed), retried);
+        if (claimed.length === 0) {
           exhausted = true;
           continue;
         }
-        for (const id of ids) {
+        for (const order of claimed) {
           processed += 1;
-          const task = workClaimed(id).then((outcome) => {
-            if (outcome.result === 'retry' || outcome.result === 'lost-claim') retried.push(id);
+          const task = workClaimed(order).then((outcome) => {
+            if (outcome.result === 'retry' || outcome.result === 'lost-claim') retried.push(order.id);
           });
           running.add(task);
           void task.finally(() => running.delete(task));
@@ -406,18 +393,8 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
 
     async processNow(orderId) {
       if (!(await repository.claim(orderId, instanceId, leaseMs))) return { orderId, result: 'busy' };
-      return work(orderId);
-    },
-
-    async prepareLines(orderId) {
       const order = await repository.findById(orderId);
-      if (!order || order.status !== 'RECEIVED' || order.shopifyCancelledAt !== null) return;
-      try {
-        await ensureLines(order);
-      } catch (error) {
-        // The worker maps again before it submits, and handles the failure there.
-        log.warn({ orderId, err: error }, 'could not map the order lines yet');
-      }
+      return order ? work(order) : { orderId, result: 'nothing' };
     },
 
     async checkAllocations({ limit = 200, signal } = {}) {

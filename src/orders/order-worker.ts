@@ -108,8 +108,6 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
   async function applyInbox(): Promise<{ claimed: number; settled: number }> {
     const result = await options.inbox.drain();
     if (result.pendingChanged) options.pushSignal.wake();
-    // Count the new orders' units as pending now, before any ERP call: the ERP may be down.
-    for (const orderId of result.dueOrderIds) await options.processor.prepareLines(orderId);
     if (result.dueOrderIds.length > 0) ordersLoop.wake();
     return result;
   }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
 import { orderPollState, orderReturns, shopifyOrderLines, shopifyOrders, type OrderReturnStatus } from '../db/schema/index.js';
 import type { OrderFlag, OrderLine, OrderRecord, OrderSnapshot, OrderStatus } from './order.models.js';
@@ -82,6 +82,8 @@ export interface NewLine {
   readonly mappingError: string | null;
   /** Carried over from the line this one replaces, so its units explain a Shopify drop once. */
   readonly explainedQuantity?: number;
+  /** Units counted in `pending_orders` for the line as it is written (see pending-units.repository.ts). */
+  readonly pendingQuantity?: number;
 }
 
 export type OrderChanges = Partial<
@@ -144,8 +146,11 @@ export interface OrderRepository {
   insert(tx: Db, order: NewOrder): Promise<OrderRecord | null>;
   update(tx: Db, id: string, changes: OrderChanges): Promise<void>;
   linesOf(tx: Db, orderIds: readonly string[]): Promise<Map<string, StoredLine[]>>;
-  /** Replaces the lines of an order whose pending units the caller has already released. */
-  replaceLines(tx: Db, shop: string, orderId: string, lines: readonly NewLine[]): Promise<void>;
+  /**
+   * Writes the lines of an order whose old lines' pending units the caller has already released
+   * (`keepNone`: delete the old lines first; a new order has none).
+   */
+  replaceLines(tx: Db, shop: string, orderId: string, lines: readonly NewLine[], options?: { keepNone?: boolean }): Promise<void>;
   updateLineMapping(tx: Db, orderId: string, lineNo: number, mapping: Pick<NewLine, 'erpSku' | 'location' | 'quantity' | 'mappingError'>): Promise<void>;
   setErpCovered(tx: Db, orderId: string, covered: ReadonlyMap<number, number>): Promise<void>;
 
@@ -153,11 +158,11 @@ export interface OrderRepository {
    * Claims up to `limit` due orders for `owner` until `leaseMs` from now: an order is claimed by
    * one instance at a time, and a claim that outlives its lease (a crashed instance) lapses.
    */
-  claimDue(owner: string, leaseMs: number, limit: number, exclude?: readonly string[]): Promise<string[]>;
+  claimDue(owner: string, leaseMs: number, limit: number, exclude?: readonly string[]): Promise<OrderRecord[]>;
   /** Claims one order (due or not) unless another owner holds a live claim; false when it does. */
   claim(id: string, owner: string, leaseMs: number): Promise<boolean>;
-  /** Ends `owner`'s claim; false when the claim was lost (the caller must roll back). */
-  release(tx: Db, id: string, owner: string): Promise<boolean>;
+  /** Writes `changes` and ends `owner`'s claim in one statement; false (nothing written) when the claim was lost. */
+  updateAndRelease(tx: Db, id: string, owner: string, changes: OrderChanges): Promise<boolean>;
   nextDueAt(): Promise<Date | null>;
 
   list(shop: string, filter: OrderFilter, page: { first: number; after: OrderCursor | null }): Promise<OrderRecord[]>;
@@ -244,10 +249,28 @@ export function createOrderRepository(db: Db): OrderRepository {
       return byOrder;
     },
 
-    async replaceLines(tx, shop, orderId, lines) {
-      await tx.delete(shopifyOrderLines).where(eq(shopifyOrderLines.orderId, orderId));
+    async replaceLines(tx, shop, orderId, lines, options = {}) {
+      if (options.keepNone !== false) await tx.delete(shopifyOrderLines).where(eq(shopifyOrderLines.orderId, orderId));
       if (lines.length === 0) return;
-      await tx.insert(shopifyOrderLines).values(lines.map((line) => ({ ...line, explainedQuantity: line.explainedQuantity ?? 0, orderId, shop })));
+      await tx.insert(shopifyOrderLines).values(
+        lines.map((line) => ({
+          orderId,
+          shop,
+          lineNo: line.lineNo,
+          shopifyLineId: line.shopifyLineId,
+          shopifySku: line.shopifySku,
+          shopifyVariantId: line.shopifyVariantId,
+          title: line.title,
+          shopifyQuantity: line.shopifyQuantity,
+          unitPrice: line.unitPrice,
+          erpSku: line.erpSku,
+          location: line.location,
+          quantity: line.quantity,
+          mappingError: line.mappingError,
+          pendingQuantity: line.pendingQuantity ?? 0,
+          explainedQuantity: line.explainedQuantity ?? 0,
+        })),
+      );
     },
 
     async updateLineMapping(tx, orderId, lineNo, mapping) {
@@ -267,17 +290,25 @@ export function createOrderRepository(db: Db): OrderRepository {
     },
 
     async claimDue(owner, leaseMs, limit, exclude = []) {
-      const skip = exclude.length > 0 ? sql`and id not in (${sql.join(exclude.map((id) => sql`${id}::uuid`), sql`, `)})` : sql``;
-      const rows = await db.execute<{ id: string }>(sql`
-        update ${shopifyOrders} set lease_owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
-        where id in (
-          select id from ${shopifyOrders}
-          where next_attempt_at <= now() and (lease_until is null or lease_until < now()) ${skip}
-          order by next_attempt_at
-          limit ${limit}
-          for update skip locked)
-        returning id`);
-      return rowsOf<{ id: string }>(rows).map((row) => row.id);
+      const candidates = db
+        .select({ id: shopifyOrders.id })
+        .from(shopifyOrders)
+        .where(
+          and(
+            sql`${shopifyOrders.nextAttemptAt} <= now()`,
+            sql`(${shopifyOrders.leaseUntil} is null or ${shopifyOrders.leaseUntil} < now())`,
+            exclude.length > 0 ? notInArray(shopifyOrders.id, [...exclude]) : undefined,
+          ),
+        )
+        .orderBy(asc(shopifyOrders.nextAttemptAt))
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      const rows = await db
+        .update(shopifyOrders)
+        .set({ leaseOwner: owner, leaseUntil: sql`now() + ${leaseMs} * interval '1 millisecond'` })
+        .where(inArray(shopifyOrders.id, candidates))
+        .returning();
+      return rows.map(toOrder);
     },
 
     async claim(id, owner, leaseMs) {
@@ -288,10 +319,11 @@ export function createOrderRepository(db: Db): OrderRepository {
       return rowsOf<{ id: string }>(rows).length > 0;
     },
 
-    async release(tx, id, owner) {
+    async updateAndRelease(tx, id, owner, changes) {
+      const { due, ...columns } = changes;
       const rows = await tx
         .update(shopifyOrders)
-        .set({ leaseOwner: null, leaseUntil: null })
+        .set({ ...columns, ...(due !== undefined ? { nextAttemptAt: dueValue(due) } : {}), leaseOwner: null, leaseUntil: null, updatedAt: sql`now()` })
         .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseOwner, owner)))
         .returning({ id: shopifyOrders.id });
       return rows.length > 0;

@@ -2,7 +2,8 @@ import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
 import { atpExpression, inventoryLevels, shopifyOrderLines } from '../db/schema/index.js';
 import { requestPush, type PositionKey } from '../inventory/push-requests.js';
-import { toLine, type StoredLine } from './order.repository.js';
+import type { OrderRecord } from './order.models.js';
+import { toLine, type NewLine, type OrderRepository, type StoredLine } from './order.repository.js';
 
 /**
  * The only code that changes `inventory_levels.pending_orders`. Each order line records in
@@ -35,33 +36,24 @@ function positionsCondition(positions: readonly PositionKey[]): SQL {
 }
 
 /**
- * Sets each line's pending units to `target(line)` (0 for unmapped lines) and changes the
- * positions with them, recomputes their ATP and marks them for the event push, in the caller's
- * transaction. A position with no read-model row yet holds nothing: its line stays at 0 and a
- * later call (the allocation check) adds the units once the row exists.
+ * Works out each line's new pending units (`target(line)`, 0 for unmapped lines), changes the
+ * positions by the difference, recomputes their ATP and marks them for the event push, in the
+ * caller's transaction. A position with no read-model row yet holds nothing: its line stays at 0
+ * and a later call (the allocation check) adds the units once the row exists. Returns the lines'
+ * new pending and explained units for the caller to store.
  */
-export async function setPendingUnits(tx: Db, shop: string, orderId: string, target: (line: StoredLine) => number, at: Date): Promise<PendingChange> {
-  const lineRows = await tx
-    .select()
-    .from(shopifyOrderLines)
-    .where(eq(shopifyOrderLines.orderId, orderId))
-    .orderBy(shopifyOrderLines.lineNo)
-    .for('update');
-  const lines = lineRows.map((row) => ({
-    lineNo: row.lineNo,
-    erpSku: row.erpSku,
-    location: row.location,
-    quantity: row.quantity,
-    pendingQuantity: row.pendingQuantity,
-    explainedQuantity: row.explainedQuantity,
-    line: row,
-  }));
+async function moveUnits(
+  tx: Db,
+  shop: string,
+  lines: readonly StoredLine[],
+  target: (line: StoredLine) => number,
+  at: Date,
+): Promise<{ change: PendingChange; next: Map<number, { pending: number; explained: number }> }> {
   const wanted = new Map<string, PositionKey>();
   for (const line of lines) if (line.erpSku && line.location) wanted.set(keyOf(line.erpSku, line.location), { sku: line.erpSku, location: line.location });
-  for (const line of lines) if (line.pendingQuantity > 0 && line.erpSku && line.location) wanted.set(keyOf(line.erpSku, line.location), { sku: line.erpSku, location: line.location });
 
   // Lock the positions in a fixed order first, so two orders never wait on each other in a cycle.
-  const sorted = [...wanted.values()].sort((a, b) => (a.sku === b.sku ? (a.location < b.location ? -1 : 1) : a.sku < b.sku ? -1 : 1));
+  const sorted = [...wanted.values()].sort(comparePositions);
   const existing = new Set<string>();
   if (sorted.length > 0) {
     const rows = await tx.execute<{ sku: string; location: string }>(sql`
@@ -73,29 +65,29 @@ export async function setPendingUnits(tx: Db, shop: string, orderId: string, tar
   }
 
   const perPosition = new Map<string, { sku: string; location: string; delta: number; explain: number }>();
-  const lineUpdates: { lineNo: number; pending: number; explained: number }[] = [];
+  const next = new Map<number, { pending: number; explained: number }>();
   let net = 0;
-  for (const entry of lines) {
-    const mapped = entry.erpSku !== null && entry.location !== null && entry.quantity !== null;
-    const key = mapped ? keyOf(entry.erpSku!, entry.location!) : null;
+  for (const line of lines) {
+    const mapped = line.erpSku !== null && line.location !== null && line.quantity !== null;
+    const key = mapped ? keyOf(line.erpSku!, line.location!) : null;
     const present = key !== null && existing.has(key);
-    const desired = present ? Math.max(0, target(toLine(entry.line))) : 0;
+    const desired = present ? Math.max(0, target(line)) : 0;
     // A line whose row vanished (or that lost its mapping) releases nothing: there is nothing to release from.
-    const previous = present ? entry.pendingQuantity : 0;
+    const previous = present ? line.pendingQuantity : 0;
     const delta = desired - previous;
-    const explain = Math.max(0, desired - entry.explainedQuantity);
-    if (Math.abs(delta) > EPSILON || Math.abs(desired - entry.pendingQuantity) > EPSILON) {
-      lineUpdates.push({ lineNo: entry.lineNo, pending: desired, explained: Math.max(entry.explainedQuantity, desired) });
+    const explain = Math.max(0, desired - line.explainedQuantity);
+    if (Math.abs(desired - line.pendingQuantity) > EPSILON || explain > EPSILON) {
+      next.set(line.lineNo, { pending: desired, explained: Math.max(line.explainedQuantity, desired) });
     }
     if (!present || (Math.abs(delta) <= EPSILON && explain <= EPSILON)) continue;
-    const change = perPosition.get(key!) ?? { sku: entry.erpSku!, location: entry.location!, delta: 0, explain: 0 };
+    const change = perPosition.get(key!) ?? { sku: line.erpSku!, location: line.location!, delta: 0, explain: 0 };
     change.delta += delta;
     change.explain += explain;
     perPosition.set(key!, change);
     net += delta;
   }
 
-  const changed = [...perPosition.values()].sort((a, b) => (a.sku === b.sku ? (a.location < b.location ? -1 : 1) : a.sku < b.sku ? -1 : 1));
+  const changed = [...perPosition.values()].sort(comparePositions);
   if (changed.length > 0) {
     const values = sql.join(
       changed.map((change) => sql`(${change.sku}::text, ${change.location}::text, ${change.delta}::double precision, ${change.explain}::double precision)`),
@@ -115,12 +107,72 @@ export async function setPendingUnits(tx: Db, shop: string, orderId: string, tar
       .where(and(eq(inventoryLevels.shop, shop), positionsCondition(changed)));
     await requestPush(tx, shop, changed, at);
   }
-  for (const update of lineUpdates) {
-    await tx
-      .update(shopifyOrderLines)
-      .set({ pendingQuantity: update.pending, explainedQuantity: update.explained })
-      .where(and(eq(shopifyOrderLines.orderId, orderId), eq(shopifyOrderLines.lineNo, update.lineNo)));
-  }
-  return { positions: changed.map(({ sku, location }) => ({ sku, location })), delta: net };
+  return { change: { positions: changed.map(({ sku, location }) => ({ sku, location })), delta: net }, next };
 }
 
+function comparePositions(a: PositionKey, b: PositionKey): number {
+  return a.sku === b.sku ? (a.location < b.location ? -1 : a.location > b.location ? 1 : 0) : a.sku < b.sku ? -1 : 1;
+}
+
+/** Moves every line of a stored order to `target(line)` pending units (see `moveUnits`). */
+export async function setPendingUnits(tx: Db, shop: string, orderId: string, target: (line: StoredLine) => number, at: Date): Promise<PendingChange> {
+  const rows = await tx.select().from(shopifyOrderLines).where(eq(shopifyOrderLines.orderId, orderId)).orderBy(shopifyOrderLines.lineNo).for('update');
+  const { change, next } = await moveUnits(tx, shop, rows.map(toLine), target, at);
+  if (next.size > 0) {
+    const values = sql.join(
+      [...next].map(([lineNo, value]) => sql`(${lineNo}::integer, ${value.pending}::double precision, ${value.explained}::double precision)`),
+      sql`, `,
+    );
+    await tx.execute(sql`
+      update ${shopifyOrderLines} set pending_quantity = v.pending, explained_quantity = v.explained
+      from (values ${values}) as v(line_no, pending, explained)
+      where ${shopifyOrderLines.orderId} = ${orderId} and ${shopifyOrderLines.lineNo} = v.line_no`);
+  }
+  return change;
+}
+
+/** Target of an order line's pending units: open units the ERP does not yet hold, or 0 once cancelled. */
+export function pendingTargetOf(order: Pick<OrderRecord, 'status' | 'shopifyCancelledAt'>) {
+  const cancelled = order.status === 'CANCELLED' || order.shopifyCancelledAt !== null;
+  return (line: { quantity: number | null; erpCoveredQuantity: number }) => (cancelled || line.quantity === null ? 0 : Math.max(0, line.quantity - line.erpCoveredQuantity));
+}
+
+/**
+ * Gives an order (locked by the caller) the lines mapped from the snapshot with `digest`, and
+ * moves its pending units with them, in the caller's transaction: the old lines' units are
+ * released and the new ones counted in the same commit, so the ATP never shows them free.
+ */
+export async function replaceOrderLines(
+  tx: Db,
+  repository: OrderRepository,
+  shop: string,
+  order: OrderRecord,
+  lines: readonly NewLine[],
+  digest: string,
+  at: Date,
+  options: { readonly newOrder?: boolean } = {},
+): Promise<PendingChange> {
+  // A new order has no lines yet: nothing to read, release or delete.
+  const old = options.newOrder ? [] : ((await repository.linesOf(tx, [order.id])).get(order.id) ?? []);
+  const released = old.length > 0 ? await setPendingUnits(tx, shop, order.id, () => 0, at) : { positions: [], delta: 0 };
+  const explained = new Map(old.map((line) => [line.shopifyLineId, line.explainedQuantity]));
+  const fresh: StoredLine[] = lines.map((line) => ({
+    ...line,
+    pendingQuantity: 0,
+    erpCoveredQuantity: 0,
+    explainedQuantity: explained.get(line.shopifyLineId) ?? line.explainedQuantity ?? 0,
+  }));
+  // The new lines are ours alone until this transaction commits: their units are worked out
+  // before they are written, and written once.
+  const { change: added, next } = await moveUnits(tx, shop, fresh, pendingTargetOf(order), at);
+  await repository.replaceLines(
+    tx,
+    shop,
+    order.id,
+    fresh.map((line) => ({ ...line, pendingQuantity: next.get(line.lineNo)?.pending ?? 0, explainedQuantity: next.get(line.lineNo)?.explained ?? line.explainedQuantity })),
+    { keepNone: !options.newOrder },
+  );
+  await repository.update(tx, order.id, { linesDigest: digest });
+  const positions = new Map([...released.positions, ...added.positions].map((position) => [`${position.sku}\u0000${position.location}`, position]));
+  return { positions: [...positions.values()], delta: released.delta + added.delta };
+}

@@ -55,6 +55,8 @@ export interface DeliveryFilter {
 export interface WebhookInboxRepository {
   /** Stores a delivery; false when a delivery with this webhook id is already stored. */
   insert(delivery: NewDelivery): Promise<boolean>;
+  /** Due PENDING rows, read without locking (to prepare their mapping before claiming them). */
+  peekDue(limit: number): Promise<Array<Pick<WebhookDeliveryRecord, 'id' | 'topic' | 'body'>>>;
   /** PENDING rows that are due, locked for the caller's transaction; others skip them. */
   claimDue(tx: Db, limit: number): Promise<WebhookDeliveryRecord[]>;
   complete(tx: Db, id: number, result: { status: 'DONE' | 'FAILED' | 'IGNORED'; outcome: string; lastError?: string | null }): Promise<void>;
@@ -93,6 +95,15 @@ export function createWebhookInboxRepository(db: Db): WebhookInboxRepository {
         .onConflictDoNothing({ target: webhookInbox.webhookId })
         .returning({ id: webhookInbox.id });
       return inserted.length > 0;
+    },
+
+    async peekDue(limit) {
+      return db
+        .select({ id: webhookInbox.id, topic: webhookInbox.topic, body: webhookInbox.body })
+        .from(webhookInbox)
+        .where(and(eq(webhookInbox.status, 'PENDING'), sql`${webhookInbox.nextAttemptAt} <= now()`))
+        .orderBy(asc(webhookInbox.nextAttemptAt), asc(webhookInbox.id))
+        .limit(limit);
     },
 
     async claimDue(tx, limit) {

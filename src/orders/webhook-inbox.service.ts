@@ -5,7 +5,8 @@ import type { IntakeResult, OrderIntake } from './order-intake.service.js';
 import { isOrderTopic, type WebhookDeliveryRecord } from './order.models.js';
 import type { OrderRepository } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
-import { MalformedWebhookBody, parseWebhookBody } from './shopify-order.payloads.js';
+import type { OrderLineMapper, PreparedMapping } from './order-line-mapper.js';
+import { MalformedWebhookBody, parseWebhookBody, type ParsedWebhookBody } from './shopify-order.payloads.js';
 import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
 
 /**
@@ -46,7 +47,7 @@ export interface DrainResult {
 
 export interface WebhookInboxService {
   receive(delivery: VerifiedDelivery): Promise<ReceiveResult>;
-  /** Applies up to `batchSize` due deliveries in one transaction (each in a savepoint). */
+  /** Applies up to `batchSize` due deliveries in one transaction (their orders' lines mapped ahead). */
   drain(options?: { batchSize?: number }): Promise<DrainResult>;
 }
 
@@ -56,6 +57,7 @@ export interface WebhookInboxServiceOptions {
   readonly inbox: WebhookInboxRepository;
   readonly orders: OrderRepository;
   readonly intake: OrderIntake;
+  readonly mapper: OrderLineMapper;
   readonly metrics: OrdersMetrics;
   readonly log: Logger;
   /** Called after a delivery is stored, to wake the drain. */
@@ -90,10 +92,93 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
     return cutover;
   };
 
-  async function applyOne(tx: Db, row: WebhookDeliveryRecord, cutoverAtValue: Date): Promise<IntakeResult> {
-    const parsed = parseWebhookBody(row.topic, row.body);
-    if (parsed.kind === 'refund') return options.intake.applyRefund(tx, parsed.refund);
-    return options.intake.applyOrder(tx, parsed.snapshot, { source: 'webhook', topic: row.topic, cutoverAt: cutoverAtValue });
+  function parseOrReason(topic: string, body: string): ParsedWebhookBody | MalformedWebhookBody {
+    try {
+      return parseWebhookBody(topic, body);
+    } catch (error) {
+      if (error instanceof MalformedWebhookBody) return error;
+      throw error;
+    }
+  }
+
+  function applyOne(tx: Db, row: WebhookDeliveryRecord, body: ParsedWebhookBody, cutoverAtValue: Date, prepared: PreparedMapping | null): Promise<IntakeResult> {
+    if (body.kind === 'refund') return options.intake.applyRefund(tx, body.refund);
+    const lines = prepared ? options.mapper.linesFor(prepared, body.snapshot) : null;
+    return options.intake.applyOrder(tx, body.snapshot, { source: 'webhook', topic: row.topic, cutoverAt: cutoverAtValue, lines });
+  }
+
+  /**
+   * Claims up to `batchSize` due deliveries in one transaction and applies them. Without
+   * savepoints (the fast path) any failure rolls the whole batch back for the caller to redo
+   * with them; with savepoints, a failing delivery is put back to wait and the rest commit.
+   */
+  async function applyBatch(
+    batchSize: number,
+    cutoverAtValue: Date,
+    parsed: ReadonlyMap<number, ParsedWebhookBody | MalformedWebhookBody>,
+    prepared: PreparedMapping | null,
+    savepoints: boolean,
+  ): Promise<DrainResult> {
+    const dueOrderIds = new Set<string>();
+    let pendingChanged = false;
+    let settled = 0;
+    let claimed = 0;
+    await db.transaction(async (transaction) => {
+      const tx = transaction as unknown as Db;
+      const rows = await options.inbox.claimDue(tx, batchSize);
+      claimed = rows.length;
+      for (const row of rows) {
+        const rowLog = log.child({ topic: row.topic, webhookId: row.webhookId });
+        const body = parsed.get(row.id) ?? parseOrReason(row.topic, row.body);
+        if (body instanceof MalformedWebhookBody) {
+          await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'malformed body', lastError: body.message });
+          settled += 1;
+          continue;
+        }
+        let result: IntakeResult;
+        if (!savepoints) {
+          result = await applyOne(tx, row, body, cutoverAtValue, prepared);
+        } else {
+          try {
+            result = await tx.transaction((savepoint) => applyOne(savepoint as unknown as Db, row, body, cutoverAtValue, prepared));
+          } catch (error) {
+            const attempts = row.attempts + 1;
+            const reason = error instanceof Error ? error.message : String(error);
+            if (attempts >= maxWaits) {
+              rowLog.error({ err: error, attempts }, 'webhook delivery could not be applied; giving up');
+              await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'could not be applied', lastError: reason });
+              settled += 1;
+            } else {
+              rowLog.warn({ err: error, attempts }, 'webhook delivery could not be applied; will retry');
+              await options.inbox.postpone(tx, row.id, Math.min(waitMaxMs, waitBaseMs * 2 ** (attempts - 1)), reason);
+            }
+            continue;
+          }
+        }
+        if (result.kind === 'not-yet') {
+          const attempts = row.attempts + 1;
+          if (attempts >= maxWaits) {
+            await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'gave up waiting', lastError: `${result.outcome}: it never arrived (webhook and poll)` });
+            rowLog.error({ attempts }, 'a delivery waited for its order in vain');
+            settled += 1;
+          } else {
+            await options.inbox.postpone(tx, row.id, Math.min(waitMaxMs, waitBaseMs * 2 ** (attempts - 1)), result.outcome);
+          }
+          continue;
+        }
+        settled += 1;
+        if (result.kind === 'ignored') {
+          await options.inbox.complete(tx, row.id, { status: 'IGNORED', outcome: result.outcome });
+          rowLog.debug({ outcome: result.outcome }, 'webhook delivery changed nothing');
+          continue;
+        }
+        await options.inbox.complete(tx, row.id, { status: 'DONE', outcome: result.outcome });
+        if (result.due) dueOrderIds.add(result.orderId);
+        if (result.pendingChanged) pendingChanged = true;
+        rowLog.debug({ outcome: result.outcome, orderId: result.orderId }, 'webhook delivery applied');
+      }
+    });
+    return { claimed, settled, dueOrderIds: [...dueOrderIds], pendingChanged };
   }
 
   return {
@@ -152,63 +237,30 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
       return { result: 'stored', id: null };
     },
 
-    async drain({ batchSize = 50 } = {}) {
+    async drain({ batchSize = 100 } = {}) {
       const cutoverAtValue = await cutoverAt();
-      const dueOrderIds = new Set<string>();
-      let pendingChanged = false;
-      let settled = 0;
-      let claimed = 0;
-      await db.transaction(async (transaction) => {
-        const tx = transaction as unknown as Db;
-        const rows = await options.inbox.claimDue(tx, batchSize);
-        claimed = rows.length;
-        for (const row of rows) {
-          const rowLog = log.child({ topic: row.topic, webhookId: row.webhookId });
-          let result: IntakeResult;
-          try {
-            result = await tx.transaction((savepoint) => applyOne(savepoint as unknown as Db, row, cutoverAtValue));
-          } catch (error) {
-            if (error instanceof MalformedWebhookBody) {
-              await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'malformed body', lastError: error.message });
-              settled += 1;
-              continue;
-            }
-            const attempts = row.attempts + 1;
-            const reason = error instanceof Error ? error.message : String(error);
-            if (attempts >= maxWaits) {
-              rowLog.error({ err: error, attempts }, 'webhook delivery could not be applied; giving up');
-              await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'could not be applied', lastError: reason });
-              settled += 1;
-            } else {
-              rowLog.warn({ err: error, attempts }, 'webhook delivery could not be applied; will retry');
-              await options.inbox.postpone(tx, row.id, Math.min(waitMaxMs, waitBaseMs * 2 ** (attempts - 1)), reason);
-            }
-            continue;
-          }
-          if (result.kind === 'not-yet') {
-            const attempts = row.attempts + 1;
-            if (attempts >= maxWaits) {
-              await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'gave up waiting', lastError: `${result.outcome}: it never arrived (webhook and poll)` });
-              rowLog.error({ attempts }, 'a delivery waited for its order in vain');
-              settled += 1;
-            } else {
-              await options.inbox.postpone(tx, row.id, Math.min(waitMaxMs, waitBaseMs * 2 ** (attempts - 1)), result.outcome);
-            }
-            continue;
-          }
-          settled += 1;
-          if (result.kind === 'ignored') {
-            await options.inbox.complete(tx, row.id, { status: 'IGNORED', outcome: result.outcome });
-            rowLog.debug({ outcome: result.outcome }, 'webhook delivery changed nothing');
-            continue;
-          }
-          await options.inbox.complete(tx, row.id, { status: 'DONE', outcome: result.outcome });
-          if (result.due) dueOrderIds.add(result.orderId);
-          if (result.pendingChanged) pendingChanged = true;
-          rowLog.debug({ outcome: result.outcome, orderId: result.orderId }, 'webhook delivery applied');
+      // Read ahead, outside any transaction: the due bodies, and the mapping their orders need
+      // (the mapping reads its own tables; PGlite has one connection, so never inside ours).
+      const parsed = new Map<number, ParsedWebhookBody | MalformedWebhookBody>();
+      for (const row of await options.inbox.peekDue(batchSize)) parsed.set(row.id, parseOrReason(row.topic, row.body));
+      let prepared: PreparedMapping | null = null;
+      const snapshots = [...parsed.values()].flatMap((body) => (body instanceof MalformedWebhookBody || body.kind !== 'order' || body.snapshot.cancelledAt ? [] : [body.snapshot]));
+      if (snapshots.length > 0) {
+        try {
+          prepared = await options.mapper.prepare(snapshots);
+        } catch (error) {
+          // The orders are recorded anyway; the worker maps them (and retries) before sending.
+          log.warn({ err: error }, 'could not read the mapping for new orders; they are mapped later');
         }
-      });
-      return { claimed, settled, dueOrderIds: [...dueOrderIds], pendingChanged };
+      }
+      try {
+        return await applyBatch(batchSize, cutoverAtValue, parsed, prepared, false);
+      } catch (error) {
+        // One delivery broke the batch's transaction: apply them one by one, each in a savepoint,
+        // so the others go through and the bad one waits for a retry.
+        log.warn({ err: error }, 'a webhook delivery failed in its batch; applying the batch one by one');
+        return applyBatch(batchSize, cutoverAtValue, parsed, prepared, true);
+      }
     },
   };
 }

@@ -238,6 +238,40 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(flagged.edges.map((edge) => edge.node.id)).toContain(stored!.id);
   });
 
+  it('sends the shipping address, and raises no conflict for an update that changes nothing the ERP has', async () => {
+    const id = 990_000_001;
+    const variant = world.variants.get('PIPE-A')!;
+    const created = new Date().toISOString();
+    const body = (updatedAt: string, tags: string) =>
+      JSON.stringify({
+        id,
+        name: '#A-1',
+        created_at: created,
+        updated_at: updatedAt,
+        cancelled_at: null,
+        currency: 'EUR',
+        tags,
+        email: 'grace@example.com',
+        shipping_address: { first_name: 'Grace', last_name: 'Hopper', name: 'Grace Hopper', address1: '1 Navy Way', address2: '', city: 'Arlington', zip: '22201', province_code: 'VA', country_code: 'US', phone: null, company: null },
+        line_items: [{ id: id * 10, sku: variant.sku, variant_id: Number(variant.variantId.split('/').pop()), title: 'Pipe A', quantity: 1, current_quantity: 1, price: '12.50' }],
+      });
+    const post = (topic: string, payload: string, webhookId: string) =>
+      fetch(instance.webhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-shopify-topic': topic, 'x-shopify-hmac-sha256': signWebhookBody(world.shopify.apiSecret, payload), 'x-shopify-shop-domain': shop, 'x-shopify-webhook-id': webhookId },
+        body: payload,
+      });
+    expect((await post('orders/create', body(created, ''), `addr-create-${id}`)).status).toBe(200);
+    await instance.drain();
+    const sale = await world.connector.findSalesOrder(reference(id));
+    expect(sale?.status).toBe('confirmed');
+    expect((await post('orders/updated', body(new Date(Date.now() + 5_000).toISOString(), 'vip'), `addr-update-${id}`)).status).toBe(200);
+    await instance.drain();
+    const stored = await instance.module.orders.findOrder(String(id));
+    expect(stored).toMatchObject({ status: 'SUBMITTED', flags: [] });
+    expect(stored!.snapshot.shippingAddress).toMatchObject({ name: 'Grace Hopper', line1: '1 Navy Way', countryCode: 'US' });
+  });
+
   it('records restocked returns of a refund as an ERP customer return, once', async () => {
     const order = place([{ sku: 'PIPE-L', quantity: 3 }]);
     await settle();
