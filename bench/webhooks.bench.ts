@@ -1,0 +1,255 @@
+/**
+ * Shopify webhooks into ERP sales orders, on PostgreSQL:
+ *
+ * 1. Acknowledgement: signed `orders/create` deliveries driven at `POST /webhooks/shopify` by a
+ *    load generator in its own thread (keep-alive connections, a fixed number in flight), the
+ *    route verifying each signature, parsing the body and storing it in the inbox before it
+ *    answers. Prints sustained deliveries/s and p50/p99/max acknowledgement latency as the
+ *    sender sees it, first with the pipeline idle, then with it draining the inbox into the ERP
+ *    at the same time. Targets: at least 1,000/s, p99 under 50 ms, on two cores.
+ * 2. Drain: the time for the pipeline (inbox → orders → mapped lines and pending units →
+ *    simulated ERP sales orders) to bring 10,000 stored orders into the ERP, and the ERP round
+ *    trips per order.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/webhooks.bench.ts [deliveries] [in-flight]
+ *
+ * It creates and drops a private database next to DATABASE_URL's. The machine's load average is
+ * printed with each figure: on a shared two-core machine they move with whatever else runs.
+ */
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import Fastify from 'fastify';
+import postgres from 'postgres';
+import { createAlertSender } from '../src/alerts/alert-sender.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { inventoryLevels, shopifyOrders } from '../src/db/schema/index.js';
+import { SimulatedErp } from '../src/erp/simulated/simulated-erp.js';
+import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
+import type { LocationMapping, SkuMapping } from '../src/inventory/inventory.models.js';
+import { createLogger } from '../src/logger.js';
+import { createMetricsRegistry } from '../src/metrics.js';
+import type { OrderMappingLookup } from '../src/orders/order-line-mapper.js';
+import { createOrdersModule } from '../src/orders/orders.module.js';
+import type { ShopifyClient } from '../src/shopify/shopify-client.js';
+import type { ModuleDeps } from '../src/shared/module.js';
+import { count, eq, sql } from 'drizzle-orm';
+
+interface Job {
+  readonly url: string;
+  readonly inFlight: number;
+  readonly deliveries: ReadonlyArray<{ body: string; headers: Record<string, string> }>;
+}
+
+// ------------------------------------------------------------------ the load generator (a thread)
+
+/**
+ * Runs in a worker thread (plain JavaScript, so it needs no TypeScript loader there): sends the
+ * deliveries over keep-alive connections with `inFlight` in flight and reports each latency.
+ */
+const LOAD_GENERATOR = `
+const { parentPort, workerData: job } = require('node:worker_threads');
+const { Agent, request } = require('node:http');
+const target = new URL(job.url);
+const agent = new Agent({ keepAlive: true, maxSockets: job.inFlight });
+const latencies = [];
+const statuses = {};
+let next = 0;
+const send = (delivery) => new Promise((resolve, reject) => {
+  const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
+    headers: { ...delivery.headers, 'content-length': Buffer.byteLength(delivery.body) } }, (response) => {
+    response.resume();
+    response.on('end', () => resolve(response.statusCode || 0));
+  });
+  req.on('error', reject);
+  req.end(delivery.body);
+});
+(async () => {
+  const started = performance.now();
+  await Promise.all(Array.from({ length: job.inFlight }, async () => {
+    for (let i = next++; i < job.deliveries.length; i = next++) {
+      const t0 = performance.now();
+      const status = await send(job.deliveries[i]);
+      latencies.push(performance.now() - t0);
+      statuses[status] = (statuses[status] || 0) + 1;
+    }
+  }));
+  const elapsedMs = performance.now() - started;
+  agent.destroy();
+  parentPort.postMessage({ latencies, elapsedMs, statuses });
+})();
+`;
+
+// ------------------------------------------------------------------ the benchmark
+
+await main();
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    process.stderr.write('webhooks bench: set DATABASE_URL (PostgreSQL)\n');
+    process.exit(2);
+  }
+  const total = Number(process.argv[2] ?? 10_000);
+  const inFlight = Number(process.argv[3] ?? 32);
+  const shop = 'bench-webhooks.myshopify.com';
+  const secret = `shpss_${randomBytes(16).toString('hex')}`;
+  const skus = Array.from({ length: 200 }, (_, i) => `BENCH-${String(i + 1).padStart(4, '0')}`);
+  const warehouses = ['WH-A', 'WH-B'];
+
+  const name = `sb_bench_${randomBytes(5).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const database: Database = await openDatabase({ databaseUrl: url.toString(), maxConnections: 20 });
+
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const erp = new SimulatedErp();
+  for (const code of warehouses) erp.addWarehouse({ code, name: code });
+  for (const sku of skus) {
+    erp.addProduct({ sku, name: sku });
+    for (const code of warehouses) erp.seedStock({ sku, location: code, quantity: 1_000_000 });
+  }
+  const connector = new SimulatedErpConnector(erp, { logger: log });
+
+  // The inventory domain's mapping, as a table (variant n ↔ SKU n).
+  const skuMappings = new Map<string, SkuMapping>(
+    skus.map((sku, i) => {
+      const variantId = `gid://shopify/ProductVariant/${1000 + i}`;
+      return [variantId, { erpSku: sku, source: 'MANUAL', shopifySku: sku, shopifyVariantId: variantId, shopifyInventoryItemId: `gid://shopify/InventoryItem/${5000 + i}`, conversion: { erpUnits: 1, shopifyUnits: 1 }, tracked: true, variantExists: true, updatedAt: new Date() }];
+    }),
+  );
+  const mapping: OrderMappingLookup = {
+    findSkuMappingsByVariantIds: async (ids) => ids.flatMap((id) => (skuMappings.has(id) ? [skuMappings.get(id)!] : [])),
+    findSkuMappingsBySkus: async (wanted) => [...skuMappings.values()].filter((m) => wanted.includes(m.erpSku)),
+    listLocationMappings: async (): Promise<LocationMapping[]> => warehouses.map((code, i) => ({ erpLocation: code, shopifyLocationId: `gid://shopify/Location/${i + 1}`, source: 'MANUAL' })),
+  };
+  // Neither the webhook route nor the drain talks to Shopify (the poll does, and is not run here).
+  const shopify = new Proxy({} as ShopifyClient, {
+    get: (_target, property) => () => Promise.reject(new Error(`the benchmark does not call Shopify (${String(property)})`)),
+  });
+
+  const metrics = createMetricsRegistry({ defaultMetrics: false });
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'warn', SCHEDULER: 'off' });
+  const deps: ModuleDeps = { config, log, database, metrics, erp: connector, shopify, shop, webhookSecret: secret, now: () => new Date() };
+  const alerts = createAlertSender({ log });
+  let pushWakes = 0;
+  const module = createOrdersModule(deps, { mapping, alerts, worker: false, defaultLocation: 'WH-A', pushSignal: { wake: () => void (pushWakes += 1) } });
+
+  try {
+    await database.migrate();
+    // Read-model rows for every position, so pending units are counted as in production.
+    await database.db.insert(inventoryLevels).values(skus.flatMap((sku) => warehouses.map((location) => ({ shop, sku, location, onHand: 1_000_000, availableToPromise: 1_000_000 }))));
+    const app = Fastify({ logger: false, bodyLimit: config.webhookMaxBytes });
+    for (const route of module.routes) await app.register(async (scope) => route(scope));
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    await module.start();
+
+    const template = (orderId: number, i: number) => {
+      const now = new Date().toISOString();
+      const lineCount = 1 + (i % 3);
+      return JSON.stringify({
+        id: orderId,
+        admin_graphql_api_id: `gid://shopify/Order/${orderId}`,
+        name: `#${orderId}`,
+        email: `buyer${i}@example.com`,
+        created_at: now,
+        updated_at: now,
+        cancelled_at: null,
+        currency: 'EUR',
+        financial_status: 'paid',
+        taxes_included: false,
+        test: false,
+        customer: { id: 100 + i, first_name: 'Bench', last_name: `Buyer ${i}`, email: `buyer${i}@example.com` },
+        shipping_address: { first_name: 'Bench', last_name: `Buyer ${i}`, name: `Bench Buyer ${i}`, address1: '1 Quay Street', city: 'Bristol', zip: 'BS1 4XE', country: 'United Kingdom', country_code: 'GB', phone: null, company: null, address2: null, province_code: null },
+        line_items: Array.from({ length: lineCount }, (_, l) => {
+          const n = (i * 7 + l * 13) % skus.length;
+          return { id: orderId * 10 + l, admin_graphql_api_id: `gid://shopify/LineItem/${orderId * 10 + l}`, variant_id: 1000 + n, sku: skus[n], title: `Product ${n}`, name: `Product ${n}`, quantity: 1 + (l % 2), current_quantity: 1 + (l % 2), price: '19.90', gift_card: false, tax_lines: [], discount_allocations: [] };
+        }),
+        refunds: [],
+      });
+    };
+    const deliveriesFor = (offset: number, n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const body = template(800_000_000 + offset + i, offset + i);
+        return {
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'x-shopify-topic': 'orders/create',
+            'x-shopify-hmac-sha256': createHmac('sha256', secret).update(body).digest('base64'),
+            'x-shopify-shop-domain': shop,
+            'x-shopify-api-version': '2026-10',
+            'x-shopify-webhook-id': randomUUID(),
+            'x-shopify-event-id': randomUUID(),
+            'x-shopify-triggered-at': new Date().toISOString(),
+          },
+        };
+      });
+    const drive = (deliveries: Job['deliveries']) =>
+      new Promise<{ latencies: number[]; elapsedMs: number; statuses: Record<string, number> }>((resolve, reject) => {
+        const worker = new Worker(LOAD_GENERATOR, { eval: true, workerData: { url: `${address}/webhooks/shopify`, inFlight, deliveries } satisfies Job });
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+    const report = (label: string, result: { latencies: number[]; elapsedMs: number; statuses: Record<string, number> }) => {
+      const sorted = [...result.latencies].sort((a, b) => a - b);
+      process.stdout.write(
+        `${label.padEnd(44)} ${String(sorted.length).padStart(6)} deliveries  ${((sorted.length / result.elapsedMs) * 1000).toFixed(0).padStart(5)}/s  ` +
+          `p50 ${percentile(sorted, 50).toFixed(1).padStart(5)} ms  p99 ${percentile(sorted, 99).toFixed(1).padStart(5)} ms  max ${sorted.at(-1)!.toFixed(1).padStart(6)} ms  ` +
+          `statuses ${JSON.stringify(result.statuses)}  (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)\n`,
+      );
+    };
+
+    process.stdout.write(`signed orders/create deliveries, ${inFlight} in flight, inbox on PostgreSQL, load generator in its own thread\n`);
+    report('warm-up', await drive(deliveriesFor(0, 1_000)));
+    report('acknowledge, pipeline idle', await drive(deliveriesFor(1_000, total)));
+
+    // Drain what is stored so far (the warm-up and the idle run) into the ERP, timed.
+    const stored = 1_000 + total;
+    const roundTripsBefore = erp.roundTrips();
+    const drainStarted = performance.now();
+    const drained = await module.worker.drainOnce();
+    let inboxMs = 0;
+    for (;;) {
+      const [row] = await database.db.select({ n: count() }).from(shopifyOrders).where(eq(shopifyOrders.status, 'SUBMITTED'));
+      if (inboxMs === 0) inboxMs = performance.now() - drainStarted;
+      if (Number(row!.n) >= stored) break;
+      await module.worker.drainOnce();
+    }
+    const drainMs = performance.now() - drainStarted;
+    const roundTrips = erp.roundTrips() - roundTripsBefore;
+    const [pending] = await database.db.select({ units: sql<number>`sum(${inventoryLevels.pendingOrders})` }).from(inventoryLevels);
+    process.stdout.write(
+      `drain ${stored} stored orders into the simulated ERP: ${(drainMs / 1000).toFixed(1)} s (${((stored / drainMs) * 1000).toFixed(0)} orders/s; ` +
+        `first pass applied ${drained.deliveries} deliveries and submitted ${drained.orders}), ${(roundTrips / stored).toFixed(1)} ERP round trips per order, ` +
+        `${Number(pending!.units)} units pending in the read model, ${pushWakes} push wake-ups  (load average ${loadavg()[0]!.toFixed(1)})\n`,
+    );
+
+    // Acknowledgement while the pipeline drains the new deliveries at the same time.
+    let draining = true;
+    const background = (async () => {
+      while (draining) {
+        const result = await module.worker.drainOnce();
+        if (result.deliveries === 0 && result.orders === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    report('acknowledge, pipeline draining alongside', await drive(deliveriesFor(1_000 + total, total)));
+    draining = false;
+    await background;
+    await module.stop();
+    await app.close();
+  } finally {
+    await alerts.close();
+    await connector.close();
+    await database.close();
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
