@@ -14,7 +14,7 @@ const all = readdirSync(folder)
   .sort();
 
 /** Benchmarks that need a server the machine may not have running. */
-const needs: Record<string, string> = { 'erp-stock': 'ERP_URL', reservations: 'DATABASE_URL' };
+const needs: Record<string, string> = { 'erp-stock': 'ERP_URL', reservations: 'DATABASE_URL', webhooks: 'DATABASE_URL' };
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !all.includes(name));
