@@ -96,7 +96,13 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     const reservationsModule = createReservationsModule(deps, { pushSignal: inventoryModule.pushSignal, atp: inventoryModule.atp });
     jobs.push(...reservationsModule.jobs);
 
-    const syncModule = createSyncModule(deps, { mapping: inventoryModule.mapping, atp: inventoryModule.atp, pushSignal, alerts });
+    const syncModule = createSyncModule(deps, {
+      mapping: inventoryModule.mapping,
+      atp: inventoryModule.atp,
+      pushSignal,
+      alerts,
+      ready: () => inventoryModule.whenReady(),
+    });
     jobs.push(...syncModule.jobs);
     closers.push(() => syncModule.stop());
 

@@ -8,8 +8,14 @@ import type { SyncService } from './sync.service.js';
  */
 export function createSyncJobs(
   service: Pick<SyncService, 'runDelta' | 'runFullReconcile' | 'lastFullReconcileAt'>,
-  options: { syncIntervalSeconds: number; reconcileIntervalSeconds: number },
+  options: { syncIntervalSeconds: number; reconcileIntervalSeconds: number; ready?: (() => Promise<void>) | undefined },
 ): JobDefinition[] {
+  // The first runs after start-up wait for the mapping and the read model to be filled.
+  const ready = async (signal: AbortSignal) => {
+    if (!options.ready) return;
+    await Promise.race([options.ready(), new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))]);
+    signal.throwIfAborted();
+  };
   const deltaMs = options.syncIntervalSeconds * 1000;
   const reconcileMs = options.reconcileIntervalSeconds * 1000;
   const summary = (run: Awaited<ReturnType<SyncService['runDelta']>>) => ({
@@ -28,6 +34,7 @@ export function createSyncJobs(
       timeoutMs: Math.max(15 * 60_000, 5 * deltaMs),
       runOnStart: true,
       async run({ signal }) {
+        await ready(signal);
         return summary(await service.runDelta({ signal }));
       },
     },
@@ -39,6 +46,7 @@ export function createSyncJobs(
       // one down for longer): a deploy must not cost a full reconcile each time.
       runOnStart: true,
       async run({ signal, log, scheduledAt }) {
+        await ready(signal);
         const last = await service.lastFullReconcileAt();
         if (last && scheduledAt.getTime() - last.getTime() < reconcileMs * 0.9) {
           log.debug({ last }, 'full reconcile skipped: one finished within the interval');

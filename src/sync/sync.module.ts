@@ -28,6 +28,11 @@ export interface SyncModuleOptions {
   readonly pushSignal: PushSignalHub;
   /** Shared with the other domains (one rate limit per code across the process); made here if absent. */
   readonly alerts?: AlertSender;
+  /**
+   * Resolves when the mapping and the read model are filled (the inventory module's first start):
+   * scheduled runs wait for it, so a first reconcile does not run on an empty mapping.
+   */
+  readonly ready?: () => Promise<void>;
   /** Longest wait of the event push between two looks at the marks (default 5 s). */
   readonly eventPollMs?: number;
   /**
@@ -66,7 +71,11 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
   const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });
   return {
     sync,
-    jobs: createSyncJobs(sync, { syncIntervalSeconds: deps.config.syncIntervalSeconds, reconcileIntervalSeconds: deps.config.reconcileIntervalSeconds }),
+    jobs: createSyncJobs(sync, {
+      syncIntervalSeconds: deps.config.syncIntervalSeconds,
+      reconcileIntervalSeconds: deps.config.reconcileIntervalSeconds,
+      ready: options.ready,
+    }),
     start: () => pusher.start(),
     async stop() {
       await pusher.stop();
