@@ -78,7 +78,9 @@ describe('the HTTP surface', () => {
     expect((await gateway.graphql(key, '{ serverInfo { name } }')).status).toBe(200);
 
     const rows = rowsOf<Record<string, unknown>>(await gateway.database.db.execute(sql`select * from api_keys`));
-    const secret = key.split('_')[2]!;
+    // The secret is everything after `sbk_<8-char prefix>_` (it may itself contain '_').
+    const secret = key.slice('sbk_'.length + 8 + 1);
+    expect(secret.length).toBe(43);
     for (const row of rows) {
       for (const value of Object.values(row)) expect(String(value)).not.toContain(secret);
     }
