@@ -115,18 +115,15 @@ export interface ProductSpec {
   readonly unmapped?: boolean;
 }
 
-/** A simulated ERP and a Shopify simulator with the same catalogue, and the mapping between them. */
-export async function startShopAndErp(products: readonly ProductSpec[], options: { log?: Logger; seed?: number } = {}): Promise<ShopAndErp> {
+/** A Shopify simulator (stocked at `warehouses`, keyed by their ERP codes) and the mapping from it to ERP SKUs and locations. */
+export type Shop = Omit<ShopAndErp, 'erp' | 'connector'>;
+
+export async function startShop(
+  products: readonly ProductSpec[],
+  options: { log?: Logger; seed?: number; warehouses?: ReadonlyArray<{ code: string; name: string }> } = {},
+): Promise<Shop> {
   const log = options.log ?? createMemoryLogger('silent').log;
-  const erp = new SimulatedErp();
-  for (const warehouse of WAREHOUSES) erp.addWarehouse(warehouse);
-  for (const product of products) {
-    if (product.shopifyOnly) continue;
-    erp.addProduct({ sku: product.sku, name: `Product ${product.sku}` });
-    for (const warehouse of WAREHOUSES) erp.seedStock({ sku: product.sku, location: warehouse.code, quantity: product.stock?.[warehouse.code] ?? 50 });
-  }
-  // No retries inside the connector: the pipeline's own retries are under test.
-  const connector = new SimulatedErpConnector(erp, { policy: { maxAttempts: 1, timeoutMs: 2_000 }, logger: log });
+  const warehouses = options.warehouses ?? WAREHOUSES;
   const shopify = await startShopifySimulator({
     port: 0,
     plan: 'plus',
@@ -135,14 +132,19 @@ export async function startShopAndErp(products: readonly ProductSpec[], options:
     seed: options.seed ?? 11,
     catalogue: {
       shop: { name: 'Orders test shop', currency: 'EUR' },
-      locations: WAREHOUSES.map((warehouse) => ({ key: warehouse.code, name: warehouse.name })),
+      locations: warehouses.map((warehouse) => ({ key: warehouse.code, name: warehouse.name })),
       products: products.map((product) => ({
         title: `Product ${product.sku}`,
         variants: [
           {
             sku: product.shopifySku ?? product.sku,
             price: product.price ?? '10.00',
-            levels: Object.fromEntries(WAREHOUSES.map((warehouse) => [warehouse.code, Math.floor((product.stock?.[warehouse.code] ?? 50) * (product.conversion ? product.conversion.shopifyUnits / product.conversion.erpUnits : 1))])),
+            levels: Object.fromEntries(
+              warehouses.map((warehouse) => [
+                warehouse.code,
+                Math.floor((product.stock?.[warehouse.code] ?? 50) * (product.conversion ? product.conversion.shopifyUnits / product.conversion.erpUnits : 1)),
+              ]),
+            ),
           },
         ],
       })),
@@ -160,15 +162,13 @@ export async function startShopAndErp(products: readonly ProductSpec[], options:
     if (!product.shopifyOnly && !product.unmapped) mapping.mapVariant(product.sku, ref, product.conversion);
   }
   const shopifyLocations = new Map<string, string>();
-  for (const warehouse of WAREHOUSES) {
+  for (const warehouse of warehouses) {
     const location = shopify.state.shop.getLocation(warehouse.code);
     shopifyLocations.set(warehouse.code, `gid://shopify/Location/${location.id}`);
     mapping.locations.push({ erpLocation: warehouse.code, shopifyLocationId: `gid://shopify/Location/${location.id}`, source: 'MANUAL' });
   }
   const alerts = await startAlertCapture();
   return {
-    erp,
-    connector,
     shopify,
     mapping,
     variants,
@@ -176,8 +176,31 @@ export async function startShopAndErp(products: readonly ProductSpec[], options:
     alerts,
     async close() {
       await shopify.close();
-      await connector.close();
       await alerts.close();
+    },
+  };
+}
+
+/** A simulated ERP and a Shopify simulator with the same catalogue, and the mapping between them. */
+export async function startShopAndErp(products: readonly ProductSpec[], options: { log?: Logger; seed?: number } = {}): Promise<ShopAndErp> {
+  const log = options.log ?? createMemoryLogger('silent').log;
+  const erp = new SimulatedErp();
+  for (const warehouse of WAREHOUSES) erp.addWarehouse(warehouse);
+  for (const product of products) {
+    if (product.shopifyOnly) continue;
+    erp.addProduct({ sku: product.sku, name: `Product ${product.sku}` });
+    for (const warehouse of WAREHOUSES) erp.seedStock({ sku: product.sku, location: warehouse.code, quantity: product.stock?.[warehouse.code] ?? 50 });
+  }
+  // No retries inside the connector: the pipeline's own retries are under test.
+  const connector = new SimulatedErpConnector(erp, { policy: { maxAttempts: 1, timeoutMs: 2_000 }, logger: log });
+  const shop = await startShop(products, { log, seed: options.seed });
+  return {
+    ...shop,
+    erp,
+    connector,
+    async close() {
+      await shop.close();
+      await connector.close();
     },
   };
 }
@@ -200,8 +223,11 @@ export interface InstanceOptions extends Partial<Omit<OrdersModuleOptions, 'mapp
   readonly pushWakes?: { count: number };
 }
 
+/** What an instance needs of its world: a store, an ERP connection, a mapping and an alert endpoint. */
+export type InstanceWorld = Pick<ShopAndErp, 'shopify' | 'mapping' | 'alerts'> & { readonly connector: ErpConnector };
+
 /** The orders module of one gateway instance, its route served on an ephemeral port. */
-export async function startOrdersInstance(world: ShopAndErp, database: Database, options: InstanceOptions = {}): Promise<OrdersInstance> {
+export async function startOrdersInstance(world: InstanceWorld, database: Database, options: InstanceOptions = {}): Promise<OrdersInstance> {
   const { log, lines } = createMemoryLogger('debug');
   const config = loadConfig({ PORT: '0', SCHEDULER: 'off', LOG_LEVEL: 'debug', ...options.env });
   const metrics = new Registry();
