@@ -18,6 +18,7 @@ import type { ModuleDeps } from './shared/module.js';
 import { createAlertSender } from './alerts/alert-sender.js';
 import { createPushSignal } from './inventory/push-signal.js';
 import { createSyncModule } from './sync/sync.module.js';
+import { createOrdersModule } from './orders/orders.module.js';
 import type { JobDefinition } from './scheduler/job.js';
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
 
@@ -106,11 +107,26 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     jobs.push(...syncModule.jobs);
     closers.push(() => syncModule.stop());
 
+    // Shopify webhooks into ERP sales orders. The demo subscribes its simulated store to this
+    // gateway's own address once it listens; a deployment does so when PUBLIC_URL is set.
+    let listeningUrl: string | null = null;
+    const ordersModule = createOrdersModule(deps, {
+      mapping: inventoryModule.mapping,
+      alerts,
+      pushSignal,
+      publicUrl: () => config.publicUrl ?? (demo ? listeningUrl : null),
+      registerWebhooksAtStart: Boolean(demo) || Boolean(config.publicUrl),
+      mappingReady: () => inventoryModule.whenReady(),
+    });
+    jobs.push(...ordersModule.jobs);
+    closers.push(() => ordersModule.stop());
+
     const services: AppServices = {
       apiKeys,
       inventory: inventoryModule,
       reservations: reservationsModule.reservations,
       sync: syncModule.sync,
+      orders: ordersModule.orders,
       serverInfo: () => ({
         name: 'stockbridge',
         version: VERSION,
@@ -130,12 +146,14 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       services,
       metrics,
       bodyLimit: config.webhookMaxBytes,
-      routes: [...(overrides.routes ?? [])],
+      routes: [...ordersModule.routes, ...(overrides.routes ?? [])],
     });
     closers.push(() => http.close());
     const address = await http.listen({ port: config.port, host: config.host });
     const url = address.replace('[::1]', 'localhost');
     log.info({ url }, 'gateway listening');
+    listeningUrl = url;
+    await ordersModule.start();
     await inventoryModule.start();
 
     // Pushed last so it stops first: running jobs are aborted and recorded before HTTP and the

@@ -6,6 +6,8 @@ import type { ProductView, PositionRecord, LocationView, SkuMapping as SkuMappin
 import type { Lot as LotModel } from '../erp/erp-connector.js';
 import type { ReservationRecord, ReservationEventRecord } from '../reservations/reservations.models.js';
 import type { SyncRunRecord, SyncRunErrorRecord, SyncRunChangeRecord } from '../sync/sync.models.js';
+import type { OrderRecord, OrderLine as OrderLineModel, OrderFlag as OrderFlagModel, WebhookDeliveryRecord } from '../orders/order.models.js';
+import type { WebhookHealth } from '../orders/webhook-subscriptions.service.js';
 import type { GraphQLContext } from '../http/graphql-context.js';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;
@@ -204,6 +206,8 @@ export type Mutation = {
   pushInventory: SyncRun;
   /** Frees an ACTIVE reservation's units. Errors: RESERVATION_NOT_FOUND, RESERVATION_NOT_ACTIVE. */
   releaseReservation: Reservation;
+  /** Runs an order through the pipeline again now: a FAILED order is mapped and sent again; a submitted one retries its cancellation or returns. */
+  replayOrder: Order;
   /** Holds units if the ATP covers them now, decided atomically in the database. */
   reserveInventory: ReserveInventoryResult;
   /** Revokes an API key by id; requests with it get HTTP 401 from then on. */
@@ -243,6 +247,11 @@ export type MutationReleaseReservationArgs = {
 };
 
 
+export type MutationReplayOrderArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationReserveInventoryArgs = {
   input: ReserveInventoryInput;
 };
@@ -266,6 +275,111 @@ export type NotFound = ErrorResult & {
   message: Scalars['String']['output'];
   sku: Scalars['String']['output'];
 };
+
+/** A Shopify order on its way to the ERP. */
+export type Order = {
+  __typename?: 'Order';
+  /** When the ERP showed every line allocated or shipped (its units no longer count as pending). */
+  allocatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** ERP attempts since the last success or replay. */
+  attempts: Scalars['Int']['output'];
+  cancelledAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The ERP's number for the sales order, once it has one. */
+  erpReference?: Maybe<Scalars['String']['output']>;
+  flags: Array<OrderFlag>;
+  /** The gateway's id. */
+  id: Scalars['ID']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** Stable code of lastError (ERP_UNAVAILABLE, UNKNOWN_SKU, UNMAPPED_LINE, ERP_REJECTED, …). */
+  lastErrorCode?: Maybe<Scalars['String']['output']>;
+  lines: Array<OrderLine>;
+  /** Shopify's order name, e.g. #1001. */
+  name: Scalars['String']['output'];
+  needsAttention: Scalars['Boolean']['output'];
+  /** When the pipeline works on the order next (a retry, a cancellation); null when nothing is due. */
+  nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  receivedAt: Scalars['DateTime']['output'];
+  shopifyCancelledAt?: Maybe<Scalars['DateTime']['output']>;
+  shopifyCreatedAt: Scalars['DateTime']['output'];
+  /** Shopify's numeric id, as in webhook payloads and the admin's URLs. */
+  shopifyLegacyId: Scalars['String']['output'];
+  /** Shopify's id (gid://shopify/Order/…). */
+  shopifyOrderId: Scalars['ID']['output'];
+  shopifyUpdatedAt: Scalars['DateTime']['output'];
+  source: OrderSource;
+  status: OrderStatus;
+  submittedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+export type OrderConnection = {
+  __typename?: 'OrderConnection';
+  edges: Array<OrderEdge>;
+  pageInfo: PageInfo;
+};
+
+export type OrderEdge = {
+  __typename?: 'OrderEdge';
+  cursor: Scalars['String']['output'];
+  node: Order;
+};
+
+export type OrderFlag = {
+  __typename?: 'OrderFlag';
+  code: OrderFlagCode;
+  message: Scalars['String']['output'];
+  raisedAt: Scalars['DateTime']['output'];
+};
+
+/** Something about an order a person must look at. */
+export type OrderFlagCode =
+  /** Shopify cancelled the order and the ERP refused to cancel it (e.g. shipped), or stayed unreachable. */
+  | 'CANCEL_FAILED'
+  /** Shopify changed the order after the ERP got it; the ERP order was left as it was. */
+  | 'CONFLICT'
+  /** A refund removed units from an order the ERP already has; the ERP order still asks for them. */
+  | 'LINES_REMOVED'
+  /** The ERP refused a customer return, or stayed unreachable. */
+  | 'RETURN_FAILED'
+  /** A refund restocked goods and this ERP connector cannot record customer returns. */
+  | 'RETURN_NOT_SUPPORTED';
+
+/** One goods line of an order, mapped to the ERP. */
+export type OrderLine = {
+  __typename?: 'OrderLine';
+  /** ERP location code the line ships from. */
+  location?: Maybe<Scalars['String']['output']>;
+  mappingError?: Maybe<Scalars['String']['output']>;
+  /** Units this line counts in pendingShopifyOrders right now (until the ERP allocates them). */
+  pendingQuantity: Scalars['Float']['output'];
+  /** Open units in the ERP's stock unit (Shopify units × the mapping's conversion); Shopify units while unmapped. */
+  quantity: Scalars['Float']['output'];
+  /** Open units in Shopify's unit. */
+  shopifyQuantity: Scalars['Int']['output'];
+  shopifySku?: Maybe<Scalars['String']['output']>;
+  shopifyVariantId?: Maybe<Scalars['ID']['output']>;
+  /** ERP SKU; null while the line maps to no ERP product (mappingError says why). */
+  sku?: Maybe<Scalars['String']['output']>;
+  title: Scalars['String']['output'];
+  /** Net price of one Shopify unit, tax excluded, after discounts, in the order's currency. */
+  unitPrice: Scalars['String']['output'];
+};
+
+/** How the gateway first learned of an order. */
+export type OrderSource =
+  /** The reconciliation poll found it: its webhooks were lost. */
+  | 'POLL'
+  | 'WEBHOOK';
+
+/** Where a Shopify order is on its way to the ERP. */
+export type OrderStatus =
+  /** Cancelled in Shopify: cancelled in the ERP too, or never sent. */
+  | 'CANCELLED'
+  /** The pipeline gave up: lastError says why. Fix the cause, then replayOrder. */
+  | 'FAILED'
+  /** Received from Shopify; not yet in the ERP (being sent, or waiting to retry: see lastError and nextAttemptAt). */
+  | 'RECEIVED'
+  /** The ERP has the sales order (erpReference). */
+  | 'SUBMITTED';
 
 /** Relay pagination: where a page ends and whether another follows. */
 export type PageInfo = {
@@ -369,6 +483,10 @@ export type Query = {
   locations: Array<Location>;
   /** Lots from the ERP: of one SKU, or of every product (slow on a large catalogue), optionally at one location. */
   lots: Array<Lot>;
+  /** An order by the gateway's id, a Shopify gid or a numeric Shopify id. */
+  order?: Maybe<Order>;
+  /** Orders, newest first. */
+  orders: OrderConnection;
   /** A product by ERP SKU, or null. */
   product?: Maybe<Product>;
   /** Products in ERP SKU order. */
@@ -385,6 +503,10 @@ export type Query = {
   syncRun?: Maybe<SyncRun>;
   /** Sync runs, newest first. */
   syncRuns: SyncRunConnection;
+  /** Webhook deliveries as stored, newest first: failed and malformed ones with their reason (bodies hold customer data: admin only). */
+  webhookDeliveries: WebhookDeliveryConnection;
+  /** Checks Shopify's webhook subscriptions for the order topics now. */
+  webhookSubscriptionHealth: WebhookSubscriptionHealth;
 };
 
 
@@ -396,6 +518,19 @@ export type QueryInventoryDriftArgs = {
 export type QueryLotsArgs = {
   location?: InputMaybe<Scalars['String']['input']>;
   sku?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryOrderArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryOrdersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  needsAttention?: InputMaybe<Scalars['Boolean']['input']>;
+  status?: InputMaybe<OrderStatus>;
 };
 
 
@@ -438,6 +573,15 @@ export type QuerySyncRunArgs = {
 export type QuerySyncRunsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryWebhookDeliveriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  orderId?: InputMaybe<Scalars['ID']['input']>;
+  status?: InputMaybe<WebhookDeliveryStatus>;
+  topic?: InputMaybe<Scalars['String']['input']>;
 };
 
 /**
@@ -769,6 +913,80 @@ export type UnmappedShopifyVariant = {
   variantTitle: Scalars['String']['output'];
 };
 
+/** A signed Shopify webhook delivery as the inbox stored it. */
+export type WebhookDelivery = {
+  __typename?: 'WebhookDelivery';
+  apiVersion?: Maybe<Scalars['String']['output']>;
+  attempts: Scalars['Int']['output'];
+  /** The raw body exactly as received and verified. */
+  body: Scalars['String']['output'];
+  /** X-Shopify-Event-Id. */
+  eventId?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
+  nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What applying it did. */
+  outcome?: Maybe<Scalars['String']['output']>;
+  processedAt?: Maybe<Scalars['DateTime']['output']>;
+  receivedAt: Scalars['DateTime']['output'];
+  /** The Shopify order it is about, when the body names one (gid://shopify/Order/…). */
+  shopifyOrderId?: Maybe<Scalars['ID']['output']>;
+  status: WebhookDeliveryStatus;
+  topic: Scalars['String']['output'];
+  triggeredAt?: Maybe<Scalars['DateTime']['output']>;
+  /** X-Shopify-Webhook-Id. */
+  webhookId: Scalars['String']['output'];
+};
+
+export type WebhookDeliveryConnection = {
+  __typename?: 'WebhookDeliveryConnection';
+  edges: Array<WebhookDeliveryEdge>;
+  pageInfo: PageInfo;
+};
+
+export type WebhookDeliveryEdge = {
+  __typename?: 'WebhookDeliveryEdge';
+  cursor: Scalars['String']['output'];
+  node: WebhookDelivery;
+};
+
+export type WebhookDeliveryStatus =
+  /** Applied to the order. */
+  | 'DONE'
+  /** Could not be used: lastError says why (e.g. a signed body that is not an order). */
+  | 'FAILED'
+  /** Changed nothing: a duplicate, stale, a test order, or an order from before the cut-over. */
+  | 'IGNORED'
+  /** Stored, not yet applied (or waiting: a refund before its order). */
+  | 'PENDING';
+
+export type WebhookElsewhere = {
+  __typename?: 'WebhookElsewhere';
+  topic: Scalars['String']['output'];
+  uri: Scalars['String']['output'];
+};
+
+/** Whether Shopify has the webhook subscriptions the order pipeline needs. */
+export type WebhookSubscriptionHealth = {
+  __typename?: 'WebhookSubscriptionHealth';
+  /** This gateway's webhook address (PUBLIC_URL/webhooks/shopify); null when unknown (then any address counts). */
+  address?: Maybe<Scalars['String']['output']>;
+  checkedAt: Scalars['DateTime']['output'];
+  /** Subscriptions of the needed topics to other addresses. */
+  elsewhere: Array<WebhookElsewhere>;
+  healthy: Scalars['Boolean']['output'];
+  /** Topics with no subscription: their events reach the gateway only through the poll. */
+  missing: Array<Scalars['String']['output']>;
+  present: Array<WebhookTopicSubscription>;
+};
+
+export type WebhookTopicSubscription = {
+  __typename?: 'WebhookTopicSubscription';
+  id: Scalars['ID']['output'];
+  /** WebhookSubscriptionTopic, e.g. ORDERS_CREATE. */
+  topic: Scalars['String']['output'];
+};
+
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
 
@@ -879,6 +1097,14 @@ export type ResolversTypes = ResolversObject<{
   MapSkuInput: MapSkuInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NotFound: ResolverTypeWrapper<NotFound>;
+  Order: ResolverTypeWrapper<OrderRecord>;
+  OrderConnection: ResolverTypeWrapper<Omit<OrderConnection, 'edges'> & { edges: Array<ResolversTypes['OrderEdge']> }>;
+  OrderEdge: ResolverTypeWrapper<Omit<OrderEdge, 'node'> & { node: ResolversTypes['Order'] }>;
+  OrderFlag: ResolverTypeWrapper<OrderFlagModel>;
+  OrderFlagCode: OrderFlagCode;
+  OrderLine: ResolverTypeWrapper<OrderLineModel>;
+  OrderSource: OrderSource;
+  OrderStatus: OrderStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<ProductView>;
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
@@ -915,6 +1141,13 @@ export type ResolversTypes = ResolversObject<{
   UnitConversion: ResolverTypeWrapper<UnitConversion>;
   UnitConversionInput: UnitConversionInput;
   UnmappedShopifyVariant: ResolverTypeWrapper<UnmappedShopifyVariant>;
+  WebhookDelivery: ResolverTypeWrapper<WebhookDeliveryRecord>;
+  WebhookDeliveryConnection: ResolverTypeWrapper<Omit<WebhookDeliveryConnection, 'edges'> & { edges: Array<ResolversTypes['WebhookDeliveryEdge']> }>;
+  WebhookDeliveryEdge: ResolverTypeWrapper<Omit<WebhookDeliveryEdge, 'node'> & { node: ResolversTypes['WebhookDelivery'] }>;
+  WebhookDeliveryStatus: WebhookDeliveryStatus;
+  WebhookElsewhere: ResolverTypeWrapper<WebhookElsewhere>;
+  WebhookSubscriptionHealth: ResolverTypeWrapper<WebhookHealth>;
+  WebhookTopicSubscription: ResolverTypeWrapper<WebhookTopicSubscription>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -940,6 +1173,11 @@ export type ResolversParentTypes = ResolversObject<{
   MapSkuInput: MapSkuInput;
   Mutation: Record<PropertyKey, never>;
   NotFound: NotFound;
+  Order: OrderRecord;
+  OrderConnection: Omit<OrderConnection, 'edges'> & { edges: Array<ResolversParentTypes['OrderEdge']> };
+  OrderEdge: Omit<OrderEdge, 'node'> & { node: ResolversParentTypes['Order'] };
+  OrderFlag: OrderFlagModel;
+  OrderLine: OrderLineModel;
   PageInfo: PageInfo;
   Product: ProductView;
   ProductConnection: Omit<ProductConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProductEdge']> };
@@ -970,6 +1208,12 @@ export type ResolversParentTypes = ResolversObject<{
   UnitConversion: UnitConversion;
   UnitConversionInput: UnitConversionInput;
   UnmappedShopifyVariant: UnmappedShopifyVariant;
+  WebhookDelivery: WebhookDeliveryRecord;
+  WebhookDeliveryConnection: Omit<WebhookDeliveryConnection, 'edges'> & { edges: Array<ResolversParentTypes['WebhookDeliveryEdge']> };
+  WebhookDeliveryEdge: Omit<WebhookDeliveryEdge, 'node'> & { node: ResolversParentTypes['WebhookDelivery'] };
+  WebhookElsewhere: WebhookElsewhere;
+  WebhookSubscriptionHealth: WebhookHealth;
+  WebhookTopicSubscription: WebhookTopicSubscription;
 }>;
 
 export type RequiresScopeDirectiveArgs = {
@@ -1082,6 +1326,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   mapSku?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationMapSkuArgs, 'input'>>;
   pushInventory?: Resolver<ResolversTypes['SyncRun'], ParentType, ContextType, RequireFields<MutationPushInventoryArgs, 'input'>>;
   releaseReservation?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType, RequireFields<MutationReleaseReservationArgs, 'id'>>;
+  replayOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationReplayOrderArgs, 'id'>>;
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setSafetyStock?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType, RequireFields<MutationSetSafetyStockArgs, 'input'>>;
@@ -1093,6 +1338,59 @@ export type NotFoundResolvers<ContextType = GraphQLContext, ParentType extends R
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type OrderResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = ResolversObject<{
+  allocatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  cancelledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  erpReference?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  flags?: Resolver<Array<ResolversTypes['OrderFlag']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lines?: Resolver<Array<ResolversTypes['OrderLine']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  needsAttention?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  shopifyCancelledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  shopifyCreatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  shopifyLegacyId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  shopifyOrderId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  shopifyUpdatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['OrderSource'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['OrderStatus'], ParentType, ContextType>;
+  submittedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+}>;
+
+export type OrderConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OrderConnection'] = ResolversParentTypes['OrderConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['OrderEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type OrderEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OrderEdge'] = ResolversParentTypes['OrderEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+}>;
+
+export type OrderFlagResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OrderFlag'] = ResolversParentTypes['OrderFlag']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['OrderFlagCode'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  raisedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type OrderLineResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OrderLine'] = ResolversParentTypes['OrderLine']> = ResolversObject<{
+  location?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  mappingError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  pendingQuantity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  shopifyQuantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  shopifySku?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  shopifyVariantId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  sku?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  unitPrice?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -1130,6 +1428,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   inventoryDrift?: Resolver<Array<ResolversTypes['InventoryDrift']>, ParentType, ContextType, Partial<QueryInventoryDriftArgs>>;
   locations?: Resolver<Array<ResolversTypes['Location']>, ParentType, ContextType>;
   lots?: Resolver<Array<ResolversTypes['Lot']>, ParentType, ContextType, Partial<QueryLotsArgs>>;
+  order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
+  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<QueryOrdersArgs>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'sku'>>;
   products?: Resolver<ResolversTypes['ProductConnection'], ParentType, ContextType, Partial<QueryProductsArgs>>;
   reservation?: Resolver<Maybe<ResolversTypes['Reservation']>, ParentType, ContextType, RequireFields<QueryReservationArgs, 'id'>>;
@@ -1139,6 +1439,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   skuMappingReport?: Resolver<ResolversTypes['SkuMappingReport'], ParentType, ContextType, Partial<QuerySkuMappingReportArgs>>;
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
   syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first'>>;
+  webhookDeliveries?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType, Partial<QueryWebhookDeliveriesArgs>>;
+  webhookSubscriptionHealth?: Resolver<ResolversTypes['WebhookSubscriptionHealth'], ParentType, ContextType>;
 }>;
 
 export type ReservationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Reservation'] = ResolversParentTypes['Reservation']> = ResolversObject<{
@@ -1296,6 +1598,53 @@ export type UnmappedShopifyVariantResolvers<ContextType = GraphQLContext, Parent
   variantTitle?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type WebhookDeliveryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDelivery'] = ResolversParentTypes['WebhookDelivery']> = ResolversObject<{
+  apiVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  body?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  outcome?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  processedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  shopifyOrderId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WebhookDeliveryStatus'], ParentType, ContextType>;
+  topic?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  triggeredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  webhookId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type WebhookDeliveryConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDeliveryConnection'] = ResolversParentTypes['WebhookDeliveryConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['WebhookDeliveryEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type WebhookDeliveryEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDeliveryEdge'] = ResolversParentTypes['WebhookDeliveryEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType>;
+}>;
+
+export type WebhookElsewhereResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookElsewhere'] = ResolversParentTypes['WebhookElsewhere']> = ResolversObject<{
+  topic?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  uri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type WebhookSubscriptionHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookSubscriptionHealth'] = ResolversParentTypes['WebhookSubscriptionHealth']> = ResolversObject<{
+  address?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  checkedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  elsewhere?: Resolver<Array<ResolversTypes['WebhookElsewhere']>, ParentType, ContextType>;
+  healthy?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  missing?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  present?: Resolver<Array<ResolversTypes['WebhookTopicSubscription']>, ParentType, ContextType>;
+}>;
+
+export type WebhookTopicSubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookTopicSubscription'] = ResolversParentTypes['WebhookTopicSubscription']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  topic?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   AmbiguousSku?: AmbiguousSkuResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
@@ -1311,6 +1660,11 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Lot?: LotResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   NotFound?: NotFoundResolvers<ContextType>;
+  Order?: OrderResolvers<ContextType>;
+  OrderConnection?: OrderConnectionResolvers<ContextType>;
+  OrderEdge?: OrderEdgeResolvers<ContextType>;
+  OrderFlag?: OrderFlagResolvers<ContextType>;
+  OrderLine?: OrderLineResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   ProductConnection?: ProductConnectionResolvers<ContextType>;
@@ -1335,6 +1689,12 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   SyncRunFailure?: SyncRunFailureResolvers<ContextType>;
   UnitConversion?: UnitConversionResolvers<ContextType>;
   UnmappedShopifyVariant?: UnmappedShopifyVariantResolvers<ContextType>;
+  WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
+  WebhookDeliveryConnection?: WebhookDeliveryConnectionResolvers<ContextType>;
+  WebhookDeliveryEdge?: WebhookDeliveryEdgeResolvers<ContextType>;
+  WebhookElsewhere?: WebhookElsewhereResolvers<ContextType>;
+  WebhookSubscriptionHealth?: WebhookSubscriptionHealthResolvers<ContextType>;
+  WebhookTopicSubscription?: WebhookTopicSubscriptionResolvers<ContextType>;
 }>;
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{

@@ -7,6 +7,8 @@ import { createReservationLoaders, type ReservationLoaders } from '../reservatio
 import type { ReservationsService } from '../reservations/reservations.service.js';
 import { createSyncLoaders, type SyncLoaders } from '../sync/sync.loaders.js';
 import type { SyncService } from '../sync/sync.service.js';
+import { createOrdersLoaders, type OrdersLoaders } from '../orders/orders.loaders.js';
+import type { OrdersService } from '../orders/orders.service.js';
 
 /**
  * The long-lived services GraphQL resolvers delegate to. Built once in src/main.ts; each domain
@@ -17,6 +19,7 @@ export interface AppServices {
   inventory: InventoryServices;
   reservations: ReservationsService;
   sync: SyncService;
+  orders: OrdersService;
   serverInfo: () => { name: string; version: string; database: string; erpConnector: string; shop: string };
 }
 
@@ -26,10 +29,16 @@ export interface AppServices {
  */
 export interface RequestLoaders extends ReservationLoaders, SyncLoaders {
   inventory: InventoryLoaders;
+  orders: OrdersLoaders;
 }
 
 export function createRequestLoaders(services: AppServices): RequestLoaders {
-  return { inventory: createInventoryLoaders(services.inventory.reads), ...createReservationLoaders(services.reservations), ...createSyncLoaders(services.sync) };
+  return {
+    inventory: createInventoryLoaders(services.inventory.reads),
+    ...createReservationLoaders(services.reservations),
+    ...createSyncLoaders(services.sync),
+    orders: createOrdersLoaders(services.orders),
+  };
 }
 
 export interface GraphQLContext {

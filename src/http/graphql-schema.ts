@@ -7,6 +7,7 @@ import { apiKeyResolvers } from '../auth/api-key.resolvers.js';
 import { inventoryResolvers } from '../inventory/inventory.resolvers.js';
 import { reservationResolvers } from '../reservations/reservations.resolvers.js';
 import { syncResolvers } from '../sync/sync.resolvers.js';
+import { ordersResolvers } from '../orders/orders.resolvers.js';
 
 const schemaFolder = resolve(fileURLToPath(new URL('../../schema', import.meta.url)));
 
@@ -76,5 +77,5 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
 }
 
 export function buildResolvers(): Resolvers {
-  return mergeResolvers(commonResolvers, apiKeyResolvers, inventoryResolvers, reservationResolvers, syncResolvers);
+  return mergeResolvers(commonResolvers, apiKeyResolvers, reservationResolvers, inventoryResolvers, syncResolvers, ordersResolvers);
 }
