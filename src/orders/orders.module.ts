@@ -60,7 +60,7 @@ export interface OrdersModule {
   readonly jobs: JobDefinition[];
   /** `POST /webhooks/shopify`. */
   readonly routes: Array<(app: FastifyInstance) => Promise<void>>;
-  /** Records the order cut-over on first start, registers webhooks if asked, starts the worker. */
+  /** Records the order cut-over on first start, starts registering webhooks if asked, starts the worker. */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -131,6 +131,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
   const secrets = () => [deps.webhookSecret, options.previousWebhookSecret].filter((secret): secret is string => Boolean(secret));
   const runWorker = options.worker ?? true;
   let stopped = false;
+  let registering: Promise<void> = Promise.resolve();
   const theWorker = worker;
 
   return {
@@ -159,13 +160,12 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
       log.info({ cutoverAt: state.cutoverAt.toISOString() }, 'orders created in Shopify from the cut-over on go to the ERP');
       const address = webhookAddress();
       if (options.registerWebhooksAtStart && address) {
-        try {
-          const result = await subscriptions.register(address);
-          log.info({ address, created: result.created.length, existing: result.existing.length }, 'webhook subscriptions checked');
-        } catch (error) {
-          // Not fatal: the poll brings the orders in, and the subscriptions job tries again.
-          log.error({ err: error, address }, 'could not register the webhook subscriptions');
-        }
+        // In the background: a slow or unreachable Shopify must not hold up the gateway's start.
+        // Not fatal either: the poll brings the orders in, and the subscriptions job tries again.
+        registering = subscriptions.register(address).then(
+          (result) => log.info({ address, created: result.created.length, existing: result.existing.length }, 'webhook subscriptions checked'),
+          (error: unknown) => log.error({ err: error, address }, 'could not register the webhook subscriptions'),
+        );
       }
       if (runWorker) {
         const ready = options.mappingReady?.() ?? Promise.resolve();
@@ -176,6 +176,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     },
     async stop() {
       stopped = true;
+      await registering;
       await theWorker.stop();
     },
   };
