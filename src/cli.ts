@@ -4,10 +4,11 @@ import { apiKeysCommand } from './cli/api-keys.command.js';
 import type { CliCommand, CliIo } from './cli/command.js';
 import { migrateCommand } from './cli/migrate.command.js';
 import { simulateShopifyCommand } from './cli/simulate-shopify.command.js';
+import { syncCommand } from './cli/sync.command.js';
 import { webhooksCommand } from './cli/webhooks.command.js';
 
 /** `npm run cli -- <command>`: the operator CLI. Reads process.env only here. */
-const commands: CliCommand[] = [migrateCommand, apiKeysCommand, simulateShopifyCommand, webhooksCommand];
+const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand];
 
 function help(): string {
   return `usage: npm run cli -- <command> [options]\n\n${commands
