@@ -2,7 +2,7 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { shopifyGid, type OrderFlag, type OrderFlagCode, type OrderRecord, type OrderSnapshot, type RefundSnapshot } from './order.models.js';
 import type { NewLine, OrderRepository } from './order.repository.js';
-import { pendingTargetOf, replaceOrderLines, setPendingUnits } from './pending-units.repository.js';
+import { moveUnits, pendingTargetOf, replaceOrderLines, setPendingUnits } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';
 
 /**
@@ -53,6 +53,17 @@ export interface OrderIntake {
   /** An order snapshot from a webhook (`orders/create|updated|cancelled`) or the poll. */
   applyOrder(tx: Db, snapshot: OrderSnapshot, via: ApplyOrderContext): Promise<IntakeResult>;
   applyRefund(tx: Db, refund: RefundSnapshot): Promise<IntakeResult>;
+  /**
+   * Records orders the gateway has never seen, with their mapped lines and pending units, in a
+   * few statements for all of them (the inbox's fast path for a batch of creates). Snapshots
+   * that are not plainly new (test, before the cut-over, cancelled, no goods, or an order that
+   * exists) are left out of the result: apply those one by one with `applyOrder`.
+   */
+  applyNewOrders(
+    tx: Db,
+    items: ReadonlyArray<{ readonly snapshot: OrderSnapshot; readonly lines: readonly NewLine[] }>,
+    via: { readonly source: 'webhook' | 'poll'; readonly cutoverAt: Date },
+  ): Promise<Map<string, IntakeResult>>;
 }
 
 /** Adds a flag unless the same code and message is already raised. */
@@ -115,6 +126,38 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
         return applyToExisting(tx, raced, snapshot, via);
       }
       return applyToExisting(tx, existing, snapshot, via);
+    },
+
+    async applyNewOrders(tx, items, via) {
+      const results = new Map<string, IntakeResult>();
+      const eligible = items.filter(
+        ({ snapshot }) =>
+          !snapshot.test &&
+          snapshot.cancelledAt === null &&
+          new Date(snapshot.createdAt) >= via.cutoverAt &&
+          snapshot.lines.some((line) => !line.giftCard && line.currentQuantity > 0),
+      );
+      if (eligible.length === 0) return results;
+      const inserted = await repository.insertMany(
+        tx,
+        eligible.map(({ snapshot }) => ({ shop, snapshot, source: via.source, status: 'RECEIVED' as const, linesDigest: contentDigestOf(snapshot) })),
+      );
+      const byShopifyId = new Map(inserted.map((order) => [order.shopifyOrderId, order]));
+      const lines = eligible.flatMap(({ snapshot, lines: mapped }) => {
+        const order = byShopifyId.get(snapshot.shopifyOrderId);
+        return order ? mapped.map((line) => ({ ...line, orderId: order.id, pendingQuantity: 0, erpCoveredQuantity: 0, explainedQuantity: 0 })) : [];
+      });
+      // A new, open order's lines hold all their units: nothing is allocated in the ERP yet.
+      const { change, next } = await moveUnits(tx, shop, lines, (line) => line.quantity ?? 0, options.now());
+      await repository.insertLines(
+        tx,
+        shop,
+        lines.map((line, index) => ({ ...line, pendingQuantity: next.get(index)?.pending ?? 0, explainedQuantity: next.get(index)?.explained ?? 0 })),
+      );
+      for (const order of inserted) {
+        results.set(order.shopifyOrderId, { kind: 'applied', outcome: 'order received', orderId: order.id, created: true, due: true, pendingChanged: change.positions.length > 0 });
+      }
+      return results;
     },
 
     async applyRefund(tx, refund) {

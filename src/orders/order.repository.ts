@@ -66,6 +66,8 @@ export interface NewOrder {
   readonly snapshot: OrderSnapshot;
   readonly source: 'webhook' | 'poll';
   readonly status: OrderStatus;
+  /** Set when the order's lines are written in the same transaction. */
+  readonly linesDigest?: string | null;
 }
 
 export interface NewLine {
@@ -144,6 +146,10 @@ export interface OrderRepository {
   lockById(tx: Db, id: string): Promise<OrderRecord | null>;
   /** Inserts the order; null when another transaction inserted it first (the caller re-reads). */
   insert(tx: Db, order: NewOrder): Promise<OrderRecord | null>;
+  /** Inserts many orders in one statement; those another transaction inserted first are left out. */
+  insertMany(tx: Db, orders: readonly NewOrder[]): Promise<OrderRecord[]>;
+  /** Writes the lines of several new orders in one statement. */
+  insertLines(tx: Db, shop: string, lines: ReadonlyArray<NewLine & { readonly orderId: string }>): Promise<void>;
   update(tx: Db, id: string, changes: OrderChanges): Promise<void>;
   linesOf(tx: Db, orderIds: readonly string[]): Promise<Map<string, StoredLine[]>>;
   /**
@@ -209,24 +215,56 @@ export function createOrderRepository(db: Db): OrderRepository {
     },
 
     async insert(tx, order) {
-      const [row] = await tx
+      const [row] = await repository.insertMany(tx, [order]);
+      return row ?? null;
+    },
+
+    async insertMany(tx, orders) {
+      if (orders.length === 0) return [];
+      const rows = await tx
         .insert(shopifyOrders)
-        .values({
-          shop: order.shop,
-          shopifyOrderId: order.snapshot.shopifyOrderId,
-          name: order.snapshot.name,
-          status: order.status,
-          source: order.source,
-          shopifyCreatedAt: new Date(order.snapshot.createdAt),
-          shopifyUpdatedAt: new Date(order.snapshot.updatedAt),
-          shopifyCancelledAt: order.snapshot.cancelledAt ? new Date(order.snapshot.cancelledAt) : null,
-          snapshot: order.snapshot,
-          nextAttemptAt: order.status === 'RECEIVED' ? sql`now()` : null,
-          cancelledAt: order.status === 'CANCELLED' ? sql`now()` : null,
-        })
+        .values(
+          orders.map((order) => ({
+            shop: order.shop,
+            shopifyOrderId: order.snapshot.shopifyOrderId,
+            name: order.snapshot.name,
+            status: order.status,
+            source: order.source,
+            shopifyCreatedAt: new Date(order.snapshot.createdAt),
+            shopifyUpdatedAt: new Date(order.snapshot.updatedAt),
+            shopifyCancelledAt: order.snapshot.cancelledAt ? new Date(order.snapshot.cancelledAt) : null,
+            snapshot: order.snapshot,
+            linesDigest: order.linesDigest ?? null,
+            nextAttemptAt: order.status === 'RECEIVED' ? sql`now()` : null,
+            cancelledAt: order.status === 'CANCELLED' ? sql`now()` : null,
+          })),
+        )
         .onConflictDoNothing({ target: [shopifyOrders.shop, shopifyOrders.shopifyOrderId] })
         .returning();
-      return row ? toOrder(row) : null;
+      return rows.map(toOrder);
+    },
+
+    async insertLines(tx, shop, lines) {
+      if (lines.length === 0) return;
+      await tx.insert(shopifyOrderLines).values(
+        lines.map((line) => ({
+          orderId: line.orderId,
+          shop,
+          lineNo: line.lineNo,
+          shopifyLineId: line.shopifyLineId,
+          shopifySku: line.shopifySku,
+          shopifyVariantId: line.shopifyVariantId,
+          title: line.title,
+          shopifyQuantity: line.shopifyQuantity,
+          unitPrice: line.unitPrice,
+          erpSku: line.erpSku,
+          location: line.location,
+          quantity: line.quantity,
+          mappingError: line.mappingError,
+          pendingQuantity: line.pendingQuantity ?? 0,
+          explainedQuantity: line.explainedQuantity ?? 0,
+        })),
+      );
     },
 
     async update(tx, id, changes) {
@@ -251,26 +289,7 @@ export function createOrderRepository(db: Db): OrderRepository {
 
     async replaceLines(tx, shop, orderId, lines, options = {}) {
       if (options.keepNone !== false) await tx.delete(shopifyOrderLines).where(eq(shopifyOrderLines.orderId, orderId));
-      if (lines.length === 0) return;
-      await tx.insert(shopifyOrderLines).values(
-        lines.map((line) => ({
-          orderId,
-          shop,
-          lineNo: line.lineNo,
-          shopifyLineId: line.shopifyLineId,
-          shopifySku: line.shopifySku,
-          shopifyVariantId: line.shopifyVariantId,
-          title: line.title,
-          shopifyQuantity: line.shopifyQuantity,
-          unitPrice: line.unitPrice,
-          erpSku: line.erpSku,
-          location: line.location,
-          quantity: line.quantity,
-          mappingError: line.mappingError,
-          pendingQuantity: line.pendingQuantity ?? 0,
-          explainedQuantity: line.explainedQuantity ?? 0,
-        })),
-      );
+      await repository.insertLines(tx, shop, lines.map((line) => ({ ...line, orderId })));
     },
 
     async updateLineMapping(tx, orderId, lineNo, mapping) {

@@ -39,14 +39,15 @@ function positionsCondition(positions: readonly PositionKey[]): SQL {
  * Works out each line's new pending units (`target(line)`, 0 for unmapped lines), changes the
  * positions by the difference, recomputes their ATP and marks them for the event push, in the
  * caller's transaction. A position with no read-model row yet holds nothing: its line stays at 0
- * and a later call (the allocation check) adds the units once the row exists. Returns the lines'
- * new pending and explained units for the caller to store.
+ * and a later call (the allocation check) adds the units once the row exists. Returns the new
+ * pending and explained units of the lines that change, by their index in `lines` (which may
+ * belong to several orders), for the caller to store.
  */
-async function moveUnits(
+export async function moveUnits(
   tx: Db,
   shop: string,
   lines: readonly StoredLine[],
-  target: (line: StoredLine) => number,
+  target: (line: StoredLine, index: number) => number,
   at: Date,
 ): Promise<{ change: PendingChange; next: Map<number, { pending: number; explained: number }> }> {
   const wanted = new Map<string, PositionKey>();
@@ -67,17 +68,17 @@ async function moveUnits(
   const perPosition = new Map<string, { sku: string; location: string; delta: number; explain: number }>();
   const next = new Map<number, { pending: number; explained: number }>();
   let net = 0;
-  for (const line of lines) {
+  for (const [index, line] of lines.entries()) {
     const mapped = line.erpSku !== null && line.location !== null && line.quantity !== null;
     const key = mapped ? keyOf(line.erpSku!, line.location!) : null;
     const present = key !== null && existing.has(key);
-    const desired = present ? Math.max(0, target(line)) : 0;
+    const desired = present ? Math.max(0, target(line, index)) : 0;
     // A line whose row vanished (or that lost its mapping) releases nothing: there is nothing to release from.
     const previous = present ? line.pendingQuantity : 0;
     const delta = desired - previous;
     const explain = Math.max(0, desired - line.explainedQuantity);
     if (Math.abs(desired - line.pendingQuantity) > EPSILON || explain > EPSILON) {
-      next.set(line.lineNo, { pending: desired, explained: Math.max(line.explainedQuantity, desired) });
+      next.set(index, { pending: desired, explained: Math.max(line.explainedQuantity, desired) });
     }
     if (!present || (Math.abs(delta) <= EPSILON && explain <= EPSILON)) continue;
     const change = perPosition.get(key!) ?? { sku: line.erpSku!, location: line.location!, delta: 0, explain: 0 };
@@ -117,10 +118,11 @@ function comparePositions(a: PositionKey, b: PositionKey): number {
 /** Moves every line of a stored order to `target(line)` pending units (see `moveUnits`). */
 export async function setPendingUnits(tx: Db, shop: string, orderId: string, target: (line: StoredLine) => number, at: Date): Promise<PendingChange> {
   const rows = await tx.select().from(shopifyOrderLines).where(eq(shopifyOrderLines.orderId, orderId)).orderBy(shopifyOrderLines.lineNo).for('update');
-  const { change, next } = await moveUnits(tx, shop, rows.map(toLine), target, at);
+  const lines = rows.map(toLine);
+  const { change, next } = await moveUnits(tx, shop, lines, target, at);
   if (next.size > 0) {
     const values = sql.join(
-      [...next].map(([lineNo, value]) => sql`(${lineNo}::integer, ${value.pending}::double precision, ${value.explained}::double precision)`),
+      [...next].map(([index, value]) => sql`(${lines[index]!.lineNo}::integer, ${value.pending}::double precision, ${value.explained}::double precision)`),
       sql`, `,
     );
     await tx.execute(sql`
@@ -169,7 +171,7 @@ export async function replaceOrderLines(
     tx,
     shop,
     order.id,
-    fresh.map((line) => ({ ...line, pendingQuantity: next.get(line.lineNo)?.pending ?? 0, explainedQuantity: next.get(line.lineNo)?.explained ?? line.explainedQuantity })),
+    fresh.map((line, index) => ({ ...line, pendingQuantity: next.get(index)?.pending ?? 0, explainedQuantity: next.get(index)?.explained ?? line.explainedQuantity })),
     { keepNone: !options.newOrder },
   );
   await repository.update(tx, order.id, { linesDigest: digest });

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { webhookInbox, type WebhookInboxStatus } from '../db/schema/index.js';
 import type { WebhookDeliveryRecord } from './order.models.js';
@@ -60,6 +60,8 @@ export interface WebhookInboxRepository {
   /** PENDING rows that are due, locked for the caller's transaction; others skip them. */
   claimDue(tx: Db, limit: number): Promise<WebhookDeliveryRecord[]>;
   complete(tx: Db, id: number, result: { status: 'DONE' | 'FAILED' | 'IGNORED'; outcome: string; lastError?: string | null }): Promise<void>;
+  /** Settles many rows with the same outcome in one statement. */
+  completeMany(tx: Db, ids: readonly number[], result: { status: 'DONE' | 'FAILED' | 'IGNORED'; outcome: string }): Promise<void>;
   /** Leaves the row PENDING and tries it again after `delayMs`. */
   postpone(tx: Db, id: number, delayMs: number, reason: string): Promise<void>;
   /** When the next PENDING row falls due (null: none). */
@@ -129,6 +131,14 @@ export function createWebhookInboxRepository(db: Db): WebhookInboxRepository {
           processedAt: sql`now()`,
         })
         .where(eq(webhookInbox.id, id));
+    },
+
+    async completeMany(tx, ids, result) {
+      if (ids.length === 0) return;
+      await tx
+        .update(webhookInbox)
+        .set({ status: result.status, outcome: result.outcome, lastError: null, attempts: sql`${webhookInbox.attempts} + 1`, nextAttemptAt: null, processedAt: sql`now()` })
+        .where(inArray(webhookInbox.id, [...ids]));
     },
 
     async postpone(tx, id, delayMs, reason) {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { IntakeResult, OrderIntake } from './order-intake.service.js';
-import { isOrderTopic, type WebhookDeliveryRecord } from './order.models.js';
-import type { OrderRepository } from './order.repository.js';
+import { isOrderTopic, type OrderSnapshot, type WebhookDeliveryRecord } from './order.models.js';
+import type { NewLine, OrderRepository } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import type { OrderLineMapper, PreparedMapping } from './order-line-mapper.js';
 import { MalformedWebhookBody, parseWebhookBody, type ParsedWebhookBody } from './shopify-order.payloads.js';
@@ -127,9 +127,41 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
       const tx = transaction as unknown as Db;
       const rows = await options.inbox.claimDue(tx, batchSize);
       claimed = rows.length;
+      const bodies = new Map(rows.map((row) => [row.id, parsed.get(row.id) ?? parseOrReason(row.topic, row.body)]));
+
+      // The fast path: each order's first event in the batch, when it is an order the gateway
+      // may never have seen, is recorded with the others in a few statements. Whatever it does
+      // not take (the order exists, or is not plainly new) goes the one-by-one way below.
+      const fast = new Map<number, IntakeResult>();
+      if (!savepoints && prepared) {
+        const seen = new Set<string>();
+        const candidates: Array<{ rowId: number; snapshot: OrderSnapshot; lines: NewLine[] }> = [];
+        for (const row of rows) {
+          const body = bodies.get(row.id)!;
+          if (body instanceof MalformedWebhookBody) continue;
+          const orderId = body.kind === 'order' ? body.snapshot.shopifyOrderId : body.refund.shopifyOrderId;
+          if (seen.has(orderId)) continue;
+          seen.add(orderId);
+          if (body.kind === 'order') candidates.push({ rowId: row.id, snapshot: body.snapshot, lines: options.mapper.linesFor(prepared, body.snapshot) });
+        }
+        const recorded = await options.intake.applyNewOrders(tx, candidates, { source: 'webhook', cutoverAt: cutoverAtValue });
+        for (const candidate of candidates) {
+          const result = recorded.get(candidate.snapshot.shopifyOrderId);
+          if (result) fast.set(candidate.rowId, result);
+        }
+        await options.inbox.completeMany(tx, [...fast.keys()], { status: 'DONE', outcome: 'order received' });
+        for (const result of fast.values()) {
+          if (result.kind !== 'applied') continue;
+          settled += 1;
+          dueOrderIds.add(result.orderId);
+          if (result.pendingChanged) pendingChanged = true;
+        }
+      }
+
       for (const row of rows) {
+        if (fast.has(row.id)) continue;
         const rowLog = log.child({ topic: row.topic, webhookId: row.webhookId });
-        const body = parsed.get(row.id) ?? parseOrReason(row.topic, row.body);
+        const body = bodies.get(row.id)!;
         if (body instanceof MalformedWebhookBody) {
           await options.inbox.complete(tx, row.id, { status: 'FAILED', outcome: 'malformed body', lastError: body.message });
           settled += 1;
