@@ -86,7 +86,7 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
           }
           if (order.test || new Date(order.createdAt) < state.cutoverAt) continue;
           // Its webhook is stored and waits to be applied: not missed, just not yet applied.
-          if (await options.inbox.hasPendingFor(shop, legacyId)) continue;
+          if (await options.inbox.hasPendingOrderFor(shop, legacyId)) continue;
           const details = await shopify.findOrder(order.id);
           if (!details) continue;
           const snapshot = snapshotOfPolledOrder(details);

@@ -75,8 +75,11 @@ export interface WebhookInboxRepository {
   /** Newest first; `afterId` is the last id of the previous page. */
   list(shop: string, filter: DeliveryFilter, page: { first: number; afterId: number | null }): Promise<WebhookDeliveryRecord[]>;
   countByStatus(shop: string): Promise<Record<WebhookInboxStatus, number>>;
-  /** True when a delivery about this order is stored and not yet applied. */
-  hasPendingFor(shop: string, orderRef: string): Promise<boolean>;
+  /**
+   * True when an order delivery (`orders/*`: one that can record the order) about this order is
+   * stored and not yet applied. A waiting refund does not count: it waits for the order.
+   */
+  hasPendingOrderFor(shop: string, orderRef: string): Promise<boolean>;
 }
 
 /** Most deliveries written in one statement. */
@@ -220,11 +223,11 @@ export function createWebhookInboxRepository(db: Db): WebhookInboxRepository {
       return rows.map(toDelivery);
     },
 
-    async hasPendingFor(shop, orderRef) {
+    async hasPendingOrderFor(shop, orderRef) {
       const rows = await db
         .select({ id: webhookInbox.id })
         .from(webhookInbox)
-        .where(and(eq(webhookInbox.shop, shop), eq(webhookInbox.orderRef, orderRef), eq(webhookInbox.status, 'PENDING')))
+        .where(and(eq(webhookInbox.shop, shop), eq(webhookInbox.orderRef, orderRef), eq(webhookInbox.status, 'PENDING'), sql`${webhookInbox.topic} like 'orders/%'`))
         .limit(1);
       return rows.length > 0;
     },

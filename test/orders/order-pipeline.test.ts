@@ -32,7 +32,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       { sku: 'PIPE-CASE', conversion: { erpUnits: 1, shopifyUnits: 12 }, stock: { 'WH-A': 10, 'WH-B': 10 } },
     ]);
     database = await createTestDatabase();
-    instance = await startOrdersInstance(world, database);
+    instance = await startOrdersInstance(world, database, { inboxWait: { waitBaseMs: 20 } });
     await instance.module.subscriptions.register(instance.webhookUrl);
     shop = world.shopify.shopDomain;
   });
@@ -325,6 +325,78 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       await restarted.close();
       await instance.module.subscriptions.register(instance.webhookUrl);
     }
+  });
+
+  it('cancels in the ERP a cancellation whose webhooks were all dropped, through the poll', async () => {
+    const order = place([{ sku: 'PIPE-H', quantity: 1 }]);
+    await settle();
+    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    world.shopify.state.setWebhookFaults({ dropRate: 1 });
+    world.shopify.state.cancelOrder(order.id);
+    await world.shopify.state.settleWebhooks();
+    world.shopify.state.clearFaults();
+    await instance.drain();
+    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    const poll = await instance.module.poll.poll();
+    expect(poll.cancellations).toBe(1);
+    await instance.drain();
+    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('CANCELLED');
+    expect((await world.connector.findSalesOrder(reference(order.legacyId)))?.status).toBe('cancelled');
+  });
+
+  it('takes over an order whose claim lapsed (its instance died mid-work) and sends it once', async () => {
+    world.shopify.state.setWebhookFaults({ dropRate: 1 });
+    const order = place([{ sku: 'PIPE-I', quantity: 1 }]);
+    await world.shopify.state.settleWebhooks();
+    world.shopify.state.clearFaults();
+    await instance.module.poll.poll();
+    await instance.module.inbox.drain();
+    // Another instance claims it, creates the ERP order, and dies before writing back.
+    const [claimed] = await instance.module.repositories.orders.claimDue('instance-that-died', 50, 10);
+    expect(claimed?.shopifyOrderId).toBe(String(order.legacyId));
+    await world.connector.createSalesOrder({
+      externalReference: reference(order.legacyId),
+      name: order.name,
+      customer: { name: 'Ada Lovelace', email: null, phone: null },
+      shippingAddress: null,
+      currency: 'EUR',
+      lines: [{ sku: 'PIPE-I', quantity: 1, location: 'WH-A', unitPrice: '12.50' }],
+    });
+    await instance.module.processor.processDue();
+    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('RECEIVED');
+    await sleep(80);
+    await instance.drain();
+    expect(await instance.module.orders.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
+    expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+  });
+
+  it('holds a refund that arrives before its order until the order is there', async () => {
+    // Shopify holds back every delivery of this order; only the refund gets through, first.
+    world.shopify.state.setWebhookFaults({ reorderRate: 1, reorderDelayMs: 600_000 });
+    const order = place([{ sku: 'PIPE-J', quantity: 2 }]);
+    world.shopify.state.fulfillOrder(order.id);
+    world.shopify.state.refundOrder(order.id, { lines: [{ sku: 'PIPE-J', quantity: 1, restockType: 'RETURN' }] });
+    world.shopify.state.clearFaults();
+    const refund = world.shopify.state.webhookDeliveries().find((d) => d.topic === 'refunds/create' && d.body.includes(`"order_id":${order.legacyId},`))!;
+    const response = await fetch(instance.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shopify-topic': 'refunds/create', 'x-shopify-hmac-sha256': signWebhookBody(world.shopify.apiSecret, refund.body), 'x-shopify-shop-domain': shop, 'x-shopify-webhook-id': refund.webhookId },
+      body: refund.body,
+    });
+    expect(response.status).toBe(200);
+    await instance.drain();
+    const waiting = await instance.module.orders.listDeliveries({ topic: 'refunds/create', orderId: String(order.legacyId) });
+    expect(waiting.edges.map((edge) => edge.node.status)).toEqual(['PENDING']);
+    expect(waiting.edges[0]!.node.lastError).toMatch(/waiting for order/);
+    // The create was held back by Shopify; the poll brings the order in, then the refund applies.
+    await instance.module.poll.poll();
+    await instance.drain();
+    await until(
+      async () => (await instance.module.orders.listDeliveries({ topic: 'refunds/create', orderId: String(order.legacyId) })).edges[0]!.node.status === 'DONE',
+      () => instance.drain(),
+      200,
+    );
+    expect((await world.connector.getStockBySkus(['PIPE-J'], ['WH-A'])).levels[0]!.onHand).toBe(51);
   });
 
   it('converts Shopify units to ERP units with the mapping', async () => {
