@@ -182,6 +182,24 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(world.erp.countSalesOrders(reference(bad.legacyId))).toBe(0);
   });
 
+  it('fails an order placed at a Shopify location mapped to no ERP location, and sends it once mapped and replayed', async () => {
+    const index = world.mapping.locations.findIndex((mapping) => mapping.erpLocation === 'WH-B');
+    const [removed] = world.mapping.locations.splice(index, 1);
+    try {
+      const order = place([{ sku: 'PIPE-H', quantity: 1 }], 'WH-B');
+      await settle();
+      const failed = await instance.module.orders.findOrder(order.id);
+      expect(failed).toMatchObject({ status: 'FAILED', lastErrorCode: 'UNMAPPED_LINE' });
+      expect(failed!.lastError).toMatch(/not mapped to an ERP location \(mapLocation\)/);
+      world.mapping.locations.push(removed!);
+      const replayed = await instance.module.orders.replayOrder(order.id);
+      expect(replayed.status).toBe('SUBMITTED');
+      expect((await world.connector.findSalesOrder(reference(order.legacyId)))!.lines.map((line) => line.location)).toEqual(['WH-B']);
+    } finally {
+      if (!world.mapping.locations.includes(removed!)) world.mapping.locations.push(removed!);
+    }
+  });
+
   it('cancels the ERP order when Shopify cancels after the create', async () => {
     const order = place([{ sku: 'PIPE-I', quantity: 2 }]);
     await settle();
