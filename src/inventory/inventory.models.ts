@@ -1,3 +1,5 @@
+import type { AtpTerms } from '../db/schema/inventory-levels.js';
+
 /**
  * The inventory domain's own terms: what the mapping, the ATP engine and the read API hand to
  * resolvers and to the other domains (sync, orders, reservations). Quantities are in the ERP's
@@ -146,16 +148,9 @@ export interface ProductView {
 }
 
 /** One read-model row: every ATP term of one SKU at one ERP location. */
-export interface PositionRecord {
+export interface PositionRecord extends Readonly<AtpTerms> {
   readonly sku: string;
   readonly location: string;
-  readonly onHand: number;
-  readonly allocated: number;
-  readonly safetyStock: number;
-  readonly wholesaleCommitted: number;
-  readonly reserved: number;
-  readonly pendingOrders: number;
-  readonly unexplainedShopifyDrop: number;
   /** `pendingOrders + unexplainedShopifyDrop`, as the API shows it. */
   readonly pendingShopifyOrders: number;
   readonly availableToPromise: number;

@@ -70,23 +70,13 @@ export interface NewOrder {
   readonly linesDigest?: string | null;
 }
 
-export interface NewLine {
-  readonly lineNo: number;
-  readonly shopifyLineId: string;
-  readonly shopifySku: string | null;
-  readonly shopifyVariantId: string | null;
-  readonly title: string;
-  readonly shopifyQuantity: number;
-  readonly unitPrice: string;
-  readonly erpSku: string | null;
-  readonly location: string | null;
-  readonly quantity: number | null;
-  readonly mappingError: string | null;
+/** A line as written: the stored line's fields, with its pending units optional. */
+export type NewLine = Omit<OrderLine, 'pendingQuantity'> & {
   /** Carried over from the line this one replaces, so its units explain a Shopify drop once. */
   readonly explainedQuantity?: number;
   /** Units counted in `pending_orders` for the line as it is written (see pending-units.repository.ts). */
   readonly pendingQuantity?: number;
-}
+};
 
 export type OrderChanges = Partial<
   Pick<

@@ -1,6 +1,7 @@
 import { availableToPromise } from '../db/schema/inventory-levels.js';
 import type { ShopifyPushGroup } from '../inventory/inventory.models.js';
 import { toErpUnits, toShopifyUnits } from '../inventory/unit-conversion.js';
+import type { AtpTerms } from '../db/schema/inventory-levels.js';
 
 /**
  * What to set in Shopify for one item at one location, and what the read model must learn on
@@ -21,16 +22,9 @@ import { toErpUnits, toShopifyUnits } from '../inventory/unit-conversion.js';
  */
 
 /** One read-model row as the push needs it. */
-export interface PushPosition {
+export interface PushPosition extends Readonly<AtpTerms> {
   readonly sku: string;
   readonly location: string;
-  readonly onHand: number;
-  readonly allocated: number;
-  readonly safetyStock: number;
-  readonly wholesaleCommitted: number;
-  readonly reserved: number;
-  readonly pendingOrders: number;
-  readonly unexplainedShopifyDrop: number;
   readonly availableToPromise: number;
   readonly shopifyAvailable: number | null;
   readonly shopifyReadAt: Date | null;

@@ -87,8 +87,8 @@ export const atpExpression: SQL<number> = sql<number>`greatest(0, floor(
   - ${inventoryLevels.wholesaleCommitted} - ${inventoryLevels.reserved}
   - ${inventoryLevels.pendingOrders} - greatest(0, ${inventoryLevels.unexplainedShopifyDrop})))::integer`;
 
-/** The same formula in TypeScript, for computing before writing and for tests. */
-export function availableToPromise(terms: {
+/** The terms of the formula, as every read of the read model carries them. */
+export interface AtpTerms {
   onHand: number;
   allocated: number;
   safetyStock: number;
@@ -96,7 +96,10 @@ export function availableToPromise(terms: {
   reserved: number;
   pendingOrders: number;
   unexplainedShopifyDrop: number;
-}): number {
+}
+
+/** The same formula in TypeScript, for computing before writing and for tests. */
+export function availableToPromise(terms: AtpTerms): number {
   const raw =
     terms.onHand -
     terms.allocated -
