@@ -1,4 +1,4 @@
-import { boolean, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * What Stockbridge last read of the ERP's catalogue: its locations and products (with kit
@@ -15,6 +15,8 @@ export const erpLocations = pgTable('erp_locations', {
   /** False once the ERP stopped listing it; kept so mappings and history still resolve. */
   active: boolean('active').notNull().default(true),
   refreshedAt: timestamp('refreshed_at', { withTimezone: true }).notNull().defaultNow(),
+  /** The location refresh generation that last saw it (`catalogue_refreshes`); an older one never overwrites it. */
+  seenGeneration: bigint('seen_generation', { mode: 'number' }).notNull().default(0),
 });
 
 export const erpProducts = pgTable(

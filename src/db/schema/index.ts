@@ -4,6 +4,7 @@ export * from './api-keys.js';
 export * from './inventory-levels.js';
 export * from './erp-catalogue.js';
 export * from './mapping.js';
+export * from './catalogue-refreshes.js';
 export * from './safety-stock.js';
 export * from './reservations.js';
 export * from './scheduler.js';

@@ -1,4 +1,4 @@
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * How the ERP's catalogue meets one Shopify shop: the shop's variants and locations as last
@@ -21,6 +21,8 @@ export const shopifyVariants = pgTable(
     inventoryItemId: text('inventory_item_id').notNull(),
     tracked: boolean('tracked').notNull(),
     seenAt: timestamp('seen_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The catalogue refresh generation that last saw it (`catalogue_refreshes`); an older one never overwrites it. */
+    seenGeneration: bigint('seen_generation', { mode: 'number' }).notNull().default(0),
   },
   (table) => [
     primaryKey({ columns: [table.shop, table.variantId] }),
@@ -38,6 +40,8 @@ export const shopifyLocations = pgTable(
     isActive: boolean('is_active').notNull(),
     fulfillsOnlineOrders: boolean('fulfills_online_orders').notNull(),
     seenAt: timestamp('seen_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The location refresh generation that last saw it; an older refresh never overwrites it. */
+    seenGeneration: bigint('seen_generation', { mode: 'number' }).notNull().default(0),
   },
   (table) => [primaryKey({ columns: [table.shop, table.locationId] })],
 );

@@ -1,4 +1,4 @@
-import { index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * One lease row per job: the scheduler's shared state across every instance on one database.
@@ -8,6 +8,10 @@ import { index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-cor
  * `lease_expires_at` while the run lasts. A crashed instance stops renewing, so its lease expires
  * and another instance takes the job over. `run_id` names the run holding the lease, so a renewal
  * or release by a run that lost its lease changes nothing.
+ *
+ * `fence` is the fencing token: raised by one at every acquisition, so each run holds a number
+ * no earlier run held. Writes a job makes to shared state (watermarks, sync runs) state the
+ * token and are refused once a newer holder exists or the lease lapsed.
  */
 export const schedulerLeases = pgTable('scheduler_leases', {
   jobName: text('job_name').primaryKey(),
@@ -16,6 +20,8 @@ export const schedulerLeases = pgTable('scheduler_leases', {
   leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
   /** The run that holds the lease (a `job_runs.id`); null when free. */
   runId: uuid('run_id'),
+  /** The fencing token of the current (or last) holder; only ever increases. */
+  fence: bigint('fence', { mode: 'number' }).notNull().default(0),
   nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull().defaultNow(),
   lastStartedAt: timestamp('last_started_at', { withTimezone: true }),
   lastFinishedAt: timestamp('last_finished_at', { withTimezone: true }),
@@ -40,6 +46,8 @@ export const jobRuns = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     status: text('status', { enum: jobRunStatuses }).notNull(),
+    /** The fencing token the run held (see `scheduler_leases.fence`). */
+    fence: bigint('fence', { mode: 'number' }),
     /** `{ code, message }` of a run that did not succeed. */
     error: jsonb('error').$type<{ code: string; message: string }>(),
     /** What the job returned (counts and the like), for operators. */

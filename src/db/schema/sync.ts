@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * The push side of the sync: runs and their per-item errors and changes, the ERP feed
@@ -37,6 +37,16 @@ export const syncRuns = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     /** How many times the run was started (a delta run abandoned by a crash is taken over, keeping its id). */
     attempts: integer('attempts').notNull().default(1),
+    /**
+     * The scheduler's fencing token of the job run working on it (delta runs): a run is taken
+     * over only with a newer token, and its progress and outcome are written only with its own.
+     */
+    fence: bigint('fence', { mode: 'number' }),
+    /**
+     * Work that must run once at a time per shop (`reconcile`, `reconcile:dry`): at most one
+     * RUNNING run per key (a unique index), so a second request finds the first and joins it.
+     */
+    singleFlight: text('single_flight'),
     itemsConsidered: integer('items_considered').notNull().default(0),
     itemsPushed: integer('items_pushed').notNull().default(0),
     itemsUnchanged: integer('items_unchanged').notNull().default(0),
@@ -49,6 +59,9 @@ export const syncRuns = pgTable(
   (table) => [
     index('sync_runs_shop_seq_idx').on(table.shop, table.seq),
     index('sync_runs_running_idx').on(table.shop, table.kind).where(sql`${table.status} = 'RUNNING'`),
+    uniqueIndex('sync_runs_single_flight_idx')
+      .on(table.shop, table.singleFlight)
+      .where(sql`${table.status} = 'RUNNING' and ${table.singleFlight} is not null`),
   ],
 );
 
@@ -106,6 +119,8 @@ export const syncWatermarks = pgTable(
     shop: text('shop').notNull(),
     feed: text('feed').notNull(),
     watermark: text('watermark').notNull(),
+    /** The fencing token of the job run that wrote it: a write with an older token is refused. */
+    fence: bigint('fence', { mode: 'number' }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.shop, table.feed] })],
