@@ -9,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { lockEmbeddedDatabase, type EmbeddedDatabaseLock } from './embedded-database-lock.js';
 import * as schema from './schema/index.js';
 
 /** The Drizzle handle every repository takes; a transaction handle has the same type. */
@@ -93,10 +94,17 @@ function serialised(run: () => Promise<void>): () => Promise<void> {
 
 async function openPglite(dataDir: string | undefined, dump: Blob | undefined): Promise<Database> {
   let client: PGlite;
+  let lock: EmbeddedDatabaseLock | undefined;
   if (dataDir) {
     const dir = join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
-    client = await PGlite.create(dir);
+    lock = lockEmbeddedDatabase(dataDir);
+    try {
+      client = await PGlite.create(dir);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
   } else {
     client = await PGlite.create(dump ? { loadDataDir: dump } : {});
   }
@@ -114,7 +122,11 @@ async function openPglite(dataDir: string | undefined, dump: Blob | undefined): 
       return (await appliedMigrationCount(db)) >= expectedMigrationCount();
     },
     async close() {
-      if (!client.closed) await client.close();
+      try {
+        if (!client.closed) await client.close();
+      } finally {
+        lock?.release();
+      }
     },
     dumpPgliteDataDir: () => client.dumpDataDir('none'),
   };
