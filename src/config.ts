@@ -73,6 +73,15 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     WEBHOOK_MAX_BYTES: intFromString(1024, 100 * 1024 * 1024).default(1024 * 1024),
     RESERVATION_DEFAULT_TTL_SECONDS: intFromString(1, 86_400 * 90).default(86_400),
+    SHOPIFY_API_SECRET_PREVIOUS: optionalString,
+    GRAPHQL_MAX_BYTES: intFromString(1024, 1024 * 1024).default(256 * 1024),
+    GRAPHQL_BATCHING: z.enum(['on', 'off']).default('off'),
+    HTTP_REQUEST_TIMEOUT_SECONDS: intFromString(1, 600).default(30),
+    HTTP_CONNECTION_TIMEOUT_SECONDS: intFromString(1, 3600).default(120),
+    HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: intFromString(1, 3600).default(72),
+    METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+    METRICS_PORT: intFromString(0, 65535).optional(),
+    RETENTION_DAYS: intFromString(1, 3650).default(30),
   });
 
 /**
@@ -86,6 +95,9 @@ function crossVariableProblems(env: Record<string, string | undefined>): string[
   }
   if (env.SHOPIFY_SHOP && !env.SHOPIFY_API_SECRET) {
     problems.push('SHOPIFY_API_SECRET: is required with SHOPIFY_SHOP to verify webhooks');
+  }
+  if (env.METRICS_PORT && env.METRICS_PORT !== '0' && env.METRICS_PORT === (env.PORT ?? '4000')) {
+    problems.push('METRICS_PORT: must differ from PORT (unset it to serve /metrics on the main port)');
   }
   const connector = env.ERP_CONNECTOR ?? 'simulated';
   if (connector === 'tryton' || connector === 'odoo') {
@@ -166,6 +178,16 @@ function toConfig(env: z.output<typeof envSchema>) {
     logLevel: env.LOG_LEVEL,
     webhookMaxBytes: env.WEBHOOK_MAX_BYTES,
     reservationDefaultTtlSeconds: env.RESERVATION_DEFAULT_TTL_SECONDS,
+    webhookSecretPrevious: env.SHOPIFY_API_SECRET_PREVIOUS,
+    http: {
+      graphqlMaxBytes: env.GRAPHQL_MAX_BYTES,
+      graphqlBatching: env.GRAPHQL_BATCHING === 'on',
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_SECONDS * 1000,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    },
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
+    retentionDays: env.RETENTION_DAYS,
   };
 }
 
