@@ -32,6 +32,7 @@ import { getVariantMetafieldsDocument, listVariantsDocument, setMetafieldsDocume
 import { createWebhookSubscriptionDocument, listWebhookSubscriptionsDocument } from './operations/webhooks.operations.js';
 import { SINGLE_QUERY_MAX_COST } from './query-cost.js';
 import { setAvailableQuantities } from './set-available-quantities.js';
+import type { ShopifyTokenProvider } from './credentials/token-provider.js';
 import { ShopifyError } from './shopify.errors.js';
 import type {
   CreateWebhookSubscription,
@@ -60,7 +61,10 @@ import type {
 export interface AdminApiShopifyClientOptions {
   /** `acme.myshopify.com` (the simulator reports its own). */
   shopDomain: string;
-  accessToken: string;
+  /** A fixed token (`SHOPIFY_ACCESS_TOKEN`, the simulator's); or give `tokens`. */
+  accessToken?: string;
+  /** Where each request's token comes from (credentials/token-provider.ts). */
+  tokens?: ShopifyTokenProvider;
   /** Default `2026-10`, the version the operations are typed and validated against. */
   apiVersion?: string;
   /** `SHOPIFY_ADMIN_URL`, for a simulator or proxy over plain HTTP. */
@@ -213,6 +217,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
     this.#transport = new AdminApiTransport({
       shopDomain: options.shopDomain,
       accessToken: options.accessToken,
+      tokens: options.tokens,
       apiVersion: options.apiVersion ?? '2026-10',
       adminUrl: options.adminUrl,
       logger: options.logger,

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { CostBucket, systemClock, throttledWaitMs, type Clock, type ThrottleStatus } from './cost-bucket.js';
 import { parseOperation, requestedQueryCost, SINGLE_QUERY_MAX_COST } from './query-cost.js';
+import { createStaticTokenProvider, type ShopifyTokenProvider } from './credentials/token-provider.js';
 import { ShopifyError } from './shopify.errors.js';
 import { createShopifyMetrics, type ShopifyMetrics } from './shopify.metrics.js';
 
@@ -23,7 +24,10 @@ import { createShopifyMetrics, type ShopifyMetrics } from './shopify.metrics.js'
 export interface AdminApiTransportOptions {
   /** `acme.myshopify.com`. */
   shopDomain: string;
-  accessToken: string;
+  /** A fixed token; or give `tokens`, asked for the token before every request. */
+  accessToken?: string;
+  /** Where each request's token comes from (credentials/token-provider.ts); a 401 asks it for one renewal. */
+  tokens?: ShopifyTokenProvider;
   apiVersion: string;
   /** `SHOPIFY_ADMIN_URL`: send to `${adminUrl}/admin/api/${version}/graphql.json` instead of https://shop (simulator, proxy). */
   adminUrl?: string;
@@ -100,7 +104,7 @@ type Attempt<TData> =
   | { kind: 'ok'; result: CallResult<TData> }
   | { kind: 'throttled'; waitMs: number }
   | { kind: 'retry'; code: string; delayMs: number | null; message: string }
-  | { kind: 'fatal'; error: ShopifyError };
+  | { kind: 'fatal'; error: ShopifyError; token?: string };
 
 export class AdminApiTransport {
   readonly shopDomain: string;
@@ -113,6 +117,7 @@ export class AdminApiTransport {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #timeoutMs: number;
+  readonly #tokens: ShopifyTokenProvider;
   /** Per operation: Shopify's requestedQueryCost divided by ours, from the last response. */
   readonly #calibration = new Map<string, number>();
   #closed = false;
@@ -123,6 +128,8 @@ export class AdminApiTransport {
     this.#random = options.random ?? Math.random;
     this.#retry = { ...defaultRetryPolicy, ...options.retry };
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+    if (!options.tokens && !options.accessToken) throw new ShopifyError('SHOPIFY_UNAUTHORIZED', 'the Admin API transport needs an access token or a token provider');
+    this.#tokens = options.tokens ?? createStaticTokenProvider(options.accessToken!);
     this.#logger = options.logger.child({ component: 'shopify', shop: options.shopDomain });
     this.#metrics = createShopifyMetrics(options.metrics);
     this.#bucket = new CostBucket(this.#clock);
@@ -131,7 +138,8 @@ export class AdminApiTransport {
     this.#client = createAdminApiClient({
       storeDomain: options.shopDomain,
       apiVersion: options.apiVersion,
-      accessToken: options.accessToken,
+      // Replaced per request by the provider's token (the client insists on one at creation).
+      accessToken: options.accessToken ?? 'provided-per-request',
       userAgentPrefix: 'Stockbridge',
       retries: 0,
       // The client always builds https://<shop>/admin/api/...; a simulator or proxy speaks plain HTTP.
@@ -168,6 +176,7 @@ export class AdminApiTransport {
   async request<TData>(operation: PreparedOperation, variables: Record<string, unknown>): Promise<CallResult<TData>> {
     let failures = 0;
     let throttled = 0;
+    let renewed = false;
     for (;;) {
       const cost = this.estimateCost(operation, variables);
       if (cost > SINGLE_QUERY_MAX_COST) {
@@ -181,6 +190,12 @@ export class AdminApiTransport {
         case 'ok':
           return attempt.result;
         case 'fatal':
+          // A 401 with a token the gateway obtains itself: one renewal, then one more try.
+          if (!renewed && attempt.token !== undefined && attempt.error.details.httpStatus === 401 && (await this.#tokens.renewAfterRejection(attempt.token))) {
+            renewed = true;
+            this.#logger.info({ operation: operation.name }, 'Shopify refused the access token (HTTP 401): renewed it, trying again');
+            continue;
+          }
           throw attempt.error;
         case 'throttled': {
           throttled += 1;
@@ -217,6 +232,7 @@ export class AdminApiTransport {
   }
 
   async #attempt<TData>(operation: PreparedOperation, variables: Record<string, unknown>, cost: number, attemptNumber: number): Promise<Attempt<TData>> {
+    const token = await this.#tokens.getToken();
     const reservation = await this.#bucket.acquire(cost);
     const started = this.#clock.now();
     let status: ThrottleStatus | null = null;
@@ -224,6 +240,7 @@ export class AdminApiTransport {
     try {
       const response = await this.#client.request<TData>(operation.source, {
         variables,
+        headers: { 'X-Shopify-Access-Token': token },
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       const durationMs = this.#clock.now() - started;
@@ -239,6 +256,7 @@ export class AdminApiTransport {
       if (status) this.#metrics.bucketAvailable.set({ shop: this.shopDomain }, status.currentlyAvailable);
 
       const outcome = this.#classify<TData>(operation, response, costInfo?.requestedQueryCost ?? cost, status);
+      if (outcome.kind === 'fatal') outcome.token = token;
       if (outcome.kind === 'ok') {
         outcome.result.requestedCost = costInfo?.requestedQueryCost ?? null;
         outcome.result.actualCost = costInfo?.actualQueryCost ?? null;

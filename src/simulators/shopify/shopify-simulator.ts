@@ -10,6 +10,7 @@ import { systemClock, type SimulatorClock } from './clock.js';
 import { createControlRoutes } from './control-api.routes.js';
 import { CostBucket, type PlanLimits, type ShopifyPlanName } from './cost-bucket.js';
 import { IdempotencyStore } from './idempotency.js';
+import { SimulatedOAuth, type OAuthOptions } from './oauth.routes.js';
 import { seededRandom } from './random.js';
 import { RequestLog } from './request-log.js';
 import type { ShopSeed } from './seed.schema.js';
@@ -61,6 +62,8 @@ export interface ShopifySimulatorOptions {
   apiVersions?: string[];
   /** Accepted inventory `reason` values; default Shopify's documented list. */
   inventoryReasons?: string[];
+  /** Token lifetimes and approved scopes of the OAuth endpoints (oauth.routes.ts). */
+  oauth?: OAuthOptions;
 }
 
 export interface ShopifySimulator {
@@ -76,6 +79,8 @@ export interface ShopifySimulator {
   readonly apiKey: string;
   /** The in-process control API. */
   readonly state: SimulatorControl;
+  /** The OAuth endpoints' tokens: grants counted, revoke (uninstall), expire. */
+  readonly oauth: SimulatedOAuth;
   close(): Promise<void>;
 }
 
@@ -107,6 +112,15 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
   const buckets = new Map(accessTokens.map((token) => [token, new CostBucket(plan, clock)]));
   const grantedScopes = options.accessScopes ? impliedScopes(options.accessScopes) : null;
   const requestLog = new RequestLog();
+  const defaultScopes = 'read_products,write_products,read_inventory,write_inventory,read_locations,read_orders,write_orders'.split(',');
+  const oauth = new SimulatedOAuth({
+    apiKey,
+    apiSecret: () => apiSecret,
+    shopDomain,
+    clock,
+    defaultScopes: () => options.accessScopes ?? defaultScopes,
+    options: options.oauth ?? {},
+  });
   const idempotency = new IdempotencyStore();
   const webhooks = new WebhookDispatcher({
     state: shop,
@@ -134,7 +148,10 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
     apiVersions: new Set(options.apiVersions ?? [ADMIN_API_VERSION]),
     tokenFor: (token) => {
       const bucket = buckets.get(token);
-      return bucket ? { bucket, scopes: token === accessToken ? grantedScopes : null } : undefined;
+      if (bucket) return { bucket, scopes: token === accessToken ? grantedScopes : null };
+      // Tokens of the OAuth grants belong to the same app: they share its bucket.
+      const issued = oauth.lookup(token);
+      return issued ? { bucket: buckets.get(accessToken)!, scopes: impliedScopes([...issued.scopes]) } : undefined;
     },
     faults: () => adminFaults,
     requestLog,
@@ -176,7 +193,11 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
       return;
     }
     if (path === '/admin/oauth/access_token' && request.method === 'POST') {
-      await handleAccessToken(request, response, { apiKey, apiSecret, accessToken, scope: options.accessScopes?.join(',') ?? 'read_products,write_products,read_inventory,write_inventory,read_locations,read_orders,write_orders' });
+      await oauth.handleAccessToken(request, response);
+      return;
+    }
+    if (path === '/admin/oauth/authorize' && request.method === 'GET') {
+      oauth.handleAuthorize(url, response);
       return;
     }
     if (path.startsWith('/_simulator/')) {
@@ -221,6 +242,7 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
     apiSecret,
     apiKey,
     state: control,
+    oauth,
     close: async () => {
       webhooks.close();
       bulk.close();
@@ -230,34 +252,4 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
       });
     },
   };
-}
-
-/**
- * `POST /admin/oauth/access_token` with the client-credentials grant (apps of the merchant's own
- * organisation): answers the simulator's access token for the right client id and secret.
- */
-async function handleAccessToken(request: IncomingMessage, response: ServerResponse, app: { apiKey: string; apiSecret: string; accessToken: string; scope: string }): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks).toString('utf8');
-  const contentType = request.headers['content-type'] ?? '';
-  let fields: Record<string, string> = {};
-  try {
-    fields = contentType.includes('application/json') ? (JSON.parse(raw) as Record<string, string>) : Object.fromEntries(new URLSearchParams(raw));
-  } catch {
-    fields = {};
-  }
-  const send = (status: number, body: unknown) => {
-    response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-    response.end(JSON.stringify(body));
-  };
-  if (fields.grant_type !== 'client_credentials') {
-    send(400, { error: 'unsupported_grant_type', error_description: 'The simulator supports grant_type=client_credentials only.' });
-    return;
-  }
-  if (fields.client_id !== app.apiKey || fields.client_secret !== app.apiSecret) {
-    send(401, { error: 'invalid_client', error_description: 'Client authentication failed.' });
-    return;
-  }
-  send(200, { access_token: app.accessToken, scope: app.scope, expires_in: 86399 });
 }

@@ -80,14 +80,21 @@ describe('Shopify simulator: the Admin API transport', () => {
     expect(answer.body.extensions?.cost).toMatchObject({ requestedQueryCost: 8, throttleStatus: { maximumAvailable: 2000, restoreRate: 100 } });
   });
 
-  it('grants its access token for the client-credentials grant with the app credentials', async () => {
+  it('grants a 24-hour token that the Admin API accepts for the client-credentials grant with the app credentials', async () => {
     const response = await fetch(`${simulator.adminUrl}/admin/oauth/access_token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: simulator.apiKey, client_secret: simulator.apiSecret }),
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ access_token: simulator.accessToken, expires_in: 86399 });
+    const granted = (await response.json()) as { access_token: string; expires_in: number };
+    expect(granted).toMatchObject({ access_token: expect.stringMatching(/^shpat_/), expires_in: 86399 });
+    const answer = await fetch(simulator.graphqlUrl(), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Shopify-Access-Token': granted.access_token },
+      body: JSON.stringify({ query: '{ shop { name } }' }),
+    });
+    expect(answer.status).toBe(200);
     const refused = await fetch(`${simulator.adminUrl}/admin/oauth/access_token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
