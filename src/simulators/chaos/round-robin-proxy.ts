@@ -1,0 +1,69 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * What a load balancer does in front of several gateway instances: each request goes to the next
+ * live target in turn; a target that refuses the connection is skipped for that request, and when
+ * none answers the caller gets 502 (Shopify then retries the webhook). Targets can be replaced
+ * while traffic flows (an instance killed and restarted on another port).
+ */
+export interface RoundRobinProxy {
+  readonly url: string;
+  setTargets(targets: readonly string[]): void;
+  close(): Promise<void>;
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function forward(target: string, request: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; payload: Buffer }> {
+  const url = new URL(request.url ?? '/', target);
+  return new Promise((resolve, reject) => {
+    const upstream = httpRequest(url, { method: request.method, headers: { ...request.headers, host: url.host } }, (answer) => {
+      void readBody(answer).then((payload) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, payload }), reject);
+    });
+    upstream.on('error', reject);
+    upstream.end(body);
+  });
+}
+
+export async function startRoundRobinProxy(initial: readonly string[] = []): Promise<RoundRobinProxy> {
+  let targets = [...initial];
+  let next = 0;
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const body = await readBody(request);
+      for (let tried = 0; tried < targets.length; tried++) {
+        const target = targets[next++ % targets.length]!;
+        try {
+          const answer = await forward(target, request, body);
+          response.writeHead(answer.status, answer.headers);
+          response.end(answer.payload);
+          return;
+        } catch {
+          // That instance is down: try the next one.
+        }
+      }
+      response.writeHead(502, { 'content-type': 'text/plain' }).end('no live instance');
+    })().catch(() => request.socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setTargets(list) {
+      targets = [...list];
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
