@@ -1,4 +1,7 @@
 import type { Logger } from '../logger.js';
+import type { JobFence } from './fence.js';
+
+export type { JobFence } from './fence.js';
 
 /** What a job run receives. */
 export interface JobRunContext {
@@ -9,6 +12,12 @@ export interface JobRunContext {
   readonly signal: AbortSignal;
   /** When this run was scheduled to start. */
   readonly scheduledAt: Date;
+  /**
+   * This run's fencing token. Writes to state other runs of the job also write (watermarks,
+   * adopted sync runs) must state it, so they are refused once the run lost its lease
+   * (`assertFenceHeld` in src/scheduler/fence.ts).
+   */
+  readonly fence: JobFence;
 }
 
 /**
@@ -17,7 +26,10 @@ export interface JobRunContext {
  * The scheduler's guarantee: across every Stockbridge instance on one PostgreSQL, a job runs at
  * most once at a time and about once per `intervalMs`; a run that outlives `timeoutMs` is
  * aborted, and an instance that dies mid-run loses its lease when the lease expires, so another
- * instance takes over. Jobs therefore must be safe to re-run after a partial run (move
+ * instance takes over. A run that ignores its abort signal for the scheduler's grace is
+ * abandoned: recorded ABANDONED, its lease released, the job free to run again while the stray
+ * code lingers; only fenced writes (stating `fence`) are then refused, so a job whose runs
+ * share state must fence its writes. Jobs must be safe to re-run after a partial run (move
  * watermarks only after the work they cover is durable).
  */
 export interface JobDefinition {

@@ -8,6 +8,10 @@ export interface SchedulerMetrics {
   runs: Counter<'job' | 'status'>;
   duration: Histogram<'job' | 'status'>;
   lastSuccess: Gauge<'job'>;
+  /** Runs given up on this instance because they ignored their abort signal past the grace. */
+  abandoned: Counter<'job'>;
+  /** Runs given up on this instance whose job has still not returned. */
+  stuck: Gauge<'job'>;
 }
 
 function reuse<T>(registry: Registry, name: string, create: () => T): T {
@@ -49,6 +53,28 @@ export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
           // success of any instance: alert on `time() - max by (job) (...)`.
           name: 'stockbridge_job_last_success_timestamp_seconds',
           help: 'Unix time of the last successful run of each job, on any instance (from the database)',
+          labelNames: ['job'] as const,
+          registers,
+        }),
+    ),
+    abandoned: reuse(
+      registry,
+      'stockbridge_scheduler_jobs_abandoned_total',
+      () =>
+        new Counter({
+          name: 'stockbridge_scheduler_jobs_abandoned_total',
+          help: 'Job runs abandoned on this instance because they kept running past their timeout (or lost lease) plus the grace, ignoring their abort signal',
+          labelNames: ['job'] as const,
+          registers,
+        }),
+    ),
+    stuck: reuse(
+      registry,
+      'stockbridge_scheduler_jobs_stuck',
+      () =>
+        new Gauge({
+          name: 'stockbridge_scheduler_jobs_stuck',
+          help: 'Abandoned job runs on this instance whose code has still not returned (a restart frees them)',
           labelNames: ['job'] as const,
           registers,
         }),

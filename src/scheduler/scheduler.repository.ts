@@ -14,6 +14,8 @@ export interface LeaseClaim {
   /** The `next_run_at` the job was due at (a manual run: when it was asked for). */
   readonly scheduledAt: Date;
   readonly startedAt: Date;
+  /** The fencing token this run drew: larger than any earlier run's of the job. */
+  readonly fence: number;
   /** Runs of this job left RUNNING by an instance whose lease expired, now marked ABANDONED. */
   readonly abandoned: ReadonlyArray<{ id: string; instance: string }>;
 }
@@ -28,6 +30,7 @@ export interface JobRunRecord {
   readonly status: JobRunStatus;
   readonly error: { code: string; message: string } | null;
   readonly result: Record<string, unknown> | null;
+  readonly fence: number | null;
 }
 
 export interface JobLeaseRecord {
@@ -35,6 +38,7 @@ export interface JobLeaseRecord {
   readonly leasedBy: string | null;
   readonly leaseExpiresAt: Date | null;
   readonly runId: string | null;
+  readonly fence: number;
   readonly nextRunAt: Date;
   readonly lastStartedAt: Date | null;
   readonly lastFinishedAt: Date | null;
@@ -75,8 +79,8 @@ export function createSchedulerRepository(db: Db) {
      * Takes the job's lease if it is free or expired and (unless `manual`) the job is due, and
      * records the run, in one transaction. The conditional UPDATE is the whole lock: under
      * concurrent attempts PostgreSQL re-checks the condition on the row the winner just wrote,
-     * so exactly one instance gets a row back. Runs an expired holder left RUNNING are marked
-     * ABANDONED in the same transaction.
+     * so exactly one instance gets a row back, with the next fencing token. Runs an expired
+     * holder left RUNNING are marked ABANDONED in the same transaction.
      */
     async acquire(input: { job: string; instanceId: string; runId: string; leaseMs: number; manual: boolean }): Promise<LeaseClaim | undefined> {
       return db.transaction(async (tx) => {
@@ -88,10 +92,11 @@ export function createSchedulerRepository(db: Db) {
             leasedBy: input.instanceId,
             leaseExpiresAt: sql`now() + ${millis(input.leaseMs)}`,
             runId: input.runId,
+            fence: sql`${schedulerLeases.fence} + 1`,
             lastStartedAt: sql`now()`,
           })
           .where(and(eq(schedulerLeases.jobName, input.job), free, due))
-          .returning({ nextRunAt: schedulerLeases.nextRunAt, startedAt: schedulerLeases.lastStartedAt });
+          .returning({ nextRunAt: schedulerLeases.nextRunAt, startedAt: schedulerLeases.lastStartedAt, fence: schedulerLeases.fence });
         if (!won?.startedAt) return undefined;
         const scheduledAt = input.manual ? won.startedAt : won.nextRunAt;
         const abandoned = await tx
@@ -110,17 +115,22 @@ export function createSchedulerRepository(db: Db) {
           scheduledAt,
           startedAt: won.startedAt,
           status: 'RUNNING',
+          fence: won.fence,
         });
-        return { runId: input.runId, scheduledAt, startedAt: won.startedAt, abandoned };
+        return { runId: input.runId, scheduledAt, startedAt: won.startedAt, fence: won.fence, abandoned };
       });
     },
 
-    /** Extends the lease of a running run; false when the run no longer holds it. */
+    /**
+     * Extends the lease of a running run; false when the run no longer holds it. A lease that
+     * already expired is not revived, even if no one took it: its holder may have been frozen
+     * while another instance could have started, so it must stop rather than carry on.
+     */
     async renew(input: { job: string; runId: string; leaseMs: number }): Promise<boolean> {
       const rows = await db
         .update(schedulerLeases)
         .set({ leaseExpiresAt: sql`now() + ${millis(input.leaseMs)}` })
-        .where(and(eq(schedulerLeases.jobName, input.job), eq(schedulerLeases.runId, input.runId)))
+        .where(and(eq(schedulerLeases.jobName, input.job), eq(schedulerLeases.runId, input.runId), sql`${schedulerLeases.leaseExpiresAt} > now()`))
         .returning({ jobName: schedulerLeases.jobName });
       return rows.length > 0;
     },
@@ -203,6 +213,16 @@ export function createSchedulerRepository(db: Db) {
         .orderBy(desc(jobRuns.startedAt), desc(jobRuns.id))
         .limit(input.limit);
       return rows;
+    },
+
+    /** Runs recorded ABANDONED (any instance) that started within the last `withinMs`, newest first. */
+    async listAbandonedRuns(withinMs: number, limit: number): Promise<JobRunRecord[]> {
+      return db
+        .select()
+        .from(jobRuns)
+        .where(and(eq(jobRuns.status, 'ABANDONED'), sql`${jobRuns.startedAt} > now() - ${millis(withinMs)}`))
+        .orderBy(desc(jobRuns.startedAt), desc(jobRuns.id))
+        .limit(limit);
     },
 
     /** Deletes finished runs older than the retention, so job_runs stays small. */

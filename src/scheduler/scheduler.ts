@@ -3,10 +3,10 @@ import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
-import type { JobRunStatus } from '../db/schema/index.js';
 import type { Logger } from '../logger.js';
-import { AppError, isAppError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { JobDefinition } from './job.js';
+import { STOPPING, startJobRun, type JobRun, type JobRunOutcome } from './job-run.js';
 import { createSchedulerMetrics, type SchedulerMetrics } from './scheduler.metrics.js';
 import {
   createSchedulerRepository,
@@ -19,24 +19,14 @@ import {
 export type { JobLeaseRecord, JobRunRecord } from './scheduler.repository.js';
 export type { JobRunStatus } from '../db/schema/index.js';
 
-/** How one run ended, as recorded in `job_runs`. */
-export interface JobRunOutcome {
-  readonly runId: string;
+export type { JobRunOutcome } from './job-run.js';
+
+/** A run this instance abandoned (it ignored its abort signal) whose code has not returned yet. */
+export interface StuckRun {
   readonly job: string;
-  readonly status: Exclude<JobRunStatus, 'RUNNING'>;
-  readonly scheduledAt: Date;
-  readonly startedAt: Date;
-  /** The database's time of the record; absent when nothing could be recorded. */
-  readonly finishedAt: Date | undefined;
-  /** Measured on this instance's clock. */
-  readonly durationMs: number;
-  readonly result: Record<string, unknown> | undefined;
-  readonly error: { code: string; message: string } | undefined;
-  /**
-   * False when the outcome could not be written: the run lost its lease first (another
-   * instance took the job over and marked this run ABANDONED) or the database failed.
-   */
-  readonly recorded: boolean;
+  readonly runId: string;
+  readonly fence: number;
+  readonly abandonedAt: Date;
 }
 
 export interface JobStatus {
@@ -53,6 +43,8 @@ export interface SchedulerStatus {
   readonly instanceId: string;
   readonly state: 'idle' | 'running' | 'stopping' | 'stopped';
   readonly jobs: JobStatus[];
+  /** Abandoned runs on this instance still executing (a restart frees them). */
+  readonly stuck: StuckRun[];
 }
 
 /**
@@ -77,6 +69,10 @@ export interface Scheduler {
    */
   runNow(name: string): Promise<JobRunOutcome>;
   status(): Promise<SchedulerStatus>;
+  /** Abandoned runs on this instance still executing; no database call (for `/healthz`). */
+  stuckRuns(): StuckRun[];
+  /** Runs recorded ABANDONED on any instance within `withinMs` (default one day), newest first. */
+  listAbandonedRuns(options?: { withinMs?: number; limit?: number }): Promise<JobRunRecord[]>;
   /** Recent runs, newest first, of one job or of all (any instance). */
   listRuns(options?: { job?: string; limit?: number }): Promise<JobRunRecord[]>;
 }
@@ -98,6 +94,11 @@ export interface SchedulerOptions {
   leaseMs?: number;
   /** How long `stop()` waits for aborted runs (default 10 s). */
   stopGraceMs?: number;
+  /**
+   * How long a run aborted by its timeout or a lost lease may take to return before it is
+   * abandoned: lease released, recorded ABANDONED, counted (default: `stopGraceMs`).
+   */
+  abortGraceMs?: number;
   /** Finished runs older than this are deleted (default 30 days). */
   runRetentionMs?: number;
 }
@@ -107,6 +108,7 @@ const optionsSchema = z.object({
   pollIntervalMs: z.number().int().min(10).max(3_600_000).default(5_000),
   leaseMs: z.number().int().min(100).max(3_600_000).default(30_000),
   stopGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+  abortGraceMs: z.number().int().min(0).max(600_000).optional(),
   runRetentionMs: z.number().int().min(60_000).default(30 * 24 * 3_600_000),
 });
 
@@ -128,35 +130,26 @@ const MIN_DELAY_MS = 10;
 /** Pruning of old runs happens at most this often per instance. */
 const PRUNE_EVERY_MS = 3_600_000;
 
-const STOPPING = 'SCHEDULER_STOPPING';
-const TIMED_OUT = 'JOB_TIMED_OUT';
-const LEASE_LOST = 'JOB_LEASE_LOST';
-
-interface ActiveRun {
-  readonly runId: string;
-  readonly controller: AbortController;
-  settled: Promise<JobRunOutcome>;
-  heartbeat: NodeJS.Timeout | undefined;
-}
-
 interface JobSlot {
   readonly job: JobDefinition;
   timer: NodeJS.Timeout | undefined;
   ticking: Promise<void> | undefined;
   wakeAgain: boolean;
-  active: ActiveRun | undefined;
+  active: JobRun | undefined;
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new ValidationError(`invalid scheduler options: ${parsed.error.message}`);
   const { pollIntervalMs, leaseMs, stopGraceMs, runRetentionMs } = parsed.data;
+  const abortGraceMs = parsed.data.abortGraceMs ?? stopGraceMs;
   const instanceId = parsed.data.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const now = options.now ?? (() => new Date());
   const log = options.log.child({ component: 'scheduler', instance: instanceId });
   const repository: SchedulerRepository = createSchedulerRepository(options.database.db);
   const metrics: SchedulerMetrics = createSchedulerMetrics(options.metrics);
   const slots = new Map<string, JobSlot>();
+  const stuck = new Map<string, { run: JobRun; abandonedAt: Date }>();
   let state: SchedulerStatus['state'] = 'idle';
   let stopping: Promise<void> | undefined;
   let lastPrunedAt = 0;
@@ -222,132 +215,37 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   /** Runs a won lease; `askedAt` is this instance's time just before the lease was asked for. */
   function execute(slot: JobSlot, claim: LeaseClaim, askedAt: number): Promise<JobRunOutcome> {
     const job = slot.job;
-    const controller = new AbortController();
     const runLog = log.child({ job: job.name, runId: claim.runId });
     for (const run of claim.abandoned) {
       metrics.runs.inc({ job: job.name, status: 'ABANDONED' });
       runLog.warn({ abandonedRunId: run.id, abandonedBy: run.instance }, 'took over a job whose holder stopped renewing its lease; its run is marked ABANDONED');
     }
-    let renewing = false;
-    // Local time the lease was last asked for or renewed: it lasts at least leaseMs from then.
-    let heldSince = askedAt;
-    const renew = async () => {
-      if (renewing) return;
-      renewing = true;
-      const sentAt = now().getTime();
-      try {
-        const held = await repository.renew({ job: job.name, runId: claim.runId, leaseMs });
-        if (held) heldSince = sentAt;
-        else loseLease('another instance took the job over');
-      } catch (error) {
-        runLog.warn({ err: error }, 'could not renew the lease; retrying');
-      } finally {
-        renewing = false;
-      }
-    };
-    const loseLease = (why: string) => {
-      if (controller.signal.aborted) return;
-      runLog.error({ why }, 'the run lost its lease; aborting it');
-      controller.abort(new AppError(LEASE_LOST, `job ${job.name} lost its lease: ${why}`));
-    };
-    const heartbeatMs = Math.max(10, Math.floor(leaseMs / 5));
-    const heartbeat = setInterval(() => {
-      // Cut off from the database (errors or hanging queries), the run cannot know whether its
-      // lease will hold; it stops one heartbeat before the lease could expire, so it is over
-      // before another instance can take the job (a few renewals may fail before that).
-      if (now().getTime() - heldSince >= leaseMs - heartbeatMs) loseLease(`the lease could not be renewed for ${leaseMs - heartbeatMs} ms`);
-      void renew();
-    }, heartbeatMs);
-    heartbeat.unref();
-    // Registered before the job is called, so a job that fails synchronously still finds it.
-    const active: ActiveRun = { runId: claim.runId, controller, settled: Promise.resolve(undefined as never), heartbeat };
-    slot.active = active;
-    active.settled = (async (): Promise<JobRunOutcome> => {
-      const startedLocally = now().getTime();
-      let lingering: NodeJS.Timeout | undefined;
-      const timeout = setTimeout(() => {
-        runLog.error({ timeoutMs: job.timeoutMs }, 'job run timed out; aborting it');
-        controller.abort(new AppError(TIMED_OUT, `job ${job.name} exceeded its timeout of ${job.timeoutMs} ms`));
-        lingering = setTimeout(
-          () => runLog.error('job run ignores its abort signal; it keeps its lease until it returns'),
-          Math.max(1_000, stopGraceMs),
-        );
-        lingering.unref();
-      }, job.timeoutMs);
-      timeout.unref();
-      runLog.info({ scheduledAt: claim.scheduledAt }, 'job run started');
-      let returned: Record<string, unknown> | void = undefined;
-      let thrown: { error: unknown } | undefined;
-      try {
-        returned = await job.run({ log: runLog, runId: claim.runId, signal: controller.signal, scheduledAt: claim.scheduledAt });
-      } catch (error) {
-        thrown = { error };
-      } finally {
-        clearTimeout(timeout);
-        clearTimeout(lingering);
-        clearInterval(active.heartbeat);
-      }
-      const durationMs = now().getTime() - startedLocally;
-      // Why the signal fired decides the status: a job that honours its signal may return
-      // early with partial work, which must not read as a success.
-      const abortCode = controller.signal.aborted ? codeOf(controller.signal.reason) : undefined;
-      let status: JobRunOutcome['status'];
-      let error: { code: string; message: string } | undefined;
-      if (abortCode === TIMED_OUT) {
-        status = 'TIMED_OUT';
-        error = describe(controller.signal.reason);
-      } else if (abortCode === STOPPING || abortCode === LEASE_LOST) {
-        status = 'ABANDONED';
-        error = describe(controller.signal.reason);
-      } else if (thrown) {
-        status = 'FAILED';
-        error = describe(thrown.error);
-      } else {
-        status = 'SUCCEEDED';
-      }
-      const result = toJson(returned);
-      let recorded = false;
-      let finishedAt: Date | undefined;
-      try {
-        ({ recorded, finishedAt } = await repository.finish({
-          job: job.name,
-          runId: claim.runId,
-          status,
-          error,
-          result,
-          // A run cut short by shutdown stays due, so another instance redoes it at once.
-          nextRunInMs: abortCode === STOPPING ? undefined : job.intervalMs,
-        }));
-      } catch (recordError) {
-        runLog.error({ err: recordError }, 'could not record the end of the job run; its lease will expire');
-      }
-      if (recorded) {
-        metrics.runs.inc({ job: job.name, status });
-        metrics.duration.observe({ job: job.name, status }, durationMs / 1000);
-        if (status === 'SUCCEEDED' && finishedAt) metrics.lastSuccess.set({ job: job.name }, finishedAt.getTime() / 1000);
-      }
-      const fields = { status, durationMs, ...(result ? { result } : {}), ...(error ? { error } : {}), recorded };
-      if (status === 'SUCCEEDED') runLog.info(fields, 'job run finished');
-      else if (status === 'FAILED') runLog.error({ ...fields, err: thrown?.error }, 'job run failed');
-      else runLog.warn(fields, 'job run ended early');
-      return {
-        runId: claim.runId,
-        job: job.name,
-        status,
-        scheduledAt: claim.scheduledAt,
-        startedAt: claim.startedAt,
-        finishedAt,
-        durationMs,
-        result,
-        error,
-        recorded,
-      };
-    })();
-    void active.settled.finally(() => {
-      if (slot.active === active) slot.active = undefined;
+    const run = startJobRun(job, claim, askedAt, {
+      repository,
+      metrics,
+      log: runLog,
+      now,
+      leaseMs,
+      abortGraceMs,
+      onAbandoned: (abandoned) => {
+        // The slot is free again: the job runs at its next due time, here or elsewhere, while
+        // the stray code is kept in view until it returns.
+        if (slot.active === abandoned) slot.active = undefined;
+        stuck.set(abandoned.runId, { run: abandoned, abandonedAt: abandoned.abandonedAt() ?? now() });
+        void abandoned.returned.then(() => stuck.delete(abandoned.runId));
+        wake(slot, 0);
+      },
+    });
+    slot.active = run;
+    void run.outcome.finally(() => {
+      if (slot.active === run) slot.active = undefined;
       pruneOccasionally();
     });
-    return active.settled;
+    return run.outcome;
+  }
+
+  function stuckRuns(): StuckRun[] {
+    return [...stuck.values()].map(({ run, abandonedAt }) => ({ job: run.fence.job, runId: run.runId, fence: run.fence.token, abandonedAt }));
   }
 
   function pruneOccasionally(): void {
@@ -393,8 +291,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           slot.timer = undefined;
           if (slot.ticking) pending.push(slot.ticking);
           if (slot.active) {
-            slot.active.controller.abort(new AppError(STOPPING, 'the scheduler is stopping'));
-            pending.push(slot.active.settled);
+            slot.active.abort(new AppError(STOPPING, 'the scheduler is stopping'));
+            pending.push(slot.active.outcome);
           }
         }
         let graceTimer: NodeJS.Timeout | undefined;
@@ -409,8 +307,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           for (const slot of slots.values()) {
             if (!slot.active) continue;
             // Like a crash: stop renewing, so the lease expires and another instance takes over.
-            clearInterval(slot.active.heartbeat);
-            slot.active.heartbeat = undefined;
+            slot.active.letLeaseExpire();
             log.error({ job: slot.job.name, runId: slot.active.runId, graceMs }, 'job did not stop within the grace period; its lease is left to expire');
           }
         }
@@ -453,7 +350,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           runningHere: slot.active?.runId,
           lease: leases.get(slot.job.name),
         })),
+        stuck: stuckRuns(),
       };
+    },
+
+    stuckRuns,
+
+    async listAbandonedRuns(listOptions = {}) {
+      const limit = Math.min(Math.max(1, Math.trunc(listOptions.limit ?? 20)), 500);
+      return repository.listAbandonedRuns(listOptions.withinMs ?? 24 * 3_600_000, limit);
     },
 
     async listRuns(listOptions = {}) {
@@ -461,24 +366,4 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return repository.listRuns({ job: listOptions.job, limit });
     },
   };
-}
-
-function codeOf(reason: unknown): string | undefined {
-  return isAppError(reason) ? reason.code : undefined;
-}
-
-function describe(error: unknown): { code: string; message: string } {
-  const code = isAppError(error) ? error.code : 'JOB_FAILED';
-  const message = error instanceof Error ? error.message : String(error);
-  return { code, message: message.length > 2_000 ? `${message.slice(0, 2_000)}…` : message };
-}
-
-/** What a job returned, as JSON the run record can hold (anything else is noted, not stored). */
-function toJson(value: Record<string, unknown> | void): Record<string, unknown> | undefined {
-  if (value === undefined || value === null) return undefined;
-  try {
-    return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
-  } catch {
-    return { unserializable: true };
-  }
 }

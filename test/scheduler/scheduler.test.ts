@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { createMetricsRegistry } from '../../src/metrics.js';
+import { assertFenceHeld, type JobFence } from '../../src/scheduler/fence.js';
 import { AppError, isAppError } from '../../src/shared/errors.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../support/database.js';
 import {
@@ -154,22 +156,89 @@ describe(`the scheduler on ${testDatabaseKind}`, () => {
     expect(await metricValue(metrics, 'stockbridge_job_runs_total', { job: name, status: 'TIMED_OUT' })).toBe(1);
   });
 
-  it('keeps the lease of a timed-out run that ignores its signal until it returns, so nothing overlaps it', async () => {
+  it('abandons a timed-out run that ignores its signal after the grace: recorded ABANDONED, counted, listed as stuck, the job free to run elsewhere, and its late writes refused', async () => {
     const name = uniqueJobName('stubborn');
-    const holder = fixture.scheduler(database, { instanceId: 'holder', leaseMs: 500 });
-    const other = fixture.scheduler(database, { instanceId: 'other', leaseMs: 500 });
-    const stubborn = countingJob({ name, intervalMs: 60_000, timeoutMs: 50, work: () => sleep(1_200) });
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let lateWrite: unknown;
+    const stubborn = countingJob({
+      name,
+      intervalMs: 60_000,
+      timeoutMs: 50,
+      // Ignores its signal, then writes under its token as a stale holder would.
+      work: async ({ fence }) => {
+        await gate;
+        lateWrite = await database.db.transaction((tx) => assertFenceHeld(tx, fence, 'a late write')).catch((error: unknown) => error);
+      },
+    });
+    const holder = fixture.scheduler(database, { instanceId: 'holder', metrics, abortGraceMs: 100 });
+    const other = fixture.scheduler(database, { instanceId: 'other' });
     holder.register(stubborn.job);
     other.register(countingJob({ name, intervalMs: 60_000 }).job);
 
-    const outcome = holder.runNow(name);
-    await waitFor(() => stubborn.calls[0]?.signal.aborted, Boolean);
-    // Longer than a lease after it started, the heartbeat still holds the lease.
-    await sleep(700);
-    await expect(other.runNow(name)).rejects.toMatchObject({ code: 'JOB_ALREADY_RUNNING' });
+    // Answers at the abandonment, not when the stray code returns.
+    const outcome = await holder.runNow(name);
 
-    expect(await outcome).toMatchObject({ status: 'TIMED_OUT', recorded: true });
+    expect(outcome).toMatchObject({ status: 'ABANDONED', recorded: true, error: { code: 'JOB_ABANDONED' } });
+    expect(stubborn.running).toBe(1);
+    expect(holder.stuckRuns()).toEqual([expect.objectContaining({ job: name, runId: outcome.runId })]);
+    expect((await holder.status()).jobs[0]).toMatchObject({ runningHere: undefined, lease: { leasedBy: null, lastStatus: 'ABANDONED' } });
+    expect(await metricValue(metrics, 'stockbridge_scheduler_jobs_abandoned_total', { job: name })).toBe(1);
+    expect(await metricValue(metrics, 'stockbridge_scheduler_jobs_stuck', { job: name })).toBe(1);
+    expect((await holder.listAbandonedRuns()).map((run) => run.id)).toContain(outcome.runId);
     expect(await other.runNow(name)).toMatchObject({ status: 'SUCCEEDED' });
+
+    release();
+    await waitFor(() => holder.stuckRuns().length, (stuckRuns) => stuckRuns === 0);
+    expect(lateWrite).toMatchObject({ code: 'JOB_LEASE_LOST' });
+    expect(await metricValue(metrics, 'stockbridge_scheduler_jobs_stuck', { job: name })).toBe(0);
+    const runs = await runsOf(holder, name);
+    expect(runs[0]).toMatchObject({ id: outcome.runId, status: 'ABANDONED', error: { code: 'JOB_ABANDONED' } });
+    expect(runs[1]).toMatchObject({ instance: 'other', status: 'SUCCEEDED' });
+    expect(runs[1]!.fence).toBeGreaterThan(runs[0]!.fence!);
+  });
+
+  it('a holder frozen past its lease cannot revive it: its run is aborted with JOB_LEASE_LOST, the next holder draws a larger token, and writes under the old token are refused', async () => {
+    const name = uniqueJobName('frozen');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const writes: Array<{ token: number; outcome: unknown }> = [];
+    const fencedWrite = async (fence: JobFence) => {
+      const outcome = await database.db.transaction((tx) => assertFenceHeld(tx, fence, 'a watermark')).then(
+        () => 'written',
+        (error: unknown) => error,
+      );
+      writes.push({ token: fence.token, outcome });
+    };
+    const frozen = countingJob({
+      name,
+      intervalMs: 60_000,
+      work: async ({ fence }) => {
+        await gate;
+        await fencedWrite(fence);
+      },
+    });
+    const successor = countingJob({ name, intervalMs: 60_000, work: ({ fence }) => fencedWrite(fence) });
+    const holder = fixture.scheduler(database, { instanceId: 'holder' });
+    const other = fixture.scheduler(database, { instanceId: 'other' });
+    holder.register(frozen.job);
+    other.register(successor.job);
+
+    const outcome = holder.runNow(name);
+    await waitFor(() => frozen.calls.length, (calls) => calls === 1);
+    // The holder's process froze longer than its lease: the lease lapses in the database.
+    await database.db.execute(sql`update scheduler_leases set lease_expires_at = now() - interval '1 second' where job_name = ${name}`);
+
+    expect(await other.runNow(name)).toMatchObject({ status: 'SUCCEEDED' });
+    await waitFor(() => frozen.calls[0]!.signal.aborted, Boolean);
+    release();
+
+    expect(await outcome).toMatchObject({ status: 'ABANDONED', recorded: false, error: { code: 'JOB_LEASE_LOST' } });
+    expect(writes).toEqual([
+      { token: frozen.calls[0]!.fence.token + 1, outcome: 'written' },
+      { token: frozen.calls[0]!.fence.token, outcome: expect.objectContaining({ code: 'JOB_LEASE_LOST' }) },
+    ]);
   });
 
   it('records a failing run FAILED with its error, runs the job again next period, and counts both', async () => {
