@@ -48,14 +48,21 @@ export const webhookInbox = pgTable(
   ],
 );
 
-export const orderStatuses = ['RECEIVED', 'SUBMITTED', 'FAILED', 'CANCELLED'] as const;
+/**
+ * `IN_DOUBT`: a create was sent and its answer lost (or its sender lost its claim mid-call); the
+ * ERP may or may not hold the order. Resolved by looking it up once the ERP's own transaction
+ * timeout has passed since the send (`erp_sent_at`), never by sending it again blind.
+ */
+export const orderStatuses = ['RECEIVED', 'SUBMITTED', 'FAILED', 'CANCELLED', 'IN_DOUBT'] as const;
 export type OrderStatusValue = (typeof orderStatuses)[number];
 
 /**
  * One Shopify order on its way to the ERP. `next_attempt_at` set means the pipeline has ERP work
- * to do (create, cancel, returns); a worker claims the row by setting `lease_owner` and
- * `lease_until` in one conditional update (`for update skip locked`), so one instance at a time
- * calls the ERP for an order, and a crashed instance's claim expires.
+ * to do (create, cancel, returns); a worker claims the row by setting a fresh `lease_token` (one
+ * per attempt, the fencing token), `lease_owner` (the instance, for people) and a short
+ * `lease_until` in one conditional update. A claim is refused while another live claim holds the
+ * row, the holder renews it while it works, and every write the holder makes states its token:
+ * a stale token writes nothing.
  */
 export const shopifyOrders = pgTable(
   'shopify_orders',
@@ -76,6 +83,17 @@ export const shopifyOrders = pgTable(
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
     leaseOwner: text('lease_owner'),
     leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** The fencing token of the live claim (a new one per attempt); null when unclaimed. */
+    leaseToken: text('lease_token'),
+    /**
+     * An ERP write sent for this order whose answer is not recorded yet (`create` or `cancel`):
+     * set with `erp_sent_at` in the fenced statement right before the call, cleared by the
+     * write-back of its answer. Found set by a later claim, the write is in doubt.
+     */
+    erpSending: text('erp_sending', { enum: ['create', 'cancel'] }),
+    erpSentAt: timestamp('erp_sent_at', { withTimezone: true }),
+    /** When a create was last sent (a cancellation that finds nothing waits until it has settled). */
+    createSentAt: timestamp('create_sent_at', { withTimezone: true }),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
     shopifyCreatedAt: timestamp('shopify_created_at', { withTimezone: true }).notNull(),
     shopifyUpdatedAt: timestamp('shopify_updated_at', { withTimezone: true }).notNull(),
@@ -145,7 +163,8 @@ export const shopifyOrderLines = pgTable(
   ],
 );
 
-export const orderReturnStatuses = ['PENDING', 'DONE', 'FLAGGED'] as const;
+/** `IN_DOUBT`: sent, answer lost; looked up (`findCustomerReturn`) once `sent_at` has settled. */
+export const orderReturnStatuses = ['PENDING', 'DONE', 'FLAGGED', 'IN_DOUBT'] as const;
 export type OrderReturnStatus = (typeof orderReturnStatuses)[number];
 
 /** Goods a Shopify refund restocked (restock type `return`), to be recorded in the ERP once. */
@@ -163,6 +182,8 @@ export const orderReturns = pgTable(
     status: text('status', { enum: orderReturnStatuses }).notNull(),
     erpReference: text('erp_reference'),
     lastError: text('last_error'),
+    /** When the return was last sent to the ERP (set right before the call). */
+    sentAt: timestamp('sent_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     processedAt: timestamp('processed_at', { withTimezone: true }),
   },
