@@ -19,13 +19,43 @@
  * - SKUs the ERP does not know are reported in `unknownSkus` by reads (one deleted product must
  *   not fail a batch), and rejected with `UNKNOWN_SKU` by writes.
  * - Failures are `AppError`s from `./erp-errors.ts`: `ERP_UNAVAILABLE` (down, timed out, after
- *   bounded retries; worth retrying later), `ERP_REJECTED` (the ERP refused the request; retrying
- *   the same request will not help), `ERP_INVALID_RESPONSE` (the answer did not parse),
- *   `UNKNOWN_SKU`, `UNKNOWN_LOCATION`, and `NOT_FOUND` for a sales order that does not exist.
- *   No call hangs: every round trip has a bounded timeout.
+ *   bounded retries; worth retrying later; for a write: known to have changed nothing),
+ *   `ERP_IN_DOUBT` (a write was sent and its answer lost: see "In-doubt writes" below),
+ *   `ERP_CONFLICT` (a uniqueness conflict, lock timeout, serialization failure or concurrent
+ *   update: nothing applied, retry; never a rejection of the order), `ERP_REJECTED` (the ERP
+ *   refused the request on its merits; retrying the same request will not help),
+ *   `ERP_INVALID_RESPONSE` (the answer did not parse), `ERP_BUSY` (the gateway's own ERP queue
+ *   refused the call: nothing was sent), `UNKNOWN_SKU`, `UNKNOWN_LOCATION`, and `NOT_FOUND` for a
+ *   sales order that does not exist. No call hangs: every round trip has a bounded timeout.
+ *
+ * In-doubt writes (the contract between connectors and the order pipeline):
+ * - A write (`createSalesOrder`, `cancelSalesOrder`, `createCustomerReturn`) is never sent again
+ *   blind, neither by the connector nor by its call policy, once its request may have left:
+ *   retries happen only for reads and for failures known to be before sending (connection
+ *   refused) or answered as rolled back (`ERP_CONFLICT`, a busy database).
+ * - When the answer of a sent write is lost (client timeout after sending, connection reset,
+ *   HTTP 5xx) the method throws `ErpInDoubtError` (`ERP_IN_DOUBT`, not retryable) carrying
+ *   `sentAt` and `settlesAt = sentAt + capabilities.inDoubtSettleMs`.
+ * - The caller records the write as IN_DOUBT and resolves it by looking the document up again
+ *   only after `settlesAt`: `findSalesOrder` for a create (found: it was applied; null: it was
+ *   not, and may be sent again), `findSalesOrder(...).status` for a cancel (`cancelled` or not),
+ *   `findCustomerReturn` for a return. A look-up before `settlesAt` that finds nothing proves
+ *   nothing: the ERP may still commit. A look-up that finds the document is conclusive at once.
+ * - Records a write creates on the way (Tryton: the customer's party and address) are found or
+ *   created safely under concurrency: serialized per natural key inside the connector, and
+ *   looked up again after a uniqueness conflict with another process; a lost answer there is
+ *   `ERP_UNAVAILABLE` (the order itself was not sent), never a duplicate customer.
+ *
+ * Lanes: `forLane('interactive' | 'background')` gives a view of the same connector whose
+ * round trips queue in that lane of the connector's one limiter. Background work (the sync, the
+ * order pipeline, reservations) keeps its own share of the ERP's capacity and goes first; the
+ * interactive lane (GraphQL reads) is bounded and refused fast with `ERP_BUSY` when full. A
+ * view's `signal` aborts its calls that are still queued (`ERP_BUSY`, nothing sent) and those in
+ * flight (a read: `ERP_UNAVAILABLE`; a sent write: `ERP_IN_DOUBT`). Calls made on the connector
+ * itself run in the background lane.
  *
  * How the port's terms map to the ERPs (Tryton 6.0 is implemented; Odoo and ERPNext are the
- * shapes this port was checked against, see shared/reference/erp-tryton-odoo-erpnext.md):
+ * shapes this port was checked against):
  *
  * | port                      | Tryton 6.0                                                                 | Odoo (≥ 15)                                                  | ERPNext (Frappe)                                      |
  * |---------------------------|----------------------------------------------------------------------------|--------------------------------------------------------------|-------------------------------------------------------|
@@ -258,6 +288,24 @@ export interface ErpCapabilities {
   readonly ordersSpanWarehouses: boolean;
   /** The connector's page size for batch reads (SKUs per round trip). */
   readonly maxSkusPerRequest: number;
+  /**
+   * How long after an in-doubt write was sent a look-up becomes conclusive: longer than the
+   * longest time the ERP may still be working on (and then commit) a request whose client gave
+   * up, i.e. its own request or transaction timeout. See "In-doubt writes" above.
+   */
+  readonly inDoubtSettleMs: number;
+}
+
+/** Which share of the ERP's capacity a call uses (see "Lanes" above). */
+export type ErpLane = 'interactive' | 'background';
+
+export interface ErpLaneOptions {
+  /**
+   * Aborts the view's calls: those still queued fail with `ERP_BUSY` (nothing was sent), those in
+   * flight as their kind dictates (reads `ERP_UNAVAILABLE`, sent writes `ERP_IN_DOUBT`). The
+   * order pipeline passes its lease's signal, so time queued for the ERP counts against it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface ErpStatus {
@@ -270,10 +318,17 @@ export interface ErpStatus {
  * port's terms above) or throws a typed `AppError`; batch reads cost a constant number of round
  * trips per page of SKUs; writes are idempotent by their external reference, and a write that
  * fails validation (`UNKNOWN_SKU`, `UNKNOWN_LOCATION`, `ERP_REJECTED` before anything is sent)
- * leaves nothing behind in the ERP.
+ * leaves nothing behind in the ERP; a write whose answer was lost is reported `ERP_IN_DOUBT`,
+ * never sent again blind.
  */
 export interface ErpConnector {
   readonly capabilities: ErpCapabilities;
+
+  /**
+   * A view of this connector (same session, same limiter) whose calls queue in `lane`, and are
+   * bounded by `options.signal` when given. Cheap: make one per job or per claimed order.
+   */
+  forLane(lane: ErpLane, options?: ErpLaneOptions): ErpConnector;
 
   /** Logs in if needed and asks the ERP who it is; throws `ERP_UNAVAILABLE` when it cannot. */
   checkConnection(): Promise<ErpStatus>;
@@ -331,16 +386,23 @@ export interface ErpConnector {
    * reference (whatever its status) with `created: false`, without changing it. Validates every
    * SKU and location before writing: `UNKNOWN_SKU` (details.skus lists all of them) or
    * `UNKNOWN_LOCATION` leave no trace in the ERP. Idempotent for retries one after another;
-   * callers serialise concurrent calls for the same reference (the order pipeline holds a lock).
+   * callers serialise concurrent calls for the same reference (the order pipeline holds a claim).
    * Confirmation makes the demand known to the ERP; allocation happens when the ERP assigns
    * stock (for Tryton: when the shipment is assigned), which `findSalesOrder` reports.
+   * `ERP_IN_DOUBT` when the create's answer was lost: resolve with `findSalesOrder` after
+   * `settlesAt`. The customer is found (by e-mail, else by name) or created once, whatever runs
+   * at the same time; `ERP_CONFLICT` from the ERP is retried or resolved inside, never thrown as
+   * `ERP_REJECTED`.
    */
   createSalesOrder(order: SalesOrderInput): Promise<CreateSalesOrderResult>;
 
   /**
    * Cancels the order with this external reference and frees its allocations. Cancelling a
    * cancelled order succeeds with `cancelled: false`. Throws `NOT_FOUND` when there is no such
-   * order, and `ERP_REJECTED` when the ERP refuses (e.g. already shipped).
+   * order, and `ERP_REJECTED` when the ERP refuses (e.g. already shipped). `ERP_IN_DOUBT` when
+   * a cancelling write's answer was lost: after `settlesAt`, `findSalesOrder(...).status` says
+   * whether it is cancelled (if not, cancelling again is safe). `NOT_FOUND` for an order whose
+   * create is itself in doubt proves nothing before that create has settled.
    */
   cancelSalesOrder(externalReference: string): Promise<CancelSalesOrderResult>;
 
@@ -350,6 +412,14 @@ export interface ErpConnector {
   /**
    * Records goods returned by a customer against a sales order, idempotently by the return's
    * external reference. `{ supported: false }` when the connector cannot (see capabilities).
+   * `ERP_IN_DOUBT` when the create's answer was lost: resolve with `findCustomerReturn` after
+   * `settlesAt`.
    */
   createCustomerReturn(input: CustomerReturnInput): Promise<CustomerReturnResult>;
+
+  /**
+   * The customer return recorded with this external reference, or null (always null when the
+   * connector does not support returns).
+   */
+  findCustomerReturn(externalReference: string): Promise<{ readonly erpReference: string } | null>;
 }

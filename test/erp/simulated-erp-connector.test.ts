@@ -116,12 +116,13 @@ describe('simulated ERP failing on demand', () => {
     expect(erp.countSalesOrders('gid://shopify/Order/1')).toBe(0);
   });
 
-  it('does not resend an order create that failed, and the next attempt makes exactly one order', async () => {
+  it('resends an order create only while the connection is refused (nothing sent), boundedly, and then makes exactly one order', async () => {
     const { erp, connector } = smallErp();
     const input = order('gid://shopify/Order/2', [{ sku: 'BRACKET-V2-BLU', quantity: 2, location: 'LDS', unitPrice: '4.50' }]);
     erp.fail({ mode: 'down', methods: ['sale.create'] });
     expect(await codeOf(connector.createSalesOrder(input))).toBe('ERP_UNAVAILABLE');
-    expect(erp.roundTrips('sale.create')).toBe(1);
+    expect(erp.roundTrips('sale.create')).toBe(3);
+    expect(erp.countSalesOrders('gid://shopify/Order/2')).toBe(0);
 
     erp.recover();
     expect(await connector.createSalesOrder(input)).toMatchObject({ created: true });

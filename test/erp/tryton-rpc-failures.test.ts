@@ -159,11 +159,22 @@ describe('Tryton JSON-RPC client against a broken endpoint', () => {
     expect(result).toMatchObject({ code: 'ERP_REJECTED', message: 'A value is required for field "Party" in "Sale".', details: { kind: 'UserError' } });
   });
 
-  it('reports a database lock as ERP_UNAVAILABLE and other server exceptions as ERP_REJECTED', async () => {
-    const locked = await brokenTryton(trytonLike((request, res) => json(res, 200, { id: request.id, error: ['database is locked', 'Traceback ...'] })));
-    const broken = await brokenTryton(trytonLike((request, res) => json(res, 200, { id: request.id, error: ["'no.such.model'", 'Traceback ...'] })));
-    expect((await failure(read(client(locked.url)))).code).toBe('ERP_UNAVAILABLE');
-    expect((await failure(read(client(broken.url)))).code).toBe('ERP_REJECTED');
+  it('reports concurrent work as ERP_CONFLICT (uniqueness, locks, serialization, concurrency) and other server exceptions as ERP_REJECTED', async () => {
+    const answers: [unknown, string][] = [
+      [['UserError', ['The code on party must be unique.', '']], 'ERP_CONFLICT'],
+      [['ConcurrencyException', 'Records were modified in the meanwhile'], 'ERP_CONFLICT'],
+      [['database is locked', 'Traceback ...'], 'ERP_CONFLICT'],
+      [['could not obtain lock on row in relation "party_party"\n', 'Traceback ...\npsycopg2.errors.LockNotAvailable: could not obtain lock'], 'ERP_CONFLICT'],
+      [['duplicate key value violates unique constraint "party_party_code_uniq"', 'Traceback ...\npsycopg2.errors.UniqueViolation: duplicate key value'], 'ERP_CONFLICT'],
+      [['could not serialize access due to concurrent update\n', 'Traceback ...\npsycopg2.errors.SerializationFailure: could not serialize access'], 'ERP_CONFLICT'],
+      [['deadlock detected', 'Traceback ...\npsycopg2.errors.DeadlockDetected: deadlock detected'], 'ERP_CONFLICT'],
+      [['UserError', ['A value is required for field "Party" in "Sale".', '']], 'ERP_REJECTED'],
+      [["'no.such.model'", 'Traceback ...'], 'ERP_REJECTED'],
+    ];
+    for (const [error, code] of answers) {
+      const tryton = await brokenTryton(trytonLike((request, res) => json(res, 200, { id: request.id, error })));
+      expect({ error, code: (await failure(read(client(tryton.url)))).code }).toEqual({ error, code });
+    }
   });
 
   it('reports ERP_REJECTED when the credentials are refused', async () => {

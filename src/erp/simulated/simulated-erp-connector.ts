@@ -10,6 +10,8 @@ import type {
   CustomerReturnResult,
   ErpCapabilities,
   ErpConnector,
+  ErpLane,
+  ErpLaneOptions,
   ErpStatus,
   ErpWatermark,
   Location,
@@ -24,7 +26,8 @@ import type {
   StockLevel,
   StockSnapshot,
 } from '../erp-connector.js';
-import { ErpRejectedError, UnknownLocationError, UnknownSkuError } from '../erp-errors.js';
+import { ErpConflictError, ErpInDoubtError, ErpRejectedError, ErpUnavailableError, UnknownLocationError, UnknownSkuError } from '../erp-errors.js';
+import { createLaneView } from '../erp-lanes.js';
 import {
   chunk,
   compareLots,
@@ -35,6 +38,7 @@ import {
   parseSalesOrderInput,
   uniqueInOrder,
 } from '../erp-inputs.js';
+import { customerKey, KeyedSerializer } from '../erp-find-or-create.js';
 import type { SimulatedErp } from './simulated-erp.js';
 
 export interface SimulatedErpConnectorOptions {
@@ -45,6 +49,11 @@ export interface SimulatedErpConnectorOptions {
   readonly maxSkusPerRequest?: number;
   /** Overlap window of the change feeds, in ticks of the simulated ERP's clock. */
   readonly overlapTicks?: number;
+  /**
+   * `capabilities.inDoubtSettleMs`: the simulated ERP has no transaction timeout of its own; a
+   * test that loses answers keeps its commit delays below this (default 2 s).
+   */
+  readonly inDoubtSettleMs?: number;
 }
 
 const envelopeSchema = z
@@ -83,6 +92,7 @@ const saleSchema = z.object({
   lines: z.array(z.object({ sku: z.string(), location: z.string(), quantity: z.number(), allocated: z.number(), shipped: z.number() })),
 });
 const returnSchema = z.object({ id: z.number().int(), number: z.string().min(1), reference: z.string() });
+const partySchema = z.object({ id: z.number().int(), key: z.string() });
 
 type SaleAnswer = z.output<typeof saleSchema>;
 
@@ -96,6 +106,7 @@ export class SimulatedErpConnector implements ErpConnector {
   private readonly policy: ErpCallPolicy;
   private readonly overlap: number;
   private locationCache: readonly Location[] | null = null;
+  private readonly customers = new KeyedSerializer();
 
   constructor(
     private readonly erp: SimulatedErp,
@@ -107,9 +118,25 @@ export class SimulatedErpConnector implements ErpConnector {
       customerReturns: true,
       ordersSpanWarehouses: true,
       maxSkusPerRequest: options.maxSkusPerRequest ?? 1_000,
+      inDoubtSettleMs: options.inDoubtSettleMs ?? 2_000,
     };
     this.overlap = options.overlapTicks ?? 100;
-    this.policy = createErpCallPolicy({ erp: 'simulated', timeoutMs: 5_000, ...options.policy, logger: options.logger });
+    this.policy = createErpCallPolicy({
+      erp: 'simulated',
+      timeoutMs: 5_000,
+      ...options.policy,
+      inDoubtSettleMs: this.capabilities.inDoubtSettleMs,
+      logger: options.logger,
+    });
+  }
+
+  forLane(lane: ErpLane, options?: ErpLaneOptions): ErpConnector {
+    return createLaneView(this, lane, options);
+  }
+
+  /** Slots in use and calls waiting per lane (tests of the lanes). */
+  laneStats() {
+    return this.policy.stats();
   }
 
   async checkConnection(): Promise<ErpStatus> {
@@ -200,22 +227,58 @@ export class SimulatedErpConnector implements ErpConnector {
     await this.resolveLocations(order.lines.map((l) => l.location));
     const { unknownSkus } = await this.getProductsBySkus(order.lines.map((l) => l.sku));
     if (unknownSkus.length > 0) throw new UnknownSkuError(unknownSkus);
-    const sale = await this.rpc(
-      'sale.create',
-      {
-        reference: order.externalReference,
-        name: order.name,
-        customer: order.customer,
-        address: order.shippingAddress,
-        currency: order.currency,
-        lines: order.lines.map((l) => ({ sku: l.sku, location: l.location, quantity: l.quantity, unitPrice: l.unitPrice })),
-      },
-      saleSchema,
-      // A create that timed out may have committed: the caller retries the whole method, which
-      // looks the order up first.
-      { retry: false },
-    );
+    const party = await this.customerParty(order.customer);
+    let sale: SaleAnswer;
+    try {
+      sale = await this.rpc(
+        'sale.create',
+        {
+          reference: order.externalReference,
+          name: order.name,
+          party,
+          customer: order.customer,
+          address: order.shippingAddress,
+          currency: order.currency,
+          lines: order.lines.map((l) => ({ sku: l.sku, location: l.location, quantity: l.quantity, unitPrice: l.unitPrice })),
+        },
+        saleSchema,
+        { write: true },
+      );
+    } catch (error) {
+      if (!(error instanceof ErpInDoubtError)) throw error;
+      // Found now: conclusive at once. Not found: proves nothing until the write has settled.
+      const committed = await this.searchSale(order.externalReference).catch(() => null);
+      if (!committed) throw error.about('createSalesOrder', { externalReference: order.externalReference });
+      sale = committed;
+    }
     return { ...createdResult(sale), created: true };
+  }
+
+  /**
+   * The customer's party, found by natural key (e-mail, else name) or created: one at a time per
+   * key in this process, and looked up again when another process created it first (the ERP's
+   * unique key answers `Conflict`). A lost answer here is `ERP_UNAVAILABLE`: the order itself
+   * was not sent, and the next attempt finds the party or conflicts with it.
+   */
+  private customerParty(customer: SalesOrderInput['customer']): Promise<number> {
+    const key = customerKey(customer);
+    return this.customers.run(key, async () => {
+      const search = async () => (await this.rpc('party.search', { key }, z.array(partySchema)))[0]?.id;
+      const found = await search();
+      if (found !== undefined) return found;
+      try {
+        const made = await this.rpc('party.create', { key, name: customer.name, email: customer.email?.trim().toLowerCase() || null }, partySchema, { write: true, retryConflicts: false });
+        return made.id;
+      } catch (error) {
+        if (!(error instanceof ErpConflictError) && !(error instanceof ErpInDoubtError)) throw error;
+        const again = await search();
+        if (again !== undefined) return again;
+        if (error instanceof ErpInDoubtError) {
+          throw new ErpUnavailableError('The ERP lost the answer to creating the customer; the order was not sent', { operation: 'party.create' }, { cause: error, notApplied: true });
+        }
+        throw error;
+      }
+    });
   }
 
   async cancelSalesOrder(externalReference: string): Promise<CancelSalesOrderResult> {
@@ -224,7 +287,15 @@ export class SimulatedErpConnector implements ErpConnector {
     const base = { externalReference, erpReference: sale.number, status: 'cancelled' as const };
     if (sale.state === 'cancelled') return { ...base, cancelled: false };
     if (sale.state === 'done') throw new ErpRejectedError(`Sales order ${sale.number} is shipped and cannot be cancelled`, { externalReference });
-    const cancelled = await this.rpc('sale.cancel', { id: sale.id }, saleSchema);
+    let cancelled: SaleAnswer;
+    try {
+      cancelled = await this.rpc('sale.cancel', { id: sale.id }, saleSchema, { write: true });
+    } catch (error) {
+      if (!(error instanceof ErpInDoubtError)) throw error;
+      const now = await this.searchSale(externalReference).catch(() => null);
+      if (now?.state !== 'cancelled') throw error.about('cancelSalesOrder', { externalReference });
+      cancelled = now;
+    }
     if (cancelled.state !== 'cancelled') throw new ErpRejectedError(`The ERP left sales order ${sale.number} ${cancelled.state}`, { externalReference });
     return { ...base, cancelled: true };
   }
@@ -249,13 +320,21 @@ export class SimulatedErpConnector implements ErpConnector {
     await this.resolveLocations(request.lines.map((l) => l.location));
     const { unknownSkus } = await this.getProductsBySkus(request.lines.map((l) => l.sku));
     if (unknownSkus.length > 0) throw new UnknownSkuError(unknownSkus);
-    const made = await this.rpc(
-      'return.create',
-      { reference: request.externalReference, saleReference: request.salesOrderReference, lines: request.lines },
-      returnSchema,
-      { retry: false },
-    );
+    let made: { number: string };
+    try {
+      made = await this.rpc('return.create', { reference: request.externalReference, saleReference: request.salesOrderReference, lines: request.lines }, returnSchema, { write: true });
+    } catch (error) {
+      if (!(error instanceof ErpInDoubtError)) throw error;
+      const committed = await this.findCustomerReturn(request.externalReference).catch(() => null);
+      if (!committed) throw error.about('createCustomerReturn', { externalReference: request.externalReference });
+      made = { number: committed.erpReference };
+    }
     return { supported: true, erpReference: made.number, created: true };
+  }
+
+  async findCustomerReturn(externalReference: string): Promise<{ readonly erpReference: string } | null> {
+    const [found] = await this.rpc('return.search', { reference: externalReference }, z.array(returnSchema));
+    return found ? { erpReference: found.number } : null;
   }
 
   /** Refuses new calls and waits for those in flight. */
@@ -268,6 +347,7 @@ export class SimulatedErpConnector implements ErpConnector {
       method,
       async (signal) => {
         const envelope = parseErpAnswer(envelopeSchema, await this.erp.call(method, params, signal), method);
+        if (envelope.error?.type === 'Conflict') throw new ErpConflictError(`The ERP met concurrent work on ${method}: ${envelope.error.message}`, { method });
         if (envelope.error) throw new ErpRejectedError(`The ERP refused ${method}: ${envelope.error.message}`, { method, type: envelope.error.type });
         return parseErpAnswer(schema, envelope.result, method);
       },

@@ -9,7 +9,8 @@ import type { KitComponent } from '../erp-connector.js';
  *
  * It has two faces. `call(method, params)` is its wire: the only thing the connector uses, one
  * call per round trip, answering plain JSON-like values that the connector must parse (and that
- * can be made to fail: down, slow, garbage, refusing). The other methods are the factory floor:
+ * can be made to fail: down, slow, garbage, refusing, answers lost while the write commits later,
+ * conflicts with concurrent work). The other methods are the factory floor:
  * goods receipts, production, shipments, wholesale orders, counts and clerks' mistakes, which
  * tests and the demo use to move stock "on their own" behind the gateway's back.
  */
@@ -22,7 +23,15 @@ export type SimulatedFailureMode =
   /** The ERP answers HTTP-200 garbage (an HTML error page where JSON was expected). */
   | 'garbage'
   /** The ERP refuses the request with a user error. */
-  | 'reject';
+  | 'reject'
+  /**
+   * The request arrives and the connection resets before the answer: the caller sees a network
+   * error at once, and the ERP applies the request `delayMs` later (default 0), as a real ERP
+   * still working on a request whose client gave up commits after the client stopped waiting.
+   */
+  | 'lost'
+  /** The ERP refuses the request because of concurrent work (a lock it could not obtain); nothing applied. */
+  | 'conflict';
 
 export interface SimulatedFailure {
   readonly mode: SimulatedFailureMode;
@@ -42,8 +51,20 @@ export class SimulatedConnectionError extends Error {
   }
 }
 
-/** The wire envelope, shaped like JSON-RPC: a result, or an error the ERP chose to report. */
-export type SimulatedAnswer = { result: unknown } | { error: { type: 'UserError'; message: string } };
+/** What a connection reset after the request was sent looks like to a client. */
+export class SimulatedConnectionResetError extends Error {
+  readonly code = 'ECONNRESET';
+  constructor(method: string) {
+    super(`socket hang up: simulated-erp reset the connection during ${method}`);
+    this.name = 'SimulatedConnectionResetError';
+  }
+}
+
+/**
+ * The wire envelope, shaped like JSON-RPC: a result, or an error the ERP chose to report
+ * (`Conflict`: a uniqueness violation or a lock it could not obtain; nothing was applied).
+ */
+export type SimulatedAnswer = { result: unknown } | { error: { type: 'UserError' | 'Conflict'; message: string } };
 
 export interface SimulatedErpOptions {
   /**
@@ -132,7 +153,16 @@ interface CustomerReturn {
   readonly saleReference: string;
 }
 
+interface Party {
+  readonly id: number;
+  /** The natural key the connector names the customer by (its e-mail, else its name): unique. */
+  readonly key: string;
+  readonly name: string;
+  readonly email: string | null;
+}
+
 class UserError extends Error {}
+class ConflictError extends Error {}
 
 const NO_EXPIRY = '\uffff';
 
@@ -153,6 +183,9 @@ export class SimulatedErp {
   private readonly salesByReference = new Map<string, number[]>();
   private readonly wholesaleMoves = new Map<number, WholesaleMove>();
   private readonly returns = new Map<string, CustomerReturn>();
+  private readonly parties = new Map<string, Party>();
+  private readonly beforeNext = new Map<string, (params: Record<string, unknown>) => void>();
+  private readonly lateCommits = new Set<Promise<void>>();
   private readonly calls = new Map<string, number>();
   private failure: (SimulatedFailure & { remaining: number }) | null = null;
 
@@ -170,13 +203,45 @@ export class SimulatedErp {
     if (failure?.mode === 'slow') await sleepFor(failure.delayMs ?? 60_000, undefined, { signal });
     if (failure?.mode === 'garbage') return { result: '<html><body><h1>502 Bad Gateway</h1></body></html>' };
     if (failure?.mode === 'reject') return { error: { type: 'UserError', message: `Simulated refusal of ${method}` } };
+    if (failure?.mode === 'conflict') return { error: { type: 'Conflict', message: `could not obtain lock on a row for ${method}` } };
+    if (failure?.mode === 'lost') {
+      const late = sleepFor(failure.delayMs ?? 0).then(() => {
+        this.respond(method, params);
+      });
+      this.lateCommits.add(late);
+      void late.finally(() => this.lateCommits.delete(late));
+      throw new SimulatedConnectionResetError(method);
+    }
     signal?.throwIfAborted();
+    return this.respond(method, params);
+  }
+
+  private respond(method: string, params: Record<string, unknown>): SimulatedAnswer {
+    const hook = this.beforeNext.get(method);
+    if (hook) {
+      this.beforeNext.delete(method);
+      hook(params);
+    }
     try {
       return { result: this.answer(method, params) };
     } catch (error) {
       if (error instanceof UserError) return { error: { type: 'UserError', message: error.message } };
+      if (error instanceof ConflictError) return { error: { type: 'Conflict', message: error.message } };
       throw error;
     }
+  }
+
+  /**
+   * Runs `action` (another actor's work, e.g. another gateway process creating the same
+   * customer) just before the ERP handles the next call of `method`: a deterministic pause point.
+   */
+  beforeNextCall(method: string, action: (params: Record<string, unknown>) => void): void {
+    this.beforeNext.set(method, action);
+  }
+
+  /** Resolves once every request whose answer was lost has been applied. */
+  async settled(): Promise<void> {
+    while (this.lateCommits.size > 0) await Promise.all([...this.lateCommits]);
   }
 
   /** Round trips made through `call`, for one wire method or in total. */
@@ -244,6 +309,14 @@ export class SimulatedErp {
       case 'return.create': {
         const made = this.createReturn(params);
         return { id: made.id, number: made.number, reference: made.reference };
+      }
+      case 'party.search': {
+        const party = this.parties.get(String(params.key));
+        return party ? [{ id: party.id, key: party.key }] : [];
+      }
+      case 'party.create': {
+        const party = this.createParty({ key: String(params.key), name: String(params.name), email: (params.email as string | null) ?? null });
+        return { id: party.id, key: party.key };
       }
       default:
         throw new UserError(`Unknown method ${method}`);
@@ -407,7 +480,26 @@ export class SimulatedErp {
     return made;
   }
 
+  private createParty(input: { key: string; name: string; email: string | null }): Party {
+    // Like a unique index: the second of two concurrent creates fails, it does not duplicate.
+    if (this.parties.has(input.key)) throw new ConflictError('The code on party must be unique.');
+    const party: Party = { id: this.nextId++, ...input };
+    this.parties.set(input.key, party);
+    return party;
+  }
+
   // ---------------------------------------------------------------- set-up
+
+  /** A customer created by another actor (another gateway process, a clerk), by natural key. */
+  addCustomer(input: { key: string; name: string; email?: string | null }): void {
+    this.createParty({ key: input.key, name: input.name, email: input.email ?? null });
+  }
+
+  /** Customers whose e-mail is this one (case-insensitive). */
+  countCustomers(email: string): number {
+    const wanted = email.trim().toLowerCase();
+    return [...this.parties.values()].filter((p) => p.email?.toLowerCase() === wanted).length;
+  }
 
   /** A warehouse with one storage location `<code>-STO` that receives its stock. */
   addWarehouse(input: { code: string; name: string }): void {

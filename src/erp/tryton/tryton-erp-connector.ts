@@ -10,6 +10,8 @@ import type {
   CustomerReturnResult,
   ErpCapabilities,
   ErpConnector,
+  ErpLane,
+  ErpLaneOptions,
   ErpStatus,
   ErpWatermark,
   KitComponent,
@@ -28,7 +30,10 @@ import type {
   StockLevel,
   StockSnapshot,
 } from '../erp-connector.js';
-import { ErpRejectedError, ErpUnavailableError, UnknownLocationError, UnknownSkuError } from '../erp-errors.js';
+import { createHash } from 'node:crypto';
+import { ErpConflictError, ErpInDoubtError, ErpRejectedError, ErpUnavailableError, UnknownLocationError, UnknownSkuError } from '../erp-errors.js';
+import { customerKey, KeyedSerializer } from '../erp-find-or-create.js';
+import { createLaneView } from '../erp-lanes.js';
 import { chunk, compareLots, decodeSkuCursor, encodeSkuCursor, pageSize, parseCustomerReturnInput, parseSalesOrderInput, uniqueInOrder } from '../erp-inputs.js';
 import { TrytonDateTime, TrytonDecimal } from './tryton-codec.js';
 import { LOCATION_FIELDS, TrytonLocationTree, locationRecordSchema } from './tryton-locations.js';
@@ -44,6 +49,14 @@ export interface TrytonErpConnectorOptions {
   readonly logger: Logger;
   /** Bound on one HTTP round trip. */
   readonly timeoutMs?: number;
+  /**
+   * `capabilities.inDoubtSettleMs`. trytond itself never stops a request whose client left, so
+   * this must exceed the longest a request may run in the deployment (the WSGI/proxy timeout,
+   * PostgreSQL's `statement_timeout`); default 120 s.
+   */
+  readonly inDoubtSettleMs?: number;
+  /** The HTTP client (tests put faults on the wire with it). */
+  readonly fetch?: typeof fetch;
   /** Limiter and retry settings of the shared call policy. */
   readonly policy?: Partial<Omit<ErpCallPolicyOptions, 'erp' | 'logger'>>;
   /** SKUs per page of batch reads (and per `code in [...]` domain). */
@@ -196,19 +209,22 @@ export class TrytonErpConnector implements ErpConnector {
   private readonly locationTtlMs: number;
   private tree: { value: Promise<TrytonLocationTree>; loadedAt: number } | null = null;
   private lotExpiryFields: Promise<string[]> | null = null;
+  private readonly customers = new KeyedSerializer();
 
   constructor(options: TrytonErpConnectorOptions) {
     const timeoutMs = options.timeoutMs ?? 20_000;
     this.logger = options.logger.child({ erp: 'tryton' });
     this.client = new TrytonRpcClient({ ...options, timeoutMs, logger: options.logger });
+    const inDoubtSettleMs = options.inDoubtSettleMs ?? 120_000;
     // One attempt may include a login (login + preferences + the call itself).
-    this.policy = createErpCallPolicy({ erp: 'tryton', maxConcurrent: 2, timeoutMs: timeoutMs * 3 + 1_000, ...options.policy, logger: this.logger });
+    this.policy = createErpCallPolicy({ erp: 'tryton', maxConcurrent: 2, timeoutMs: timeoutMs * 3 + 1_000, ...options.policy, inDoubtSettleMs, logger: this.logger });
     this.capabilities = {
       lots: true,
       kits: true,
       customerReturns: true,
       ordersSpanWarehouses: false,
       maxSkusPerRequest: options.maxSkusPerRequest ?? DEFAULT_MAX_SKUS,
+      inDoubtSettleMs,
     };
     this.overlap = (options.overlapSeconds ?? 300) * 1_000_000;
     this.locationTtlMs = (options.locationCacheSeconds ?? 600) * 1000;
@@ -224,6 +240,15 @@ export class TrytonErpConnector implements ErpConnector {
     await this.policy.stop();
   }
 
+  forLane(lane: ErpLane, options?: ErpLaneOptions): ErpConnector {
+    return createLaneView(this, lane, options);
+  }
+
+  /** Slots in use and calls waiting per lane. */
+  laneStats() {
+    return this.policy.stats();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Round trips
 
@@ -231,9 +256,25 @@ export class TrytonErpConnector implements ErpConnector {
     return this.policy.run(`${model}.${method}`, (signal) => this.client.model(model, method, args, schema, extra, signal));
   }
 
-  /** Writes are not retried: a timed-out write may have committed (callers look before writing again). */
-  private write<T>(model: string, method: string, args: readonly unknown[], schema: z.ZodType<T>, extra: TrytonContext = {}): Promise<T> {
-    return this.policy.run(`${model}.${method}`, (signal) => this.client.model(model, method, args, schema, extra, signal), { retry: false });
+  /**
+   * Writes are resent only when nothing was applied; a lost answer is `ERP_IN_DOUBT` (the
+   * caller looks before writing again). `retryConflicts: false` hands a conflict back at once.
+   */
+  private write<T>(model: string, method: string, args: readonly unknown[], schema: z.ZodType<T>, options: { retryConflicts?: boolean } = {}): Promise<T> {
+    return this.policy.run(`${model}.${method}`, (signal) => this.client.model(model, method, args, schema, {}, signal), { write: true, ...options });
+  }
+
+  /**
+   * A write whose effect a later call completes anyway (a workflow step, a record found again by
+   * its natural key): a lost answer is reported `ERP_UNAVAILABLE`, retryable, not in doubt.
+   */
+  private async writeResumable<T>(what: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof ErpInDoubtError)) throw error;
+      throw new ErpUnavailableError(`Tryton lost the answer to ${what}; calling again resumes it`, { operation: what }, { cause: error, notApplied: true });
+    }
   }
 
   private searchRead<T>(model: string, domain: unknown[], fields: readonly string[], schema: z.ZodType<T>, options: { order?: unknown; limit?: number | null; context?: TrytonContext } = {}): Promise<T[]> {
@@ -633,10 +674,11 @@ export class TrytonErpConnector implements ErpConnector {
         z.tuple([z.number().int()]),
       )) as [number];
     } catch (error) {
-      // A create that timed out may have committed: look before reporting a failure.
-      if (!(error instanceof ErpUnavailableError)) throw error;
-      const committed = await this.findSale(order.externalReference);
-      if (!committed) throw error;
+      if (!(error instanceof ErpInDoubtError)) throw error;
+      // Found now: conclusive at once. Not found: proves nothing until the create has settled
+      // (trytond may still commit it), so the caller must wait, not resend.
+      const committed = await this.findSale(order.externalReference).catch(() => null);
+      if (!committed) throw error.about('createSalesOrder', { externalReference: order.externalReference });
       saleId = committed.id;
     }
     const [created] = await this.readSales([saleId]);
@@ -652,9 +694,10 @@ export class TrytonErpConnector implements ErpConnector {
   private async completeWorkflow(sale: SaleRecord): Promise<SaleRecord> {
     if (sale.state !== 'draft' && sale.state !== 'quotation') return sale;
     if (!sale.description?.startsWith(STOCKBRIDGE_SALE_MARKER)) return sale;
-    if (sale.state === 'draft') await this.write('sale.sale', 'quote', [[sale.id]], nothing);
+    // A lost answer here leaves a draft or quoted sale that the next createSalesOrder completes.
+    if (sale.state === 'draft') await this.writeResumable('quoting the sale', () => this.write('sale.sale', 'quote', [[sale.id]], nothing));
     // confirm runs the queued `process` at the end of the request: shipments exist when it returns.
-    await this.write('sale.sale', 'confirm', [[sale.id]], nothing);
+    await this.writeResumable('confirming the sale', () => this.write('sale.sale', 'confirm', [[sale.id]], nothing));
     const [after] = await this.readSales([sale.id]);
     return after!;
   }
@@ -667,6 +710,18 @@ export class TrytonErpConnector implements ErpConnector {
   }
 
   async cancelSalesOrder(externalReference: string): Promise<CancelSalesOrderResult> {
+    try {
+      return await this.cancelSale(externalReference);
+    } catch (error) {
+      if (!(error instanceof ErpInDoubtError)) throw error;
+      // Cancelled now: conclusive. Otherwise the caller reads the status again after settling.
+      const now = await this.findSalesOrder(externalReference).catch(() => null);
+      if (now?.status === 'cancelled') return { externalReference, erpReference: now.erpReference, status: 'cancelled', cancelled: true };
+      throw error.about('cancelSalesOrder', { externalReference });
+    }
+  }
+
+  private async cancelSale(externalReference: string): Promise<CancelSalesOrderResult> {
     const sale = await this.findSale(externalReference);
     if (!sale) throw new NotFoundError('Sales order', externalReference);
     const tree = await this.locationTree();
@@ -705,7 +760,7 @@ export class TrytonErpConnector implements ErpConnector {
     const wizard = 'wizard.sale.handle.shipment.exception';
     const active = { active_id: saleId, active_ids: [saleId], active_model: 'sale.sale' };
     const run = <T>(method: string, params: (context: TrytonContext) => unknown[], schema: z.ZodType<T>) =>
-      this.policy.run(`${wizard}.${method}`, (signal) => this.client.authenticated(`${wizard}.${method}`, params, schema, signal), { retry: false });
+      this.policy.run(`${wizard}.${method}`, (signal) => this.client.authenticated(`${wizard}.${method}`, params, schema, signal), { write: true });
     const [session] = await run('create', (context) => [context], wizardStart);
     try {
       const ask = await run('execute', (context) => [session, {}, 'ask', { ...context, ...active }], wizardAsk);
@@ -778,31 +833,54 @@ export class TrytonErpConnector implements ErpConnector {
     return found;
   }
 
-  /** The customer's party (found by e-mail, else created) and the shipping address on it. */
-  private async customerParty(order: SalesOrderInput): Promise<{ party: number; address: number }> {
+  /**
+   * The customer's party and the shipping address on it, found or created safely under
+   * concurrency: one at a time per customer in this process, and across processes by the party
+   * code, which is derived from the customer's natural key (`customerKey`) and unique in Tryton,
+   * so the second of two concurrent creates gets "The code on party must be unique." and looks
+   * again. A lost answer is `ERP_UNAVAILABLE`: the order was not sent, and the next attempt
+   * finds the party (or conflicts with it).
+   */
+  private customerParty(order: SalesOrderInput): Promise<{ party: number; address: number }> {
+    const key = customerKey(order.customer);
+    return this.customers.run(key, async () => {
+      const party = await this.writeResumable('creating the customer', () => this.findOrCreateParty(order, key));
+      const address = await this.writeResumable('creating the address', () => this.addressFor(party, order.shippingAddress));
+      return { party, address };
+    });
+  }
+
+  private async findOrCreateParty(order: SalesOrderInput, key: string): Promise<number> {
+    const code = partyCodeFor(key);
     const email = order.customer.email?.trim().toLowerCase() || null;
-    let party: number | undefined;
-    if (email) {
+    const find = async (): Promise<number | undefined> => {
+      const [byCode] = await this.read('party.party', 'search', [[['code', '=', code]], 0, 1, [['id', 'ASC']]], ids);
+      if (byCode !== undefined || !email) return byCode;
+      // A party made before codes were derived, or by a clerk: found by its e-mail.
       const [mechanism] = await this.searchRead('party.contact_mechanism', [['type', '=', 'email'], ['value', '=', email]], ['party'], z.object({ party: z.number().int() }), { limit: 1, order: [['id', 'ASC']] });
-      party = mechanism?.party;
+      return mechanism?.party;
+    };
+    const found = await find();
+    if (found !== undefined) return found;
+    const mechanisms = [...(email ? [{ type: 'email', value: email }] : []), ...(order.customer.phone ? [{ type: 'phone', value: order.customer.phone }] : [])];
+    try {
+      const [party] = await this.write('party.party', 'create', [[{ name: order.customer.name, code, contact_mechanisms: [['create', mechanisms]] }]], z.tuple([z.number().int()]), { retryConflicts: false });
+      return party;
+    } catch (error) {
+      if (!(error instanceof ErpConflictError) && !(error instanceof ErpInDoubtError)) throw error;
+      const again = await find();
+      if (again !== undefined) return again;
+      throw error;
     }
-    if (party === undefined) {
-      const mechanisms = [
-        ...(email ? [{ type: 'email', value: email }] : []),
-        ...(order.customer.phone ? [{ type: 'phone', value: order.customer.phone }] : []),
-      ];
-      [party] = (await this.write('party.party', 'create', [[{ name: order.customer.name, contact_mechanisms: [['create', mechanisms]] }]], z.tuple([z.number().int()]))) as [number];
-    }
-    const address = await this.addressFor(party, order.shippingAddress);
-    return { party, address };
   }
 
   private async addressFor(party: number, postal: PostalAddress | null): Promise<number> {
     if (postal === null) {
       const [first] = await this.read('party.address', 'search', [[['party', '=', party]], 0, 1, [['sequence', 'ASC'], ['id', 'ASC']]], ids);
       if (first !== undefined) return first;
-      const [created] = await this.write('party.address', 'create', [[{ party }]], ids);
-      return created!;
+      await this.write('party.address', 'create', [[{ party }]], ids);
+      const [oldest] = await this.read('party.address', 'search', [[['party', '=', party]], 0, 1, [['sequence', 'ASC'], ['id', 'ASC']]], ids);
+      return oldest!;
     }
     const street = [postal.company, postal.line1, postal.line2].filter((part): part is string => Boolean(part?.trim())).join('\n');
     const [country] = await this.read('country.country', 'search', [[['code', '=', postal.countryCode.toUpperCase()]], 0, 1, null], ids);
@@ -814,8 +892,16 @@ export class TrytonErpConnector implements ErpConnector {
       ids,
     );
     if (same !== undefined) return same;
-    const [created] = await this.write('party.address', 'create', [[{ party, ...values }]], ids);
-    return created!;
+    await this.write('party.address', 'create', [[{ party, ...values }]], ids);
+    // Another process may have made the same address at the same time (no unique key exists for
+    // addresses): every process uses the oldest of the equal ones, so their sales agree.
+    const [oldest] = await this.read(
+      'party.address',
+      'search',
+      [[['party', '=', party], ...Object.entries(values).map(([field, value]) => [field, '=', value])], 0, 1, [['id', 'ASC']]],
+      ids,
+    );
+    return oldest!;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -832,11 +918,8 @@ export class TrytonErpConnector implements ErpConnector {
     }
     const products = await this.resolveProducts(request.lines.map((l) => l.sku));
 
-    const existing = await this.searchRead('stock.shipment.out.return', [['reference', '=', request.externalReference]], ['number'], z.object({ id: z.number().int(), number: z.string().nullable() }), {
-      limit: 1,
-      order: [['id', 'ASC']],
-    });
-    if (existing[0]) return { supported: true, erpReference: existing[0].number ?? `return:${existing[0].id}`, created: false };
+    const existing = await this.findCustomerReturn(request.externalReference);
+    if (existing) return { supported: true, erpReference: existing.erpReference, created: false };
 
     const warehouse = tree.warehouseByCode([...warehouses][0]!)!;
     const [warehouseRecord] = await this.read('stock.location', 'read', [[warehouse.id], ['input_location']], z.array(z.object({ input_location: z.number().int().nullable() })));
@@ -847,7 +930,9 @@ export class TrytonErpConnector implements ErpConnector {
         l.unit_price ?? '0',
       ]),
     );
-    const [id] = await this.write(
+    let id: number | undefined;
+    try {
+      [id] = await this.write(
       'stock.shipment.out.return',
       'create',
       [
@@ -879,8 +964,22 @@ export class TrytonErpConnector implements ErpConnector {
       ],
       ids,
     );
+    } catch (error) {
+      if (!(error instanceof ErpInDoubtError)) throw error;
+      const committed = await this.findCustomerReturn(request.externalReference).catch(() => null);
+      if (!committed) throw error.about('createCustomerReturn', { externalReference: request.externalReference });
+      return { supported: true, erpReference: committed.erpReference, created: true };
+    }
     const [made] = await this.read('stock.shipment.out.return', 'read', [[id], ['number']], z.array(z.object({ number: z.string().nullable() })));
     return { supported: true, erpReference: made?.number ?? `return:${id}`, created: true };
+  }
+
+  async findCustomerReturn(externalReference: string): Promise<{ readonly erpReference: string } | null> {
+    const [found] = await this.searchRead('stock.shipment.out.return', [['reference', '=', externalReference]], ['number'], z.object({ id: z.number().int(), number: z.string().nullable() }), {
+      limit: 1,
+      order: [['id', 'ASC']],
+    });
+    return found ? { erpReference: found.number ?? `return:${found.id}` } : null;
   }
 }
 
@@ -906,6 +1005,14 @@ function statusOf(state: string, everythingCancelled: boolean): SalesOrderStatus
     default:
       return 'processing';
   }
+}
+
+/**
+ * The Tryton party code of a customer: derived from its natural key so that two processes
+ * creating the same new customer collide on Tryton's unique party code instead of making two.
+ */
+export function partyCodeFor(key: string): string {
+  return `SB-${createHash('sha256').update(key).digest('hex').slice(0, 20).toUpperCase()}`;
 }
 
 function erpReferenceOf(sale: SaleRecord): string {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { isAppError } from '../../shared/errors.js';
-import { ErpInvalidResponseError, ErpRejectedError, ErpUnavailableError } from '../erp-errors.js';
+import { ErpConflictError, ErpInvalidResponseError, ErpRejectedError, ErpUnavailableError } from '../erp-errors.js';
 import { TrytonDecodeError, decodeTrytonJson, encodeTrytonJson } from './tryton-codec.js';
 
 /**
@@ -9,8 +9,13 @@ import { TrytonDecodeError, decodeTrytonJson, encodeTrytonJson } from './tryton-
  *
  * Guarantee: every call either resolves with a result that passed the caller's zod schema, or
  * rejects with a typed ERP error, within `timeoutMs` per round trip (plus one re-login):
- * - `ERP_UNAVAILABLE`: connection refused/reset, timeout, HTTP 5xx or 429, or a server-side
- *   exception that is a database lock (worth retrying later);
+ * - `ERP_UNAVAILABLE`: connection refused/reset, timeout, HTTP 5xx or 429 (worth retrying
+ *   later); `notApplied` when the request is known not to have reached trytond's transaction
+ *   (refused connection, failed login before the call, 429), so that a write may be resent;
+ * - `ERP_CONFLICT`: trytond answered that concurrent work stopped the request and rolled it
+ *   back: a uniqueness violation ("The code on party must be unique."), psycopg2's
+ *   UniqueViolation / LockNotAvailable ("could not obtain lock") / SerializationFailure /
+ *   deadlock, SQLite's "database is locked", a `ConcurrencyException` (retry; not a refusal);
  * - `ERP_REJECTED`: a Tryton `UserError`/`UserWarning`/access error, bad credentials, any other
  *   server-side exception (the same request will fail again);
  * - `ERP_INVALID_RESPONSE`: a body that is not the JSON-RPC envelope, or a result that does not
@@ -31,6 +36,8 @@ export interface TrytonRpcClientOptions {
   /** Bound on each HTTP round trip, body included. */
   readonly timeoutMs?: number;
   readonly language?: string;
+  /** The HTTP client (the global fetch); tests put faults on the wire with it. */
+  readonly fetch?: typeof fetch;
 }
 
 export type TrytonContext = Readonly<Record<string, unknown>>;
@@ -52,6 +59,14 @@ interface Session {
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/**
+ * Server-side failures caused by concurrent work, which trytond rolled back: psycopg2's error
+ * class names and PostgreSQL's messages (trytond 6.0 retries a few of them itself, per
+ * `[database] retry`, before it gives up and answers), SQLite's lock.
+ */
+const CONFLICT_PATTERN =
+  /UniqueViolation|duplicate key value|LockNotAvailable|could not obtain lock|lock timeout|SerializationFailure|could not serialize|TransactionRollbackError|deadlock detected|database is locked/i;
 const MAX_BODY_IN_ERROR = 200;
 
 /** Errors that mean "log in again and repeat", kept inside the client. */
@@ -62,6 +77,7 @@ export class TrytonRpcClient {
   private readonly databaseUrl: string;
   private readonly timeoutMs: number;
   private readonly logger: Logger;
+  private readonly fetch: typeof fetch;
   private session: Promise<Session> | null = null;
   private nextId = 1;
   private trips = 0;
@@ -71,6 +87,7 @@ export class TrytonRpcClient {
     this.databaseUrl = `${this.baseUrl}${encodeURIComponent(options.database)}/`;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.logger = options.logger.child({ erp: 'tryton' });
+    this.fetch = options.fetch ?? fetch;
   }
 
   /** HTTP round trips made so far (logins included): what the batching guarantees are counted in. */
@@ -109,7 +126,16 @@ export class TrytonRpcClient {
   async authenticated<T>(method: string, params: (context: TrytonContext) => readonly unknown[], schema: z.ZodType<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const pending = this.currentSession();
-      const session = await pending;
+      let session: Session;
+      try {
+        session = await pending;
+      } catch (error) {
+        // Failing to open a session sends nothing of the call itself.
+        if (error instanceof ErpUnavailableError && !error.notApplied) {
+          throw new ErpUnavailableError(error.message, error.details, { cause: error, notApplied: true });
+        }
+        throw error;
+      }
       try {
         return await this.send(this.databaseUrl, method, params(session.context), session.header, schema, signal);
       } catch (error) {
@@ -179,7 +205,7 @@ export class TrytonRpcClient {
       // One signal bounds connect, headers and body together.
       const timeout = AbortSignal.timeout(this.timeoutMs);
       const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
-      const response = await fetch(url, { method: 'POST', headers, body: encodeTrytonJson({ id, method, params }), signal });
+      const response = await this.fetch(url, { method: 'POST', headers, body: encodeTrytonJson({ id, method, params }), signal });
       status = response.status;
       text = await response.text();
     } catch (error) {
@@ -187,13 +213,15 @@ export class TrytonRpcClient {
       if (isAppError(error)) throw error;
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : describeNetworkError(error);
-      throw new ErpUnavailableError(`Tryton is unreachable: ${reason}`, { method, reason: timedOut ? 'TIMEOUT' : 'NETWORK' }, { cause: error });
+      // A refused or unresolvable connection never carried the request; a reset or a timeout may have.
+      const notApplied = !timedOut && NEVER_CONNECTED.has(reason);
+      throw new ErpUnavailableError(`Tryton is unreachable: ${reason}`, { method, reason: timedOut ? 'TIMEOUT' : 'NETWORK' }, { cause: error, notApplied });
     }
     const elapsedMs = Math.round(performance.now() - started);
     this.logger.trace({ method, status, elapsedMs }, 'tryton rpc');
 
     if (status === 401) throw new SessionExpired();
-    if (status === 429) throw new ErpUnavailableError('Tryton rate-limited the request (HTTP 429)', { method, status });
+    if (status === 429) throw new ErpUnavailableError('Tryton rate-limited the request (HTTP 429)', { method, status }, { notApplied: true });
     if (status >= 500) throw new ErpUnavailableError(`Tryton answered HTTP ${status}`, { method, status, body: excerpt(text) });
     if (status === 403 || status === 404) {
       throw new ErpRejectedError(`Tryton answered HTTP ${status} (${status === 404 ? 'unknown database?' : 'forbidden'})`, { method, status, database: this.options.database });
@@ -235,18 +263,30 @@ function trytonError(method: string, raw: unknown): Error {
   const texts = Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : typeof args === 'string' ? [args] : [];
   switch (kind) {
     case 'UserError':
+      // A SQL unique constraint comes back as a UserError naming it ("The code on party must
+      // be unique."): another transaction made the same record first; look again, do not fail.
+      if (/must be unique/i.test(texts[0] ?? '')) {
+        return new ErpConflictError(texts[0]!, { method, kind: 'UNIQUE_VIOLATION' });
+      }
       return new ErpRejectedError(texts[0] ?? 'Tryton refused the request', { method, kind, description: texts[1] || undefined });
     case 'UserWarning':
       // A warning needs a person to confirm it; an integration must not.
       return new ErpRejectedError(texts[1] ?? 'Tryton raised a warning', { method, kind, warning: texts[0] });
-    case 'LoginException':
     case 'ConcurrencyException':
+      return new ErpConflictError(texts.join(' ') || kind, { method, kind });
+    case 'LoginException':
       return new ErpRejectedError(texts.join(' ') || kind, { method, kind });
     default: {
-      // Any other exception comes back as [str(exception), traceback].
+      // Any other exception comes back as [str(exception), traceback]; psycopg2 names its class
+      // in the traceback's last line.
       const message = kind.slice(0, 500);
-      if (/database is locked|could not serialize|deadlock detected|OperationalError/i.test(message)) {
-        return new ErpUnavailableError(`Tryton's database is busy: ${message}`, { method, kind: 'DATABASE_BUSY' });
+      const traceback = typeof args === 'string' ? args.slice(-2_000) : '';
+      if (CONFLICT_PATTERN.test(message) || CONFLICT_PATTERN.test(traceback)) {
+        return new ErpConflictError(`Tryton's database met concurrent work: ${message}`, { method, kind: 'DATABASE_CONFLICT' });
+      }
+      if (/OperationalError/i.test(message) || /OperationalError/i.test(traceback)) {
+        // trytond answered, so its transaction was rolled back: nothing applied.
+        return new ErpUnavailableError(`Tryton's database is unavailable: ${message}`, { method, kind: 'DATABASE_BUSY' }, { notApplied: true });
       }
       return new ErpRejectedError(`Tryton failed on ${method}: ${message}`, { method, kind: 'SERVER_EXCEPTION' });
     }
