@@ -5,8 +5,9 @@ import { ValidationError } from '../shared/errors.js';
 import { InventoryError } from './inventory.errors.js';
 import type { PositionChange, PositionRecord, RefreshPositionsResult, SafetyStockRule, SetSafetyStockInput } from './inventory.models.js';
 import { createMappingRepository } from './mapping.repository.js';
-import { createPositionsRepository, toPositionRecord, type PositionsRepository, type TermsRow } from './positions.repository.js';
+import { createPositionsRepository, toPositionRecord, type PositionsRepository } from './positions.repository.js';
 import type { PositionKey, PushSignal } from './push-requests.js';
+import { createInventoryLevelsWriter, type TermsRow } from './read-model/inventory-levels.writer.js';
 
 export interface RefreshPositionsOptions {
   readonly signal?: AbortSignal;
@@ -20,7 +21,8 @@ export interface RefreshPositionsOptions {
 
 /**
  * The ATP engine: the ERP's terms and the safety stock rules, written into the read model
- * (`inventory_levels`) with ATP recomputed by `atpExpression` in the same statement.
+ * (`inventory_levels`) through its one writer (./read-model/inventory-levels.writer.ts), which
+ * recomputes ATP with the one formula in the same statement.
  *
  * Guarantee: after `refreshPositions(skus)` returns, every position of those SKUs (at every ERP
  * warehouse and every mapped ERP location) holds the ERP's terms as read during the call, the
@@ -163,7 +165,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
     const at = now();
     const { written, changes } = await db.transaction(async (tx) => {
       if (read.unknownSkus.length > 0) await createMappingRepository(tx, shop).deactivateErpProducts(read.unknownSkus);
-      return createPositionsRepository(tx, shop).writeErpTerms(read.rows, at);
+      return createInventoryLevelsWriter(tx, shop).writeErpTerms(read.rows, at);
     });
     await report(written, changes);
   }
@@ -219,9 +221,8 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
         }
         const at = now();
         const { written, changes } = await db.transaction(async (tx) => {
-          const repository = createPositionsRepository(tx, shop);
-          await repository.replaceKitStock(page, kitStock, at);
-          return repository.writeErpTerms(rows, at);
+          await createPositionsRepository(tx, shop).replaceKitStock(page, kitStock, at);
+          return createInventoryLevelsWriter(tx, shop).writeErpTerms(rows, at);
         });
         await report(written, changes);
       }
@@ -261,7 +262,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
             (level > MAX_KIT_DEPTH ? 0 : buildableKits(definitions.get(sku)!.components, (component) => componentAtp.get(component)?.get(location) ?? 0)),
         })),
       );
-      changes.push(...(await repository.writeKitOnHand(rows, at)));
+      changes.push(...(await createInventoryLevelsWriter(tx, shop).writeKitOnHand(rows, at)));
     }
     return changes;
   }
@@ -367,7 +368,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
         const repository = createPositionsRepository(tx, shop);
         if (input.quantity === null) await repository.deleteSafetyStockRule({ sku, location });
         else await repository.upsertSafetyStockRule({ sku, location, quantity: input.quantity }, at);
-        const rows = await repository.applySafetyStock({ sku, location }, at);
+        const rows = await createInventoryLevelsWriter(tx, shop).applySafetyStock({ sku, location }, at);
         // Components' ATP moved: so may the kits built from them (all kits, for a rule on every SKU).
         const kits = sku === null ? [...(await repository.listKitDefinitions()).keys()] : await kitsAbove([sku], repository);
         await recomputeKits(kits.filter((kit) => kit !== sku), tx);

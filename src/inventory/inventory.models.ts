@@ -1,4 +1,4 @@
-import type { AtpTerms } from '../db/schema/inventory-levels.js';
+import type { AtpTerms } from './read-model/atp-formula.js';
 
 /**
  * The inventory domain's own terms: what the mapping, the ATP engine and the read API hand to

@@ -4,7 +4,6 @@ import {
   erpKitComponents,
   erpLocations,
   erpProducts,
-  inventoryLevels,
   locationMappings,
   shopifyLocations,
   shopifyVariants,
@@ -13,6 +12,7 @@ import {
   skuMappings,
   skuNormalizationSettings,
 } from '../db/schema/index.js';
+import { createInventoryLevelsWriter } from './read-model/inventory-levels.writer.js';
 import type { Location as ErpLocation, Product as ErpProduct } from '../erp/erp-connector.js';
 import type { ShopifyLocation, ShopifyVariant } from '../shopify/shopify-client.js';
 import type {
@@ -589,21 +589,11 @@ export function createMappingRepository(db: Db, shop: string) {
     // ------------------------------------------------------------ push marks
 
     /**
-     * Marks every position of these SKUs (or at this location) for the event push, like
-     * `requestPush` does for a handful of positions, in one statement whatever the count.
+     * Push every position of these SKUs (or at this location) no later than `at`, through the
+     * read model's one writer: one statement whatever the count.
      */
     async markPushRequested(scope: { skus?: readonly string[]; location?: string }, at: Date): Promise<void> {
-      if (scope.skus && scope.skus.length === 0) return;
-      await db
-        .update(inventoryLevels)
-        .set({ pushRequestedAt: sql`coalesce(${inventoryLevels.pushRequestedAt}, ${at.toISOString()}::timestamptz)` })
-        .where(
-          and(
-            eq(inventoryLevels.shop, shop),
-            scope.skus ? inList(inventoryLevels.sku, scope.skus) : undefined,
-            scope.location ? eq(inventoryLevels.location, scope.location) : undefined,
-          ),
-        );
+      await createInventoryLevelsWriter(db, shop).requestPushFor(scope, at);
     },
 
     /** Serialises matching runs and manual mappings of this shop across instances (until commit). */

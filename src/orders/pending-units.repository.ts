@@ -1,12 +1,14 @@
-import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Db } from '../db/database.js';
-import { atpExpression, inventoryLevels, shopifyOrderLines } from '../db/schema/index.js';
-import { requestPush, type PositionKey } from '../inventory/push-requests.js';
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/database.js';
+import { shopifyOrderLines } from '../db/schema/index.js';
+import { comparePositions, createInventoryLevelsWriter, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import type { OrderRecord } from './order.models.js';
 import { toLine, type NewLine, type OrderRepository, type StoredLine } from './order.repository.js';
 
 /**
- * The only code that changes `inventory_levels.pending_orders`. Each order line records in
+ * The only caller that changes `inventory_levels.pending_orders` (through the read model's
+ * writer, src/inventory/read-model/inventory-levels.writer.ts, in the caller's transaction: an
+ * order's pending units commit with the order that holds them). Each order line records in
  * `pending_quantity` exactly what it adds to its position, so moving a line to a new target
  * changes the position by the difference, and the sum over open lines is the column's value.
  *
@@ -29,12 +31,6 @@ function keyOf(sku: string, location: string): string {
   return `${sku}\u0000${location}`;
 }
 
-function positionsCondition(positions: readonly PositionKey[]): SQL {
-  const bySku = new Map<string, string[]>();
-  for (const { sku, location } of positions) bySku.set(sku, [...(bySku.get(sku) ?? []), location]);
-  return or(...[...bySku].map(([sku, locations]) => and(eq(inventoryLevels.sku, sku), inArray(inventoryLevels.location, locations))))!;
-}
-
 /**
  * Works out each line's new pending units (`target(line)`, 0 for unmapped lines), changes the
  * positions by the difference, recomputes their ATP and marks them for the event push, in the
@@ -54,16 +50,9 @@ export async function moveUnits(
   for (const line of lines) if (line.erpSku && line.location) wanted.set(keyOf(line.erpSku, line.location), { sku: line.erpSku, location: line.location });
 
   // Lock the positions in a fixed order first, so two orders never wait on each other in a cycle.
-  const sorted = [...wanted.values()].sort(comparePositions);
+  const writer = createInventoryLevelsWriter(tx, shop);
   const existing = new Set<string>();
-  if (sorted.length > 0) {
-    const rows = await tx.execute<{ sku: string; location: string }>(sql`
-      select sku, location from ${inventoryLevels}
-      where ${inventoryLevels.shop} = ${shop} and ${positionsCondition(sorted)}
-      order by sku, location
-      for update`);
-    for (const row of rowsOf<{ sku: string; location: string }>(rows)) existing.add(keyOf(row.sku, row.location));
-  }
+  for (const row of await writer.lockPositions([...wanted.values()])) existing.add(keyOf(row.sku, row.location));
 
   const perPosition = new Map<string, { sku: string; location: string; delta: number; explain: number }>();
   const next = new Map<number, { pending: number; explained: number }>();
@@ -89,30 +78,9 @@ export async function moveUnits(
   }
 
   const changed = [...perPosition.values()].sort(comparePositions);
-  if (changed.length > 0) {
-    const values = sql.join(
-      changed.map((change) => sql`(${change.sku}::text, ${change.location}::text, ${change.delta}::double precision, ${change.explain}::double precision)`),
-      sql`, `,
-    );
-    await tx.execute(sql`
-      update ${inventoryLevels}
-      set pending_orders = greatest(0, ${inventoryLevels.pendingOrders} + changes.delta),
-          unexplained_shopify_drop = ${inventoryLevels.unexplainedShopifyDrop} - changes.explain,
-          computed_at = ${at.toISOString()}::timestamptz
-      from (values ${values}) as changes(sku, location, delta, explain)
-      where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = changes.sku and ${inventoryLevels.location} = changes.location`);
-    // A second statement because SET sees the old terms: the ATP must come from the new ones.
-    await tx
-      .update(inventoryLevels)
-      .set({ availableToPromise: atpExpression })
-      .where(and(eq(inventoryLevels.shop, shop), positionsCondition(changed)));
-    await requestPush(tx, shop, changed, at);
-  }
+  // One statement: the new terms, their ATP and the push mark.
+  await writer.adjustPendingOrders(changed, at);
   return { change: { positions: changed.map(({ sku, location }) => ({ sku, location })), delta: net }, next };
-}
-
-function comparePositions(a: PositionKey, b: PositionKey): number {
-  return a.sku === b.sku ? (a.location < b.location ? -1 : a.location > b.location ? 1 : 0) : a.sku < b.sku ? -1 : 1;
 }
 
 /** Moves every line of a stored order to `target(line)` pending units (see `moveUnits`). */

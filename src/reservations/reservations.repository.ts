@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Db } from '../db/database.js';
-import { atpExpression, inventoryLevels, reservationEvents, reservations } from '../db/schema/index.js';
-import { requestPush, type PositionKey } from '../inventory/push-requests.js';
+import type { Db } from '../db/database.js';
+import { inventoryLevels, reservationEvents, reservations } from '../db/schema/index.js';
+import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import {
   ERP_CONFIRMATION_ACTOR,
   EXPIRY_ACTOR,
@@ -13,10 +13,11 @@ import {
 } from './reservations.models.js';
 
 /**
- * Every read and write of reservations, and the only code that changes
- * `inventory_levels.reserved`. Each method is one transaction: the reservation row, its audit
- * event, the `reserved` term with the ATP recomputed from it, and the push mark commit together
- * or not at all.
+ * Every read and write of reservations, and the only caller that changes
+ * `inventory_levels.reserved` (through the read model's writer,
+ * src/inventory/read-model/inventory-levels.writer.ts, in this repository's transaction). Each
+ * method is one transaction: the reservation row, its audit event, the `reserved` term with the
+ * ATP recomputed from it, and the push mark commit together or not at all.
  */
 
 export interface NewReservation {
@@ -90,65 +91,25 @@ async function inTransaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T
   }
 }
 
-function sortedPositions(rows: readonly { sku: string; location: string }[]): PositionKey[] {
-  const unique = new Map(rows.map((row) => [`${row.sku}\u0000${row.location}`, { sku: row.sku, location: row.location }]));
-  return [...unique.values()].sort((a, b) => (a.sku === b.sku ? (a.location < b.location ? -1 : 1) : a.sku < b.sku ? -1 : 1));
-}
-
 /**
  * Adds `delta` units to `reserved` of each position (negative frees them), recomputes the ATP
- * from the new terms and marks the positions for the event push, in the caller's transaction.
- * Positions are updated in a fixed order so two of these never wait on each other in a cycle.
+ * and marks the positions for the event push, in the caller's transaction (the writer locks the
+ * positions in a fixed order first).
  */
 async function adjustReserved(tx: Db, shop: string, changes: readonly { sku: string; location: string; delta: number }[], at: Date): Promise<void> {
-  const totals = new Map<string, { sku: string; location: string; delta: number }>();
-  for (const change of changes) {
-    const key = `${change.sku}\u0000${change.location}`;
-    const total = totals.get(key) ?? { sku: change.sku, location: change.location, delta: 0 };
-    total.delta += change.delta;
-    totals.set(key, total);
-  }
-  const positions = sortedPositions([...totals.values()]);
-  if (positions.length === 0) return;
-  await lockPositions(tx, shop, positions);
-  const rows = sql.join(
-    positions.map(({ sku, location }) => sql`(${sku}::text, ${location}::text, ${totals.get(`${sku}\u0000${location}`)!.delta}::double precision)`),
-    sql`, `,
-  );
-  await tx.execute(sql`
-    update ${inventoryLevels} set reserved = ${inventoryLevels.reserved} + changes.delta, computed_at = ${at.toISOString()}::timestamptz
-    from (values ${rows}) as changes(sku, location, delta)
-    where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = changes.sku and ${inventoryLevels.location} = changes.location`);
-  // A second statement because SET sees the old `reserved`: the ATP must come from the new one.
-  await tx
-    .update(inventoryLevels)
-    .set({ availableToPromise: atpExpression })
-    .where(and(eq(inventoryLevels.shop, shop), positionsCondition(positions)));
-  await requestPush(tx, shop, positions, at);
+  await createInventoryLevelsWriter(tx, shop).adjustReserved(changes, at);
 }
 
 /**
  * Locks the positions' rows in (sku, location) order and returns their ATP. Every transaction of
  * this domain takes position locks this way, so two of them never wait on each other in a cycle.
  */
-async function lockPositions(tx: Db, shop: string, positions: readonly PositionKey[]) {
-  if (positions.length === 0) return [];
-  return tx
-    .select({ sku: inventoryLevels.sku, location: inventoryLevels.location, atp: atpExpression, reserved: inventoryLevels.reserved })
-    .from(inventoryLevels)
-    .where(and(eq(inventoryLevels.shop, shop), positionsCondition(positions)))
-    .orderBy(asc(inventoryLevels.sku), asc(inventoryLevels.location))
-    .for('update');
+function lockPositions(tx: Db, shop: string, positions: readonly PositionKey[]) {
+  return createInventoryLevelsWriter(tx, shop).lockPositions(positions);
 }
 
 /** Units that count in `reserved`: ACTIVE reservations, and COMMITTED ones the ERP has not shown yet. */
 const countsInReserved = sql`(${reservations.status} = 'ACTIVE' or (${reservations.status} = 'COMMITTED' and ${reservations.erpConfirmedAt} is null))`;
-
-function positionsCondition(positions: readonly PositionKey[]): SQL {
-  const bySku = new Map<string, string[]>();
-  for (const { sku, location } of positions) bySku.set(sku, [...(bySku.get(sku) ?? []), location]);
-  return or(...[...bySku].map(([sku, locations]) => and(eq(inventoryLevels.sku, sku), inArray(inventoryLevels.location, locations))))!;
-}
 
 async function recordEvents(tx: Db, events: readonly ReservationEventRecord[]): Promise<void> {
   if (events.length === 0) return;
@@ -185,7 +146,7 @@ async function closeActive(
   if (to === 'COMMITTED') {
     // ATP does not change at a commit, but the position is marked anyway: every transition
     // leads to a push, and the push writes only values that differ.
-    await requestPush(tx, shop, sortedPositions(rows), at);
+    await createInventoryLevelsWriter(tx, shop).requestPush(sortedPositions(rows), at);
   } else {
     await adjustReserved(
       tx,
@@ -271,32 +232,19 @@ export async function confirmCommittedReservations(
 
 /**
  * Takes the decided units: adds each `delta` to `reserved` only where the ATP before covers it,
- * and recomputes the ATP. Under the condition ATP >= q (q a whole number), the ATP after adding q
- * to `reserved` is exactly the ATP before minus q, so one statement both guards and recomputes.
- * The rows are already locked by the caller, so the guard always holds; should it ever not, the
- * whole transaction fails rather than promise units that are not there. It also sets the push
- * mark exactly as `requestPush` does (src/inventory/push-requests.ts), in this statement rather
- * than another, because every round trip here is spent holding the positions' row locks.
+ * recomputes the ATP and marks the position for the push, in one statement (every round trip
+ * here is spent holding the positions' row locks). The rows are already locked by the caller,
+ * so the guard always holds; should it ever not, the whole transaction fails rather than promise
+ * units that are not there.
  */
 async function takeUnits(tx: Db, shop: string, takes: readonly { sku: string; location: string; delta: number }[], at: Date): Promise<void> {
   if (takes.length === 0) return;
-  const rows = sql.join(
-    takes.map(({ sku, location, delta }) => sql`(${sku}::text, ${location}::text, ${delta}::integer)`),
-    sql`, `,
+  const taken = await createInventoryLevelsWriter(tx, shop).takeReserved(
+    takes.map(({ sku, location, delta }) => ({ sku, location, quantity: delta })),
+    at,
   );
-  const result = await tx.execute(sql`
-    update ${inventoryLevels}
-    set reserved = ${inventoryLevels.reserved} + takes.quantity,
-        available_to_promise = ${atpExpression} - takes.quantity,
-        computed_at = ${at.toISOString()}::timestamptz,
-        push_requested_at = coalesce(${inventoryLevels.pushRequestedAt}, ${at.toISOString()}::timestamptz)
-    from (values ${rows}) as takes(sku, location, quantity)
-    where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = takes.sku and ${inventoryLevels.location} = takes.location
-      and ${atpExpression} >= takes.quantity
-    returning ${inventoryLevels.sku}`);
-  const updated = rowsOf(result).length;
-  if (updated !== takes.length) {
-    throw new Error(`reservation guard failed on ${takes.length - updated} locked position(s): refusing the whole batch`);
+  if (taken !== takes.length) {
+    throw new Error(`reservation guard failed on ${takes.length - taken} locked position(s): refusing the whole batch`);
   }
 }
 

@@ -1,7 +1,6 @@
-import { availableToPromise } from '../db/schema/inventory-levels.js';
+import { availableToPromise, type AtpTerms } from '../inventory/read-model/atp-formula.js';
 import type { ShopifyPushGroup } from '../inventory/inventory.models.js';
 import { toErpUnits, toShopifyUnits } from '../inventory/unit-conversion.js';
-import type { AtpTerms } from '../db/schema/inventory-levels.js';
 
 /**
  * What to set in Shopify for one item at one location, and what the read model must learn on

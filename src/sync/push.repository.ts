@@ -1,14 +1,16 @@
 import { and, asc, eq, gt, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
-import { atpExpression, inventoryLevels, syncItemStates, syncPushIntents } from '../db/schema/index.js';
+import { inventoryLevels, syncItemStates, syncPushIntents } from '../db/schema/index.js';
+import { createInventoryLevelsWriter } from '../inventory/read-model/inventory-levels.writer.js';
 import type { PushPosition } from './push-plan.js';
 
 /**
- * The push's reads and writes of the read model and of its own push state. It only writes the
- * columns the sync owns: `unexplained_shopify_drop` (relatively, so an order's handshake that
- * lands meanwhile is kept; ATP recomputed with `atpExpression` in the same transaction),
- * Shopify's last read and last set values, and `push_requested_at` (cleared only for what was
- * sent, or moved to a retry time).
+ * The push's reads of the read model, and its own push state (intents, item states). It changes
+ * only what the sync owns in the read model, through the read model's one writer
+ * (src/inventory/read-model/inventory-levels.writer.ts): `unexplained_shopify_drop`
+ * (relatively, so an order's handshake that lands meanwhile is kept; ATP recomputed in the same
+ * statement), Shopify's last read and last set values, and `push_requested_at` (cleared only for
+ * what was sent, moved to a retry time after a failure, or brought forward).
  */
 
 export interface PositionRef {
@@ -40,6 +42,7 @@ function chunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
 const itemKey = (ref: ItemRef) => `${ref.inventoryItemId}|${ref.shopifyLocationId}`;
 
 export function createPushRepository(db: Db, shop: string) {
+  const levels = createInventoryLevelsWriter(db, shop);
   /** `(values (…), (…)) as v(cols)` with typed first-row casts. */
   const valuesTable = (rows: SQL[], columns: string) => sql`(values ${sql.join(rows, sql`, `)}) as v(${sql.raw(columns)})`;
 
@@ -142,18 +145,7 @@ export function createPushRepository(db: Db, shop: string) {
     ): Promise<void> {
       if (changes.length === 0 && dropTimes.length === 0) return;
       await db.transaction(async (tx) => {
-        for (const page of chunks(changes)) {
-          const rows = page.map((c) => sql`(${c.sku}::text, ${c.location}::text, ${c.delta}::float8)`);
-          await tx.execute(sql`
-            update ${inventoryLevels} set unexplained_shopify_drop = ${inventoryLevels.unexplainedShopifyDrop} + v.delta
-            from ${valuesTable(rows, 'sku, location, delta')}
-            where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = v.sku and ${inventoryLevels.location} = v.location`);
-          const keys = page.map((c) => sql`(${c.sku}::text, ${c.location}::text)`);
-          await tx.execute(sql`
-            update ${inventoryLevels} set available_to_promise = ${atpExpression}, computed_at = ${at.toISOString()}::timestamptz
-            from ${valuesTable(keys, 'sku, location')}
-            where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = v.sku and ${inventoryLevels.location} = v.location`);
-        }
+        await createInventoryLevelsWriter(tx, shop).addUnexplainedDrop(changes, at);
         for (const page of chunks(dropTimes)) {
           await tx
             .insert(syncItemStates)
@@ -168,14 +160,7 @@ export function createPushRepository(db: Db, shop: string) {
 
     /** Shopify's `available` as read at `at`, unless a newer reading or write is already recorded. */
     async recordReadings(readings: readonly (PositionRef & { available: number; at: Date })[]): Promise<void> {
-      for (const page of chunks(readings)) {
-        const rows = page.map((r) => sql`(${r.sku}::text, ${r.location}::text, ${r.available}::int, ${r.at.toISOString()}::timestamptz)`);
-        await db.execute(sql`
-          update ${inventoryLevels} set shopify_available = v.available, shopify_read_at = v.at
-          from ${valuesTable(rows, 'sku, location, available, at')}
-          where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = v.sku and ${inventoryLevels.location} = v.location
-            and (${inventoryLevels.shopifyReadAt} is null or ${inventoryLevels.shopifyReadAt} < v.at)`);
-      }
+      await levels.recordShopifyReadings(readings);
     },
 
     /** Writes about to be sent: recorded before the request so their outcome is never unknown to a later reading. */
@@ -222,17 +207,12 @@ export function createPushRepository(db: Db, shop: string) {
     ): Promise<void> {
       if (applied.length === 0) return;
       await db.transaction(async (tx) => {
+        const pushed = createInventoryLevelsWriter(tx, shop);
         for (const page of chunks(applied, 500)) {
-          const positions = page.flatMap((a) => a.positions.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${a.quantity}::int, ${p.atp}::int)`));
-          if (positions.length > 0) {
-            await tx.execute(sql`
-              update ${inventoryLevels} set
-                shopify_available = v.quantity, shopify_read_at = ${at.toISOString()}::timestamptz,
-                last_pushed_quantity = v.quantity, last_pushed_at = ${at.toISOString()}::timestamptz,
-                push_requested_at = case when ${inventoryLevels.availableToPromise} = v.atp then null else ${inventoryLevels.pushRequestedAt} end
-              from ${valuesTable(positions, 'sku, location, quantity, atp')}
-              where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = v.sku and ${inventoryLevels.location} = v.location`);
-          }
+          await pushed.recordPushed(
+            page.flatMap((a) => a.positions.map((p) => ({ sku: p.sku, location: p.location, quantity: a.quantity, atp: p.atp }))),
+            at,
+          );
           const items = page.map((a) => sql`(${a.item.inventoryItemId}::text, ${a.item.shopifyLocationId}::text)`);
           await tx.execute(sql`
             delete from ${syncPushIntents} using ${valuesTable(items, 'item, location')}
@@ -249,14 +229,7 @@ export function createPushRepository(db: Db, shop: string) {
 
     /** Positions whose Shopify value is already right: their marks are cleared where the ATP is unchanged. */
     async clearMarks(positions: readonly (PositionRef & { atp: number })[]): Promise<void> {
-      for (const page of chunks(positions)) {
-        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.atp}::int)`);
-        await db.execute(sql`
-          update ${inventoryLevels} set push_requested_at = null
-          from ${valuesTable(rows, 'sku, location, atp')}
-          where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = v.sku and ${inventoryLevels.location} = v.location
-            and ${inventoryLevels.pushRequestedAt} is not null and ${inventoryLevels.availableToPromise} = v.atp`);
-      }
+      await levels.clearPushMarks(positions);
     },
 
     /**
@@ -269,31 +242,21 @@ export function createPushRepository(db: Db, shop: string) {
         .select({ sku: inventoryLevels.sku, location: inventoryLevels.location })
         .from(inventoryLevels)
         .where(and(eq(inventoryLevels.shop, shop), inArray(inventoryLevels.sku, [...skus]), lte(inventoryLevels.pushRequestedAt, now)));
-      const orphans = marked.filter((p) => !covered.has(`${p.sku}|${p.location}`));
-      for (const page of chunks(orphans)) {
-        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text)`);
-        await db.execute(sql`
-          update ${inventoryLevels} set push_requested_at = null
-          from ${valuesTable(rows, 'sku, location')}
-          where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = v.sku and ${inventoryLevels.location} = v.location
-            and ${inventoryLevels.pushRequestedAt} <= ${now.toISOString()}::timestamptz`);
-      }
+      await levels.clearDuePushMarks(
+        marked.filter((p) => !covered.has(`${p.sku}|${p.location}`)),
+        now,
+      );
     },
 
     /**
      * Marks positions for the event push at `at`: `set` moves any mark there (a retry after a
-     * failure waits, even for a change marked earlier); `earliest` keeps an earlier mark (a held
-     * drop's release time must not delay a change already waiting).
+     * failure waits, even for a change marked earlier; a change made later brings it forward
+     * again); `earliest` is "push no later than" and keeps an earlier mark (a held drop's release
+     * time must not delay a change already waiting).
      */
     async markForPushAt(positions: readonly (PositionRef & { at: Date })[], mode: 'set' | 'earliest' = 'set'): Promise<void> {
-      const value = mode === 'set' ? sql`v.at` : sql`least(coalesce(${inventoryLevels.pushRequestedAt}, v.at), v.at)`;
-      for (const page of chunks(positions)) {
-        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.at.toISOString()}::timestamptz)`);
-        await db.execute(sql`
-          update ${inventoryLevels} set push_requested_at = ${value}
-          from ${valuesTable(rows, 'sku, location, at')}
-          where ${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = v.sku and ${inventoryLevels.location} = v.location`);
-      }
+      if (mode === 'set') await levels.deferPush(positions);
+      else await levels.requestPushAt(positions);
     },
 
     /** Counts a failure per item; returns the consecutive count after it (for backoff and alerts). */

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availableToPromise, erpProducts, inventoryLevels } from '../../src/db/schema/index.js';
+import { erpProducts, inventoryLevels } from '../../src/db/schema/index.js';
+import { availableToPromise } from '../../src/inventory/read-model/atp-formula.js';
 import { createAtpService, type AtpService } from '../../src/inventory/atp.service.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';

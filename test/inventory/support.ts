@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../../src/db/database.js';
 import * as schema from '../../src/db/schema/index.js';
 import { inventoryLevels } from '../../src/db/schema/index.js';
+import { atpExpression } from '../../src/inventory/read-model/atp-formula.js';
 import { SimulatedErp } from '../../src/erp/simulated/simulated-erp.js';
 import { SimulatedErpConnector } from '../../src/erp/simulated/simulated-erp-connector.js';
 import type { PushSignal } from '../../src/inventory/push-requests.js';
@@ -47,6 +48,6 @@ export async function setOwnedTerm(
     .where(sql`${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = ${position.sku} and ${inventoryLevels.location} = ${position.location}`);
   await db
     .update(inventoryLevels)
-    .set({ availableToPromise: schema.atpExpression })
+    .set({ availableToPromise: atpExpression })
     .where(sql`${inventoryLevels.shop} = ${shop} and ${inventoryLevels.sku} = ${position.sku} and ${inventoryLevels.location} = ${position.location}`);
 }

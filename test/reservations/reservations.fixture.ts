@@ -1,7 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import { createMetricsRegistry } from '../../src/metrics.js';
 import type { Db } from '../../src/db/database.js';
-import { availableToPromise, inventoryLevels } from '../../src/db/schema/index.js';
+import { inventoryLevels } from '../../src/db/schema/index.js';
+import { availableToPromise } from '../../src/inventory/read-model/atp-formula.js';
 import type { PushSignal } from '../../src/inventory/push-requests.js';
 import { createReservationsRepository } from '../../src/reservations/reservations.repository.js';
 import { createReservationsService, type ReservationAtpPort, type ReservationsService } from '../../src/reservations/reservations.service.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availableToPromise } from '../../src/db/schema/index.js';
+import { availableToPromise } from '../../src/inventory/read-model/atp-formula.js';
 import type { PushTarget } from '../../src/inventory/inventory.models.js';
 import { groupPushTargets } from '../../src/inventory/push-targets.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';

@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf, type Db } from '../../src/db/database.js';
-import { atpExpression, availableToPromise, inventoryLevels, reservationEvents, reservations } from '../../src/db/schema/index.js';
+import { inventoryLevels, reservationEvents, reservations } from '../../src/db/schema/index.js';
+import { atpExpression, availableToPromise } from '../../src/inventory/read-model/atp-formula.js';
 import { createReservationsJob, createReservedTermCheckJob } from '../../src/reservations/reservations.job.js';
 import { confirmCommittedReservations, createReservationsRepository } from '../../src/reservations/reservations.repository.js';
 import type { ReservationActor, ReserveOutcome } from '../../src/reservations/reservations.models.js';

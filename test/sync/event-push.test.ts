@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { atpExpression, inventoryLevels } from '../../src/db/schema/index.js';
+import { inventoryLevels } from '../../src/db/schema/index.js';
+import { atpExpression } from '../../src/inventory/read-model/atp-formula.js';
 import { requestPush } from '../../src/inventory/push-requests.js';
 import { levelRow, simpleGroup, startSyncFixture, type SyncFixture } from './sync.fixture.js';
 

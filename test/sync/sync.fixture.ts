@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { createAlertSender, type AlertSender } from '../../src/alerts/alert-sender.js';
 import { loadConfig } from '../../src/config.js';
-import { atpExpression, inventoryLevels } from '../../src/db/schema/index.js';
+import { inventoryLevels } from '../../src/db/schema/index.js';
+import { atpExpression } from '../../src/inventory/read-model/atp-formula.js';
 import { DEMO_FINISH_WORDS, startDemoEnvironment, type DemoEnvironment } from '../../src/demo/demo-environment.js';
 import { createInventoryModule, type InventoryModule } from '../../src/inventory/inventory.module.js';
 import type { PushTarget } from '../../src/inventory/inventory.models.js';

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
@@ -27,9 +27,11 @@ import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp }
  *   order whose sale the sync has not yet seen in Shopify's numbers. When units leave
  *   `pending_orders` (allocated in the ERP, cancelled, refunded) it leaves the drop alone.
  * - Only the positive part counts in the ATP: a negative drop never adds units.
- * Whoever changes a term recomputes `available_to_promise` with `atpExpression` in the same
- * statement and sets `push_requested_at` (see src/inventory/push-requests.ts), so the event
- * push picks the position up even after a crash.
+ * One writer: every INSERT, UPDATE and DELETE of this table goes through
+ * src/inventory/read-model/inventory-levels.writer.ts, which owns the ATP formula
+ * (src/inventory/read-model/atp-formula.ts), recomputes `available_to_promise` in the statement
+ * that changes a term, and owns the meaning of `push_requested_at` ("push no later than"), so
+ * the event push picks a changed position up even after a crash.
  */
 export const inventoryLevels = pgTable(
   'inventory_levels',
@@ -69,45 +71,3 @@ export const inventoryLevels = pgTable(
       .where(sql`${table.pushRequestedAt} is not null`),
   ],
 );
-
-/**
- * `pendingShopifyOrders` as the API shows it: known orders plus unexplained drops.
- */
-export const pendingShopifyOrdersExpression: SQL<number> = sql<number>`(${inventoryLevels.pendingOrders} + greatest(0, ${inventoryLevels.unexplainedShopifyDrop}))`;
-
-/**
- * ATP in SQL, for `set available_to_promise = ${atpExpression}` in the same statement that
- * changes a term:
- * max(0, floor(onHand − allocated − safetyStock − wholesaleCommitted − reserved − pendingShopifyOrders)).
- * (Kits: the ATP engine stores a kit's buildable quantity as its on_hand, so the same formula
- * applies to its own safety stock, reservations and orders.)
- */
-export const atpExpression: SQL<number> = sql<number>`greatest(0, floor(
-  ${inventoryLevels.onHand} - ${inventoryLevels.allocated} - ${inventoryLevels.safetyStock}
-  - ${inventoryLevels.wholesaleCommitted} - ${inventoryLevels.reserved}
-  - ${inventoryLevels.pendingOrders} - greatest(0, ${inventoryLevels.unexplainedShopifyDrop})))::integer`;
-
-/** The terms of the formula, as every read of the read model carries them. */
-export interface AtpTerms {
-  onHand: number;
-  allocated: number;
-  safetyStock: number;
-  wholesaleCommitted: number;
-  reserved: number;
-  pendingOrders: number;
-  unexplainedShopifyDrop: number;
-}
-
-/** The same formula in TypeScript, for computing before writing and for tests. */
-export function availableToPromise(terms: AtpTerms): number {
-  const raw =
-    terms.onHand -
-    terms.allocated -
-    terms.safetyStock -
-    terms.wholesaleCommitted -
-    terms.reserved -
-    terms.pendingOrders -
-    Math.max(0, terms.unexplainedShopifyDrop);
-  // A tiny epsilon keeps 2.9999999999 (float sums of fractional units) from flooring to 2.
-  return Math.max(0, Math.floor(raw + 1e-9));
-}

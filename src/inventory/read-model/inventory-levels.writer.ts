@@ -1,0 +1,579 @@
+import { and, asc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { rowsOf, type Db } from '../../db/database.js';
+import { inventoryLevels, safetyStockRules } from '../../db/schema/index.js';
+import type { PositionChange } from '../inventory.models.js';
+import { atpExpression, atpOf } from './atp-formula.js';
+
+/**
+ * The one writer of the read model (`inventory_levels`). Every INSERT, UPDATE and DELETE of the
+ * table is here, so the ATP formula, the term updates and the push mark have one meaning each;
+ * copies of them in other domains had drifted (test/inventory/read-model.rule.test.ts keeps it so).
+ *
+ * Guarantees a caller may rely on:
+ * - Every operation runs on the executor it was created with: pass a transaction and the change
+ *   commits with the caller's own rows (a reservation with its units, an order with its pending
+ *   units) or not at all.
+ * - A statement that changes a term stores the ATP of the new terms (`atpOf`, the one formula)
+ *   in the same statement: no reader ever sees a term without its ATP.
+ * - "Push no later than t" (`requestPush` and every mark set with a change) is
+ *   `least(existing mark, t)`: a mark only ever moves earlier, and no mark means t. Only the sync,
+ *   after Shopify refused a write, moves a mark later (`deferPush`), and only the push that sent
+ *   a value clears one (`recordPushed`, `clearPushMarks`, `clearDuePushMarks`).
+ * - Lists are written in a constant number of statements (chunks of ROWS_PER_STATEMENT rows),
+ *   in (sku, location) order where rows are locked, so two writers never wait on each other in a
+ *   cycle.
+ *
+ * Positions without a row are never created here except by the ATP engine (`writeErpTerms`):
+ * other domains' changes to a position nobody computed yet are ignored (the next sync creates
+ * and pushes it).
+ */
+
+export interface PositionKey {
+  readonly sku: string;
+  readonly location: string;
+}
+
+/** ERP terms of one position, as read from the ERP (or derived, for a kit). */
+export interface TermsRow {
+  readonly sku: string;
+  readonly location: string;
+  readonly onHand: number;
+  readonly allocated: number;
+  readonly wholesaleCommitted: number;
+  /** Write only when the position already exists (zeroing a SKU the ERP no longer knows). */
+  readonly onlyExisting?: boolean;
+}
+
+export type LevelRow = typeof inventoryLevels.$inferSelect;
+
+/** A position locked by `lockPositions`: its ATP and reserved units as the lock found them. */
+export interface LockedPosition {
+  sku: string;
+  location: string;
+  atp: number;
+  reserved: number;
+}
+
+/** Rows per multi-row statement: well under PostgreSQL's 65,535 parameters. */
+export const ROWS_PER_STATEMENT = 2_000;
+
+function chunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const iso = (at: Date) => sql`${at.toISOString()}::timestamptz`;
+
+function jsonParam(value: unknown): SQL {
+  return sql`${JSON.stringify(value)}::jsonb`;
+}
+
+/** `column = any(list)` for lists of any length, as one parameter (an index scan still applies). */
+function inList(column: SQL | { getSQL(): SQL }, values: readonly string[]): SQL {
+  return sql`${column} = any(array(select jsonb_array_elements_text(${jsonParam(values)})))`;
+}
+
+/**
+ * The safety stock of the position (sku, location) under the shop's rules: the most specific
+ * rule wins, SKU at the location, then the SKU anywhere, then the location, then the default; 0
+ * without any rule. The one place precedence is decided.
+ */
+export function safetyStockSql(shop: string, sku: SQL, location: SQL): SQL {
+  return sql`coalesce((
+    select r.quantity from ${safetyStockRules} r
+    where r.shop = ${shop} and r.sku in (${sku}, '') and r.location in (${location}, '')
+    order by (r.sku <> '') desc, (r.location <> '') desc
+    limit 1), 0)`;
+}
+
+/**
+ * The push mark after "push no later than `wanted`": the earlier of the two. PostgreSQL's `least`
+ * ignores NULL arguments, so a position without a mark gets `wanted`.
+ */
+export function pushNoLaterThan(wanted: SQL): SQL {
+  return sql`least(${inventoryLevels.pushRequestedAt}, ${wanted})`;
+}
+
+/** The same rule in TypeScript (tests, and callers that plan before they write). */
+export function pushMarkAfter(existing: Date | null, wanted: Date): Date {
+  return existing !== null && existing.getTime() <= wanted.getTime() ? existing : wanted;
+}
+
+export function comparePositions(a: PositionKey, b: PositionKey): number {
+  return a.sku === b.sku ? (a.location < b.location ? -1 : a.location > b.location ? 1 : 0) : a.sku < b.sku ? -1 : 1;
+}
+
+/** The distinct positions of these rows, in (sku, location) order. */
+export function sortedPositions(rows: readonly PositionKey[]): PositionKey[] {
+  const unique = new Map(rows.map((row) => [`${row.sku}\u0000${row.location}`, { sku: row.sku, location: row.location }]));
+  return [...unique.values()].sort(comparePositions);
+}
+
+/** `(sku, location)` of the table among these positions, as `sku = a and location in (…) or …`. */
+function positionsCondition(positions: readonly PositionKey[]): SQL {
+  const bySku = new Map<string, string[]>();
+  for (const { sku, location } of positions) bySku.set(sku, [...(bySku.get(sku) ?? []), location]);
+  return or(...[...bySku].map(([sku, locations]) => and(eq(inventoryLevels.sku, sku), inArray(inventoryLevels.location, [...new Set(locations)]))))!;
+}
+
+/** `(sku, location)` of the table among these keys, as one jsonb parameter (any number of keys). */
+function keyIn(keys: readonly PositionKey[]): SQL {
+  return sql`(${inventoryLevels.sku}, ${inventoryLevels.location}) in (
+    select k.sku, k.location from jsonb_to_recordset(${jsonParam(keys.map(({ sku, location }) => ({ sku, location })))}) as k(sku text, location text))`;
+}
+
+/** `(values (…), (…)) as v(columns)`: each row typed by its own casts. */
+function valuesTable(rows: readonly SQL[], columns: string): SQL {
+  return sql`(values ${sql.join([...rows], sql`, `)}) as v(${sql.raw(columns)})`;
+}
+
+/** Sums the deltas of each position; the result is in (sku, location) order. */
+function totalsByPosition<T extends PositionKey & Record<K, number>, K extends string>(changes: readonly T[], fields: readonly K[]): Array<PositionKey & Record<K, number>> {
+  const totals = new Map<string, PositionKey & Record<K, number>>();
+  for (const change of changes) {
+    const key = `${change.sku}\u0000${change.location}`;
+    const total = totals.get(key) ?? ({ sku: change.sku, location: change.location, ...Object.fromEntries(fields.map((f) => [f, 0])) } as PositionKey & Record<K, number>);
+    for (const field of fields) (total as Record<K, number>)[field] += change[field];
+    totals.set(key, total);
+  }
+  return [...totals.values()].sort(comparePositions);
+}
+
+interface WrittenRow {
+  sku: string;
+  location: string;
+  on_hand: number;
+  allocated: number;
+  wholesale_committed: number;
+  safety_stock: number;
+  available_to_promise: number;
+  previous_on_hand: number | null;
+  previous_allocated: number | null;
+  previous_wholesale_committed: number | null;
+  previous_safety_stock: number | null;
+  previous_available_to_promise: number | null;
+}
+
+interface PreviousRow {
+  sku: string;
+  location: string;
+  on_hand: number | null;
+  allocated: number | null;
+  wholesale_committed: number | null;
+  safety_stock: number | null;
+  available_to_promise: number | null;
+}
+
+function changesOf(previous: ReadonlyMap<string, PreviousRow>, rows: readonly LevelRow[]): PositionChange[] {
+  const changes: PositionChange[] = [];
+  for (const row of rows) {
+    const before = previous.get(`${row.sku}|${row.location}`);
+    const changed =
+      !before ||
+      before.available_to_promise !== row.availableToPromise ||
+      before.on_hand !== row.onHand ||
+      before.allocated !== row.allocated ||
+      before.wholesale_committed !== row.wholesaleCommitted ||
+      before.safety_stock !== row.safetyStock;
+    if (changed) {
+      changes.push({ sku: row.sku, location: row.location, previousAvailableToPromise: before?.available_to_promise ?? null, availableToPromise: row.availableToPromise });
+    }
+  }
+  return changes;
+}
+
+function previousByKey(result: unknown): Map<string, PreviousRow> {
+  const map = new Map<string, PreviousRow>();
+  for (const row of rowsOf<PreviousRow>(result)) {
+    if (row.on_hand === null) continue; // written, but new: no previous values
+    map.set(`${row.sku}|${row.location}`, {
+      ...row,
+      on_hand: Number(row.on_hand),
+      allocated: Number(row.allocated),
+      wholesale_committed: Number(row.wholesale_committed),
+      safety_stock: Number(row.safety_stock),
+      available_to_promise: Number(row.available_to_promise),
+    });
+  }
+  return map;
+}
+
+export function createInventoryLevelsWriter(db: Db, shop: string) {
+  const ofShop = sql`${inventoryLevels.shop} = ${shop}`;
+  const matchesV = sql`${ofShop} and ${inventoryLevels.sku} = v.sku and ${inventoryLevels.location} = v.location`;
+
+  /**
+   * Recomputes the ATP of these positions with the formula and returns their full rows; with
+   * `markPush`, positions whose ATP changed are marked "push no later than `at`" (same statement).
+   */
+  async function recomputeAtp(where: SQL | undefined, at: Date, markPush: boolean): Promise<LevelRow[]> {
+    return db
+      .update(inventoryLevels)
+      .set({
+        availableToPromise: atpExpression,
+        computedAt: at,
+        ...(markPush
+          ? {
+              // Right-hand sides read the row before this update: the old ATP against the new one.
+              pushRequestedAt: sql`case when ${inventoryLevels.availableToPromise} <> ${atpExpression}
+                then ${pushNoLaterThan(iso(at))} else ${inventoryLevels.pushRequestedAt} end`,
+            }
+          : {}),
+      })
+      .where(and(sql`${ofShop}`, where))
+      .returning();
+  }
+
+  /**
+   * Locks the positions' rows (SELECT … FOR UPDATE) in (sku, location) order and returns their
+   * ATP and reserved units. Every writer of a position's terms that decides on its current
+   * values (a reservation, an order's pending units) locks this way first, so two of them never
+   * wait on each other in a cycle; positions without a row are absent from the answer.
+   */
+  function lockPositions(positions: readonly PositionKey[]): Promise<LockedPosition[]> {
+    if (positions.length === 0) return Promise.resolve([]);
+    return db
+      .select({ sku: inventoryLevels.sku, location: inventoryLevels.location, atp: atpExpression, reserved: inventoryLevels.reserved })
+      .from(inventoryLevels)
+      .where(and(sql`${ofShop}`, positionsCondition(sortedPositions(positions))))
+      .orderBy(asc(inventoryLevels.sku), asc(inventoryLevels.location))
+      .for('update');
+  }
+
+  return {
+    // ------------------------------------------------------------ the ATP engine's terms
+
+    /**
+     * Writes the ERP terms of these positions (creating new ones), their safety stock from the
+     * rules and their ATP, in one statement. Returns how many were written and which changed. No
+     * push mark: ERP-driven changes are the delta sync's to push.
+     */
+    async writeErpTerms(rows: readonly TermsRow[], at: Date): Promise<{ written: number; changes: PositionChange[] }> {
+      if (rows.length === 0) return { written: 0, changes: [] };
+      const incoming = rows.map((r) => ({
+        sku: r.sku,
+        location: r.location,
+        on_hand: r.onHand,
+        allocated: r.allocated,
+        wholesale_committed: r.wholesaleCommitted,
+        only_existing: r.onlyExisting ?? false,
+      }));
+      const result = await db.execute(sql`
+        with incoming as (
+          select * from jsonb_to_recordset(${jsonParam(incoming)})
+            as x(sku text, location text, on_hand float8, allocated float8, wholesale_committed float8, only_existing boolean)
+        ),
+        previous as (
+          select l.sku, l.location, l.on_hand, l.allocated, l.wholesale_committed, l.safety_stock, l.available_to_promise
+          from ${inventoryLevels} l join incoming i on i.sku = l.sku and i.location = l.location
+          where l.shop = ${shop}
+        ),
+        written as (
+          insert into ${inventoryLevels} (shop, sku, location, on_hand, allocated, wholesale_committed, safety_stock, available_to_promise, erp_read_at, computed_at)
+          select ${shop}, i.sku, i.location, i.on_hand, i.allocated, i.wholesale_committed, s.safety_stock,
+                 ${atpOf({
+                   on_hand: sql`i.on_hand`,
+                   allocated: sql`i.allocated`,
+                   wholesale_committed: sql`i.wholesale_committed`,
+                   safety_stock: sql`s.safety_stock`,
+                   reserved: sql`0::float8`,
+                   pending_orders: sql`0::float8`,
+                   unexplained_shopify_drop: sql`0::float8`,
+                 })},
+                 ${iso(at)}, ${iso(at)}
+          from incoming i
+          cross join lateral (select ${safetyStockSql(shop, sql`i.sku`, sql`i.location`)} as safety_stock) s
+          where not i.only_existing or exists (select 1 from previous p where p.sku = i.sku and p.location = i.location)
+          on conflict (shop, sku, location) do update set
+            on_hand = excluded.on_hand,
+            allocated = excluded.allocated,
+            wholesale_committed = excluded.wholesale_committed,
+            safety_stock = excluded.safety_stock,
+            available_to_promise = ${atpOf({
+              on_hand: sql`excluded.on_hand`,
+              allocated: sql`excluded.allocated`,
+              wholesale_committed: sql`excluded.wholesale_committed`,
+              safety_stock: sql`excluded.safety_stock`,
+            })},
+            erp_read_at = excluded.erp_read_at,
+            computed_at = excluded.computed_at
+          returning sku, location, on_hand, allocated, wholesale_committed, safety_stock, available_to_promise
+        )
+        select w.sku, w.location, w.on_hand, w.allocated, w.wholesale_committed, w.safety_stock, w.available_to_promise,
+               p.on_hand as previous_on_hand, p.allocated as previous_allocated, p.wholesale_committed as previous_wholesale_committed,
+               p.safety_stock as previous_safety_stock, p.available_to_promise as previous_available_to_promise
+        from written w left join previous p on p.sku = w.sku and p.location = w.location`);
+      const written = rowsOf<WrittenRow>(result);
+      const changes: PositionChange[] = [];
+      for (const row of written) {
+        const atp = Number(row.available_to_promise);
+        const previousAtp = row.previous_available_to_promise === null ? null : Number(row.previous_available_to_promise);
+        const changed =
+          previousAtp === null ||
+          previousAtp !== atp ||
+          Number(row.previous_on_hand) !== Number(row.on_hand) ||
+          Number(row.previous_allocated) !== Number(row.allocated) ||
+          Number(row.previous_wholesale_committed) !== Number(row.wholesale_committed) ||
+          Number(row.previous_safety_stock) !== Number(row.safety_stock);
+        if (changed) changes.push({ sku: row.sku, location: row.location, previousAvailableToPromise: previousAtp, availableToPromise: atp });
+      }
+      return { written: written.length, changes };
+    },
+
+    /**
+     * Sets the on_hand of existing kit positions (own stock + buildable) and recomputes their
+     * ATP, marking changed ones for the event push: for recomputes Stockbridge itself caused.
+     */
+    async writeKitOnHand(rows: ReadonlyArray<{ sku: string; location: string; onHand: number }>, at: Date): Promise<PositionChange[]> {
+      if (rows.length === 0) return [];
+      const incoming = rows.map((r) => ({ sku: r.sku, location: r.location, on_hand: r.onHand }));
+      const first = await db.execute(sql`
+        with incoming as (
+          select * from jsonb_to_recordset(${jsonParam(incoming)}) as x(sku text, location text, on_hand float8)
+        ),
+        previous as (
+          select l.sku, l.location, l.on_hand, l.allocated, l.wholesale_committed, l.safety_stock, l.available_to_promise
+          from ${inventoryLevels} l join incoming i on i.sku = l.sku and i.location = l.location
+          where l.shop = ${shop}
+        ),
+        written as (
+          update ${inventoryLevels} set on_hand = i.on_hand
+          from incoming i
+          where ${ofShop} and ${inventoryLevels.sku} = i.sku and ${inventoryLevels.location} = i.location
+          returning ${inventoryLevels.sku} as sku, ${inventoryLevels.location} as location
+        )
+        select w.sku, w.location, p.on_hand, p.allocated, p.wholesale_committed, p.safety_stock, p.available_to_promise
+        from written w left join previous p on p.sku = w.sku and p.location = w.location`);
+      const keys = rowsOf<PreviousRow>(first).map(({ sku, location }) => ({ sku, location }));
+      if (keys.length === 0) return [];
+      const rowsAfter = await recomputeAtp(keyIn(keys), at, true);
+      return changesOf(previousByKey(first), rowsAfter);
+    },
+
+    /**
+     * Re-applies the safety stock rules to every position in scope (a SKU, a location, both or
+     * all), recomputes ATP and marks changed positions for push: two statements.
+     */
+    async applySafetyStock(scope: { sku: string | null; location: string | null }, at: Date): Promise<LevelRow[]> {
+      const where = and(
+        scope.sku === null ? undefined : eq(inventoryLevels.sku, scope.sku),
+        scope.location === null ? undefined : eq(inventoryLevels.location, scope.location),
+      );
+      await db
+        .update(inventoryLevels)
+        .set({ safetyStock: safetyStockSql(shop, sql`${inventoryLevels.sku}`, sql`${inventoryLevels.location}`) })
+        .where(and(sql`${ofShop}`, where));
+      return recomputeAtp(where, at, true);
+    },
+
+    // ------------------------------------------------------------ other domains' terms
+
+    lockPositions,
+
+    /**
+     * Adds `delta` units to `reserved` of each position (negative frees them), stores the ATP of
+     * the new terms and marks the positions "push no later than `at`" (every reservation change
+     * leads to a push; the push writes only values that differ). Locks first (see lockPositions),
+     * then one statement.
+     */
+    async adjustReserved(changes: readonly (PositionKey & { delta: number })[], at: Date): Promise<void> {
+      const totals = totalsByPosition(changes, ['delta']);
+      if (totals.length === 0) return;
+      await lockPositions(totals);
+      for (const page of chunks(totals)) {
+        const rows = page.map(({ sku, location, delta }) => sql`(${sku}::text, ${location}::text, ${delta}::double precision)`);
+        await db.execute(sql`
+          update ${inventoryLevels}
+          set reserved = ${inventoryLevels.reserved} + v.delta,
+              available_to_promise = ${atpOf({ reserved: sql`${inventoryLevels.reserved} + v.delta` })},
+              computed_at = ${iso(at)},
+              push_requested_at = ${pushNoLaterThan(iso(at))}
+          from ${valuesTable(rows, 'sku, location, delta')}
+          where ${matchesV}`);
+      }
+    },
+
+    /**
+     * Takes decided units: adds each `quantity` to `reserved` only where the ATP before covers it,
+     * stores the new ATP and marks the position "push no later than `at`", in one statement.
+     * Returns how many positions took their units. The caller holds the rows' locks (it decided
+     * under them), so the guard always holds; a caller that sees fewer than it asked for must
+     * fail its transaction rather than promise units that are not there.
+     */
+    async takeReserved(takes: readonly (PositionKey & { quantity: number })[], at: Date): Promise<number> {
+      if (takes.length === 0) return 0;
+      let taken = 0;
+      for (const page of chunks(takes)) {
+        const rows = page.map(({ sku, location, quantity }) => sql`(${sku}::text, ${location}::text, ${quantity}::integer)`);
+        const result = await db.execute(sql`
+          update ${inventoryLevels}
+          set reserved = ${inventoryLevels.reserved} + v.quantity,
+              available_to_promise = ${atpOf({ reserved: sql`${inventoryLevels.reserved} + v.quantity` })},
+              computed_at = ${iso(at)},
+              push_requested_at = ${pushNoLaterThan(iso(at))}
+          from ${valuesTable(rows, 'sku, location, quantity')}
+          where ${matchesV} and ${atpExpression} >= v.quantity
+          returning ${inventoryLevels.sku}`);
+        taken += rowsOf(result).length;
+      }
+      return taken;
+    },
+
+    /**
+     * Moves `pending_orders` of each position by `delta` (never below 0) and takes `explain` off
+     * `unexplained_shopify_drop` (the order handshake with the sync: units an order adds for the
+     * first time explain Shopify's drop), stores the ATP of the new terms and marks the positions
+     * "push no later than `at`", in one statement. The caller locks the positions first
+     * (lockPositions) when it decides on their rows.
+     */
+    async adjustPendingOrders(changes: readonly (PositionKey & { delta: number; explain: number })[], at: Date): Promise<void> {
+      const totals = totalsByPosition(changes, ['delta', 'explain']);
+      for (const page of chunks(totals)) {
+        const rows = page.map((c) => sql`(${c.sku}::text, ${c.location}::text, ${c.delta}::double precision, ${c.explain}::double precision)`);
+        await db.execute(sql`
+          update ${inventoryLevels}
+          set pending_orders = greatest(0, ${inventoryLevels.pendingOrders} + v.delta),
+              unexplained_shopify_drop = ${inventoryLevels.unexplainedShopifyDrop} - v.explain,
+              available_to_promise = ${atpOf({
+                pending_orders: sql`greatest(0, ${inventoryLevels.pendingOrders} + v.delta)`,
+                unexplained_shopify_drop: sql`${inventoryLevels.unexplainedShopifyDrop} - v.explain`,
+              })},
+              computed_at = ${iso(at)},
+              push_requested_at = ${pushNoLaterThan(iso(at))}
+          from ${valuesTable(rows, 'sku, location, delta, explain')}
+          where ${matchesV}`);
+      }
+    },
+
+    // ------------------------------------------------------------ the sync's terms and values
+
+    /**
+     * Adds `delta` to each position's unexplained Shopify drop (relatively, so an order's
+     * handshake that lands meanwhile is kept) and stores the ATP of the new terms, in one
+     * statement per chunk. No push mark: the sync plans this position's push itself.
+     */
+    async addUnexplainedDrop(changes: readonly (PositionKey & { delta: number })[], at: Date): Promise<void> {
+      const totals = totalsByPosition(changes, ['delta']);
+      for (const page of chunks(totals)) {
+        const rows = page.map((c) => sql`(${c.sku}::text, ${c.location}::text, ${c.delta}::float8)`);
+        await db.execute(sql`
+          update ${inventoryLevels}
+          set unexplained_shopify_drop = ${inventoryLevels.unexplainedShopifyDrop} + v.delta,
+              available_to_promise = ${atpOf({ unexplained_shopify_drop: sql`${inventoryLevels.unexplainedShopifyDrop} + v.delta` })},
+              computed_at = ${iso(at)}
+          from ${valuesTable(rows, 'sku, location, delta')}
+          where ${matchesV}`);
+      }
+    },
+
+    /** Shopify's `available` as read at `at`, unless a newer reading or write is already recorded. */
+    async recordShopifyReadings(readings: readonly (PositionKey & { available: number; at: Date })[]): Promise<void> {
+      for (const page of chunks(readings)) {
+        const rows = page.map((r) => sql`(${r.sku}::text, ${r.location}::text, ${r.available}::int, ${r.at.toISOString()}::timestamptz)`);
+        await db.execute(sql`
+          update ${inventoryLevels} set shopify_available = v.available, shopify_read_at = v.at
+          from ${valuesTable(rows, 'sku, location, available, at')}
+          where ${matchesV} and (${inventoryLevels.shopifyReadAt} is null or ${inventoryLevels.shopifyReadAt} < v.at)`);
+      }
+    },
+
+    /**
+     * Values Shopify applied: the value set becomes the last read and the last pushed value; the
+     * push mark is cleared where the ATP is still `atp`, the one the push was computed from (a
+     * change that landed meanwhile keeps its mark).
+     */
+    async recordPushed(positions: readonly (PositionKey & { quantity: number; atp: number })[], at: Date): Promise<void> {
+      for (const page of chunks(positions)) {
+        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.quantity}::int, ${p.atp}::int)`);
+        await db.execute(sql`
+          update ${inventoryLevels} set
+            shopify_available = v.quantity, shopify_read_at = ${iso(at)},
+            last_pushed_quantity = v.quantity, last_pushed_at = ${iso(at)},
+            push_requested_at = case when ${inventoryLevels.availableToPromise} = v.atp then null else ${inventoryLevels.pushRequestedAt} end
+          from ${valuesTable(rows, 'sku, location, quantity, atp')}
+          where ${matchesV}`);
+      }
+    },
+
+    // ------------------------------------------------------------ push marks
+
+    /**
+     * Push these positions no later than `at`, in the caller's transaction: the push that later
+     * sends them clears the mark, so a crash between the change and the push loses nothing. One
+     * statement whatever the count.
+     */
+    async requestPush(positions: readonly PositionKey[], at: Date): Promise<void> {
+      if (positions.length === 0) return;
+      await db
+        .update(inventoryLevels)
+        .set({ pushRequestedAt: pushNoLaterThan(iso(at)) })
+        .where(and(sql`${ofShop}`, positionsCondition(positions)));
+    },
+
+    /** Push every position of these SKUs (or at this location, or both) no later than `at`: one statement. */
+    async requestPushFor(scope: { skus?: readonly string[]; location?: string }, at: Date): Promise<void> {
+      if (scope.skus && scope.skus.length === 0) return;
+      await db
+        .update(inventoryLevels)
+        .set({ pushRequestedAt: pushNoLaterThan(iso(at)) })
+        .where(
+          and(
+            sql`${ofShop}`,
+            scope.skus ? inList(inventoryLevels.sku, scope.skus) : undefined,
+            scope.location ? eq(inventoryLevels.location, scope.location) : undefined,
+          ),
+        );
+    },
+
+    /** Push each position no later than its own `at` (a held drop's release time, for one). */
+    async requestPushAt(positions: readonly (PositionKey & { at: Date })[]): Promise<void> {
+      for (const page of chunks(positions)) {
+        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.at.toISOString()}::timestamptz)`);
+        await db.execute(sql`
+          update ${inventoryLevels} set push_requested_at = ${pushNoLaterThan(sql`v.at`)}
+          from ${valuesTable(rows, 'sku, location, at')}
+          where ${matchesV}`);
+      }
+    },
+
+    /**
+     * The sync's retry after Shopify refused a write: the mark moves to `at`, later than it was.
+     * The one operation that delays a push; a change made after it (any `requestPush` and every
+     * term update above) brings the push forward again.
+     */
+    async deferPush(positions: readonly (PositionKey & { at: Date })[]): Promise<void> {
+      for (const page of chunks(positions)) {
+        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.at.toISOString()}::timestamptz)`);
+        await db.execute(sql`
+          update ${inventoryLevels} set push_requested_at = v.at
+          from ${valuesTable(rows, 'sku, location, at')}
+          where ${matchesV}`);
+      }
+    },
+
+    /** Positions whose Shopify value is already right: their marks are cleared where the ATP is still `atp`. */
+    async clearPushMarks(positions: readonly (PositionKey & { atp: number })[]): Promise<void> {
+      for (const page of chunks(positions)) {
+        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.atp}::int)`);
+        await db.execute(sql`
+          update ${inventoryLevels} set push_requested_at = null
+          from ${valuesTable(rows, 'sku, location, atp')}
+          where ${matchesV} and ${inventoryLevels.pushRequestedAt} is not null and ${inventoryLevels.availableToPromise} = v.atp`);
+      }
+    },
+
+    /** Clears the marks of these positions that are due by `now` (nothing can be sent for them). */
+    async clearDuePushMarks(positions: readonly PositionKey[], now: Date): Promise<void> {
+      for (const page of chunks(positions)) {
+        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text)`);
+        await db.execute(sql`
+          update ${inventoryLevels} set push_requested_at = null
+          from ${valuesTable(rows, 'sku, location')}
+          where ${matchesV} and ${inventoryLevels.pushRequestedAt} <= ${iso(now)}`);
+      }
+    },
+  };
+}
+
+export type InventoryLevelsWriter = ReturnType<typeof createInventoryLevelsWriter>;
