@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { syncRunChanges, syncRunErrors, syncRuns, syncWatermarks, type SyncRunKind, type SyncRunStatus } from '../db/schema/index.js';
+import { assertFenceHeld, leaseLostError, type JobFence } from '../scheduler/fence.js';
 import type { RunTally, SyncRunChangeRecord, SyncRunErrorRecord, SyncRunRecord } from './sync.models.js';
 
 /** Per-item rows kept per run: the counts hold the full figures, these the first examples. */
@@ -39,14 +40,51 @@ const countsOf = (tally: RunTally, full: boolean) => ({
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A condition on a run's own fence: none for unfenced work, else exactly the caller's token. */
+function fencedBy(fence: JobFence | undefined) {
+  return fence ? eq(syncRuns.fence, fence.token) : undefined;
+}
+
 export function createSyncRunRepository(db: Db, shop: string) {
   return {
-    async createRun(input: { kind: SyncRunKind; dryRun: boolean; full: boolean; request: Record<string, unknown>; at: Date }): Promise<SyncRunRecord> {
-      const [row] = await db
-        .insert(syncRuns)
-        .values({ shop, kind: input.kind, status: 'RUNNING', dryRun: input.dryRun, full: input.full, request: input.request, startedAt: input.at, heartbeatAt: input.at })
-        .returning();
-      return toRun(row!);
+    async createRun(input: { kind: SyncRunKind; dryRun: boolean; full: boolean; request: Record<string, unknown>; at: Date; fence?: JobFence | undefined }): Promise<SyncRunRecord> {
+      const values = { shop, kind: input.kind, status: 'RUNNING' as const, dryRun: input.dryRun, full: input.full, request: input.request, startedAt: input.at, heartbeatAt: input.at, fence: input.fence?.token ?? null };
+      if (!input.fence) {
+        const [row] = await db.insert(syncRuns).values(values).returning();
+        return toRun(row!);
+      }
+      const fence = input.fence;
+      return db.transaction(async (tx) => {
+        await assertFenceHeld(tx, fence, 'starting a sync run');
+        const [row] = await tx.insert(syncRuns).values(values).returning();
+        return toRun(row!);
+      });
+    },
+
+    /**
+     * Starts a run that must be alone of its key (`reconcile`): the unique index on RUNNING runs
+     * per key makes the insert do nothing when one runs already, on any instance. Returns the new
+     * run, or the running one to join.
+     */
+    async startSingleFlightRun(
+      key: string,
+      input: { kind: SyncRunKind; dryRun: boolean; full: boolean; request: Record<string, unknown>; at: Date },
+    ): Promise<{ run: SyncRunRecord; joined: boolean }> {
+      // The running one may finish between the insert and the look-up: then insert again.
+      for (let attempt = 0; ; attempt++) {
+        const [row] = await db
+          .insert(syncRuns)
+          .values({ shop, kind: input.kind, status: 'RUNNING', dryRun: input.dryRun, full: input.full, request: input.request, startedAt: input.at, heartbeatAt: input.at, singleFlight: key })
+          .onConflictDoNothing()
+          .returning();
+        if (row) return { run: toRun(row), joined: false };
+        const [running] = await db
+          .select()
+          .from(syncRuns)
+          .where(and(eq(syncRuns.shop, shop), eq(syncRuns.singleFlight, key), eq(syncRuns.status, 'RUNNING')));
+        if (running) return { run: toRun(running), joined: true };
+        if (attempt >= 5) throw new Error(`could not start or find the running ${key} run`);
+      }
     },
 
     /** RUNNING runs of a kind (for a job that runs once at a time: ones a dead process left behind). */
@@ -59,31 +97,55 @@ export function createSyncRunRepository(db: Db, shop: string) {
       return rows.map(toRun);
     },
 
-    /** Takes over an abandoned run under the same id (so its Shopify writes reuse their idempotency keys). */
-    async resumeRun(id: string, at: Date): Promise<SyncRunRecord> {
-      const [row] = await db
-        .update(syncRuns)
-        .set({ attempts: sql`${syncRuns.attempts} + 1`, heartbeatAt: at, itemsConsidered: 0, itemsPushed: 0, itemsUnchanged: 0, itemsFailed: 0, driftFound: null })
-        .where(and(eq(syncRuns.shop, shop), eq(syncRuns.id, id)))
-        .returning();
-      return toRun(row!);
+    /**
+     * Takes over a RUNNING run a stopped holder left behind: `resume` keeps its id (so its
+     * Shopify writes reuse their idempotency keys) and clears the items it recorded; `fail`
+     * records it FAILED. With a fence, only a run of an older token (or none) is taken, and only
+     * while the fence still holds the job's lease: a stale holder never takes over its successor's
+     * run. Without one (a direct call), only unfenced runs are taken. Null when not taken.
+     */
+    async takeOverRun(id: string, how: 'resume' | 'fail', at: Date, fence: JobFence | undefined): Promise<SyncRunRecord | null> {
+      return db.transaction(async (tx) => {
+        if (fence) await assertFenceHeld(tx, fence, 'taking over a sync run');
+        const olderHolder = fence ? or(isNull(syncRuns.fence), lt(syncRuns.fence, fence.token)) : isNull(syncRuns.fence);
+        const [row] = await tx
+          .update(syncRuns)
+          .set(
+            how === 'resume'
+              ? { attempts: sql`${syncRuns.attempts} + 1`, heartbeatAt: at, fence: fence?.token ?? null, itemsConsidered: 0, itemsPushed: 0, itemsUnchanged: 0, itemsFailed: 0, driftFound: null }
+              : { status: 'FAILED', finishedAt: at, failure: { code: 'SYNC_RUN_ABANDONED', message: 'the process running it stopped before it finished' } },
+          )
+          .where(and(eq(syncRuns.shop, shop), eq(syncRuns.id, id), eq(syncRuns.status, 'RUNNING'), olderHolder))
+          .returning();
+        if (!row) return null;
+        if (how === 'resume') {
+          await tx.delete(syncRunErrors).where(eq(syncRunErrors.runId, id));
+          await tx.delete(syncRunChanges).where(eq(syncRunChanges.runId, id));
+        }
+        return toRun(row);
+      });
     },
 
-    /** Progress of a running run, and proof it is alive. */
-    async heartbeat(id: string, tally: RunTally, full: boolean, at: Date): Promise<void> {
+    /** Progress of a running run, and proof it is alive (a fenced run: only by its own token). */
+    async heartbeat(id: string, tally: RunTally, full: boolean, at: Date, fence?: JobFence): Promise<void> {
       await db
         .update(syncRuns)
         .set({ heartbeatAt: at, ...countsOf(tally, full) })
-        .where(and(eq(syncRuns.id, id), eq(syncRuns.status, 'RUNNING')));
+        .where(and(eq(syncRuns.id, id), eq(syncRuns.status, 'RUNNING'), fencedBy(fence)));
     },
 
-    async finishRun(id: string, outcome: { status: SyncRunStatus; tally: RunTally; full: boolean; failure?: { code: string; message: string } | null; at: Date }): Promise<SyncRunRecord> {
+    /** Records how a run ended; with a fence, only while the run is still this token's (null otherwise). */
+    async finishRun(
+      id: string,
+      outcome: { status: SyncRunStatus; tally: RunTally; full: boolean; failure?: { code: string; message: string } | null; at: Date },
+      fence?: JobFence,
+    ): Promise<SyncRunRecord | null> {
       const [row] = await db
         .update(syncRuns)
         .set({ status: outcome.status, finishedAt: outcome.at, heartbeatAt: outcome.at, failure: outcome.failure ?? null, ...countsOf(outcome.tally, outcome.full) })
-        .where(eq(syncRuns.id, id))
+        .where(and(eq(syncRuns.id, id), fencedBy(fence), fence ? eq(syncRuns.status, 'RUNNING') : undefined))
         .returning();
-      return toRun(row!);
+      return row ? toRun(row) : null;
     },
 
     /** RUNNING runs that stopped beating before `before`: their process died; recorded as FAILED. */
@@ -124,12 +186,6 @@ export function createSyncRunRepository(db: Db, shop: string) {
       const kept = changes.slice(0, room);
       for (let i = 0; i < kept.length; i += 1_000) await db.insert(syncRunChanges).values(kept.slice(i, i + 1_000).map((c) => ({ runId, ...c })));
       return kept.length;
-    },
-
-    /** Errors and changes a run recorded before a crash, when it is taken over (they are recorded again). */
-    async clearItems(runId: string): Promise<void> {
-      await db.delete(syncRunErrors).where(eq(syncRunErrors.runId, runId));
-      await db.delete(syncRunChanges).where(eq(syncRunChanges.runId, runId));
     },
 
     async findRun(id: string): Promise<SyncRunRecord | null> {
@@ -205,11 +261,31 @@ export function createSyncRunRepository(db: Db, shop: string) {
       return row?.watermark ?? null;
     },
 
-    async setWatermark(feed: string, watermark: string, at: Date): Promise<void> {
-      await db
-        .insert(syncWatermarks)
-        .values({ shop, feed, watermark, updatedAt: at })
-        .onConflictDoUpdate({ target: [syncWatermarks.shop, syncWatermarks.feed], set: { watermark, updatedAt: at } });
+    /**
+     * Moves a feed's watermark. With a fence (a scheduled run), only while the fence holds the
+     * job's lease and no newer token wrote it: a holder frozen past its lease cannot move the
+     * watermark over its successor's (`JOB_LEASE_LOST`).
+     */
+    async setWatermark(feed: string, watermark: string, at: Date, fence?: JobFence): Promise<void> {
+      const write = (handle: Db) =>
+        handle
+          .insert(syncWatermarks)
+          .values({ shop, feed, watermark, updatedAt: at, fence: fence?.token ?? null })
+          .onConflictDoUpdate({
+            target: [syncWatermarks.shop, syncWatermarks.feed],
+            set: { watermark, updatedAt: at, fence: fence ? fence.token : sql`${syncWatermarks.fence}` },
+            // Defence in depth: the lease check below already refuses a stale holder.
+            setWhere: fence ? sql`${syncWatermarks.fence} is null or ${syncWatermarks.fence} <= ${fence.token}` : undefined,
+          })
+          .returning({ feed: syncWatermarks.feed });
+      if (!fence) {
+        await write(db);
+        return;
+      }
+      await db.transaction(async (tx) => {
+        await assertFenceHeld(tx, fence, 'moving the watermark');
+        if ((await write(tx)).length === 0) throw leaseLostError(fence, 'moving the watermark over one a newer token wrote');
+      });
     },
   };
 }

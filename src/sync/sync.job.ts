@@ -3,8 +3,9 @@ import type { SyncService } from './sync.service.js';
 
 /**
  * The scheduled pushes. Both are safe to re-run after a partial run: the delta's watermark moves
- * only after its push is durable (a run a crash left behind is taken over under its id), and a
- * reconcile compares everything again.
+ * only after its push is durable (a run a crash left behind is taken over under its id, by a
+ * newer lease holder only), and a reconcile compares everything again. A reconcile asked for
+ * while one runs (a manual `pushInventory(full: true)`, another instance) joins it.
  */
 export function createSyncJobs(
   service: Pick<SyncService, 'runDelta' | 'runFullReconcile' | 'lastFullReconcileAt'>,
@@ -33,9 +34,10 @@ export function createSyncJobs(
       intervalMs: deltaMs,
       timeoutMs: Math.max(15 * 60_000, 5 * deltaMs),
       runOnStart: true,
-      async run({ signal }) {
+      // The fence makes the run's take-overs and its watermark conditional on still holding the lease.
+      async run({ signal, fence }) {
         await ready(signal);
-        return summary(await service.runDelta({ signal }));
+        return summary(await service.runDelta({ signal, fence }));
       },
     },
     {

@@ -9,7 +9,7 @@ import { PushExecutor } from './push-executor.js';
 import { createPushRepository } from './push.repository.js';
 import { createSyncJobs } from './sync.job.js';
 import { createSyncMetrics } from './sync.metrics.js';
-import { SyncService } from './sync.service.js';
+import { SyncService, type SyncCatalogueReadiness } from './sync.service.js';
 import { createSyncRunRepository } from './sync-run.repository.js';
 
 export interface SyncModule {
@@ -33,6 +33,11 @@ export interface SyncModuleOptions {
    * scheduled runs wait for it, so a first reconcile does not run on an empty mapping.
    */
   readonly ready?: () => Promise<void>;
+  /**
+   * The catalogue's recorded first fill (the inventory module): manual pushes and reconciles are
+   * refused with `CATALOGUE_NOT_READY` before it, rather than succeed having considered nothing.
+   */
+  readonly catalogue?: SyncCatalogueReadiness;
   /** Longest wait of the event push between two looks at the marks (default 5 s). */
   readonly eventPollMs?: number;
   /**
@@ -67,6 +72,7 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     metrics,
     log,
     now: deps.now,
+    catalogue: options.catalogue,
   });
   const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });
   return {

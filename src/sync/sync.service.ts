@@ -5,6 +5,7 @@ import type { PushTarget } from '../inventory/inventory.models.js';
 import type { MappingService } from '../inventory/mapping.service.js';
 import { groupPushTargets } from '../inventory/push-targets.js';
 import type { Logger } from '../logger.js';
+import { JOB_LEASE_LOST, leaseLostError, type JobFence } from '../scheduler/fence.js';
 import { AppError, isAppError, ValidationError } from '../shared/errors.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';
 import type { PushExecutor, RunContext } from './push-executor.js';
@@ -46,6 +47,9 @@ const RUN_RETENTION_MS = 30 * 24 * 60 * 60_000;
 const EVENT_PASSES_PER_RUN = 10;
 /** How long a `pushInventory` call waits for its run before answering with it still RUNNING. */
 const MANUAL_WAIT_MS = 20_000;
+/** How long a push waits for the first start's catalogue fill before `CATALOGUE_NOT_READY`. */
+const CATALOGUE_WAIT_MS = 10_000;
+const JOIN_POLL_MS = 1_000;
 
 export interface SyncServiceDeps {
   readonly shop: string;
@@ -62,15 +66,41 @@ export interface SyncServiceDeps {
   readonly now: () => Date;
   /** How long `pushInventory` waits before answering with a RUNNING run (default 20 s). */
   readonly manualWaitMs?: number;
+  /**
+   * The catalogue's first fill (the inventory module): manual pushes and reconciles wait for it
+   * a bounded time and are refused with `CATALOGUE_NOT_READY` until both sides were filled.
+   */
+  readonly catalogue?: SyncCatalogueReadiness | undefined;
+  /** How long a push waits for the first start's catalogue fill (default 10 s). */
+  readonly catalogueWaitMs?: number;
+  /** How often a joined run on another instance is looked at (default 1 s). */
+  readonly joinPollMs?: number;
+}
+
+/** What the sync needs to know of the catalogue's first fill. */
+export interface SyncCatalogueReadiness {
+  /** Resolves when this process's first-start work is over (done or failed). */
+  whenReady(): Promise<void>;
+  /** When each side was first filled, as recorded (null: never). */
+  catalogueFills(): Promise<{ readonly erpFilledAt: Date | null; readonly shopifyFilledAt: Date | null }>;
 }
 
 export interface RunOptions {
   readonly signal?: AbortSignal;
+  /**
+   * The scheduler run's fencing token (the scheduled jobs pass it): the run's take-overs,
+   * progress, outcome and watermark are written only while it holds the job's lease, and a lost
+   * lease ends the call with `JOB_LEASE_LOST`. Direct calls without one take over only unfenced runs.
+   */
+  readonly fence?: JobFence;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AppError('SYNC_ABORTED', 'the run was stopped (timeout or shutdown)');
 }
+
+/** A run's context, with the scheduler token it is written under (a scheduled delta). */
+type FencedRun = RunContext & { readonly fence?: JobFence | undefined };
 
 function statusOf(tally: RunTally): 'SUCCEEDED' | 'PARTIAL' | 'FAILED' {
   if (tally.failed === 0) return 'SUCCEEDED';
@@ -79,6 +109,8 @@ function statusOf(tally: RunTally): 'SUCCEEDED' | 'PARTIAL' | 'FAILED' {
 
 export class SyncService {
   readonly #background = new Set<Promise<unknown>>();
+  /** Runs started by this instance that others may join, by id. */
+  readonly #running = new Map<string, Promise<SyncRunRecord>>();
 
   constructor(private readonly deps: SyncServiceDeps) {}
 
@@ -91,22 +123,24 @@ export class SyncService {
    */
   async runDelta(options: RunOptions = {}): Promise<SyncRunRecord> {
     const { runs, erp, atp, log } = this.deps;
+    const { fence } = options;
     // Event and manual runs a dead process left RUNNING stop showing as running (a live run beats
     // every page, a delta run is taken over below, a full one by the next reconcile).
     await runs.failAbandoned(new Date(this.deps.now().getTime() - ABANDONED_AFTER_MS), this.deps.now(), ['EVENT', 'MANUAL']);
     const watermarkFrom = await runs.getWatermark(ERP_STOCK_FEED);
+    // Delta runs left RUNNING belong to earlier holders of the job's lease (this run holds the
+    // newest token): one covering the same watermark is resumed, the others are closed. Each
+    // take-over states the token, so a holder frozen past its lease takes nothing over.
     const abandoned = await runs.findRunning('DELTA');
     const resumable = abandoned.filter((run) => run.request.watermarkFrom === watermarkFrom).at(-1);
-    for (const run of abandoned) if (run !== resumable) await runs.finishRun(run.id, { status: 'FAILED', tally: emptyTally(), full: false, failure: { code: 'SYNC_RUN_ABANDONED', message: 'the process running it stopped before it finished' }, at: this.deps.now() });
-    let record: SyncRunRecord;
+    for (const run of abandoned) if (run !== resumable) await runs.takeOverRun(run.id, 'fail', this.deps.now(), fence);
+    let record: SyncRunRecord | null = null;
     if (resumable) {
-      record = await runs.resumeRun(resumable.id, this.deps.now());
-      await runs.clearItems(record.id);
-      log.warn({ runId: record.id, attempts: record.attempts }, 'taking over a delta run a stopped process left unfinished');
-    } else {
-      record = await runs.createRun({ kind: 'DELTA', dryRun: false, full: false, request: { watermarkFrom }, at: this.deps.now() });
+      record = await runs.takeOverRun(resumable.id, 'resume', this.deps.now(), fence);
+      if (record) log.warn({ runId: record.id, attempts: record.attempts }, 'taking over a delta run a stopped process left unfinished');
     }
-    return this.#execute(record, async (run) => {
+    record ??= await runs.createRun({ kind: 'DELTA', dryRun: false, full: false, request: { watermarkFrom }, at: this.deps.now(), fence });
+    return this.#execute(record, fence, async (run) => {
       const changes = await erp.getStockChangesSince(watermarkFrom);
       throwIfAborted(options.signal);
       let skus = [...changes.skus];
@@ -116,7 +150,7 @@ export class SyncService {
         await this.#pushSkus(run, skus, null, options.signal);
       }
       // Every position the feed named is now in Shopify, unchanged, or marked for a retry: durable.
-      await runs.setWatermark(ERP_STOCK_FEED, changes.nextWatermark, this.deps.now());
+      await runs.setWatermark(ERP_STOCK_FEED, changes.nextWatermark, this.deps.now(), fence);
       if (skus.length > 0) log.info({ runId: run.id, skus: skus.length, ...run.tally }, 'delta sync pushed the ERP changes');
     });
   }
@@ -127,28 +161,103 @@ export class SyncService {
    * Reads every Shopify level in one bulk export, refreshes every position from the ERP and
    * corrects every difference; records the drift found. Repairs what a delta cannot see
    * (deleted moves, manual edits in Shopify, items never pushed).
+   *
+   * Single flight: while a full reconcile runs (on any instance, scheduled or manual), another
+   * request joins it and gets that run when it ends, rather than starting a second export (see
+   * `#startFullReconcile`).
    */
   async runFullReconcile(options: RunOptions & { kind?: 'FULL' | 'MANUAL'; dryRun?: boolean; locations?: readonly string[] | null } = {}): Promise<SyncRunRecord> {
+    await this.#requireCatalogue();
     return (await this.#startFullReconcile(options)).done;
   }
 
+  /**
+   * Starts a full reconcile, or joins the one running: a RUNNING run per single-flight key is
+   * unique in the database, so of two requests on any instances exactly one inserts its run and
+   * the other finds it. A joined run limited to some locations does not cover a request for
+   * others: that request is refused with `FULL_RECONCILE_RUNNING` (and the run's id).
+   */
   async #startFullReconcile(
     options: RunOptions & { kind?: 'FULL' | 'MANUAL'; dryRun?: boolean; locations?: readonly string[] | null },
-  ): Promise<{ record: SyncRunRecord; done: Promise<SyncRunRecord> }> {
+  ): Promise<{ record: SyncRunRecord; done: Promise<SyncRunRecord>; joined: boolean }> {
+    const { runs, log } = this.deps;
     const dryRun = options.dryRun ?? false;
-    const record = await this.deps.runs.createRun({
+    // A run whose process died would hold the key for ever: runs that stopped beating are closed first.
+    await runs.failAbandoned(new Date(this.deps.now().getTime() - ABANDONED_AFTER_MS), this.deps.now());
+    const { run: record, joined } = await runs.startSingleFlightRun(dryRun ? 'reconcile:dry' : 'reconcile', {
       kind: options.kind ?? 'FULL',
       dryRun,
       full: true,
       request: options.locations ? { locations: options.locations } : {},
       at: this.deps.now(),
     });
-    return { record, done: this.#execute(record, (run) => this.#reconcile(run, dryRun, options.locations ?? null, options.signal)) };
+    if (joined) {
+      const covered = record.request.locations as readonly string[] | undefined;
+      if (covered && (!options.locations || options.locations.some((location) => !covered.includes(location)))) {
+        throw new AppError('FULL_RECONCILE_RUNNING', `a full reconcile limited to ${covered.join(', ')} is running (run ${record.id}); ask again when it ends`, {
+          runId: record.id,
+          locations: covered,
+        });
+      }
+      log.info({ runId: record.id, kind: record.kind }, 'a full reconcile is already running: joining it');
+      return { record, done: this.#awaitRun(record.id, options.signal), joined };
+    }
+    const done = this.#execute(record, undefined, (run) => this.#reconcile(run, dryRun, options.locations ?? null, options.signal));
+    this.#running.set(record.id, done);
+    void done.finally(() => this.#running.delete(record.id)).catch(() => undefined);
+    return { record, done, joined };
+  }
+
+  /** The end of a run this call joined: its promise when it runs here, else its record, looked at until it ends. */
+  async #awaitRun(id: string, signal: AbortSignal | undefined): Promise<SyncRunRecord> {
+    const here = this.#running.get(id);
+    if (here) return here;
+    const pollMs = this.deps.joinPollMs ?? JOIN_POLL_MS;
+    for (;;) {
+      const run = await this.deps.runs.findRun(id);
+      if (!run) throw new AppError('SYNC_RUN_NOT_FOUND', `the joined run ${id} is gone`, { runId: id });
+      if (run.status !== 'RUNNING') return run;
+      throwIfAborted(signal);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        timer.unref();
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+      throwIfAborted(signal);
+    }
+  }
+
+  /**
+   * Refuses work that needs the catalogue before its first fill (`CATALOGUE_NOT_READY`): waits
+   * for the first start a bounded time, then checks that both sides were filled at least once.
+   * A push on an empty mapping would report success having considered nothing.
+   */
+  async #requireCatalogue(): Promise<void> {
+    const catalogue = this.deps.catalogue;
+    if (!catalogue) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      catalogue.whenReady().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    const fills = await catalogue.catalogueFills();
+    if (waited && fills.erpFilledAt && fills.shopifyFilledAt) return;
+    const missing = [...(fills.erpFilledAt ? [] : ['ERP']), ...(fills.shopifyFilledAt ? [] : ['Shopify'])];
+    throw new AppError(
+      'CATALOGUE_NOT_READY',
+      waited
+        ? `the ${missing.join(' and ')} catalogue has never been filled (the first fill failed: see the logs; the catalogue job retries); retry later`
+        : 'the first catalogue fill is still running; retry in a minute',
+      { erpFilledAt: fills.erpFilledAt?.toISOString() ?? null, shopifyFilledAt: fills.shopifyFilledAt?.toISOString() ?? null, retryAfterSeconds: 60 },
+    );
   }
 
   async #reconcile(run: RunContext, dryRun: boolean, locations: readonly string[] | null, signal: AbortSignal | undefined): Promise<void> {
     const { shopify, atp, mapping, runs, positions, log } = this.deps;
-    await runs.failAbandoned(new Date(this.deps.now().getTime() - ABANDONED_AFTER_MS), this.deps.now());
     if (!dryRun) {
       await positions.deleteIntentsOlderThan(new Date(this.deps.now().getTime() - INTENT_RETENTION_MS));
       const pruned = await runs.deleteFinishedBefore(new Date(this.deps.now().getTime() - RUN_RETENTION_MS));
@@ -223,7 +332,7 @@ export class SyncService {
     let skus = await positions.findSkusDueForPush(this.deps.now(), SKUS_PER_PAGE);
     if (skus.length === 0) return null;
     const record = await runs.createRun({ kind: 'EVENT', dryRun: false, full: false, request: {}, at: this.deps.now() });
-    return this.#execute(record, async (run) => {
+    return this.#execute(record, undefined, async (run) => {
       for (let pass = 0; pass < EVENT_PASSES_PER_RUN && skus.length > 0; pass++) {
         await this.#pushSkus(run, skus, null, options.signal, `event:${pass}`);
         throwIfAborted(options.signal);
@@ -248,6 +357,7 @@ export class SyncService {
     if (input.locations && locations!.length === 0) throw new ValidationError('locations, when given, must name at least one ERP location', { code: 'SYNC_NO_LOCATIONS' });
     if (skus && skus.length > 10_000) throw new ValidationError('at most 10,000 SKUs per push; use full: true for everything', { code: 'SYNC_TOO_MANY_SKUS' });
     const dryRun = input.dryRun ?? false;
+    await this.#requireCatalogue();
 
     let started: { record: SyncRunRecord; done: Promise<SyncRunRecord> };
     if (input.full && !skus) {
@@ -260,7 +370,7 @@ export class SyncService {
         request: { ...(skus ? { skus } : {}), ...(locations ? { locations } : {}) },
         at: this.deps.now(),
       });
-      started = { record, done: this.#execute(record, (run) => this.#manual(run, skus, locations, input.full ?? false)) };
+      started = { record, done: this.#execute(record, undefined, (run) => this.#manual(run, skus, locations, input.full ?? false)) };
     }
     return this.#answerWithin(started.record.id, started.done, this.deps.manualWaitMs ?? MANUAL_WAIT_MS);
   }
@@ -335,7 +445,7 @@ export class SyncService {
 
   /** Pushes these SKUs in pages: targets, groups (filtered to `locations`), executor. */
   async #pushSkus(
-    run: RunContext,
+    run: FencedRun,
     skus: readonly string[],
     locations: readonly string[] | null,
     signal: AbortSignal | undefined,
@@ -353,31 +463,41 @@ export class SyncService {
         // would be picked up again and again: there is nothing to send for them.
         await positions.clearMarksWithout(batch, new Set(targets.map((t) => `${t.sku}|${t.location}`)), this.deps.now());
       }
-      await this.deps.runs.heartbeat(run.id, run.tally, false, this.deps.now());
+      await this.deps.runs.heartbeat(run.id, run.tally, false, this.deps.now(), run.fence);
       throwIfAborted(signal);
     }
   }
 
-  /** Runs the work, records the outcome, counts it, alerts on failure. Never throws for a failed run. */
-  async #execute(record: SyncRunRecord, work: (run: RunContext) => Promise<void>): Promise<SyncRunRecord> {
+  /**
+   * Runs the work, records the outcome, counts it, alerts on failure. Never throws for a failed
+   * run; throws `JOB_LEASE_LOST` when a fenced run's outcome was refused (a newer holder took
+   * the run over: its outcome is that holder's to write).
+   */
+  async #execute(record: SyncRunRecord, fence: JobFence | undefined, work: (run: FencedRun) => Promise<void>): Promise<SyncRunRecord> {
     const { runs, metrics, alerts, log } = this.deps;
-    const run: RunContext = { id: record.id, kind: record.kind, dryRun: record.dryRun, tally: emptyTally(), errorsRecorded: 0, changesRecorded: 0 };
+    const run: FencedRun = { id: record.id, kind: record.kind, dryRun: record.dryRun, tally: emptyTally(), errorsRecorded: 0, changesRecorded: 0, fence };
     const started = this.deps.now();
-    let finished: SyncRunRecord;
+    let finished: SyncRunRecord | null;
     // Proof of life through long phases (a catalogue-wide ERP refresh), so no one takes the run for abandoned.
     const beat = setInterval(() => {
-      runs.heartbeat(run.id, run.tally, record.full, this.deps.now()).catch((error: unknown) => log.warn({ err: error, runId: run.id }, 'sync run heartbeat failed'));
+      runs.heartbeat(run.id, run.tally, record.full, this.deps.now(), fence).catch((error: unknown) => log.warn({ err: error, runId: run.id }, 'sync run heartbeat failed'));
     }, HEARTBEAT_MS);
     beat.unref();
+    let lost: unknown;
     try {
       await work(run);
-      finished = await runs.finishRun(run.id, { status: statusOf(run.tally), tally: run.tally, full: record.full, at: this.deps.now() });
+      finished = await runs.finishRun(run.id, { status: statusOf(run.tally), tally: run.tally, full: record.full, at: this.deps.now() }, fence);
     } catch (error) {
+      if (isAppError(error) && error.code === JOB_LEASE_LOST) lost = error;
       const failure = isAppError(error) ? { code: error.code, message: error.message } : { code: 'SYNC_FAILED', message: error instanceof Error ? error.message : String(error) };
       if (!isAppError(error)) log.error({ err: error, runId: run.id }, 'sync run failed unexpectedly');
-      finished = await runs.finishRun(run.id, { status: 'FAILED', tally: run.tally, full: record.full, failure, at: this.deps.now() });
+      finished = await runs.finishRun(run.id, { status: 'FAILED', tally: run.tally, full: record.full, failure, at: this.deps.now() }, fence);
     } finally {
       clearInterval(beat);
+    }
+    if (!finished) {
+      log.warn({ runId: run.id, fence: fence?.token }, 'sync run taken over by a newer holder of the job; its outcome is not recorded here');
+      throw lost ?? leaseLostError(fence!, 'recording the sync run');
     }
     const seconds = (this.deps.now().getTime() - started.getTime()) / 1000;
     metrics.runs.inc({ kind: finished.kind, status: finished.status });
