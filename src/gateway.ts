@@ -54,6 +54,8 @@ export interface GatewayOverrides {
   jobs?: JobDefinition[];
   /** Extra HTTP routes (tests use them to hold a request in flight). */
   routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
+  /** Millisecond clock of the GraphQL cost buckets (tests move time instead of sleeping). */
+  graphqlClock?: () => number;
 }
 
 export async function startGateway(config: Config, log: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
@@ -146,6 +148,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       services,
       metrics,
       bodyLimit: config.webhookMaxBytes,
+      graphqlGuard: { ...config.graphql, now: overrides.graphqlClock },
       routes: [...ordersModule.routes, ...(overrides.routes ?? [])],
     });
     closers.push(() => http.close());

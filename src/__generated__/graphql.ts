@@ -402,7 +402,7 @@ export type Product = {
   availability: Array<LocationAvailability>;
   /** The kit's components (empty for a plain product): its ATP is what they can build. */
   components: Array<KitComponent>;
-  /** Lots (batches) on hand, read from the ERP, soonest expiry first. */
+  /** Lots (batches) on hand, read from the ERP (one batched call per page of products), soonest expiry first. */
   lots: Array<Lot>;
   /** How the mapping was made, when mapped. */
   mappingSource?: Maybe<SkuMappingSource>;
@@ -475,13 +475,27 @@ export type PushInventoryInput = {
 
 export type Query = {
   __typename?: 'Query';
-  /** Every API key, newest first (admin only). */
+  /**
+   * API keys, newest first (admin only). At most `first` (default 100, at most 1,000); when more
+   * exist the answer is a RESULT_TOO_LARGE error (revoke unused keys, or ask for more).
+   */
   apiKeys: Array<ApiKey>;
-  /** Mapped positions whose ATP differs from Shopify's last read `available`; `location` is an ERP location code. */
+  /**
+   * Mapped positions whose ATP differs from Shopify's last read `available`; `location` is an ERP
+   * location code. At most `first` (default 100, at most 1,000); more is a RESULT_TOO_LARGE error
+   * (narrow with `location`, or run a full reconcile, which corrects drift).
+   */
   inventoryDrift: Array<InventoryDrift>;
-  /** ERP locations with their Shopify location. */
+  /**
+   * ERP locations with their Shopify location, in code order: at most `first` (default 100, at
+   * most 1,000); more is a RESULT_TOO_LARGE error (narrow with `warehouse`).
+   */
   locations: Array<Location>;
-  /** Lots from the ERP: of one SKU, or of every product (slow on a large catalogue), optionally at one location. */
+  /**
+   * Lots live from the ERP: of one SKU, or of every product, optionally at one location. At most
+   * `first` lots (default 100, at most 1,000); without `sku` the catalogue may hold at most 500
+   * products. Beyond either bound: RESULT_TOO_LARGE (use `lots(sku:)` or `products(first:, after:) { lots }`).
+   */
   lots: Array<Lot>;
   /** An order by the gateway's id, a Shopify gid or a numeric Shopify id. */
   order?: Maybe<Order>;
@@ -495,6 +509,10 @@ export type Query = {
   reservation?: Maybe<Reservation>;
   /** Reservations, newest first: the key's own, or every one for a key with ADMIN. `first` is at most 250 (default 50). */
   reservations: ReservationConnection;
+  /**
+   * Safety stock rules, most general first: at most `first` (default 100, at most 1,000); more is a
+   * RESULT_TOO_LARGE error (narrow with `sku` or `location`).
+   */
   safetyStockRules: Array<SafetyStockRule>;
   /** Identifies the gateway; useful to check a key works. */
   serverInfo: ServerInfo;
@@ -505,17 +523,30 @@ export type Query = {
   syncRuns: SyncRunConnection;
   /** Webhook deliveries as stored, newest first: failed and malformed ones with their reason (bodies hold customer data: admin only). */
   webhookDeliveries: WebhookDeliveryConnection;
-  /** Checks Shopify's webhook subscriptions for the order topics now. */
+  /** Checks Shopify's webhook subscriptions for the order topics now (a live Shopify call). */
   webhookSubscriptionHealth: WebhookSubscriptionHealth;
 };
 
 
+export type QueryApiKeysArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryInventoryDriftArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
   location?: InputMaybe<Scalars['String']['input']>;
 };
 
 
+export type QueryLocationsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  warehouse?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryLotsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
   location?: InputMaybe<Scalars['String']['input']>;
   sku?: InputMaybe<Scalars['String']['input']>;
 };
@@ -557,6 +588,13 @@ export type QueryReservationsArgs = {
   location?: InputMaybe<Scalars['String']['input']>;
   sku?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<ReservationStatus>;
+};
+
+
+export type QuerySafetyStockRulesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  location?: InputMaybe<Scalars['String']['input']>;
+  sku?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -918,7 +956,7 @@ export type WebhookDelivery = {
   __typename?: 'WebhookDelivery';
   apiVersion?: Maybe<Scalars['String']['output']>;
   attempts: Scalars['Int']['output'];
-  /** The raw body exactly as received and verified. */
+  /** The raw body exactly as received and verified (customer data: admin only, wherever a delivery is reached from). */
   body: Scalars['String']['output'];
   /** X-Shopify-Event-Id. */
   eventId?: Maybe<Scalars['String']['output']>;
@@ -1216,6 +1254,19 @@ export type ResolversParentTypes = ResolversObject<{
   WebhookTopicSubscription: WebhookTopicSubscription;
 }>;
 
+export type CostDirectiveArgs = {
+  weight: Scalars['Int']['input'];
+};
+
+export type CostDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = CostDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ListSizeDirectiveArgs = {
+  assumedSize?: Maybe<Scalars['Int']['input']>;
+  slicingArguments?: Maybe<Array<Scalars['String']['input']>>;
+};
+
+export type ListSizeDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ListSizeDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type RequiresScopeDirectiveArgs = {
   scope: Scope;
 };
@@ -1424,9 +1475,9 @@ export type ProductEdgeResolvers<ContextType = GraphQLContext, ParentType extend
 }>;
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
-  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, Partial<QueryApiKeysArgs>>;
   inventoryDrift?: Resolver<Array<ResolversTypes['InventoryDrift']>, ParentType, ContextType, Partial<QueryInventoryDriftArgs>>;
-  locations?: Resolver<Array<ResolversTypes['Location']>, ParentType, ContextType>;
+  locations?: Resolver<Array<ResolversTypes['Location']>, ParentType, ContextType, Partial<QueryLocationsArgs>>;
   lots?: Resolver<Array<ResolversTypes['Lot']>, ParentType, ContextType, Partial<QueryLotsArgs>>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<QueryOrdersArgs>>;
@@ -1434,7 +1485,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   products?: Resolver<ResolversTypes['ProductConnection'], ParentType, ContextType, Partial<QueryProductsArgs>>;
   reservation?: Resolver<Maybe<ResolversTypes['Reservation']>, ParentType, ContextType, RequireFields<QueryReservationArgs, 'id'>>;
   reservations?: Resolver<ResolversTypes['ReservationConnection'], ParentType, ContextType, Partial<QueryReservationsArgs>>;
-  safetyStockRules?: Resolver<Array<ResolversTypes['SafetyStockRule']>, ParentType, ContextType>;
+  safetyStockRules?: Resolver<Array<ResolversTypes['SafetyStockRule']>, ParentType, ContextType, Partial<QuerySafetyStockRulesArgs>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   skuMappingReport?: Resolver<ResolversTypes['SkuMappingReport'], ParentType, ContextType, Partial<QuerySkuMappingReportArgs>>;
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
@@ -1698,5 +1749,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
 }>;
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{
+  cost?: CostDirectiveResolver<any, any, ContextType>;
+  listSize?: ListSizeDirectiveResolver<any, any, ContextType>;
   requiresScope?: RequiresScopeDirectiveResolver<any, any, ContextType>;
 }>;

@@ -39,8 +39,10 @@ export function createApiKeyRepository(db: Db) {
       return row ? toRecord(row) : undefined;
     },
 
-    async list(): Promise<ApiKeyRecord[]> {
-      const rows = await db.select().from(apiKeys).orderBy(desc(apiKeys.createdAt));
+    /** Newest first; at most `limit` when given. */
+    async list(limit?: number): Promise<ApiKeyRecord[]> {
+      const query = db.select().from(apiKeys).orderBy(desc(apiKeys.createdAt));
+      const rows = limit === undefined ? await query : await query.limit(limit);
       return rows.map(toRecord);
     },
 

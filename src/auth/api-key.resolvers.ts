@@ -5,7 +5,7 @@ export const apiKeyResolvers: Resolvers = {
     scopes: (key) => key.scopes.map((scope) => scope.toUpperCase() as 'READ' | 'SYNC' | 'RESERVE' | 'ADMIN'),
   },
   Query: {
-    apiKeys: (_parent, _args, { services }) => services.apiKeys.list(),
+    apiKeys: (_parent, { first }, { services }) => services.apiKeys.list({ first }),
   },
   Mutation: {
     createApiKey: (_parent, { input }, { services }) =>

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { listBound, withinBound } from '../shared/list-bounds.js';
 import type { ApiKeyRepository } from './api-key.repository.js';
 import { isApiScope, type ApiKeyRecord, type ApiScope, type Principal } from './api-key.models.js';
 
@@ -51,8 +52,11 @@ export function createApiKeyService(deps: { repository: ApiKeyRepository; now?: 
       return { keyId: record.id, name: record.name, scopes: new Set(record.scopes) };
     },
 
-    list(): Promise<ApiKeyRecord[]> {
-      return deps.repository.list();
+    /** Every key (the CLI), or, with `first` given (GraphQL), a bounded list: see src/shared/list-bounds.ts. */
+    async list(page?: { first?: number | null }): Promise<ApiKeyRecord[]> {
+      if (!page) return deps.repository.list();
+      const bound = listBound(page.first);
+      return withinBound(await deps.repository.list(bound + 1), bound, 'apiKeys', 'revoke keys no longer used, or pass a larger first');
     },
 
     async revoke(idOrPrefix: string): Promise<ApiKeyRecord> {

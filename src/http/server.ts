@@ -10,7 +10,7 @@ import type { Principal } from '../auth/api-key.models.js';
 import { createRequestLoaders, type AppServices, type GraphQLContext } from './graphql-context.js';
 import { createErrorFormatter } from './graphql-errors.js';
 import { buildResolvers, loadTypeDefs } from './graphql-schema.js';
-import { scopePlugin } from './scope-plugin.js';
+import { createGraphqlGuard, defaultGraphqlGuardOptions, type GraphqlGuardOptions } from './graphql-guard/graphql-guard.js';
 
 export interface HttpServerDeps {
   log: Logger;
@@ -21,6 +21,8 @@ export interface HttpServerDeps {
   routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** Depth, alias, token and cost limits, the per-key bucket and introspection (src/http/graphql-guard). */
+  graphqlGuard?: GraphqlGuardOptions;
 }
 
 declare module 'fastify' {
@@ -104,15 +106,17 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     return deps.metrics.metrics();
   });
 
-  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers() as never });
+  const guard = createGraphqlGuard(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers() as never }), deps.graphqlGuard ?? defaultGraphqlGuardOptions);
+  const schema = guard.schema;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError: createErrorFormatter(deps.log),
     includeStacktraceInErrorResponses: false,
-    introspection: true,
+    introspection: guard.introspection,
+    parseOptions: guard.parseOptions,
     // No drain plugin: fastify's own close() already waits for in-flight requests, and the plugin
     // would call app.close() from inside our onClose hook (a deadlock).
-    plugins: [scopePlugin(schema)],
+    plugins: [guard.plugin],
   });
   await apollo.start();
 

@@ -3,7 +3,8 @@ import { rowsOf, type Db } from '../db/database.js';
 import { erpProducts, inventoryLevels, locationMappings, shopifyVariants, skuMappingConflicts, skuMappings } from '../db/schema/index.js';
 import type { ErpConnector, Lot } from '../erp/erp-connector.js';
 import { ValidationError } from '../shared/errors.js';
-import type { AmbiguousSku, Connection, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SkuMapping, SkuMappingReport } from './inventory.models.js';
+import { listBound, ResultTooLargeError, withinBound } from '../shared/list-bounds.js';
+import type { AmbiguousSku, Connection, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SafetyStockRule, SkuMapping, SkuMappingReport } from './inventory.models.js';
 import { createMappingRepository, inList } from './mapping.repository.js';
 import type { MappingService } from './mapping.service.js';
 import { createPositionsRepository } from './positions.repository.js';
@@ -22,16 +23,22 @@ export interface InventoryReadService {
   listProducts(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null }): Promise<Connection<ProductView>>;
   /** Read-model positions of these SKUs, by SKU (one query): the availability loader's batch. */
   getAvailabilityBySkus(skus: readonly string[]): Promise<Map<string, PositionRecord[]>>;
-  listLocations(): Promise<LocationView[]>;
+  /** Active locations in code order, optionally of one warehouse; bounded by `first` (src/shared/list-bounds.ts). */
+  listLocations(args?: { warehouse?: string | null; first?: number | null }): Promise<LocationView[]>;
   /** Every ERP location the catalogue knows, inactive ones included, by code (one query; there are few). */
   getLocationsByCode(): Promise<Map<string, LocationView>>;
   /** Lots from the ERP for these SKUs (all warehouses, or these locations): the lot loader's batch. */
   getLotsBySkus(skus: readonly string[], locations?: readonly string[]): Promise<readonly Lot[]>;
-  /** Lots of one SKU, or of every active product when `sku` is absent; optionally at one location. */
-  listLots(args: { sku?: string | null; location?: string | null }): Promise<readonly Lot[]>;
+  /**
+   * Lots of one SKU, or of every active product when `sku` is absent (at most
+   * MAX_CATALOGUE_LOTS_PRODUCTS of them: one live ERP read); optionally at one location. Bounded by `first`.
+   */
+  listLots(args: { sku?: string | null; location?: string | null; first?: number | null }): Promise<readonly Lot[]>;
   getMappingReport(options?: { limit?: number }): Promise<SkuMappingReport>;
   /** Pushable positions whose ATP (Shopify units) differs from Shopify's last read `available`. */
-  getDrift(args: { location?: string | null }): Promise<DriftRecord[]>;
+  getDrift(args: { location?: string | null; first?: number | null }): Promise<DriftRecord[]>;
+  /** Safety stock rules, optionally of one SKU or location; bounded by `first`. */
+  listSafetyStockRules(args: { sku?: string | null; location?: string | null; first?: number | null }): Promise<SafetyStockRule[]>;
 }
 
 // ---------------------------------------------------------------------------- implementation
@@ -44,6 +51,8 @@ export interface InventoryReadServiceDeps {
 }
 
 const DEFAULT_PAGE = 50;
+/** `lots` without a SKU reads the whole catalogue live from the ERP: only up to this many products. */
+export const MAX_CATALOGUE_LOTS_PRODUCTS = 500;
 const MAX_PAGE = 500;
 
 function encodeCursor(sku: string): string {
@@ -135,7 +144,12 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
 
     getAvailabilityBySkus: (skus) => positions.getPositionsBySkus(skus),
 
-    listLocations: () => mapping.listLocations(),
+    async listLocations({ warehouse, first } = {}) {
+      const bound = listBound(first);
+      const all = await mapping.listLocations();
+      const matching = warehouse ? all.filter((location) => location.warehouseCode === warehouse) : all;
+      return withinBound(matching, bound, 'locations', 'narrow with warehouse, or pass a larger first');
+    },
 
     async getLocationsByCode() {
       const views = await catalogue.listLocationViews('all');
@@ -144,14 +158,29 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
 
     getLotsBySkus,
 
-    async listLots({ sku, location }) {
+    async listLots({ sku, location, first }) {
+      const bound = listBound(first);
       const skus = sku ? [sku] : await catalogue.listMatchableErpSkus();
-      return getLotsBySkus(skus, location ? [location] : undefined);
+      // Checked before the ERP is asked: a catalogue-wide read spends the capacity the sync needs.
+      if (skus.length > MAX_CATALOGUE_LOTS_PRODUCTS) {
+        throw new ResultTooLargeError('lots', MAX_CATALOGUE_LOTS_PRODUCTS, 'ask for one SKU with lots(sku:), or page through products(first:, after:) { lots }');
+      }
+      const lots = await getLotsBySkus(skus, location ? [location] : undefined);
+      return withinBound(lots, bound, 'lots', 'narrow with sku or location, or pass a larger first');
+    },
+
+    async listSafetyStockRules({ sku, location, first }) {
+      const bound = listBound(first);
+      const rules = (await positions.listSafetyStockRules()).filter(
+        (rule) => (!sku || rule.sku === sku) && (!location || rule.location === location),
+      );
+      return withinBound(rules, bound, 'safetyStockRules', 'narrow with sku or location, or pass a larger first');
     },
 
     getMappingReport: (options) => mapping.getMappingReport(options),
 
-    async getDrift({ location }) {
+    async getDrift({ location, first }) {
+      const bound = listBound(first);
       const scope = location
         ? sql`t.shopify_location_id in (select lm.shopify_location_id from ${locationMappings} lm where lm.shop = ${shop} and lm.erp_location = ${location})`
         : sql`true`;
@@ -171,8 +200,10 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
         select * from groups
         where shopify_available is not null
           and shopify_available <> floor(atp * shopify_units / erp_units::float8 + 1e-9)
-        order by sku, shopify_location_id`);
-      return rowsOf<DriftRow>(result).map((row) => {
+        order by sku, shopify_location_id
+        limit ${bound + 1}`);
+      const rows = withinBound(rowsOf<DriftRow>(result), bound, 'inventoryDrift', 'narrow with location, or pass a larger first (a full reconcile corrects drift)');
+      return rows.map((row) => {
         const conversion = { erpUnits: Number(row.erp_units), shopifyUnits: Number(row.shopify_units) };
         const availableToPromise = toShopifyUnits(Number(row.atp), conversion);
         const shopifyAvailable = Number(row.shopify_available);

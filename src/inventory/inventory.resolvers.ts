@@ -11,11 +11,11 @@ export const inventoryResolvers: Resolvers = {
   Query: {
     product: (_parent, { sku }, { loaders }) => loaders.inventory.productBySku.load(sku),
     products: (_parent, args, { services }) => services.inventory.reads.listProducts(args),
-    locations: (_parent, _args, { services }) => services.inventory.reads.listLocations(),
+    locations: (_parent, args, { services }) => services.inventory.reads.listLocations(args),
     lots: (_parent, args, { services }) => services.inventory.reads.listLots(args).then((lots) => [...lots]),
     skuMappingReport: (_parent, { limit }, { services }) => services.inventory.reads.getMappingReport(limit === null || limit === undefined ? {} : { limit }),
-    inventoryDrift: (_parent, { location }, { services }) => services.inventory.reads.getDrift({ location }),
-    safetyStockRules: (_parent, _args, { services }) => services.inventory.atp.listSafetyStockRules(),
+    inventoryDrift: (_parent, args, { services }) => services.inventory.reads.getDrift(args),
+    safetyStockRules: (_parent, args, { services }) => services.inventory.reads.listSafetyStockRules(args),
   },
 
   Mutation: {
