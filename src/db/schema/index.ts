@@ -10,3 +10,4 @@ export * from './reservations.js';
 export * from './scheduler.js';
 export * from './sync.js';
 export * from './orders.js';
+export * from './privacy.js';

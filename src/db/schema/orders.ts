@@ -39,9 +39,14 @@ export const webhookInbox = pgTable(
     /** What applying it did, for people (`created order`, `duplicate`, `conflict flagged`, …). */
     outcome: text('outcome'),
     processedAt: timestamp('processed_at', { withTimezone: true }),
+    /** When the body was blanked (retention or a GDPR redaction, src/privacy): ids and status stay. */
+    redactedAt: timestamp('redacted_at', { withTimezone: true }),
   },
   (table) => [
     uniqueIndex('webhook_inbox_webhook_id_idx').on(table.webhookId),
+    /** One event delivered under two webhook ids (two subscriptions to a topic) is stored once. */
+    uniqueIndex('webhook_inbox_event_idx').on(table.shop, table.topic, table.eventId).where(sql`${table.eventId} is not null`),
+    index('webhook_inbox_retention_idx').on(table.receivedAt).where(sql`${table.redactedAt} is null`),
     index('webhook_inbox_pending_idx').on(table.nextAttemptAt).where(sql`${table.status} = 'PENDING'`),
     index('webhook_inbox_status_idx').on(table.shop, table.status, table.id),
     index('webhook_inbox_order_idx').on(table.shop, table.orderRef),
@@ -115,12 +120,15 @@ export const shopifyOrders = pgTable(
     /** Things a person must look at: `[{ code, message, raisedAt }]`. */
     flags: jsonb('flags').notNull().default([]),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When the snapshot's customer and address were removed (retention or GDPR, src/privacy). */
+    redactedAt: timestamp('redacted_at', { withTimezone: true }),
   },
   (table) => [
     uniqueIndex('shopify_orders_shop_order_idx').on(table.shop, table.shopifyOrderId),
     index('shopify_orders_list_idx').on(table.shop, table.receivedAt, table.id),
     index('shopify_orders_status_idx').on(table.shop, table.status, table.receivedAt, table.id),
     index('shopify_orders_due_idx').on(table.nextAttemptAt).where(sql`${table.nextAttemptAt} is not null`),
+    index('shopify_orders_retention_idx').on(table.receivedAt).where(sql`${table.redactedAt} is null`),
   ],
 );
 
