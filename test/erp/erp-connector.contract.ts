@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErpConnector, KitComponent, Lot, SalesOrderInput, StockLevel, StockSnapshot } from '../../src/erp/erp-connector.js';
+import { ErpInDoubtError } from '../../src/erp/erp-errors.js';
 import { isAppError } from '../../src/shared/errors.js';
 
 /**
@@ -48,13 +49,46 @@ export interface ErpContractFixture {
   }): Promise<void>;
   /** How many sales orders in the ERP carry this external reference, whatever their status. */
   countSalesOrders(externalReference: string): Promise<number>;
+  /** How many customers (parties) in the ERP have this e-mail address. */
+  countCustomers(email: string): Promise<number>;
   /** Round trips the connector has made to the ERP so far, if the fixture can count them. */
   roundTrips?(): number;
+}
+
+/** The write of a port operation whose answer a fault loses. */
+export type ErpWriteOperation = 'createSalesOrder' | 'cancelSalesOrder' | 'createCustomerReturn';
+
+/**
+ * Faults on the wire between `connector` (a second connector to the same ERP, whose
+ * `inDoubtSettleMs` is short enough for a test) and the ERP, and deterministic pause points.
+ */
+export interface ErpContractFaults {
+  readonly connector: ErpConnector;
+  /**
+   * The next write of `operation` that reaches the wire is applied by the ERP `commitDelayMs`
+   * after the connector lost its answer (the connection reset right after sending), so a
+   * look-up made at once finds nothing. `commitDelayMs` stays well below `inDoubtSettleMs`.
+   */
+  loseAnswerOf(operation: ErpWriteOperation, commitDelayMs: number): void;
+  /**
+   * Just before the connector next creates a customer, another process (another gateway, its
+   * own connection) creates the same customer, so the connector's create meets a uniqueness
+   * conflict after its look-up found nothing.
+   */
+  raceNextCustomerCreation(customer: SalesOrderInput['customer']): void;
+  /** The next sales-order create is refused for concurrent work (a lock), applying nothing. */
+  conflictOnNextOrderCreate?(): void;
+  /** Waits until every request whose answer was lost has reached the ERP. */
+  settled(): Promise<void>;
 }
 
 export interface ErpContractSetup {
   readonly connector: ErpConnector;
   readonly fixture: ErpContractFixture;
+  /** Wire faults for the in-doubt and conflict cases. */
+  readonly faults: ErpContractFaults;
+  /** A connector of another gateway process to the same ERP (its own session, its own locks). */
+  readonly otherProcess: ErpConnector;
   /** Called once after the suite. */
   readonly teardown?: () => Promise<void>;
 }
@@ -79,6 +113,8 @@ export function runErpConnectorContract(
   describe(`ErpConnector contract: ${name}`, () => {
     let connector: ErpConnector;
     let fixture: ErpContractFixture;
+    let faults: ErpContractFaults;
+    let otherProcess: ErpConnector;
     let teardown: (() => Promise<void>) | undefined;
     // Unique per run so that data left by earlier runs in a real ERP never collides.
     const run = randomBytes(4).toString('hex').toUpperCase();
@@ -90,10 +126,13 @@ export function runErpConnectorContract(
       const made = await setup();
       connector = made.connector;
       fixture = made.fixture;
+      faults = made.faults;
+      otherProcess = made.otherProcess;
       teardown = made.teardown;
     }, Math.max(timeout, 60_000));
 
     afterAll(async () => {
+      await faults?.settled();
       await teardown?.();
     }, Math.max(timeout, 60_000));
 
@@ -106,11 +145,11 @@ export function runErpConnectorContract(
       return skus;
     }
 
-    function orderFor(reference: string, lines: SalesOrderInput['lines']): SalesOrderInput {
+    function orderFor(reference: string, lines: SalesOrderInput['lines'], customer: SalesOrderInput['customer'] = { name: 'Contract Customer', email: 'contract@example.com', phone: null }): SalesOrderInput {
       return {
         externalReference: reference,
         name: `#${reference.slice(-8)}`,
-        customer: { name: 'Contract Customer', email: 'contract@example.com', phone: null },
+        customer,
         shippingAddress: {
           name: 'Contract Customer',
           company: null,
@@ -144,6 +183,27 @@ export function runErpConnectorContract(
       expect(error.code).toBe(code);
       return error.details;
     }
+
+    /** The in-doubt error a lost answer gives, checked against the port's contract. */
+    async function expectInDoubt(promise: Promise<unknown>, operation: string, using: ErpConnector): Promise<ErpInDoubtError> {
+      const error = await promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, `expected ERP_IN_DOUBT, got ${String(error)}`).toBeInstanceOf(ErpInDoubtError);
+      const doubt = error as ErpInDoubtError;
+      expect(doubt).toMatchObject({ code: 'ERP_IN_DOUBT', retryable: false, details: { operation } });
+      expect(doubt.settlesAt.getTime() - doubt.sentAt.getTime()).toBe(using.capabilities.inDoubtSettleMs);
+      return doubt;
+    }
+
+    /** Waits (without asserting any duration) until a look-up about this doubt is conclusive. */
+    async function untilSettled(doubt: ErpInDoubtError): Promise<void> {
+      const wait = doubt.settlesAt.getTime() - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+
+    const newCustomer = (label: string): SalesOrderInput['customer'] => ({ name: `Contract ${label} ${run}`, email: `${label.toLowerCase()}-${run.toLowerCase()}-${++counter}@example.com`, phone: null });
 
     const ours = (skus: readonly string[], universe: readonly string[]): string[] =>
       skus.filter((s) => universe.includes(s)).sort();
@@ -486,6 +546,111 @@ export function runErpConnectorContract(
       }
       expect(first).toMatchObject({ supported: true, created: true });
       expect(second).toEqual({ ...first, created: false });
+      expect(await connector.findCustomerReturn(input.externalReference)).toEqual({ erpReference: (first as { erpReference: string }).erpReference });
+      expect(await connector.findCustomerReturn(`${reference}/return-never`)).toBeNull();
+    });
+
+    describe('in-doubt writes, conflicts and concurrent find-or-create', () => {
+      it('reports a create whose answer was lost as ERP_IN_DOUBT, does not resend it, and a look-up after inDoubtSettleMs finds the one sale', { timeout }, async () => {
+        const [sku] = await makeProducts(['DOUBT-CREATE']);
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 5 });
+        const reference = newReference('DOUBT-CREATE');
+        const order = orderFor(reference, [{ sku: sku!, quantity: 1, location: locationA(), unitPrice: '5.00' }]);
+        faults.loseAnswerOf('createSalesOrder', 300);
+
+        const doubt = await expectInDoubt(faults.connector.createSalesOrder(order), 'createSalesOrder', faults.connector);
+        expect(doubt.details.externalReference).toBe(reference);
+
+        await untilSettled(doubt);
+        const found = await faults.connector.findSalesOrder(reference);
+        expect(found, 'the late commit is found once the write has settled').not.toBeNull();
+        // Resolved as applied: asking again completes it and never makes a second sale.
+        const again = await faults.connector.createSalesOrder(order);
+        expect(again.created).toBe(false);
+        expect(['confirmed', 'processing']).toContain(again.status);
+        expect(await fixture.countSalesOrders(reference)).toBe(1);
+      });
+
+      it('reports a customer return whose answer was lost as ERP_IN_DOUBT, and findCustomerReturn after inDoubtSettleMs finds the one return', { timeout }, async () => {
+        if (!faults.connector.capabilities.customerReturns) return;
+        const [sku] = await makeProducts(['DOUBT-RETURN']);
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 5 });
+        const reference = newReference('DOUBT-RETURN');
+        await connector.createSalesOrder(orderFor(reference, [{ sku: sku!, quantity: 2, location: locationA(), unitPrice: '9.00' }]));
+        const input = { externalReference: `${reference}/return-1`, salesOrderReference: reference, lines: [{ sku: sku!, quantity: 1, location: locationA() }] };
+        faults.loseAnswerOf('createCustomerReturn', 300);
+
+        const doubt = await expectInDoubt(faults.connector.createCustomerReturn(input), 'createCustomerReturn', faults.connector);
+        expect(await faults.connector.findCustomerReturn(input.externalReference), 'nothing to find before the late commit').toBeNull();
+
+        await untilSettled(doubt);
+        const found = await faults.connector.findCustomerReturn(input.externalReference);
+        expect(found).not.toBeNull();
+        expect(await faults.connector.createCustomerReturn(input)).toEqual({ supported: true, erpReference: found!.erpReference, created: false });
+      });
+
+      it('reports a cancellation whose answer was lost as ERP_IN_DOUBT; after inDoubtSettleMs the status says whether to cancel again, and the order ends cancelled once', { timeout }, async () => {
+        const [sku] = await makeProducts(['DOUBT-CANCEL']);
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 5 });
+        const reference = newReference('DOUBT-CANCEL');
+        await connector.createSalesOrder(orderFor(reference, [{ sku: sku!, quantity: 2, location: locationA(), unitPrice: '7.25' }]));
+        await fixture.assignSalesOrder(reference);
+        faults.loseAnswerOf('cancelSalesOrder', 300);
+
+        const doubt = await expectInDoubt(faults.connector.cancelSalesOrder(reference), 'cancelSalesOrder', faults.connector);
+
+        await untilSettled(doubt);
+        const settled = await faults.connector.findSalesOrder(reference);
+        expect(settled).not.toBeNull();
+        if (settled!.status !== 'cancelled') {
+          // The lost write was one step of several: the status is conclusive, and cancelling again is safe.
+          expect(await faults.connector.cancelSalesOrder(reference)).toMatchObject({ status: 'cancelled' });
+        }
+        expect(await connector.findSalesOrder(reference)).toMatchObject({ status: 'cancelled' });
+        expect(level(await connector.getStockBySkus([sku!], [locationA()]), sku!, locationA())).toEqual({ onHand: 5, allocated: 0, wholesaleCommitted: 0 });
+        expect(await fixture.countSalesOrders(reference)).toBe(1);
+      });
+
+      it('retries a create the ERP refused for concurrent work (ERP_CONFLICT), never failing the order as rejected', { timeout }, async () => {
+        if (!faults.conflictOnNextOrderCreate) return;
+        const [sku] = await makeProducts(['CONFLICT']);
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 5 });
+        const reference = newReference('CONFLICT');
+        faults.conflictOnNextOrderCreate();
+
+        expect(await faults.connector.createSalesOrder(orderFor(reference, [{ sku: sku!, quantity: 1, location: locationA(), unitPrice: '5.00' }]))).toMatchObject({ created: true });
+        expect(await fixture.countSalesOrders(reference)).toBe(1);
+      });
+
+      it('uses the customer another process created between its look-up and its create (a uniqueness conflict is a reason to look again)', { timeout }, async () => {
+        const [sku] = await makeProducts(['RACE']);
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 5 });
+        const customer = newCustomer('Race');
+        const reference = newReference('RACE');
+        faults.raceNextCustomerCreation(customer);
+
+        expect(await faults.connector.createSalesOrder(orderFor(reference, [{ sku: sku!, quantity: 1, location: locationA(), unitPrice: '5.00' }], customer))).toMatchObject({ created: true });
+        expect(await fixture.countCustomers(customer.email!)).toBe(1);
+        expect(await fixture.countSalesOrders(reference)).toBe(1);
+      });
+
+      it('makes one customer and two sales when two orders of one new customer are submitted at once, in one process and from two', { timeout }, async () => {
+        const [sku] = await makeProducts(['TWO-ORDERS']);
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 10 });
+        for (const [label, second] of [
+          ['SAME', connector],
+          ['OTHER', otherProcess],
+        ] as const) {
+          const customer = newCustomer(`Twice${label}`);
+          const references = [newReference(`${label}-1`), newReference(`${label}-2`)];
+          const results = await Promise.all(
+            references.map((reference, index) => (index === 0 ? connector : second).createSalesOrder(orderFor(reference, [{ sku: sku!, quantity: 1, location: locationA(), unitPrice: '5.00' }], customer))),
+          );
+          expect(results.map((r) => r.created)).toEqual([true, true]);
+          expect(await fixture.countCustomers(customer.email!), `customers of ${label}`).toBe(1);
+          for (const reference of references) expect(await fixture.countSalesOrders(reference)).toBe(1);
+        }
+      });
     });
   });
 }

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../src/logger.js';
-import { TrytonErpConnector } from '../../src/erp/tryton/tryton-erp-connector.js';
+import { customerKey } from '../../src/erp/erp-find-or-create.js';
+import { partyCodeFor, TrytonErpConnector } from '../../src/erp/tryton/tryton-erp-connector.js';
 import { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
-import { runErpConnectorContract } from './erp-connector.contract.js';
+import { runErpConnectorContract, type ErpWriteOperation } from './erp-connector.contract.js';
 import { TrytonErpFixture } from './tryton-erp.fixture.js';
+import { TrytonWireFaults } from './tryton-wire-faults.js';
 
 /**
  * The contract suite against a real trytond: start one with `bash scripts/tryton.sh start` and
@@ -21,11 +23,36 @@ if (ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD) {
     async () => {
       const logger = createLogger('silent');
       const connector = new TrytonErpConnector({ ...credentials, logger });
+      const otherProcess = new TrytonErpConnector({ ...credentials, logger });
+      const wire = new TrytonWireFaults();
+      // Settles well after a lost request reaches trytond (300 ms late) and its transaction ends.
+      const faulty = new TrytonErpConnector({ ...credentials, logger, inDoubtSettleMs: 8_000, fetch: wire.fetch });
       const fixture = new TrytonErpFixture(new TrytonRpcClient({ ...credentials, logger }));
+      const writeOf: Record<ErpWriteOperation, (method: string) => boolean> = {
+        createSalesOrder: (method) => method === 'model.sale.sale.create',
+        createCustomerReturn: (method) => method === 'model.stock.shipment.out.return.create',
+        // An assigned sale is cancelled through its shipments; a confirmed one directly.
+        cancelSalesOrder: (method) => method === 'model.stock.shipment.out.cancel' || method === 'model.sale.sale.cancel',
+      };
       return {
         connector,
+        otherProcess,
+        faults: {
+          connector: faulty,
+          loseAnswerOf: (operation, commitDelayMs) => wire.add({ match: writeOf[operation], lose: { delayMs: commitDelayMs } }),
+          raceNextCustomerCreation: (customer) =>
+            wire.add({
+              match: (method) => method === 'model.party.party.create',
+              before: async () => {
+                await fixture.createCustomer({ code: partyCodeFor(customerKey(customer)), name: customer.name, email: customer.email });
+              },
+            }),
+          settled: () => wire.settled(),
+        },
         fixture: Object.assign(fixture, { roundTrips: () => connector.roundTrips }),
-        teardown: () => connector.close(),
+        teardown: async () => {
+          await Promise.all([connector.close(), otherProcess.close(), faulty.close()]);
+        },
       };
     },
     { timeoutMs: 60_000 },

@@ -265,6 +265,18 @@ export class TrytonErpFixture implements ErpContractFixture {
     return this.client.model('sale.sale', 'search_count', [[['reference', '=', externalReference]]], z.number().int());
   }
 
+  async countCustomers(email: string): Promise<number> {
+    const rows = await this.client.model('party.contact_mechanism', 'search_read', [[['type', '=', 'email'], ['value', '=', email.trim().toLowerCase()]], 0, null, null, ['party']], z.array(z.object({ party: z.number().int() })));
+    return new Set(rows.map((row) => row.party)).size;
+  }
+
+  /** A customer party made by another gateway process: the code it derives, the e-mail it names. */
+  async createCustomer(input: { code: string; name: string; email: string | null }): Promise<number> {
+    const mechanisms = input.email ? [{ type: 'email', value: input.email.trim().toLowerCase() }] : [];
+    const [id] = await this.client.model('party.party', 'create', [[{ name: input.name, code: input.code, contact_mechanisms: [['create', mechanisms]] }]], ids);
+    return id!;
+  }
+
   /** Ids of every product with a code in `skus` (bench helper). */
   async existingSkus(skus: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
