@@ -11,3 +11,4 @@ export * from './scheduler.js';
 export * from './sync.js';
 export * from './orders.js';
 export * from './privacy.js';
+export * from './shopify-app.js';
