@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 /**
  * The client's picture of one shop's GraphQL cost bucket (Shopify's leaky bucket of points),
  * rebuilt from `extensions.cost.throttleStatus` on every response, and the gate every call waits
@@ -14,7 +16,29 @@
  * over-credits), and an absolute resync races with jobs it has registered but not yet started.
  * Those errors cost 10–30% of a Standard shop's 100 points/s, so the arithmetic lives here, with
  * an injectable clock so it is unit-tested without waiting; Bottleneck bounds concurrency per shop.
+ *
+ * Lanes: the sync's pushes, the order pipeline and reservations (the background lane, the
+ * default) must not wait behind a flood of API reads (the interactive lane, entered with
+ * `runInShopifyLane('interactive', …)`). Each lane waits in its own arrival order; a background
+ * call goes first whenever both wait, and an interactive call is let through only while it
+ * leaves `backgroundShare` of the bucket (default half) for background work. So interactive
+ * reads can never drain the bucket below the background's share, and a background call waits at
+ * most for the calls already in flight plus what its own cost needs to restore.
  */
+
+export type ShopifyLane = 'interactive' | 'background';
+
+const laneStorage = new AsyncLocalStorage<ShopifyLane>();
+
+/** Runs `work` with every Shopify call it makes (however deep) in `lane`. */
+export function runInShopifyLane<T>(lane: ShopifyLane, work: () => T): T {
+  return laneStorage.run(lane, work);
+}
+
+/** The lane of the Shopify call being made: background unless `runInShopifyLane` said otherwise. */
+export function currentShopifyLane(): ShopifyLane {
+  return laneStorage.getStore() ?? 'background';
+}
 
 export interface Clock {
   /** Milliseconds, monotonic enough for intervals. */
@@ -59,16 +83,29 @@ export function throttledWaitMs(requestedCost: number, status: ThrottleStatus): 
   return Math.max(0, ((requestedCost - status.currentlyAvailable) / status.restoreRate) * 1000);
 }
 
+export interface CostBucketOptions {
+  /** Fraction of the bucket interactive calls must leave for background work (0–1, default 0.5). */
+  readonly backgroundShare?: number;
+}
+
 export class CostBucket {
   #plan: BucketPlan | null = null;
   #observedAvailable = 0;
   #observedAt = 0;
   #inFlight = 0;
   #pausedUntil = 0;
-  #turn: Promise<void> = Promise.resolve();
-  #wake: (() => void) | null = null;
+  readonly #turns: Record<ShopifyLane, Promise<void>> = { interactive: Promise.resolve(), background: Promise.resolve() };
+  /** Callers of each lane that hold their lane's turn or wait for it. */
+  readonly #waiting: Record<ShopifyLane, number> = { interactive: 0, background: 0 };
+  readonly #wakers = new Set<() => void>();
+  readonly #backgroundShare: number;
 
-  constructor(private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly clock: Clock = systemClock,
+    options: CostBucketOptions = {},
+  ) {
+    this.#backgroundShare = Math.min(1, Math.max(0, options.backgroundShare ?? 0.5));
+  }
 
   plan(): BucketPlan | null {
     return this.#plan;
@@ -85,17 +122,26 @@ export class CostBucket {
     return this.#inFlight;
   }
 
-  /** Waits until the bucket can hold `cost`, then counts it as in flight until `release`. */
-  async acquire(cost: number): Promise<CostReservation> {
-    const previous = this.#turn;
+  /**
+   * Waits until the bucket can hold `cost` for this lane (default: the caller's
+   * `currentShopifyLane()`), then counts it as in flight until `release`.
+   */
+  async acquire(cost: number, lane: ShopifyLane = currentShopifyLane()): Promise<CostReservation> {
+    const previous = this.#turns[lane];
     let passTurn!: () => void;
-    this.#turn = new Promise<void>((resolve) => (passTurn = resolve));
-    await previous;
+    this.#turns[lane] = new Promise<void>((resolve) => (passTurn = resolve));
+    this.#waiting[lane] += 1;
     try {
+      await previous;
       for (;;) {
         const now = this.clock.now();
         if (now < this.#pausedUntil) {
           await this.#sleepOrWake(this.#pausedUntil - now);
+          continue;
+        }
+        // Background work waiting goes first; it wakes this caller when it passes.
+        if (lane === 'interactive' && this.#waiting.background > 0) {
+          await this.#sleepOrWake(Number.POSITIVE_INFINITY);
           continue;
         }
         if (!this.#plan) {
@@ -103,7 +149,7 @@ export class CostBucket {
           await this.#sleepOrWake(Number.POSITIVE_INFINITY);
           continue;
         }
-        const deficit = cost - this.available(now);
+        const deficit = cost + this.#reserveFor(lane, cost) - this.available(now);
         if (deficit <= 0) break;
         // Woken early when a response reports more room (refunded cost, finished calls).
         await this.#sleepOrWake((deficit / this.#plan.restoreRatePerSecond) * 1000);
@@ -111,8 +157,17 @@ export class CostBucket {
       this.#inFlight += cost;
       return { cost };
     } finally {
+      this.#waiting[lane] -= 1;
       passTurn();
+      if (lane === 'background') this.#notify();
     }
+  }
+
+  /** Points a call of this lane must leave in the bucket: the background's share, for reads. */
+  #reserveFor(lane: ShopifyLane, cost: number): number {
+    if (lane === 'background' || !this.#plan) return 0;
+    // A read bigger than the interactive part of the bucket still runs, on a full bucket.
+    return Math.max(0, Math.min(this.#plan.bucketSize * this.#backgroundShare, this.#plan.bucketSize - cost));
   }
 
   /**
@@ -141,17 +196,20 @@ export class CostBucket {
   }
 
   #notify(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+    const wakers = [...this.#wakers];
+    this.#wakers.clear();
+    for (const wake of wakers) wake();
   }
 
   async #sleepOrWake(ms: number): Promise<void> {
-    const woken = new Promise<void>((resolve) => (this.#wake = resolve));
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    this.#wakers.add(wake);
     if (!Number.isFinite(ms)) return woken;
     // Cancel the timer when woken early, so no stray timer keeps a finished process alive.
     const cancel = new AbortController();
     await Promise.race([this.clock.sleep(ms, cancel.signal), woken]);
     cancel.abort();
+    this.#wakers.delete(wake);
   }
 }
