@@ -379,7 +379,11 @@ export class PushExecutor {
       failed.flatMap((f) => {
         const count = counts.get(itemKeyOf(f.item.group)) ?? 1;
         const retryAt = new Date(at.getTime() + (fixedDelayMs ?? retryDelayMs(count)));
-        return f.item.positions.map((p) => ({ sku: p.sku, location: p.location, at: retryAt }));
+        // A refused write states the ATP it was computed from, so a change that landed while it
+        // was in flight keeps its push due. A stale one does not: its re-plan just moved the ATP
+        // itself (the drop it read), and it must wait.
+        if (fixedDelayMs !== undefined) return f.item.positions.map((p) => ({ sku: p.sku, location: p.location, at: retryAt }));
+        return this.#atps(f.item).map((p) => ({ ...p, at: retryAt }));
       }),
     );
     log.warn({ runId: run.id, failed: failed.length, sample: errors.slice(0, 5) }, 'Shopify did not take some quantities; they will be retried');

@@ -250,11 +250,13 @@ export function createPushRepository(db: Db, shop: string) {
 
     /**
      * Marks positions for the event push at `at`: `set` moves any mark there (a retry after a
-     * failure waits, even for a change marked earlier; a change made later brings it forward
-     * again); `earliest` is "push no later than" and keeps an earlier mark (a held drop's release
-     * time must not delay a change already waiting).
+     * failure waits, even for a change marked earlier; with `atp`, the ATP the failed write was
+     * computed from, only where it is still the ATP: a change that landed meanwhile keeps its
+     * push due; a change made later brings it forward again); `earliest` is "push no later than"
+     * and keeps an earlier mark (a held drop's release time must not delay a change already
+     * waiting).
      */
-    async markForPushAt(positions: readonly (PositionRef & { at: Date })[], mode: 'set' | 'earliest' = 'set'): Promise<void> {
+    async markForPushAt(positions: readonly (PositionRef & { at: Date; atp?: number })[], mode: 'set' | 'earliest' = 'set'): Promise<void> {
       if (mode === 'set') await levels.deferPush(positions);
       else await levels.requestPushAt(positions);
     },

@@ -102,6 +102,17 @@ describe('push no later than', () => {
     await writer.adjustPendingOrders([{ ...key, delta: 1, explain: 0 }], NOW);
     expect((await read(key)).pushRequestedAt).toEqual(NOW);
   });
+
+  it('a retry that states the ATP of the refused write delays only positions whose ATP is still that one', async () => {
+    const unchanged = await position(NOW);
+    const changedMeanwhile = await position(NOW, { reserved: 4 });
+    await writer.deferPush([
+      { ...unchanged, at: LATER, atp: 20 },
+      { ...changedMeanwhile, at: LATER, atp: 20 },
+    ]);
+    expect((await read(unchanged)).pushRequestedAt).toEqual(LATER);
+    expect((await read(changedMeanwhile)).pushRequestedAt).toEqual(NOW);
+  });
 });
 
 describe('every term update keeps the rule and stores the ATP of the new terms', () => {

@@ -13,6 +13,8 @@ import { createTestReservations } from './reservations.fixture.js';
  */
 let fixture: SyncFixture;
 const refuseNextWriteOf = new Set<string>();
+/** Runs once, after the write reached Shopify and before its refusal comes back. */
+let whileInFlight: (() => Promise<void>) | null = null;
 
 function refusing(client: ShopifyClient): ShopifyClient {
   return new Proxy(client, {
@@ -22,6 +24,9 @@ function refusing(client: ShopifyClient): ShopifyClient {
           const refused = items.filter((item) => refuseNextWriteOf.delete(item.inventoryItemId));
           const sent = items.filter((item) => !refused.includes(item));
           const outcomes = sent.length > 0 ? await target.setAvailableQuantities(sent, options) : [];
+          const hook = whileInFlight;
+          whileInFlight = null;
+          await hook?.();
           return items.map((item) =>
             refused.includes(item)
               ? { ...item, status: 'failed' as const, code: 'SHOPIFY_UNAVAILABLE', message: 'refused by the test' }
@@ -44,6 +49,8 @@ afterAll(async () => {
   await fixture?.close();
 });
 
+const actor = { id: '00000000-0000-4000-8000-0000000000b1', seesAll: false };
+
 const available = (group: { inventoryItemId: string; shopifyLocationId: string }) =>
   fixture.demo.shopify.state.level({ inventoryItemId: group.inventoryItemId, location: group.shopifyLocationId })?.quantities.available;
 
@@ -63,10 +70,7 @@ describe('a reservation during a sync backoff', () => {
     expect(await fixture.sync.sync.runEventPush()).toBeNull();
 
     const reservations = createTestReservations(fixture.database.db, { shop: fixture.deps.shop, now: fixture.clock.now });
-    const outcome = await reservations.reserve(
-      { id: '00000000-0000-4000-8000-0000000000b1', seesAll: false },
-      { sku: group.sku, location, quantity: 4, reference: 'WHOLESALE-BACKOFF', idempotencyKey: `backoff-${group.sku}` },
-    );
+    const outcome = await reservations.reserve(actor, { sku: group.sku, location, quantity: 4, reference: 'WHOLESALE-BACKOFF', idempotencyKey: `backoff-${group.sku}` });
     expect(outcome.kind).toBe('reserved');
 
     const marked = await levelRow(fixture, group.sku, location);
@@ -76,5 +80,38 @@ describe('a reservation during a sync backoff', () => {
     // ERP +6, reserved 4: Shopify shows the new ATP now, while the backoff would still be waiting.
     expect(available(group)).toBe(row.availableToPromise + 2);
     expect(await levelRow(fixture, group.sku, location)).toMatchObject({ availableToPromise: row.availableToPromise + 2, pushRequestedAt: null });
+  });
+
+  it('a reservation made while the write that Shopify then refuses is in flight is pushed at once, not after the backoff', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    expect(available(group)).toBe(row.availableToPromise);
+    fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 6 });
+    refuseNextWriteOf.add(group.inventoryItemId);
+    const reservations = createTestReservations(fixture.database.db, { shop: fixture.deps.shop, now: fixture.clock.now });
+    whileInFlight = async () => {
+      const outcome = await reservations.reserve(actor, { sku: group.sku, location, quantity: 4, reference: 'WHOLESALE-IN-FLIGHT', idempotencyKey: `in-flight-${group.sku}` });
+      expect(outcome.kind).toBe('reserved');
+    };
+
+    const failed = await fixture.sync.sync.pushInventory({ skus: [group.sku] });
+
+    expect(failed.itemsFailed).toBe(1);
+    expect(whileInFlight).toBeNull();
+    // The refused write was computed before the reservation: the reservation's push stays due.
+    expect((await levelRow(fixture, group.sku, location)).pushRequestedAt!.getTime()).toBeLessThanOrEqual(fixture.clock.now().getTime());
+    expect(await fixture.sync.sync.runEventPush()).toMatchObject({ status: 'SUCCEEDED', itemsPushed: 1 });
+    expect(available(group)).toBe(row.availableToPromise + 2);
+  });
+
+  it('a write Shopify refuses with nothing changed meanwhile waits for its backoff', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 3 });
+    refuseNextWriteOf.add(group.inventoryItemId);
+
+    expect(await fixture.sync.sync.pushInventory({ skus: [group.sku] })).toMatchObject({ itemsFailed: 1 });
+
+    expect((await levelRow(fixture, group.sku, location)).pushRequestedAt!.getTime()).toBeGreaterThan(fixture.clock.now().getTime() + 20_000);
+    expect(await fixture.sync.sync.runEventPush()).toBeNull();
+    expect(available(group)).toBe(row.availableToPromise);
   });
 });

@@ -539,15 +539,18 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
 
     /**
      * The sync's retry after Shopify refused a write: the mark moves to `at`, later than it was.
-     * The one operation that delays a push; a change made after it (any `requestPush` and every
-     * term update above) brings the push forward again.
+     * The one operation that delays a push. With `atp` (the ATP the refused write was computed
+     * from) it delays only positions whose ATP is still that one: a change that landed while the
+     * write was in flight is "push no later than" its own time, like any other. A change made
+     * after it (any `requestPush` and every term update above) brings the push forward again.
      */
-    async deferPush(positions: readonly (PositionKey & { at: Date })[]): Promise<void> {
+    async deferPush(positions: readonly (PositionKey & { at: Date; atp?: number | undefined })[]): Promise<void> {
       for (const page of chunks(positions)) {
-        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.at.toISOString()}::timestamptz)`);
+        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.at.toISOString()}::timestamptz, ${p.atp ?? null}::int)`);
         await db.execute(sql`
-          update ${inventoryLevels} set push_requested_at = v.at
-          from ${valuesTable(rows, 'sku, location, at')}
+          update ${inventoryLevels}
+          set push_requested_at = case when v.atp is null or ${inventoryLevels.availableToPromise} = v.atp then v.at else ${pushNoLaterThan(sql`v.at`)} end
+          from ${valuesTable(rows, 'sku, location, at, atp')}
           where ${matchesV}`);
       }
     },
