@@ -127,7 +127,6 @@ async function main(): Promise<void> {
   );
   const mapping: OrderMappingLookup = {
     findSkuMappingsByVariantIds: async (ids) => ids.flatMap((id) => (skuMappings.has(id) ? [skuMappings.get(id)!] : [])),
-    findSkuMappingsBySkus: async (wanted) => [...skuMappings.values()].filter((m) => wanted.includes(m.erpSku)),
     listLocationMappings: async (): Promise<LocationMapping[]> => warehouses.map((code, i) => ({ erpLocation: code, shopifyLocationId: `gid://shopify/Location/${i + 1}`, source: 'MANUAL' })),
   };
   // Neither the webhook route nor the drain talks to Shopify (the poll does, and is not run here).

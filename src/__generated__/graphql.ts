@@ -289,6 +289,14 @@ export type Order = {
   flags: Array<OrderFlag>;
   /** The gateway's id. */
   id: Scalars['ID']['output'];
+  /**
+   * True while an ERP write for the order (its create, its cancellation, or a customer return of
+   * one of its refunds) was sent and its answer lost: it is looked up again once settled, never
+   * sent again blind.
+   */
+  inDoubt: Scalars['Boolean']['output'];
+  /** When that write was sent (the look-up waits until the ERP's own timeout has passed since). */
+  inDoubtSince?: Maybe<Scalars['DateTime']['output']>;
   lastError?: Maybe<Scalars['String']['output']>;
   /** Stable code of lastError (ERP_UNAVAILABLE, UNKNOWN_SKU, UNMAPPED_LINE, ERP_REJECTED, …). */
   lastErrorCode?: Maybe<Scalars['String']['output']>;
@@ -376,6 +384,12 @@ export type OrderStatus =
   | 'CANCELLED'
   /** The pipeline gave up: lastError says why. Fix the cause, then replayOrder. */
   | 'FAILED'
+  /**
+   * The create was sent and its answer lost: the ERP may or may not have the order. The gateway
+   * looks it up again once the ERP's own timeout has passed (SUBMITTED if found, sent again if not);
+   * it is never sent again blind.
+   */
+  | 'IN_DOUBT'
   /** Received from Shopify; not yet in the ERP (being sent, or waiting to retry: see lastError and nextAttemptAt). */
   | 'RECEIVED'
   /** The ERP has the sales order (erpReference). */
@@ -1398,6 +1412,8 @@ export type OrderResolvers<ContextType = GraphQLContext, ParentType extends Reso
   erpReference?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   flags?: Resolver<Array<ResolversTypes['OrderFlag']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  inDoubt?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  inDoubtSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastErrorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lines?: Resolver<Array<ResolversTypes['OrderLine']>, ParentType, ContextType>;

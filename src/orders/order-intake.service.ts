@@ -228,7 +228,8 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
       };
     }
     await repository.update(tx, order.id, { shopifyUpdatedAt: updatedAt });
-    if (order.status === 'SUBMITTED' || order.status === 'FAILED') {
+    // An order the ERP has, or may have (its create in doubt): the ERP order is left alone.
+    if (order.status === 'SUBMITTED' || order.status === 'FAILED' || order.status === 'IN_DOUBT') {
       const digest = contentDigestOf(snapshot);
       const sentDigest = order.submittedDigest ?? (order.snapshot ? contentDigestOf(order.snapshot) : null);
       if (digest !== sentDigest) {

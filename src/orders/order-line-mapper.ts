@@ -12,7 +12,7 @@ import type { NewLine } from './order.repository.js';
  * What the order pipeline asks of the inventory domain's mapping: which ERP SKU (and unit
  * conversion) feeds a Shopify variant, and which ERP locations stand behind a Shopify location.
  */
-export type OrderMappingLookup = Pick<MappingService, 'findSkuMappingsByVariantIds' | 'findSkuMappingsBySkus' | 'listLocationMappings'>;
+export type OrderMappingLookup = Pick<MappingService, 'findSkuMappingsByVariantIds' | 'listLocationMappings'>;
 
 export interface OrderLineMapperOptions {
   readonly mapping: OrderMappingLookup;
@@ -32,21 +32,29 @@ export interface OrderLineMapperOptions {
 /** Everything mapping needs, read ahead for a batch of snapshots (so the mapping itself is synchronous). */
 export interface PreparedMapping {
   readonly byVariant: ReadonlyMap<string, SkuMapping>;
-  readonly bySku: ReadonlyMap<string, SkuMapping>;
+  /** Every variant whose mapping was read (mapped or not): a variant outside it was not looked at. */
+  readonly readVariants: ReadonlySet<string>;
+  /** Whether the default location was worked out (only when a prepared snapshot needed it). */
+  readonly defaultRead: boolean;
   readonly locations: ReadonlyArray<{ readonly erpLocation: string; readonly shopifyLocationId: string }>;
   readonly defaultLocation: string | null;
 }
 
 /**
  * Turns a snapshot's goods lines into ERP lines. A line maps by its variant's SKU mapping (with
- * its unit conversion); a line whose variant has no mapping (deleted, or a duplicate listing
- * never mapped) falls back to its Shopify SKU taken as the ERP SKU, which the ERP then confirms
- * or refuses (`UNKNOWN_SKU`, a clear error on that order only). The location is the order's
- * Shopify location's ERP location when it has one (a POS sale), else the default.
+ * its unit conversion), and only so: a line whose variant has no mapping (never mapped, deleted,
+ * a custom item) stays unmapped with a `mappingError` saying what to map. The order then waits
+ * for the mapping (the pipeline alerts and maps it again when asked); the Shopify SKU is never
+ * taken for an ERP SKU (spellings differ: `ord-nut-00001` in the shop is `ORD-NUT-00001` in the
+ * ERP). The location is the order's Shopify location's ERP location when it has one (a POS
+ * sale), else the default.
  *
  * `prepare` does every lookup (a few batched reads for any number of orders) and throws
  * `ORDER_MAPPING_UNAVAILABLE` when it cannot read them: a reason to try again, not to fail the
- * order. `linesFor` then maps without I/O, so the inbox can map inside its transaction.
+ * order. `linesFor` then maps without I/O, so the inbox can map inside its transaction. Mapping a
+ * snapshot that was not prepared (the inbox claimed a delivery stored after it read ahead) gives
+ * the same answer as any unread mapping: unmapped lines that the pipeline maps again before it
+ * sends, never a guess. How deliveries were batched never changes what reaches the ERP.
  */
 export interface OrderLineMapper {
   prepare(snapshots: readonly OrderSnapshot[]): Promise<PreparedMapping>;
@@ -97,10 +105,14 @@ export function createOrderLineMapper(options: OrderLineMapperOptions): OrderLin
           options.mapping.listLocationMappings(),
         ]);
         const byVariant = new Map(variantMappings.map((mapping) => [mapping.shopifyVariantId, mapping]));
-        const fallbackSkus = [...new Set(goods.filter((line) => !(line.variantId && byVariant.has(line.variantId)) && line.sku).map((line) => line.sku!))];
-        const bySku = new Map((fallbackSkus.length > 0 ? await options.mapping.findSkuMappingsBySkus(fallbackSkus) : []).map((mapping) => [mapping.erpSku, mapping]));
         const needsDefault = snapshots.some((snapshot) => snapshot.locationId === null);
-        return { byVariant, bySku, locations, defaultLocation: needsDefault ? await defaultLocation(locations) : null };
+        return {
+          byVariant,
+          readVariants: new Set(variantIds),
+          defaultRead: needsDefault,
+          locations,
+          defaultLocation: needsDefault ? await defaultLocation(locations) : null,
+        };
       } catch (error) {
         if (error instanceof AppError && error.code === 'ORDER_MAPPING_UNAVAILABLE') throw error;
         throw new AppError('ORDER_MAPPING_UNAVAILABLE', `could not read the SKU and location mapping: ${(error as Error).message}`, {}, { cause: error });
@@ -113,6 +125,9 @@ export function createOrderLineMapper(options: OrderLineMapperOptions): OrderLin
       if (snapshot.locationId) {
         location = erpLocationsFor(prepared.locations, snapshot.locationId)[0] ?? null;
         if (!location) locationProblem = `Shopify location ${snapshot.locationId} is not mapped to an ERP location (mapLocation)`;
+      } else if (!prepared.defaultRead) {
+        location = null;
+        locationProblem = 'the ship-from location was not worked out with this batch; it is mapped again before the order is sent';
       } else {
         location = prepared.defaultLocation;
         if (!location) locationProblem = 'no ERP location to ship online orders from: map a Shopify location that fulfils online orders';
@@ -127,18 +142,15 @@ export function createOrderLineMapper(options: OrderLineMapperOptions): OrderLin
           shopifyQuantity: line.currentQuantity,
           unitPrice: line.unitPrice,
         };
-        const mapped = (line.variantId ? prepared.byVariant.get(line.variantId) : undefined) ?? (line.sku ? prepared.bySku.get(line.sku) : undefined);
-        const erpSku = mapped?.erpSku ?? line.sku;
-        if (!erpSku) {
-          return {
-            ...base,
-            erpSku: null,
-            location,
-            quantity: null,
-            mappingError: `line "${line.title}" has no SKU and its variant ${line.variantId ?? '(none)'} is not mapped to an ERP SKU (mapSku)`,
-          };
+        const mapped = line.variantId ? prepared.byVariant.get(line.variantId) : undefined;
+        if (!mapped) {
+          let why: string;
+          if (!line.variantId) why = `line "${line.title}" (Shopify SKU ${line.sku ?? 'none'}) has no variant to map: map its SKU (mapSku)`;
+          else if (!prepared.readVariants.has(line.variantId)) why = `the mapping of variant ${line.variantId} was not read with this batch; it is mapped again before the order is sent`;
+          else why = `variant ${line.variantId} (Shopify SKU ${line.sku ?? 'none'}, line "${line.title}") is not mapped to an ERP SKU: map it (mapSku)`;
+          return { ...base, erpSku: null, location, quantity: null, mappingError: why };
         }
-        return { ...base, erpSku, location, quantity: toErpUnits(line.currentQuantity, mapped?.conversion ?? IDENTITY_CONVERSION), mappingError: locationProblem };
+        return { ...base, erpSku: mapped.erpSku, location, quantity: toErpUnits(line.currentQuantity, mapped.conversion ?? IDENTITY_CONVERSION), mappingError: locationProblem };
       });
     },
 

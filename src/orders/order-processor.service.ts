@@ -8,7 +8,7 @@ import { AppError, isAppError } from '../shared/errors.js';
 import { refundReferenceOf, withFlag } from './order-intake.service.js';
 import type { OrderLineMapper } from './order-line-mapper.js';
 import { externalReferenceOf, type OrderFlag, type OrderFlagCode, type OrderRecord } from './order.models.js';
-import type { OrderChanges, OrderRepository, StoredLine } from './order.repository.js';
+import type { ClaimedOrder, OrderChanges, OrderRepository, StoredLine } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import { pendingTargetOf, replaceOrderLines, setPendingUnits, type PendingChange } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';
@@ -17,18 +17,26 @@ import { contentDigestOf } from './shopify-order.payloads.js';
  * The ERP side of the pipeline: for an order with work due, map its lines (and count their units
  * as pending), then create, cancel or record returns in the ERP, and write the outcome back.
  *
- * Guarantees:
- * - One instance at a time works on an order: it holds a claim on the row (`claimDue`/`claim`,
- *   a lease taken with `for update skip locked`), and every write-back checks the claim is still
- *   its own, so a worker that lost its claim changes nothing. ERP calls happen outside database
- *   transactions (an ERP can take seconds; PGlite has one connection).
- * - ERP writes are idempotent by the Shopify order id (and refund id), so a worker that dies
- *   after the ERP call and before the write-back is repeated harmlessly by the next claim.
- * - An ERP that is down or slow delays orders: each failure schedules the next attempt with
- *   exponential backoff; after `maxAttempts` the order is FAILED (or flagged, for work after
- *   submission), alerted, and waits for `replayOrder`. A refusal that retrying cannot change
- *   (unknown SKU, unmapped line, ERP_REJECTED) fails the order at once. One order's failure
- *   never stops the others.
+ * Guarantees (each order is exactly one ERP sale, under every interleaving):
+ * - One holder at a time works on an order. A claim (`claimDue`/`claim`) carries a fresh token
+ *   per attempt and a short lease; it is refused while any live claim holds the order, this
+ *   process's own included (a replay beside the worker). The holder renews the lease while it
+ *   works (heartbeat), so a dead holder's orders are taken over within a lease.
+ * - Every write the holder makes states its token and is refused (no effect) once stale: the
+ *   record of a send, the write-back of an answer, a return's outcome.
+ * - Right before an ERP write, one fenced statement checks the claim is live and records the send
+ *   (`erp_sending`, `erp_sent_at`); nothing is sent otherwise. The ERP view carries the claim's
+ *   abort signal, so a claim lost while the call waits in the ERP queue sends nothing.
+ * - A write whose answer was lost (`ERP_IN_DOUBT`, or a send recorded by a holder that vanished)
+ *   is IN_DOUBT: never sent again blind, resolved by a look-up made only once the ERP's own
+ *   timeout (`capabilities.inDoubtSettleMs`) has passed since the send. Found: it was applied.
+ *   Not found: it was not, and is sent again. A cancellation of an in-doubt order waits for that
+ *   answer, and a cancellation that finds nothing while a create may still commit waits too.
+ * - Only a real refusal fails an order for good (`ERP_REJECTED`, `UNKNOWN_SKU`,
+ *   `UNKNOWN_LOCATION`). Conflicts, lock timeouts, a busy or unreachable ERP are retried with
+ *   backoff (an alert after `maxAttempts`, and retries go on). A line without a mapping makes the
+ *   order wait (alert raised), never sends a Shopify spelling to the ERP; it goes once mapped.
+ *   One order's failure never stops the others.
  */
 
 export interface OrderProcessorOptions {
@@ -42,21 +50,46 @@ export interface OrderProcessorOptions {
   readonly metrics: OrdersMetrics;
   readonly log: Logger;
   readonly now: () => Date;
-  /** ERP attempts before an order is FAILED (default 8). */
+  /** Attempts after which a retried order raises an alert (default 8); retries go on. */
   readonly maxAttempts?: number;
   /** First backoff; doubles per attempt up to `backoffMaxMs` (defaults 5 s and 10 min). */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
-  /** How long a claim lasts; longer than the slowest bounded ERP exchange of one order (default 10 min). */
+  /** How long a claim lasts without renewal (default 45 s): a dead holder's orders wait no longer. */
   readonly leaseMs?: number;
-  /** Orders worked on at once by this instance (default 8; the ERP call policy bounds the ERP's share). */
+  /** How often the holder renews its claims (default a third of the lease; 0: never, for tests of frozen holders). */
+  readonly heartbeatMs?: number;
+  /** Orders worked on at once by this instance (default 8). */
   readonly concurrency?: number;
+  /** Orders waiting in this instance's ERP queue at once, past the claim check (default 4). */
+  readonly erpSlots?: number;
+  /** Overrides `erp.capabilities.inDoubtSettleMs`. */
+  readonly inDoubtSettleMs?: number;
   readonly random?: () => number;
+  /**
+   * The clock of claims, leases and in-doubt settling (tests inject one to lapse a lease without
+   * waiting). Absent: the database's clock, which every instance shares.
+   */
+  readonly clock?: () => Date;
+  /**
+   * Called at each step of an order's work (tests pause there, with promises they control, to
+   * reproduce interleavings deterministically). Absent: no pause.
+   */
+  readonly pause?: (step: PipelineStep, context: PauseContext) => Promise<void>;
+}
+
+/** Where an order's work can be paused: after the claim, before and after each ERP call. */
+export type PipelineStep = 'claimed' | 'before-send' | 'after-send' | 'before-lookup' | 'before-write-back';
+
+export interface PauseContext {
+  readonly orderId: string;
+  readonly token: string;
+  readonly operation: 'create' | 'cancel' | 'return' | 'lookup' | 'none';
 }
 
 export interface ProcessOutcome {
   readonly orderId: string;
-  readonly result: 'submitted' | 'cancelled' | 'returns' | 'retry' | 'failed' | 'nothing' | 'busy' | 'lost-claim';
+  readonly result: 'submitted' | 'cancelled' | 'returns' | 'retry' | 'failed' | 'nothing' | 'busy' | 'lost-claim' | 'in-doubt' | 'waiting';
 }
 
 export interface OrderProcessor {
@@ -65,19 +98,30 @@ export interface OrderProcessor {
    * order that failed and was scheduled for a retry is not taken again in the same call.
    */
   processDue(options?: { signal?: AbortSignal; limit?: number }): Promise<number>;
-  /** Works on one order now (replay), unless another instance holds its claim (`busy`). */
-  processNow(orderId: string): Promise<ProcessOutcome>;
+  /**
+   * Works on one order now (replay), unless any live claim holds it (`busy`). `reset`: a FAILED
+   * order goes back to RECEIVED with its lines mapped again and its attempts reset.
+   */
+  processNow(orderId: string, options?: { reset?: boolean }): Promise<ProcessOutcome>;
+  /** Renews every claim this instance holds now (the heartbeat's step; tests call it directly). */
+  renewClaims(): Promise<number>;
+  /** Orders waiting for a mapping become due now (after mapSku or a catalogue refresh). */
+  mappingChanged(): Promise<number>;
   /** Reads submitted orders from the ERP and releases the pending units it now holds. */
   checkAllocations(options?: { limit?: number; signal?: AbortSignal }): Promise<{ checked: number; allocated: number; released: number }>;
-  /** The claims' owner id of this instance (for logs and tests). */
+  /** This instance's id (the claims' owner, for logs and people; the token is per attempt). */
   readonly instanceId: string;
 }
 
-const PERMANENT_CODES = new Set(['UNKNOWN_SKU', 'UNKNOWN_LOCATION', 'ERP_REJECTED', 'UNMAPPED_LINE', 'ORDER_WITHOUT_GOODS', 'BAD_USER_INPUT']);
+/** Refusals that sending again cannot change: the order fails for good. */
+const PERMANENT_CODES = new Set(['UNKNOWN_SKU', 'UNKNOWN_LOCATION', 'ERP_REJECTED', 'ORDER_WITHOUT_GOODS', 'BAD_USER_INPUT']);
+
+/** Longest wait between two looks at the mapping for an order waiting for one. */
+const MAPPING_RETRY_MAX_MS = 5 * 60_000;
 
 class ClaimLost extends Error {
   constructor() {
-    super('the claim on the order was taken over');
+    super('the claim on the order was taken over or lapsed');
   }
 }
 
@@ -89,15 +133,64 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Whether a failed write may have been applied. The port reports a lost answer as
+ * `ERP_IN_DOUBT`; anything that is not one of the port's errors (a bug, an unexpected throw
+ * after the request left) is taken as in doubt too: looking again costs a delay, a blind resend
+ * could cost a second sale.
+ */
+function writeInDoubt(error: unknown): boolean {
+  return errorCode(error) === 'ERP_IN_DOUBT' || !isAppError(error);
+}
+
+/** A small counting semaphore: the orders of this instance waiting in the ERP queue at once. */
+function semaphore(size: number) {
+  let free = size;
+  const waiting: Array<() => void> = [];
+  return {
+    async acquire(): Promise<() => void> {
+      if (free > 0) free -= 1;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const next = waiting.shift();
+        if (next) next();
+        else free += 1;
+      };
+    },
+  };
+}
+
+/** What one attempt on a claimed order carries: its token, its ERP view, its claim's signal. */
+interface Attempt {
+  readonly order: ClaimedOrder;
+  readonly token: string;
+  /** When the claim was taken, on the claim's clock: a look-up after it is at least this late. */
+  readonly claimedAt: Date;
+  readonly erp: ErpConnector;
+  readonly signal: AbortSignal;
+  lost(): boolean;
+}
+
 export function createOrderProcessor(options: OrderProcessorOptions): OrderProcessor {
-  const { db, shop, repository, mapper, erp, log } = options;
+  const { db, shop, repository, mapper, log } = options;
   const instanceId = `orders-${randomUUID()}`;
   const maxAttempts = options.maxAttempts ?? 8;
   const backoffBaseMs = options.backoffBaseMs ?? 5_000;
   const backoffMaxMs = options.backoffMaxMs ?? 10 * 60_000;
-  const leaseMs = options.leaseMs ?? 10 * 60_000;
+  const leaseMs = options.leaseMs ?? 45_000;
+  const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3));
   const concurrency = Math.max(1, options.concurrency ?? 8);
+  const erpSlots = semaphore(Math.max(1, options.erpSlots ?? 4));
   const random = options.random ?? Math.random;
+  const settleMs = () => options.inDoubtSettleMs ?? options.erp.capabilities.inDoubtSettleMs;
+  const pause = options.pause ?? (async () => undefined);
+  /** The claim clock's time, or undefined for the database's. */
+  const at = () => options.clock?.();
+  /** Claims held by this instance now, renewed by the heartbeat. */
+  const held = new Map<string, { token: string; controller: AbortController; lastRenewed: number }>();
 
   const backoff = (attempt: number) => {
     const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempt - 1));
@@ -105,65 +198,189 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     return Math.round(ceiling / 2 + (random() * ceiling) / 2);
   };
 
-  /** Writes back under the claim: rolls back if another owner took it over. */
-  async function writeBack(orderId: string, work: (tx: Db, order: OrderRecord) => Promise<OrderChanges>): Promise<void> {
+  async function renewClaims(): Promise<number> {
+    let renewed = 0;
+    for (const [orderId, claim] of [...held]) {
+      if (claim.controller.signal.aborted) continue;
+      try {
+        if (await repository.renewClaim(orderId, claim.token, leaseMs, at())) {
+          claim.lastRenewed = Date.now();
+          renewed += 1;
+        } else {
+          log.warn({ orderId }, 'the claim on an order lapsed or was taken over: its ERP calls are aborted');
+          claim.controller.abort(new ClaimLost());
+        }
+      } catch (error) {
+        // The database is away: the lease runs out on its own; stop before another may take over.
+        if (Date.now() - claim.lastRenewed > (leaseMs * 2) / 3) claim.controller.abort(new ClaimLost());
+        log.warn({ err: error, orderId }, 'could not renew the claim on an order');
+      }
+    }
+    return renewed;
+  }
+
+  let heartbeat: NodeJS.Timeout | null = null;
+  function hold(order: ClaimedOrder): Attempt {
+    const controller = new AbortController();
+    held.set(order.id, { token: order.claim.token, controller, lastRenewed: Date.now() });
+    if (heartbeatMs > 0 && heartbeat === null) {
+      heartbeat = setInterval(() => void renewClaims(), heartbeatMs);
+      heartbeat.unref?.();
+    }
+    return {
+      order,
+      token: order.claim.token,
+      claimedAt: order.claim.claimedAt,
+      erp: options.erp.forLane('background', { signal: controller.signal }),
+      signal: controller.signal,
+      lost: () => controller.signal.aborted,
+    };
+  }
+
+  function letGo(attempt: Attempt): void {
+    const claim = held.get(attempt.order.id);
+    if (claim?.token === attempt.token) held.delete(attempt.order.id);
+    if (held.size === 0 && heartbeat !== null) {
+      clearInterval(heartbeat);
+      heartbeat = null;
+    }
+  }
+
+  /** Writes back under the claim and ends it: rolls back (ClaimLost) when the token is stale. */
+  async function writeBack(attempt: Attempt, work: (tx: Db, order: OrderRecord) => Promise<OrderChanges>): Promise<void> {
+    await pause('before-write-back', { orderId: attempt.order.id, token: attempt.token, operation: 'none' });
     await db.transaction(async (transaction) => {
       const tx = transaction as unknown as Db;
-      const order = await repository.lockById(tx, orderId);
+      const order = await repository.lockById(tx, attempt.order.id);
       if (!order) throw new ClaimLost();
       const changes = await work(tx, order);
-      if (!(await repository.updateAndRelease(tx, orderId, instanceId, changes))) throw new ClaimLost();
+      if (!(await repository.updateAndRelease(tx, attempt.order.id, attempt.token, changes, at()))) throw new ClaimLost();
     });
   }
 
-  function alertFailure(order: OrderRecord, code: string, message: string, phase: string) {
+  /** Records the send right before an ERP write, under a live claim; throws ClaimLost (nothing sent) otherwise. */
+  async function markSending(attempt: Attempt, operation: 'create' | 'cancel'): Promise<Date> {
+    await pause('before-send', { orderId: attempt.order.id, token: attempt.token, operation });
+    if (attempt.lost()) throw new ClaimLost();
+    const sentAt = await repository.markSending(attempt.order.id, attempt.token, operation, leaseMs, at());
+    if (!sentAt) throw new ClaimLost();
+    return sentAt;
+  }
+
+  function alertFailure(order: OrderRecord, code: string, message: string, phase: string, alertCode?: string) {
     options.alerts.send({
-      code: phase === 'create' ? 'ORDER_FAILED' : phase === 'cancel' ? 'ORDER_CANCEL_FAILED' : 'ORDER_RETURN_FAILED',
+      code: alertCode ?? (phase === 'create' ? 'ORDER_FAILED' : phase === 'cancel' ? 'ORDER_CANCEL_FAILED' : 'ORDER_RETURN_FAILED'),
       severity: 'critical',
       message: `Shopify order ${order.name} (${order.shopifyOrderId}): ${message}`,
       details: { orderId: order.id, shopifyOrderId: order.shopifyOrderId, name: order.name, errorCode: code, phase },
     });
   }
 
-  /** After a failed ERP step: retry later, or give up (FAILED or flagged) and alert. */
-  async function recordFailure(order: OrderRecord, phase: 'create' | 'cancel' | 'return', error: unknown): Promise<ProcessOutcome['result']> {
+  /** When a write sent at `sentAt` has settled (a look-up from then on is conclusive). */
+  const settlesAt = (sentAt: Date) => new Date(sentAt.getTime() + settleMs());
+
+  /** Whether an in-doubt write sent at `sentAt` has settled by this claim (a look-up made now is conclusive). */
+  function settledBy(attempt: Attempt, sentAt: Date | null): boolean {
+    return !sentAt || settlesAt(sentAt).getTime() <= attempt.claimedAt.getTime();
+  }
+
+  /**
+   * A write was sent and its answer lost: record it IN_DOUBT (the send marker stays) and come
+   * back once it has settled. Never sent again before that.
+   */
+  async function recordInDoubt(attempt: Attempt, operation: 'create' | 'cancel', error: unknown, sentAt: Date): Promise<ProcessOutcome['result']> {
+    const order = attempt.order;
+    const lookUpAt = settlesAt(sentAt);
+    options.metrics.erpCalls.inc({ operation, result: 'in-doubt' });
+    options.metrics.orders.inc({ event: 'in-doubt' });
+    log.warn({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, operation, lookUpAt, err: error }, 'ERP write in doubt: its answer was lost; looked up once the ERP has settled');
+    await writeBack(attempt, async () => ({
+      ...(operation === 'create' ? { status: 'IN_DOUBT' as const } : {}),
+      erpSending: operation,
+      erpSentAt: sentAt,
+      lastError: `the ERP's answer to the ${operation} was lost; it is looked up again after ${Math.round(settleMs() / 1000)} s, never sent again blind: ${errorMessage(error)}`,
+      lastErrorCode: 'ERP_IN_DOUBT',
+      due: lookUpAt,
+    }));
+    return 'in-doubt';
+  }
+
+  /**
+   * After a failed ERP step: a real refusal fails the order for good (FAILED, or a flag for work
+   * after submission); anything else is retried with backoff, with an alert once it has been
+   * retried `maxAttempts` times. The send marker is cleared: the port says nothing was applied.
+   */
+  async function recordFailure(attempt: Attempt, phase: 'create' | 'cancel' | 'return', error: unknown): Promise<ProcessOutcome['result']> {
+    const order = attempt.order;
     const code = errorCode(error);
     const message = errorMessage(error);
     const attempts = order.attempts + 1;
     const permanent = PERMANENT_CODES.has(code);
     options.metrics.erpCalls.inc({ operation: phase, result: permanent ? 'refused' : 'failed' });
-    if (!permanent && attempts < maxAttempts) {
+    if (!permanent) {
       const delay = backoff(attempts);
       log.warn({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, phase, code, attempts, retryInMs: delay, err: error }, 'ERP step failed; will retry');
       options.metrics.orders.inc({ event: 'retried' });
-      await writeBack(order.id, async () => ({ attempts, lastError: message, lastErrorCode: code, due: delay }));
+      if (attempts === maxAttempts) {
+        log.error({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, phase, code, attempts }, `order ${phase} still failing after ${attempts} attempts; retries go on`);
+        alertFailure(order, code, `still not in the ERP after ${attempts} attempts (${message}); the gateway keeps trying`, phase, 'ORDER_DELAYED');
+      }
+      await writeBack(attempt, async () => ({ attempts, erpSending: null, lastError: message, lastErrorCode: code, due: delay }));
       return 'retry';
     }
-    const why = permanent ? message : `gave up after ${attempts} attempts: ${message}`;
-    log.error({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, phase, code, attempts, err: error }, `order ${phase} failed`);
+    log.error({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, phase, code, attempts, err: error }, `order ${phase} refused by the ERP`);
     options.metrics.orders.inc({ event: 'failed' });
-    alertFailure(order, code, why, phase);
-    await writeBack(order.id, async (_tx, fresh) => {
-      if (phase === 'create') return { status: 'FAILED', attempts, lastError: why, lastErrorCode: code, due: null };
+    alertFailure(order, code, message, phase);
+    await writeBack(attempt, async (_tx, fresh) => {
+      if (phase === 'create') return { status: 'FAILED', erpSending: null, attempts, lastError: message, lastErrorCode: code, due: null };
       const flagCode: OrderFlagCode = phase === 'cancel' ? 'CANCEL_FAILED' : 'RETURN_FAILED';
-      const flags = withFlag(fresh.flags, flagCode, why, options.now());
-      return { attempts, lastError: why, lastErrorCode: code, due: null, ...(flags ? { flags } : {}) };
+      const flags = withFlag(fresh.flags, flagCode, message, options.now());
+      return { erpSending: null, attempts, lastError: message, lastErrorCode: code, due: null, ...(flags ? { flags } : {}) };
     });
     return 'failed';
   }
 
-  /** Lines mapped from the current snapshot, and their units counted as pending, in one transaction. */
+  /**
+   * A line maps to no ERP SKU or location: the order waits (RECEIVED, retried, and due at once
+   * after `mappingChanged`), with an alert the first time. Never sent with a Shopify spelling,
+   * never failed for good for it.
+   */
+  async function waitForMapping(attempt: Attempt, reasons: readonly string[]): Promise<ProcessOutcome['result']> {
+    const order = attempt.order;
+    const message = `waiting for a mapping: ${reasons.join('; ')}`;
+    const attempts = order.attempts + 1;
+    if (order.lastErrorCode !== 'UNMAPPED_LINE') {
+      options.alerts.send({
+        code: 'ORDER_WAITING_FOR_MAPPING',
+        severity: 'warning',
+        message: `Shopify order ${order.name} (${order.shopifyOrderId}) waits: ${reasons.join('; ')}. It goes to the ERP once mapped.`,
+        details: { orderId: order.id, shopifyOrderId: order.shopifyOrderId, name: order.name },
+      });
+    }
+    log.warn({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, reasons }, 'order waits for a mapping');
+    options.metrics.orders.inc({ event: 'waiting-for-mapping' });
+    // Capped well below the ERP backoff: a mapping made without telling the pipeline is picked up soon.
+    await writeBack(attempt, async () => ({ attempts, erpSending: null, lastError: message, lastErrorCode: 'UNMAPPED_LINE', due: Math.min(backoff(attempts), MAPPING_RETRY_MAX_MS) }));
+    return 'waiting';
+  }
+
+  /**
+   * Lines mapped from the current snapshot, and their units counted as pending, in one
+   * transaction. Lines stored unmapped (the mapping was missing, or not read with the inbox's
+   * batch) are mapped again from a fresh read of the mapping.
+   */
   async function ensureLines(order: OrderRecord): Promise<StoredLine[]> {
     const digest = contentDigestOf(order.snapshot);
-    if (order.linesDigest === digest) return (await repository.linesOf(db, [order.id])).get(order.id) ?? [];
+    const stored = (await repository.linesOf(db, [order.id])).get(order.id) ?? [];
+    const unmapped = stored.some((line) => line.erpSku === null || line.location === null || line.quantity === null || line.mappingError !== null);
+    if (order.linesDigest === digest && stored.length > 0 && !unmapped) return stored;
     const mapped = await mapper.mapLines(order.snapshot);
     let pendingChanged = false;
     await db.transaction(async (transaction) => {
       const tx = transaction as unknown as Db;
       const fresh = await repository.lockById(tx, order.id);
-      if (!fresh || fresh.linesDigest === contentDigestOf(fresh.snapshot)) return;
       // Mapped from a snapshot that changed meanwhile: the next pass maps the newer one.
-      if (contentDigestOf(fresh.snapshot) !== digest) return;
+      if (!fresh || contentDigestOf(fresh.snapshot) !== digest) return;
       const change = await replaceOrderLines(tx, repository, shop, fresh, mapped, digest, options.now());
       pendingChanged = change.positions.length > 0;
     });
@@ -182,43 +399,21 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     };
   }
 
-  async function submit(order: OrderRecord): Promise<ProcessOutcome['result']> {
-    let lines: StoredLine[];
-    try {
-      lines = await ensureLines(order);
-    } catch (error) {
-      return recordFailure(order, 'create', error);
-    }
-    if (lines.length === 0) {
-      return recordFailure(order, 'create', new AppError('ORDER_WITHOUT_GOODS', 'the order has no goods lines left to send to the ERP'));
-    }
-    const unmapped = lines.filter((line) => line.mappingError || !line.erpSku || !line.location || line.quantity === null);
-    if (unmapped.length > 0) {
-      const reasons = [...new Set(unmapped.map((line) => line.mappingError ?? `line "${line.title}" is not mapped`))];
-      return recordFailure(order, 'create', new AppError('UNMAPPED_LINE', reasons.join('; ')));
-    }
-    const input = salesOrderOf(order, lines);
-    const digest = contentDigestOf(order.snapshot);
-    if (!order.createAttemptedAt) await repository.update(db, order.id, { createAttemptedAt: options.now() });
-    let result;
-    try {
-      result = await erp.createSalesOrder(input);
-    } catch (error) {
-      return recordFailure(order, 'create', describeErpError(error, lines));
-    }
-    options.metrics.erpCalls.inc({ operation: 'create', result: 'ok' });
+  /** The write-back of a create the ERP has (answered now, or found by a look-up). */
+  async function recordSubmitted(attempt: Attempt, erpReference: string, digest: string): Promise<ProcessOutcome['result']> {
+    const order = attempt.order;
     options.metrics.orders.inc({ event: 'submitted' });
-    log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, erpReference: result.erpReference, created: result.created }, 'order submitted to the ERP');
-    await writeBack(order.id, async (tx, fresh) => {
+    await writeBack(attempt, async (tx, fresh) => {
       let flags: OrderFlag[] | null = null;
       if (contentDigestOf(fresh.snapshot) !== digest) {
-        flags = withFlag(fresh.flags, 'CONFLICT', `Shopify changed the order while it was being sent to the ERP (${result.erpReference}); the ERP order has the earlier content`, options.now());
+        flags = withFlag(fresh.flags, 'CONFLICT', `Shopify changed the order while it was being sent to the ERP (${erpReference}); the ERP order has the earlier content`, options.now());
         options.metrics.orders.inc({ event: 'conflict' });
       }
       const returns = await repository.pendingReturns(tx, fresh.id);
       return {
         status: 'SUBMITTED',
-        erpReference: result.erpReference,
+        erpReference,
+        erpSending: null,
         submittedDigest: digest,
         submittedAt: options.now(),
         attempts: 0,
@@ -228,37 +423,166 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         ...(flags ? { flags } : {}),
       };
     });
+    log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, erpReference }, 'order submitted to the ERP');
     return 'submitted';
   }
 
-  async function cancel(order: OrderRecord): Promise<ProcessOutcome['result']> {
-    const mayBeInErp = order.createAttemptedAt !== null || order.erpReference !== null;
-    if (mayBeInErp) {
-      try {
-        const result = await erp.cancelSalesOrder(externalReferenceOf(order.shopifyOrderId));
-        options.metrics.erpCalls.inc({ operation: 'cancel', result: 'ok' });
-        log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, erpReference: result.erpReference, cancelled: result.cancelled }, 'order cancelled in the ERP');
-      } catch (error) {
-        if (errorCode(error) !== 'NOT_FOUND') return recordFailure(order, 'cancel', error);
-        // Never reached the ERP: nothing to cancel there.
-      }
+  async function submit(attempt: Attempt): Promise<ProcessOutcome['result']> {
+    const order = attempt.order;
+    let lines: StoredLine[];
+    try {
+      lines = await ensureLines(order);
+    } catch (error) {
+      return recordFailure(attempt, 'create', error);
     }
+    const goods = order.snapshot.lines.some((line) => !line.giftCard && line.currentQuantity > 0);
+    if (lines.length === 0 && !goods) {
+      return recordFailure(attempt, 'create', new AppError('ORDER_WITHOUT_GOODS', 'the order has no goods lines left to send to the ERP'));
+    }
+    // Mapped from a snapshot that changed meanwhile (the next pass maps the newer one), or unmapped.
+    if (lines.length === 0) return recordFailure(attempt, 'create', new AppError('ORDER_LINES_CHANGING', 'the order changed while its lines were mapped; mapped again next'));
+    const unmapped = lines.filter((line) => line.mappingError || !line.erpSku || !line.location || line.quantity === null);
+    if (unmapped.length > 0) {
+      return waitForMapping(attempt, [...new Set(unmapped.map((line) => line.mappingError ?? `line "${line.title}" is not mapped`))]);
+    }
+    const input = salesOrderOf(order, lines);
+    const digest = contentDigestOf(order.snapshot);
+    const release = await erpSlots.acquire();
+    let result;
+    let sentAt: Date;
+    try {
+      sentAt = await markSending(attempt, 'create');
+      try {
+        result = await attempt.erp.createSalesOrder(input);
+      } catch (error) {
+        await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'create' });
+        if (writeInDoubt(error)) return recordInDoubt(attempt, 'create', error, sentAt);
+        return recordFailure(attempt, 'create', describeErpError(error, lines));
+      }
+    } finally {
+      release();
+    }
+    await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'create' });
+    options.metrics.erpCalls.inc({ operation: 'create', result: 'ok' });
+    return recordSubmitted(attempt, result.erpReference, digest);
+  }
+
+  /**
+   * Resolves a write in doubt (answer lost, or sent by a holder that vanished): only once it has
+   * settled, by looking the document up. A create found is SUBMITTED; not found, it was never
+   * applied, and is sent again (or, for a cancelled order, never sent). A cancel is sent again
+   * unless the ERP shows the order cancelled.
+   */
+  async function resolveInDoubt(attempt: Attempt): Promise<ProcessOutcome['result']> {
+    const order = attempt.order;
+    const operation = order.erpSending!;
+    if (!settledBy(attempt, order.erpSentAt)) {
+      await writeBack(attempt, async () => ({ ...(operation === 'create' ? { status: 'IN_DOUBT' as const } : {}), lastErrorCode: 'ERP_IN_DOUBT', due: settlesAt(order.erpSentAt!) }));
+      return 'in-doubt';
+    }
+    await pause('before-lookup', { orderId: order.id, token: attempt.token, operation: 'lookup' });
+    let found;
+    try {
+      found = await attempt.erp.findSalesOrder(externalReferenceOf(order.shopifyOrderId));
+      options.metrics.erpCalls.inc({ operation: 'find', result: 'ok' });
+    } catch (error) {
+      // Still in doubt: the marker stays, and the look-up is tried again later.
+      options.metrics.erpCalls.inc({ operation: 'find', result: 'failed' });
+      const attempts = order.attempts + 1;
+      await writeBack(attempt, async () => ({ attempts, lastError: `could not look the order up in the ERP: ${errorMessage(error)}`, lastErrorCode: errorCode(error), due: backoff(attempts) }));
+      return 'retry';
+    }
+    if (operation === 'create') {
+      if (found) {
+        log.info({ orderId: order.id, erpReference: found.erpReference }, 'in-doubt create resolved: the ERP has the order');
+        return recordSubmitted(attempt, found.erpReference, order.submittedDigest ?? contentDigestOf(order.snapshot));
+      }
+      log.info({ orderId: order.id }, 'in-doubt create resolved: the ERP never got the order; sending it again');
+      const next: Attempt = { ...attempt, order: { ...order, status: 'RECEIVED', erpSending: null } };
+      return order.shopifyCancelledAt !== null ? cancel(next) : submit(next);
+    }
+    if (found?.status === 'cancelled') return recordCancelled(attempt);
+    return cancel({ ...attempt, order: { ...order, erpSending: null } });
+  }
+
+  async function recordCancelled(attempt: Attempt): Promise<ProcessOutcome['result']> {
     let pendingChanged = false;
-    await writeBack(order.id, async (tx) => {
-      const change = await setPendingUnits(tx, shop, order.id, () => 0, options.now());
+    await writeBack(attempt, async (tx) => {
+      const change = await setPendingUnits(tx, shop, attempt.order.id, () => 0, options.now());
       pendingChanged = change.positions.length > 0;
-      return { status: 'CANCELLED', cancelledAt: options.now(), attempts: 0, lastError: null, lastErrorCode: null, due: null };
+      return { status: 'CANCELLED', erpSending: null, cancelledAt: options.now(), attempts: 0, lastError: null, lastErrorCode: null, due: null };
     });
     if (pendingChanged) options.pushSignal.wake();
     options.metrics.orders.inc({ event: 'cancelled' });
     return 'cancelled';
   }
 
-  async function recordReturns(order: OrderRecord): Promise<ProcessOutcome['result']> {
+  async function cancel(attempt: Attempt): Promise<ProcessOutcome['result']> {
+    const order = attempt.order;
+    const mayBeInErp = order.createAttemptedAt !== null || order.createSentAt !== null || order.erpReference !== null;
+    if (mayBeInErp) {
+      const release = await erpSlots.acquire();
+      let sentAt: Date;
+      try {
+        sentAt = await markSending(attempt, 'cancel');
+        try {
+          const result = await attempt.erp.cancelSalesOrder(externalReferenceOf(order.shopifyOrderId));
+          await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'cancel' });
+          options.metrics.erpCalls.inc({ operation: 'cancel', result: 'ok' });
+          log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, erpReference: result.erpReference, cancelled: result.cancelled }, 'order cancelled in the ERP');
+        } catch (error) {
+          await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'cancel' });
+          if (writeInDoubt(error)) return recordInDoubt(attempt, 'cancel', error, sentAt);
+          if (errorCode(error) !== 'NOT_FOUND') return recordFailure(attempt, 'cancel', error);
+          // Nothing there yet. Conclusive only once the last create has settled: a create whose
+          // answer was lost may still commit, and must not stay live in the ERP.
+          if (order.createSentAt && settlesAt(order.createSentAt).getTime() > sentAt.getTime()) {
+            const lookAgainAt = settlesAt(order.createSentAt);
+            log.info({ orderId: order.id, lookAgainAt }, 'cancellation found no ERP order while a create may still commit; looking again once it has settled');
+            await writeBack(attempt, async () => ({ erpSending: null, lastError: 'cancelled in Shopify; the ERP showed no order while a create may still commit: looked again once it has settled', lastErrorCode: 'ERP_IN_DOUBT', due: lookAgainAt }));
+            return 'in-doubt';
+          }
+        }
+      } finally {
+        release();
+      }
+    }
+    return recordCancelled(attempt);
+  }
+  async function recordReturns(attempt: Attempt): Promise<ProcessOutcome['result']> {
+    const order = attempt.order;
     const returns = await repository.pendingReturns(db, order.id);
     const lines = (await repository.linesOf(db, [order.id])).get(order.id) ?? [];
     const raised: Array<{ code: OrderFlagCode; message: string }> = [];
+    /** The soonest an in-doubt return may be looked up, when one is not settled yet. */
+    let lookAgainAt: Date | null = null;
+    const lookAgainBy = (when: Date) => {
+      if (lookAgainAt === null || when < lookAgainAt) lookAgainAt = when;
+    };
+    const settle = async (id: string, result: Parameters<OrderRepository['finishReturn']>[2]) => {
+      if (!(await repository.finishReturn(id, attempt.token, result))) throw new ClaimLost();
+    };
     for (const pending of returns) {
+      const reference = refundReferenceOf(pending.shopifyRefundId);
+      if (pending.status === 'IN_DOUBT') {
+        if (!settledBy(attempt, pending.sentAt)) {
+          lookAgainBy(settlesAt(pending.sentAt!));
+          continue;
+        }
+        await pause('before-lookup', { orderId: order.id, token: attempt.token, operation: 'lookup' });
+        let found;
+        try {
+          found = await attempt.erp.findCustomerReturn(reference);
+        } catch (error) {
+          return recordFailure(attempt, 'return', error);
+        }
+        if (found) {
+          await settle(pending.id, { status: 'DONE', erpReference: found.erpReference });
+          log.info({ orderId: order.id, refundId: pending.shopifyRefundId, erpReference: found.erpReference }, 'in-doubt customer return resolved: the ERP has it');
+          continue;
+        }
+        // Settled and not there: it was never applied, so it is sent again below.
+      }
       const wanted = (pending.lines as Array<{ shopifyLineId: string; quantity: number; shopifyLocationId: string | null }>) ?? [];
       const erpLines: { sku: string; quantity: number; location: string }[] = [];
       const problems: string[] = [];
@@ -274,81 +598,109 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           try {
             location = (await mapper.erpLocationFor(item.shopifyLocationId)) ?? line.location;
           } catch (error) {
-            return recordFailure(order, 'return', error);
+            return recordFailure(attempt, 'return', error);
           }
         }
         erpLines.push({ sku: line.erpSku, quantity: item.quantity * perShopifyUnit, location });
       }
-      const reference = refundReferenceOf(pending.shopifyRefundId);
       if (problems.length > 0 || erpLines.length === 0) {
         const message = `refund ${pending.shopifyRefundId}: ${problems.join('; ') || 'no goods to return'}; record the return by hand`;
-        await repository.finishReturn(pending.id, { status: 'FLAGGED', lastError: message });
+        await settle(pending.id, { status: 'FLAGGED', lastError: message });
         raised.push({ code: 'RETURN_FAILED', message });
         continue;
       }
-      if (!erp.capabilities.customerReturns) {
+      if (!options.erp.capabilities.customerReturns) {
         const message = `refund ${pending.shopifyRefundId} restocked ${erpLines.map((l) => `${l.quantity} × ${l.sku} at ${l.location}`).join(', ')}; this ERP connector cannot record customer returns: record it by hand`;
-        await repository.finishReturn(pending.id, { status: 'FLAGGED', lastError: message });
+        await settle(pending.id, { status: 'FLAGGED', lastError: message });
         raised.push({ code: 'RETURN_NOT_SUPPORTED', message });
         continue;
       }
       const input: CustomerReturnInput = { externalReference: reference, salesOrderReference: externalReferenceOf(order.shopifyOrderId), lines: erpLines };
+      const release = await erpSlots.acquire();
       try {
-        const result = await erp.createCustomerReturn(input);
-        options.metrics.erpCalls.inc({ operation: 'return', result: 'ok' });
-        if (result.supported) {
-          await repository.finishReturn(pending.id, { status: 'DONE', erpReference: result.erpReference });
-          log.info({ orderId: order.id, refundId: pending.shopifyRefundId, erpReference: result.erpReference }, 'customer return recorded in the ERP');
-        } else {
-          const message = `refund ${pending.shopifyRefundId}: the ERP connector cannot record customer returns; record it by hand`;
-          await repository.finishReturn(pending.id, { status: 'FLAGGED', lastError: message });
-          raised.push({ code: 'RETURN_NOT_SUPPORTED', message });
+        await pause('before-send', { orderId: order.id, token: attempt.token, operation: 'return' });
+        if (attempt.lost()) throw new ClaimLost();
+        const sentAt = await repository.markReturnSending(pending.id, attempt.token, at());
+        if (!sentAt) throw new ClaimLost();
+        try {
+          const result = await attempt.erp.createCustomerReturn(input);
+          await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'return' });
+          options.metrics.erpCalls.inc({ operation: 'return', result: 'ok' });
+          if (result.supported) {
+            await settle(pending.id, { status: 'DONE', erpReference: result.erpReference });
+            log.info({ orderId: order.id, refundId: pending.shopifyRefundId, erpReference: result.erpReference }, 'customer return recorded in the ERP');
+          } else {
+            const message = `refund ${pending.shopifyRefundId}: the ERP connector cannot record customer returns; record it by hand`;
+            await settle(pending.id, { status: 'FLAGGED', lastError: message });
+            raised.push({ code: 'RETURN_NOT_SUPPORTED', message });
+          }
+        } catch (error) {
+          if (error instanceof ClaimLost) throw error;
+          await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'return' });
+          if (writeInDoubt(error)) {
+            await settle(pending.id, { status: 'IN_DOUBT', lastError: `the ERP's answer was lost; looked up again once settled: ${errorMessage(error)}`, sentAt });
+            options.metrics.erpCalls.inc({ operation: 'return', result: 'in-doubt' });
+            log.warn({ orderId: order.id, refundId: pending.shopifyRefundId, lookUpAt: settlesAt(sentAt), err: error }, 'customer return in doubt: its answer was lost');
+            lookAgainBy(settlesAt(sentAt));
+            continue;
+          }
+          if (!PERMANENT_CODES.has(errorCode(error))) return recordFailure(attempt, 'return', error);
+          const message = `refund ${pending.shopifyRefundId}: the ERP refused the return: ${errorMessage(error)}`;
+          await settle(pending.id, { status: 'FLAGGED', lastError: message });
+          raised.push({ code: 'RETURN_FAILED', message });
         }
-      } catch (error) {
-        if (!PERMANENT_CODES.has(errorCode(error))) return recordFailure(order, 'return', error);
-        const message = `refund ${pending.shopifyRefundId}: the ERP refused the return: ${errorMessage(error)}`;
-        await repository.finishReturn(pending.id, { status: 'FLAGGED', lastError: message });
-        raised.push({ code: 'RETURN_FAILED', message });
+      } finally {
+        release();
       }
     }
     for (const flag of raised) {
       options.alerts.send({ code: 'ORDER_RETURN_NEEDS_PERSON', severity: 'warning', message: `Shopify order ${order.name}: ${flag.message}`, details: { orderId: order.id, flag: flag.code } });
     }
-    await writeBack(order.id, async (_tx, fresh) => {
+    await writeBack(attempt, async (_tx, fresh) => {
       let flags: OrderFlag[] = [...fresh.flags];
       for (const flag of raised) flags = withFlag(flags, flag.code, flag.message, options.now()) ?? flags;
-      return { attempts: 0, lastError: null, lastErrorCode: null, due: fresh.shopifyCancelledAt !== null && fresh.status !== 'CANCELLED' ? 'now' : null, flags };
+      const cancelDue = fresh.shopifyCancelledAt !== null && fresh.status !== 'CANCELLED';
+      const inDoubt = lookAgainAt !== null ? { lastError: "a customer return's answer was lost; it is looked up again once settled", lastErrorCode: 'ERP_IN_DOUBT' } : { lastError: null, lastErrorCode: null };
+      return { attempts: 0, ...inDoubt, due: cancelDue ? 'now' : lookAgainAt, flags };
     });
-    return 'returns';
+    return lookAgainAt !== null ? 'in-doubt' : 'returns';
   }
 
   /** Works on a claimed order (as the claim read it). */
-  async function work(order: OrderRecord): Promise<ProcessOutcome> {
+  async function work(order: ClaimedOrder): Promise<ProcessOutcome> {
     const orderId = order.id;
+    const attempt = hold(order);
     try {
+      await pause('claimed', { orderId, token: attempt.token, operation: 'none' });
+      // A write sent earlier whose answer is not recorded (lost, or its sender vanished): resolve
+      // it first, whatever else is due (a cancellation waits for the answer).
+      if (order.erpSending !== null) return { orderId, result: await resolveInDoubt(attempt) };
       if (order.shopifyCancelledAt !== null && order.status !== 'CANCELLED') {
-        // An order not yet in the ERP and never sent needs no ERP call, but its lines may never
-        // have been counted: nothing to release either.
-        return { orderId, result: await cancel(order) };
+        // An order never sent needs no ERP call, but its lines may never have been counted:
+        // nothing to release either.
+        return { orderId, result: await cancel(attempt) };
       }
-      if (order.status === 'RECEIVED') return { orderId, result: await submit(order) };
-      if (order.status === 'SUBMITTED') return { orderId, result: await recordReturns(order) };
-      await writeBack(orderId, async () => ({ due: null }));
+      if (order.status === 'RECEIVED') return { orderId, result: await submit(attempt) };
+      if (order.status === 'SUBMITTED') return { orderId, result: await recordReturns(attempt) };
+      await writeBack(attempt, async () => ({ due: null }));
       return { orderId, result: 'nothing' };
     } catch (error) {
       if (error instanceof ClaimLost) {
-        log.warn({ orderId }, 'another instance took over the order; its work here was rolled back');
+        options.metrics.orders.inc({ event: 'lost-claim' });
+        log.warn({ orderId }, 'the claim on the order was lost; nothing more is written by this attempt');
         return { orderId, result: 'lost-claim' };
       }
       throw error;
+    } finally {
+      letGo(attempt);
     }
   }
 
-  async function workClaimed(order: OrderRecord): Promise<ProcessOutcome> {
+  async function workClaimed(order: ClaimedOrder): Promise<ProcessOutcome> {
     try {
       return await work(order);
     } catch (error) {
-      // A database error: the claim lapses and the order is tried again.
+      // A database error: the claim lapses and the order is tried again (a recorded send stays in doubt).
       log.error({ orderId: order.id, err: error }, 'order processing crashed; it will be retried when its claim lapses');
       return { orderId: order.id, result: 'retry' };
     }
@@ -373,7 +725,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           exhausted = false;
           continue;
         }
-        const claimed = await repository.claimDue(instanceId, leaseMs, Math.min(concurrency - running.size, limit - processed), retried);
+        const claimed = await repository.claimDue(instanceId, leaseMs, Math.min(concurrency - running.size, limit - processed), { exclude: retried, at: at() });
         if (claimed.length === 0) {
           exhausted = true;
           continue;
@@ -381,7 +733,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         for (const order of claimed) {
           processed += 1;
           const task = workClaimed(order).then((outcome) => {
-            if (outcome.result === 'retry' || outcome.result === 'lost-claim') retried.push(order.id);
+            if (outcome.result !== 'submitted' && outcome.result !== 'cancelled') retried.push(order.id);
           });
           running.add(task);
           void task.finally(() => running.delete(task));
@@ -391,10 +743,27 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       return processed;
     },
 
-    async processNow(orderId) {
-      if (!(await repository.claim(orderId, instanceId, leaseMs))) return { orderId, result: 'busy' };
-      const order = await repository.findById(orderId);
-      return order ? work(order) : { orderId, result: 'nothing' };
+    async processNow(orderId, { reset = false } = {}) {
+      const claimed = await repository.claim(orderId, instanceId, leaseMs, at());
+      if (!claimed) return { orderId, result: 'busy' };
+      // A replay takes a FAILED order back to RECEIVED with its lines mapped again (written under
+      // the claim, so a stale replay writes nothing); an order in doubt stays in doubt: its
+      // look-up decides, never a blind send.
+      let order: ClaimedOrder = claimed;
+      if (reset) {
+        const changes = claimed.status === 'FAILED' ? ({ status: 'RECEIVED', linesDigest: null } as const) : {};
+        if (!(await repository.updateUnderClaim(orderId, claimed.claim.token, { ...changes, attempts: 0, lastError: null, lastErrorCode: null }))) {
+          return { orderId, result: 'busy' };
+        }
+        order = { ...claimed, ...changes, attempts: 0, lastError: null, lastErrorCode: null };
+      }
+      return workClaimed(order);
+    },
+
+    renewClaims,
+
+    async mappingChanged() {
+      return repository.dueWaitingForMapping(shop);
     },
 
     async checkAllocations({ limit = 200, signal } = {}) {
@@ -406,7 +775,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         if (signal?.aborted) break;
         let found;
         try {
-          found = await erp.findSalesOrder(externalReferenceOf(order.shopifyOrderId));
+          found = await options.erp.findSalesOrder(externalReferenceOf(order.shopifyOrderId));
           options.metrics.erpCalls.inc({ operation: 'find', result: 'ok' });
         } catch (error) {
           options.metrics.erpCalls.inc({ operation: 'find', result: 'failed' });

@@ -119,6 +119,12 @@ export interface OrderRecord {
   readonly cancelledAt: Date | null;
   readonly allocatedAt: Date | null;
   readonly createAttemptedAt: Date | null;
+  /** An ERP write sent and not yet answered (or whose answer was lost): `create` or `cancel`. */
+  readonly erpSending: 'create' | 'cancel' | null;
+  /** When that write (or the last one) was sent. */
+  readonly erpSentAt: Date | null;
+  /** When a create was last sent to the ERP. */
+  readonly createSentAt: Date | null;
   readonly linesDigest: string | null;
   readonly submittedDigest: string | null;
   readonly flags: readonly OrderFlag[];

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Db } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import { orderPollState, orderReturns, shopifyOrderLines, shopifyOrders, type OrderReturnStatus } from '../db/schema/index.js';
 import type { OrderFlag, OrderLine, OrderRecord, OrderSnapshot, OrderStatus } from './order.models.js';
 
@@ -33,6 +33,9 @@ export function toOrder(row: OrderRow): OrderRecord {
     cancelledAt: row.cancelledAt,
     allocatedAt: row.allocatedAt,
     createAttemptedAt: row.createAttemptedAt,
+    erpSending: row.erpSending,
+    erpSentAt: row.erpSentAt,
+    createSentAt: row.createSentAt,
     linesDigest: row.linesDigest,
     submittedDigest: row.submittedDigest,
     flags: (row.flags ?? []) as OrderFlag[],
@@ -91,6 +94,8 @@ export type OrderChanges = Partial<
     | 'linesDigest'
     | 'submittedDigest'
     | 'createAttemptedAt'
+    | 'erpSending'
+    | 'erpSentAt'
     | 'submittedAt'
     | 'cancelledAt'
     | 'allocatedAt'
@@ -100,8 +105,8 @@ export type OrderChanges = Partial<
     | 'flags'
   >
 > & {
-  /** `'now'` = due at once; a number = due in that many milliseconds; null = nothing to do. */
-  readonly due?: 'now' | number | null;
+  /** `'now'` = due at once; a number = due in that many milliseconds; a date = due then; null = nothing to do. */
+  readonly due?: 'now' | number | Date | null;
 };
 
 export interface OrderFilter {
@@ -120,12 +125,41 @@ export interface PendingReturn {
   readonly shopifyRefundId: string;
   readonly lines: unknown;
   readonly status: OrderReturnStatus;
+  /** When it was last sent to the ERP (an IN_DOUBT return is looked up once this has settled). */
+  readonly sentAt: Date | null;
 }
 
-function dueValue(due: 'now' | number | null): SQL | null {
+/** A claim on an order: the fencing token every write under it states. */
+export interface OrderClaim {
+  readonly token: string;
+  readonly owner: string;
+  /** When the claim was taken, on the lease's clock (the database's, or the caller's `at`). */
+  readonly claimedAt: Date;
+}
+
+export type ClaimedOrder = OrderRecord & { readonly claim: OrderClaim };
+
+/**
+ * The time a lease statement works with: the caller's clock when given (tests drive leases with
+ * an injected clock), else the database's, which every instance shares.
+ */
+function timeOf(at: Date | undefined): SQL {
+  return at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
+}
+
+function claimedOf(row: OrderRow, owner: string, leaseMs: number): ClaimedOrder {
+  return { ...toOrder(row), claim: { token: row.leaseToken!, owner, claimedAt: new Date(row.leaseUntil!.getTime() - Math.max(1, Math.round(leaseMs))) } };
+}
+
+function dueValue(due: 'now' | number | Date | null, at?: Date): SQL | null {
   if (due === null) return null;
-  if (due === 'now') return sql`now()`;
-  return sql`now() + ${Math.max(0, Math.round(due))} * interval '1 millisecond'`;
+  if (due === 'now') return timeOf(at);
+  if (due instanceof Date) return sql`${due.toISOString()}::timestamptz`;
+  return sql`${timeOf(at)} + ${Math.max(0, Math.round(due))} * interval '1 millisecond'`;
+}
+
+function leaseUntil(leaseMs: number, at: Date | undefined): SQL {
+  return sql`${timeOf(at)} + ${Math.max(1, Math.round(leaseMs))} * interval '1 millisecond'`;
 }
 
 export interface OrderRepository {
@@ -151,15 +185,31 @@ export interface OrderRepository {
   setErpCovered(tx: Db, orderId: string, covered: ReadonlyMap<number, number>): Promise<void>;
 
   /**
-   * Claims up to `limit` due orders for `owner` until `leaseMs` from now: an order is claimed by
-   * one instance at a time, and a claim that outlives its lease (a crashed instance) lapses.
+   * Claims up to `limit` due orders until `leaseMs` from now, each with a new token: an order is
+   * claimed by one holder at a time, and a claim whose lease is not renewed (a dead or frozen
+   * holder) lapses and may be taken by the next claim. `at`: the caller's clock (tests).
    */
-  claimDue(owner: string, leaseMs: number, limit: number, exclude?: readonly string[]): Promise<OrderRecord[]>;
-  /** Claims one order (due or not) unless another owner holds a live claim; false when it does. */
-  claim(id: string, owner: string, leaseMs: number): Promise<boolean>;
-  /** Writes `changes` and ends `owner`'s claim in one statement; false (nothing written) when the claim was lost. */
-  updateAndRelease(tx: Db, id: string, owner: string, changes: OrderChanges): Promise<boolean>;
+  claimDue(owner: string, leaseMs: number, limit: number, options?: { readonly exclude?: readonly string[]; readonly at?: Date }): Promise<ClaimedOrder[]>;
+  /**
+   * Claims one order (due or not) with a new token; null while any live claim holds it, this
+   * process's own included (a replay beside the worker waits for the worker).
+   */
+  claim(id: string, owner: string, leaseMs: number, at?: Date): Promise<ClaimedOrder | null>;
+  /** Extends the live claim with this token to `leaseMs` from now; false when it lapsed or was taken. */
+  renewClaim(id: string, token: string, leaseMs: number, at?: Date): Promise<boolean>;
+  /**
+   * The fenced step right before an ERP write: records that `operation` is being sent now and
+   * renews the lease, only while the claim with `token` is live. Null (nothing written, send
+   * nothing) when it is not; else the time recorded as sent.
+   */
+  markSending(id: string, token: string, operation: 'create' | 'cancel', leaseMs: number, at?: Date): Promise<Date | null>;
+  /** Writes `changes` under the claim with `token`, keeping it; false (nothing written) when the token is stale. */
+  updateUnderClaim(id: string, token: string, changes: OrderChanges): Promise<boolean>;
+  /** Writes `changes` and ends the claim with `token` in one statement; false (nothing written) when the token is stale. */
+  updateAndRelease(tx: Db, id: string, token: string, changes: OrderChanges, at?: Date): Promise<boolean>;
   nextDueAt(): Promise<Date | null>;
+  /** Orders waiting for a mapping (RECEIVED, `UNMAPPED_LINE`) become due now; how many. */
+  dueWaitingForMapping(shop: string): Promise<number>;
 
   list(shop: string, filter: OrderFilter, page: { first: number; after: OrderCursor | null }): Promise<OrderRecord[]>;
   /** SUBMITTED orders the ERP has not fully allocated, least recently checked first. */
@@ -168,7 +218,17 @@ export interface OrderRepository {
   insertReturn(tx: Db, input: { shop: string; orderId: string; shopifyRefundId: string; lines: unknown; status: OrderReturnStatus }): Promise<boolean>;
   /** Returns not yet recorded in the ERP (`tx`: the caller's transaction, or the pool). */
   pendingReturns(tx: Db, orderId: string): Promise<PendingReturn[]>;
-  finishReturn(id: string, result: { status: OrderReturnStatus; erpReference?: string | null; lastError?: string | null }): Promise<void>;
+  /**
+   * Settles a return, only while the claim with `token` on its order holds (false: nothing
+   * written). `sentAt` records a send (status IN_DOUBT or PENDING while in flight).
+   */
+  finishReturn(
+    id: string,
+    token: string,
+    result: { status: OrderReturnStatus; erpReference?: string | null; lastError?: string | null; sentAt?: Date | null },
+  ): Promise<boolean>;
+  /** The fenced step right before sending a return: records the send time while the claim holds. */
+  markReturnSending(id: string, token: string, at?: Date): Promise<Date | null>;
 
   /** The poll's state, created with `cutoverAt = watermark = now` on first use. */
   pollState(shop: string): Promise<{ cutoverAt: Date; watermark: Date }>;
@@ -298,14 +358,16 @@ export function createOrderRepository(db: Db): OrderRepository {
       }
     },
 
-    async claimDue(owner, leaseMs, limit, exclude = []) {
+    async claimDue(owner, leaseMs, limit, claimOptions = {}) {
+      const exclude = claimOptions.exclude ?? [];
+      const at = claimOptions.at;
       const candidates = db
         .select({ id: shopifyOrders.id })
         .from(shopifyOrders)
         .where(
           and(
-            sql`${shopifyOrders.nextAttemptAt} <= now()`,
-            sql`(${shopifyOrders.leaseUntil} is null or ${shopifyOrders.leaseUntil} < now())`,
+            sql`${shopifyOrders.nextAttemptAt} <= ${timeOf(at)}`,
+            sql`(${shopifyOrders.leaseUntil} is null or ${shopifyOrders.leaseUntil} < ${timeOf(at)})`,
             exclude.length > 0 ? notInArray(shopifyOrders.id, [...exclude]) : undefined,
           ),
         )
@@ -314,28 +376,83 @@ export function createOrderRepository(db: Db): OrderRepository {
         .for('update', { skipLocked: true });
       const rows = await db
         .update(shopifyOrders)
-        .set({ leaseOwner: owner, leaseUntil: sql`now() + ${leaseMs} * interval '1 millisecond'` })
+        // One token per order and attempt: gen_random_uuid() is evaluated per row.
+        .set({ leaseOwner: owner, leaseToken: sql`gen_random_uuid()::text`, leaseUntil: leaseUntil(leaseMs, at) })
         .where(inArray(shopifyOrders.id, candidates))
         .returning();
-      return rows.map(toOrder);
+      return rows.map((row) => claimedOf(row, owner, leaseMs));
     },
 
-    async claim(id, owner, leaseMs) {
-      const rows = await db.execute<{ id: string }>(sql`
-        update ${shopifyOrders} set lease_owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
-        where id = ${id} and (lease_until is null or lease_until < now() or lease_owner = ${owner})
-        returning id`);
-      return rowsOf<{ id: string }>(rows).length > 0;
+    async claim(id, owner, leaseMs, at) {
+      const rows = await db
+        .update(shopifyOrders)
+        .set({ leaseOwner: owner, leaseToken: sql`gen_random_uuid()::text`, leaseUntil: leaseUntil(leaseMs, at) })
+        .where(and(eq(shopifyOrders.id, id), sql`(${shopifyOrders.leaseUntil} is null or ${shopifyOrders.leaseUntil} < ${timeOf(at)})`))
+        .returning();
+      const row = rows[0];
+      return row ? claimedOf(row, owner, leaseMs) : null;
     },
 
-    async updateAndRelease(tx, id, owner, changes) {
+    async renewClaim(id, token, leaseMs, at) {
+      const rows = await db
+        .update(shopifyOrders)
+        .set({ leaseUntil: leaseUntil(leaseMs, at) })
+        .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseToken, token), sql`${shopifyOrders.leaseUntil} >= ${timeOf(at)}`))
+        .returning({ id: shopifyOrders.id });
+      return rows.length > 0;
+    },
+
+    async markSending(id, token, operation, leaseMs, at) {
+      const rows = await db
+        .update(shopifyOrders)
+        .set({
+          erpSending: operation,
+          erpSentAt: timeOf(at),
+          leaseUntil: leaseUntil(leaseMs, at),
+          ...(operation === 'create'
+            ? { createSentAt: timeOf(at), createAttemptedAt: sql`coalesce(${shopifyOrders.createAttemptedAt}, ${timeOf(at)})` }
+            : {}),
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseToken, token), sql`${shopifyOrders.leaseUntil} >= ${timeOf(at)}`))
+        .returning({ sentAt: shopifyOrders.erpSentAt });
+      return rows[0]?.sentAt ?? null;
+    },
+
+    async updateUnderClaim(id, token, changes) {
+      const { due, ...columns } = changes;
+      const rows = await db
+        .update(shopifyOrders)
+        .set({ ...columns, ...(due !== undefined ? { nextAttemptAt: dueValue(due) } : {}), updatedAt: sql`now()` })
+        .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseToken, token)))
+        .returning({ id: shopifyOrders.id });
+      return rows.length > 0;
+    },
+
+    async updateAndRelease(tx, id, token, changes, at) {
       const { due, ...columns } = changes;
       const rows = await tx
         .update(shopifyOrders)
-        .set({ ...columns, ...(due !== undefined ? { nextAttemptAt: dueValue(due) } : {}), leaseOwner: null, leaseUntil: null, updatedAt: sql`now()` })
-        .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseOwner, owner)))
+        .set({
+          ...columns,
+          ...(due !== undefined ? { nextAttemptAt: dueValue(due, at) } : {}),
+          leaseOwner: null,
+          leaseToken: null,
+          leaseUntil: null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseToken, token)))
         .returning({ id: shopifyOrders.id });
       return rows.length > 0;
+    },
+
+    async dueWaitingForMapping(shop) {
+      const rows = await db
+        .update(shopifyOrders)
+        .set({ nextAttemptAt: sql`now()` })
+        .where(and(eq(shopifyOrders.shop, shop), eq(shopifyOrders.status, 'RECEIVED'), eq(shopifyOrders.lastErrorCode, 'UNMAPPED_LINE')))
+        .returning({ id: shopifyOrders.id });
+      return rows.length;
     },
 
     async nextDueAt() {
@@ -392,16 +509,39 @@ export function createOrderRepository(db: Db): OrderRepository {
       const rows = await tx
         .select()
         .from(orderReturns)
-        .where(and(eq(orderReturns.orderId, orderId), eq(orderReturns.status, 'PENDING')))
+        .where(and(eq(orderReturns.orderId, orderId), inArray(orderReturns.status, ['PENDING', 'IN_DOUBT'])))
         .orderBy(asc(orderReturns.createdAt));
-      return rows.map((row) => ({ id: row.id, shopifyRefundId: row.shopifyRefundId, lines: row.lines, status: row.status }));
+      return rows.map((row) => ({ id: row.id, shopifyRefundId: row.shopifyRefundId, lines: row.lines, status: row.status, sentAt: row.sentAt }));
     },
 
-    async finishReturn(id, result) {
-      await db
+    async finishReturn(id, token, result) {
+      const settled = result.status === 'DONE' || result.status === 'FLAGGED';
+      const rows = await db
         .update(orderReturns)
-        .set({ status: result.status, erpReference: result.erpReference ?? null, lastError: result.lastError ?? null, processedAt: sql`now()` })
-        .where(eq(orderReturns.id, id));
+        .set({
+          status: result.status,
+          erpReference: result.erpReference ?? null,
+          lastError: result.lastError ?? null,
+          ...(result.sentAt !== undefined ? { sentAt: result.sentAt } : {}),
+          processedAt: settled ? sql`now()` : null,
+        })
+        .where(and(eq(orderReturns.id, id), sql`exists (select 1 from ${shopifyOrders} where ${shopifyOrders.id} = ${orderReturns.orderId} and ${shopifyOrders.leaseToken} = ${token})`))
+        .returning({ id: orderReturns.id });
+      return rows.length > 0;
+    },
+
+    async markReturnSending(id, token, at) {
+      const rows = await db
+        .update(orderReturns)
+        .set({ sentAt: timeOf(at) })
+        .where(
+          and(
+            eq(orderReturns.id, id),
+            sql`exists (select 1 from ${shopifyOrders} where ${shopifyOrders.id} = ${orderReturns.orderId} and ${shopifyOrders.leaseToken} = ${token} and ${shopifyOrders.leaseUntil} >= ${timeOf(at)})`,
+          ),
+        )
+        .returning({ sentAt: orderReturns.sentAt });
+      return rows[0]?.sentAt ?? null;
     },
 
     async pollState(shop) {

@@ -40,7 +40,10 @@ export interface OrdersModuleOptions {
   /** Run the in-process worker (default true); tests drive the pipeline by hand without it. */
   readonly worker?: boolean;
   /** Retry, lease and concurrency settings of the ERP side. */
-  readonly processor?: Pick<OrderProcessorOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'leaseMs' | 'concurrency' | 'random'>;
+  readonly processor?: Pick<
+    OrderProcessorOptions,
+    'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'leaseMs' | 'heartbeatMs' | 'concurrency' | 'erpSlots' | 'inDoubtSettleMs' | 'random' | 'clock' | 'pause'
+  >;
   /** The inbox's wait for a refund whose order has not arrived (tests shorten it). */
   readonly inboxWait?: { readonly maxWaits?: number; readonly waitBaseMs?: number };
   /** The poll's overlap window before its watermark. */

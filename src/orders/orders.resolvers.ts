@@ -24,6 +24,8 @@ export const ordersResolvers: Resolvers = {
     lines: (order, _args, { loaders }) => loaders.orders.orderLines.load(order.id),
     flags: (order) => [...order.flags],
     needsAttention: (order) => order.flags.length > 0,
+    inDoubt: (order) => order.status === 'IN_DOUBT' || order.lastErrorCode === 'ERP_IN_DOUBT',
+    inDoubtSince: (order) => (order.erpSending !== null ? order.erpSentAt : null),
   },
 
   OrderLine: {

@@ -19,9 +19,11 @@ export interface OrdersService {
   /** Lines of several orders at once (the per-request loader's batch). */
   getLinesByOrderIds(orderIds: readonly string[]): Promise<Map<string, OrderLine[]>>;
   /**
-   * Runs the order's pipeline again now: a FAILED order back to RECEIVED (lines mapped again,
-   * attempts reset), a submitted one's cancellation or returns retried. Returns the order as it
-   * stands afterwards (still RECEIVED with a due time if another instance holds it right now).
+   * Runs the order's pipeline again now, under a claim of its own: a FAILED order back to
+   * RECEIVED (lines mapped again, attempts reset), a waiting one mapped again, a submitted one's
+   * cancellation or returns retried, an in-doubt one looked up once settled (never sent blind).
+   * While another attempt holds the order (any instance, this one's worker included) the replay
+   * changes nothing and returns the order as it stands.
    */
   replayOrder(id: string): Promise<OrderRecord>;
   listDeliveries(input: { first?: number | null; after?: string | null; status?: WebhookInboxStatus | null; topic?: string | null; orderId?: string | null }): Promise<Connection<WebhookDeliveryRecord>>;
@@ -106,21 +108,11 @@ export function createOrdersService(options: OrdersServiceOptions): OrdersServic
       const order = await findOrder(id);
       if (!order) throw new NotFoundError('Order', id);
       if (order.status === 'CANCELLED') return order;
-      await options.db.transaction(async (transaction) => {
-        const tx = transaction as unknown as Db;
-        const fresh = await orders.lockById(tx, order.id);
-        if (!fresh) return;
-        await orders.update(tx, order.id, {
-          ...(fresh.status === 'FAILED' ? { status: 'RECEIVED' as const, linesDigest: null } : {}),
-          attempts: 0,
-          lastError: null,
-          lastErrorCode: null,
-          due: 'now',
-        });
-      });
-      options.log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, status: order.status }, 'order replayed by hand');
-      const outcome = await options.processor.processNow(order.id);
-      if (outcome.result === 'busy') options.log.info({ orderId: order.id }, 'another instance is working on the order; it will pick the replay up');
+      // Under a claim of its own, like the worker's: refused while any live claim holds the
+      // order (this instance's worker included), so a replay never runs beside another attempt.
+      const outcome = await options.processor.processNow(order.id, { reset: true });
+      if (outcome.result === 'busy') options.log.info({ orderId: order.id }, 'the order is being worked on right now; the replay leaves it to that attempt');
+      else options.log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, status: order.status, result: outcome.result }, 'order replayed by hand');
       return (await orders.findById(order.id)) ?? order;
     },
 

@@ -154,23 +154,38 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     for (const order of orders) expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
   });
 
-  it('after the last attempt marks the order FAILED with its last error, alerts, and replayOrder sends it again', async () => {
+  it('keeps retrying an order while the ERP stays down, alerts after the last counted attempt, and sends it once the ERP is back', async () => {
     world.erp.fail({ mode: 'down' });
     const order = place([{ sku: 'PIPE-G', quantity: 1 }]);
-    await until(async () => (await instance.module.orders.findOrder(order.id))?.status === 'FAILED', settle);
+    await until(async () => ((await instance.module.orders.findOrder(order.id))?.attempts ?? 0) >= 4, settle);
+    const waiting = await instance.module.orders.findOrder(order.id);
+    // Unavailable is never a reason to fail an order for good.
+    expect(waiting).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'ERP_UNAVAILABLE' });
+    expect(waiting!.nextAttemptAt).not.toBeNull();
+    await instance.alertSender.flush();
+    expect(world.alerts.received.some((alert) => alert.code === 'ORDER_DELAYED' && alert.message.includes(order.name))).toBe(true);
+    expect(instance.logLines().some((line) => line.level === 50 && line.shopifyOrderId === String(order.legacyId))).toBe(true);
+    world.erp.recover();
+    await until(async () => (await instance.module.orders.findOrder(order.id))?.status === 'SUBMITTED', () => instance.drain());
+    expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+  });
+
+  it('fails an order the ERP rejects at once, alerts, and replayOrder sends it again', async () => {
+    world.erp.fail({ mode: 'reject', methods: ['sale.create'] });
+    const order = place([{ sku: 'PIPE-G', quantity: 2 }]);
+    await settle();
     const failed = await instance.module.orders.findOrder(order.id);
-    expect(failed).toMatchObject({ status: 'FAILED', lastErrorCode: 'ERP_UNAVAILABLE', attempts: 4 });
-    expect(failed!.lastError).toMatch(/gave up after 4 attempts/);
+    expect(failed).toMatchObject({ status: 'FAILED', lastErrorCode: 'ERP_REJECTED', attempts: 1 });
     await instance.alertSender.flush();
     expect(world.alerts.received.some((alert) => alert.code === 'ORDER_FAILED' && alert.message.includes(order.name))).toBe(true);
-    expect(instance.logLines().some((line) => line.level === 50 && line.shopifyOrderId === String(order.legacyId))).toBe(true);
     world.erp.recover();
     const replayed = await instance.module.orders.replayOrder(order.id);
     expect(replayed).toMatchObject({ status: 'SUBMITTED', lastError: null, attempts: 0 });
     expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
   });
 
-  it('fails only the order with an SKU the ERP does not know, with a clear last error', async () => {
+  it('fails only the order whose variant is mapped to an SKU the ERP does not know, with a clear last error', async () => {
+    world.mapping.mapVariant('MERCH-ONLY', world.variants.get('MERCH-ONLY')!);
     const bad = place([{ sku: 'MERCH-ONLY', quantity: 1 }]);
     const good = place([{ sku: 'PIPE-H', quantity: 1 }]);
     await settle();
@@ -182,18 +197,20 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(world.erp.countSalesOrders(reference(bad.legacyId))).toBe(0);
   });
 
-  it('fails an order placed at a Shopify location mapped to no ERP location, and sends it once mapped and replayed', async () => {
+  it('holds an order placed at a Shopify location mapped to no ERP location, and sends it once the location is mapped', async () => {
     const index = world.mapping.locations.findIndex((mapping) => mapping.erpLocation === 'WH-B');
     const [removed] = world.mapping.locations.splice(index, 1);
     try {
       const order = place([{ sku: 'PIPE-H', quantity: 1 }], 'WH-B');
       await settle();
-      const failed = await instance.module.orders.findOrder(order.id);
-      expect(failed).toMatchObject({ status: 'FAILED', lastErrorCode: 'UNMAPPED_LINE' });
-      expect(failed!.lastError).toMatch(/not mapped to an ERP location \(mapLocation\)/);
+      const waiting = await instance.module.orders.findOrder(order.id);
+      expect(waiting).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'UNMAPPED_LINE' });
+      expect(waiting!.lastError).toMatch(/not mapped to an ERP location \(mapLocation\)/);
+      expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
       world.mapping.locations.push(removed!);
-      const replayed = await instance.module.orders.replayOrder(order.id);
-      expect(replayed.status).toBe('SUBMITTED');
+      await instance.module.processor.mappingChanged();
+      await instance.drain();
+      expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
       expect((await world.connector.findSalesOrder(reference(order.legacyId)))!.lines.map((line) => line.location)).toEqual(['WH-B']);
     } finally {
       if (!world.mapping.locations.includes(removed!)) world.mapping.locations.push(removed!);

@@ -7,7 +7,7 @@ interface GraphQLAnswer<T> {
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
 }
 
-const ORDER_FIELDS = `id shopifyOrderId shopifyLegacyId name status erpReference lastError lastErrorCode receivedAt source needsAttention
+const ORDER_FIELDS = `id shopifyOrderId shopifyLegacyId name status erpReference lastError lastErrorCode receivedAt source needsAttention inDoubt inDoubtSince
   lines { sku quantity location shopifySku shopifyQuantity unitPrice pendingQuantity mappingError }`;
 
 /**
@@ -88,24 +88,25 @@ describe('orders through the gateway (demo store → webhook → ERP → GraphQL
     expect(listed.body.data!.orders.edges.map((edge) => edge.node.shopifyOrderId)).toContain(placed.order.id);
   });
 
-  it('shows an order with an SKU the ERP does not know as FAILED, and lets an admin key replay it', async () => {
+  it('shows an order whose variant is mapped to no ERP SKU as waiting with a clear reason, and lets an admin key replay it', async () => {
     const placed = gateway.demo!.shopify.state.placeOrder({ lines: [{ sku: 'MERCH-TSHIRT-M', quantity: 1 }] });
     if (!placed.placed) throw new Error('refused');
-    type Order = { id: string; status: string; lastError: string | null; lastErrorCode: string | null };
-    const failed = await waitFor(() => orderByShopifyId<Order>(placed.order.id), (value) => value?.status === 'FAILED');
-    expect(failed).toMatchObject({ lastErrorCode: 'UNKNOWN_SKU' });
-    expect(failed!.lastError).toContain('MERCH-TSHIRT-M');
+    type Order = { id: string; status: string; lastError: string | null; lastErrorCode: string | null; inDoubt: boolean };
+    const waiting = await waitFor(() => orderByShopifyId<Order>(placed.order.id), (value) => value?.lastErrorCode === 'UNMAPPED_LINE');
+    expect(waiting).toMatchObject({ status: 'RECEIVED', inDoubt: false });
+    expect(waiting!.lastError).toContain('MERCH-TSHIRT-M');
+    expect(waiting!.lastError).toMatch(/mapSku/);
 
-    const forbidden = await gateway.graphql<GraphQLAnswer<unknown>>(readKey, 'mutation($id: ID!) { replayOrder(id: $id) { status } }', { id: failed!.id });
+    const forbidden = await gateway.graphql<GraphQLAnswer<unknown>>(readKey, 'mutation($id: ID!) { replayOrder(id: $id) { status } }', { id: waiting!.id });
     expect(forbidden.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const replayed = await gateway.graphql<GraphQLAnswer<{ replayOrder: { status: string; lastErrorCode: string | null } }>>(
       adminKey,
       'mutation($id: ID!) { replayOrder(id: $id) { status lastErrorCode } }',
-      { id: failed!.id },
+      { id: waiting!.id },
     );
     expect(replayed.body.errors).toBeUndefined();
-    // Still unknown to the ERP: it fails again, with the same clear reason.
-    expect(replayed.body.data!.replayOrder).toEqual({ status: 'FAILED', lastErrorCode: 'UNKNOWN_SKU' });
+    // Still unmapped: it keeps waiting, with the same clear reason (never sent with the Shopify spelling).
+    expect(replayed.body.data!.replayOrder).toEqual({ status: 'RECEIVED', lastErrorCode: 'UNMAPPED_LINE' });
   });
 
   it('lists failed webhook deliveries with their reason to admin keys only', async () => {

@@ -12,6 +12,7 @@ import { SimulatedErpConnector } from '../../../src/erp/simulated/simulated-erp-
 import type { LocationMapping, SkuMapping } from '../../../src/inventory/inventory.models.js';
 import type { Logger } from '../../../src/logger.js';
 import type { OrderMappingLookup } from '../../../src/orders/order-line-mapper.js';
+import type { PauseContext, PipelineStep } from '../../../src/orders/order-processor.service.js';
 import { createOrdersModule, type OrdersModule, type OrdersModuleOptions } from '../../../src/orders/orders.module.js';
 import { AdminApiShopifyClient } from '../../../src/shopify/admin-api-shopify-client.js';
 import type { ModuleDeps } from '../../../src/shared/module.js';
@@ -48,7 +49,13 @@ export class TableOrderMapping implements OrderMappingLookup {
     });
   }
 
+  /** Runs once, inside the next mapping read, before it answers (a deterministic pause point). */
+  beforeNextRead: (() => Promise<void>) | null = null;
+
   async findSkuMappingsByVariantIds(variantIds: readonly string[]): Promise<SkuMapping[]> {
+    const hook = this.beforeNextRead;
+    this.beforeNextRead = null;
+    if (hook) await hook();
     return variantIds.flatMap((id) => (this.skus.has(id) ? [this.skus.get(id)!] : []));
   }
 
@@ -111,7 +118,7 @@ export interface ProductSpec {
   readonly conversion?: { erpUnits: number; shopifyUnits: number };
   /** In Shopify only: the ERP has no such product. */
   readonly shopifyOnly?: boolean;
-  /** Mapped in Shopify but not in the mapping table (the line falls back to its SKU). */
+  /** In Shopify and the ERP, but its variant is not in the mapping table (its orders wait for a mapping). */
   readonly unmapped?: boolean;
 }
 
@@ -250,14 +257,14 @@ export async function startOrdersInstance(world: InstanceWorld, database: Databa
     webhookSecret: world.shopify.apiSecret,
     now: () => new Date(),
   };
-  const pushWakes = options.pushWakes;
+  const { pushWakes, processor, erp: _erp, env: _env, ...moduleOptions } = options;
   const module = createOrdersModule(deps, {
     mapping: world.mapping,
     alerts: alertSender,
     worker: false,
-    processor: { backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 4, random: () => 1, ...options.processor },
     pushSignal: pushWakes ? { wake: () => void (pushWakes.count += 1) } : undefined,
-    ...options,
+    ...moduleOptions,
+    processor: { backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 4, random: () => 1, ...processor },
   });
   const app = Fastify({ logger: false, bodyLimit: config.webhookMaxBytes });
   for (const route of module.routes) await app.register(async (scope) => route(scope));
@@ -300,4 +307,44 @@ export async function seedInventoryLevel(
       erpReadAt: new Date(),
     })
     .onConflictDoNothing();
+}
+
+/**
+ * Pause points for the order processor (its `pause` option): a test holds a step, learns when an
+ * attempt reaches it, and lets it go on when it chooses. Each hold catches one attempt.
+ */
+export class PipelinePauses {
+  private readonly holds: Array<{
+    readonly step: PipelineStep;
+    readonly orderId: string | null;
+    readonly reached: (context: PauseContext) => void;
+    readonly released: Promise<void>;
+  }> = [];
+
+  readonly pause = async (step: PipelineStep, context: PauseContext): Promise<void> => {
+    const index = this.holds.findIndex((hold) => hold.step === step && (hold.orderId === null || hold.orderId === context.orderId));
+    if (index < 0) return;
+    const [hold] = this.holds.splice(index, 1);
+    hold!.reached(context);
+    await hold!.released;
+  };
+
+  /** Holds the next attempt that reaches `step` (of `orderId`, when given). */
+  hold(step: PipelineStep, orderId: string | null = null): { reached: Promise<PauseContext>; release: () => void } {
+    let reached!: (context: PauseContext) => void;
+    let release!: () => void;
+    const reachedPromise = new Promise<PauseContext>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ step, orderId, reached, released });
+    return { reached: reachedPromise, release };
+  }
+}
+
+/** A clock for leases and in-doubt settling that runs with real time and jumps when told. */
+export class TestClock {
+  private offsetMs = 0;
+  readonly now = (): Date => new Date(Date.now() + this.offsetMs);
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
 }
