@@ -49,7 +49,9 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
   const common = { db, shop: deps.shop, erp: deps.erp, log, now: deps.now, pushSignal };
   const mapping = createMappingService({ ...common, shopify: deps.shopify });
   const atp = createAtpService(common);
-  const reads = createInventoryReadService({ db, shop: deps.shop, erp: deps.erp, mapping });
+  // GraphQL reads that go live to the ERP (`lots`) queue in the interactive lane: bounded, and
+  // never ahead of the sync, the order pipeline or reservations (see src/erp/erp-lanes.ts).
+  const reads = createInventoryReadService({ db, shop: deps.shop, erp: deps.erp.forLane('interactive'), mapping });
 
   let ready: Promise<void> = Promise.resolve();
   const stopping = new AbortController();
