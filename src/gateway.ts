@@ -4,7 +4,7 @@ import { createApiKeyService } from './auth/api-key.service.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import type { AppServices } from './http/graphql-context.js';
-import { createHttpServer } from './http/server.js';
+import { createHttpServer, createMetricsServer } from './http/server.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { DEMO_FINISH_WORDS, startDemoEnvironment, type DemoEnvironment } from './demo/demo-environment.js';
@@ -19,6 +19,7 @@ import { createAlertSender } from './alerts/alert-sender.js';
 import { createPushSignal } from './inventory/push-signal.js';
 import { createSyncModule } from './sync/sync.module.js';
 import { createOrdersModule } from './orders/orders.module.js';
+import { createPrivacyModule } from './privacy/privacy.module.js';
 import type { JobDefinition } from './scheduler/job.js';
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
 
@@ -30,6 +31,8 @@ export interface Gateway {
   readonly demo: DemoEnvironment | undefined;
   readonly deps: ModuleDeps;
   readonly graphqlUrl: string;
+  /** Where Prometheus scrapes: `${url}/metrics`, or the METRICS_PORT server's. */
+  readonly metricsUrl: string;
   readonly database: Database;
   readonly services: AppServices;
   readonly http: FastifyInstance;
@@ -118,10 +121,16 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       pushSignal,
       publicUrl: () => config.publicUrl ?? (demo ? listeningUrl : null),
       registerWebhooksAtStart: Boolean(demo) || Boolean(config.publicUrl),
+      previousWebhookSecret: config.webhookSecretPrevious,
       mappingReady: () => inventoryModule.whenReady(),
     });
     jobs.push(...ordersModule.jobs);
     closers.push(() => ordersModule.stop());
+
+    // Customers' personal data: retention and Shopify's GDPR topics, received on the same route.
+    const privacyModule = createPrivacyModule(deps, { alerts });
+    jobs.push(...privacyModule.jobs);
+    for (const [topic, handler] of Object.entries(privacyModule.webhookHandlers)) ordersModule.webhookTopics.register(topic, handler);
 
     const services: AppServices = {
       apiKeys,
@@ -147,7 +156,9 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       database,
       services,
       metrics,
-      bodyLimit: config.webhookMaxBytes,
+      bodyLimit: config.http.graphqlMaxBytes,
+      http: config.http,
+      metricsAccess: { token: config.metrics.token, separatePort: config.metrics.port !== undefined },
       graphqlGuard: { ...config.graphql, now: overrides.graphqlClock },
       routes: [...ordersModule.routes, ...(overrides.routes ?? [])],
     });
@@ -155,6 +166,13 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     const address = await http.listen({ port: config.port, host: config.host });
     const url = address.replace('[::1]', 'localhost');
     log.info({ url }, 'gateway listening');
+    let metricsUrl = `${url}/metrics`;
+    if (config.metrics.port !== undefined) {
+      const metricsServer = await createMetricsServer({ log, metrics, token: config.metrics.token });
+      closers.push(() => metricsServer.close());
+      metricsUrl = `${(await metricsServer.listen({ port: config.metrics.port, host: config.host })).replace('[::1]', 'localhost')}/metrics`;
+      log.info({ metricsUrl }, 'metrics served on their own port');
+    }
     listeningUrl = url;
     await ordersModule.start();
     await inventoryModule.start();
@@ -172,6 +190,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       demo,
       deps,
       graphqlUrl: `${url}/graphql`,
+      metricsUrl,
       database,
       services,
       http,

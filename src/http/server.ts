@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import fastifyApollo from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -8,7 +9,7 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../auth/api-key.models.js';
 import { createRequestLoaders, type AppServices, type GraphQLContext } from './graphql-context.js';
-import { createErrorFormatter } from './graphql-errors.js';
+import { errorReportingPlugin, formatGraphQLError } from './graphql-errors.js';
 import { buildResolvers, loadTypeDefs } from './graphql-schema.js';
 import { createGraphqlGuard, defaultGraphqlGuardOptions, type GraphqlGuardOptions } from './graphql-guard/graphql-guard.js';
 
@@ -19,8 +20,18 @@ export interface HttpServerDeps {
   metrics: Registry;
   /** Extra routes owned by domains (e.g. the Shopify webhook route), registered as plugins. */
   routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
-  /** Largest request body accepted, in bytes. */
+  /**
+   * Largest request body accepted, in bytes: the GraphQL limit (GRAPHQL_MAX_BYTES). Routes that
+   * need another set their own (the webhook route: WEBHOOK_MAX_BYTES).
+   */
   bodyLimit?: number;
+  /** Timeouts and GraphQL transport options; the defaults are the configuration's. */
+  http?: Partial<HttpLimits>;
+  /**
+   * `/metrics`: `token` requires `Authorization: Bearer <token>`; `separatePort` leaves it off
+   * this server (the gateway serves it with `createMetricsServer` on METRICS_PORT).
+   */
+  metricsAccess?: { readonly token?: string | undefined; readonly separatePort?: boolean };
   /** Depth, alias, token and cost limits, the per-key bucket and introspection (src/http/graphql-guard). */
   graphqlGuard?: GraphqlGuardOptions;
 }
@@ -31,11 +42,120 @@ declare module 'fastify' {
   }
 }
 
-function unauthorized(reply: FastifyReply, message: string) {
-  return reply
-    .code(401)
-    .header('www-authenticate', 'Bearer')
-    .send({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] });
+export interface HttpLimits {
+  /** Time to receive a whole request, headers and body (then 408 and the socket is closed). */
+  readonly requestTimeoutMs: number;
+  /** A socket with no bytes moving for this long is closed. */
+  readonly connectionTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  /** Apollo's HTTP batching (an array of operations in one POST); off unless configured. */
+  readonly graphqlBatching: boolean;
+}
+
+const defaultLimits: HttpLimits = { requestTimeoutMs: 30_000, connectionTimeoutMs: 120_000, keepAliveTimeoutMs: 72_000, graphqlBatching: false };
+
+/** Most operations in one batched POST when batching is on: each is checked and costed on its own. */
+export const MAX_BATCHED_OPERATIONS = 10;
+
+/**
+ * The one shape of every error answer that is not a GraphQL result: `{ error: { code, message,
+ * requestId } }`. On /graphql the same error is also given the GraphQL way (`errors[]` with
+ * `extensions.code`), so GraphQL clients read it where they look.
+ */
+function errorBody(request: FastifyRequest, code: string, message: string) {
+  const requestId = String(request.id);
+  const body: Record<string, unknown> = { error: { code, message, requestId } };
+  if (request.url.startsWith('/graphql')) body.errors = [{ message, extensions: { code, requestId } }];
+  return body;
+}
+
+/** Our words for the statuses the framework raises itself (its own messages never go out). */
+const statusAnswers: Record<number, { code: string; message: string }> = {
+  400: { code: 'BAD_REQUEST', message: 'The request could not be read' },
+  404: { code: 'NOT_FOUND', message: 'No such route' },
+  405: { code: 'METHOD_NOT_ALLOWED', message: 'Method not allowed' },
+  406: { code: 'NOT_ACCEPTABLE', message: 'Not acceptable' },
+  408: { code: 'REQUEST_TIMEOUT', message: 'The request took too long to arrive' },
+  413: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' },
+  415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content type (send application/json)' },
+  431: { code: 'HEADERS_TOO_LARGE', message: 'The request headers are too large' },
+  503: { code: 'SERVICE_UNAVAILABLE', message: 'The service is unavailable' },
+};
+
+function unauthorized(request: FastifyRequest, reply: FastifyReply, message: string) {
+  return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(request, 'UNAUTHENTICATED', message));
+}
+
+/** Constant-time comparison of a presented bearer token with the expected one. */
+function sameToken(presented: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** `/metrics` on its own, for METRICS_PORT: an internal port scraped by Prometheus only. */
+export async function createMetricsServer(deps: { log: Logger; metrics: Registry; token?: string | undefined }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024,
+    requestTimeout: 10_000,
+    connectionTimeout: 60_000,
+    clientErrorHandler: clientErrorHandler(deps.log),
+  });
+  installErrorHandling(app);
+  registerMetricsRoute(app, deps.metrics, deps.token);
+  return app;
+}
+
+function registerMetricsRoute(app: FastifyInstance, metrics: Registry, token: string | undefined): void {
+  app.get('/metrics', async (request, reply) => {
+    if (token) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+      if (!match || !sameToken(match[1]!, token)) return unauthorized(request, reply, 'Authorization: Bearer <METRICS_TOKEN> is required');
+    }
+    reply.header('content-type', metrics.contentType);
+    return metrics.metrics();
+  });
+}
+
+/**
+ * One error handler and one not-found handler for the whole server (plugins inherit them), so no
+ * framework default answer leaves: 4xx in our words, 5xx logged with the request id and answered
+ * without internals.
+ */
+function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error, requestId: String(request.id) }, 'request failed');
+      const known = statusAnswers[status];
+      return reply.code(status).send(errorBody(request, known?.code ?? 'INTERNAL_SERVER_ERROR', known?.message ?? 'Internal server error'));
+    }
+    const known = statusAnswers[status] ?? { code: 'BAD_REQUEST', message: 'The request could not be handled' };
+    request.log.info({ code: error.code, status }, 'request refused');
+    return reply.code(status).send(errorBody(request, known.code, known.message));
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(request, 'NOT_FOUND', 'No such route')));
+}
+
+/**
+ * Errors before a request exists (bad HTTP, header overflow, a request that did not arrive in
+ * time): Node raises them on the socket, and fastify's default writes its own body. Ours has the
+ * same shape as every other error answer, then the socket is closed.
+ */
+function clientErrorHandler(log: Logger) {
+  return (error: Error & { code?: string }, socket: Socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const known = statusAnswers[status]!;
+    const requestId = randomUUID();
+    log.info({ code: error.code, status, requestId }, 'malformed or incomplete request refused');
+    const body = JSON.stringify({ error: { code: known.code, message: known.message, requestId } });
+    if (socket.writable) {
+      socket.write(`HTTP/1.1 ${status} ${known.code}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    }
+    socket.destroy();
+  };
 }
 
 /**
@@ -43,18 +163,33 @@ function unauthorized(reply: FastifyReply, message: string) {
  * domains' routes. `close()` stops accepting connections and waits for in-flight requests.
  */
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const limits: HttpLimits = { ...defaultLimits, ...deps.http };
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // We log one line per request ourselves (onResponse), with the fields we want.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    bodyLimit: deps.bodyLimit ?? 256 * 1024,
+    // Slow clients: a request must arrive whole within requestTimeout (Node checks pending
+    // requests every connectionsCheckingInterval, so that is kept well under the timeout), and a
+    // socket where nothing moves is closed after connectionTimeout.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(limits.requestTimeoutMs / 4))),
+    },
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(deps.log),
   });
+
+  installErrorHandling(app);
 
   const httpDuration = new Histogram({
     name: 'stockbridge_http_request_duration_seconds',
@@ -101,37 +236,46 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     }
   });
 
-  app.get('/metrics', async (_request, reply) => {
-    reply.header('content-type', deps.metrics.contentType);
-    return deps.metrics.metrics();
-  });
+  if (!deps.metricsAccess?.separatePort) registerMetricsRoute(app, deps.metrics, deps.metricsAccess?.token);
 
   const guard = createGraphqlGuard(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers() as never }), deps.graphqlGuard ?? defaultGraphqlGuardOptions);
   const schema = guard.schema;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    formatError: createErrorFormatter(deps.log),
+    formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
+    // Set explicitly: Apollo's CSRF prevention (a request must be one a browser cannot send
+    // cross-site without a preflight), and batching only when configured (each operation of a
+    // batch is checked and costed like a request of its own; at most MAX_BATCHED_OPERATIONS).
+    csrfPrevention: true,
+    allowBatchedHttpRequests: limits.graphqlBatching,
     introspection: guard.introspection,
     parseOptions: guard.parseOptions,
     // No drain plugin: fastify's own close() already waits for in-flight requests, and the plugin
     // would call app.close() from inside our onClose hook (a deadlock).
-    plugins: [guard.plugin],
+    plugins: [errorReportingPlugin(), guard.plugin],
   });
   await apollo.start();
 
+  // On `onRequest`: the key is checked from the headers alone, before a byte of the body is read
+  // or parsed, so an unauthenticated client cannot make the gateway buffer or parse anything.
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;
-    if (!header) return unauthorized(reply, 'Missing Authorization: Bearer <api key>');
+    if (!header) return unauthorized(request, reply, 'Missing Authorization: Bearer <api key>');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) return unauthorized(reply, 'Authorization must be Bearer <api key>');
+    if (!match) return unauthorized(request, reply, 'Authorization must be Bearer <api key>');
     const principal = await deps.services.apiKeys.authenticate(match[1]!);
-    if (!principal) return unauthorized(reply, 'Unknown or revoked API key');
+    if (!principal) return unauthorized(request, reply, 'Unknown or revoked API key');
     request.principal = principal;
   };
 
   await app.register(async (scope) => {
-    scope.addHook('preHandler', authenticate);
+    scope.addHook('onRequest', authenticate);
+    scope.addHook('preHandler', async (request, reply) => {
+      if (Array.isArray(request.body) && request.body.length > MAX_BATCHED_OPERATIONS) {
+        return reply.code(400).send(errorBody(request, 'BATCH_TOO_LARGE', `At most ${MAX_BATCHED_OPERATIONS} operations in one batched request`));
+      }
+    });
     await scope.register(fastifyApollo(apollo), {
       path: '/graphql',
       method: ['POST'],

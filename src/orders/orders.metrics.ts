@@ -24,7 +24,7 @@ export function createOrdersMetrics(registry: Registry): OrdersMetrics {
   return {
     webhooks: new Counter({
       name: 'stockbridge_webhook_deliveries_total',
-      help: 'Shopify webhook deliveries by topic and result (stored, duplicate, malformed, rejected, ignored)',
+      help: 'Shopify webhook deliveries by topic (a handled topic, or other) and result (stored, recorded, duplicate, malformed, rejected, ignored, saturated, error)',
       labelNames: ['topic', 'result'] as const,
       registers: [registry],
     }),

@@ -12,8 +12,9 @@ import { createOrderRepository, type OrderRepository } from './order.repository.
 import { createOrderJobs } from './orders.job.js';
 import { createOrdersMetrics } from './orders.metrics.js';
 import { createOrdersService, type OrdersService } from './orders.service.js';
-import { shopifyWebhookRoute } from './orders.webhooks.js';
-import { createWebhookInboxRepository, type WebhookInboxRepository } from './webhook-inbox.repository.js';
+import { ORDER_TOPICS } from './order.models.js';
+import { createWebhookTopicRegistry, shopifyWebhookRoute, type WebhookTopicRegistry } from './orders.webhooks.js';
+import { createWebhookInboxRepository, type WebhookInboxQueueLimits, type WebhookInboxRepository } from './webhook-inbox.repository.js';
 import { createWebhookInboxService, type WebhookInboxService } from './webhook-inbox.service.js';
 import { createWebhookSubscriptionService, webhookAddressOf, type WebhookSubscriptionService } from './webhook-subscriptions.service.js';
 
@@ -49,7 +50,9 @@ export interface OrdersModuleOptions {
   /** The poll's overlap window before its watermark. */
   readonly pollOverlapMs?: number;
   /** A previous client secret still accepted during a rotation. */
-  readonly previousWebhookSecret?: string;
+  readonly previousWebhookSecret?: string | undefined;
+  /** Bounds of the inbox's in-memory write queue (beyond them: 503, Shopify retries). */
+  readonly inboxQueue?: WebhookInboxQueueLimits;
 }
 
 export interface OrdersModule {
@@ -63,6 +66,8 @@ export interface OrdersModule {
   readonly jobs: JobDefinition[];
   /** `POST /webhooks/shopify`. */
   readonly routes: Array<(app: FastifyInstance) => Promise<void>>;
+  /** The topics the webhook route handles: the orders' own; other domains register theirs. */
+  readonly webhookTopics: WebhookTopicRegistry;
   /** Records the order cut-over on first start, starts registering webhooks if asked, starts the worker. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -81,7 +86,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
   const metrics = createOrdersMetrics(deps.metrics);
   const pushSignal: PushSignal = options.pushSignal ?? { wake() {} };
   const orderRepository = createOrderRepository(db);
-  const inboxRepository = createWebhookInboxRepository(db);
+  const inboxRepository = createWebhookInboxRepository(db, options.inboxQueue);
   const webhookAddress = () => {
     const base = options.publicUrl?.() ?? deps.config.publicUrl ?? null;
     return base ? webhookAddressOf(base) : null;
@@ -132,6 +137,8 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
   const subscriptions = createWebhookSubscriptionService({ shopify: deps.shopify, log, now: deps.now });
   const orders = createOrdersService({ db, shop: deps.shop, orders: orderRepository, inbox: inboxRepository, processor, subscriptions, webhookAddress, log });
   const secrets = () => [deps.webhookSecret, options.previousWebhookSecret].filter((secret): secret is string => Boolean(secret));
+  const webhookTopics = createWebhookTopicRegistry();
+  for (const topic of ORDER_TOPICS) webhookTopics.register(topic, (delivery) => inbox.receive(delivery));
   const runWorker = options.worker ?? true;
   let stopped = false;
   let registering: Promise<void> = Promise.resolve();
@@ -157,7 +164,8 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
       pollIntervalMs: deps.config.orderPollIntervalSeconds * 1000,
       webhookAddress,
     }),
-    routes: [shopifyWebhookRoute({ inbox, secrets, maxBytes: deps.config.webhookMaxBytes, metrics, log })],
+    routes: [shopifyWebhookRoute({ topics: webhookTopics, secrets, maxBytes: deps.config.webhookMaxBytes, metrics, log })],
+    webhookTopics,
     async start() {
       const state = await orderRepository.pollState(deps.shop);
       log.info({ cutoverAt: state.cutoverAt.toISOString() }, 'orders created in Shopify from the cut-over on go to the ERP');

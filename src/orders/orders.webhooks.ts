@@ -1,22 +1,78 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../logger.js';
+import { isAppError } from '../shared/errors.js';
 import type { OrdersMetrics } from './orders.metrics.js';
-import type { WebhookInboxService } from './webhook-inbox.service.js';
+import type { VerifiedDelivery } from './webhook-inbox.service.js';
 import { verifyShopifyWebhook } from './webhook-signature.js';
+
+export type { VerifiedDelivery } from './webhook-inbox.service.js';
+
+/**
+ * What a topic handler made of a signed delivery, for the answer and the metrics. Each handler
+ * uses a few fixed words (`stored`, `duplicate`, `malformed`, `ignored`, `recorded`): they are a
+ * metric label, so never a value taken from the request.
+ */
+export interface WebhookHandled {
+  readonly result: string;
+}
+
+/**
+ * Handles one signed delivery of its topic, quickly: Shopify waits 5 s at most, so a handler
+ * records what arrived (durably, before it resolves) and does the work after the answer.
+ * Throwing answers 500 (Shopify retries); WebhookInboxFullError (code WEBHOOK_INBOX_FULL) 503.
+ */
+export type WebhookTopicHandler = (delivery: VerifiedDelivery, log: Logger) => Promise<WebhookHandled>;
+
+/**
+ * The topics the gateway handles, each with its handler: the one allow-list of topics. The route
+ * dispatches on it, and the metric label of a topic is the topic only when it is in it (`other`
+ * otherwise), so requests with made-up topics cannot add metric series. Domains register their
+ * topics at composition (orders its `orders/*`, privacy the GDPR topics, …).
+ */
+export interface WebhookTopicRegistry {
+  /** Routes deliveries of `topic` to `handler`; a topic has one handler (registering it twice throws). */
+  register(topic: string, handler: WebhookTopicHandler): void;
+  handlerFor(topic: string | undefined): WebhookTopicHandler | undefined;
+  /** `topic` when it is handled, `other` otherwise: the bounded set of metric labels. */
+  labelOf(topic: string | undefined): string;
+  topics(): string[];
+}
+
+export function createWebhookTopicRegistry(): WebhookTopicRegistry {
+  const handlers = new Map<string, WebhookTopicHandler>();
+  return {
+    register(topic, handler) {
+      if (handlers.has(topic)) throw new Error(`webhook topic ${topic} already has a handler`);
+      handlers.set(topic, handler);
+    },
+    handlerFor(topic) {
+      return topic === undefined ? undefined : handlers.get(topic.trim());
+    },
+    labelOf(topic) {
+      return topic !== undefined && handlers.has(topic.trim()) ? topic.trim() : 'other';
+    },
+    topics() {
+      return [...handlers.keys()].sort();
+    },
+  };
+}
 
 /**
  * `POST /webhooks/shopify`: every Shopify webhook topic. The body is kept as the exact bytes
  * received (a content-type parser for this route only), the signature is checked on them before
- * anything parses them, and the delivery is stored before the answer, which comes within
- * milliseconds: processing happens after it. Answers:
- * - 401, nothing stored: missing or wrong `X-Shopify-Hmac-Sha256`;
+ * anything parses them, and the delivery goes to its topic's handler, which records it before
+ * the answer; the work happens after it. Answers:
+ * - 401, nothing stored: missing or wrong `X-Shopify-Hmac-Sha256` (the current secret, or the
+ *   previous one during a rotation);
  * - 413: a body over `maxBytes` (fastify refuses it before the handler);
- * - 200: stored, a duplicate, a topic the gateway does not handle, or a signed body that does
+ * - 200: recorded, a duplicate, a topic the gateway does not handle, or a signed body that does
  *   not parse (stored as FAILED, visible in the API: a 5xx would only make Shopify send it again);
- * - 500 only when the delivery could not be stored (the database away): Shopify retries it.
+ * - 503: the inbox's write queue is full (a flood while the database is slow): nothing stored,
+ *   Shopify retries;
+ * - 500 only when the delivery could not be recorded (the database away): Shopify retries it.
  */
 export interface ShopifyWebhookRouteOptions {
-  readonly inbox: WebhookInboxService;
+  readonly topics: WebhookTopicRegistry;
   /** Secrets that may sign deliveries (the app's client secret; two during a rotation). */
   readonly secrets: () => readonly string[];
   readonly maxBytes: number;
@@ -40,7 +96,9 @@ export function shopifyWebhookRoute(options: ShopifyWebhookRouteOptions) {
 
     app.post(SHOPIFY_WEBHOOK_PATH, { bodyLimit: options.maxBytes }, async (request: FastifyRequest, reply: FastifyReply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const topic = header(request, 'x-shopify-topic');
+      // The domain's logger (not the framework's request logger), with the request id.
+      const log = options.log.child({ reqId: String(request.id) });
+      const topic = header(request, 'x-shopify-topic')?.trim();
       const webhookId = header(request, 'x-shopify-webhook-id');
       const secrets = options.secrets();
       if (secrets.length === 0 && !warnedNoSecret) {
@@ -48,11 +106,19 @@ export function shopifyWebhookRoute(options: ShopifyWebhookRouteOptions) {
         options.log.error('no webhook secret is configured (SHOPIFY_API_SECRET): every webhook is refused');
       }
       if (!verifyShopifyWebhook(secrets, body, header(request, 'x-shopify-hmac-sha256'))) {
-        options.metrics.webhooks.inc({ topic: topic ?? 'none', result: 'rejected' });
-        request.log.warn({ topic, webhookId }, 'webhook with a missing or wrong signature refused');
-        return reply.code(401).send({ error: 'invalid webhook signature' });
+        // Nothing of an unsigned request is trusted, its topic included: always `other`.
+        options.metrics.webhooks.inc({ topic: 'other', result: 'rejected' });
+        log.warn({ topic: topic?.slice(0, 100), webhookId: webhookId?.slice(0, 100) }, 'webhook with a missing or wrong signature refused');
+        return reply.code(401).send({ error: { code: 'WEBHOOK_SIGNATURE_INVALID', message: 'invalid webhook signature', requestId: String(request.id) } });
       }
-      const result = await options.inbox.receive({
+      const label = options.topics.labelOf(topic);
+      const handler = options.topics.handlerFor(topic);
+      if (!handler) {
+        options.metrics.webhooks.inc({ topic: label, result: 'ignored' });
+        log.info({ topic: topic?.slice(0, 100) || null, webhookId }, 'webhook topic not handled: acknowledged and ignored');
+        return reply.code(200).send({ result: 'ignored' });
+      }
+      const delivery: VerifiedDelivery = {
         topic,
         shopDomain: header(request, 'x-shopify-shop-domain'),
         webhookId,
@@ -60,8 +126,24 @@ export function shopifyWebhookRoute(options: ShopifyWebhookRouteOptions) {
         apiVersion: header(request, 'x-shopify-api-version'),
         triggeredAt: header(request, 'x-shopify-triggered-at'),
         body,
-      });
-      return reply.code(200).send({ result: result.result });
+      };
+      let handled: WebhookHandled;
+      try {
+        handled = await handler(delivery, log.child({ topic, webhookId }));
+      } catch (error) {
+        if (isAppError(error) && error.code === 'WEBHOOK_INBOX_FULL') {
+          options.metrics.webhooks.inc({ topic: label, result: 'saturated' });
+          log.warn({ topic, webhookId }, 'webhook inbox queue full: answered 503, Shopify will retry');
+          return reply
+            .code(503)
+            .header('retry-after', '5')
+            .send({ error: { code: 'WEBHOOK_INBOX_FULL', message: 'the webhook inbox is saturated; retry later', requestId: String(request.id) } });
+        }
+        options.metrics.webhooks.inc({ topic: label, result: 'error' });
+        throw error;
+      }
+      options.metrics.webhooks.inc({ topic: label, result: handled.result });
+      return reply.code(200).send({ result: handled.result });
     });
   };
 }

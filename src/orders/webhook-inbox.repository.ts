@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { webhookInbox, type WebhookInboxStatus } from '../db/schema/index.js';
+import { AppError } from '../shared/errors.js';
 import type { WebhookDeliveryRecord } from './order.models.js';
 
 /**
@@ -52,12 +53,31 @@ export interface DeliveryFilter {
   readonly orderRef?: string | null;
 }
 
+/**
+ * The in-memory queue of deliveries waiting for the next statement is full: nothing of this
+ * delivery was stored. The route answers 503, and Shopify sends the delivery again later.
+ */
+export class WebhookInboxFullError extends AppError {
+  constructor(queued: number, queuedBytes: number) {
+    super('WEBHOOK_INBOX_FULL', 'the webhook inbox is saturated; retry later', { queued, queuedBytes });
+  }
+}
+
+export interface WebhookInboxQueueLimits {
+  /** Most deliveries waiting for a statement (default 2,000). */
+  readonly maxQueued?: number;
+  /** Most body bytes waiting for a statement (default 64 MiB): bodies may be up to WEBHOOK_MAX_BYTES each. */
+  readonly maxQueuedBytes?: number;
+}
+
 export interface WebhookInboxRepository {
   /**
    * Stores a delivery (committed when the promise resolves); false when a delivery with this
-   * webhook id is already stored. Deliveries arriving while a write is in flight are written
-   * together in the next statement: one round trip and one commit for many webhooks under load,
-   * no added wait when there is no load.
+   * webhook id, or of the same topic with this event id (X-Shopify-Event-Id), is already stored.
+   * Deliveries arriving while a write is in flight are written together in the next statement:
+   * one round trip and one commit for many webhooks under load, no added wait when there is no
+   * load. The queue is bounded: when it is full the promise rejects at once with
+   * WebhookInboxFullError and nothing is stored (a delivery resolved true is committed, always).
    */
   insert(delivery: NewDelivery): Promise<boolean>;
   /** Due PENDING rows, read without locking (to prepare their mapping before claiming them). */
@@ -85,8 +105,20 @@ export interface WebhookInboxRepository {
 /** Most deliveries written in one statement. */
 const MAX_INSERT_BATCH = 200;
 
-export function createWebhookInboxRepository(db: Db): WebhookInboxRepository {
-  const waiting: Array<{ delivery: NewDelivery; resolve: (stored: boolean) => void; reject: (error: unknown) => void }> = [];
+/**
+ * The same event delivered twice under different webhook ids (two subscriptions to one topic,
+ * say) shares `X-Shopify-Event-Id`. The topic is part of the key: one merchant action may raise
+ * events of several topics, and each of them must be applied.
+ */
+function eventKeyOf(delivery: NewDelivery): string | null {
+  return delivery.eventId ? `${delivery.shop}\u0000${delivery.topic}\u0000${delivery.eventId}` : null;
+}
+
+export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLimits = {}): WebhookInboxRepository {
+  const maxQueued = limits.maxQueued ?? 2_000;
+  const maxQueuedBytes = limits.maxQueuedBytes ?? 64 * 1024 * 1024;
+  const waiting: Array<{ delivery: NewDelivery; bytes: number; resolve: (stored: boolean) => void; reject: (error: unknown) => void }> = [];
+  let queuedBytes = 0;
   let writing = false;
 
   async function insertMany(deliveries: readonly NewDelivery[]): Promise<Set<string>> {
@@ -109,7 +141,8 @@ export function createWebhookInboxRepository(db: Db): WebhookInboxRepository {
           outcome: delivery.status === 'FAILED' ? 'malformed body' : null,
         })),
       )
-      .onConflictDoNothing({ target: webhookInbox.webhookId })
+      // No target: a webhook id or an event id (per shop and topic) already stored is a duplicate.
+      .onConflictDoNothing()
       .returning({ webhookId: webhookInbox.webhookId });
     return new Set(inserted.map((row) => row.webhookId));
   }
@@ -119,9 +152,16 @@ export function createWebhookInboxRepository(db: Db): WebhookInboxRepository {
     try {
       while (waiting.length > 0) {
         const batch = waiting.splice(0, MAX_INSERT_BATCH);
-        // The same webhook id twice in one batch: the first is the delivery, the others duplicates.
+        for (const entry of batch) queuedBytes -= entry.bytes;
+        // The same webhook id (or event) twice in one batch: the first is the delivery, the others duplicates.
         const first = new Map<string, (typeof batch)[number]>();
-        for (const entry of batch) if (!first.has(entry.delivery.webhookId)) first.set(entry.delivery.webhookId, entry);
+        const events = new Set<string>();
+        for (const entry of batch) {
+          const eventKey = eventKeyOf(entry.delivery);
+          if (first.has(entry.delivery.webhookId) || (eventKey && events.has(eventKey))) continue;
+          first.set(entry.delivery.webhookId, entry);
+          if (eventKey) events.add(eventKey);
+        }
         try {
           const stored = await insertMany([...first.values()].map((entry) => entry.delivery));
           for (const entry of batch) entry.resolve(first.get(entry.delivery.webhookId) === entry && stored.has(entry.delivery.webhookId));
@@ -136,8 +176,15 @@ export function createWebhookInboxRepository(db: Db): WebhookInboxRepository {
 
   return {
     insert(delivery) {
+      const bytes = Buffer.byteLength(delivery.body);
+      // Bounded, so a database that stalls under a flood cannot make this process hold every
+      // body in memory; the refused deliveries wait at Shopify, which retries them for hours.
+      if (waiting.length >= maxQueued || (waiting.length > 0 && queuedBytes + bytes > maxQueuedBytes)) {
+        return Promise.reject(new WebhookInboxFullError(waiting.length, queuedBytes));
+      }
       return new Promise<boolean>((resolve, reject) => {
-        waiting.push({ delivery, resolve, reject });
+        waiting.push({ delivery, bytes, resolve, reject });
+        queuedBytes += bytes;
         if (!writing) void writeWaiting();
       });
     },

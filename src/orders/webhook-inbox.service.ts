@@ -28,7 +28,7 @@ export interface VerifiedDelivery {
 export type ReceiveResult =
   /** Stored; the pipeline applies it after the answer. */
   | { readonly result: 'stored'; readonly id: number | null }
-  /** The same webhook id was stored before: acknowledged, nothing done. */
+  /** The same webhook id (or the same topic's event id) was stored before: acknowledged, nothing done. */
   | { readonly result: 'duplicate' }
   /** Stored as FAILED with the reason (signed, but not what the topic promises). */
   | { readonly result: 'malformed'; readonly reason: string }
@@ -46,6 +46,10 @@ export interface DrainResult {
 }
 
 export interface WebhookInboxService {
+  /**
+   * Stores a delivery of an order topic (counting it in the metrics is the route's job). Rejects
+   * with WebhookInboxFullError when the write queue is full: nothing stored, answer 503.
+   */
   receive(delivery: VerifiedDelivery): Promise<ReceiveResult>;
   /** Applies up to `batchSize` due deliveries in one transaction (their orders' lines mapped ahead). */
   drain(options?: { batchSize?: number }): Promise<DrainResult>;
@@ -217,12 +221,10 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
     async receive(delivery) {
       const topic = (delivery.topic ?? '').trim();
       if (!isOrderTopic(topic)) {
-        options.metrics.webhooks.inc({ topic: topic || 'none', result: 'ignored' });
         log.info({ topic: topic || null, webhookId: delivery.webhookId }, 'webhook topic not handled: acknowledged and ignored');
         return { result: 'ignored', reason: `topic ${topic || '(none)'} is not handled` };
       }
       if (delivery.shopDomain && delivery.shopDomain.toLowerCase() !== shop.toLowerCase()) {
-        options.metrics.webhooks.inc({ topic, result: 'ignored' });
         log.warn({ topic, shopDomain: delivery.shopDomain, webhookId: delivery.webhookId }, 'webhook for another shop: acknowledged and ignored');
         return { result: 'ignored', reason: `shop ${delivery.shopDomain} is not served by this gateway` };
       }
@@ -255,16 +257,13 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
         lastError,
       });
       if (!stored) {
-        options.metrics.webhooks.inc({ topic, result: 'duplicate' });
         log.debug({ topic, webhookId }, 'webhook delivered again: already stored');
         return { result: 'duplicate' };
       }
       if (status === 'FAILED') {
-        options.metrics.webhooks.inc({ topic, result: 'malformed' });
         log.error({ topic, webhookId, reason: lastError }, 'signed webhook with a body that is not what its topic promises: stored as failed');
         return { result: 'malformed', reason: lastError! };
       }
-      options.metrics.webhooks.inc({ topic, result: 'stored' });
       options.onStored?.();
       return { result: 'stored', id: null };
     },
