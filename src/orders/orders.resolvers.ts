@@ -1,4 +1,5 @@
 import type { Resolvers } from '../__generated__/graphql.js';
+import { runInShopifyLane } from '../shopify/cost-bucket.js';
 import { shopifyGid, type Connection } from './order.models.js';
 
 function connection<T>(page: Connection<T>) {
@@ -10,7 +11,8 @@ export const ordersResolvers: Resolvers = {
     order: (_parent, { id }, { services }) => services.orders.findOrder(id),
     orders: async (_parent, args, { services }) => connection(await services.orders.listOrders(args)),
     webhookDeliveries: async (_parent, args, { services }) => connection(await services.orders.listDeliveries(args)),
-    webhookSubscriptionHealth: (_parent, _args, { services }) => services.orders.webhookHealth(),
+    // A live Shopify read on behalf of an API caller: it waits behind the sync and the orders.
+    webhookSubscriptionHealth: (_parent, _args, { services }) => runInShopifyLane('interactive', () => services.orders.webhookHealth()),
   },
 
   Mutation: {
