@@ -12,7 +12,9 @@ export type InventoryErrorCode =
   | 'SHOPIFY_VARIANT_ALREADY_MAPPED'
   | 'SHOPIFY_LOCATION_NOT_FOUND'
   | 'SHOPIFY_LOCATION_INACTIVE'
-  | 'LOCATION_OVERLAP';
+  | 'LOCATION_OVERLAP'
+  /** The first start has not finished filling the catalogue: retry later (`retryAfterSeconds`). */
+  | 'CATALOGUE_NOT_READY';
 
 export class InventoryError extends AppError {
   constructor(code: InventoryErrorCode, message: string, details: Record<string, unknown> = {}) {

@@ -4,7 +4,7 @@ import { createAtpService, type AtpService } from './atp.service.js';
 import { createCatalogueRefreshJob } from './catalogue-refresh.job.js';
 import { createInventoryReadService, type InventoryReadService } from './inventory-read.service.js';
 import { createMappingRepository } from './mapping.repository.js';
-import { createMappingService, type MappingService } from './mapping.service.js';
+import { createMappingService, type MappingService, type MappingServiceDeps } from './mapping.service.js';
 import type { PushSignal } from './push-requests.js';
 import { createPushSignal } from './push-signal.js';
 import { DEFAULT_NORMALIZATION_RULES } from './sku-normalization.js';
@@ -17,6 +17,20 @@ export interface InventoryServices {
   readonly reads: InventoryReadService;
   /** Resolves when the first-start work has finished (or failed and been logged). */
   whenReady(): Promise<void>;
+  /** When each side of the catalogue was first completely read, as recorded (null: never). */
+  catalogueFills(): Promise<{ readonly erpFilledAt: Date | null; readonly shopifyFilledAt: Date | null }>;
+  /** The catalogue's fill state for operators (`serverInfo`, `/readyz`). */
+  catalogueStatus(): Promise<CatalogueStatus>;
+}
+
+/** When each side of the catalogue was filled, first and last. */
+export interface CatalogueStatus {
+  /** False while this process's first start is still filling (operator calls wait or are told to retry). */
+  readonly ready: boolean;
+  readonly erpFilledAt: Date | null;
+  readonly erpRefreshedAt: Date | null;
+  readonly shopifyFilledAt: Date | null;
+  readonly shopifyRefreshedAt: Date | null;
 }
 
 export interface InventoryModule extends InventoryServices {
@@ -40,6 +54,10 @@ export interface InventoryModuleOptions {
   readonly defaultAbbreviations?: Readonly<Record<string, string>>;
   /** Map ERP warehouses to Shopify locations of the same name when nothing is mapped (default true). */
   readonly autoMapLocations?: boolean;
+  /** How long `mapSku`/`mapLocation` wait for the first start's fill before `CATALOGUE_NOT_READY` (default 10 s). */
+  readonly readyWaitMs?: number;
+  /** Pause points for interleaving tests (see `MappingServiceDeps.pause`). */
+  readonly pause?: MappingServiceDeps['pause'];
 }
 
 export function createInventoryModule(deps: ModuleDeps, options: InventoryModuleOptions = {}): InventoryModule {
@@ -47,21 +65,39 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
   const log = deps.log.child({ component: 'inventory' });
   const pushSignal = options.pushSignal ?? createPushSignal();
   const common = { db, shop: deps.shop, erp: deps.erp, log, now: deps.now, pushSignal };
-  const mapping = createMappingService({ ...common, shopify: deps.shopify });
+  let ready: Promise<void> = Promise.resolve();
+  let started = false;
+  let settled = true;
+  const mapping = createMappingService({
+    ...common,
+    shopify: deps.shopify,
+    readiness: { whenReady: () => ready, waitMs: options.readyWaitMs },
+    pause: options.pause,
+  });
+  const catalogue = createMappingRepository(db, deps.shop);
   const atp = createAtpService(common);
   // GraphQL reads that go live to the ERP (`lots`) queue in the interactive lane: bounded, and
   // never ahead of the sync, the order pipeline or reservations (see src/erp/erp-lanes.ts).
   const reads = createInventoryReadService({ db, shop: deps.shop, erp: deps.erp.forLane('interactive'), mapping });
 
-  let ready: Promise<void> = Promise.resolve();
   const stopping = new AbortController();
+
+  async function catalogueFills() {
+    const refreshes = await catalogue.listCatalogueRefreshes();
+    const of = (source: string) => refreshes.find((r) => r.source === source);
+    return {
+      erpFilledAt: of('erp-products')?.firstCompletedAt ?? null,
+      erpRefreshedAt: of('erp-products')?.completedAt ?? null,
+      shopifyFilledAt: of('shopify-variants')?.firstCompletedAt ?? null,
+      shopifyRefreshedAt: of('shopify-variants')?.completedAt ?? null,
+    };
+  }
 
   /**
    * Each step on its own: the ERP down at start must not keep the Shopify catalogue from being
    * read, nor the other way round. What fails is logged and left to the catalogue job.
    */
   async function firstStart(): Promise<void> {
-    const catalogue = createMappingRepository(db, deps.shop);
     const signal = stopping.signal;
     const step = async (name: string, run: () => Promise<void>) => {
       if (signal.aborted) return;
@@ -75,8 +111,11 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
       const seeded = await catalogue.seedNormalizationRules({ ...DEFAULT_NORMALIZATION_RULES, abbreviations: options.defaultAbbreviations ?? {} }, deps.now());
       if (seeded) log.info({ abbreviations: Object.keys(options.defaultAbbreviations ?? {}).length }, 'SKU normalization rules seeded');
     });
+    // Whether each side was ever filled is recorded when a complete listing was read, never
+    // guessed from row counts: a `mapSku` inserts a variant or two long before the first fill.
+    const fills = await catalogueFills().catch(() => ({ erpFilledAt: null, shopifyFilledAt: null }));
     await step('ERP catalogue', async () => {
-      if ((await catalogue.countErpProducts()) === 0) await mapping.refreshErpCatalogue({ signal });
+      if (!fills.erpFilledAt) await mapping.refreshErpCatalogue({ signal });
     });
     await step('read model', async () => {
       if ((await createPositionsRepository(db, deps.shop).countPositions()) > 0) return;
@@ -84,7 +123,7 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
       log.info({ positions: result.positionsRead }, 'read model filled from the ERP');
     });
     await step('Shopify catalogue', async () => {
-      if ((await catalogue.countShopifyVariants()) === 0) await mapping.refreshShopifyCatalogue({ signal });
+      if (!fills.shopifyFilledAt) await mapping.refreshShopifyCatalogue({ signal });
     });
     await step('location mapping', async () => {
       if (options.autoMapLocations ?? true) await mapping.autoMapLocations();
@@ -101,9 +140,18 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
     pushSignal,
     jobs: [createCatalogueRefreshJob(mapping, { autoMapLocations: options.autoMapLocations ?? true })],
     async start() {
-      ready = firstStart();
+      if (started) return;
+      started = true;
+      settled = false;
+      ready = firstStart().finally(() => {
+        settled = true;
+      });
     },
     whenReady: () => ready,
+    catalogueFills,
+    async catalogueStatus() {
+      return { ready: settled, ...(await catalogueFills()) };
+    },
     async stop() {
       stopping.abort();
       await ready;

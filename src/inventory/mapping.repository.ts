@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, lt, ne, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
 import {
+  catalogueRefreshes,
   erpKitComponents,
   erpLocations,
   erpProducts,
@@ -13,6 +14,7 @@ import {
   skuNormalizationSettings,
 } from '../db/schema/index.js';
 import { createInventoryLevelsWriter } from './read-model/inventory-levels.writer.js';
+import type { CatalogueSource } from '../db/schema/index.js';
 import type { Location as ErpLocation, Product as ErpProduct } from '../erp/erp-connector.js';
 import type { ShopifyLocation, ShopifyVariant } from '../shopify/shopify-client.js';
 import type {
@@ -113,14 +115,70 @@ export function createMappingRepository(db: Db, shop: string) {
     conversion: { erpUnits: Number(row.erp_units), shopifyUnits: Number(row.shopify_units) },
   });
 
+  /** The ERP's catalogue is shared by the shops on one ERP: its refreshes are counted once. */
+  const scopeOf = (source: CatalogueSource) => (source.startsWith('erp-') ? '*' : shop);
+  /** The generation of the newest refresh of a listing (0 before any). */
+  const currentGeneration = (source: CatalogueSource) =>
+    sql`coalesce((select ${catalogueRefreshes.generation} from ${catalogueRefreshes} where ${catalogueRefreshes.scope} = ${scopeOf(source)} and ${catalogueRefreshes.source} = ${source}), 0)`;
+  /** True while `generation` is still the newest refresh of the listing (no later one started). */
+  const stillNewest = (source: CatalogueSource, generation: number) => sql`${currentGeneration(source)} = ${generation}`;
+  const generationOrCurrent = (source: CatalogueSource, generation: number | undefined) => (generation === undefined ? currentGeneration(source) : sql`${generation}::bigint`);
+
   return {
+    // ------------------------------------------------------------ catalogue refreshes
+
+    /**
+     * Starts a refresh of one listing: the next generation, drawn before anything is listed.
+     * Rows it writes carry it; an older refresh never overwrites them, and only the newest may
+     * retire rows it did not see.
+     */
+    async beginCatalogueRefresh(source: CatalogueSource): Promise<number> {
+      const [row] = await db
+        .insert(catalogueRefreshes)
+        .values({ scope: scopeOf(source), source, generation: 1, startedAt: sql`now()` })
+        .onConflictDoUpdate({
+          target: [catalogueRefreshes.scope, catalogueRefreshes.source],
+          set: { generation: sql`${catalogueRefreshes.generation} + 1`, startedAt: sql`now()` },
+        })
+        .returning({ generation: catalogueRefreshes.generation });
+      return row!.generation;
+    },
+
+    /** Records a complete listing (and, the first time, that the first fill is done). */
+    async completeCatalogueRefresh(source: CatalogueSource, generation: number): Promise<void> {
+      await db
+        .update(catalogueRefreshes)
+        .set({
+          completedGeneration: sql`greatest(coalesce(${catalogueRefreshes.completedGeneration}, 0), ${generation}::bigint)`,
+          completedAt: sql`now()`,
+          firstCompletedAt: sql`coalesce(${catalogueRefreshes.firstCompletedAt}, now())`,
+        })
+        .where(and(eq(catalogueRefreshes.scope, scopeOf(source)), eq(catalogueRefreshes.source, source)));
+    },
+
+    /** When each listing was first and last completely read (absent: never). */
+    async listCatalogueRefreshes(): Promise<Array<{ source: CatalogueSource; firstCompletedAt: Date | null; completedAt: Date | null; generation: number }>> {
+      const rows = await db
+        .select({ source: catalogueRefreshes.source, firstCompletedAt: catalogueRefreshes.firstCompletedAt, completedAt: catalogueRefreshes.completedAt, generation: catalogueRefreshes.generation })
+        .from(catalogueRefreshes)
+        .where(sql`${catalogueRefreshes.scope} in ('*', ${shop})`);
+      return rows;
+    },
+
     // ------------------------------------------------------------ the ERP catalogue
 
-    async upsertErpLocations(locations: readonly ErpLocation[], at: Date): Promise<void> {
+    /**
+     * Upserts the ERP's locations as seen by refresh `generation` (default: the newest refresh's);
+     * a row a newer refresh already wrote is left as that refresh saw it.
+     */
+    async upsertErpLocations(locations: readonly ErpLocation[], at: Date, generation?: number): Promise<void> {
+      const seen = generationOrCurrent('erp-locations', generation);
       for (const part of chunks(locations, INSERT_CHUNK)) {
         await db
           .insert(erpLocations)
-          .values(part.map((l) => ({ code: l.code, name: l.name, kind: l.kind, parentCode: l.parentCode, warehouseCode: l.warehouseCode, active: true, refreshedAt: at })))
+          .values(
+            part.map((l) => ({ code: l.code, name: l.name, kind: l.kind, parentCode: l.parentCode, warehouseCode: l.warehouseCode, active: true, refreshedAt: at, seenGeneration: seen })),
+          )
           .onConflictDoUpdate({
             target: erpLocations.code,
             set: {
@@ -130,13 +188,19 @@ export function createMappingRepository(db: Db, shop: string) {
               warehouseCode: sql`excluded.warehouse_code`,
               active: true,
               refreshedAt: sql`excluded.refreshed_at`,
+              seenGeneration: sql`excluded.seen_generation`,
             },
+            setWhere: sql`${erpLocations.seenGeneration} <= excluded.seen_generation`,
           });
       }
     },
 
-    async deactivateErpLocationsNotSeenSince(at: Date): Promise<void> {
-      await db.update(erpLocations).set({ active: false }).where(lt(erpLocations.refreshedAt, at));
+    /** Retires locations refresh `generation` did not list, only while it is the newest refresh. */
+    async deactivateErpLocationsNotSeenIn(generation: number): Promise<void> {
+      await db
+        .update(erpLocations)
+        .set({ active: false })
+        .where(and(lt(erpLocations.seenGeneration, generation), stillNewest('erp-locations', generation)));
     },
 
     async listErpLocations(): Promise<Array<typeof erpLocations.$inferSelect>> {
@@ -186,8 +250,12 @@ export function createMappingRepository(db: Db, shop: string) {
       }
     },
 
-    /** Products a complete listing did not contain: inactive (ATP 0), their mappings kept for when they return. */
-    async deactivateErpProductsNotIn(seen: readonly string[]): Promise<string[]> {
+    /**
+     * Products a complete listing did not contain: inactive (ATP 0), their mappings kept for when
+     * they return. With a refresh generation, only while that refresh is still the newest (an
+     * older listing must not retire what a newer one saw).
+     */
+    async deactivateErpProductsNotIn(seen: readonly string[], generation?: number): Promise<string[]> {
       const rows = await db
         .update(erpProducts)
         .set({ active: false })
@@ -195,6 +263,7 @@ export function createMappingRepository(db: Db, shop: string) {
         .where(
           and(
             eq(erpProducts.active, true),
+            generation === undefined ? undefined : stillNewest('erp-products', generation),
             sql`not exists (select 1 from jsonb_array_elements_text(${jsonParam(seen)}) as seen(sku) where seen.sku = ${erpProducts.sku})`,
           ),
         )
@@ -229,7 +298,12 @@ export function createMappingRepository(db: Db, shop: string) {
 
     // ------------------------------------------------------------ the Shopify catalogue
 
-    async upsertShopifyVariants(variants: readonly ShopifyVariant[], at: Date): Promise<void> {
+    /**
+     * Upserts variants as seen by refresh `generation` (default: the newest refresh's, for a
+     * variant looked up on its own); a row a newer refresh already wrote is left as it saw it.
+     */
+    async upsertShopifyVariants(variants: readonly ShopifyVariant[], at: Date, generation?: number): Promise<void> {
+      const seen = generationOrCurrent('shopify-variants', generation);
       for (const part of chunks(variants, INSERT_CHUNK)) {
         await db
           .insert(shopifyVariants)
@@ -244,6 +318,7 @@ export function createMappingRepository(db: Db, shop: string) {
               inventoryItemId: v.inventoryItemId,
               tracked: v.tracked,
               seenAt: at,
+              seenGeneration: seen,
             })),
           )
           .onConflictDoUpdate({
@@ -256,15 +331,18 @@ export function createMappingRepository(db: Db, shop: string) {
               inventoryItemId: sql`excluded.inventory_item_id`,
               tracked: sql`excluded.tracked`,
               seenAt: sql`greatest(${shopifyVariants.seenAt}, excluded.seen_at)`,
+              seenGeneration: sql`excluded.seen_generation`,
             },
+            setWhere: sql`${shopifyVariants.seenGeneration} <= excluded.seen_generation`,
           });
       }
     },
 
-    async deleteShopifyVariantsNotSeenSince(at: Date): Promise<number> {
+    /** Drops variants refresh `generation` did not list, only while it is the newest refresh. */
+    async deleteShopifyVariantsNotSeenIn(generation: number): Promise<number> {
       const rows = await db
         .delete(shopifyVariants)
-        .where(and(eq(shopifyVariants.shop, shop), lt(shopifyVariants.seenAt, at)))
+        .where(and(eq(shopifyVariants.shop, shop), lt(shopifyVariants.seenGeneration, generation), stillNewest('shopify-variants', generation)))
         .returning({ id: shopifyVariants.variantId });
       return rows.length;
     },
@@ -296,11 +374,18 @@ export function createMappingRepository(db: Db, shop: string) {
       return row?.count ?? 0;
     },
 
-    async upsertShopifyLocations(locations: readonly ShopifyLocation[], at: Date): Promise<void> {
+    /**
+     * Upserts the shop's locations as listed by refresh `generation`. A row a newer refresh
+     * already wrote keeps what that refresh saw: an older listing that arrives late never
+     * overwrites it (nor its active flag).
+     */
+    async upsertShopifyLocations(locations: readonly ShopifyLocation[], at: Date, generation: number): Promise<void> {
       if (locations.length === 0) return;
       await db
         .insert(shopifyLocations)
-        .values(locations.map((l) => ({ shop, locationId: l.id, name: l.name, isActive: l.isActive, fulfillsOnlineOrders: l.fulfillsOnlineOrders, seenAt: at })))
+        .values(
+          locations.map((l) => ({ shop, locationId: l.id, name: l.name, isActive: l.isActive, fulfillsOnlineOrders: l.fulfillsOnlineOrders, seenAt: at, seenGeneration: generation })),
+        )
         .onConflictDoUpdate({
           target: [shopifyLocations.shop, shopifyLocations.locationId],
           set: {
@@ -308,16 +393,21 @@ export function createMappingRepository(db: Db, shop: string) {
             isActive: sql`excluded.is_active`,
             fulfillsOnlineOrders: sql`excluded.fulfills_online_orders`,
             seenAt: sql`excluded.seen_at`,
+            seenGeneration: sql`excluded.seen_generation`,
           },
+          setWhere: sql`${shopifyLocations.seenGeneration} <= excluded.seen_generation`,
         });
     },
 
-    /** Locations Shopify no longer lists are kept but inactive, so their mappings never push. */
-    async deactivateShopifyLocationsNotSeenSince(at: Date): Promise<void> {
+    /**
+     * Locations Shopify no longer lists are kept but inactive, so their mappings never push.
+     * Only the newest refresh retires, and only what it did not see.
+     */
+    async deactivateShopifyLocationsNotSeenIn(generation: number): Promise<void> {
       await db
         .update(shopifyLocations)
         .set({ isActive: false })
-        .where(and(eq(shopifyLocations.shop, shop), lt(shopifyLocations.seenAt, at)));
+        .where(and(eq(shopifyLocations.shop, shop), lt(shopifyLocations.seenGeneration, generation), stillNewest('shopify-locations', generation)));
     },
 
     async listShopifyLocations(): Promise<Array<typeof shopifyLocations.$inferSelect>> {

@@ -129,10 +129,19 @@ export interface MappingServiceDeps {
   readonly log: Logger;
   readonly now: () => Date;
   readonly pushSignal: PushSignal;
+  /**
+   * The first start's catalogue fill (the inventory module): `mapSku` and `mapLocation` wait
+   * for it up to `waitMs` (default 10 s), then answer `CATALOGUE_NOT_READY`. Absent: no wait.
+   */
+  readonly readiness?: { whenReady(): Promise<void>; readonly waitMs?: number } | undefined;
+  /** Pause points for interleaving tests: awaited at named steps of a refresh. */
+  readonly pause?: ((step: string, details: Record<string, unknown>) => Promise<void>) | undefined;
 }
 
 /** Variants per upsert while the bulk export streams in. */
 const VARIANT_BATCH = 1_000;
+/** How long an operator call waits for the first start's catalogue fill. */
+const READY_WAIT_MS = 10_000;
 
 /** Names and codes compared for the automatic location mapping: case, spacing and punctuation aside. */
 function locationKey(text: string): string {
@@ -143,21 +152,66 @@ function locationKey(text: string): string {
 }
 
 export function createMappingService(deps: MappingServiceDeps): MappingService {
-  const { db, shop, erp, shopify, log, now, pushSignal } = deps;
+  const { db, shop, erp, shopify, log, now, pushSignal, readiness, pause } = deps;
   const repository = createMappingRepository(db, shop);
 
-  async function refreshErpLocations(at: Date): Promise<number> {
-    const locations = await erp.listLocations();
-    await repository.upsertErpLocations(locations, at);
-    await repository.deactivateErpLocationsNotSeenSince(at);
-    return locations.length;
+  /**
+   * Work that may be asked for twice at once in this process (two location look-ups of
+   * `mapLocation`, the catalogue job and the first start) runs once: the second caller joins.
+   * Across instances, refresh generations keep overlapping refreshes right (see
+   * `beginCatalogueRefresh`); this only saves the duplicate work.
+   */
+  const inFlight = new Map<string, Promise<unknown>>();
+  function once<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const running = inFlight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const started = work().finally(() => inFlight.delete(key));
+    inFlight.set(key, started);
+    return started;
   }
 
-  async function refreshShopifyLocations(at: Date): Promise<number> {
-    const locations = await shopify.listLocations({ includeInactive: true });
-    await repository.upsertShopifyLocations(locations, at);
-    await repository.deactivateShopifyLocationsNotSeenSince(at);
-    return locations.length;
+  function refreshErpLocations(at: Date): Promise<number> {
+    return once('erp-locations', async () => {
+      const generation = await repository.beginCatalogueRefresh('erp-locations');
+      const locations = await erp.listLocations();
+      await repository.upsertErpLocations(locations, at, generation);
+      await repository.deactivateErpLocationsNotSeenIn(generation);
+      await repository.completeCatalogueRefresh('erp-locations', generation);
+      return locations.length;
+    });
+  }
+
+  function refreshShopifyLocations(at: Date): Promise<number> {
+    return once('shopify-locations', async () => {
+      const generation = await repository.beginCatalogueRefresh('shopify-locations');
+      const locations = await shopify.listLocations({ includeInactive: true });
+      await pause?.('shopify-locations:listed', { generation });
+      await repository.upsertShopifyLocations(locations, at, generation);
+      await pause?.('shopify-locations:written', { generation });
+      await repository.deactivateShopifyLocationsNotSeenIn(generation);
+      await repository.completeCatalogueRefresh('shopify-locations', generation);
+      return locations.length;
+    });
+  }
+
+  /**
+   * Operator calls made during the first start wait for its catalogue fill, a bounded time,
+   * then are told to retry: a mapping made before the catalogue is read is made on a guess.
+   */
+  async function requireReady(): Promise<void> {
+    if (!readiness) return;
+    let timer: NodeJS.Timeout | undefined;
+    const ready = await Promise.race([
+      readiness.whenReady().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), readiness.waitMs ?? READY_WAIT_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!ready) {
+      throw new InventoryError('CATALOGUE_NOT_READY', 'the first catalogue fill is still running; retry in a minute', { retryAfterSeconds: 60 });
+    }
   }
 
   /** Matching inside the caller's transaction, under the shop's mapping lock. */
@@ -249,147 +303,174 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
     return view;
   }
 
-  return {
-    async refreshErpCatalogue(options = {}) {
-      const at = now();
-      const locations = await refreshErpLocations(at);
-      const seen: string[] = [];
-      let cursor: string | null = null;
-      do {
+  async function refreshErpCatalogue(options: { signal?: AbortSignal }): Promise<{ products: number; locations: number }> {
+    const at = now();
+    const locations = await refreshErpLocations(at);
+    const generation = await repository.beginCatalogueRefresh('erp-products');
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      options.signal?.throwIfAborted();
+      const page: Awaited<ReturnType<ErpConnector['listProducts']>> = await erp.listProducts({ cursor, limit: erp.capabilities.maxSkusPerRequest });
+      await repository.upsertErpProducts(page.items, at);
+      for (const product of page.items) seen.push(product.sku);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const products = seen.length;
+    // Only after the complete listing: a failed read must not retire the rest of the catalogue.
+    const gone = await repository.deactivateErpProductsNotIn(seen, generation);
+    await repository.completeCatalogueRefresh('erp-products', generation);
+    log.info({ products, locations, deactivated: gone.length }, 'ERP catalogue refreshed');
+    await rematch();
+    return { products, locations };
+  }
+
+  async function refreshShopifyCatalogue(options: { signal?: AbortSignal }): Promise<CatalogueRefreshResult> {
+    const at = now();
+    const locations = await refreshShopifyLocations(at);
+    const generation = await repository.beginCatalogueRefresh('shopify-variants');
+    let variants = 0;
+    let batch: ShopifyVariant[] = [];
+    for await (const variant of shopify.exportVariants()) {
+      batch.push(variant);
+      if (batch.length >= VARIANT_BATCH) {
         options.signal?.throwIfAborted();
-        const page: Awaited<ReturnType<ErpConnector['listProducts']>> = await erp.listProducts({ cursor, limit: erp.capabilities.maxSkusPerRequest });
-        await repository.upsertErpProducts(page.items, at);
-        for (const product of page.items) seen.push(product.sku);
-        cursor = page.nextCursor;
-      } while (cursor);
-      const products = seen.length;
-      // Only after the complete listing: a failed read must not retire the rest of the catalogue.
-      const gone = await repository.deactivateErpProductsNotIn(seen);
-      log.info({ products, locations, deactivated: gone.length }, 'ERP catalogue refreshed');
-      await rematch();
-      return { products, locations };
+        await repository.upsertShopifyVariants(batch, at, generation);
+        variants += batch.length;
+        batch = [];
+      }
+    }
+    await repository.upsertShopifyVariants(batch, at, generation);
+    variants += batch.length;
+    // Only after the whole export arrived: a failed export must not empty the catalogue.
+    const removed = await repository.deleteShopifyVariantsNotSeenIn(generation);
+    await repository.completeCatalogueRefresh('shopify-variants', generation);
+    log.info({ variants, locations, removed }, 'Shopify catalogue refreshed');
+    const matching = await rematch();
+    return { variants, locations, matching };
+  }
+
+  async function mapSku(input: MapSkuInput): Promise<SkuMapping> {
+    const erpSku = input.erpSku.trim();
+    if (erpSku === '') throw new ValidationError('erpSku must not be empty');
+    if (Boolean(input.shopifySku?.trim()) === Boolean(input.shopifyVariantId?.trim())) {
+      throw new ValidationError('Give exactly one of shopifySku and shopifyVariantId');
+    }
+    const conversion = checkConversion(input.conversion ?? IDENTITY_CONVERSION);
+    await ensureErpProduct(erpSku);
+    const variant = await resolveVariant(input);
+    const at = now();
+    await db.transaction(async (handle) => {
+      const tx = createMappingRepository(handle, shop);
+      await tx.lockMappings();
+      const [holder] = await tx.findSkuMappingsByVariantIds([variant.variantId]);
+      if (holder && holder.erpSku !== erpSku && holder.source === 'MANUAL') {
+        throw new InventoryError('SHOPIFY_VARIANT_ALREADY_MAPPED', `Variant ${variant.variantId} is already mapped to ERP SKU ${holder.erpSku}`, {
+          variantId: variant.variantId,
+          erpSku: holder.erpSku,
+        });
+      }
+      await tx.deleteRuleMappingsOfVariant(variant.variantId, erpSku);
+      await tx.upsertSkuMapping({ erpSku, source: 'MANUAL', variant, conversion, at });
+      await tx.markPushRequested({ skus: [erpSku] }, at);
+      await rematchIn(tx, at);
+    });
+    pushSignal.wake();
+    log.info({ erpSku, variantId: variant.variantId, conversion }, 'SKU mapped by hand');
+    const [mapping] = await repository.findSkuMappingsBySkus([erpSku]);
+    return mapping!;
+  }
+
+  async function unmapSku(erpSku: string): Promise<void> {
+    const at = now();
+    await db.transaction(async (handle) => {
+      const tx = createMappingRepository(handle, shop);
+      await tx.lockMappings();
+      await tx.deleteSkuMappings([erpSku]);
+      await rematchIn(tx, at);
+    });
+    pushSignal.wake();
+  }
+
+  async function mapLocation(input: MapLocationInput): Promise<LocationView> {
+    const code = input.erpLocation.trim();
+    let view = await findLocationView(code);
+    if (!view) {
+      await refreshErpLocations(now());
+      view = await findLocationView(code);
+    }
+    if (!view || !view.active) throw new InventoryError('UNKNOWN_LOCATION', `The ERP has no location ${code}`, { location: code });
+
+    if (input.shopifyLocationId === null || input.shopifyLocationId.trim() === '') {
+      await repository.deleteLocationMapping(code);
+      log.info({ erpLocation: code }, 'location unmapped: no longer pushed');
+      return (await findLocationView(code))!;
+    }
+
+    const shopifyLocationId = toShopifyGid('Location', input.shopifyLocationId);
+    let shopifyLocation = (await repository.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
+    if (!shopifyLocation) {
+      await refreshShopifyLocations(now());
+      shopifyLocation = (await repository.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
+    }
+    if (!shopifyLocation) throw new InventoryError('SHOPIFY_LOCATION_NOT_FOUND', `The shop has no location ${shopifyLocationId}`, { shopifyLocationId });
+    if (!shopifyLocation.isActive) {
+      throw new InventoryError('SHOPIFY_LOCATION_INACTIVE', `Shopify location ${shopifyLocation.name} is inactive: stock cannot be set there`, { shopifyLocationId });
+    }
+
+    // A location's figures include its sub-locations: mapping a warehouse and one of its
+    // storage locations would count the same units twice.
+    const all = await repository.listErpLocations();
+    const parentOf = new Map(all.map((l) => [l.code, l.parentCode]));
+    const isAncestor = (ancestor: string, of: string) => {
+      for (let parent = parentOf.get(of), depth = 0; parent && depth < 50; parent = parentOf.get(parent), depth++) if (parent === ancestor) return true;
+      return false;
+    };
+    const overlapping = (await repository.listLocationMappings())
+      .map((m) => m.erpLocation)
+      .filter((other) => other !== code && (isAncestor(other, code) || isAncestor(code, other)));
+    if (overlapping.length > 0) {
+      throw new InventoryError('LOCATION_OVERLAP', `${code} contains or is inside ${overlapping.join(', ')}, which is already mapped: its stock would count twice`, {
+        location: code,
+        overlapping,
+      });
+    }
+
+    const at = now();
+    await db.transaction(async (handle) => {
+      const tx = createMappingRepository(handle, shop);
+      await tx.upsertLocationMapping(code, shopifyLocationId, 'MANUAL', at);
+      await tx.markPushRequested({ location: code }, at);
+    });
+    pushSignal.wake();
+    log.info({ erpLocation: code, shopifyLocationId }, 'location mapped');
+    return (await findLocationView(code))!;
+  }
+
+  return {
+    refreshErpCatalogue(options = {}) {
+      return once('erp-catalogue', () => refreshErpCatalogue(options));
     },
 
-    async refreshShopifyCatalogue(options = {}) {
-      const at = now();
-      const locations = await refreshShopifyLocations(at);
-      let variants = 0;
-      let batch: ShopifyVariant[] = [];
-      for await (const variant of shopify.exportVariants()) {
-        batch.push(variant);
-        if (batch.length >= VARIANT_BATCH) {
-          options.signal?.throwIfAborted();
-          await repository.upsertShopifyVariants(batch, at);
-          variants += batch.length;
-          batch = [];
-        }
-      }
-      await repository.upsertShopifyVariants(batch, at);
-      variants += batch.length;
-      // Only after the whole export arrived: a failed export must not empty the catalogue.
-      const removed = await repository.deleteShopifyVariantsNotSeenSince(at);
-      log.info({ variants, locations, removed }, 'Shopify catalogue refreshed');
-      const matching = await rematch();
-      return { variants, locations, matching };
+    refreshShopifyCatalogue(options = {}) {
+      return once('shopify-catalogue', () => refreshShopifyCatalogue(options));
     },
 
     rematch,
 
     async mapSku(input) {
-      const erpSku = input.erpSku.trim();
-      if (erpSku === '') throw new ValidationError('erpSku must not be empty');
-      if (Boolean(input.shopifySku?.trim()) === Boolean(input.shopifyVariantId?.trim())) {
-        throw new ValidationError('Give exactly one of shopifySku and shopifyVariantId');
-      }
-      const conversion = checkConversion(input.conversion ?? IDENTITY_CONVERSION);
-      await ensureErpProduct(erpSku);
-      const variant = await resolveVariant(input);
-      const at = now();
-      await db.transaction(async (handle) => {
-        const tx = createMappingRepository(handle, shop);
-        await tx.lockMappings();
-        const [holder] = await tx.findSkuMappingsByVariantIds([variant.variantId]);
-        if (holder && holder.erpSku !== erpSku && holder.source === 'MANUAL') {
-          throw new InventoryError('SHOPIFY_VARIANT_ALREADY_MAPPED', `Variant ${variant.variantId} is already mapped to ERP SKU ${holder.erpSku}`, {
-            variantId: variant.variantId,
-            erpSku: holder.erpSku,
-          });
-        }
-        await tx.deleteRuleMappingsOfVariant(variant.variantId, erpSku);
-        await tx.upsertSkuMapping({ erpSku, source: 'MANUAL', variant, conversion, at });
-        await tx.markPushRequested({ skus: [erpSku] }, at);
-        await rematchIn(tx, at);
-      });
-      pushSignal.wake();
-      log.info({ erpSku, variantId: variant.variantId, conversion }, 'SKU mapped by hand');
-      const [mapping] = await repository.findSkuMappingsBySkus([erpSku]);
-      return mapping!;
+      await requireReady();
+      return mapSku(input);
     },
 
     async unmapSku(erpSku) {
-      const at = now();
-      await db.transaction(async (handle) => {
-        const tx = createMappingRepository(handle, shop);
-        await tx.lockMappings();
-        await tx.deleteSkuMappings([erpSku]);
-        await rematchIn(tx, at);
-      });
-      pushSignal.wake();
+      await requireReady();
+      return unmapSku(erpSku);
     },
 
     async mapLocation(input) {
-      const code = input.erpLocation.trim();
-      let view = await findLocationView(code);
-      if (!view) {
-        await refreshErpLocations(now());
-        view = await findLocationView(code);
-      }
-      if (!view || !view.active) throw new InventoryError('UNKNOWN_LOCATION', `The ERP has no location ${code}`, { location: code });
-
-      if (input.shopifyLocationId === null || input.shopifyLocationId.trim() === '') {
-        await repository.deleteLocationMapping(code);
-        log.info({ erpLocation: code }, 'location unmapped: no longer pushed');
-        return (await findLocationView(code))!;
-      }
-
-      const shopifyLocationId = toShopifyGid('Location', input.shopifyLocationId);
-      let shopifyLocation = (await repository.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
-      if (!shopifyLocation) {
-        await refreshShopifyLocations(now());
-        shopifyLocation = (await repository.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
-      }
-      if (!shopifyLocation) throw new InventoryError('SHOPIFY_LOCATION_NOT_FOUND', `The shop has no location ${shopifyLocationId}`, { shopifyLocationId });
-      if (!shopifyLocation.isActive) {
-        throw new InventoryError('SHOPIFY_LOCATION_INACTIVE', `Shopify location ${shopifyLocation.name} is inactive: stock cannot be set there`, { shopifyLocationId });
-      }
-
-      // A location's figures include its sub-locations: mapping a warehouse and one of its
-      // storage locations would count the same units twice.
-      const all = await repository.listErpLocations();
-      const parentOf = new Map(all.map((l) => [l.code, l.parentCode]));
-      const isAncestor = (ancestor: string, of: string) => {
-        for (let parent = parentOf.get(of), depth = 0; parent && depth < 50; parent = parentOf.get(parent), depth++) if (parent === ancestor) return true;
-        return false;
-      };
-      const overlapping = (await repository.listLocationMappings())
-        .map((m) => m.erpLocation)
-        .filter((other) => other !== code && (isAncestor(other, code) || isAncestor(code, other)));
-      if (overlapping.length > 0) {
-        throw new InventoryError('LOCATION_OVERLAP', `${code} contains or is inside ${overlapping.join(', ')}, which is already mapped: its stock would count twice`, {
-          location: code,
-          overlapping,
-        });
-      }
-
-      const at = now();
-      await db.transaction(async (handle) => {
-        const tx = createMappingRepository(handle, shop);
-        await tx.upsertLocationMapping(code, shopifyLocationId, 'MANUAL', at);
-        await tx.markPushRequested({ location: code }, at);
-      });
-      pushSignal.wake();
-      log.info({ erpLocation: code, shopifyLocationId }, 'location mapped');
-      return (await findLocationView(code))!;
+      await requireReady();
+      return mapLocation(input);
     },
 
     async autoMapLocations() {

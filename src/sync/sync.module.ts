@@ -38,6 +38,8 @@ export interface SyncModuleOptions {
    * refused with `CATALOGUE_NOT_READY` before it, rather than succeed having considered nothing.
    */
   readonly catalogue?: SyncCatalogueReadiness;
+  /** How long a push waits for the first start's catalogue fill before `CATALOGUE_NOT_READY` (default 10 s). */
+  readonly catalogueWaitMs?: number;
   /** Longest wait of the event push between two looks at the marks (default 5 s). */
   readonly eventPollMs?: number;
   /**
@@ -73,6 +75,7 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     log,
     now: deps.now,
     catalogue: options.catalogue,
+    pushMode: deps.switches ? () => deps.switches!.inventoryPush() : undefined,
   });
   const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });
   return {
