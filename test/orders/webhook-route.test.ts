@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -7,7 +8,7 @@ import { startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAnd
 /** A signed POST as Shopify sends it (headers per shared/reference/shopify-admin-api.md §6.1). */
 async function deliver(
   instance: OrdersInstance,
-  input: { topic: string; body: string | Buffer; secret?: string | null; webhookId?: string; shop?: string; signature?: string },
+  input: { topic: string; body: string | Buffer; secret?: string | null; webhookId?: string; eventId?: string; shop?: string; signature?: string },
 ): Promise<Response> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -15,7 +16,7 @@ async function deliver(
     'x-shopify-shop-domain': input.shop ?? 'orders-test.myshopify.com',
     'x-shopify-api-version': '2026-10',
     'x-shopify-webhook-id': input.webhookId ?? randomUUID(),
-    'x-shopify-event-id': randomUUID(),
+    'x-shopify-event-id': input.eventId ?? randomUUID(),
     'x-shopify-triggered-at': new Date().toISOString(),
   };
   if (input.signature !== undefined) headers['x-shopify-hmac-sha256'] = input.signature;
@@ -126,5 +127,87 @@ describe('POST /webhooks/shopify', () => {
     const response = await deliver(instance, { topic: 'orders/create', body: orderBody(9006), secret, webhookId, shop: 'someone-else.myshopify.com' });
     expect(response.status).toBe(200);
     expect(await storedWith(webhookId)).toEqual([]);
+  });
+});
+
+describe('POST /webhooks/shopify: rotation, event ids and a saturated inbox', () => {
+  let world: ShopAndErp;
+  let database: TestDatabase;
+  let instance: OrdersInstance;
+  let secret: string;
+
+  beforeAll(async () => {
+    world = await startShopAndErp([{ sku: 'ROUTE-1' }]);
+    database = await createTestDatabase();
+    instance = await startOrdersInstance(world, database, { previousWebhookSecret: 'the-secret-before-rotation', inboxQueue: { maxQueued: 3 } });
+    secret = world.shopify.apiSecret;
+  });
+
+  afterAll(async () => {
+    await instance?.close();
+    await database?.close();
+    await world?.close();
+  });
+
+  async function storedIds(): Promise<string[]> {
+    const page = await instance.module.orders.listDeliveries({ first: 250 });
+    return page.edges.map((edge) => edge.node.webhookId);
+  }
+
+  it('accepts deliveries signed with the previous secret during a rotation, and still refuses any other', async () => {
+    const rotated = randomUUID();
+    expect((await deliver(instance, { topic: 'orders/create', body: orderBody(9101), secret: 'the-secret-before-rotation', webhookId: rotated })).status).toBe(200);
+    expect((await deliver(instance, { topic: 'orders/create', body: orderBody(9102), secret, webhookId: randomUUID() })).status).toBe(200);
+    expect((await deliver(instance, { topic: 'orders/create', body: orderBody(9103), secret: 'some-older-secret', webhookId: randomUUID() })).status).toBe(401);
+    expect(await storedIds()).toContain(rotated);
+  });
+
+  it('stores an event delivered under two webhook ids once (X-Shopify-Event-Id), also when both arrive together', async () => {
+    const eventId = randomUUID();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const body = orderBody(9104);
+    const answers = await Promise.all([a, b].map((webhookId) => deliver(instance, { topic: 'orders/create', body, secret, webhookId, eventId })));
+    expect((await Promise.all(answers.map((answer) => answer.json()))).map((json) => (json as { result: string }).result).sort()).toEqual(['duplicate', 'stored']);
+    const later = await deliver(instance, { topic: 'orders/create', body, secret, webhookId: randomUUID(), eventId });
+    expect(await later.json()).toEqual({ result: 'duplicate' });
+    expect((await storedIds()).filter((id) => id === a || id === b)).toHaveLength(1);
+    // The same event id under another topic is another event of the same action: stored.
+    const updated = await deliver(instance, { topic: 'orders/updated', body, secret, webhookId: randomUUID(), eventId });
+    expect(await updated.json()).toEqual({ result: 'stored' });
+  });
+
+  it('answers 503 when the write queue is full, and loses none of the deliveries it acknowledged', async () => {
+    // Hold the inbox table: the first write waits in flight, the next three queue, the rest are refused.
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked: () => void = () => {};
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = database.db.transaction(async (tx) => {
+      await tx.execute(sql`lock table webhook_inbox in exclusive mode`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const deliveries = Array.from({ length: 10 }, (_, i) => ({ webhookId: randomUUID(), body: orderBody(9200 + i) }));
+    const answers = deliveries.map((delivery) => deliver(instance, { topic: 'orders/create', body: delivery.body, secret, webhookId: delivery.webhookId }).then((response) => ({ ...delivery, status: response.status })));
+    // The refused ones answer while the table is held; wait for them before letting the writes go.
+    const settled: Array<{ webhookId: string; status: number }> = [];
+    for (const answer of answers) void answer.then((result) => settled.push(result));
+    while (settled.filter((result) => result.status === 503).length < 6) await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    await holder;
+    const results = await Promise.all(answers);
+    const acknowledged = results.filter((result) => result.status === 200).map((result) => result.webhookId);
+    const refused = results.filter((result) => result.status === 503).map((result) => result.webhookId);
+    expect([acknowledged.length, refused.length]).toEqual([4, 6]);
+    const stored = await storedIds();
+    for (const webhookId of acknowledged) expect(stored).toContain(webhookId);
+    for (const webhookId of refused) expect(stored).not.toContain(webhookId);
+    // Shopify retries the refused ones; now there is room.
+    for (const delivery of deliveries.filter((candidate) => refused.includes(candidate.webhookId))) {
+      expect((await deliver(instance, { topic: 'orders/create', body: delivery.body, secret, webhookId: delivery.webhookId })).status).toBe(200);
+    }
+    const after = await storedIds();
+    for (const delivery of deliveries) expect(after).toContain(delivery.webhookId);
   });
 });
