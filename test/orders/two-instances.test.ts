@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { SimulatedErpConnector } from '../../src/erp/simulated/simulated-erp-connector.js';
 import { createTestDatabase, describeWithPostgres, openSecondInstance, type TestDatabase } from '../support/database.js';
-import { startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
+import { PipelinePauses, startOrdersInstance, startShopAndErp, TestClock, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
 
 /**
  * Two gateway instances on one PostgreSQL, each with its own pool, ERP connection and webhook
@@ -95,5 +95,88 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
     await b.drain();
     expect(world.erp.countSalesOrders(reference(result.order.legacyId))).toBe(1);
     expect((await b.module.orders.findOrder(result.order.id))?.status).toBe('SUBMITTED');
+  });
+
+  describe('with claims on a clock the test moves', () => {
+    const LEASE_MS = 45_000;
+    const clock = new TestClock();
+    const pauses = new PipelinePauses();
+    let frozen: OrdersInstance;
+    let other: OrdersInstance;
+
+    beforeAll(async () => {
+      // The first instance never renews its claims by itself (a frozen or killed process); the
+      // second is a healthy instance on its own pool.
+      frozen = await startOrdersInstance(world, database, {
+        erp: new SimulatedErpConnector(world.erp, { policy: { maxAttempts: 1 } }),
+        processor: { clock: clock.now, pause: pauses.pause, leaseMs: LEASE_MS, heartbeatMs: 0 },
+      });
+      other = await startOrdersInstance(world, second, {
+        erp: new SimulatedErpConnector(world.erp, { policy: { maxAttempts: 1 } }),
+        processor: { clock: clock.now, leaseMs: LEASE_MS },
+      });
+      // Only the first instance's route receives the deliveries now (an earlier test stopped one).
+      for (const subscription of world.shopify.state.webhookSubscriptions()) world.shopify.state.shop.deleteWebhookSubscription(Number(subscription.id.split('/').pop()));
+      await a.module.subscriptions.register(a.webhookUrl);
+    });
+
+    afterAll(async () => {
+      await frozen?.close();
+      await other?.close();
+    });
+
+    async function storedOrder(sku: string) {
+      const result = world.shopify.state.placeOrder({ lines: [{ sku, quantity: 1 }], location: 'WH-A' });
+      if (!result.placed) throw new Error('refused');
+      await world.shopify.state.settleWebhooks();
+      await a.module.inbox.drain();
+      const stored = await frozen.module.orders.findOrder(result.order.id);
+      return { placed: result.order, id: stored!.id };
+    }
+
+    it('lets the second instance take over only once the holder’s lease lapsed during a slow ERP call, and refuses the stale holder’s write-back: one sale', async () => {
+      const order = await storedOrder('RACE-3');
+      const held = pauses.hold('after-send', order.id);
+      const slow = frozen.module.processor.processDue();
+      await held.reached;
+      expect(await other.module.processor.processDue()).toBe(0);
+      clock.advance(LEASE_MS + 1_000);
+      expect(await other.module.processor.processDue()).toBeGreaterThanOrEqual(1);
+      const taken = await other.module.orders.findOrder(order.id);
+      expect(taken?.status).toBe('SUBMITTED');
+      held.release();
+      await slow;
+      expect(await frozen.module.orders.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED', erpReference: taken!.erpReference });
+      expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(1);
+    });
+
+    it('keeps the order with a holder that renews its lease through a slow ERP call: nobody takes it over', async () => {
+      const order = await storedOrder('RACE-4');
+      const held = pauses.hold('before-send', order.id);
+      const slow = frozen.module.processor.processDue();
+      await held.reached;
+      // Two heartbeats, each within the lease; together longer than one lease.
+      clock.advance(LEASE_MS * 0.6);
+      expect(await frozen.module.processor.renewClaims()).toBe(1);
+      clock.advance(LEASE_MS * 0.6);
+      expect(await frozen.module.processor.renewClaims()).toBe(1);
+      expect(await other.module.processor.processDue()).toBe(0);
+      held.release();
+      await slow;
+      expect(await frozen.module.orders.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
+      expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(1);
+    });
+
+    it('takes over within a minute the order a killed instance claimed and never released', async () => {
+      const order = await storedOrder('RACE-5');
+      const killed = await frozen.module.repositories.orders.claim(order.id, 'killed-instance', LEASE_MS, clock.now());
+      expect(killed).not.toBeNull();
+      expect(await other.module.processor.processDue()).toBe(0);
+      clock.advance(LEASE_MS + 1_000);
+      expect(LEASE_MS + 1_000).toBeLessThan(60_000);
+      expect(await other.module.processor.processDue()).toBeGreaterThanOrEqual(1);
+      expect(await other.module.orders.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
+      expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(1);
+    });
   });
 });
