@@ -4,6 +4,7 @@ import { inventoryLevels } from '../../src/db/schema/index.js';
 import { availableToPromise } from '../../src/inventory/read-model/atp-formula.js';
 import { createInventoryLevelsWriter, pushMarkAfter, type InventoryLevelsWriter } from '../../src/inventory/read-model/inventory-levels.writer.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { countingDb } from './support.js';
 
 /**
  * The read model's one writer: one meaning for "push no later than" (a mark only ever moves
@@ -208,5 +209,34 @@ describe('every term update keeps the rule and stores the ATP of the new terms',
     );
     expect(await read(sent)).toMatchObject({ lastPushedQuantity: 20, shopifyAvailable: 20, lastPushedAt: LATER, pushRequestedAt: null });
     expect(await read(movedOn)).toMatchObject({ lastPushedQuantity: 19, pushRequestedAt: NOW });
+  });
+});
+
+describe('set-based writes', () => {
+  it('costs the same number of statements for one position as for 300', async () => {
+    const counted = countingDb(database);
+    const counting = createInventoryLevelsWriter(counted.db, SHOP);
+    const cost = async (count: number) => {
+      const keys = [];
+      for (let i = 0; i < count; i++) keys.push(await position(null));
+      counted.reset();
+      await counting.adjustReserved(keys.map((key) => ({ ...key, delta: 1 })), NOW);
+      const reserved = counted.queries();
+      counted.reset();
+      await counting.adjustPendingOrders(keys.map((key) => ({ ...key, delta: 1, explain: 1 })), NOW);
+      const pending = counted.queries();
+      counted.reset();
+      await counting.takeReserved(keys.map((key) => ({ ...key, quantity: 1 })), NOW);
+      await counting.addUnexplainedDrop(keys.map((key) => ({ ...key, delta: 1 })), NOW);
+      await counting.recordPushed(keys.map((key) => ({ ...key, quantity: 1, atp: 1 })), NOW);
+      await counting.requestPush(keys, NOW);
+      const others = counted.queries();
+      return { reserved, pending, others };
+    };
+    const one = await cost(1);
+    const many = await cost(300);
+    // A lock and one update; one update; one statement each.
+    expect(one).toEqual({ reserved: 2, pending: 1, others: 4 });
+    expect(many).toEqual(one);
   });
 });
