@@ -21,6 +21,14 @@ export interface HttpServerDeps {
   /** Extra routes owned by domains (e.g. the Shopify webhook route), registered as plugins. */
   routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
   /**
+   * What `/healthz` adds to its body: `degraded` with the details when something is stuck (a
+   * job run abandoned but still executing), else nothing. Liveness never fails on it: a stuck
+   * run is shown, and restarting is the operator's call.
+   */
+  liveness?: () => { degraded: boolean; details: Record<string, unknown> };
+  /** What `/readyz` adds to its body once the database is ready (catalogue fills, abandoned jobs); never fails it. */
+  readinessDetails?: () => Promise<Record<string, unknown>>;
+  /**
    * Largest request body accepted, in bytes: the GraphQL limit (GRAPHQL_MAX_BYTES). Routes that
    * need another set their own (the webhook route: WEBHOOK_MAX_BYTES).
    */
@@ -221,7 +229,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     );
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => {
+    const live = deps.liveness?.();
+    return live?.degraded ? { status: 'degraded', ...live.details } : { status: 'ok', ...live?.details };
+  });
 
   app.get('/readyz', async (_request, reply) => {
     try {
@@ -229,7 +240,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
       if (!(await deps.database.migrationsApplied())) {
         return reply.code(503).send({ status: 'not ready', reason: 'migrations not applied' });
       }
-      return { status: 'ready' };
+      return { status: 'ready', ...(await deps.readinessDetails?.().catch((error: unknown) => ({ detailsError: error instanceof Error ? error.message : String(error) }))) };
     } catch (error) {
       deps.log.warn({ err: error }, 'readiness check failed');
       return reply.code(503).send({ status: 'not ready', reason: 'database unreachable' });
