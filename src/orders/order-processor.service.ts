@@ -475,9 +475,16 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
    */
   async function resolveInDoubt(attempt: Attempt): Promise<ProcessOutcome['result']> {
     const order = attempt.order;
-    const operation = order.erpSending!;
-    if (!settledBy(attempt, order.erpSentAt)) {
-      await writeBack(attempt, async () => ({ ...(operation === 'create' ? { status: 'IN_DOUBT' as const } : {}), lastErrorCode: 'ERP_IN_DOUBT', due: settlesAt(order.erpSentAt!) }));
+    // An IN_DOUBT order is a create in doubt whatever else was recorded.
+    const operation = order.erpSending ?? 'create';
+    const sentAt = order.erpSentAt ?? order.createSentAt;
+    if (!settledBy(attempt, sentAt)) {
+      await writeBack(attempt, async () => ({
+        ...(operation === 'create' ? { status: 'IN_DOUBT' as const } : {}),
+        erpSending: operation,
+        lastErrorCode: 'ERP_IN_DOUBT',
+        due: settlesAt(sentAt!),
+      }));
       return 'in-doubt';
     }
     await pause('before-lookup', { orderId: order.id, token: attempt.token, operation: 'lookup' });
@@ -674,7 +681,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       await pause('claimed', { orderId, token: attempt.token, operation: 'none' });
       // A write sent earlier whose answer is not recorded (lost, or its sender vanished): resolve
       // it first, whatever else is due (a cancellation waits for the answer).
-      if (order.erpSending !== null) return { orderId, result: await resolveInDoubt(attempt) };
+      if (order.erpSending !== null || order.status === 'IN_DOUBT') return { orderId, result: await resolveInDoubt(attempt) };
       if (order.shopifyCancelledAt !== null && order.status !== 'CANCELLED') {
         // An order never sent needs no ERP call, but its lines may never have been counted:
         // nothing to release either.
