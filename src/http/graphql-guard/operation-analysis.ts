@@ -42,7 +42,7 @@ export const CONNECTION_WEIGHT = 2;
 
 type Variables = Readonly<Record<string, unknown>>;
 
-interface Partial {
+interface Measure {
   depth: number;
   aliases: number;
   cost: number;
@@ -50,8 +50,22 @@ interface Partial {
 
 const introspectionRoots: Readonly<Record<string, string>> = { __schema: '__Schema', __type: '__Type' };
 
+interface PlanEntry {
+  responseKey: string;
+  children: readonly SelectionNode[] | undefined;
+  childType: string | undefined;
+  ownWeight: number;
+  /** Set for a connection: its own weight. */
+  connectionWeight: number | undefined;
+  sized: boolean;
+  listWeight: number;
+  /** A field of a connection type (`edges`): its elements are the connection's nodes. */
+  inConnection: boolean;
+}
+
 class Walker {
-  private readonly memo = new Map<string, Partial>();
+  private readonly memo = new Map<string, Measure>();
+  private readonly plans = new Map<readonly SelectionNode[], Map<string, PlanEntry[]>>();
   readonly scopes = new Set<ApiScope>();
   readonly undeclared = new Set<string>();
   introspection = false;
@@ -100,12 +114,12 @@ class Walker {
   }
 
   /** A selection set on any composite type: an abstract type counts as its costliest object type. */
-  selectionSet(selections: readonly SelectionNode[], typeName: string, data?: unknown): Partial {
+  selectionSet(selections: readonly SelectionNode[], typeName: string): Measure {
     const possible = this.rules.possibleTypes.get(typeName);
-    if (!possible) return this.objectSelections(selections, typeName, data);
-    const result: Partial = { depth: 0, aliases: 0, cost: 0 };
+    if (!possible) return this.objectSelections(selections, typeName);
+    const result: Measure = { depth: 0, aliases: 0, cost: 0 };
     for (const objectType of possible) {
-      const one = this.objectSelections(selections, objectType, data);
+      const one = this.objectSelections(selections, objectType);
       result.depth = Math.max(result.depth, one.depth);
       result.aliases = Math.max(result.aliases, one.aliases);
       result.cost = Math.max(result.cost, one.cost);
@@ -113,9 +127,9 @@ class Walker {
     return result;
   }
 
-  objectSelections(selections: readonly SelectionNode[], typeName: string, data?: unknown): Partial {
-    const result: Partial = { depth: 0, aliases: 0, cost: 0 };
-    const add = (part: Partial) => {
+  objectSelections(selections: readonly SelectionNode[], typeName: string): Measure {
+    const result: Measure = { depth: 0, aliases: 0, cost: 0 };
+    const add = (part: Measure) => {
       result.depth = Math.max(result.depth, part.depth);
       result.aliases += part.aliases;
       result.cost += part.cost;
@@ -123,16 +137,12 @@ class Walker {
     for (const selection of selections) {
       if (!this.included(selection.directives)) continue;
       if (selection.kind === 'Field') {
-        add(this.field(selection, typeName, data));
+        add(this.field(selection, typeName));
       } else if (selection.kind === 'InlineFragment') {
-        if (this.applies(selection.typeCondition?.name.value, typeName)) add(this.objectSelections(selection.selectionSet.selections, typeName, data));
+        if (this.applies(selection.typeCondition?.name.value, typeName)) add(this.objectSelections(selection.selectionSet.selections, typeName));
       } else {
         const fragment = this.fragments.get(selection.name.value);
         if (!fragment || !this.applies(fragment.typeCondition.name.value, typeName)) continue;
-        if (data !== undefined) {
-          add(this.objectSelections(fragment.selectionSet.selections, typeName, data));
-          continue;
-        }
         const key = `${fragment.name.value}|${typeName}`;
         let part = this.memo.get(key);
         if (!part) {
@@ -147,6 +157,91 @@ class Walker {
     return result;
   }
 
+  /** A field's own points: declared, or mutation 10, object 1, a connection's edges and pageInfo 0, scalar 0. */
+  ownWeight(rule: FieldRule | undefined, typeName: string, composite: boolean): number {
+    if (rule?.weight !== undefined) return rule.weight;
+    if (this.isMutation && typeName === this.rootType) return MUTATION_WEIGHT;
+    if (this.rules.connectionTypes.has(typeName)) return 0;
+    return composite ? 1 : 0;
+  }
+
+  /**
+   * The fields of a selection set that can cost anything (objects, lists, weighted fields) on
+   * one object type, fragments flattened: built once per request and selection set, so the walk
+   * over a returned page visits only what counts, not every scalar of every row.
+   */
+  plan(selections: readonly SelectionNode[], typeName: string): PlanEntry[] {
+    let byType = this.plans.get(selections);
+    if (!byType) this.plans.set(selections, (byType = new Map()));
+    const cached = byType.get(typeName);
+    if (cached) return cached;
+    const entries: PlanEntry[] = [];
+    const collect = (nodes: readonly SelectionNode[]) => {
+      for (const selection of nodes) {
+        if (!this.included(selection.directives)) continue;
+        if (selection.kind === 'InlineFragment') {
+          if (this.applies(selection.typeCondition?.name.value, typeName)) collect(selection.selectionSet.selections);
+        } else if (selection.kind === 'FragmentSpread') {
+          const fragment = this.fragments.get(selection.name.value);
+          if (fragment && this.applies(fragment.typeCondition.name.value, typeName)) collect(fragment.selectionSet.selections);
+        } else {
+          const name = selection.name.value;
+          if (name.startsWith('__')) continue;
+          const rule = this.rules.fields.get(`${typeName}.${name}`);
+          const children = selection.selectionSet?.selections;
+          const ownWeight = this.ownWeight(rule, typeName, Boolean(children));
+          if (!children && ownWeight === 0) continue;
+          entries.push({
+            responseKey: selection.alias?.value ?? name,
+            children,
+            childType: rule?.typeName,
+            ownWeight,
+            connectionWeight: rule?.isConnection ? (rule.weight ?? CONNECTION_WEIGHT) : undefined,
+            sized: rule !== undefined && (rule.assumedSize !== undefined || rule.slicingArguments.length > 0),
+            listWeight: rule?.weight ?? 0,
+            inConnection: this.rules.connectionTypes.has(typeName),
+          });
+        }
+      }
+    };
+    collect(selections);
+    byType.set(typeName, entries);
+    return entries;
+  }
+
+  /** The cost of what a selection set returned (an abstract type: its costliest possible type). */
+  dataCost(selections: readonly SelectionNode[], typeName: string, data: unknown): number {
+    if (data === null || typeof data !== 'object') return 0;
+    const possible = this.rules.possibleTypes.get(typeName);
+    if (possible) {
+      let max = 0;
+      for (const objectType of possible) max = Math.max(max, this.dataCost(selections, objectType, data));
+      return max;
+    }
+    let cost = 0;
+    for (const entry of this.plan(selections, typeName)) {
+      const value = (data as Record<string, unknown>)[entry.responseKey];
+      // Absent: the field was not on this object's type (or was skipped); it did not run.
+      if (value === undefined) continue;
+      if (!entry.children || !entry.childType || value === null) {
+        cost += entry.connectionWeight ?? entry.ownWeight;
+      } else if (entry.connectionWeight !== undefined) {
+        cost += entry.connectionWeight + this.dataCost(entry.children, entry.childType, value);
+      } else if (Array.isArray(value)) {
+        // A connection's edges and a sized list count every element; another list, its costliest one.
+        let elements = 0;
+        for (const element of value) {
+          const one = this.dataCost(entry.children, entry.childType, element);
+          elements = entry.inConnection ? elements + one : entry.sized ? elements + 1 + one : Math.max(elements, one);
+        }
+        cost += entry.sized ? entry.listWeight + elements : entry.ownWeight + elements;
+      } else {
+        cost += entry.ownWeight + this.dataCost(entry.children, entry.childType, value);
+      }
+    }
+    return cost;
+  }
+
   size(node: Extract<SelectionNode, { kind: 'Field' }>, rule: FieldRule): number {
     let size: number | undefined;
     for (const name of rule.slicingArguments) {
@@ -157,9 +252,8 @@ class Walker {
     return Math.max(0, size ?? rule.assumedSize ?? (rule.isConnection ? DEFAULT_CONNECTION_SIZE : 1));
   }
 
-  field(node: Extract<SelectionNode, { kind: 'Field' }>, typeName: string, data?: unknown): Partial {
+  field(node: Extract<SelectionNode, { kind: 'Field' }>, typeName: string): Measure {
     const name = node.name.value;
-    const responseKey = node.alias?.value ?? name;
     const aliases = node.alias ? 1 : 0;
     if (name === '__typename') return { depth: 0, aliases, cost: 0 };
     const introspectionType = typeName === this.rootType ? introspectionRoots[name] : undefined;
@@ -170,29 +264,7 @@ class Walker {
 
     const childType = introspectionType ?? rule?.typeName;
     const selections = node.selectionSet?.selections;
-    const isRootMutation = this.isMutation && typeName === this.rootType;
-    const inConnection = this.rules.connectionTypes.has(typeName);
-    const ownWeight = rule?.weight ?? (isRootMutation ? MUTATION_WEIGHT : inConnection ? 0 : selections ? 1 : 0);
-
-    // After execution: the cost of what was actually returned.
-    if (data !== undefined) {
-      if (data === null || typeof data !== 'object') return { depth: 0, aliases, cost: 0 };
-      const value = (data as Record<string, unknown>)[responseKey];
-      if (value === undefined) return { depth: 0, aliases, cost: 0 };
-      if (!selections || !childType || value === null) return { depth: 0, aliases, cost: rule?.isConnection ? (rule.weight ?? CONNECTION_WEIGHT) : ownWeight };
-      if (rule?.isConnection) return { depth: 0, aliases, cost: (rule.weight ?? CONNECTION_WEIGHT) + this.selectionSet(selections, childType, value).cost };
-      if (Array.isArray(value)) {
-        // A connection's edges and a sized list count every element; another list, its costliest one.
-        const sized = rule !== undefined && (rule.assumedSize !== undefined || rule.slicingArguments.length > 0);
-        let cost = 0;
-        for (const element of value) {
-          const one = this.selectionSet(selections, childType, element ?? {}).cost;
-          cost = inConnection ? cost + one : sized ? cost + 1 + one : Math.max(cost, one);
-        }
-        return { depth: 0, aliases, cost: sized ? (rule?.weight ?? 0) + cost : ownWeight + cost };
-      }
-      return { depth: 0, aliases, cost: ownWeight + this.selectionSet(selections, childType, value).cost };
-    }
+    const ownWeight = this.ownWeight(rule, typeName, Boolean(selections));
 
     if (!selections || !childType) return { depth: 0, aliases, cost: rule?.weight ?? 0 };
     const children = this.selectionSet(selections, childType);
@@ -259,5 +331,5 @@ export function actualCost(
 ): number {
   const { rootType, defaults } = operationContext(rules, operation);
   const walker = new Walker(rules, fragments, variables, defaults, rootType, operation.operation === 'mutation');
-  return walker.objectSelections(operation.selectionSet.selections, rootType, data).cost;
+  return walker.dataCost(operation.selectionSet.selections, rootType, data);
 }
