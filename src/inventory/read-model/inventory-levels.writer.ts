@@ -17,11 +17,13 @@ import { atpExpression, atpOf } from './atp-formula.js';
  *   in the same statement: no reader ever sees a term without its ATP.
  * - "Push no later than t" (`requestPush` and every mark set with a change) is
  *   `least(existing mark, t)`: a mark only ever moves earlier, and no mark means t. Only the sync,
- *   after Shopify refused a write, moves a mark later (`deferPush`), and only the push that sent
- *   a value clears one (`recordPushed`, `clearPushMarks`, `clearDuePushMarks`).
- * - Lists are written in a constant number of statements (chunks of ROWS_PER_STATEMENT rows),
- *   in (sku, location) order where rows are locked, so two writers never wait on each other in a
- *   cycle.
+ *   after Shopify refused a write, moves a mark later (`deferPush`, and only where the ATP is
+ *   still the one the refused write was computed from), and only the push clears one: where it
+ *   sent the value (`recordPushed`), found Shopify already right (`clearPushMarks`) or has
+ *   nowhere to send it (`clearDuePushMarks`).
+ * - Lists are written in a constant number of statements (chunks of ROWS_PER_STATEMENT rows).
+ *   Writers that decide on a row's current values lock the rows first (`lockPositions`, in
+ *   (sku, location) order), so two of them never wait on each other in a cycle.
  *
  * Positions without a row are never created here except by the ATP engine (`writeErpTerms`):
  * other domains' changes to a position nobody computed yet are ignored (the next sync creates
