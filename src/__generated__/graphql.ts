@@ -52,6 +52,21 @@ export type ApiKey = {
   scopes: Array<Scope>;
 };
 
+/**
+ * When each side of the catalogue (the ERP's products, the shop's variants) was read completely:
+ * first (the first fill, recorded once) and last. Until both sides were filled once, mapSku,
+ * mapLocation and pushInventory answer CATALOGUE_NOT_READY.
+ */
+export type CatalogueStatus = {
+  __typename?: 'CatalogueStatus';
+  erpFilledAt?: Maybe<Scalars['DateTime']['output']>;
+  erpRefreshedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** False while this instance's first start is still filling the catalogue (mapping calls wait for it). */
+  ready: Scalars['Boolean']['output'];
+  shopifyFilledAt?: Maybe<Scalars['DateTime']['output']>;
+  shopifyRefreshedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
 export type CreateApiKeyInput = {
   name: Scalars['String']['input'];
   scopes: Array<Scope>;
@@ -744,6 +759,8 @@ export type Scope =
 /** What this gateway is and how it runs. */
 export type ServerInfo = {
   __typename?: 'ServerInfo';
+  /** When each side of the catalogue was first and last filled. */
+  catalogue: CatalogueStatus;
   /** pglite or postgres */
   database: Scalars['String']['output'];
   /** tryton, odoo or simulated */
@@ -1131,6 +1148,7 @@ export type ResolversTypes = ResolversObject<{
   AmbiguousSku: ResolverTypeWrapper<AmbiguousSkuModel>;
   ApiKey: ResolverTypeWrapper<ApiKeyRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CatalogueStatus: ResolverTypeWrapper<CatalogueStatus>;
   CreateApiKeyInput: CreateApiKeyInput;
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
@@ -1207,6 +1225,7 @@ export type ResolversParentTypes = ResolversObject<{
   AmbiguousSku: AmbiguousSkuModel;
   ApiKey: ApiKeyRecord;
   Boolean: Scalars['Boolean']['output'];
+  CatalogueStatus: CatalogueStatus;
   CreateApiKeyInput: CreateApiKeyInput;
   CreatedApiKey: Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   Date: Scalars['Date']['output'];
@@ -1302,6 +1321,14 @@ export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends Res
   prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   scopes?: Resolver<Array<ResolversTypes['Scope']>, ParentType, ContextType>;
+}>;
+
+export type CatalogueStatusResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CatalogueStatus'] = ResolversParentTypes['CatalogueStatus']> = ResolversObject<{
+  erpFilledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  erpRefreshedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  ready?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  shopifyFilledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  shopifyRefreshedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 }>;
 
 export type CreatedApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = ResolversObject<{
@@ -1558,6 +1585,7 @@ export type SafetyStockRuleResolvers<ContextType = GraphQLContext, ParentType ex
 }>;
 
 export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServerInfo'] = ResolversParentTypes['ServerInfo']> = ResolversObject<{
+  catalogue?: Resolver<ResolversTypes['CatalogueStatus'], ParentType, ContextType>;
   database?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   erpConnector?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1715,6 +1743,7 @@ export type WebhookTopicSubscriptionResolvers<ContextType = GraphQLContext, Pare
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   AmbiguousSku?: AmbiguousSkuResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
+  CatalogueStatus?: CatalogueStatusResolvers<ContextType>;
   CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;

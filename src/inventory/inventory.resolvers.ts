@@ -8,6 +8,9 @@ function unknownLocation(code: string): LocationView {
 }
 
 export const inventoryResolvers: Resolvers = {
+  ServerInfo: {
+    catalogue: (_parent, _args, { services }) => services.inventory.catalogueStatus(),
+  },
   Query: {
     product: (_parent, { sku }, { loaders }) => loaders.inventory.productBySku.load(sku),
     products: (_parent, args, { services }) => services.inventory.reads.listProducts(args),
