@@ -96,7 +96,7 @@ async function measure(pageSize: number, count: number): Promise<void> {
 }
 
 say('');
-say(`getStockBySkus at ${LOCATIONS.length} locations (${LOCATIONS.join(', ')}), trytond ${await seedClient.serverVersion()}, SQLite`);
+say(`getStockBySkus at ${LOCATIONS.length} locations (${LOCATIONS.join(', ')}), trytond ${await seedClient.serverVersion()} on PostgreSQL`);
 say('| SKUs per page | SKUs | run | elapsed | round trips | pages | round trips per page | levels per second |');
 say('|---|---|---|---|---|---|---|---|');
 for (const pageSize of pageSizes.length > 0 ? pageSizes : [1000]) {
