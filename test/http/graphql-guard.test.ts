@@ -148,7 +148,7 @@ describe('limits and buckets as configured, and bounded lists', () => {
   let readCalls: () => number;
   beforeAll(async () => {
     gateway = await startTestGateway(
-      { GRAPHQL_MAX_DEPTH: '4', GRAPHQL_BUCKET_SIZE: '200', GRAPHQL_RESTORE_RATE: '20' },
+      { GRAPHQL_MAX_DEPTH: '4', GRAPHQL_BUCKET_SIZE: '200', GRAPHQL_RESTORE_RATE: '20', GRAPHQL_INTROSPECTION: 'off', GRAPHQL_MAX_TOKENS: '1000' },
       { graphqlClock: () => clock },
     );
     await gateway.services.inventory.whenReady();
@@ -169,6 +169,29 @@ describe('limits and buckets as configured, and bounded lists', () => {
     expect(readCalls()).toBe(calls);
     const shallower = await gateway.graphql<Body>(reader, '{ products(first: 1) { edges { node { availability { onHand } } } } }');
     expect(shallower.body.errors).toBeUndefined();
+  });
+
+  it('refuses introspection when it is off, to every key, and still answers __typename', async () => {
+    const admin = await gateway.createKey(['admin']);
+    const reader = await gateway.createKey(['read']);
+    for (const key of [admin, reader]) {
+      const { body } = await gateway.graphql<Body>(key, '{ __schema { queryType { name } } }');
+      expect(codes(body)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      expect(body.data ?? null).toBeNull();
+    }
+    const typename = await gateway.graphql<Body>(reader, '{ __typename }');
+    expect(typename.body.data).toEqual({ __typename: 'Query' });
+  });
+
+  it('stops parsing a document with more tokens than the limit, and runs nothing', async () => {
+    const reader = await gateway.createKey(['read']);
+    const calls = readCalls();
+    const { status, body } = await gateway.graphql<Body>(reader, `{ products(first: 1) { edges { node { ${'sku '.repeat(1_000)} } } } }`);
+    expect(status).toBe(400);
+    expect(codes(body)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(body.errors?.[0]?.message).toMatch(/contains more th.. 1000 tokens/);
+    expect(readCalls()).toBe(calls);
+    expect(body.extensions?.cost).toMatchObject({ requestedQueryCost: 0, actualQueryCost: null });
   });
 
   it('throttles a key that exceeds its bucket, and lets it back in at the restore rate', async () => {
