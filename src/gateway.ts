@@ -108,6 +108,8 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       pushSignal,
       alerts,
       ready: () => inventoryModule.whenReady(),
+      // Manual pushes and reconciles are refused (CATALOGUE_NOT_READY) until the catalogue was first filled.
+      catalogue: inventoryModule,
     });
     jobs.push(...syncModule.jobs);
     closers.push(() => syncModule.stop());
@@ -152,6 +154,26 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     for (const job of jobs) scheduler.register(job);
 
     const http = await createHttpServer({
+      // A job run abandoned while its code still runs shows in /healthz (degraded, not failed) and
+      // /readyz; /readyz also says when each side of the catalogue was filled.
+      liveness: () => {
+        const stuckJobs = scheduler.stuckRuns();
+        return { degraded: stuckJobs.length > 0, details: stuckJobs.length > 0 ? { stuckJobs } : {} };
+      },
+      readinessDetails: async () => ({
+        catalogue: await inventoryModule.catalogueStatus(),
+        scheduler: {
+          stuckJobs: scheduler.stuckRuns(),
+          abandonedRuns: (await scheduler.listAbandonedRuns({ limit: 20 })).map((run) => ({
+            job: run.job,
+            runId: run.id,
+            instance: run.instance,
+            startedAt: run.startedAt,
+            finishedAt: run.finishedAt,
+            error: run.error,
+          })),
+        },
+      }),
       log,
       database,
       services,
