@@ -38,6 +38,17 @@ describe('log redaction', () => {
       expect(written).not.toContain(secret);
     }
     expect(written).toContain('STAYS-VISIBLE');
+  });
+
+  it('scrubs the details of a logged error, and keeps its message and stack', () => {
+    const { log, lines } = createMemoryLogger();
+    const error = Object.assign(new Error('the ERP refused the order'), { details: { customer: { email: 'in.details@example.com' }, sku: 'SKU-9' } });
+    log.error({ err: error }, 'failed');
+    const [line] = lines();
+    const written = JSON.stringify(line);
+    expect(written).not.toContain('in.details@example.com');
+    expect(line).toMatchObject({ err: { message: 'the ERP refused the order', details: { sku: 'SKU-9', customer: '[redacted]' } } });
+    expect(written).toContain('the ERP refused the order');
     expect(written).toContain('[redacted]');
   });
 });
