@@ -53,9 +53,9 @@ describe('the embedded database lock', () => {
 
   it('a CLI command against a running gateway’s embedded database explains itself in one line, and the gateway is unharmed', async () => {
     const directory = await dataDir();
-    const env = { ...process.env, DATA_DIR: directory, PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: '', ERP_URL: '' };
-    delete env.DATABASE_URL;
-    delete env.ERP_URL;
+    // The demo: no DATABASE_URL (embedded database) and the simulated ERP, whatever the suite runs with.
+    const { DATABASE_URL: _database, ERP_URL: _erp, ...inherited } = process.env;
+    const env = { ...inherited, DATA_DIR: directory, PORT: '0', LOG_LEVEL: 'silent' };
     const gateway = spawn(tsx, ['src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     gateway.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
