@@ -54,7 +54,7 @@ async function runSync(io: CliIo, input: { skus: string[] | null; locations: str
     const composed = await composeModuleDeps(config, log, database);
     const pushSignal = createPushSignal();
     const inventory = createInventoryModule(composed.deps, { pushSignal });
-    const sync = createSyncModule(composed.deps, { mapping: inventory.mapping, atp: inventory.atp, pushSignal });
+    const sync = createSyncModule(composed.deps, { mapping: inventory.mapping, atp: inventory.atp, pushSignal, catalogue: inventory });
     try {
       // First use of this database: the catalogue, the mappings and the read model are filled first.
       await inventory.start();
