@@ -172,6 +172,8 @@ interface Attempt {
   readonly erp: ErpConnector;
   readonly signal: AbortSignal;
   lost(): boolean;
+  /** When this process recorded its last send (its own clock), to place a lost request's departure. */
+  markedAt: number | null;
 }
 
 export function createOrderProcessor(options: OrderProcessorOptions): OrderProcessor {
@@ -190,7 +192,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   /** The claim clock's time, or undefined for the database's. */
   const at = () => options.clock?.();
   /** Claims held by this instance now, renewed by the heartbeat. */
-  const held = new Map<string, { token: string; controller: AbortController; lastRenewed: number }>();
+  const held = new Map<string, { readonly token: string; readonly controller: AbortController; lastRenewed: number }>();
 
   const backoff = (attempt: number) => {
     const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempt - 1));
@@ -199,24 +201,28 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   };
 
   async function renewClaims(): Promise<number> {
-    let renewed = 0;
-    for (const [orderId, claim] of [...held]) {
-      if (claim.controller.signal.aborted) continue;
-      try {
-        if (await repository.renewClaim(orderId, claim.token, leaseMs, at())) {
-          claim.lastRenewed = Date.now();
-          renewed += 1;
-        } else {
-          log.warn({ orderId }, 'the claim on an order lapsed or was taken over: its ERP calls are aborted');
-          claim.controller.abort(new ClaimLost());
-        }
-      } catch (error) {
-        // The database is away: the lease runs out on its own; stop before another may take over.
-        if (Date.now() - claim.lastRenewed > (leaseMs * 2) / 3) claim.controller.abort(new ClaimLost());
-        log.warn({ err: error, orderId }, 'could not renew the claim on an order');
-      }
+    const claims = [...held].filter(([, claim]) => !claim.controller.signal.aborted).map(([id, claim]) => ({ id, token: claim.token, claim }));
+    if (claims.length === 0) return 0;
+    let renewed: Set<string>;
+    try {
+      renewed = await repository.renewClaims(claims, leaseMs, at());
+    } catch (error) {
+      log.warn({ err: error, orders: claims.length }, 'could not renew the claims on orders');
+      // The database is away: the leases run out on their own; stop before another may take over.
+      for (const { claim } of claims) if (Date.now() - claim.lastRenewed > (leaseMs * 2) / 3) claim.controller.abort(new ClaimLost());
+      return 0;
     }
-    return renewed;
+    for (const { id, claim } of claims) {
+      if (renewed.has(id)) {
+        claim.lastRenewed = Date.now();
+        continue;
+      }
+      // Not renewed: either its attempt ended meanwhile (it released the claim), or the claim is lost.
+      if (held.get(id) !== claim) continue;
+      log.warn({ orderId: id }, 'the claim on an order lapsed or was taken over: its ERP calls are aborted');
+      claim.controller.abort(new ClaimLost());
+    }
+    return renewed.size;
   }
 
   let heartbeat: NodeJS.Timeout | null = null;
@@ -234,12 +240,12 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       erp: options.erp.forLane('background', { signal: controller.signal }),
       signal: controller.signal,
       lost: () => controller.signal.aborted,
+      markedAt: null,
     };
   }
 
   function letGo(attempt: Attempt): void {
-    const claim = held.get(attempt.order.id);
-    if (claim?.token === attempt.token) held.delete(attempt.order.id);
+    if (held.get(attempt.order.id)?.token === attempt.token) held.delete(attempt.order.id);
     if (held.size === 0 && heartbeat !== null) {
       clearInterval(heartbeat);
       heartbeat = null;
@@ -264,7 +270,19 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     if (attempt.lost()) throw new ClaimLost();
     const sentAt = await repository.markSending(attempt.order.id, attempt.token, operation, leaseMs, at());
     if (!sentAt) throw new ClaimLost();
+    attempt.markedAt = Date.now();
     return sentAt;
+  }
+
+  /**
+   * When the request whose answer was lost left, on the lease's clock: the recorded send time,
+   * moved by however long the request then waited in the connector before it left (the port's
+   * `ErpInDoubtError.sentAt`, on this process's clock). Settling counts from the later one.
+   */
+  function inDoubtSentAt(attempt: Attempt, recorded: Date, error: unknown): Date {
+    const left = (error as { sentAt?: unknown }).sentAt;
+    if (!(left instanceof Date) || attempt.markedAt === null) return recorded;
+    return new Date(recorded.getTime() + Math.max(0, left.getTime() - attempt.markedAt));
   }
 
   function alertFailure(order: OrderRecord, code: string, message: string, phase: string, alertCode?: string) {
@@ -456,7 +474,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         result = await attempt.erp.createSalesOrder(input);
       } catch (error) {
         await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'create' });
-        if (writeInDoubt(error)) return recordInDoubt(attempt, 'create', error, sentAt);
+        if (writeInDoubt(error)) return recordInDoubt(attempt, 'create', error, inDoubtSentAt(attempt, sentAt, error));
         return recordFailure(attempt, 'create', describeErpError(error, lines));
       }
     } finally {
@@ -539,7 +557,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, erpReference: result.erpReference, cancelled: result.cancelled }, 'order cancelled in the ERP');
         } catch (error) {
           await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'cancel' });
-          if (writeInDoubt(error)) return recordInDoubt(attempt, 'cancel', error, sentAt);
+          if (writeInDoubt(error)) return recordInDoubt(attempt, 'cancel', error, inDoubtSentAt(attempt, sentAt, error));
           if (errorCode(error) !== 'NOT_FOUND') return recordFailure(attempt, 'cancel', error);
           // Nothing there yet. Conclusive only once the last create has settled: a create whose
           // answer was lost may still commit, and must not stay live in the ERP.
@@ -629,6 +647,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         if (attempt.lost()) throw new ClaimLost();
         const sentAt = await repository.markReturnSending(pending.id, attempt.token, at());
         if (!sentAt) throw new ClaimLost();
+        attempt.markedAt = Date.now();
         try {
           const result = await attempt.erp.createCustomerReturn(input);
           await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'return' });
@@ -645,10 +664,11 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           if (error instanceof ClaimLost) throw error;
           await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'return' });
           if (writeInDoubt(error)) {
-            await settle(pending.id, { status: 'IN_DOUBT', lastError: `the ERP's answer was lost; looked up again once settled: ${errorMessage(error)}`, sentAt });
+            const left = inDoubtSentAt(attempt, sentAt, error);
+            await settle(pending.id, { status: 'IN_DOUBT', lastError: `the ERP's answer was lost; looked up again once settled: ${errorMessage(error)}`, sentAt: left });
             options.metrics.erpCalls.inc({ operation: 'return', result: 'in-doubt' });
-            log.warn({ orderId: order.id, refundId: pending.shopifyRefundId, lookUpAt: settlesAt(sentAt), err: error }, 'customer return in doubt: its answer was lost');
-            lookAgainBy(settlesAt(sentAt));
+            log.warn({ orderId: order.id, refundId: pending.shopifyRefundId, lookUpAt: settlesAt(left), err: error }, 'customer return in doubt: its answer was lost');
+            lookAgainBy(settlesAt(left));
             continue;
           }
           if (!PERMANENT_CODES.has(errorCode(error))) return recordFailure(attempt, 'return', error);

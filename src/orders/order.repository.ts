@@ -195,8 +195,11 @@ export interface OrderRepository {
    * process's own included (a replay beside the worker waits for the worker).
    */
   claim(id: string, owner: string, leaseMs: number, at?: Date): Promise<ClaimedOrder | null>;
-  /** Extends the live claim with this token to `leaseMs` from now; false when it lapsed or was taken. */
-  renewClaim(id: string, token: string, leaseMs: number, at?: Date): Promise<boolean>;
+  /**
+   * Extends the live claims with these tokens to `leaseMs` from now, in one statement; returns the
+   * ids renewed (a claim that lapsed or was taken over is not).
+   */
+  renewClaims(claims: ReadonlyArray<{ readonly id: string; readonly token: string }>, leaseMs: number, at?: Date): Promise<Set<string>>;
   /**
    * The fenced step right before an ERP write: records that `operation` is being sent now and
    * renews the lease, only while the claim with `token` is live. Null (nothing written, send
@@ -393,13 +396,20 @@ export function createOrderRepository(db: Db): OrderRepository {
       return row ? claimedOf(row, owner, leaseMs) : null;
     },
 
-    async renewClaim(id, token, leaseMs, at) {
+    async renewClaims(claims, leaseMs, at) {
+      if (claims.length === 0) return new Set();
       const rows = await db
         .update(shopifyOrders)
         .set({ leaseUntil: leaseUntil(leaseMs, at) })
-        .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseToken, token), sql`${shopifyOrders.leaseUntil} >= ${timeOf(at)}`))
+        .where(
+          and(
+            inArray(shopifyOrders.id, claims.map((claim) => claim.id)),
+            inArray(shopifyOrders.leaseToken, claims.map((claim) => claim.token)),
+            sql`${shopifyOrders.leaseUntil} >= ${timeOf(at)}`,
+          ),
+        )
         .returning({ id: shopifyOrders.id });
-      return rows.length > 0;
+      return new Set(rows.map((row) => row.id));
     },
 
     async markSending(id, token, operation, leaseMs, at) {
