@@ -35,7 +35,8 @@ describe('the GraphQL guard', () => {
   let readCalls: () => number;
 
   beforeAll(async () => {
-    gateway = await startTestGateway();
+    // The production defaults (the test gateway lifts the cost limits unless told).
+    gateway = await startTestGateway({ GRAPHQL_MAX_COST: '1000', GRAPHQL_BUCKET_SIZE: '1000', GRAPHQL_RESTORE_RATE: '50' });
     await gateway.services.inventory.whenReady();
     readCalls = countCalls(gateway.services.inventory.reads);
   });
@@ -148,7 +149,7 @@ describe('limits and buckets as configured, and bounded lists', () => {
   let readCalls: () => number;
   beforeAll(async () => {
     gateway = await startTestGateway(
-      { GRAPHQL_MAX_DEPTH: '4', GRAPHQL_BUCKET_SIZE: '200', GRAPHQL_RESTORE_RATE: '20', GRAPHQL_INTROSPECTION: 'off', GRAPHQL_MAX_TOKENS: '1000' },
+      { GRAPHQL_MAX_DEPTH: '4', GRAPHQL_MAX_COST: '1000', GRAPHQL_BUCKET_SIZE: '200', GRAPHQL_RESTORE_RATE: '20', GRAPHQL_INTROSPECTION: 'off', GRAPHQL_MAX_TOKENS: '1000' },
       { graphqlClock: () => clock },
     );
     await gateway.services.inventory.whenReady();
