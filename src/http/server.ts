@@ -193,7 +193,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
       return typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     },
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Shed load while closing ourselves (below), in our error shape, not fastify's built-in body.
+    return503OnClosing: false,
     clientErrorHandler: clientErrorHandler(deps.log),
   });
 
@@ -216,6 +217,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close');
     return payload;
+  });
+  // A request that arrives on a kept-alive connection while the server closes: the load balancer
+  // should send it elsewhere.
+  app.addHook('onRequest', async (request, reply) => {
+    if (closing) return reply.code(503).send(errorBody(request, 'SERVICE_UNAVAILABLE', 'The service is shutting down; retry'));
   });
 
   // One log line per request, with its id, after the answer.
