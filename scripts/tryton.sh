@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# A real Tryton 6.0 (Debian bookworm packages, SQLite) on 127.0.0.1 for the ERP integration
-# tests and the ERP benchmark. Idempotent; safe to call again while it runs.
+# A real Tryton 6.0 (Debian bookworm packages) on 127.0.0.1 for the ERP integration tests and
+# the ERP benchmark, on the machine's PostgreSQL as in production: SQLite hands out sequence
+# numbers without locking and never reports a lock or serialization conflict, so concurrency
+# cannot be tested on it. Idempotent; safe to call again while it runs.
 #
-#   bash scripts/tryton.sh [start]   install packages if missing, create + seed the database
-#                                    (or copy the cached template), start trytond, wait until it answers
+#   bash scripts/tryton.sh [start]   install packages if missing, create the database from the
+#                                    seeded template (building the template first if needed),
+#                                    start trytond, wait until it answers
 #   bash scripts/tryton.sh stop      stop the trytond started here (by its pidfile)
-#   bash scripts/tryton.sh reset     stop, restore the pristine seeded database, start (~3 s)
+#   bash scripts/tryton.sh reset     stop, recreate the database from the seeded template, start
 #   bash scripts/tryton.sh status    running or not, and where
 #   bash scripts/tryton.sh env       `export ERP_URL=… ERP_DATABASE=… ERP_USER=… ERP_PASSWORD=…` lines
+#   bash scripts/tryton.sh template  build the template databases if missing, touching no working
+#                                    database (with another TRYTON_DIR and TRYTON_PORT it runs
+#                                    beside a server started here)
 #
-# Knobs (environment): TRYTON_PORT (8000), TRYTON_DIR (<repo>/.tryton), TRYTON_DB (stockbridge),
-# TRYTON_ADMIN_PASSWORD, TRYTON_CACHE_DIR (/var/cache/stockbridge-tryton).
+# Knobs (environment): TRYTON_PORT (8000), TRYTON_DIR (<repo>/.tryton), TRYTON_DB (stockbridge_tryton),
+# TRYTON_PG (postgresql://postgres@127.0.0.1:5432, trust authentication), TRYTON_ADMIN_PASSWORD,
+# TRYTON_CACHE_DIR (/var/cache/stockbridge-tryton).
 #
-# The seeded database is cached per (trytond version, hash of this script, of the seed script
-# and of the code it runs, admin password), so that a fresh checkout on the same machine starts
-# in ~1.5 s; the cold path (packages ~25 s, database creation ~17 s, seed ~4 s) takes ~45 s on
-# two cores. In CI, `reset` gives every run a pristine database (~3.5 s) even in a reused checkout.
+# Two template databases, each keyed by its comment, spare the slow steps:
+# - stockbridge_tryton_base: the modules activated (trytond-admin on PostgreSQL: 5 to 20 minutes on two
+#   busy cores), keyed by the trytond version, the module list and the admin password;
+# - stockbridge_tryton_template: the base plus the seed (~40 s), keyed by the base key and a hash of
+#   this script, of the seed script and of the code it runs.
+# `reset` makes the working database with `CREATE DATABASE … TEMPLATE …` (a file copy: seconds).
+# Editing the seed or the RPC client costs a re-seed; only a new module or trytond costs a new base.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,7 +34,13 @@ TRYTON_DIR=${TRYTON_DIR:-$ROOT/.tryton}
 mkdir -p "$TRYTON_DIR"
 # trytond resolves a relative database path against its own working directory: pin it.
 TRYTON_DIR=$(cd "$TRYTON_DIR" && pwd)
-TRYTON_DB=${TRYTON_DB:-stockbridge}
+TRYTON_DB=${TRYTON_DB:-stockbridge_tryton}
+# The templates are shared by every state directory on the machine (tests, benchmark): one
+# build serves all. Give each directory its own TRYTON_DB.
+TRYTON_TEMPLATE_DB=stockbridge_tryton_template
+TRYTON_BASE_DB=stockbridge_tryton_base
+TRYTON_PG=${TRYTON_PG:-postgresql://postgres@127.0.0.1:5432}
+TRYTON_PG=${TRYTON_PG%/}
 # Tryton's password policy wants >= 8 characters, varied, and different from the login (P3).
 TRYTON_ADMIN_PASSWORD=${TRYTON_ADMIN_PASSWORD:-Stockbridge-CI-2026}
 TRYTON_CACHE_DIR=${TRYTON_CACHE_DIR:-/var/cache/stockbridge-tryton}
@@ -32,20 +48,20 @@ TRYTON_USER=admin
 
 # trytond's scripts use /usr/bin/python3; a pyenv shim first on PATH must not win (P17).
 PY=/usr/bin/python3
-# Python 3.11 makes trytond 6.0 spam DeprecationWarnings, SQLite backend warnings too (P15).
+# Python 3.11 makes trytond 6.0 spam DeprecationWarnings (P15).
 export PYTHONWARNINGS=ignore
 
 CONF=$TRYTON_DIR/trytond.conf
-DB_DIR=$TRYTON_DIR/db
-DB_FILE=$DB_DIR/$TRYTON_DB.sqlite
+DATA_DIR=$TRYTON_DIR/data
 PIDFILE=$TRYTON_DIR/trytond.pid
 LOGFILE=$TRYTON_DIR/trytond.log
 SEED_FILE=$TRYTON_DIR/seed.json
 ERP_URL="http://127.0.0.1:$TRYTON_PORT/"
 
 PACKAGES=(tryton-server tryton-modules-stock-lot tryton-modules-stock-lot-sled
-  tryton-modules-production tryton-modules-sale)
-# stock_lot_sled gives lots an expiration date; sale brings stock, account*, product, party, company.
+  tryton-modules-production tryton-modules-sale python3-psycopg2 postgresql-client)
+# stock_lot_sled gives lots an expiration date; sale brings stock, account*, product, party,
+# company; psycopg2 is trytond's PostgreSQL driver (a Recommends, which the install skips).
 MODULES=(stock_lot stock_lot_sled production sale)
 
 log() { printf 'tryton.sh: %s\n' "$*" >&2; }
@@ -64,7 +80,7 @@ ensure_packages() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]}"
-  # --no-install-recommends: the recommends are LibreOffice, PostgreSQL and an MTA.
+  # --no-install-recommends: the recommends are LibreOffice, a PostgreSQL server and an MTA.
   # force-unsafe-io: no fsync per unpacked file; a crash mid-install is re-run anyway.
   local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
     -o Dpkg::Options::=--force-unsafe-io "${missing[@]}")
@@ -88,22 +104,51 @@ ensure_packages() {
 
 trytond_version() { dpkg-query -W -f='${Version}' tryton-server; }
 
-template_dir() {
+# Bump BASE_FORMAT when create_database changes what it makes.
+BASE_FORMAT=1
+base_key() {
   local hash
-  hash=$({ cat "${BASH_SOURCE[0]}" "$ROOT/scripts/tryton-seed.ts" "$ROOT/test/erp/tryton-erp.fixture.ts" \
-    "$ROOT/src/erp/tryton/tryton-rpc-client.ts" "$ROOT/src/erp/tryton/tryton-codec.ts"; printf '%s' "$TRYTON_ADMIN_PASSWORD"; } \
-    | sha256sum | cut -c1-16)
-  printf '%s/%s-%s' "$TRYTON_CACHE_DIR" "$(trytond_version)" "$hash"
+  hash=$(printf '%s|%s|%s' "$BASE_FORMAT" "${MODULES[*]}" "$TRYTON_ADMIN_PASSWORD" | sha256sum | cut -c1-16)
+  printf 'base-%s-%s' "$(trytond_version)" "$hash"
 }
 
+template_key() {
+  local hash
+  hash=$({ base_key; cat "${BASH_SOURCE[0]}" "$ROOT/scripts/tryton-seed.ts" "$ROOT/test/erp/tryton-erp.fixture.ts" \
+    "$ROOT/src/erp/tryton/tryton-rpc-client.ts" "$ROOT/src/erp/tryton/tryton-codec.ts"; } | sha256sum | cut -c1-16)
+  printf 'seeded-%s-%s' "$(trytond_version)" "$hash"
+}
+
+# psql on the maintenance database; -X: no ~/.psqlrc, -At: bare values.
+pg() { PGOPTIONS='--client-min-messages=warning' psql "$TRYTON_PG/postgres" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+pg_ident() { printf '"%s"' "${1//\"/\"\"}"; }
+pg_literal() { printf "'%s'" "${1//\'/\'\'}"; }
+database_exists() { [ "$(pg -c "SELECT 1 FROM pg_database WHERE datname = $(pg_literal "$1")")" = 1 ]; }
+database_comment() { pg -c "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $(pg_literal "$1")"; }
+drop_database() {
+  # PostgreSQL refuses to drop a template database: unmark it first.
+  if database_exists "$1"; then pg -c "ALTER DATABASE $(pg_ident "$1") WITH IS_TEMPLATE false"; fi
+  pg -c "DROP DATABASE IF EXISTS $(pg_ident "$1") WITH (FORCE)"
+}
+
+pg_reachable() {
+  pg -c 'SELECT 1' >/dev/null 2>&1 ||
+    die "PostgreSQL is not reachable at $TRYTON_PG (trust authentication for its user expected; set TRYTON_PG)"
+}
+
+# The cached seed output of a template, by key (the template database itself is in PostgreSQL).
+seed_cache() { printf '%s/%s.seed.json' "$TRYTON_CACHE_DIR" "$1"; }
+template_ready() { [ "$(database_comment "$TRYTON_TEMPLATE_DB")" = "$1" ] && [ -s "$(seed_cache "$1")" ]; }
+
 write_config() {
-  mkdir -p "$DB_DIR"
+  mkdir -p "$DATA_DIR"
   cat >"$CONF" <<EOF
 [web]
 listen = 127.0.0.1:$TRYTON_PORT
 [database]
-uri = sqlite://
-path = $DB_DIR
+uri = $TRYTON_PG/
+# Attachments and other files; the records themselves are in PostgreSQL.
+path = $DATA_DIR
 language = en
 [session]
 # The integration tests log in from several workers; do not lock them out.
@@ -124,7 +169,7 @@ running_pid() {
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$TRYTON_PORT") 2>/dev/null; }
 
 rpc_answers() {
-  $PY - "$ERP_URL" "$TRYTON_DB" <<'EOF' >/dev/null 2>&1
+  $PY - "$ERP_URL" "$1" <<'EOF' >/dev/null 2>&1
 import json, sys, urllib.request
 url, db = sys.argv[1], sys.argv[2]
 body = json.dumps({"id": 1, "method": "common.db.list", "params": []}).encode()
@@ -135,6 +180,7 @@ EOF
 }
 
 start_server() {
+  local db=$1
   if port_taken; then
     die "port $TRYTON_PORT on 127.0.0.1 is taken by another process; set TRYTON_PORT (on a systemd host: systemctl disable --now tryton-server)"
   fi
@@ -143,7 +189,7 @@ start_server() {
   setsid nohup /usr/bin/trytond -c "$CONF" --pidfile "$PIDFILE" >>"$LOGFILE" 2>&1 </dev/null 9>&- &
   local i
   for i in $(seq 1 150); do
-    if rpc_answers; then return 0; fi
+    if rpc_answers "$db"; then return 0; fi
     if [ "$i" -gt 5 ] && ! running_pid >/dev/null; then
       tail -n 30 "$LOGFILE" >&2 || true
       die "trytond exited during start-up (log: $LOGFILE)"
@@ -169,25 +215,21 @@ stop_server() {
   rm -f "$PIDFILE"
 }
 
-# A consistent copy of a SQLite database, even while trytond has it open.
-sqlite_backup() {
-  $PY -c 'import sqlite3, sys
-src, dst = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
-src.backup(dst); dst.close(); src.close()' "$1" "$2"
-}
-
+# Module activation on a new PostgreSQL database: the slow step (~5 min on two cores).
 create_database() {
-  local passfile started=$SECONDS
-  log "creating database $TRYTON_DB (modules: ${MODULES[*]}; ~20 s)"
-  rm -f "$DB_FILE" "$SEED_FILE"
-  : >"$DB_FILE" # trytond-admin wants the SQLite file to exist (P1)
+  local db=$1 passfile started=$SECONDS
+  log "creating database $db (modules: ${MODULES[*]}; 5 to 20 min on PostgreSQL)"
+  drop_database "$db"
+  # UTF8 from template0: trytond stores any language, whatever the cluster's default encoding.
+  pg -c "CREATE DATABASE $(pg_ident "$db") ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
   passfile=$(mktemp)
   printf '%s\n' "$TRYTON_ADMIN_PASSWORD" >"$passfile"
   # --email: on a new database trytond-admin otherwise prompts for it and dies on EOF (P2).
-  if ! TRYTONPASSFILE=$passfile /usr/bin/trytond-admin -c "$CONF" -d "$TRYTON_DB" \
+  if ! TRYTONPASSFILE=$passfile /usr/bin/trytond-admin -c "$CONF" -d "$db" \
       --email admin@stockbridge.invalid -u "${MODULES[@]}" --activate-dependencies \
       >>"$LOGFILE" 2>&1; then
-    rm -f "$passfile" "$DB_FILE"
+    rm -f "$passfile"
+    drop_database "$db" || true
     tail -n 30 "$LOGFILE" >&2 || true
     die "trytond-admin failed (log: $LOGFILE)"
   fi
@@ -196,86 +238,120 @@ create_database() {
 }
 
 seed_database() {
-  local started=$SECONDS
+  local db=$1 out=$2 started=$SECONDS
   log "seeding company, customers, warehouses, catalogue"
   [ -x "$ROOT/node_modules/.bin/tsx" ] || die "node_modules missing: run npm ci first (the seed uses tsx)"
   (cd "$ROOT" && "$ROOT/node_modules/.bin/tsx" scripts/tryton-seed.ts \
-    --url "$ERP_URL" --database "$TRYTON_DB" --user "$TRYTON_USER" --password "$TRYTON_ADMIN_PASSWORD" \
-    >"$SEED_FILE.tmp") || { rm -f "$SEED_FILE.tmp"; log "seeding failed"; return 1; }
-  mv "$SEED_FILE.tmp" "$SEED_FILE"
+    --url "$ERP_URL" --database "$db" --user "$TRYTON_USER" --password "$TRYTON_ADMIN_PASSWORD" \
+    >"$out.tmp") || { rm -f "$out.tmp"; log "seeding failed"; return 1; }
+  mv "$out.tmp" "$out"
   log "seeded in $((SECONDS - started)) s"
 }
 
-save_template() {
-  local dir=$1 tmp
-  as_root mkdir -p "$TRYTON_CACHE_DIR"
-  tmp=$(as_root mktemp -d "$TRYTON_CACHE_DIR/.tmp.XXXXXX")
-  chmod 755 "$tmp"
-  sqlite_backup "$DB_FILE" "$tmp/template.sqlite"
-  cp "$SEED_FILE" "$tmp/seed.json"
-  # Another checkout may have raced us to the same template: either copy is fine.
-  if ! mv -T "$tmp" "$dir" 2>/dev/null; then rm -rf "$tmp"; fi
+# A template is built under a scratch name and then renamed: a half-built one is never
+# mistaken for a ready one, and the working database is left alone meanwhile.
+promote() {
+  local scratch=$1 name=$2 key=$3
+  drop_database "$name"
+  pg -c "ALTER DATABASE $(pg_ident "$scratch") RENAME TO $(pg_ident "$name")"
+  pg -c "ALTER DATABASE $(pg_ident "$name") WITH IS_TEMPLATE true"
+  pg -c "COMMENT ON DATABASE $(pg_ident "$name") IS $(pg_literal "$key")"
 }
 
-restore_template() {
-  local dir=$1
-  cp "$dir/template.sqlite" "$DB_FILE.tmp" && mv "$DB_FILE.tmp" "$DB_FILE"
-  cp "$dir/seed.json" "$SEED_FILE"
+build_base() {
+  local key=$1 scratch=stockbridge_tryton_building_base
+  create_database "$scratch"
+  promote "$scratch" "$TRYTON_BASE_DB" "$key"
+}
+
+build_template() {
+  local key=$1 scratch=stockbridge_tryton_building seed base
+  base=$(base_key)
+  [ "$(database_comment "$TRYTON_BASE_DB")" = "$base" ] || build_base "$base"
+  as_root mkdir -p "$TRYTON_CACHE_DIR"
+  seed=$(seed_cache "$key")
+  drop_database "$scratch"
+  pg -c "CREATE DATABASE $(pg_ident "$scratch") TEMPLATE $(pg_ident "$TRYTON_BASE_DB")"
+  start_server "$scratch"
+  if ! seed_database "$scratch" "$seed"; then
+    stop_server
+    drop_database "$scratch" || true
+    exit 1
+  fi
+  stop_server
+  promote "$scratch" "$TRYTON_TEMPLATE_DB" "$key"
+}
+
+ensure_templates() {
+  local key
+  key=$(template_key)
+  template_ready "$key" && return 0
+  # One builder per machine: checkouts share the templates (and the scratch names).
+  exec 8>/tmp/stockbridge-tryton-templates.lock
+  flock -w 3600 8 || die "another tryton.sh has been building the templates for an hour"
+  template_ready "$key" || build_template "$key"
+  exec 8>&-
+}
+
+# The working database, a copy of the template (no session may be open on the template).
+database_from_template() {
+  local key
+  key=$(template_key)
+  drop_database "$TRYTON_DB"
+  pg -c "CREATE DATABASE $(pg_ident "$TRYTON_DB") TEMPLATE $(pg_ident "$TRYTON_TEMPLATE_DB")"
+  pg -c "COMMENT ON DATABASE $(pg_ident "$TRYTON_DB") IS $(pg_literal "$key")"
+  cp "$(seed_cache "$key")" "$SEED_FILE"
+}
+
+prepare_database() {
+  ensure_templates
+  database_from_template
+}
+
+cmd_template() {
+  if port_taken; then die "port $TRYTON_PORT on 127.0.0.1 is taken; building a template needs a free TRYTON_PORT"; fi
+  ensure_packages
+  pg_reachable
+  write_config
+  ensure_templates
+  log "templates ready: $TRYTON_BASE_DB, $TRYTON_TEMPLATE_DB ($(template_key))"
 }
 
 cmd_start() {
-  local pid tdir
+  local pid
   if pid=$(running_pid); then
-    rpc_answers || die "trytond $pid is running but does not answer on $ERP_URL (log: $LOGFILE)"
+    rpc_answers "$TRYTON_DB" || die "trytond $pid is running but does not answer on $ERP_URL (log: $LOGFILE)"
     log "already running (pid $pid) on $ERP_URL"
     return 0
   fi
-  # Before any slow work: a taken port would only fail the start 20 s later.
+  # Before any slow work: a taken port would only fail the start minutes later.
   if port_taken; then
     die "port $TRYTON_PORT on 127.0.0.1 is taken by another process; set TRYTON_PORT (on a systemd host: systemctl disable --now tryton-server)"
   fi
   ensure_packages
+  pg_reachable
   write_config
-  tdir=$(template_dir)
-  if [ -s "$DB_FILE" ] && [ -s "$SEED_FILE" ]; then
-    start_server
-  elif [ -f "$tdir/template.sqlite" ]; then
-    restore_template "$tdir"
-    start_server
-  else
-    create_database
-    start_server
-    if ! seed_database; then
-      stop_server
-      rm -f "$DB_FILE" # a half-seeded database must not be mistaken for a ready one
-      exit 1
-    fi
-    save_template "$tdir"
-  fi
+  # A working database made from a template is kept across starts (its comment is the key).
+  if [ -z "$(database_comment "$TRYTON_DB")" ] || [ ! -s "$SEED_FILE" ]; then prepare_database; fi
+  start_server "$TRYTON_DB"
   log "running (pid $(running_pid)) on $ERP_URL, database $TRYTON_DB"
 }
 
 cmd_reset() {
-  local tdir
+  local started=$SECONDS
   stop_server
   ensure_packages
+  pg_reachable
   write_config
-  tdir=$(template_dir)
-  if [ -f "$tdir/template.sqlite" ]; then
-    restore_template "$tdir"
-    start_server
-  else
-    rm -f "$DB_FILE" "$SEED_FILE"
-    cmd_start
-    return
-  fi
-  log "reset; running (pid $(running_pid)) on $ERP_URL"
+  prepare_database
+  start_server "$TRYTON_DB"
+  log "reset in $((SECONDS - started)) s; running (pid $(running_pid)) on $ERP_URL, database $TRYTON_DB"
 }
 
 cmd_status() {
   local pid
   if pid=$(running_pid); then
-    if rpc_answers; then echo "running pid=$pid url=$ERP_URL database=$TRYTON_DB"
+    if rpc_answers "$TRYTON_DB"; then echo "running pid=$pid url=$ERP_URL database=$TRYTON_DB"
     else echo "running pid=$pid url=$ERP_URL (not answering)"; return 1; fi
   else
     echo "stopped"
@@ -292,9 +368,9 @@ cmd_env() {
 
 # One command at a time per state directory (CI steps, parallel shells).
 case "${1:-start}" in
-  start | stop | reset)
+  start | stop | reset | template)
     exec 9>"$TRYTON_DIR/.lock"
-    flock -w 300 9 || die "another tryton.sh holds $TRYTON_DIR/.lock"
+    flock -w 900 9 || die "another tryton.sh holds $TRYTON_DIR/.lock"
     ;;
 esac
 case "${1:-start}" in
@@ -303,5 +379,6 @@ case "${1:-start}" in
   reset) cmd_reset ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) die "usage: $0 [start|stop|reset|status|env]" ;;
+  template) cmd_template ;;
+  *) die "usage: $0 [start|stop|reset|status|env|template]" ;;
 esac

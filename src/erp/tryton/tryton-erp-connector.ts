@@ -33,7 +33,7 @@ import type {
 import { createHash } from 'node:crypto';
 import { ErpConflictError, ErpInDoubtError, ErpRejectedError, ErpUnavailableError, UnknownLocationError, UnknownSkuError } from '../erp-errors.js';
 import { customerKey, KeyedSerializer } from '../erp-find-or-create.js';
-import { createLaneView } from '../erp-lanes.js';
+import { createLaneView, currentLane } from '../erp-lanes.js';
 import { chunk, compareLots, decodeSkuCursor, encodeSkuCursor, pageSize, parseCustomerReturnInput, parseSalesOrderInput, uniqueInOrder } from '../erp-inputs.js';
 import { TrytonDateTime, TrytonDecimal } from './tryton-codec.js';
 import { LOCATION_FIELDS, TrytonLocationTree, locationRecordSchema } from './tryton-locations.js';
@@ -207,7 +207,7 @@ export class TrytonErpConnector implements ErpConnector {
   private readonly logger: Logger;
   private readonly overlap: number;
   private readonly locationTtlMs: number;
-  private tree: { value: Promise<TrytonLocationTree>; loadedAt: number } | null = null;
+  private tree: { value: Promise<TrytonLocationTree>; loadedAt: number; lane: ErpLane; settled: boolean } | null = null;
   private lotExpiryFields: Promise<string[]> | null = null;
   private readonly customers = new KeyedSerializer();
 
@@ -297,17 +297,27 @@ export class TrytonErpConnector implements ErpConnector {
 
   private locationTree(options: { fresh?: boolean } = {}): Promise<TrytonLocationTree> {
     const now = Date.now();
-    if (!options.fresh && this.tree && now - this.tree.loadedAt < this.locationTtlMs) return this.tree.value;
+    const lane = currentLane().lane;
+    if (!options.fresh && this.tree && now - this.tree.loadedAt < this.locationTtlMs) {
+      // A read still waiting in the interactive queue must not hold a background caller up: it
+      // joins only a read of its own lane, or one that has already answered.
+      if (this.tree.settled || this.tree.lane === lane || lane === 'interactive') return this.tree.value;
+    }
     const value = this.searchRead('stock.location', [], LOCATION_FIELDS, locationRecordSchema).then((records) => {
       const tree = new TrytonLocationTree(records);
       if (tree.duplicateCodes.length > 0) this.logger.warn({ codes: tree.duplicateCodes }, 'several Tryton locations share a code; the first one is used');
       return tree;
     });
-    const entry = { value, loadedAt: now };
+    const entry = { value, loadedAt: now, lane, settled: false };
     this.tree = entry;
-    value.catch(() => {
-      if (this.tree === entry) this.tree = null;
-    });
+    value.then(
+      () => {
+        entry.settled = true;
+      },
+      () => {
+        if (this.tree === entry) this.tree = null;
+      },
+    );
     return value;
   }
 
