@@ -15,7 +15,8 @@
 #                                    database (with another TRYTON_DIR and TRYTON_PORT it runs
 #                                    beside a server started here)
 #
-# Knobs (environment): TRYTON_PORT (8000), TRYTON_DIR (<repo>/.tryton), TRYTON_DB (stockbridge_tryton),
+# Knobs (environment): TRYTON_PORT (8000), TRYTON_DIR (<repo>/.tryton), TRYTON_DB
+# (stockbridge_tryton_<hash of TRYTON_DIR>),
 # TRYTON_PG (postgresql://postgres@127.0.0.1:5432, trust authentication), TRYTON_ADMIN_PASSWORD,
 # TRYTON_CACHE_DIR (/var/cache/stockbridge-tryton).
 #
@@ -34,11 +35,16 @@ TRYTON_DIR=${TRYTON_DIR:-$ROOT/.tryton}
 mkdir -p "$TRYTON_DIR"
 # trytond resolves a relative database path against its own working directory: pin it.
 TRYTON_DIR=$(cd "$TRYTON_DIR" && pwd)
-TRYTON_DB=${TRYTON_DB:-stockbridge_tryton}
+# One working database per state directory, so that two checkouts (or CI beside a developer)
+# never drop each other's database.
+TRYTON_DB=${TRYTON_DB:-stockbridge_tryton_$(printf '%s' "$TRYTON_DIR" | sha256sum | cut -c1-8)}
 # The templates are shared by every state directory on the machine (tests, benchmark): one
-# build serves all. Give each directory its own TRYTON_DB.
+# build serves all.
 TRYTON_TEMPLATE_DB=stockbridge_tryton_template
 TRYTON_BASE_DB=stockbridge_tryton_base
+case "$TRYTON_DB" in
+  "$TRYTON_TEMPLATE_DB" | "$TRYTON_BASE_DB" | stockbridge_tryton_building*) printf 'tryton.sh: TRYTON_DB=%s is reserved for the templates\n' "$TRYTON_DB" >&2; exit 1 ;;
+esac
 TRYTON_PG=${TRYTON_PG:-postgresql://postgres@127.0.0.1:5432}
 TRYTON_PG=${TRYTON_PG%/}
 # Tryton's password policy wants >= 8 characters, varied, and different from the login (P3).
