@@ -94,6 +94,9 @@ const upstreamMessages: Record<string, string> = {
   ERP_UNAVAILABLE: 'The ERP is unavailable; try again later',
   ERP_REJECTED: 'The ERP refused the request',
   ERP_INVALID_RESPONSE: 'The ERP answered something unexpected',
+  ERP_BUSY: 'The ERP is busy with background work; try again shortly',
+  ERP_CONFLICT: 'The ERP met concurrent work; try again',
+  ERP_IN_DOUBT: 'The ERP did not confirm the request; it is looked up again before anything is resent',
   SHOPIFY_UNAVAILABLE: 'Shopify is unavailable; try again later',
 };
 
