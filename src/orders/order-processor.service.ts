@@ -514,7 +514,14 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       // Still in doubt: the marker stays, and the look-up is tried again later.
       options.metrics.erpCalls.inc({ operation: 'find', result: 'failed' });
       const attempts = order.attempts + 1;
-      await writeBack(attempt, async () => ({ attempts, lastError: `could not look the order up in the ERP: ${errorMessage(error)}`, lastErrorCode: errorCode(error), due: backoff(attempts) }));
+      await writeBack(attempt, async () => ({
+        ...(operation === 'create' ? { status: 'IN_DOUBT' as const } : {}),
+        erpSending: operation,
+        attempts,
+        lastError: `the ${operation} is in doubt and could not be looked up in the ERP (${errorCode(error)}): ${errorMessage(error)}`,
+        lastErrorCode: 'ERP_IN_DOUBT',
+        due: backoff(attempts),
+      }));
       return 'retry';
     }
     if (operation === 'create') {
@@ -524,7 +531,8 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       }
       log.info({ orderId: order.id }, 'in-doubt create resolved: the ERP never got the order; sending it again');
       const next: Attempt = { ...attempt, order: { ...order, status: 'RECEIVED', erpSending: null } };
-      return order.shopifyCancelledAt !== null ? cancel(next) : submit(next);
+      // Conclusive: the ERP never had it, so a cancelled order needs no ERP call.
+      return order.shopifyCancelledAt !== null ? recordCancelled(next) : submit(next);
     }
     if (found?.status === 'cancelled') return recordCancelled(attempt);
     return cancel({ ...attempt, order: { ...order, erpSending: null } });

@@ -169,6 +169,29 @@ describe('the order pipeline under interleavings', () => {
     expect((await world.connector.findSalesOrder(reference(order.placed.legacyId)))?.status).toBe('cancelled');
   });
 
+  it('cancels without an ERP call an order whose in-doubt create turned out, once settled, never to have reached the ERP', async () => {
+    const order = await receive([{ sku: 'ILV-B', quantity: 1 }]);
+    const impatient = new SimulatedErpConnector(world.erp, { policy: { maxAttempts: 1, timeoutMs: 400 }, inDoubtSettleMs: SETTLE_MS });
+    const other = await startOrdersInstance(world, database, { erp: impatient, processor: { clock: clock.now, leaseMs: LEASE_MS, heartbeatMs: 0 } });
+    try {
+      world.erp.fail({ mode: 'slow', methods: ['sale.create'], times: 1, delayMs: 60_000 });
+      await other.module.processor.processDue();
+      expect((await find(order.id))?.status).toBe('IN_DOUBT');
+      world.shopify.state.cancelOrder(order.placed.id);
+      await world.shopify.state.settleWebhooks();
+      await other.module.inbox.drain();
+      await other.module.processor.processDue();
+      expect((await find(order.id))?.status).toBe('IN_DOUBT');
+      clock.advance(SETTLE_MS + 1);
+      await other.module.processor.processDue();
+      expect(await find(order.id)).toMatchObject({ status: 'CANCELLED', erpReference: null });
+      expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(0);
+    } finally {
+      await other.close();
+      await impatient.close();
+    }
+  });
+
   it('resolves a cancellation whose answer was lost by looking again once settled: cancelled once', async () => {
     const order = await receive([{ sku: 'ILV-A', quantity: 1 }]);
     await instance.module.processor.processDue();
