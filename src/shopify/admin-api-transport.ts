@@ -4,7 +4,7 @@ import type { DocumentNode } from 'graphql';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
-import { CostBucket, systemClock, throttledWaitMs, type Clock, type ThrottleStatus } from './cost-bucket.js';
+import { CostBucket, currentShopifyLane, systemClock, throttledWaitMs, type Clock, type ShopifyLane, type ThrottleStatus } from './cost-bucket.js';
 import { parseOperation, requestedQueryCost, SINGLE_QUERY_MAX_COST } from './query-cost.js';
 import { createStaticTokenProvider, type ShopifyTokenProvider } from './credentials/token-provider.js';
 import { ShopifyError } from './shopify.errors.js';
@@ -177,6 +177,8 @@ export class AdminApiTransport {
     let failures = 0;
     let throttled = 0;
     let renewed = false;
+    // Taken here, from the caller: inside the limiter's job the async context is the limiter's.
+    const lane = currentShopifyLane();
     for (;;) {
       const cost = this.estimateCost(operation, variables);
       if (cost > SINGLE_QUERY_MAX_COST) {
@@ -185,7 +187,9 @@ export class AdminApiTransport {
           cost,
         });
       }
-      const attempt = await this.#limiter.schedule(() => this.#attempt<TData>(operation, variables, cost, failures + throttled + 1));
+      // A read waits for the bucket before it takes a slot, and background jobs go first for slots.
+      if (lane === 'interactive') await this.#bucket.waitForRoom(cost, lane);
+      const attempt = await this.#limiter.schedule({ priority: lane === 'interactive' ? 9 : 5 }, () => this.#attempt<TData>(operation, variables, cost, failures + throttled + 1, lane));
       switch (attempt.kind) {
         case 'ok':
           return attempt.result;
@@ -231,9 +235,9 @@ export class AdminApiTransport {
     }
   }
 
-  async #attempt<TData>(operation: PreparedOperation, variables: Record<string, unknown>, cost: number, attemptNumber: number): Promise<Attempt<TData>> {
+  async #attempt<TData>(operation: PreparedOperation, variables: Record<string, unknown>, cost: number, attemptNumber: number, lane: ShopifyLane): Promise<Attempt<TData>> {
     const token = await this.#tokens.getToken();
-    const reservation = await this.#bucket.acquire(cost);
+    const reservation = await this.#bucket.acquire(cost, lane);
     const started = this.#clock.now();
     let status: ThrottleStatus | null = null;
     const labels = { operation: operation.name };

@@ -163,6 +163,29 @@ export class CostBucket {
     }
   }
 
+  /**
+   * Resolves once a call of `cost` in `lane` could pass now, reserving nothing: an interactive
+   * caller waits here before it takes one of the shop's connection slots, so reads waiting for
+   * the bucket never hold slots that background calls need.
+   */
+  async waitForRoom(cost: number, lane: ShopifyLane): Promise<void> {
+    for (;;) {
+      const now = this.clock.now();
+      if (now < this.#pausedUntil) {
+        await this.#sleepOrWake(this.#pausedUntil - now);
+        continue;
+      }
+      if (!this.#plan) return;
+      if (lane === 'interactive' && this.#waiting.background > 0) {
+        await this.#sleepOrWake(Number.POSITIVE_INFINITY);
+        continue;
+      }
+      const deficit = cost + this.#reserveFor(lane, cost) - this.available(now);
+      if (deficit <= 0) return;
+      await this.#sleepOrWake((deficit / this.#plan.restoreRatePerSecond) * 1000);
+    }
+  }
+
   /** Points a call of this lane must leave in the bucket: the background's share, for reads. */
   #reserveFor(lane: ShopifyLane, cost: number): number {
     if (lane === 'background' || !this.#plan) return 0;
