@@ -75,7 +75,8 @@ describe('HTTP hardening (limits, timeouts, one error shape, /metrics token, web
       SHOPIFY_API_SECRET_PREVIOUS: OLD_SECRET,
     });
     key = await gateway.createKey(['read']);
-  });
+    // A whole gateway on a loaded two-core machine may take longer than the default hook timeout.
+  }, 180_000);
   afterAll(async () => {
     await gateway?.close();
   });
@@ -211,7 +212,7 @@ describe('HTTP hardening (METRICS_PORT, batching off, errors free of internals)'
     tryton = await startFailingTryton();
     const erp = new TrytonErpConnector({ url: tryton.url, database: 'tryton_prod_secret', user: 'erp_admin_secret', password: 'pw', logger: createMemoryLogger('silent').log });
     gateway = await startTestGateway({ METRICS_PORT: '0' }, { erp });
-  });
+  }, 180_000);
   afterAll(async () => {
     await gateway?.close();
     await tryton?.close();
