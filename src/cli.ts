@@ -6,9 +6,12 @@ import { migrateCommand } from './cli/migrate.command.js';
 import { simulateShopifyCommand } from './cli/simulate-shopify.command.js';
 import { syncCommand } from './cli/sync.command.js';
 import { webhooksCommand } from './cli/webhooks.command.js';
+import { doctorCommand } from './cli/doctor.command.js';
+import { rotateEncryptionKeyCommand } from './cli/rotate-encryption-key.command.js';
+import { switchesCommand } from './cli/switches.command.js';
 
 /** `npm run cli -- <command>`: the operator CLI. Reads process.env only here. */
-const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand];
+const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand, doctorCommand, switchesCommand, rotateEncryptionKeyCommand];
 
 function help(): string {
   return `usage: npm run cli -- <command> [options]\n\n${commands

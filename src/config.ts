@@ -90,7 +90,34 @@ const envSchema = z
     METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
     METRICS_PORT: intFromString(0, 65535).optional(),
     RETENTION_DAYS: intFromString(1, 3650).default(30),
+    DEMO: z.enum(['1', '0']).optional(),
+    INVENTORY_PUSH: z.enum(['on', 'shadow', 'off']).optional(),
+    ORDERS_TO_ERP: z.enum(['on', 'off']).optional(),
+    SHOPIFY_GRANT: z.enum(['static', 'client_credentials', 'authorization_code']).optional(),
+    ENCRYPTION_KEY_PREVIOUS: z
+      .string()
+      .trim()
+      .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+      .optional(),
   });
+
+/** How the gateway gets its Admin API token: SHOPIFY_GRANT, else a given token, else the client-credentials grant when a client id is set. */
+function shopifyGrantOf(env: Record<string, string | undefined>): 'static' | 'client_credentials' | 'authorization_code' {
+  const given = env.SHOPIFY_GRANT;
+  if (given === 'static' || given === 'client_credentials' || given === 'authorization_code') return given;
+  return env.SHOPIFY_ACCESS_TOKEN || !env.SHOPIFY_API_KEY ? 'static' : 'client_credentials';
+}
+
+/** A simulator or a test store on this machine (127.0.0.0/8, ::1, localhost): never a real store. */
+function isLoopbackUrl(value: string | undefined): boolean {
+  if (!value) return false;
+  try {
+    const host = new URL(value).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Rules between variables. They read the raw values, so they are reported together with the
@@ -98,8 +125,25 @@ const envSchema = z
  */
 function crossVariableProblems(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
-  if (env.SHOPIFY_SHOP && !env.SHOPIFY_ACCESS_TOKEN) {
-    problems.push('SHOPIFY_ACCESS_TOKEN: is required with SHOPIFY_SHOP (an Admin API access token of the app)');
+  const grant = shopifyGrantOf(env);
+  if (env.SHOPIFY_SHOP && grant === 'static' && !env.SHOPIFY_ACCESS_TOKEN) {
+    problems.push(
+      'SHOPIFY_ACCESS_TOKEN: is required with SHOPIFY_SHOP (an Admin API access token of the app), unless the gateway obtains its own: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET (client-credentials grant) or SHOPIFY_GRANT=authorization_code',
+    );
+  }
+  if (env.SHOPIFY_SHOP && grant !== 'static') {
+    if (!env.SHOPIFY_API_KEY) problems.push(`SHOPIFY_API_KEY: is required with SHOPIFY_GRANT=${grant} (the app's client id)`);
+    if (!env.ENCRYPTION_KEY) problems.push(`ENCRYPTION_KEY: is required with SHOPIFY_GRANT=${grant}: the tokens the gateway obtains are stored encrypted under it`);
+    if (grant === 'authorization_code' && !env.PUBLIC_URL) problems.push('PUBLIC_URL: is required with SHOPIFY_GRANT=authorization_code (the install callback is PUBLIC_URL/auth/shopify/callback)');
+  }
+  const erpConnector = env.ERP_CONNECTOR ?? 'simulated';
+  if (env.SHOPIFY_SHOP && erpConnector === 'simulated' && env.DEMO !== '1' && !isLoopbackUrl(env.SHOPIFY_ADMIN_URL)) {
+    problems.push(
+      `ERP_CONNECTOR: is ${env.ERP_CONNECTOR ? 'simulated' : 'simulated (the default)'} while SHOPIFY_SHOP names a real store (${env.SHOPIFY_SHOP}): the simulated ERP would push invented stock to it and forget its orders. Set ERP_CONNECTOR=tryton with ERP_URL, ERP_DATABASE, ERP_USER and ERP_PASSWORD; or unset SHOPIFY_SHOP (or set DEMO=1) for the demo`,
+    );
+  }
+  if (env.DEMO === '1' && (erpConnector === 'tryton' || erpConnector === 'odoo')) {
+    problems.push(`DEMO: DEMO=1 runs the simulated ERP and store, never with a real ERP (ERP_CONNECTOR=${erpConnector}); unset DEMO`);
   }
   if (env.SHOPIFY_SHOP && !env.SHOPIFY_API_SECRET) {
     problems.push('SHOPIFY_API_SECRET: is required with SHOPIFY_SHOP to verify webhooks');
@@ -168,6 +212,7 @@ function toConfig(env: z.output<typeof envSchema>) {
       apiSecret: env.SHOPIFY_API_SECRET,
       apiVersion: env.SHOPIFY_API_VERSION,
       adminUrl: env.SHOPIFY_ADMIN_URL,
+      grant: shopifyGrantOf({ SHOPIFY_GRANT: env.SHOPIFY_GRANT, SHOPIFY_ACCESS_TOKEN: env.SHOPIFY_ACCESS_TOKEN, SHOPIFY_API_KEY: env.SHOPIFY_API_KEY }),
     },
     erp: {
       connector: env.ERP_CONNECTOR,
@@ -186,6 +231,11 @@ function toConfig(env: z.output<typeof envSchema>) {
     logLevel: env.LOG_LEVEL,
     webhookMaxBytes: env.WEBHOOK_MAX_BYTES,
     reservationDefaultTtlSeconds: env.RESERVATION_DEFAULT_TTL_SECONDS,
+    /** DEMO=1: the demo's simulated store and ERP even where a store is configured. */
+    demo: env.DEMO === '1',
+    /** INVENTORY_PUSH / ORDERS_TO_ERP when set: written to the shared switches at this instance's start. */
+    switchesAtStart: { inventoryPush: env.INVENTORY_PUSH, ordersToErp: env.ORDERS_TO_ERP },
+    encryptionKeyPrevious: env.ENCRYPTION_KEY_PREVIOUS ? Buffer.from(env.ENCRYPTION_KEY_PREVIOUS, 'base64') : undefined,
     graphql: {
       // Introspection shows the whole API to any valid key: off by default in production.
       introspection: (env.GRAPHQL_INTROSPECTION ?? (env.NODE_ENV === 'production' ? 'off' : 'on')) === 'on',

@@ -22,6 +22,10 @@ import { createOrdersModule } from './orders/orders.module.js';
 import { createPrivacyModule } from './privacy/privacy.module.js';
 import type { JobDefinition } from './scheduler/job.js';
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
+import { createShopifyAppModule } from './shopify-app/shopify-app.module.js';
+import { createShopifyCredentials } from './shopify/credentials/credentials.js';
+import { createSwitchesRepository } from './switches/switches.repository.js';
+import { createSwitchesService } from './switches/switches.service.js';
 
 export const VERSION = '0.1.0';
 
@@ -129,6 +133,10 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     jobs.push(...ordersModule.jobs);
     closers.push(() => ordersModule.stop());
 
+    // The Shopify app: install routes, app/uninstalled, and at start the go-live switches and scopes.
+    const shopifyApp = createShopifyAppModule(deps, { credentials: deps.credentials!, switches: deps.switches!, adminBaseUrl: deps.credentials!.adminBaseUrl });
+    for (const [topic, handler] of Object.entries(shopifyApp.webhookHandlers)) ordersModule.webhookTopics.register(topic, handler);
+
     // Customers' personal data: retention and Shopify's GDPR topics, received on the same route.
     const privacyModule = createPrivacyModule(deps, { alerts });
     jobs.push(...privacyModule.jobs);
@@ -140,6 +148,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       reservations: reservationsModule.reservations,
       sync: syncModule.sync,
       orders: ordersModule.orders,
+      switches: deps.switches!,
       serverInfo: () => ({
         name: 'stockbridge',
         version: VERSION,
@@ -182,7 +191,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       http: config.http,
       metricsAccess: { token: config.metrics.token, separatePort: config.metrics.port !== undefined },
       graphqlGuard: { ...config.graphql, now: overrides.graphqlClock },
-      routes: [...ordersModule.routes, ...(overrides.routes ?? [])],
+      routes: [...ordersModule.routes, ...shopifyApp.routes, ...(overrides.routes ?? [])],
     });
     closers.push(() => http.close());
     const address = await http.listen({ port: config.port, host: config.host });
@@ -196,6 +205,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       log.info({ metricsUrl }, 'metrics served on their own port');
     }
     listeningUrl = url;
+    await shopifyApp.start();
     await ordersModule.start();
     await inventoryModule.start();
 
@@ -244,20 +254,31 @@ export async function composeModuleDeps(
     const metrics = createMetricsRegistry();
 
     // Adapters: the configured ERP and store, or the demo's simulated pair on loopback.
-    const wantsDemo = !overrides.noDemo && (!config.shopify.shop || (config.erp.connector === 'simulated' && !overrides.erp));
+    const wantsDemo = !overrides.noDemo && (config.demo || !config.shopify.shop || (config.erp.connector === 'simulated' && !overrides.erp));
     const demo = wantsDemo ? await startDemoEnvironment({ log: log.child({ component: 'demo' }) }) : undefined;
     if (demo) closers.push(() => demo.close());
     const erp = overrides.erp ?? createErpConnector(config, log, demo);
-    const shopDomain = config.shopify.shop ?? demo?.shopify.shopDomain;
-    const accessToken = config.shopify.shop ? config.shopify.accessToken : demo?.shopify.accessToken;
-    if (!shopDomain || !accessToken) {
-      throw new AppError('CONFIG_INVALID', 'SHOPIFY_SHOP and SHOPIFY_ACCESS_TOKEN are required (or run with neither for the demo)');
+    // DEMO=1 serves the demo's simulated store even where a store is configured.
+    const realStore = config.shopify.shop !== undefined && !(config.demo && demo);
+    const shopDomain = realStore ? config.shopify.shop : demo?.shopify.shopDomain;
+    if (!shopDomain) {
+      throw new AppError('CONFIG_INVALID', 'SHOPIFY_SHOP and its credentials are required (or run with neither for the demo)');
     }
+    const adminUrl = realStore ? config.shopify.adminUrl : demo?.shopify.adminUrl;
+    const now = () => new Date();
+    const credentials = createShopifyCredentials({ config, database, log, shop: shopDomain, adminUrl, demoToken: realStore ? undefined : demo?.shopify.accessToken, now });
+    const switches = createSwitchesService({
+      repository: createSwitchesRepository(database.db),
+      installedState: async () => (await credentials.installations.findStatus(shopDomain))?.status ?? null,
+      log: log.child({ component: 'switches' }),
+      now,
+      metrics,
+    });
     const shopify = new AdminApiShopifyClient({
       shopDomain,
-      accessToken,
+      tokens: credentials.tokens,
       apiVersion: config.shopify.apiVersion,
-      adminUrl: config.shopify.shop ? config.shopify.adminUrl : demo?.shopify.adminUrl,
+      adminUrl,
       logger: log.child({ component: 'shopify' }),
       metrics,
     });
@@ -270,8 +291,10 @@ export async function composeModuleDeps(
       erp,
       shopify,
       shop: shopDomain,
-      webhookSecret: config.shopify.shop ? config.shopify.apiSecret : demo?.shopify.apiSecret,
-      now: () => new Date(),
+      webhookSecret: realStore ? config.shopify.apiSecret : demo?.shopify.apiSecret,
+      now,
+      switches,
+      credentials,
     };
     return { deps, demo, close };
   } catch (error) {

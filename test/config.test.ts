@@ -62,6 +62,8 @@ describe('configuration', () => {
     writeFileSync(join(dir, 'secret'), 'hush');
     const config = loadConfig({
       SHOPIFY_SHOP: 'acme.myshopify.com',
+      // A store on this machine (a simulator): the simulated ERP is allowed beside it.
+      SHOPIFY_ADMIN_URL: 'http://127.0.0.1:9100',
       SHOPIFY_ACCESS_TOKEN_FILE: join(dir, 'token'),
       SHOPIFY_API_SECRET_FILE: join(dir, 'secret'),
     });
@@ -82,5 +84,28 @@ describe('configuration', () => {
   it('decodes a 32-byte base64 encryption key', () => {
     const key = Buffer.alloc(32, 7).toString('base64');
     expect(loadConfig({ ENCRYPTION_KEY: key }).encryptionKey?.length).toBe(32);
+  });
+
+  it('refuses a real store with the simulated ERP (the default), naming the way out', () => {
+    const store = { SHOPIFY_SHOP: 'acme.myshopify.com', SHOPIFY_ACCESS_TOKEN: 'shpat_x', SHOPIFY_API_SECRET: 'hush' };
+    const problems = problemsOf(store);
+    expect(problems).toEqual([expect.stringMatching(/^ERP_CONNECTOR: is simulated \(the default\) while SHOPIFY_SHOP names a real store.*ERP_CONNECTOR=tryton/)]);
+    expect(problemsOf({ ...store, ERP_CONNECTOR: 'simulated' })).toEqual([expect.stringMatching(/^ERP_CONNECTOR: is simulated while/)]);
+    // The demo stays possible, on purpose.
+    expect(loadConfig({ ...store, DEMO: '1' }).demo).toBe(true);
+  });
+
+  it('never runs the demo with a real ERP', () => {
+    const problems = problemsOf({ DEMO: '1', ERP_CONNECTOR: 'tryton', ERP_URL: 'http://erp:8000', ERP_DATABASE: 'd', ERP_USER: 'u', ERP_PASSWORD: 'p' });
+    expect(problems).toEqual([expect.stringMatching(/^DEMO: /)]);
+  });
+
+  it('needs the client id and an encryption key when the gateway obtains its own token, and PUBLIC_URL for the install', () => {
+    const erp = { ERP_CONNECTOR: 'tryton', ERP_URL: 'http://erp:8000', ERP_DATABASE: 'd', ERP_USER: 'u', ERP_PASSWORD: 'p' };
+    const named = (env: Record<string, string>) => problemsOf({ ...erp, SHOPIFY_SHOP: 'acme.myshopify.com', SHOPIFY_API_SECRET: 'hush', ...env }).map((p) => p.split(':')[0]);
+    expect(named({ SHOPIFY_GRANT: 'client_credentials' }).sort()).toEqual(['ENCRYPTION_KEY', 'SHOPIFY_API_KEY']);
+    expect(named({ SHOPIFY_GRANT: 'authorization_code', SHOPIFY_API_KEY: 'id', ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') })).toEqual(['PUBLIC_URL']);
+    const config = loadConfig({ ...erp, SHOPIFY_SHOP: 'acme.myshopify.com', SHOPIFY_API_SECRET: 'hush', SHOPIFY_API_KEY: 'id', ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') });
+    expect(config.shopify.grant).toBe('client_credentials');
   });
 });

@@ -89,6 +89,20 @@ export type ErrorResult = {
   message: Scalars['String']['output'];
 };
 
+/**
+ * The gateway's health. Today: the go-live switches as every instance obeys them (read from the
+ * database, so a change reaches all instances within seconds, without a restart).
+ */
+export type Health = {
+  __typename?: 'Health';
+  /** The push as it runs now (OFF while the Shopify app is uninstalled). */
+  inventoryPush: InventoryPushMode;
+  /** Order submission as it runs now (OFF while the Shopify app is uninstalled). */
+  ordersToErp: OrdersToErpMode;
+  /** False after app/uninstalled, until the app is installed again. */
+  shopInstalled: Scalars['Boolean']['output'];
+};
+
 /** The ATP at the location does not cover the quantity; nothing was held. */
 export type InsufficientStock = ErrorResult & {
   __typename?: 'InsufficientStock';
@@ -120,6 +134,12 @@ export type InventoryDrift = {
   shopifyLocationId: Scalars['ID']['output'];
   sku: Scalars['String']['output'];
 };
+
+/** How the inventory push runs: ON writes to Shopify, SHADOW computes and records what it would write and the drift (writing nothing), OFF pushes nothing. */
+export type InventoryPushMode =
+  | 'OFF'
+  | 'ON'
+  | 'SHADOW';
 
 export type KitComponent = {
   __typename?: 'KitComponent';
@@ -229,6 +249,8 @@ export type Mutation = {
   revokeApiKey: ApiKey;
   /** Sets (or removes) a safety stock rule; returns the positions it applies to, recomputed. */
   setSafetyStock: Array<LocationAvailability>;
+  /** Changes the go-live switches for every instance (no restart needed); answers them as now in force. */
+  setSwitches: Health;
 };
 
 
@@ -279,6 +301,11 @@ export type MutationRevokeApiKeyArgs = {
 
 export type MutationSetSafetyStockArgs = {
   input: SetSafetyStockInput;
+};
+
+
+export type MutationSetSwitchesArgs = {
+  input: SetSwitchesInput;
 };
 
 /** The SKU, or the SKU at that location, is not known to Stockbridge (no ERP figures for it); nothing was held. */
@@ -410,6 +437,11 @@ export type OrderStatus =
   /** The ERP has the sales order (erpReference). */
   | 'SUBMITTED';
 
+/** Whether orders go to the ERP: ON sends them, OFF receives, stores and shows them without sending (they go once switched ON). */
+export type OrdersToErpMode =
+  | 'OFF'
+  | 'ON';
+
 /** Relay pagination: where a page ends and whether another follows. */
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -509,6 +541,8 @@ export type Query = {
    * exist the answer is a RESULT_TOO_LARGE error (revoke unused keys, or ask for more).
    */
   apiKeys: Array<ApiKey>;
+  /** The gateway's health and go-live switches. */
+  health: Health;
   /**
    * Mapped positions whose ATP differs from Shopify's last read `available`; `location` is an ERP
    * location code. At most `first` (default 100, at most 1,000); more is a RESULT_TOO_LARGE error
@@ -778,6 +812,11 @@ export type SetSafetyStockInput = {
   quantity?: InputMaybe<Scalars['Float']['input']>;
   /** Absent: every SKU. */
   sku?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type SetSwitchesInput = {
+  inventoryPush?: InputMaybe<InventoryPushMode>;
+  ordersToErp?: InputMaybe<OrdersToErpMode>;
 };
 
 /** A Shopify variant an ambiguous ERP SKU could have meant. */
@@ -1155,10 +1194,12 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ErrorResult: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['ErrorResult']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Health: ResolverTypeWrapper<Health>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   InsufficientStock: ResolverTypeWrapper<InsufficientStock>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   InventoryDrift: ResolverTypeWrapper<DriftRecord>;
+  InventoryPushMode: InventoryPushMode;
   KitComponent: ResolverTypeWrapper<KitComponent>;
   Location: ResolverTypeWrapper<LocationView>;
   LocationAvailability: ResolverTypeWrapper<PositionRecord>;
@@ -1175,6 +1216,7 @@ export type ResolversTypes = ResolversObject<{
   OrderLine: ResolverTypeWrapper<OrderLineModel>;
   OrderSource: OrderSource;
   OrderStatus: OrderStatus;
+  OrdersToErpMode: OrdersToErpMode;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<ProductView>;
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
@@ -1193,6 +1235,7 @@ export type ResolversTypes = ResolversObject<{
   Scope: Scope;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
   SetSafetyStockInput: SetSafetyStockInput;
+  SetSwitchesInput: SetSwitchesInput;
   ShopifyVariantCandidate: ResolverTypeWrapper<ShopifyVariantCandidate>;
   SkuMapping: ResolverTypeWrapper<SkuMappingModel>;
   SkuMappingCounts: ResolverTypeWrapper<SkuMappingCounts>;
@@ -1232,6 +1275,7 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   ErrorResult: ResolversInterfaceTypes<ResolversParentTypes>['ErrorResult'];
   Float: Scalars['Float']['output'];
+  Health: Health;
   ID: Scalars['ID']['output'];
   InsufficientStock: InsufficientStock;
   Int: Scalars['Int']['output'];
@@ -1265,6 +1309,7 @@ export type ResolversParentTypes = ResolversObject<{
   SafetyStockRule: SafetyStockRuleModel;
   ServerInfo: ServerInfo;
   SetSafetyStockInput: SetSafetyStockInput;
+  SetSwitchesInput: SetSwitchesInput;
   ShopifyVariantCandidate: ShopifyVariantCandidate;
   SkuMapping: SkuMappingModel;
   SkuMappingCounts: SkuMappingCounts;
@@ -1348,6 +1393,12 @@ export type ErrorResultResolvers<ContextType = GraphQLContext, ParentType extend
   __resolveType: TypeResolveFn<'InsufficientStock' | 'NotFound', ParentType, ContextType>;
 }>;
 
+export type HealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = ResolversObject<{
+  inventoryPush?: Resolver<ResolversTypes['InventoryPushMode'], ParentType, ContextType>;
+  ordersToErp?: Resolver<ResolversTypes['OrdersToErpMode'], ParentType, ContextType>;
+  shopInstalled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
 export type InsufficientStockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InsufficientStock'] = ResolversParentTypes['InsufficientStock']> = ResolversObject<{
   availableToPromise?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   errorCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1422,6 +1473,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setSafetyStock?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType, RequireFields<MutationSetSafetyStockArgs, 'input'>>;
+  setSwitches?: Resolver<ResolversTypes['Health'], ParentType, ContextType, RequireFields<MutationSetSwitchesArgs, 'input'>>;
 }>;
 
 export type NotFoundResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NotFound'] = ResolversParentTypes['NotFound']> = ResolversObject<{
@@ -1519,6 +1571,7 @@ export type ProductEdgeResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, Partial<QueryApiKeysArgs>>;
+  health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   inventoryDrift?: Resolver<Array<ResolversTypes['InventoryDrift']>, ParentType, ContextType, Partial<QueryInventoryDriftArgs>>;
   locations?: Resolver<Array<ResolversTypes['Location']>, ParentType, ContextType, Partial<QueryLocationsArgs>>;
   lots?: Resolver<Array<ResolversTypes['Lot']>, ParentType, ContextType, Partial<QueryLotsArgs>>;
@@ -1748,6 +1801,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   ErrorResult?: ErrorResultResolvers<ContextType>;
+  Health?: HealthResolvers<ContextType>;
   InsufficientStock?: InsufficientStockResolvers<ContextType>;
   InventoryDrift?: InventoryDriftResolvers<ContextType>;
   KitComponent?: KitComponentResolvers<ContextType>;

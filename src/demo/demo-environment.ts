@@ -3,7 +3,7 @@ import { createDemoErp, seededRandom } from '../erp/simulated/demo-catalogue.js'
 import type { SimulatedErp } from '../erp/simulated/simulated-erp.js';
 import { SimulatedErpConnector } from '../erp/simulated/simulated-erp-connector.js';
 import type { Logger } from '../logger.js';
-import { startShopifySimulator, type ShopifySimulator } from '../simulators/shopify/index.js';
+import { startShopifySimulator, type ShopifySimulator, type ShopifySimulatorOptions } from '../simulators/shopify/index.js';
 import type { SeedProduct } from '../simulators/shopify/seed.schema.js';
 
 /**
@@ -46,6 +46,8 @@ export interface DemoOptions {
   /** ERP stock movements per minute (0 = still). */
   activityPerMinute?: number;
   seed?: number;
+  /** More options for the simulated store (tests: OAuth token lifetimes, granted scopes). */
+  shopify?: Pick<ShopifySimulatorOptions, 'oauth' | 'accessScopes' | 'apiKey' | 'apiSecret'>;
 }
 
 async function readAll<T>(next: (cursor: string | undefined) => Promise<{ items: readonly T[]; nextCursor: string | null }>): Promise<T[]> {
@@ -88,6 +90,7 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
   }
 
   const shopify = await startShopifySimulator({
+    ...options.shopify,
     port: options.shopifyPort ?? 0,
     plan: 'standard',
     shopDomain: 'stockbridge-demo.myshopify.com',

@@ -6,6 +6,7 @@ import type { InventoryServices } from '../inventory/inventory.module.js';
 import { createReservationLoaders, type ReservationLoaders } from '../reservations/reservations.loaders.js';
 import type { ReservationsService } from '../reservations/reservations.service.js';
 import { createSyncLoaders, type SyncLoaders } from '../sync/sync.loaders.js';
+import type { SwitchesService } from '../switches/switches.service.js';
 import type { SyncService } from '../sync/sync.service.js';
 import { createOrdersLoaders, type OrdersLoaders } from '../orders/orders.loaders.js';
 import type { OrdersService } from '../orders/orders.service.js';
@@ -20,6 +21,8 @@ export interface AppServices {
   reservations: ReservationsService;
   sync: SyncService;
   orders: OrdersService;
+  /** The go-live switches (health, setSwitches). */
+  switches: SwitchesService;
   serverInfo: () => { name: string; version: string; database: string; erpConnector: string; shop: string };
 }
 

@@ -8,6 +8,7 @@ import { inventoryResolvers } from '../inventory/inventory.resolvers.js';
 import { reservationResolvers } from '../reservations/reservations.resolvers.js';
 import { syncResolvers } from '../sync/sync.resolvers.js';
 import { ordersResolvers } from '../orders/orders.resolvers.js';
+import { switchesResolvers } from '../switches/switches.resolvers.js';
 
 const schemaFolder = resolve(fileURLToPath(new URL('../../schema', import.meta.url)));
 
@@ -77,5 +78,5 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
 }
 
 export function buildResolvers(): Resolvers {
-  return mergeResolvers(commonResolvers, apiKeyResolvers, reservationResolvers, inventoryResolvers, syncResolvers, ordersResolvers);
+  return mergeResolvers(commonResolvers, apiKeyResolvers, reservationResolvers, inventoryResolvers, syncResolvers, ordersResolvers, switchesResolvers);
 }

@@ -33,6 +33,12 @@ export interface OrderWorkerOptions {
   readonly idleMs?: number;
   /** Pause after a loop failed (the database away), before it tries again (default 2 s). */
   readonly errorPauseMs?: number;
+  /**
+   * The go-live switch ORDERS_TO_ERP (switches.service.ts; default on). Off: deliveries are still
+   * applied (orders recorded, counted as pending, shown), no order is sent to the ERP; the
+   * orders loop looks again every few seconds, so switching on sends the waiting ones at once.
+   */
+  readonly ordersToErp?: () => Promise<'on' | 'off'>;
 }
 
 class Loop {
@@ -100,6 +106,9 @@ class Loop {
   }
 }
 
+/** How soon an orders loop held by ORDERS_TO_ERP=off looks at the switch again. */
+const SWITCH_RECHECK_MS = 3_000;
+
 export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
   const { log } = options;
   const idleMs = options.idleMs ?? 60_000;
@@ -127,6 +136,7 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
   const ordersLoop = new Loop(
     'orders',
     async (signal) => {
+      if ((await options.ordersToErp?.()) === 'off') return { busy: false, nextDueAt: new Date(Date.now() + SWITCH_RECHECK_MS) };
       await options.processor.processDue({ signal });
       return { busy: false, nextDueAt: await options.orderRepository.nextDueAt() };
     },
@@ -154,6 +164,7 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
         deliveries += settled;
         if (claimed === 0) break;
       }
+      if ((await options.ordersToErp?.()) === 'off') return { deliveries, orders: 0 };
       const orders = await options.processor.processDue({ signal });
       return { deliveries, orders };
     },

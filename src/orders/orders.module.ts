@@ -120,7 +120,15 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     onStored: () => worker?.wake(),
     ...options.inboxWait,
   });
-  worker = createOrderWorker({ inbox, processor, inboxRepository, orderRepository, pushSignal, log });
+  worker = createOrderWorker({
+    inbox,
+    processor,
+    inboxRepository,
+    orderRepository,
+    pushSignal,
+    log,
+    ordersToErp: deps.switches ? () => deps.switches!.ordersToErp() : undefined,
+  });
   const poll = createOrderPollService({
     db,
     shop: deps.shop,

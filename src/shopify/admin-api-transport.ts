@@ -106,6 +106,9 @@ type Attempt<TData> =
   | { kind: 'retry'; code: string; delayMs: number | null; message: string }
   | { kind: 'fatal'; error: ShopifyError; token?: string };
 
+/** Carries a request's token from `request` to `customFetchApi`; never sent. */
+const TOKEN_HANDOFF_HEADER = 'X-Stockbridge-Access-Token';
+
 export class AdminApiTransport {
   readonly shopDomain: string;
   readonly #client: AdminApiClient;
@@ -143,10 +146,17 @@ export class AdminApiTransport {
       userAgentPrefix: 'Stockbridge',
       retries: 0,
       // The client always builds https://<shop>/admin/api/...; a simulator or proxy speaks plain HTTP.
+      // The client's own token header wins over a request's headers, so each request's token
+      // travels under a private header and is put in place here.
       customFetchApi: (url, init) => {
-        if (!adminUrl) return fetch(url, init);
+        const headers = { ...(init?.headers as Record<string, string> | undefined) };
+        const token = headers[TOKEN_HANDOFF_HEADER];
+        delete headers[TOKEN_HANDOFF_HEADER];
+        if (token) headers['X-Shopify-Access-Token'] = token;
+        const sent = { ...init, headers };
+        if (!adminUrl) return fetch(url, sent);
         const target = new URL(url);
-        return fetch(`${adminUrl}${target.pathname}${target.search}`, init);
+        return fetch(`${adminUrl}${target.pathname}${target.search}`, sent);
       },
       logger: (entry) => {
         if (entry.type === 'HTTP-Response-GraphQL-Deprecation-Notice') {
@@ -244,7 +254,7 @@ export class AdminApiTransport {
     try {
       const response = await this.#client.request<TData>(operation.source, {
         variables,
-        headers: { 'X-Shopify-Access-Token': token },
+        headers: { [TOKEN_HANDOFF_HEADER]: token },
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       const durationMs = this.#clock.now() - started;

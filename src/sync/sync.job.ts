@@ -8,7 +8,7 @@ import type { SyncService } from './sync.service.js';
  * while one runs (a manual `pushInventory(full: true)`, another instance) joins it.
  */
 export function createSyncJobs(
-  service: Pick<SyncService, 'runDelta' | 'runFullReconcile' | 'lastFullReconcileAt'>,
+  service: Pick<SyncService, 'runDelta' | 'runFullReconcile' | 'lastFullReconcileAt'> & Partial<Pick<SyncService, 'pushMode'>>,
   options: { syncIntervalSeconds: number; reconcileIntervalSeconds: number; ready?: (() => Promise<void>) | undefined },
 ): JobDefinition[] {
   // The first runs after start-up wait for the mapping and the read model to be filled.
@@ -37,6 +37,8 @@ export function createSyncJobs(
       // The fence makes the run's take-overs and its watermark conditional on still holding the lease.
       async run({ signal, fence }) {
         await ready(signal);
+        // Switched off, the ERP changes wait behind the watermark: switched on, the next delta takes them all.
+        if ((await service.pushMode?.()) === 'off') return { skipped: true, reason: 'INVENTORY_PUSH is off' };
         return summary(await service.runDelta({ signal, fence }));
       },
     },
@@ -49,6 +51,7 @@ export function createSyncJobs(
       runOnStart: true,
       async run({ signal, log, scheduledAt }) {
         await ready(signal);
+        if ((await service.pushMode?.()) === 'off') return { skipped: true, reason: 'INVENTORY_PUSH is off' };
         const last = await service.lastFullReconcileAt();
         if (last && scheduledAt.getTime() - last.getTime() < reconcileMs * 0.9) {
           log.debug({ last }, 'full reconcile skipped: one finished within the interval');

@@ -67,6 +67,12 @@ export interface SyncServiceDeps {
   /** How long `pushInventory` waits before answering with a RUNNING run (default 20 s). */
   readonly manualWaitMs?: number;
   /**
+   * The go-live switch INVENTORY_PUSH as it stands (switches.service.ts; default on): shadow
+   * makes every run a dry run (computed, recorded with its drift, nothing written to Shopify),
+   * off stops the scheduled and event pushes and refuses a manual one.
+   */
+  readonly pushMode?: () => Promise<'on' | 'shadow' | 'off'>;
+  /**
    * The catalogue's first fill (the inventory module): manual pushes and reconciles wait for it
    * a bounded time and are refused with `CATALOGUE_NOT_READY` until both sides were filled.
    */
@@ -139,7 +145,7 @@ export class SyncService {
       record = await runs.takeOverRun(resumable.id, 'resume', this.deps.now(), fence);
       if (record) log.warn({ runId: record.id, attempts: record.attempts }, 'taking over a delta run a stopped process left unfinished');
     }
-    record ??= await runs.createRun({ kind: 'DELTA', dryRun: false, full: false, request: { watermarkFrom }, at: this.deps.now(), fence });
+    record ??= await runs.createRun({ kind: 'DELTA', dryRun: (await this.pushMode()) !== 'on', full: false, request: { watermarkFrom }, at: this.deps.now(), fence });
     return this.#execute(record, fence, async (run) => {
       const changes = await erp.getStockChangesSince(watermarkFrom);
       throwIfAborted(options.signal);
@@ -181,7 +187,7 @@ export class SyncService {
     options: RunOptions & { kind?: 'FULL' | 'MANUAL'; dryRun?: boolean; locations?: readonly string[] | null },
   ): Promise<{ record: SyncRunRecord; done: Promise<SyncRunRecord>; joined: boolean }> {
     const { runs, log } = this.deps;
-    const dryRun = options.dryRun ?? false;
+    const dryRun = (options.dryRun ?? false) || (await this.pushMode()) !== 'on';
     // A run whose process died would hold the key for ever: runs that stopped beating are closed first.
     await runs.failAbandoned(new Date(this.deps.now().getTime() - ABANDONED_AFTER_MS), this.deps.now());
     const { run: record, joined } = await runs.startSingleFlightRun(dryRun ? 'reconcile:dry' : 'reconcile', {
@@ -327,8 +333,15 @@ export class SyncService {
    * Pushes the positions Stockbridge itself marked (reservations, orders, safety stock, mapping
    * changes, retries and held drops now due). Returns null when nothing was due.
    */
+  /** INVENTORY_PUSH as in force now (on when no switches are wired). */
+  async pushMode(): Promise<'on' | 'shadow' | 'off'> {
+    return (await this.deps.pushMode?.()) ?? 'on';
+  }
+
   async runEventPush(options: RunOptions = {}): Promise<SyncRunRecord | null> {
     const { positions, runs } = this.deps;
+    // Marks wait while the push is not on: switched on, they go out with the next pass.
+    if ((await this.pushMode()) !== 'on') return null;
     let skus = await positions.findSkusDueForPush(this.deps.now(), SKUS_PER_PAGE);
     if (skus.length === 0) return null;
     const record = await runs.createRun({ kind: 'EVENT', dryRun: false, full: false, request: {}, at: this.deps.now() });
@@ -356,7 +369,11 @@ export class SyncService {
     if (input.skus && skus!.length === 0) throw new ValidationError('skus, when given, must name at least one SKU', { code: 'SYNC_NO_SKUS' });
     if (input.locations && locations!.length === 0) throw new ValidationError('locations, when given, must name at least one ERP location', { code: 'SYNC_NO_LOCATIONS' });
     if (skus && skus.length > 10_000) throw new ValidationError('at most 10,000 SKUs per push; use full: true for everything', { code: 'SYNC_TOO_MANY_SKUS' });
-    const dryRun = input.dryRun ?? false;
+    const mode = await this.pushMode();
+    if (mode === 'off' && !input.dryRun) {
+      throw new AppError('INVENTORY_PUSH_OFF', 'the inventory push is switched off (INVENTORY_PUSH=off): ask for a dry run, or `switches set --inventory-push shadow|on`');
+    }
+    const dryRun = (input.dryRun ?? false) || mode === 'shadow';
     await this.#requireCatalogue();
 
     let started: { record: SyncRunRecord; done: Promise<SyncRunRecord> };

@@ -30,6 +30,8 @@ export type ConsumeStateResult = 'ok' | 'unknown' | 'used' | 'expired' | 'other_
 
 export interface InstallationRepository {
   find(shop: string): Promise<Installation | null>;
+  /** Whether the shop is installed, without opening any token (null: no row, e.g. a static token). */
+  findStatus(shop: string): Promise<{ status: 'installed' | 'uninstalled'; grant: GrantKind; tokenVersion: number } | null>;
   /**
    * Runs `renew` holding the shop's row lock (the row is created first if absent) and stores the
    * token it returns; `renew` sees the row as it is once the lock is held, and returns null to
@@ -82,6 +84,14 @@ export function createInstallationRepository(db: Db, box: SecretBox | null): Ins
     async find(shop) {
       const [row] = await db.select().from(shopifyInstallations).where(eq(shopifyInstallations.shop, shop));
       return row ? toInstallation(row) : null;
+    },
+
+    async findStatus(shop) {
+      const [row] = await db
+        .select({ status: shopifyInstallations.status, grant: shopifyInstallations.grant, tokenVersion: shopifyInstallations.tokenVersion })
+        .from(shopifyInstallations)
+        .where(eq(shopifyInstallations.shop, shop));
+      return row ?? null;
     },
 
     async renewLocked(shop, grant, renew, at) {

@@ -70,16 +70,21 @@ export class ShopifyOAuthClient {
 
   async #post(fields: Record<string, string>, grant: string): Promise<GrantedToken> {
     const sentAt = this.#now();
-    let response: Response;
-    try {
-      response = await fetch(this.#url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ client_id: this.options.apiKey, client_secret: this.options.apiSecret, ...fields }),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
-      });
-    } catch (error) {
-      throw new AppError('SHOPIFY_UNAVAILABLE', `Shopify's token endpoint did not answer (${grant}): ${error instanceof Error ? error.message : String(error)}`, { grant });
+    let response: Response | undefined;
+    // One more try after a network failure (a kept-alive connection the server had closed): asking
+    // again is safe for every grant here (a refresh token stays usable until its successor is used).
+    for (let attempt = 1; !response; attempt++) {
+      try {
+        response = await fetch(this.#url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify({ client_id: this.options.apiKey, client_secret: this.options.apiSecret, ...fields }),
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+        });
+      } catch (error) {
+        if (attempt < 2 && !(error instanceof Error && error.name === 'TimeoutError')) continue;
+        throw new AppError('SHOPIFY_UNAVAILABLE', `Shopify's token endpoint did not answer (${grant}): ${error instanceof Error ? error.message : String(error)}`, { grant });
+      }
     }
     const text = await response.text();
     if (!response.ok) {

@@ -396,6 +396,10 @@ export function createAdminResolvers(): ResolverMap {
   return {
     QueryRoot: {
       shop: () => ({ __typename: 'Shop' }),
+      // The calling token's scopes (every scope the simulator knows when it was given none).
+      currentAppInstallation: (_source, _args, context) => ({
+        accessScopes: [...(context.grantedScopes ?? new Set([...context.adminSchema.typeScopes.values()].flatMap((requirement) => requirement.scopes)))].sort().map((handle) => ({ handle, description: handle })),
+      }),
       location: (_source, args, context) => {
         if (args.id === undefined || args.id === null) {
           return [...context.state.locations.values()].find((location) => location.isActive) ?? null;
