@@ -132,7 +132,8 @@ export function createErpCallPolicy(options: ErpCallPolicyOptions): ErpCallPolic
 
   /** What a write's failure means: sent again (known not applied), in doubt, or as thrown. */
   function classifyWrite(error: unknown, operation: string, sentAt: Date): unknown {
-    if (error instanceof ErpUnavailableError && !error.notApplied) {
+    // An answer that does not parse is as good as lost: the write may well have been applied.
+    if ((error instanceof ErpUnavailableError && !error.notApplied) || error instanceof ErpInvalidResponseError) {
       return new ErpInDoubtError(`${options.erp} may or may not have applied ${operation}: its answer was lost`, { erp: options.erp, operation, sentAt, settleMs }, { cause: error });
     }
     return error;

@@ -34,7 +34,7 @@
  *   retries happen only for reads and for failures known to be before sending (connection
  *   refused) or answered as rolled back (`ERP_CONFLICT`, a busy database).
  * - When the answer of a sent write is lost (client timeout after sending, connection reset,
- *   HTTP 5xx) the method throws `ErpInDoubtError` (`ERP_IN_DOUBT`, not retryable) carrying
+ *   HTTP 5xx, an answer that does not parse) the method throws `ErpInDoubtError` (`ERP_IN_DOUBT`, not retryable) carrying
  *   `sentAt` and `settlesAt = sentAt + capabilities.inDoubtSettleMs`.
  * - The caller records the write as IN_DOUBT and resolves it by looking the document up again
  *   only after `settlesAt`: `findSalesOrder` for a create (found: it was applied; null: it was

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createErpCallPolicy, parseErpAnswer } from '../../src/erp/erp-call-policy.js';
-import { ErpRejectedError, ErpUnavailableError } from '../../src/erp/erp-errors.js';
+import { ErpConflictError, ErpInDoubtError, ErpInvalidResponseError, ErpRejectedError, ErpUnavailableError } from '../../src/erp/erp-errors.js';
 import { NotFoundError, isAppError } from '../../src/shared/errors.js';
 
 const noWait = { backoffMs: 0, sleep: async () => undefined };
@@ -125,5 +125,70 @@ describe('parsing ERP answers', () => {
       expect((error as Error).message).toContain('0.quantity');
       expect(JSON.stringify((error as { details: unknown }).details)).not.toContain('secret@example.com');
     }
+  });
+
+  describe('writes', () => {
+    it('never resends a write whose answer was lost: a timeout, a reset or an unreadable answer is ERP_IN_DOUBT with its settle time', async () => {
+      const policy = createErpCallPolicy({ erp: 'test', maxAttempts: 3, timeoutMs: 50, inDoubtSettleMs: 1_000, ...noWait });
+      for (const failure of [
+        () => new Promise<never>(() => undefined),
+        async () => {
+          throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } });
+        },
+        async () => {
+          throw new ErpInvalidResponseError('not JSON');
+        },
+      ]) {
+        let attempts = 0;
+        const { code, error } = await failureOf(
+          policy.run(
+            'sale.create',
+            () => {
+              attempts += 1;
+              return failure();
+            },
+            { write: true },
+          ),
+        );
+        expect(code).toBe('ERP_IN_DOUBT');
+        expect(attempts).toBe(1);
+        const doubt = error as ErpInDoubtError;
+        expect(doubt.settlesAt.getTime() - doubt.sentAt.getTime()).toBe(1_000);
+      }
+    });
+
+    it('resends a write only when nothing was applied: refused connection, or a conflict the ERP rolled back', async () => {
+      const policy = createErpCallPolicy({ erp: 'test', maxAttempts: 3, ...noWait });
+      let attempts = 0;
+      const answer = await policy.run(
+        'sale.create',
+        async () => {
+          attempts += 1;
+          if (attempts === 1) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+          if (attempts === 2) throw new ErpConflictError('could not obtain lock');
+          return 'made';
+        },
+        { write: true },
+      );
+      expect(answer).toBe('made');
+      expect(attempts).toBe(3);
+    });
+
+    it('hands a conflict straight back when asked (a find-or-create looks again instead)', async () => {
+      const policy = createErpCallPolicy({ erp: 'test', maxAttempts: 3, ...noWait });
+      let attempts = 0;
+      const { code } = await failureOf(
+        policy.run(
+          'party.create',
+          async () => {
+            attempts += 1;
+            throw new ErpConflictError('The code on party must be unique.');
+          },
+          { write: true, retryConflicts: false },
+        ),
+      );
+      expect(code).toBe('ERP_CONFLICT');
+      expect(attempts).toBe(1);
+    });
   });
 });
