@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createErpCallPolicy, parseErpAnswer } from '../../src/erp/erp-call-policy.js';
-import { ErpConflictError, ErpInDoubtError, ErpInvalidResponseError, ErpRejectedError, ErpUnavailableError } from '../../src/erp/erp-errors.js';
+import type { ErpInDoubtError} from '../../src/erp/erp-errors.js';
+import { ErpConflictError, ErpInvalidResponseError, ErpRejectedError, ErpUnavailableError } from '../../src/erp/erp-errors.js';
 import { NotFoundError, isAppError } from '../../src/shared/errors.js';
 
 const noWait = { backoffMs: 0, sleep: async () => undefined };
