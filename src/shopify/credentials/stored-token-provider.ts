@@ -92,6 +92,10 @@ export class StoredTokenProvider implements ShopifyTokenProvider {
     const stored = await repository.find(shop);
     if (stored) this.#refuseUnless(stored);
     if (stored && this.#usable(stored, rejected)) return this.#remember(stored);
+    // Nothing to refresh before the install: no row is made for a shop that never installed.
+    if (grant === 'authorization_code' && !stored?.refreshToken) {
+      throw new AppError('SHOPIFY_NOT_INSTALLED', `the app is not installed on ${shop} yet: open /auth/shopify/install?shop=${shop}`);
+    }
     const renewed = await repository.renewLocked(
       shop,
       grant,
