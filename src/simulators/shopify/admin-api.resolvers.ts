@@ -398,7 +398,7 @@ export function createAdminResolvers(): ResolverMap {
       shop: () => ({ __typename: 'Shop' }),
       // The calling token's scopes (every scope the simulator knows when it was given none).
       currentAppInstallation: (_source, _args, context) => ({
-        accessScopes: [...(context.grantedScopes ?? new Set([...context.adminSchema.typeScopes.values()].flatMap((requirement) => requirement.scopes)))].sort().map((handle) => ({ handle, description: handle })),
+        accessScopes: [...(context.grantedScopes ?? new Set([...context.adminSchema.typeScopes.values(), ...context.adminSchema.fieldScopes.values()].flatMap((requirement) => requirement.scopes)))].sort().map((handle) => ({ handle, description: handle })),
       }),
       location: (_source, args, context) => {
         if (args.id === undefined || args.id === null) {
