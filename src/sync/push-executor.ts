@@ -7,6 +7,7 @@ import type { ItemRef, PushRepository } from './push.repository.js';
 import type { SyncMetrics } from './sync.metrics.js';
 import { addTally, emptyTally, type RunTally, type SyncRunChangeRecord, type SyncRunErrorRecord, type SyncRunKind } from './sync.models.js';
 import type { SyncRunRepository } from './sync-run.repository.js';
+import type { JobFence } from '../scheduler/fence.js';
 
 /**
  * Pushes Shopify item × location groups: plans each (push-plan.ts), records what readings taught
@@ -27,6 +28,8 @@ export interface RunContext {
   readonly tally: RunTally;
   errorsRecorded: number;
   changesRecorded: number;
+  /** The scheduler token a fenced run (the scheduled delta) writes under: its items are recorded only while it holds the run. */
+  readonly fence?: JobFence | undefined;
   /** Planned writes held back to fill whole Shopify calls (`deferWrites`), sent by `flush`. */
   deferred?: Planned[];
   flushes?: number;
@@ -368,7 +371,7 @@ export class PushExecutor {
       code: f.code,
       message: f.message,
     }));
-    run.errorsRecorded += await runs.addErrors(run.id, errors, run.errorsRecorded);
+    run.errorsRecorded += await runs.addErrors(run.id, errors, run.errorsRecorded, run.fence);
     // Shopify refused these: nothing landed. Unknown outcomes keep their intent for the next reading.
     await repository.deleteIntents(run.id, failed.filter((f) => !OUTCOME_UNKNOWN_CODES.has(f.code)).map((f) => f.item.group));
     const counts = await repository.recordFailures(
@@ -412,7 +415,7 @@ export class PushExecutor {
       toQuantity: p.plan.target,
       applied,
     }));
-    run.changesRecorded += await this.deps.runs.addChanges(run.id, changes, run.changesRecorded);
+    run.changesRecorded += await this.deps.runs.addChanges(run.id, changes, run.changesRecorded, run.fence);
   }
 
   /** Held drops get a push mark at their release time, so the event push re-plans them then. */

@@ -46,6 +46,23 @@ function fencedBy(fence: JobFence | undefined) {
 }
 
 export function createSyncRunRepository(db: Db, shop: string) {
+  /**
+   * Runs `write` for a fenced run only while the run still carries its token, with the run's row
+   * locked in share mode until commit (a take-over waits, then clears what was written); a run
+   * taken over records nothing (0). Unfenced: just the write.
+   */
+  const whileHeld = async (runId: string, fence: JobFence | undefined, write: (handle: Db) => Promise<number>): Promise<number> => {
+    if (!fence) return write(db);
+    return db.transaction(async (tx) => {
+      const held = await tx
+        .select({ id: syncRuns.id })
+        .from(syncRuns)
+        .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'RUNNING'), eq(syncRuns.fence, fence.token)))
+        .for('share');
+      return held.length === 0 ? 0 : write(tx);
+    });
+  };
+
   return {
     async createRun(input: { kind: SyncRunKind; dryRun: boolean; full: boolean; request: Record<string, unknown>; at: Date; fence?: JobFence | undefined }): Promise<SyncRunRecord> {
       const values = { shop, kind: input.kind, status: 'RUNNING' as const, dryRun: input.dryRun, full: input.full, request: input.request, startedAt: input.at, heartbeatAt: input.at, fence: input.fence?.token ?? null };
@@ -174,18 +191,25 @@ export function createSyncRunRepository(db: Db, shop: string) {
       return deleted.length;
     },
 
-    async addErrors(runId: string, errors: readonly SyncRunErrorRecord[], alreadyRecorded: number): Promise<number> {
+    /** A fenced run's items are recorded only while the run is still its token's (0 recorded otherwise). */
+    async addErrors(runId: string, errors: readonly SyncRunErrorRecord[], alreadyRecorded: number, fence?: JobFence): Promise<number> {
       const room = Math.max(0, MAX_ERRORS_PER_RUN - alreadyRecorded);
       const kept = errors.slice(0, room);
-      if (kept.length > 0) await db.insert(syncRunErrors).values(kept.map((e) => ({ runId, ...e, message: e.message.slice(0, 2_000) })));
-      return kept.length;
+      if (kept.length === 0) return 0;
+      return whileHeld(runId, fence, async (handle) => {
+        await handle.insert(syncRunErrors).values(kept.map((e) => ({ runId, ...e, message: e.message.slice(0, 2_000) })));
+        return kept.length;
+      });
     },
 
-    async addChanges(runId: string, changes: readonly SyncRunChangeRecord[], alreadyRecorded: number): Promise<number> {
+    async addChanges(runId: string, changes: readonly SyncRunChangeRecord[], alreadyRecorded: number, fence?: JobFence): Promise<number> {
       const room = Math.max(0, MAX_CHANGES_PER_RUN - alreadyRecorded);
       const kept = changes.slice(0, room);
-      for (let i = 0; i < kept.length; i += 1_000) await db.insert(syncRunChanges).values(kept.slice(i, i + 1_000).map((c) => ({ runId, ...c })));
-      return kept.length;
+      if (kept.length === 0) return 0;
+      return whileHeld(runId, fence, async (handle) => {
+        for (let i = 0; i < kept.length; i += 1_000) await handle.insert(syncRunChanges).values(kept.slice(i, i + 1_000).map((c) => ({ runId, ...c })));
+        return kept.length;
+      });
     },
 
     async findRun(id: string): Promise<SyncRunRecord | null> {

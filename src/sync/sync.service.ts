@@ -105,9 +105,6 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AppError('SYNC_ABORTED', 'the run was stopped (timeout or shutdown)');
 }
 
-/** A run's context, with the scheduler token it is written under (a scheduled delta). */
-type FencedRun = RunContext & { readonly fence?: JobFence | undefined };
-
 function statusOf(tally: RunTally): 'SUCCEEDED' | 'PARTIAL' | 'FAILED' {
   if (tally.failed === 0) return 'SUCCEEDED';
   return tally.failed >= tally.considered ? 'FAILED' : 'PARTIAL';
@@ -462,7 +459,7 @@ export class SyncService {
 
   /** Pushes these SKUs in pages: targets, groups (filtered to `locations`), executor. */
   async #pushSkus(
-    run: FencedRun,
+    run: RunContext,
     skus: readonly string[],
     locations: readonly string[] | null,
     signal: AbortSignal | undefined,
@@ -490,9 +487,9 @@ export class SyncService {
    * run; throws `JOB_LEASE_LOST` when a fenced run's outcome was refused (a newer holder took
    * the run over: its outcome is that holder's to write).
    */
-  async #execute(record: SyncRunRecord, fence: JobFence | undefined, work: (run: FencedRun) => Promise<void>): Promise<SyncRunRecord> {
+  async #execute(record: SyncRunRecord, fence: JobFence | undefined, work: (run: RunContext) => Promise<void>): Promise<SyncRunRecord> {
     const { runs, metrics, alerts, log } = this.deps;
-    const run: FencedRun = { id: record.id, kind: record.kind, dryRun: record.dryRun, tally: emptyTally(), errorsRecorded: 0, changesRecorded: 0, fence };
+    const run: RunContext = { id: record.id, kind: record.kind, dryRun: record.dryRun, tally: emptyTally(), errorsRecorded: 0, changesRecorded: 0, fence };
     const started = this.deps.now();
     let finished: SyncRunRecord | null;
     // Proof of life through long phases (a catalogue-wide ERP refresh), so no one takes the run for abandoned.

@@ -77,7 +77,16 @@ describe('fenced delta runs', () => {
     const holder = scheduler('frozen');
     const successor = scheduler('successor');
     // The frozen holder's job ignores its abort signal; only its fence can stop its writes.
-    holder.register({ name: 'sync.delta', intervalMs: 60_000, timeoutMs: 600_000, run: async ({ fence }) => ({ syncRunId: (await stale.sync.runDelta({ fence })).id }) });
+    let signal: AbortSignal | undefined;
+    holder.register({
+      name: 'sync.delta',
+      intervalMs: 60_000,
+      timeoutMs: 600_000,
+      run: async (context) => {
+        signal = context.signal;
+        return { syncRunId: (await stale.sync.runDelta({ fence: context.fence })).id };
+      },
+    });
     successor.register(createSyncJobs(fresh.sync, { syncIntervalSeconds: 60, reconcileIntervalSeconds: 86_400 }).find((job) => job.name === 'sync.delta')!);
 
     const frozen = holder.runNow('sync.delta');
@@ -91,8 +100,10 @@ describe('fenced delta runs', () => {
     expect(await runs().findRun(takenOver!.id)).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
     const movedBySuccessor = await watermark();
 
-    // More changes, so the frozen holder would move the watermark further if it could.
+    // More changes, so the frozen holder would move the watermark further if it could. It wakes
+    // up once its heartbeat has found the lease gone (its signal fired; it ignores it).
     fixture.demo.erp.simulateActivity(5, seededRandom(22));
+    await until(() => signal?.aborted === true);
     feed.open();
 
     expect(await frozen).toMatchObject({ status: 'ABANDONED', recorded: false, error: { code: 'JOB_LEASE_LOST' } });
@@ -100,7 +111,7 @@ describe('fenced delta runs', () => {
     expect(await runs().findRun(takenOver!.id)).toMatchObject({ status: 'SUCCEEDED', attempts: 2, failure: null });
   });
 
-  it('a stale token takes over nothing: a newer holder’s RUNNING run keeps its items, and the watermark stays', async () => {
+  it('a stale token takes over nothing: a newer holder’s RUNNING run keeps its items and gets none of the stale holder’s, and the watermark stays', async () => {
     const scheduling = createSchedulerRepository(fixture.database.db);
     const job = 'test.fenced-delta';
     await scheduling.ensureLease(job);
@@ -118,6 +129,7 @@ describe('fenced delta runs', () => {
     await expect(runs().takeOverRun(live.id, 'resume', new Date(), staleFence)).rejects.toMatchObject({ code: 'JOB_LEASE_LOST' });
     await expect(runs().setWatermark(ERP_STOCK_FEED, 'stale', new Date(), staleFence)).rejects.toMatchObject({ code: 'JOB_LEASE_LOST' });
     await expect(fixture.sync.sync.runDelta({ fence: staleFence })).rejects.toMatchObject({ code: 'JOB_LEASE_LOST' });
+    expect(await runs().addErrors(live.id, [{ sku: 'Y', location: 'WH', inventoryItemId: null, shopifyLocationId: null, code: 'TEST', message: 'stale' }], 0, staleFence)).toBe(0);
 
     expect(await runs().findRun(live.id)).toMatchObject({ status: 'RUNNING', attempts: 1 });
     expect(await fixture.database.db.select().from(syncRunErrors).where(sql`${syncRunErrors.runId} = ${live.id}`)).toHaveLength(1);
@@ -125,3 +137,11 @@ describe('fenced delta runs', () => {
     await runs().finishRun(live.id, { status: 'SUCCEEDED', tally: { considered: 0, pushed: 0, unchanged: 0, failed: 0, drift: 0 }, full: false, at: new Date() }, liveFence);
   });
 });
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
