@@ -1,7 +1,9 @@
 import { createLogger } from '../logger.js';
 import { createMetricsRegistry } from '../metrics.js';
 import { createWebhookSubscriptionService, webhookAddressOf } from '../orders/webhook-subscriptions.service.js';
+import { openDatabase, type Database } from '../db/database.js';
 import { AdminApiShopifyClient } from '../shopify/admin-api-shopify-client.js';
+import { createShopifyCredentials } from '../shopify/credentials/credentials.js';
 import { AppError } from '../shared/errors.js';
 import { loadCliConfig } from './cli-database.js';
 import { parseFlags, type CliCommand } from './command.js';
@@ -25,8 +27,8 @@ export const webhooksCommand: CliCommand = {
       return 2;
     }
     const config = loadCliConfig(io);
-    if (!config.shopify.shop || !config.shopify.accessToken) {
-      throw new AppError('CONFIG_INVALID', 'webhooks: SHOPIFY_SHOP and SHOPIFY_ACCESS_TOKEN are needed (the demo subscribes its simulated store by itself at start)');
+    if (!config.shopify.shop || (config.shopify.grant === 'static' && !config.shopify.accessToken)) {
+      throw new AppError('CONFIG_INVALID', 'webhooks: SHOPIFY_SHOP and its credentials are needed (the demo subscribes its simulated store by itself at start)');
     }
     const given = flags.get('address')?.at(-1) ?? config.publicUrl;
     if (action === 'register' && !given) {
@@ -45,9 +47,18 @@ export const webhooksCommand: CliCommand = {
       address = webhookAddressOf(given);
     }
     const log = createLogger(io.env.LOG_LEVEL ?? 'warn', io.stderr);
+    // A token the gateway obtains itself (SHOPIFY_GRANT) is kept in the database.
+    let database: Database | null = null;
+    let tokens;
+    if (config.shopify.grant !== 'static') {
+      database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      await database.migrate();
+      tokens = createShopifyCredentials({ config, database, log, shop: config.shopify.shop, adminUrl: config.shopify.adminUrl }).tokens;
+    }
     const shopify = new AdminApiShopifyClient({
       shopDomain: config.shopify.shop,
-      accessToken: config.shopify.accessToken,
+      accessToken: tokens ? undefined : config.shopify.accessToken,
+      tokens,
       apiVersion: config.shopify.apiVersion,
       adminUrl: config.shopify.adminUrl,
       logger: log.child({ component: 'shopify' }),
@@ -70,6 +81,7 @@ export const webhooksCommand: CliCommand = {
       return health.healthy ? 0 : 1;
     } finally {
       await shopify.close();
+      await database?.close();
     }
   },
 };
