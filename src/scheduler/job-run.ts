@@ -165,8 +165,8 @@ export function startJobRun(job: JobDefinition, claim: LeaseClaim, askedAt: numb
       log.error({ err: recordError }, 'could not record the abandoned run; its lease will expire');
     }
     if (recorded) metrics.runs.inc({ job: job.name, status: 'ABANDONED' });
-    const run = self;
-    deps.onAbandoned?.(run);
+    // Only ever called from a timer, after `self` below is assigned.
+    deps.onAbandoned?.(self);
     give({ ...base, status: 'ABANDONED', finishedAt, durationMs: now().getTime() - startedLocally, result: undefined, error, recorded });
   }
 
