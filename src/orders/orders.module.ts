@@ -143,7 +143,17 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     onWork: () => worker?.wake(),
   });
   const subscriptions = createWebhookSubscriptionService({ shopify: deps.shopify, log, now: deps.now });
-  const orders = createOrdersService({ db, shop: deps.shop, orders: orderRepository, inbox: inboxRepository, processor, subscriptions, webhookAddress, log });
+  const orders = createOrdersService({
+    db,
+    shop: deps.shop,
+    orders: orderRepository,
+    inbox: inboxRepository,
+    processor,
+    ordersToErp: deps.switches ? () => deps.switches!.ordersToErp() : undefined,
+    subscriptions,
+    webhookAddress,
+    log,
+  });
   const secrets = () => [deps.webhookSecret, options.previousWebhookSecret].filter((secret): secret is string => Boolean(secret));
   const webhookTopics = createWebhookTopicRegistry();
   for (const topic of ORDER_TOPICS) webhookTopics.register(topic, (delivery) => inbox.receive(delivery));

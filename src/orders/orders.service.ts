@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { WebhookInboxStatus } from '../db/schema/index.js';
 import type { Logger } from '../logger.js';
-import { NotFoundError, ValidationError } from '../shared/errors.js';
+import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { OrderProcessor } from './order-processor.service.js';
 import { numericShopifyId, type Connection, type OrderLine, type OrderRecord, type OrderStatus, type WebhookDeliveryRecord } from './order.models.js';
 import type { OrderCursor, OrderRepository } from './order.repository.js';
@@ -37,6 +37,8 @@ export interface OrdersServiceOptions {
   readonly orders: OrderRepository;
   readonly inbox: WebhookInboxRepository;
   readonly processor: OrderProcessor;
+  /** The go-live switch ORDERS_TO_ERP (default on): off, a replay is refused like the worker's sends. */
+  readonly ordersToErp?: () => Promise<'on' | 'off'>;
   readonly subscriptions: WebhookSubscriptionService;
   /** This gateway's webhook address (PUBLIC_URL + /webhooks/shopify), when known. */
   readonly webhookAddress: () => string | null;
@@ -108,6 +110,9 @@ export function createOrdersService(options: OrdersServiceOptions): OrdersServic
       const order = await findOrder(id);
       if (!order) throw new NotFoundError('Order', id);
       if (order.status === 'CANCELLED') return order;
+      if ((await options.ordersToErp?.()) === 'off') {
+        throw new AppError('ORDERS_TO_ERP_OFF', 'orders to the ERP are switched off (ORDERS_TO_ERP=off): the order stays received and goes once switched on (`switches set --orders-to-erp on`)');
+      }
       // Under a claim of its own, like the worker's: refused while any live claim holds the
       // order (this instance's worker included), so a replay never runs beside another attempt.
       const outcome = await options.processor.processNow(order.id, { reset: true });

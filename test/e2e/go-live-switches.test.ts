@@ -80,6 +80,10 @@ describe('go-live switches', () => {
     const waiting = (await gateway.graphql<Orders>(adminKey, ordersQuery)).body.data.orders.edges.map((edge) => edge.node);
     expect(waiting.map((order) => order.status)).toEqual(['RECEIVED', 'RECEIVED']);
     expect(demo.erp.roundTrips('sale.create')).toBe(salesBefore);
+    // A replay by hand is refused too while the switch is off.
+    const replay = await gateway.graphql<{ errors?: Array<{ extensions?: { code?: string } }> }>(adminKey, 'mutation($id: ID!) { replayOrder(id: $id) { id status } }', { id: waiting[0]!.id });
+    expect(replay.body.errors?.[0]?.extensions?.code).toBe('ORDERS_TO_ERP_OFF');
+    expect(demo.erp.roundTrips('sale.create')).toBe(salesBefore);
 
     const switched = await gateway.graphql<{ data: { setSwitches: { ordersToErp: string } } }>(adminKey, 'mutation { setSwitches(input: { ordersToErp: ON }) { ordersToErp } }');
     expect(switched.body.data.setSwitches.ordersToErp).toBe('ON');
