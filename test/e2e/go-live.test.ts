@@ -193,3 +193,31 @@ async function aSkuToChange(): Promise<string> {
   const level = store.shopify.state.levels().find((l) => l.sku && !['GIFT-CARD-25', 'MERCH-TSHIRT-M', 'SAMPLE-PACK'].includes(l.sku))!;
   return level.sku!;
 }
+
+describe('going live with the client-credentials grant', () => {
+  it('fetches the token at start and says exactly which granted scopes are missing for what is switched on', async () => {
+    const own = await startDemoEnvironment({
+      log: createMemoryLogger('silent').log,
+      activityPerMinute: 0,
+      shopify: { apiKey: API_KEY, apiSecret: API_SECRET, oauth: { clientCredentialsScopes: ['read_products', 'read_inventory', 'read_locations', 'read_orders'] } },
+    });
+    const started = await startTestGateway({
+      SHOPIFY_SHOP: own.shopify.shopDomain,
+      SHOPIFY_ADMIN_URL: own.shopify.adminUrl,
+      SHOPIFY_API_KEY: API_KEY,
+      SHOPIFY_API_SECRET: API_SECRET,
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ERP_CONNECTOR: 'simulated',
+    });
+    try {
+      await started.services.inventory.whenReady();
+      expect(own.shopify.oauth.grants().client_credentials).toBe(1);
+      const complaint = started.logLines().find((line) => Array.isArray(line.missingScopes));
+      expect(complaint).toMatchObject({ level: 50, missingScopes: ['write_inventory'] });
+      expect(String(complaint!.msg)).toContain('write_inventory (the inventory push (inventorySetQuantities))');
+    } finally {
+      await started.close();
+      await own.close();
+    }
+  }, 120_000);
+});
