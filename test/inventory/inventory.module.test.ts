@@ -64,7 +64,7 @@ describe('the inventory module', () => {
     erp.recover();
     const [job] = inventory.jobs;
     expect(job!.name).toBe('inventory.catalogue-refresh');
-    const outcome = await job!.run({ log: memory.log, runId: 'test', signal: new AbortController().signal, scheduledAt: new Date() });
+    const outcome = await job!.run({ log: memory.log, runId: 'test', signal: new AbortController().signal, scheduledAt: new Date(), fence: { job: 'test', token: 1 } });
     expect(outcome).toMatchObject({ erpProducts: 1, shopifyVariants: 1, mapped: 1, locationsAutoMapped: 1 });
     // The demo's abbreviations seeded at first start let the rules find the respelled SKU.
     expect((await inventory.mapping.findSkuMappingsBySkus(['HINGE-BUTT-75-BLK']))[0]).toMatchObject({ shopifySku: 'hinge-butt-75-black', source: 'RULE' });

@@ -291,7 +291,7 @@ describe('reservations', () => {
 
       clock.advance(61_000);
       const job = createReservationsJob(service);
-      const result = await job.run({ log: createMemoryLogger().log, runId: 'r1', signal: new AbortController().signal, scheduledAt: clock.now() });
+      const result = await job.run({ log: createMemoryLogger().log, runId: 'r1', signal: new AbortController().signal, scheduledAt: clock.now(), fence: { job: 'test', token: 1 } });
 
       expect(result).toMatchObject({ expired: expect.any(Number) });
       expect(await service.findById(app, short.id)).toMatchObject({ status: 'EXPIRED', closedAt: clock.now() });
@@ -304,7 +304,7 @@ describe('reservations', () => {
       expect(events.at(-1)).toMatchObject({ fromStatus: 'ACTIVE', toStatus: 'EXPIRED', actor: 'system:expiry', reason: 'EXPIRED' });
 
       // A second run finds nothing more to do.
-      const again = await job.run({ log: createMemoryLogger().log, runId: 'r2', signal: new AbortController().signal, scheduledAt: clock.now() });
+      const again = await job.run({ log: createMemoryLogger().log, runId: 'r2', signal: new AbortController().signal, scheduledAt: clock.now(), fence: { job: 'test', token: 1 } });
       expect(await service.findById(app, long.id)).toMatchObject({ status: 'ACTIVE' });
       expect((await readLevel(database.db, sku, 'WH1')).reserved).toBe(3);
       expect(again).toMatchObject({ expired: 0 });
@@ -387,7 +387,7 @@ describe('reservations', () => {
       expect((await readLevel(database.db, sku, 'WH1')).availableToPromise).toBe(10);
       clock.advance(6_000);
       const job = createReservationsJob(service);
-      const result = await job.run({ log: createMemoryLogger().log, runId: 'r', signal: new AbortController().signal, scheduledAt: clock.now() });
+      const result = await job.run({ log: createMemoryLogger().log, runId: 'r', signal: new AbortController().signal, scheduledAt: clock.now(), fence: { job: 'test', token: 1 } });
 
       expect(result).toMatchObject({ confirmed: 1 });
       expect(await readLevel(database.db, sku, 'WH1')).toMatchObject({ wholesaleCommitted: 20, reserved: 0, availableToPromise: 30 });
@@ -410,7 +410,7 @@ describe('reservations', () => {
       const reservation = reserved(await withAtp.reserve(app, input(sku, { quantity: 15 })));
       await withAtp.commit(app, reservation.id);
       const job = createReservationsJob(withAtp);
-      const run = () => job.run({ log: createMemoryLogger().log, runId: 'r', signal: new AbortController().signal, scheduledAt: clock.now() });
+      const run = () => job.run({ log: createMemoryLogger().log, runId: 'r', signal: new AbortController().signal, scheduledAt: clock.now(), fence: { job: 'test', token: 1 } });
 
       await run();
       expect(refreshed.flat()).not.toContain(sku); // not before the margin: a read begun now might predate the commit
@@ -476,13 +476,13 @@ describe('reservations', () => {
     await database.db.execute(sql`update inventory_levels set reserved = 0, available_to_promise = 20, push_requested_at = null where sku = ${sku}`);
 
     const job = createReservedTermCheckJob(service);
-    const result = await job.run({ log: createMemoryLogger().log, runId: 'c', signal: new AbortController().signal, scheduledAt: clock.now() });
+    const result = await job.run({ log: createMemoryLogger().log, runId: 'c', signal: new AbortController().signal, scheduledAt: clock.now(), fence: { job: 'test', token: 1 } });
 
     expect(result).toMatchObject({ repaired: 1 });
     const level = await readLevel(database.db, sku, 'WH1');
     expect(level).toMatchObject({ reserved: 4, availableToPromise: 16 });
     expect(level.pushRequestedAt).not.toBeNull();
-    expect(await job.run({ log: createMemoryLogger().log, runId: 'd', signal: new AbortController().signal, scheduledAt: clock.now() })).toMatchObject({ repaired: 0 });
+    expect(await job.run({ log: createMemoryLogger().log, runId: 'd', signal: new AbortController().signal, scheduledAt: clock.now(), fence: { job: 'test', token: 1 } })).toMatchObject({ repaired: 0 });
   });
 
   it('keeps reserved equal to the units of ACTIVE and unconfirmed COMMITTED reservations at every position', async () => {
