@@ -22,6 +22,8 @@ export interface OrderJobsOptions {
   readonly alerts: AlertSender;
   readonly metrics: OrdersMetrics;
   readonly pollIntervalMs: number;
+  /** False while the Shopify app is uninstalled (switches.service.ts): the poll waits for the re-install. */
+  readonly shopInstalled?: () => Promise<boolean>;
   /** This gateway's webhook address: missing subscriptions are created again when it is known. */
   readonly webhookAddress: () => string | null;
 }
@@ -49,6 +51,7 @@ export function createOrderJobs(options: OrderJobsOptions): JobDefinition[] {
       timeoutMs: 10 * 60_000,
       runOnStart: true,
       async run({ signal, log }) {
+        if (options.shopInstalled && !(await options.shopInstalled())) return { skipped: true, reason: 'the Shopify app is uninstalled' };
         const result = await options.poll.poll({ signal });
         if (result.missed > 0 || result.cancellations > 0) log.warn(result, 'the order poll found what the webhooks missed');
         return { ...result };

@@ -172,6 +172,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     repositories: { orders: orderRepository, inbox: inboxRepository },
     jobs: createOrderJobs({
       shop: deps.shop,
+      shopInstalled: deps.switches ? async () => (await deps.switches!.state()).shopInstalled : undefined,
       worker: theWorker,
       processor,
       poll,

@@ -172,6 +172,8 @@ describe('going live with the authorization-code install', () => {
     expect(refused.errors?.[0]?.extensions?.code).toBe('INVENTORY_PUSH_OFF');
     const health = await gateway.graphql<{ data: { health: { inventoryPush: string; ordersToErp: string; shopInstalled: boolean } } }>(adminKey, '{ health { inventoryPush ordersToErp shopInstalled } }');
     expect(health.body.data.health).toEqual({ inventoryPush: 'OFF', ordersToErp: 'OFF', shopInstalled: false });
+    // The order poll does not call Shopify with a revoked token either.
+    expect(await gateway.scheduler.runNow('orders.poll')).toMatchObject({ status: 'SUCCEEDED', result: { skipped: true } });
 
     expect((await installThroughRedirects()).status).toBe(200);
     const resumed = await pushSku(sku);
