@@ -793,8 +793,8 @@ export type Scope =
 /** What this gateway is and how it runs. */
 export type ServerInfo = {
   __typename?: 'ServerInfo';
-  /** When each side of the catalogue was first and last filled. */
-  catalogue: CatalogueStatus;
+  /** When each side of the catalogue was first and last filled (resolved on its own: null only if it could not be read). */
+  catalogue?: Maybe<CatalogueStatus>;
   /** pglite or postgres */
   database: Scalars['String']['output'];
   /** tryton, odoo or simulated */
@@ -1638,7 +1638,7 @@ export type SafetyStockRuleResolvers<ContextType = GraphQLContext, ParentType ex
 }>;
 
 export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServerInfo'] = ResolversParentTypes['ServerInfo']> = ResolversObject<{
-  catalogue?: Resolver<ResolversTypes['CatalogueStatus'], ParentType, ContextType>;
+  catalogue?: Resolver<Maybe<ResolversTypes['CatalogueStatus']>, ParentType, ContextType>;
   database?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   erpConnector?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
