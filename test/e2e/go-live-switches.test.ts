@@ -61,6 +61,17 @@ describe('go-live switches', () => {
     expect(run.itemsPushed).toBeGreaterThan(0);
     expect(run.driftFound).toBeGreaterThan(0);
     expect(gateway.demo!.shopify.state.levels()).toEqual(before);
+
+    // Switched on over GraphQL (every instance reads the stored switch): the same push now writes.
+    await gateway.graphql(adminKey, 'mutation { setSwitches(input: { inventoryPush: ON }) { inventoryPush } }');
+    const live = await gateway.graphql<{ data: { pushInventory: Run } }>(adminKey, 'mutation { pushInventory(input: { full: true }) { id status dryRun itemsPushed driftFound } }');
+    const written = await until('the live run to finish', async () => {
+      const answer = await gateway.graphql<{ data: { syncRun: Run } }>(adminKey, 'query($id: ID!) { syncRun(id: $id) { id status dryRun itemsPushed driftFound } }', { id: live.body.data.pushInventory.id });
+      return answer.body.data.syncRun.status === 'RUNNING' ? null : answer.body.data.syncRun;
+    });
+    expect(written).toMatchObject({ status: 'SUCCEEDED', dryRun: false });
+    expect(written.itemsPushed).toBeGreaterThan(0);
+    expect(gateway.demo!.shopify.state.levels()).not.toEqual(before);
   }, 120_000);
 
   it('with ORDERS_TO_ERP off orders are received and shown but never sent; switched on, the waiting ones go to the ERP once', async () => {
