@@ -99,7 +99,14 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     closers.push(() => alerts.close());
 
     // The demo shop spells some finishes out (`bracket-v2-blue` for BRACKET-V2-BLU).
-    const inventoryModule = createInventoryModule(deps, { pushSignal, defaultAbbreviations: demo ? DEMO_FINISH_WORDS : undefined });
+    // Orders waiting for a mapping are retried the moment one changes (the orders module is
+    // built below, so the call is bound late).
+    let mappingChanged = (): void => {};
+    const inventoryModule = createInventoryModule(deps, {
+      pushSignal,
+      defaultAbbreviations: demo ? DEMO_FINISH_WORDS : undefined,
+      onMappingChanged: () => mappingChanged(),
+    });
     jobs.push(...inventoryModule.jobs);
     closers.push(() => inventoryModule.stop());
 
@@ -132,6 +139,14 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     });
     jobs.push(...ordersModule.jobs);
     closers.push(() => ordersModule.stop());
+    mappingChanged = () => {
+      ordersModule.processor.mappingChanged().then(
+        (due) => {
+          if (due > 0) ordersModule.worker.wake();
+        },
+        (error: unknown) => log.warn({ err: error }, 'retrying orders after a mapping change failed'),
+      );
+    };
 
     // The Shopify app: install routes, app/uninstalled, and at start the go-live switches and scopes.
     const shopifyApp = createShopifyAppModule(deps, { credentials: deps.credentials!, switches: deps.switches!, adminBaseUrl: deps.credentials!.adminBaseUrl });

@@ -58,6 +58,8 @@ export interface InventoryModuleOptions {
   readonly readyWaitMs?: number;
   /** Pause points for interleaving tests (see `MappingServiceDeps.pause`). */
   readonly pause?: MappingServiceDeps['pause'];
+  /** Told when a mapping changed (see `MappingServiceDeps.onMappingChanged`). */
+  readonly onMappingChanged?: MappingServiceDeps['onMappingChanged'];
 }
 
 export function createInventoryModule(deps: ModuleDeps, options: InventoryModuleOptions = {}): InventoryModule {
@@ -73,6 +75,7 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
     shopify: deps.shopify,
     readiness: { whenReady: () => ready, waitMs: options.readyWaitMs },
     pause: options.pause,
+    onMappingChanged: options.onMappingChanged,
   });
   const catalogue = createMappingRepository(db, deps.shop);
   const atp = createAtpService(common);

@@ -136,6 +136,11 @@ export interface MappingServiceDeps {
   readonly readiness?: { whenReady(): Promise<void>; readonly waitMs?: number } | undefined;
   /** Pause points for interleaving tests: awaited at named steps of a refresh. */
   readonly pause?: ((step: string, details: Record<string, unknown>) => Promise<void>) | undefined;
+  /**
+   * Called after a mapping changed (a SKU or location mapped or unmapped, new matches found), so
+   * work waiting for a mapping (orders with unmapped lines) starts at once, not at its next retry.
+   */
+  readonly onMappingChanged?: (() => void) | undefined;
 }
 
 /** Variants per upsert while the bulk export streams in. */
@@ -154,6 +159,12 @@ function locationKey(text: string): string {
 export function createMappingService(deps: MappingServiceDeps): MappingService {
   const { db, shop, erp, shopify, log, now, pushSignal, readiness, pause } = deps;
   const repository = createMappingRepository(db, shop);
+
+  /** A mapping changed: positions may now be pushable, and waiting orders mappable. */
+  function mappingChanged(): void {
+    pushSignal.wake();
+    deps.onMappingChanged?.();
+  }
 
   /**
    * Work that may be asked for twice at once in this process (two location look-ups of
@@ -259,7 +270,7 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
   async function rematch(): Promise<MatchingSummary> {
     const at = now();
     const summary = await db.transaction((tx) => rematchIn(createMappingRepository(tx, shop), at));
-    if (summary.newlyMapped.length > 0) pushSignal.wake();
+    if (summary.newlyMapped.length > 0) mappingChanged();
     log.info({ ...summary, newlyMapped: summary.newlyMapped.length }, 'SKU matching done');
     return summary;
   }
@@ -375,7 +386,7 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
       await tx.markPushRequested({ skus: [erpSku] }, at);
       await rematchIn(tx, at);
     });
-    pushSignal.wake();
+    mappingChanged();
     log.info({ erpSku, variantId: variant.variantId, conversion }, 'SKU mapped by hand');
     const [mapping] = await repository.findSkuMappingsBySkus([erpSku]);
     return mapping!;
@@ -389,7 +400,7 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
       await tx.deleteSkuMappings([erpSku]);
       await rematchIn(tx, at);
     });
-    pushSignal.wake();
+    mappingChanged();
   }
 
   async function mapLocation(input: MapLocationInput): Promise<LocationView> {
@@ -442,7 +453,7 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
       await tx.upsertLocationMapping(code, shopifyLocationId, 'MANUAL', at);
       await tx.markPushRequested({ location: code }, at);
     });
-    pushSignal.wake();
+    mappingChanged();
     log.info({ erpLocation: code, shopifyLocationId }, 'location mapped');
     return (await findLocationView(code))!;
   }
