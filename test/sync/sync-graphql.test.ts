@@ -52,7 +52,10 @@ describe('sync over GraphQL', () => {
     expect(planned.changes.every((change) => !change.applied)).toBe(true);
 
     const real = await gateway.graphql<{ data: { pushInventory: RunView } }>(syncKey, `mutation { pushInventory(input: { full: true }) { ${RUN_FIELDS} } }`);
-    expect(real.body.data.pushInventory).toMatchObject({ status: 'SUCCEEDED', dryRun: false, itemsPushed: planned.itemsPushed });
+    expect(real.body.data.pushInventory).toMatchObject({ status: 'SUCCEEDED', dryRun: false });
+    // The demo ERP moves a few SKUs' stock every 10 s (5 at its default pace), so a change may
+    // land between the two runs: the real run makes what the dry one planned, give or take those.
+    expect(Math.abs(real.body.data.pushInventory.itemsPushed - planned.itemsPushed)).toBeLessThanOrEqual(5);
 
     const read = await gateway.graphql<{ data: { syncRun: RunView } }>(readKey, `query($id: ID!) { syncRun(id: $id) { ${RUN_FIELDS} } }`, { id: real.body.data.pushInventory.id });
     expect(read.body.data.syncRun.changes.every((change) => change.applied)).toBe(true);
