@@ -6,9 +6,10 @@ import { TrytonErpConnector } from '../../src/erp/tryton/tryton-erp-connector.js
 import { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
 import { createLogger } from '../../src/logger.js';
 import { gatewayProcess, type GatewayProcess } from '../../src/simulators/chaos/gateway-process.js';
-import { seededDraw, startHttpChaosProxy, type HttpChaosProxy } from '../../src/simulators/chaos/http-chaos-proxy.js';
+import { startHttpChaosProxy, type HttpChaosProxy } from '../../src/simulators/chaos/http-chaos-proxy.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../../src/simulators/chaos/round-robin-proxy.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../src/simulators/shopify/index.js';
+import { seededRandom } from '../../src/simulators/shopify/random.js';
 import { TrytonErpFixture } from '../erp/tryton-erp.fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -36,7 +37,7 @@ const ERP_WRITES = /"method":\s*"model\.[a-z_.]+\.(create|write|quote|confirm|ca
 describeChaos('exactly once under chaos, with the real Tryton', () => {
   const run = randomBytes(3).toString('hex').toUpperCase();
   const skus = Array.from({ length: 8 }, (_, i) => `CH${run}-${String(i).padStart(2, '0')}`);
-  const draw = seededDraw(Number.parseInt(run, 16));
+  const draw = seededRandom(Number.parseInt(run, 16));
   const credentials = { url: ERP_URL!, database: ERP_DATABASE!, user: ERP_USER!, password: ERP_PASSWORD! };
   let rpc: TrytonRpcClient;
   let connector: TrytonErpConnector;

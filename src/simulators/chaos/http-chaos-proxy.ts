@@ -1,5 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from '../shopify/random.js';
+import { readBody } from './read-body.js';
 
 /**
  * A loopback HTTP proxy that puts the failures of a real network between Stockbridge and a
@@ -34,30 +36,9 @@ export interface HttpChaosProxy {
   close(): Promise<void>;
 }
 
-/** A small deterministic generator (mulberry32): repeatable fault draws from a seed. */
-export function seededDraw(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
 export async function startHttpChaosProxy(options: { target: string; seed?: number; faults?: HttpChaosFaults; port?: number }): Promise<HttpChaosProxy> {
   const target = new URL(options.target);
-  const draw = seededDraw(options.seed ?? 1);
+  const draw = seededRandom(options.seed ?? 1);
   let faults: HttpChaosFaults = options.faults ?? {};
   const counts: HttpChaosCounts = { forwarded: 0, slowed: 0, answersLost: 0, refused: 0 };
 

@@ -1,0 +1,11 @@
+import type { IncomingMessage } from 'node:http';
+
+/** The whole body of a request or an upstream answer: the proxies forward it as one piece. */
+export function readBody(message: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    message.on('data', (chunk: Buffer) => chunks.push(chunk));
+    message.on('end', () => resolve(Buffer.concat(chunks)));
+    message.on('error', reject);
+  });
+}
