@@ -61,11 +61,11 @@ describe('the embedded database lock', () => {
     gateway.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     gateway.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     try {
-      await expect.poll(() => out, { timeout: 60_000, interval: 200 }).toMatch(/API key:\s+\S+/);
+      await expect.poll(() => out, { timeout: 150_000, interval: 200 }).toMatch(/API key:\s+\S+/);
       const graphqlUrl = /GraphQL:\s+(\S+)/.exec(out)![1]!;
       const key = /API key:\s+(\S+)/.exec(out)![1]!;
 
-      const cli = spawnSync(tsx, ['src/cli.ts', 'api-keys', 'list'], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+      const cli = spawnSync(tsx, ['src/cli.ts', 'api-keys', 'list'], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
       expect(cli.status).not.toBe(0);
       const lines = cli.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
@@ -85,5 +85,5 @@ describe('the embedded database lock', () => {
       gateway.kill('SIGTERM');
       await exited;
     }
-  }, 120_000);
+  }, 240_000);
 });
