@@ -23,11 +23,15 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
  * sale, every cancellation cancels it, every refund is exactly one customer return, and every
  * item-location's Shopify `available` equals its ATP.
  *
- * Needs DATABASE_URL (several instances share one PostgreSQL) and a Tryton (ERP_*); skipped
- * otherwise.
+ * Needs DATABASE_URL (several instances share one PostgreSQL), a Tryton (ERP_*) and
+ * STOCKBRIDGE_CHAOS=1; skipped otherwise.
  */
-const { DATABASE_URL, ERP_URL, ERP_DATABASE, ERP_USER, ERP_PASSWORD } = process.env;
-const describeChaos = DATABASE_URL && ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD ? describe : describe.skip;
+const { DATABASE_URL, ERP_URL, ERP_DATABASE, ERP_USER, ERP_PASSWORD, STOCKBRIDGE_CHAOS } = process.env;
+/**
+ * It takes minutes and loads both cores (two gateways, a Tryton, the simulator), so it runs on
+ * its own, not beside the other suites: `STOCKBRIDGE_CHAOS=1` (CI does, as a step of its own).
+ */
+const describeChaos = STOCKBRIDGE_CHAOS === '1' && DATABASE_URL && ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD ? describe : describe.skip;
 
 const ORDERS = 200;
 const WAREHOUSES = ['WH', 'WH-EAST', 'WH-WEST'];
@@ -51,7 +55,10 @@ describeChaos('exactly once under chaos, with the real Tryton', () => {
   async function graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const live = instances.filter((instance) => instance.running());
-      const target = live[attempt % Math.max(1, live.length)];
+      if (live.length === 0) {
+        throw new Error(`no gateway instance is running:\n${instances.map((instance) => `--- ${instance.name}\n${instance.output().slice(-4_000)}`).join('\n')}`);
+      }
+      const target = live[attempt % live.length];
       try {
         const answer = await fetch(`${target!.url}/graphql`, {
           method: 'POST',

@@ -86,7 +86,7 @@ async function allVariants(): Promise<ShopifyVariant[]> {
 
 const storedVariants = async () => (await database.db.select({ n: sql<number>`count(*)::int` }).from(shopifyVariants).where(eq(shopifyVariants.shop, demo.shopify.shopDomain)))[0]!.n;
 
-describe(`catalogue fills and refreshes (${testDatabaseKind})`, () => {
+describe(`catalogue fills and refreshes (${testDatabaseKind})`, { timeout: 120_000 }, () => {
   let inventory: InventoryModule;
 
   it('a mapSku made while the first start fills the catalogue waits for the fill: every variant is read, and a full push right after considers every position', async () => {
