@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -68,7 +68,9 @@ export async function gatewayProcess(name: string, env: Record<string, string>, 
     async start() {
       if (!exited) return;
       const { DATABASE_URL: _ignored, ...inherited } = process.env;
-      child = spawn(join(root, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+      // node itself with tsx as a loader, not the tsx launcher: the launcher runs node as a child,
+      // and a SIGKILL to the launcher would leave that child serving as an orphan.
+      child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         cwd: root,
         env: { ...inherited, ...env, PORT: String(port), HOST: '127.0.0.1' },
         stdio: ['ignore', 'pipe', 'pipe'],
