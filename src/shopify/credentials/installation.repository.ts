@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.js';
 import { shopifyInstallations, shopifyOauthStates } from '../../db/schema/shopify-app.js';
 import type { SecretBox } from '../../secrets/secret-box.js';
@@ -137,7 +137,7 @@ export function createInstallationRepository(db: Db, box: SecretBox | null): Ins
       const used = await db
         .update(shopifyOauthStates)
         .set({ usedAt: at })
-        .where(and(eq(shopifyOauthStates.nonce, nonce), eq(shopifyOauthStates.shop, shop), isNull(shopifyOauthStates.usedAt), sql`${shopifyOauthStates.expiresAt} > ${at}`))
+        .where(and(eq(shopifyOauthStates.nonce, nonce), eq(shopifyOauthStates.shop, shop), isNull(shopifyOauthStates.usedAt), gt(shopifyOauthStates.expiresAt, at)))
         .returning({ nonce: shopifyOauthStates.nonce });
       if (used.length > 0) return 'ok';
       const [row] = await db.select().from(shopifyOauthStates).where(eq(shopifyOauthStates.nonce, nonce));
