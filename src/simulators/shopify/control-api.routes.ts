@@ -94,7 +94,7 @@ const adminFaultsBody = z
   .strict();
 
 const webhookFaultsBody = z
-  .object({ dropRate: rate.optional(), duplicateRate: rate.optional(), reorderRate: rate.optional(), reorderDelayMs: z.number().min(0).optional(), delayMs: z.number().min(0).optional() })
+  .object({ dropRate: rate.optional(), dropTopics: z.array(z.string()).optional(), duplicateRate: rate.optional(), reorderRate: rate.optional(), reorderDelayMs: z.number().min(0).optional(), delayMs: z.number().min(0).optional() })
   .strict();
 
 const faultsBody = z.object({ admin: adminFaultsBody.optional(), webhooks: webhookFaultsBody.optional() }).strict();

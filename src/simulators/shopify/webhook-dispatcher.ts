@@ -28,6 +28,8 @@ export const SHOPIFY_RETRY_SCHEDULE_SECONDS = [60, 120, 240, 480, 960, 1920, 360
 export interface WebhookFaults {
   /** Share of events never delivered at all (forces the receiver to reconcile). */
   dropRate?: number;
+  /** Only events of these topics are dropped; default every topic. */
+  dropTopics?: string[];
   /** Share of deliveries sent twice with the same Webhook-Id. */
   duplicateRate?: number;
   /** Share of deliveries held back by `reorderDelayMs` so later events overtake them. */
@@ -204,7 +206,8 @@ export class WebhookDispatcher {
     };
     this.remember(delivery);
     const random = this.options.random;
-    if (random() < (this.faults.dropRate ?? 0)) {
+    const dropped = random() < (this.faults.dropRate ?? 0);
+    if (dropped && (!this.faults.dropTopics || this.faults.dropTopics.includes(topic))) {
       delivery.state = 'dropped';
       this.options.logger.debug({ topic, webhookId: delivery.webhookId }, 'webhook dropped by fault injection');
       return;
