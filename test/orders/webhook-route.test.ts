@@ -5,7 +5,7 @@ import { signWebhookBody } from '../../src/simulators/shopify/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
 
-/** A signed POST as Shopify sends it (headers per shared/reference/shopify-admin-api.md §6.1). */
+/** A signed POST as Shopify sends it (its documented X-Shopify-* headers, the HMAC of the raw body). */
 async function deliver(
   instance: OrdersInstance,
   input: { topic: string; body: string | Buffer; secret?: string | null; webhookId?: string; eventId?: string; shop?: string; signature?: string },
