@@ -274,9 +274,45 @@ export type CustomerReturnResult =
   | { readonly supported: true; readonly erpReference: string; readonly created: boolean }
   | { readonly supported: false };
 
+/**
+ * Goods that left a warehouse for a customer against one sales order: a Tryton customer shipment
+ * in state `done`. One sales order may ship in several shipments (partial shipments); each is
+ * reported once per change of its content, so consumers key their writes by `id`.
+ */
+export interface Shipment {
+  /** The shipment's id in the ERP, stable (e.g. Tryton's `stock.shipment.out` id). */
+  readonly id: string;
+  /** The ERP's own reference of the shipment (e.g. `CS000123`). */
+  readonly erpReference: string;
+  /** The sales order's external reference (the one given to `createSalesOrder`). */
+  readonly salesOrderReference: string;
+  /** When the ERP marked it shipped (ISO-8601). */
+  readonly shippedAt: string;
+  readonly carrier: string | null;
+  readonly trackingNumber: string | null;
+  readonly trackingUrl: string | null;
+  /** What left, per SKU and location, with the lot the ERP took when it records one. */
+  readonly lines: ReadonlyArray<{
+    readonly sku: string;
+    readonly quantity: number;
+    readonly location: string;
+    readonly lotNumber: string | null;
+  }>;
+}
+
+export interface ShipmentChanges {
+  /** Shipments done (or changed after done) since the watermark, oldest first, each once. */
+  readonly shipments: readonly Shipment[];
+  readonly nextWatermark: ErpWatermark;
+}
+
 export interface ErpCapabilities {
   /** Lots are read (`getLotsBySkus` returns them); false means it always answers `[]`. */
   readonly lots: boolean;
+  /** Lots carry an expiry date (`Lot.expiresOn`); false means it is always null. */
+  readonly lotExpiry?: boolean;
+  /** `getShipmentsChangedSince` reports customer shipments; false means it always answers none. */
+  readonly shipments?: boolean;
   /** Kit components are read from the ERP's BOMs. */
   readonly kits: boolean;
   /** `createCustomerReturn` records returns; false means it answers `{ supported: false }`. */
@@ -422,4 +458,11 @@ export interface ErpConnector {
    * connector does not support returns).
    */
   findCustomerReturn(externalReference: string): Promise<{ readonly erpReference: string } | null>;
+
+  /**
+   * Customer shipments done since the watermark (null: from now on, with no history), for sales
+   * orders this gateway created. The same guarantee as the stock feed: a shipment committed late
+   * is not missed, and each is reported once per change (see src/erp/erp-change-feed.ts).
+   */
+  getShipmentsChangedSince?(watermark: ErpWatermark | null): Promise<ShipmentChanges>;
 }
