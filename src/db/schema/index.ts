@@ -12,3 +12,4 @@ export * from './sync.js';
 export * from './orders.js';
 export * from './privacy.js';
 export * from './shopify-app.js';
+export * from './lots.js';

@@ -12,6 +12,9 @@ import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp }
  * Ownership of the terms:
  * - on_hand, allocated, wholesale_committed, erp_read_at: the ATP engine (from the ERP);
  * - safety_stock: the ATP engine (from the safety stock rules);
+ * - expiring_lot_units: the ATP engine (units in lots of `inventory_lots` that expire before
+ *   today + the sellable shelf life; the formula counts at most on_hand − allocated of them as
+ *   `expiringSoon`, see src/inventory/read-model/atp-formula.ts);
  * - reserved: the reservations domain (sum of ACTIVE reservations, changed in the same
  *   transaction as the reservation);
  * - pending_shopify_orders: the orders domain (units of Shopify orders not yet allocated in the
@@ -43,6 +46,8 @@ export const inventoryLevels = pgTable(
     allocated: doublePrecision('allocated').notNull().default(0),
     wholesaleCommitted: doublePrecision('wholesale_committed').notNull().default(0),
     safetyStock: doublePrecision('safety_stock').notNull().default(0),
+    /** Units in lots expiring before today + the SKU's sellable shelf life (uncapped; the formula caps it). */
+    expiringLotUnits: doublePrecision('expiring_lot_units').notNull().default(0),
     reserved: doublePrecision('reserved').notNull().default(0),
     /** Units of known Shopify orders not yet allocated in the ERP. */
     pendingOrders: doublePrecision('pending_orders').notNull().default(0),
