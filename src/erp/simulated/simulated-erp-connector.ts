@@ -22,6 +22,8 @@ import type {
   ProductChanges,
   SalesOrder,
   SalesOrderInput,
+  Shipment,
+  ShipmentChanges,
   StockChanges,
   StockLevel,
   StockSnapshot,
@@ -91,6 +93,16 @@ const saleSchema = z.object({
   state: z.enum(['confirmed', 'processing', 'done', 'cancelled']),
   lines: z.array(z.object({ sku: z.string(), location: z.string(), quantity: z.number(), allocated: z.number(), shipped: z.number() })),
 });
+const shipmentSchema = z.object({
+  id: z.number().int(),
+  number: z.string().min(1),
+  sale_reference: z.string().min(1),
+  shipped_at: z.string().min(1),
+  carrier: z.string().nullable(),
+  tracking_number: z.string().nullable(),
+  tracking_url: z.string().nullable(),
+  lines: z.array(z.object({ sku: z.string().min(1), quantity: z.number().positive(), location: z.string().min(1), lot: z.string().nullable() })),
+});
 const returnSchema = z.object({ id: z.number().int(), number: z.string().min(1), reference: z.string() });
 const partySchema = z.object({ id: z.number().int(), key: z.string() });
 
@@ -114,6 +126,8 @@ export class SimulatedErpConnector implements ErpConnector {
   ) {
     this.capabilities = {
       lots: true,
+      lotExpiry: true,
+      shipments: true,
       kits: true,
       customerReturns: true,
       ordersSpanWarehouses: true,
@@ -337,6 +351,30 @@ export class SimulatedErpConnector implements ErpConnector {
     return found ? { erpReference: found.number } : null;
   }
 
+  async getShipmentsChangedSince(watermark: ErpWatermark | null): Promise<ShipmentChanges> {
+    const kind = 'simulated-shipments';
+    if (watermark === null) {
+      const start = await this.rpc('shipment.changes', { after: null, window: this.overlap }, changesSchema);
+      return { shipments: [], nextWatermark: encodeWatermark(kind, startFeed(start.now, start.records.map(toChangeRecord), this.overlap)) };
+    }
+    const position = decodeWatermark(kind, watermark);
+    const changes = await this.rpc('shipment.changes', { after: readFrom(position, this.overlap), window: this.overlap }, changesSchema);
+    const records = changes.records.map(toChangeRecord);
+    // The change records name the shipment (not a SKU): the fresh ones are read, oldest change first.
+    const { skus: ids, next } = advanceFeed(position, records, this.overlap, changes.now);
+    const stampOf = new Map<string, number>();
+    for (const record of records) stampOf.set(record.sku, Math.max(stampOf.get(record.sku) ?? record.stamp, record.stamp));
+    const byId = new Map<string, Shipment>();
+    for (const part of chunk(ids, this.capabilities.maxSkusPerRequest)) {
+      for (const row of await this.rpc('shipment.read', { ids: part.map(Number) }, z.array(shipmentSchema))) byId.set(String(row.id), toShipment(row));
+    }
+    const shipments = ids
+      .filter((id) => byId.has(id))
+      .sort((a, b) => stampOf.get(a)! - stampOf.get(b)! || Number(a) - Number(b))
+      .map((id) => byId.get(id)!);
+    return { shipments, nextWatermark: encodeWatermark(kind, next) };
+  }
+
   /** Refuses new calls and waits for those in flight. */
   async close(): Promise<void> {
     await this.policy.stop();
@@ -398,6 +436,19 @@ function toStockLevel(row: z.output<typeof stockRowsSchema>[number]): StockLevel
 
 function toChangeRecord(row: z.output<typeof changesSchema>['records'][number]): ChangeRecord {
   return { id: String(row.id), sku: row.sku, stamp: row.stamp };
+}
+
+function toShipment(row: z.output<typeof shipmentSchema>): Shipment {
+  return {
+    id: String(row.id),
+    erpReference: row.number,
+    salesOrderReference: row.sale_reference,
+    shippedAt: row.shipped_at,
+    carrier: row.carrier,
+    trackingNumber: row.tracking_number,
+    trackingUrl: row.tracking_url,
+    lines: row.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, location: l.location, lotNumber: l.lot })),
+  };
 }
 
 function createdResult(sale: SaleAnswer): Omit<CreateSalesOrderResult, 'created'> {

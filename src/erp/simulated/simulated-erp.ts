@@ -137,6 +137,32 @@ interface Sale {
   readonly lines: SaleLine[];
 }
 
+/** A customer shipment, done: goods that left for the customer against one sale. */
+interface ShipmentRecord {
+  readonly id: number;
+  readonly number: string;
+  readonly saleReference: string;
+  readonly shippedAt: string;
+  carrier: string | null;
+  trackingNumber: string | null;
+  trackingUrl: string | null;
+  readonly lines: readonly { sku: string; quantity: number; location: string; lotNumber: string | null }[];
+}
+
+/** What `shipSalesOrder` ships: every allocated unit, or the named quantities. */
+export interface ShipSalesOrderOptions {
+  /**
+   * Units to ship per SKU (and location code, when the sale has the SKU at several): taken from
+   * what is allocated to the line first, then from free stock. Absent: every allocated unit.
+   */
+  readonly lines?: readonly { readonly sku: string; readonly quantity: number; readonly location?: string }[];
+  readonly carrier?: string | null;
+  readonly trackingNumber?: string | null;
+  readonly trackingUrl?: string | null;
+  /** A late commit: the shipment's change is stamped this many ticks in the past. */
+  readonly stampedTicksAgo?: number;
+}
+
 interface WholesaleMove {
   readonly id: number;
   readonly reference: string;
@@ -179,6 +205,9 @@ export class SimulatedErp {
   private readonly lotExpiry = new Map<string, Map<string, string | null>>();
   private readonly stockLog: ChangeEntry[] = [];
   private readonly productLog: ChangeEntry[] = [];
+  /** Changes of customer shipments; `sku` holds the shipment's id. */
+  private readonly shipmentLog: ChangeEntry[] = [];
+  private readonly shipments = new Map<number, ShipmentRecord>();
   private readonly sales = new Map<number, Sale>();
   private readonly salesByReference = new Map<string, number[]>();
   private readonly wholesaleMoves = new Map<number, WholesaleMove>();
@@ -296,6 +325,13 @@ export class SimulatedErp {
         return this.lotAnswer(params.skus as string[], params.locations as string[]);
       case 'stock.changes':
         return this.changesAnswer(this.stockLog, params.after as number | null, params.window as number);
+      case 'shipment.changes':
+        return this.changesAnswer(this.shipmentLog, params.after as number | null, params.window as number);
+      case 'shipment.read':
+        return (params.ids as number[]).flatMap((id) => {
+          const shipment = this.shipments.get(id);
+          return shipment ? [this.shipmentAnswer(shipment)] : [];
+        });
       case 'sale.search':
         return (this.salesByReference.get(params.reference as string) ?? []).map((id) => this.saleAnswer(this.sales.get(id)!));
       case 'sale.create':
@@ -403,6 +439,19 @@ export class SimulatedErp {
       }
     }
     return rows;
+  }
+
+  private shipmentAnswer(shipment: ShipmentRecord): unknown {
+    return {
+      id: shipment.id,
+      number: shipment.number,
+      sale_reference: shipment.saleReference,
+      shipped_at: shipment.shippedAt,
+      carrier: shipment.carrier,
+      tracking_number: shipment.trackingNumber,
+      tracking_url: shipment.trackingUrl,
+      lines: shipment.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, location: l.location, lot: l.lotNumber })),
+    };
   }
 
   private saleAnswer(sale: Sale): unknown {
@@ -616,22 +665,86 @@ export class SimulatedErp {
     }
   }
 
-  /** Ships what is allocated on the order; the order is done once every line has shipped. */
-  shipSalesOrder(reference: string): void {
+  /**
+   * A customer shipment done: ships what is allocated on the order (or the named quantities, see
+   * `ShipSalesOrderOptions`), with the carrier and tracking reference when given, and records it
+   * for the shipment feed. The order is done once every line has shipped. Returns the shipment
+   * numbers (none when nothing was left to ship).
+   */
+  shipSalesOrder(reference: string, options: ShipSalesOrderOptions = {}): string[] {
+    const numbers: string[] = [];
     for (const id of this.salesByReference.get(reference) ?? []) {
       const sale = this.sales.get(id)!;
       if (sale.state === 'cancelled') continue;
-      for (const line of sale.lines) {
-        if (line.allocated === 0) continue;
+      const wanted = options.lines ? this.shipmentQuantities(sale, options.lines) : sale.lines.map((l) => l.allocated);
+      const shipped: ShipmentRecord['lines'][number][] = [];
+      sale.lines.forEach((line, index) => {
+        const quantity = wanted[index] ?? 0;
+        if (quantity <= 0) return;
         const cell = this.cell(line.sku, line.storage);
-        cell.allocated -= line.allocated;
-        this.removeFromCell(line.sku, line.storage, line.allocated);
-        line.shipped += line.allocated;
-        line.allocated = 0;
+        const fromAllocated = Math.min(quantity, line.allocated);
+        cell.allocated -= fromAllocated;
+        line.allocated -= fromAllocated;
+        for (const [lotNumber, taken] of this.removeFromCell(line.sku, line.storage, quantity)) {
+          shipped.push({ sku: line.sku, quantity: taken, location: line.location, lotNumber });
+        }
+        line.shipped += quantity;
         this.recordStockChange(line.sku);
-      }
+      });
       sale.state = sale.lines.every((l) => l.shipped >= l.quantity) ? 'done' : 'processing';
+      if (shipped.length === 0) continue;
+      const shipmentId = this.nextId++;
+      const shipment: ShipmentRecord = {
+        id: shipmentId,
+        number: `CS${String(shipmentId).padStart(6, '0')}`,
+        saleReference: sale.reference,
+        shippedAt: new Date().toISOString(),
+        carrier: options.carrier ?? null,
+        trackingNumber: options.trackingNumber ?? null,
+        trackingUrl: options.trackingUrl ?? null,
+        lines: shipped,
+      };
+      this.shipments.set(shipmentId, shipment);
+      this.recordChange(this.shipmentLog, String(shipmentId), this.tick() - (options.stampedTicksAgo ?? 0));
+      numbers.push(shipment.number);
     }
+    return numbers;
+  }
+
+  /** Units per sale line for the named quantities; refuses more than a line has left to ship or than is in stock. */
+  private shipmentQuantities(sale: Sale, requested: NonNullable<ShipSalesOrderOptions['lines']>): number[] {
+    const quantities = sale.lines.map(() => 0);
+    for (const want of requested) {
+      let left = want.quantity;
+      sale.lines.forEach((line, index) => {
+        if (left <= 0 || line.sku !== want.sku || (want.location !== undefined && line.location !== want.location)) return;
+        const take = Math.min(left, line.quantity - line.shipped - quantities[index]!);
+        if (take <= 0) return;
+        const cell = this.cell(line.sku, line.storage);
+        const total = quantities[index]! + take;
+        const unallocated = total - Math.min(total, line.allocated);
+        if (unallocated > cell.onHand - cell.allocated) throw new Error(`Not enough ${line.sku} at ${line.storage} to ship ${take}`);
+        quantities[index]! += take;
+        left -= take;
+      });
+      if (left > 0) throw new Error(`Sale ${sale.number} has no ${left} more of ${want.sku} to ship`);
+    }
+    return quantities;
+  }
+
+  /** A clerk adds or corrects the carrier and tracking of a done shipment: the feed reports it again. */
+  setShipmentTracking(number: string, tracking: { carrier?: string | null; trackingNumber?: string | null; trackingUrl?: string | null }): void {
+    const shipment = [...this.shipments.values()].find((s) => s.number === number);
+    if (!shipment) throw new Error(`No shipment ${number}`);
+    if (tracking.carrier !== undefined) shipment.carrier = tracking.carrier;
+    if (tracking.trackingNumber !== undefined) shipment.trackingNumber = tracking.trackingNumber;
+    if (tracking.trackingUrl !== undefined) shipment.trackingUrl = tracking.trackingUrl;
+    this.recordChange(this.shipmentLog, String(shipment.id), this.tick());
+  }
+
+  /** The customer shipments done for this sales order's reference, oldest first (their numbers). */
+  shipmentsOf(reference: string): string[] {
+    return [...this.shipments.values()].filter((s) => s.saleReference === reference).map((s) => s.number);
   }
 
   /** How many sales orders carry this reference (the connector must keep it at one). */
@@ -732,7 +845,10 @@ export class SimulatedErp {
       } else {
         this.assignPendingSalesOrders();
         const assigned = [...this.sales.values()].find((s) => s.state !== 'cancelled' && s.state !== 'done' && s.lines.some((l) => l.allocated > 0));
-        if (assigned) this.shipSalesOrder(assigned.reference);
+        if (assigned) {
+          const tracking = `DP${String(this.clock).padStart(9, '0')}GB`;
+          this.shipSalesOrder(assigned.reference, { carrier: 'DemoPost', trackingNumber: tracking, trackingUrl: `https://track.demopost.example/${tracking}` });
+        }
       }
     }
     for (const entry of this.stockLog.slice(before)) changed.add(entry.sku);
@@ -812,14 +928,20 @@ export class SimulatedErp {
     }
   }
 
-  /** Takes goods out: first what is in no lot, then lots by soonest expiry. */
-  private removeFromCell(sku: string, storage: string, quantity: number): void {
+  /**
+   * Takes goods out: first what is in no lot, then lots by soonest expiry. Returns what was taken
+   * per lot number (null: goods in no lot).
+   */
+  private removeFromCell(sku: string, storage: string, quantity: number): Map<string | null, number> {
     const cell = this.cell(sku, storage);
     if (cell.onHand < quantity) throw new Error(`Only ${cell.onHand} of ${sku} at ${storage}, cannot take ${quantity}`);
-    cell.onHand -= quantity;
-    if (!cell.lots) return;
+    const taken = new Map<string | null, number>();
     let inLots = 0;
-    for (const q of cell.lots.values()) inLots += q;
+    for (const q of cell.lots?.values() ?? []) inLots += q;
+    const outsideLots = Math.max(0, cell.onHand - inLots);
+    if (Math.min(quantity, outsideLots) > 0) taken.set(null, Math.min(quantity, outsideLots));
+    cell.onHand -= quantity;
+    if (!cell.lots) return taken;
     let toTake = Math.max(0, inLots - cell.onHand);
     const expiries = this.lotExpiry.get(sku);
     const order = [...cell.lots.keys()].sort((a, b) =>
@@ -828,10 +950,13 @@ export class SimulatedErp {
     for (const number of order) {
       if (toTake <= 0) break;
       const available = cell.lots.get(number)!;
-      const taken = Math.min(available, toTake);
-      cell.lots.set(number, available - taken);
-      toTake -= taken;
+      const fromLot = Math.min(available, toTake);
+      if (fromLot <= 0) continue;
+      cell.lots.set(number, available - fromLot);
+      taken.set(number, fromLot);
+      toTake -= fromLot;
     }
+    return taken;
   }
 
   private skusInOrder(): string[] {
