@@ -13,3 +13,4 @@ export * from './orders.js';
 export * from './privacy.js';
 export * from './shopify-app.js';
 export * from './lots.js';
+export * from './fulfilments.js';
