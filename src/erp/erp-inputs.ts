@@ -60,11 +60,8 @@ export function uniqueInOrder(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
 
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
+/** The connectors page their SKU lists with the shared helper; re-exported for them. */
+export { chunk } from '../shared/collections.js';
 
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

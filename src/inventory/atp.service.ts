@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { ErpConnector, KitComponent, Page, Product } from '../erp/erp-connector.js';
 import type { Logger } from '../logger.js';
+import { chunk } from '../shared/collections.js';
 import { ValidationError } from '../shared/errors.js';
 import { InventoryError } from './inventory.errors.js';
 import type { PositionChange, PositionRecord, RefreshPositionsResult, SafetyStockRule, SetSafetyStockInput } from './inventory.models.js';
@@ -85,12 +86,6 @@ interface PlainPage {
 }
 
 type PageReport = (written: number, changes: readonly PositionChange[]) => Promise<void>;
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * How many kits the components' ATP can build at a location: the minimum over components of

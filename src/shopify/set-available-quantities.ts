@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { SetInventoryQuantitiesMutation } from './__generated__/admin.types.js';
 import { prepareOperation, type AdminApiTransport } from './admin-api-transport.js';
 import { setInventoryQuantitiesDocument } from './operations/inventory.operations.js';
+import { chunk } from '../shared/collections.js';
 import { isAppError } from '../shared/errors.js';
 import type {
   InventoryItemLocation,
@@ -232,13 +233,7 @@ export async function setAvailableQuantities(
     return results;
   };
 
-  const chunk = (list: Entry[]): Entry[][] => {
-    const groups: Entry[][] = [];
-    for (let i = 0; i < list.length; i += MAX_QUANTITIES_PER_CALL) groups.push(list.slice(i, i + MAX_QUANTITIES_PER_CALL));
-    return groups;
-  };
-
-  const firstGroups = chunk(entries);
+  const firstGroups = chunk(entries, MAX_QUANTITIES_PER_CALL);
   const firstResults = await runGroups(firstGroups, 0);
 
   const freshAvailable = async (stale: Entry[]): Promise<Map<string, number>> => {
@@ -284,7 +279,7 @@ export async function setAvailableQuantities(
       if (retries.length > 0) {
         logger.debug({ batchId: options.batchId, items: retries.length }, 'retrying stale quantities once with fresh values');
         // Chunk indexes after the first pass keep these keys apart from the first pass's.
-        const retryResults = await runGroups(chunk(retries), firstGroups.length);
+        const retryResults = await runGroups(chunk(retries, MAX_QUANTITIES_PER_CALL), firstGroups.length);
         const staleAgain = retries.filter((entry) => retryResults.get(entry.index)?.status === 'stale');
         const freshAgain = staleAgain.length > 0 ? await freshAvailable(staleAgain) : null;
         for (const entry of retries) record(entry, retryResults.get(entry.index) ?? { status: 'stale' }, freshAgain);

@@ -1,6 +1,8 @@
-import { and, asc, eq, gt, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
 import { inventoryLevels, syncItemStates, syncPushIntents } from '../db/schema/index.js';
+import { ROWS_PER_STATEMENT, valuesTable } from '../db/sql-lists.js';
+import { chunk } from '../shared/collections.js';
 import { createInventoryLevelsWriter } from '../inventory/read-model/inventory-levels.writer.js';
 import type { PushPosition } from './push-plan.js';
 
@@ -30,21 +32,12 @@ export interface ItemState {
   readonly lastUnexplainedDropAt: Date | null;
 }
 
-/** Rows per multi-row statement: well under PostgreSQL's 65,535 parameters. */
-const ROWS_PER_STATEMENT = 2_000;
-
-function chunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+const chunks = <T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] => chunk(items, size);
 
 const itemKey = (ref: ItemRef) => `${ref.inventoryItemId}|${ref.shopifyLocationId}`;
 
 export function createPushRepository(db: Db, shop: string) {
   const levels = createInventoryLevelsWriter(db, shop);
-  /** `(values (…), (…)) as v(cols)` with typed first-row casts. */
-  const valuesTable = (rows: SQL[], columns: string) => sql`(values ${sql.join(rows, sql`, `)}) as v(${sql.raw(columns)})`;
 
   return {
     async getPositionsBySkus(skus: readonly string[]): Promise<PushPosition[]> {

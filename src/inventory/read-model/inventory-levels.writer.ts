@@ -1,6 +1,8 @@
 import { and, asc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/database.js';
 import { inventoryLevels, safetyStockRules } from '../../db/schema/index.js';
+import { jsonParam, inList, pairIn, ROWS_PER_STATEMENT, timestamptz as iso, valuesTable } from '../../db/sql-lists.js';
+import { chunk } from '../../shared/collections.js';
 import type { PositionChange } from '../inventory.models.js';
 import { atpExpression, atpOf } from './atp-formula.js';
 
@@ -56,25 +58,7 @@ export interface LockedPosition {
   reserved: number;
 }
 
-/** Rows per multi-row statement: well under PostgreSQL's 65,535 parameters. */
-export const ROWS_PER_STATEMENT = 2_000;
-
-function chunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-const iso = (at: Date) => sql`${at.toISOString()}::timestamptz`;
-
-function jsonParam(value: unknown): SQL {
-  return sql`${JSON.stringify(value)}::jsonb`;
-}
-
-/** `column = any(list)` for lists of any length, as one parameter (an index scan still applies). */
-function inList(column: SQL | { getSQL(): SQL }, values: readonly string[]): SQL {
-  return sql`${column} = any(array(select jsonb_array_elements_text(${jsonParam(values)})))`;
-}
+const chunks = <T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] => chunk(items, size);
 
 /**
  * The safety stock of the position (sku, location) under the shop's rules: the most specific
@@ -121,13 +105,7 @@ function positionsCondition(positions: readonly PositionKey[]): SQL {
 
 /** `(sku, location)` of the table among these keys, as one jsonb parameter (any number of keys). */
 function keyIn(keys: readonly PositionKey[]): SQL {
-  return sql`(${inventoryLevels.sku}, ${inventoryLevels.location}) in (
-    select k.sku, k.location from jsonb_to_recordset(${jsonParam(keys.map(({ sku, location }) => ({ sku, location })))}) as k(sku text, location text))`;
-}
-
-/** `(values (…), (…)) as v(columns)`: each row typed by its own casts. */
-function valuesTable(rows: readonly SQL[], columns: string): SQL {
-  return sql`(values ${sql.join([...rows], sql`, `)}) as v(${sql.raw(columns)})`;
+  return pairIn(inventoryLevels.sku, inventoryLevels.location, keys.map(({ sku, location }) => [sku, location] as const));
 }
 
 /** Sums the deltas of each position; the result is in (sku, location) order. */
