@@ -1,6 +1,5 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import { chunk } from '../shared/collections.js';
 import { NotFoundError } from '../shared/errors.js';
 import type {
   CreateWebhookSubscriptionMutation,
@@ -24,6 +23,7 @@ import type {
 import { z } from 'zod';
 import { AdminApiTransport, prepareOperation, type PreparedOperation, type RetryPolicy } from './admin-api-transport.js';
 import { runBulkExport } from './bulk-export.js';
+import { createFulfillment, getOrderFulfilments } from './fulfilment-orders.js';
 import { systemClock, type Clock } from './cost-bucket.js';
 import { bulkInventoryLevelsQuery, bulkVariantsQuery } from './operations/bulk.operations.js';
 import { getInventoryLevelsAtLocationDocument, listInventoryLevelsAtLocationDocument } from './operations/inventory.operations.js';
@@ -36,6 +36,7 @@ import { setAvailableQuantities } from './set-available-quantities.js';
 import type { ShopifyTokenProvider } from './credentials/token-provider.js';
 import { ShopifyError } from './shopify.errors.js';
 import type {
+  CreateFulfillmentInput,
   CreateWebhookSubscription,
   InventoryItemLocation,
   InventoryLevelQuantities,
@@ -51,6 +52,7 @@ import type {
   ShopifyOrder,
   ShopifyOrderDetailLine,
   ShopifyOrderDetails,
+  ShopifyOrderFulfilments,
   ShopifyOrderLine,
   ShopifyRateLimit,
   ShopifyVariant,
@@ -193,6 +195,12 @@ const bulkVariantLine = z.object({
   inventoryItem: z.object({ id: z.string(), tracked: z.boolean() }),
 });
 
+function chunked<T>(list: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < list.length; i += size) chunks.push(list.slice(i, i + size));
+  return chunks;
+}
+
 /**
  * `ShopifyClient` on the GraphQL Admin API. One instance per shop: it owns that shop's cost
  * bucket, so share it rather than creating one per request.
@@ -254,7 +262,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
     const wanted = new Map<string, string>();
     for (const sku of skus) if (sku.trim() !== '') wanted.set(sku.toLowerCase(), sku);
     const variants = new Map<string, ShopifyVariant>();
-    for (const group of chunk([...wanted.values()], SKUS_PER_SEARCH)) {
+    for (const group of chunked([...wanted.values()], SKUS_PER_SEARCH)) {
       const query = group.map(skuSearchTerm).join(' OR ');
       // A little room beyond one variant per SKU for duplicates; more pages follow if needed.
       const first = this.#fit(operations.listVariants, group.length + 10, (size) => ({ first: size, query }));
@@ -291,7 +299,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
     for (const [locationId, itemIds] of itemsByLocation) {
       const ids = [...itemIds];
       const size = this.#fit(operations.getLevels, MAX_PAGE, (n) => ({ ids: Array.from({ length: n }, () => ''), locationId }));
-      for (const group of chunk(ids, size)) {
+      for (const group of chunked(ids, size)) {
         const { data } = await this.#transport.request<GetInventoryLevelsAtLocationQuery>(operations.getLevels, { ids: group, locationId });
         for (const node of data.nodes) {
           if (!node || !('id' in node) || !node.inventoryLevel) continue;
@@ -447,7 +455,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
     const ids = [...new Set(variantIds)];
     const metafields: VariantMetafield[] = [];
     const size = this.#fit(operations.getMetafields, MAX_PAGE, (n) => ({ ids: Array.from({ length: n }, () => ''), namespace: namespace ?? null, first: METAFIELDS_PER_VARIANT }));
-    for (const group of chunk(ids, size)) {
+    for (const group of chunked(ids, size)) {
       const { data } = await this.#transport.request<GetVariantMetafieldsQuery>(operations.getMetafields, {
         ids: group,
         namespace: namespace ?? null,
@@ -462,7 +470,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
   }
 
   async setVariantMetafields(metafields: readonly VariantMetafield[]): Promise<void> {
-    for (const group of chunk(metafields, METAFIELDS_PER_SET)) {
+    for (const group of chunked(metafields, METAFIELDS_PER_SET)) {
       const { data } = await this.#transport.request<SetMetafieldsMutation>(operations.setMetafields, {
         metafields: group.map((field) => ({ ownerId: field.variantId, namespace: field.namespace, key: field.key, type: field.type, value: field.value })),
       });
@@ -471,6 +479,14 @@ export class AdminApiShopifyClient implements ShopifyClient {
         throw new ShopifyError('SHOPIFY_USER_ERROR', `Shopify refused metafields: ${userErrors.map((error) => error.message).join('; ')}`, { userErrors });
       }
     }
+  }
+
+  getOrderFulfilments(orderId: OrderId): Promise<ShopifyOrderFulfilments | null> {
+    return getOrderFulfilments(this.#transport, orderId);
+  }
+
+  createFulfillment(input: CreateFulfillmentInput): Promise<{ id: string; status: string; createdAt: string }> {
+    return createFulfillment(this.#transport, input);
   }
 
   /** Waits for calls in flight and stops accepting new ones. */

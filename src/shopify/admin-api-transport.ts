@@ -182,8 +182,14 @@ export class AdminApiTransport {
     return Math.ceil(local * factor);
   }
 
-  /** Sends the operation until it succeeds or fails for good; see the class comment for the rules. */
-  async request<TData>(operation: PreparedOperation, variables: Record<string, unknown>): Promise<CallResult<TData>> {
+  /**
+   * Sends the operation until it succeeds or fails for good; see the class comment for the rules.
+   * With `lostAnswerInDoubt` (a mutation Shopify offers no idempotency key for), a failure after
+   * the request may have reached Shopify (network error, HTTP 5xx, an unreadable or empty body)
+   * is not retried: it throws `SHOPIFY_IN_DOUBT`, and the caller looks the effect up before
+   * sending again. HTTP 429 and THROTTLED still wait and retry: Shopify ran nothing.
+   */
+  async request<TData>(operation: PreparedOperation, variables: Record<string, unknown>, options: { lostAnswerInDoubt?: boolean } = {}): Promise<CallResult<TData>> {
     let failures = 0;
     let throttled = 0;
     let renewed = false;
@@ -222,6 +228,10 @@ export class AdminApiTransport {
           continue;
         }
         case 'retry': {
+          if (options.lostAnswerInDoubt && attempt.code !== 'HTTP_429') {
+            this.#logger.warn({ operation: operation.name, code: attempt.code }, 'Shopify call answer lost: in doubt, not retried');
+            throw new ShopifyError('SHOPIFY_IN_DOUBT', `${operation.name} may have been applied: ${attempt.message}`, { operation: operation.name, code: attempt.code });
+          }
           failures += 1;
           if (failures >= this.#retry.maxAttempts) {
             this.#logger.warn({ operation: operation.name, code: attempt.code, attempts: failures }, 'Shopify call failed after retries');

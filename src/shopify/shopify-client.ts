@@ -198,6 +198,57 @@ export interface VariantMetafield {
   value: string;
 }
 
+/** One line of a fulfilment order: units of one order line to ship from the order's location. */
+export interface ShopifyFulfillmentOrderLine {
+  /** `gid://shopify/FulfillmentOrderLineItem/…` */
+  id: string;
+  /** The order line (`gid://shopify/LineItem/…`) these units belong to. */
+  lineItemId: string;
+  sku: string | null;
+  inventoryItemId: InventoryItemId | null;
+  totalQuantity: number;
+  /** Units not yet fulfilled (nor cancelled): what a fulfilment may still ship. */
+  remainingQuantity: number;
+}
+
+/** Shopify's plan of what ships from where: one per order and assigned location. */
+export interface ShopifyFulfillmentOrder {
+  /** `gid://shopify/FulfillmentOrder/…` */
+  id: string;
+  /** `OPEN`, `IN_PROGRESS`, `SCHEDULED`, `ON_HOLD`, `INCOMPLETE`, `CLOSED`, `CANCELLED`. */
+  status: string;
+  /** The location it ships from; null when Shopify does not say (a deleted location). */
+  locationId: LocationId | null;
+  lineItems: ShopifyFulfillmentOrderLine[];
+}
+
+/** A fulfilment already made on the order (by anyone: the merchant, an app, Stockbridge). */
+export interface ShopifyFulfillment {
+  /** `gid://shopify/Fulfillment/…` */
+  id: string;
+  /** e.g. `SUCCESS`, `CANCELLED`. */
+  status: string;
+  createdAt: string;
+  tracking: { number: string | null; company: string | null; url: string | null }[];
+  /** Units shipped per order line. */
+  lines: { lineItemId: string; quantity: number }[];
+}
+
+/** What `getOrderFulfilments` reads of an order. */
+export interface ShopifyOrderFulfilments {
+  orderId: OrderId;
+  cancelledAt: string | null;
+  fulfillmentOrders: ShopifyFulfillmentOrder[];
+  fulfillments: ShopifyFulfillment[];
+}
+
+export interface CreateFulfillmentInput {
+  /** Units per fulfilment order line; every fulfilment order must be of one order and one location. */
+  lines: { fulfillmentOrderId: string; fulfillmentOrderLineItemId: string; quantity: number }[];
+  tracking: { number: string | null; company: string | null; url: string | null } | null;
+  notifyCustomer: boolean;
+}
+
 /** What the client has learned about the shop's rate limit from responses (null before the first). */
 export interface ShopifyRateLimit {
   bucketSize: number;
@@ -260,6 +311,20 @@ export interface ShopifyClient {
 
   /** Creates or overwrites the metafields (≤25 per Shopify call, split internally); throws `SHOPIFY_USER_ERROR` when refused. */
   setVariantMetafields(metafields: readonly VariantMetafield[]): Promise<void>;
+
+  /**
+   * The order's fulfilment orders (with what remains to ship on each line) and its fulfilments
+   * (with tracking and shipped units per order line), or null when Shopify has no such order.
+   */
+  getOrderFulfilments(orderId: OrderId): Promise<ShopifyOrderFulfilments | null>;
+
+  /**
+   * Creates one fulfilment (Shopify's `fulfillmentCreate`). Throws `SHOPIFY_USER_ERROR` with
+   * Shopify's messages when refused (nothing shipped), and `SHOPIFY_IN_DOUBT` when the answer was
+   * lost: Shopify offers no idempotency key for it, so the client never sends it twice; the caller
+   * looks for the fulfilment (`getOrderFulfilments`) before creating it again.
+   */
+  createFulfillment(input: CreateFulfillmentInput): Promise<{ id: string; status: string; createdAt: string }>;
 
   /** The shop's rate limit as last seen in a response; null before the first call. */
   rateLimit(): ShopifyRateLimit | null;

@@ -9,6 +9,8 @@ import { AppError } from '../shared/errors.js';
  * - SHOPIFY_USER_ERROR: a mutation returned userErrors the port reports as an error.
  * - SHOPIFY_BAD_RESPONSE: the response did not have the shape the operation expects.
  * - SHOPIFY_BULK_OPERATION_FAILED: a bulk export was refused, failed, was cancelled or timed out.
+ * - SHOPIFY_IN_DOUBT: a mutation without an idempotency key was sent and its answer lost; it may
+ *   have been applied (look it up before sending it again).
  */
 export type ShopifyErrorCode =
   | 'SHOPIFY_UNAVAILABLE'
@@ -17,7 +19,8 @@ export type ShopifyErrorCode =
   | 'SHOPIFY_QUERY_TOO_COSTLY'
   | 'SHOPIFY_USER_ERROR'
   | 'SHOPIFY_BAD_RESPONSE'
-  | 'SHOPIFY_BULK_OPERATION_FAILED';
+  | 'SHOPIFY_BULK_OPERATION_FAILED'
+  | 'SHOPIFY_IN_DOUBT';
 
 export class ShopifyError extends AppError {
   constructor(code: ShopifyErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {

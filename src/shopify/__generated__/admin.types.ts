@@ -884,6 +884,219 @@ export type CurrencyCode =
   /** Zambian Kwacha (ZMW). */
   | 'ZMW';
 
+/** The input fields used to create a fulfillment from fulfillment orders. */
+export type FulfillmentInput = {
+  /**
+   * Pairs of `fulfillment_order_id` and `fulfillment_order_line_items` that represent the fulfillment
+   * order line items that have to be fulfilled for each fulfillment order.  For any given pair, if the
+   * fulfillment order line items are left blank then all the fulfillment order line items of the
+   * associated fulfillment order ID will be fulfilled.
+   */
+  lineItemsByFulfillmentOrder: Array<FulfillmentOrderLineItemsInput>;
+  /**
+   * Whether the customer is notified.
+   * If `true`, then a notification is sent when the fulfillment is created. The default value is `false`.
+   */
+  notifyCustomer?: boolean | null | undefined;
+  /** Address information about the location from which the order was fulfilled. */
+  originAddress?: FulfillmentOriginAddressInput | null | undefined;
+  /**
+   * The fulfillment's tracking information, including a tracking URL, a tracking number,
+   * and the company associated with the fulfillment.
+   */
+  trackingInfo?: FulfillmentTrackingInput | null | undefined;
+};
+
+/** The input fields used to include the quantity of the fulfillment order line item that should be fulfilled. */
+export type FulfillmentOrderLineItemInput = {
+  /** The ID of the fulfillment order line item. */
+  id: string;
+  /** The quantity of the fulfillment order line item. */
+  quantity: number;
+};
+
+/** The input fields used to include the line items of a specified fulfillment order that should be fulfilled. */
+export type FulfillmentOrderLineItemsInput = {
+  /** The ID of the fulfillment order. */
+  fulfillmentOrderId: string;
+  /**
+   * The fulfillment order line items to be fulfilled.
+   * If left blank, all line items of the fulfillment order will be fulfilled.
+   * Accepts a maximum of 512 line items.
+   */
+  fulfillmentOrderLineItems?: Array<FulfillmentOrderLineItemInput> | null | undefined;
+};
+
+/** The status of a fulfillment order. */
+export type FulfillmentOrderStatus =
+  /** The fulfillment order has been cancelled by the merchant. */
+  | 'CANCELLED'
+  /** The fulfillment order has been completed and closed. */
+  | 'CLOSED'
+  /** The fulfillment order cannot be completed as requested. */
+  | 'INCOMPLETE'
+  /** The fulfillment order is being processed. */
+  | 'IN_PROGRESS'
+  /**
+   * The fulfillment order is on hold. The fulfillment process can't be initiated
+   * until the hold on the fulfillment order is released.
+   */
+  | 'ON_HOLD'
+  /** The fulfillment order is ready for fulfillment. */
+  | 'OPEN'
+  /** The fulfillment order is deferred and will be ready for fulfillment after the date and time specified in `fulfill_at`. */
+  | 'SCHEDULED';
+
+/**
+ * The input fields used to include the address at which the fulfillment occurred.
+ * This input object is intended for tax purposes, as a full address is required
+ * for tax providers to accurately calculate taxes. Typically this is the address
+ * of the warehouse or fulfillment center. To retrieve a fulfillment location's
+ * address, use the `assignedLocation` field on the
+ * [`FulfillmentOrder`](/docs/api/admin-graphql/latest/objects/FulfillmentOrder)
+ * object instead.
+ */
+export type FulfillmentOriginAddressInput = {
+  /** The street address of the fulfillment location. */
+  address1?: string | null | undefined;
+  /** The second line of the address. Typically the number of the apartment, suite, or unit. */
+  address2?: string | null | undefined;
+  /** The city in which the fulfillment location is located. */
+  city?: string | null | undefined;
+  /** The country of the fulfillment location. */
+  countryCode: string;
+  /** The province of the fulfillment location. */
+  provinceCode?: string | null | undefined;
+  /** The zip code of the fulfillment location. */
+  zip?: string | null | undefined;
+};
+
+/** The status of a fulfillment. */
+export type FulfillmentStatus =
+  /** The fulfillment was canceled. */
+  | 'CANCELLED'
+  /** There was an error with the fulfillment request. */
+  | 'ERROR'
+  /** The fulfillment request failed. */
+  | 'FAILURE'
+  /** The third-party fulfillment service has acknowledged the fulfillment and is processing it. */
+  | 'OPEN'
+  /**
+   * Shopify has created the fulfillment and is waiting for the third-party
+   * fulfillment service to transition it to `open` or `success`.
+   */
+  | 'PENDING'
+  /** The fulfillment was completed successfully. */
+  | 'SUCCESS';
+
+/**
+ * The input fields that specify all possible fields for tracking information.
+ *
+ * > Note:
+ * > If you provide the `url` field, you should not provide the `urls` field.
+ * >
+ * > If you provide the `number` field, you should not provide the `numbers` field.
+ * >
+ * > If you provide the `url` field, you should provide the `number` field.
+ * >
+ * > If you provide the `urls` field, you should provide the `numbers` field.
+ */
+export type FulfillmentTrackingInput = {
+  /**
+   * The name of the tracking company.
+   *
+   * If you specify a tracking company name from
+   * [the list](https://shopify.dev/api/admin-graphql/latest/objects/FulfillmentTrackingInfo#supported-tracking-companies),
+   * Shopify will automatically build tracking URLs for all provided tracking numbers,
+   * which will make the tracking numbers clickable in the interface.
+   * The same tracking company will be applied to all tracking numbers specified.
+   *
+   * Additionally, for the tracking companies listed on the
+   * [Shipping Carriers help page](https://help.shopify.com/manual/shipping/understanding-shipping/shipping-carriers#integrated-shipping-carriers)
+   * Shopify will automatically update the fulfillment's `shipment_status` field during the fulfillment process.
+   *
+   * > Note:
+   * > Send the tracking company name exactly as written in
+   * > [the list](https://shopify.dev/api/admin-graphql/latest/objects/FulfillmentTrackingInfo#supported-tracking-companies)
+   * > (capitalization matters).
+   */
+  company?: string | null | undefined;
+  /**
+   * The tracking number of the fulfillment.
+   *
+   * The tracking number will be clickable in the interface if one of the following applies
+   * (the highest in the list has the highest priority):
+   *
+   * * Tracking url provided in the `url` field.
+   * * [Shopify-known tracking company name](https://shopify.dev/api/admin-graphql/latest/objects/FulfillmentTrackingInfo#supported-tracking-companies)
+   *   specified in the `company` field.
+   *   Shopify will build the tracking URL automatically based on the tracking number specified.
+   * * The tracking number has a Shopify-known format.
+   *   Shopify will guess the tracking provider and build the tracking url based on the tracking number format.
+   *   Not all tracking carriers are supported, and multiple tracking carriers may use similarly formatted tracking numbers.
+   *   This can result in an invalid tracking URL.
+   *   It is highly recommended that you send the tracking company and the tracking URL.
+   */
+  number?: string | null | undefined;
+  /**
+   * The tracking numbers of the fulfillment, one or many.
+   *
+   * With multiple tracking numbers, you can provide tracking information
+   * for all shipments associated with the fulfillment, if there are more than one.
+   * For example, if you're shipping assembly parts of one furniture item in several boxes.
+   *
+   * Tracking numbers will be clickable in the interface if one of the following applies
+   * (the highest in the list has the highest priority):
+   *
+   * * Tracking URLs provided in the `urls` field.
+   *   The tracking URLs will be matched to the tracking numbers based on their positions in the arrays.
+   * * [Shopify-known tracking company name](https://shopify.dev/api/admin-graphql/latest/objects/FulfillmentTrackingInfo#supported-tracking-companies)
+   *   specified in the `company` field.
+   *   Shopify will build tracking URLs automatically for all tracking numbers specified.
+   *   The same tracking company will be applied to all tracking numbers.
+   * * Tracking numbers have a Shopify-known format.
+   *   Shopify will guess tracking providers and build tracking URLs based on the tracking number formats.
+   *   Not all tracking carriers are supported, and multiple tracking carriers may use similarly formatted tracking numbers.
+   *   This can result in an invalid tracking URL.
+   *   It is highly recommended that you send the tracking company and the tracking URLs.
+   */
+  numbers?: Array<string> | null | undefined;
+  /**
+   * The URL to track the fulfillment.
+   *
+   * The tracking URL is displayed in the merchant's admin on the order page.
+   * The tracking URL is displayed in the shipping confirmation email, which can optionally be sent to the customer.
+   * When accounts are enabled, it's also displayed in the customer's order history.
+   *
+   * The URL must be an [RFC 3986](https://datatracker.ietf.org/doc/html/rfc3986) and
+   * [RFC 3987](https://datatracker.ietf.org/doc/html/rfc3987)-compliant URI string.
+   * For example, `"https://www.myshipping.com/track/?tracknumbers=TRACKING_NUMBER"` is a valid URL.
+   * It includes a scheme (`https`) and a host (`myshipping.com`).
+   */
+  url?: string | null | undefined;
+  /**
+   * The URLs to track the fulfillment, one or many.
+   *
+   * The tracking URLs are displayed in the merchant's admin on the order page.
+   * The tracking URLs are displayed in the shipping confirmation email, which can optionally be sent to the customer.
+   * When accounts are enabled, the tracking URLs are also displayed in the customer's order history.
+   *
+   * If you're not specifying a
+   * [Shopify-known](https://shopify.dev/api/admin-graphql/latest/objects/FulfillmentTrackingInfo#supported-tracking-companies)
+   * tracking company name in the `company` field,
+   * then provide tracking URLs for all tracking numbers from the `numbers` field.
+   *
+   * Tracking URLs from the `urls` array field are being matched with the tracking numbers from the `numbers` array
+   * field correspondingly their positions in the arrays.
+   *
+   * Each URL must be an [RFC 3986](https://datatracker.ietf.org/doc/html/rfc3986) and
+   * [RFC 3987](https://datatracker.ietf.org/doc/html/rfc3987)-compliant URI string.
+   * For example, `"https://www.myshipping.com/track/?tracknumbers=TRACKING_NUMBER"` is a valid URL.
+   * It includes a scheme (`https`) and a host (`myshipping.com`).
+   */
+  urls?: Array<string> | null | undefined;
+};
+
 /** The input fields that identify metafield definitions. */
 export type HasMetafieldsMetafieldIdentifierInput = {
   /** The unique identifier for the metafield definition within its namespace. */
@@ -2476,6 +2689,47 @@ export type BulkVariantsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type BulkVariantsQuery = { productVariants: { edges: Array<{ node: { id: string, sku: string | null, title: string, product: { id: string, title: string }, inventoryItem: { id: string, tracked: boolean } } }> } };
+
+export type OrderFulfillmentOrdersQueryVariables = Exact<{
+  id: string;
+  first: number;
+  after?: string | null | undefined;
+  linesFirst: number;
+}>;
+
+
+export type OrderFulfillmentOrdersQuery = { order: { id: string, cancelledAt: string | null, fulfillmentOrders: { nodes: Array<{ id: string, status: FulfillmentOrderStatus, lineItems: { nodes: Array<{ id: string, sku: string | null, inventoryItemId: string | null, totalQuantity: number, remainingQuantity: number, lineItem: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } }, assignedLocation: { location: { id: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type FulfillmentOrderFieldsFragment = { id: string, status: FulfillmentOrderStatus, assignedLocation: { location: { id: string } | null } };
+
+export type FulfillmentOrderLineFieldsFragment = { id: string, sku: string | null, inventoryItemId: string | null, totalQuantity: number, remainingQuantity: number, lineItem: { id: string } };
+
+export type FulfillmentOrderLineItemsQueryVariables = Exact<{
+  id: string;
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type FulfillmentOrderLineItemsQuery = { fulfillmentOrder: { lineItems: { nodes: Array<{ id: string, sku: string | null, inventoryItemId: string | null, totalQuantity: number, remainingQuantity: number, lineItem: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type OrderFulfillmentsQueryVariables = Exact<{
+  id: string;
+  first: number;
+  linesFirst: number;
+}>;
+
+
+export type OrderFulfillmentsQuery = { order: { id: string, fulfillments: Array<{ id: string, status: FulfillmentStatus, createdAt: string, trackingInfo: Array<{ number: string | null, company: string | null, url: string | null }>, fulfillmentLineItems: { nodes: Array<{ quantity: number | null, lineItem: { id: string } }> } }> } | null };
+
+export type FulfillmentFieldsFragment = { id: string, status: FulfillmentStatus, createdAt: string, trackingInfo: Array<{ number: string | null, company: string | null, url: string | null }>, fulfillmentLineItems: { nodes: Array<{ quantity: number | null, lineItem: { id: string } }> } };
+
+export type CreateFulfillmentMutationVariables = Exact<{
+  fulfillment: FulfillmentInput;
+}>;
+
+
+export type CreateFulfillmentMutation = { fulfillmentCreate: { fulfillment: { id: string, status: FulfillmentStatus, createdAt: string } | null, userErrors: Array<{ field: Array<string> | null, message: string }> } | null };
 
 export type GetInventoryLevelsAtLocationQueryVariables = Exact<{
   ids: Array<string> | string;
