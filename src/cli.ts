@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { ConfigError } from './config.js';
 import { isAppError } from './shared/errors.js';
 import { apiKeysCommand } from './cli/api-keys.command.js';
@@ -10,27 +11,58 @@ import { doctorCommand } from './cli/doctor.command.js';
 import { rotateEncryptionKeyCommand } from './cli/rotate-encryption-key.command.js';
 import { switchesCommand } from './cli/switches.command.js';
 
-/** `npm run cli -- <command>`: the operator CLI. Reads process.env only here. */
+/** `npm run cli -- <command>` (or `stockbridge <command>` once built): the operator CLI. Reads process.env only here. */
 const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand, doctorCommand, switchesCommand, rotateEncryptionKeyCommand];
 
-function help(): string {
-  return `usage: npm run cli -- <command> [options]\n\n${commands
-    .map((command) => `  ${command.usage.split('\n').join('\n  ')}\n      ${command.summary}`)
-    .join('\n')}\n`;
+/** After the first Ctrl-C, how long a command may take to stop by itself before the process exits anyway. */
+const STOP_GRACE_MS = 10_000;
+
+function overview(): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  return `usage: npm run cli -- <command> [options]      (or: stockbridge <command> [options])\n\ncommands:\n${commands
+    .map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`)
+    .join('\n')}\n\n'<command> --help' (or 'help <command>') tells more of one command.\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  const command = commands.find((candidate) => candidate.name === name);
-  if (!command || name === 'help' || name === '--help') {
-    (command || name === 'help' || name === '--help' ? process.stdout : process.stderr).write(help());
-    return name === 'help' || name === '--help' ? 0 : 2;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const about = name === 'help' && args[0] !== undefined ? commands.find((candidate) => candidate.name === args[0]) : undefined;
+    if (name === 'help' && args[0] !== undefined && !about) {
+      process.stderr.write(`unknown command '${args[0]}'\n\n${overview()}`);
+      return 2;
+    }
+    (name === undefined ? process.stderr : process.stdout).write(about ? about.help() : overview());
+    return name === undefined ? 2 : 0;
   }
+  const command = commands.find((candidate) => candidate.name === name);
+  if (!command) {
+    process.stderr.write(`unknown command '${name}'\n\n${overview()}`);
+    return 2;
+  }
+
+  // The first Ctrl-C (or SIGTERM) asks the command to stop: long-running ones finish what they
+  // are writing and exit; anything still running after the grace period is ended. A second
+  // Ctrl-C ends the process at once (exit 130).
+  const controller = new AbortController();
   let resolveStop: () => void = () => {};
   const stopSignal = new Promise<void>((resolve) => (resolveStop = resolve));
-  process.once('SIGINT', () => resolveStop());
-  process.once('SIGTERM', () => resolveStop());
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, stopSignal };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write('stopped\n');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    process.stderr.write(`stopping (${signal === 'SIGINT' ? 'Ctrl-C again to quit at once' : 'SIGTERM'})…\n`);
+    controller.abort(new Error(`${signal} received`));
+    resolveStop();
+    setTimeout(() => {
+      process.stderr.write(`still running ${STOP_GRACE_MS / 1000} s after ${signal}: quitting\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }, STOP_GRACE_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, stopSignal, signal: controller.signal };
   try {
     return await command.run(args, io);
   } catch (error) {

@@ -1,53 +1,166 @@
 import type { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
 
 /** What a CLI command may touch: its output streams and the environment it was started with. */
 export interface CliIo {
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly env: Record<string, string | undefined>;
-  /** Resolves when the user asks to stop (SIGINT/SIGTERM); long-running commands await it. */
+  /** Resolves when the user asks to stop (the first Ctrl-C, or SIGTERM); long-running commands await it. */
   readonly stopSignal: Promise<void>;
+  /** Aborted at the same moment as `stopSignal` resolves; work that takes a signal gets this one. */
+  readonly signal?: AbortSignal;
+}
+
+/** One option of a command, as Node's `parseArgs` takes it, plus what `--help` says of it. */
+export interface CliOption {
+  readonly type: 'string' | 'boolean';
+  readonly multiple?: boolean;
+  readonly short?: string;
+  /** The value's placeholder in the help (`--sku SKU`); string options only. */
+  readonly valueName?: string;
+  readonly description: string;
+}
+
+/** The command line as parsed against a command's declared options. */
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | Array<string | boolean> | undefined>>;
+  readonly positionals: readonly string[];
 }
 
 /**
- * One operator command (`npm run cli -- <name> ...`). `run` returns the process exit code; it
- * prints results on stdout (the last line alone when a script should capture it) and problems
- * on stderr.
+ * One operator command (`npm run cli -- <name> ...`). `run` takes the raw arguments and returns
+ * the process exit code: 0 done, 1 the work failed (or found a problem the command reports), 2
+ * a usage problem (an unknown option, a missing value: nothing was done). It prints results on
+ * stdout (the last line alone when a script should capture it) and problems on stderr.
+ * `--help` (or `-h`) anywhere prints the command's help and does nothing else.
  */
 export interface CliCommand {
   readonly name: string;
   readonly usage: string;
   readonly summary: string;
   run(args: string[], io: CliIo): Promise<number>;
+  /** The full `--help` text. */
+  help(): string;
 }
 
-/** Parses `--flag value`, `--flag=value` and repeated flags into a map of string arrays. */
-export function parseFlags(args: string[]): { flags: Map<string, string[]>; positional: string[] } {
-  const flags = new Map<string, string[]>();
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    let name: string;
-    let value: string;
-    if (eq > 0) {
-      name = arg.slice(2, eq);
-      value = arg.slice(eq + 1);
-    } else {
-      name = arg.slice(2);
-      const next = args[i + 1];
-      if (next !== undefined && !next.startsWith('--')) {
-        value = next;
-        i++;
-      } else {
-        value = 'true';
-      }
-    }
-    flags.set(name, [...(flags.get(name) ?? []), value]);
+export interface CommandDefinition {
+  readonly name: string;
+  /** One line per form, e.g. `api-keys create --name NAME --scopes LIST`. */
+  readonly usage: string;
+  readonly summary: string;
+  /** Paragraphs for `--help` after the usage: behaviour, exit codes, examples. */
+  readonly description?: string;
+  readonly options?: Readonly<Record<string, CliOption>>;
+  /** Actions (first positional) the command accepts; any other first word is a usage error. */
+  readonly actions?: readonly string[];
+  /** The most positionals (the action included) the command takes (default: none beyond the action). */
+  readonly maxPositionals?: number;
+  run(args: ParsedArgs, io: CliIo): Promise<number>;
+}
+
+/** A usage problem found by a command after parsing (exit 2, the message and the usage printed). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
   }
-  return { flags, positional };
+}
+
+const HELP_FLAGS = new Set(['--help', '-h']);
+
+/** Formats a definition's options for `--help`. */
+function optionLines(options: Readonly<Record<string, CliOption>>): string[] {
+  const rows = Object.entries(options).map(([name, option]) => {
+    const flag = `${option.short ? `-${option.short}, ` : ''}--${name}${option.type === 'string' ? ` ${option.valueName ?? 'VALUE'}` : ''}`;
+    return [flag, `${option.description}${option.multiple ? ' (repeatable)' : ''}`] as const;
+  });
+  rows.push(['-h, --help', 'print this help and do nothing else']);
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`);
+}
+
+/**
+ * A command whose arguments are parsed strictly by Node's `parseArgs`: an unknown option, a
+ * string option without its value or a value given to a boolean is a usage error (exit 2)
+ * before anything runs, and `--help` anywhere prints the help and runs nothing.
+ */
+export function defineCommand(definition: CommandDefinition): CliCommand {
+  const options = definition.options ?? {};
+  const help = (): string => {
+    const usage = definition.usage.split('\n').map((line, index) => `${index === 0 ? 'usage: ' : '       '}${line}`);
+    const parts = [usage.join('\n'), '', definition.summary];
+    if (definition.description) parts.push('', definition.description.trim());
+    parts.push('', 'options:', ...optionLines(options));
+    return `${parts.join('\n')}\n`;
+  };
+  const usageError = (io: CliIo, message: string): number => {
+    io.stderr.write(`${definition.name}: ${message}\n${definition.usage
+      .split('\n')
+      .map((line, index) => `${index === 0 ? 'usage: ' : '       '}${line}`)
+      .join('\n')}\n(--help for more)\n`);
+    return 2;
+  };
+  return {
+    name: definition.name,
+    usage: definition.usage,
+    summary: definition.summary,
+    help,
+    async run(args, io) {
+      // `--` ends the options: a `--help` after it is a value, not a request for help.
+      const end = args.indexOf('--');
+      if ((end === -1 ? args : args.slice(0, end)).some((arg) => HELP_FLAGS.has(arg))) {
+        io.stdout.write(help());
+        return 0;
+      }
+      let parsed: ParsedArgs;
+      try {
+        const result = parseArgs({
+          args,
+          options: Object.fromEntries(
+            Object.entries(options).map(([name, option]) => [name, { type: option.type, multiple: option.multiple ?? false, ...(option.short ? { short: option.short } : {}) }]),
+          ),
+          allowPositionals: true,
+          strict: true,
+        });
+        parsed = { values: result.values, positionals: result.positionals };
+      } catch (error) {
+        return usageError(io, error instanceof Error ? error.message.replace(/\. To specify a positional argument.*$/s, '') : String(error));
+      }
+      if (definition.actions) {
+        const action = parsed.positionals[0];
+        if (action === undefined || !definition.actions.includes(action)) {
+          return usageError(io, action === undefined ? `say which: ${definition.actions.join(', ')}` : `unknown action '${action}' (one of ${definition.actions.join(', ')})`);
+        }
+      }
+      const maxPositionals = definition.maxPositionals ?? (definition.actions ? 1 : 0);
+      if (parsed.positionals.length > maxPositionals) {
+        return usageError(io, `unexpected argument '${parsed.positionals[maxPositionals]}'`);
+      }
+      try {
+        return await definition.run(parsed, io);
+      } catch (error) {
+        if (error instanceof UsageError) return usageError(io, error.message);
+        throw error;
+      }
+    },
+  };
+}
+
+/** A string option's value (the last one when given several times). */
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  if (Array.isArray(value)) return value.at(-1) as string | undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A repeatable string option's values, each also split on commas (`--sku A,B --sku C`). */
+export function listOption(args: ParsedArgs, name: string): string[] {
+  const value = args.values[name];
+  const given = Array.isArray(value) ? (value as string[]) : typeof value === 'string' ? [value] : [];
+  return given.flatMap((item) => item.split(',')).map((item) => item.trim()).filter(Boolean);
+}
+
+export function booleanOption(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
 }

@@ -1,13 +1,16 @@
-import type { CliCommand } from './command.js';
+import { defineCommand } from './command.js';
 import { withDatabase } from './cli-database.js';
 
-export const migrateCommand: CliCommand = {
+export const migrateCommand = defineCommand({
   name: 'migrate',
   usage: 'migrate',
   summary: 'apply the committed database migrations (also done at start-up)',
+  description: `Applies the migrations in drizzle/ that the configured database (DATABASE_URL, or the embedded
+one in DATA_DIR) has not seen, each in its own transaction; safe to run while other instances
+run, and again (nothing to do). Exit 0 when the database is up to date.`,
   run: (_args, io) =>
     withDatabase(io, async (database) => {
       io.stdout.write(`migrations applied (${database.kind})\n`);
       return 0;
     }),
-};
+});

@@ -2,7 +2,7 @@ import { createInstallationRepository } from '../shopify/credentials/installatio
 import { secretBoxOf } from '../shopify/credentials/credentials.js';
 import { AppError } from '../shared/errors.js';
 import { withDatabase } from './cli-database.js';
-import type { CliCommand } from './command.js';
+import { defineCommand } from './command.js';
 
 /**
  * `rotate-encryption-key`: seals every stored secret (Shopify access and refresh tokens) again
@@ -12,15 +12,13 @@ import type { CliCommand } from './command.js';
  * Safe to run again (values already under the current key are left alone) and beside running
  * instances (one transaction, rows locked).
  */
-export const rotateEncryptionKeyCommand: CliCommand = {
+export const rotateEncryptionKeyCommand = defineCommand({
   name: 'rotate-encryption-key',
   usage: 'rotate-encryption-key',
   summary: 're-encrypt every stored Shopify token under ENCRYPTION_KEY (the old key given as ENCRYPTION_KEY_PREVIOUS)',
-  async run(args, io) {
-    if (args.length > 0) {
-      io.stderr.write('usage: rotate-encryption-key (set ENCRYPTION_KEY to the new key and ENCRYPTION_KEY_PREVIOUS to the old one)\n');
-      return 2;
-    }
+  description: `Set ENCRYPTION_KEY to the new key and ENCRYPTION_KEY_PREVIOUS to the old one on every instance,
+run this once, then remove ENCRYPTION_KEY_PREVIOUS. Safe to run again and beside running instances.`,
+  async run(_args, io) {
     return withDatabase(io, async (database, config) => {
       const box = secretBoxOf(config);
       if (!box) throw new AppError('CONFIG_INVALID', 'rotate-encryption-key: set ENCRYPTION_KEY (the new key) and ENCRYPTION_KEY_PREVIOUS (the old one)');
@@ -30,4 +28,4 @@ export const rotateEncryptionKeyCommand: CliCommand = {
       return 0;
     });
   },
-};
+});

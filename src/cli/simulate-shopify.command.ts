@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ZodError } from 'zod';
 import { createLogger } from '../logger.js';
 import { SHOPIFY_PLANS, shopSeedSchema, startShopifySimulator, type ShopifyPlanName } from '../simulators/shopify/index.js';
-import { parseFlags, type CliCommand } from './command.js';
+import { defineCommand, stringOption } from './command.js';
 
 /**
  * `simulate-shopify`: runs the Shopify simulator as a standalone store, so a person can point a
@@ -10,15 +10,28 @@ import { parseFlags, type CliCommand } from './command.js';
  * used. It prints the admin URL, the shop domain, the access token and the client secret, then
  * serves until stopped. The seed file format is documented in src/simulators/shopify/README.md.
  */
-export const simulateShopifyCommand: CliCommand = {
+export const simulateShopifyCommand = defineCommand({
   name: 'simulate-shopify',
   usage:
     'simulate-shopify [--port P] [--host H] [--plan standard|advanced|plus|enterprise] [--seed FILE]\n' +
     '                 [--shop DOMAIN] [--token T] [--secret S] [--api-key K] [--webhook-time-scale X] [--random-seed N]',
   summary: 'run a simulated Shopify store (Admin API 2026-10, webhooks, control API under /_simulator/)',
+  description: `Serves until Ctrl-C. Prints the admin URL and the variables that point a gateway at it. The seed
+file format is in src/simulators/shopify/README.md.`,
+  options: {
+    port: { type: 'string', valueName: 'P', description: 'listen port (default 9100; 0 picks a free one)' },
+    host: { type: 'string', valueName: 'H', description: 'listen address (default 127.0.0.1)' },
+    plan: { type: 'string', valueName: 'PLAN', description: 'rate limits of standard, advanced, plus or enterprise (default standard)' },
+    seed: { type: 'string', valueName: 'FILE', description: 'a JSON catalogue to start with' },
+    shop: { type: 'string', valueName: 'DOMAIN', description: 'shop domain (default a generated *.myshopify.com)' },
+    token: { type: 'string', valueName: 'T', description: 'the Admin API access token it accepts' },
+    secret: { type: 'string', valueName: 'S', description: 'the client secret that signs webhooks' },
+    'api-key': { type: 'string', valueName: 'K', description: 'the app client id (OAuth)' },
+    'webhook-time-scale': { type: 'string', valueName: 'X', description: "scale of Shopify's webhook retry schedule (default 0.001; 1 = real time)" },
+    'random-seed': { type: 'string', valueName: 'N', description: 'seed of the simulated randomness (default 20261127)' },
+  },
   run: async (args, io) => {
-    const { flags } = parseFlags(args);
-    const flag = (name: string) => flags.get(name)?.at(-1);
+    const flag = (name: string) => stringOption(args, name);
     const problems: string[] = [];
 
     const port = Number(flag('port') ?? '9100');
@@ -83,4 +96,4 @@ export const simulateShopifyCommand: CliCommand = {
     io.stdout.write('Shopify simulator stopped\n');
     return 0;
   },
-};
+});

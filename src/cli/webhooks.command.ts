@@ -6,7 +6,7 @@ import { AdminApiShopifyClient } from '../shopify/admin-api-shopify-client.js';
 import { createShopifyCredentials } from '../shopify/credentials/credentials.js';
 import { AppError } from '../shared/errors.js';
 import { loadCliConfig } from './cli-database.js';
-import { parseFlags, type CliCommand } from './command.js';
+import { defineCommand, stringOption } from './command.js';
 
 /**
  * `webhooks register --address URL`: creates the Shopify webhook subscriptions the order
@@ -15,22 +15,22 @@ import { parseFlags, type CliCommand } from './command.js';
  * lists what is present and missing, and exits 1 when something is missing (for monitoring
  * scripts). The address defaults to `PUBLIC_URL`; a base URL gets `/webhooks/shopify` appended.
  */
-export const webhooksCommand: CliCommand = {
+export const webhooksCommand = defineCommand({
   name: 'webhooks',
   usage: 'webhooks register [--address URL]\nwebhooks status [--address URL]',
   summary: "create the Shopify webhook subscriptions orders need (idempotent), or report missing ones (address defaults to PUBLIC_URL)",
+  description: `register creates the missing subscriptions (idempotent); status lists present and missing ones and
+exits 1 when one is missing. The address defaults to PUBLIC_URL; a base URL gets /webhooks/shopify
+appended.`,
+  actions: ['register', 'status'],
+  options: { address: { type: 'string', valueName: 'URL', description: 'where Shopify delivers (default PUBLIC_URL)' } },
   run: async (args, io) => {
-    const { flags, positional } = parseFlags(args);
-    const action = positional[0];
-    if (action !== 'register' && action !== 'status') {
-      io.stderr.write('webhooks: say `register` or `status`\n');
-      return 2;
-    }
+    const action = args.positionals[0];
     const config = loadCliConfig(io);
     if (!config.shopify.shop || (config.shopify.grant === 'static' && !config.shopify.accessToken)) {
       throw new AppError('CONFIG_INVALID', 'webhooks: SHOPIFY_SHOP and its credentials are needed (the demo subscribes its simulated store by itself at start)');
     }
-    const given = flags.get('address')?.at(-1) ?? config.publicUrl;
+    const given = stringOption(args, 'address') ?? config.publicUrl;
     if (action === 'register' && !given) {
       io.stderr.write('webhooks register: give --address URL (or set PUBLIC_URL)\n');
       return 2;
@@ -84,4 +84,4 @@ export const webhooksCommand: CliCommand = {
       await database?.close();
     }
   },
-};
+});
