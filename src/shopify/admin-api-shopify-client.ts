@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { chunk } from '../shared/collections.js';
 import { NotFoundError } from '../shared/errors.js';
 import type {
   CreateWebhookSubscriptionMutation,
@@ -195,12 +196,6 @@ const bulkVariantLine = z.object({
   inventoryItem: z.object({ id: z.string(), tracked: z.boolean() }),
 });
 
-function chunked<T>(list: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < list.length; i += size) chunks.push(list.slice(i, i + size));
-  return chunks;
-}
-
 /**
  * `ShopifyClient` on the GraphQL Admin API. One instance per shop: it owns that shop's cost
  * bucket, so share it rather than creating one per request.
@@ -262,7 +257,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
     const wanted = new Map<string, string>();
     for (const sku of skus) if (sku.trim() !== '') wanted.set(sku.toLowerCase(), sku);
     const variants = new Map<string, ShopifyVariant>();
-    for (const group of chunked([...wanted.values()], SKUS_PER_SEARCH)) {
+    for (const group of chunk([...wanted.values()], SKUS_PER_SEARCH)) {
       const query = group.map(skuSearchTerm).join(' OR ');
       // A little room beyond one variant per SKU for duplicates; more pages follow if needed.
       const first = this.#fit(operations.listVariants, group.length + 10, (size) => ({ first: size, query }));
@@ -299,7 +294,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
     for (const [locationId, itemIds] of itemsByLocation) {
       const ids = [...itemIds];
       const size = this.#fit(operations.getLevels, MAX_PAGE, (n) => ({ ids: Array.from({ length: n }, () => ''), locationId }));
-      for (const group of chunked(ids, size)) {
+      for (const group of chunk(ids, size)) {
         const { data } = await this.#transport.request<GetInventoryLevelsAtLocationQuery>(operations.getLevels, { ids: group, locationId });
         for (const node of data.nodes) {
           if (!node || !('id' in node) || !node.inventoryLevel) continue;
@@ -455,7 +450,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
     const ids = [...new Set(variantIds)];
     const metafields: VariantMetafield[] = [];
     const size = this.#fit(operations.getMetafields, MAX_PAGE, (n) => ({ ids: Array.from({ length: n }, () => ''), namespace: namespace ?? null, first: METAFIELDS_PER_VARIANT }));
-    for (const group of chunked(ids, size)) {
+    for (const group of chunk(ids, size)) {
       const { data } = await this.#transport.request<GetVariantMetafieldsQuery>(operations.getMetafields, {
         ids: group,
         namespace: namespace ?? null,
@@ -470,7 +465,7 @@ export class AdminApiShopifyClient implements ShopifyClient {
   }
 
   async setVariantMetafields(metafields: readonly VariantMetafield[]): Promise<void> {
-    for (const group of chunked(metafields, METAFIELDS_PER_SET)) {
+    for (const group of chunk(metafields, METAFIELDS_PER_SET)) {
       const { data } = await this.#transport.request<SetMetafieldsMutation>(operations.setMetafields, {
         metafields: group.map((field) => ({ ownerId: field.variantId, namespace: field.namespace, key: field.key, type: field.type, value: field.value })),
       });
