@@ -5,7 +5,8 @@ import { chunk } from '../shared/collections.js';
 import { ValidationError } from '../shared/errors.js';
 import { InventoryError } from './inventory.errors.js';
 import type { PositionChange, PositionRecord, RefreshPositionsResult, SafetyStockRule, SetSafetyStockInput } from './inventory.models.js';
-import { createMappingRepository } from './mapping.repository.js';
+import { createErpCatalogueRepository } from './erp-catalogue.repository.js';
+import { createLocationMappingRepository } from './location-mapping.repository.js';
 import { createPositionsRepository, toPositionRecord, type PositionsRepository } from './positions.repository.js';
 import type { PositionKey, PushSignal } from './push-requests.js';
 import { createInventoryLevelsWriter, type TermsRow } from './read-model/inventory-levels.writer.js';
@@ -122,7 +123,8 @@ function kitDepths(definitions: ReadonlyMap<string, KitDefinition>): Map<string,
 export function createAtpService(deps: AtpServiceDeps): AtpService {
   const { db, shop, erp, log, now, pushSignal } = deps;
   const positions = createPositionsRepository(db, shop);
-  const catalogue = createMappingRepository(db, shop);
+  const catalogue = createErpCatalogueRepository(db, shop);
+  const locationMappings = createLocationMappingRepository(db, shop);
 
   async function locationsForPositions(): Promise<string[]> {
     let codes = await positions.positionLocations();
@@ -159,7 +161,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
   async function writePlainPage(read: PlainPage, report: PageReport): Promise<void> {
     const at = now();
     const { written, changes } = await db.transaction(async (tx) => {
-      if (read.unknownSkus.length > 0) await createMappingRepository(tx, shop).deactivateErpProducts(read.unknownSkus);
+      if (read.unknownSkus.length > 0) await createErpCatalogueRepository(tx, shop).deactivateErpProducts(read.unknownSkus);
       return createInventoryLevelsWriter(tx, shop).writeErpTerms(read.rows, at);
     });
     await report(written, changes);
@@ -355,7 +357,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
       if (sku !== null && (await catalogue.findErpProducts([sku])).length === 0) {
         throw new InventoryError('UNKNOWN_SKU', `No product with SKU ${sku} in the ERP catalogue`, { sku });
       }
-      if (location !== null && (await catalogue.listLocationViews([location])).length === 0) {
+      if (location !== null && (await locationMappings.listLocationViews([location])).length === 0) {
         throw new InventoryError('UNKNOWN_LOCATION', `No ERP location ${location}`, { location });
       }
       const at = now();

@@ -5,7 +5,10 @@ import type { ErpConnector, Lot } from '../erp/erp-connector.js';
 import { ValidationError } from '../shared/errors.js';
 import { listBound, ResultTooLargeError, withinBound } from '../shared/list-bounds.js';
 import type { AmbiguousSku, Connection, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SafetyStockRule, SkuMapping, SkuMappingReport } from './inventory.models.js';
-import { createMappingRepository, inList } from './mapping.repository.js';
+import { inList } from '../db/sql-lists.js';
+import { createErpCatalogueRepository } from './erp-catalogue.repository.js';
+import { createLocationMappingRepository } from './location-mapping.repository.js';
+import { createPushTargetsRepository } from './push-targets.repository.js';
 import type { MappingService } from './mapping.service.js';
 import { createPositionsRepository } from './positions.repository.js';
 import { toShopifyUnits } from './unit-conversion.js';
@@ -71,7 +74,9 @@ function decodeCursor(cursor: string): string {
 
 export function createInventoryReadService(deps: InventoryReadServiceDeps): InventoryReadService {
   const { db, shop, erp, mapping } = deps;
-  const catalogue = createMappingRepository(db, shop);
+  const catalogue = createErpCatalogueRepository(db, shop);
+  const locationMappings = createLocationMappingRepository(db, shop);
+  const pushTargets = createPushTargetsRepository(db, shop);
   const positions = createPositionsRepository(db, shop);
 
   /** Products with their mapping and ambiguity, in one query. */
@@ -152,7 +157,7 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
     },
 
     async getLocationsByCode() {
-      const views = await catalogue.listLocationViews('all');
+      const views = await locationMappings.listLocationViews('all');
       return new Map(views.map((view) => [view.code, view]));
     },
 
@@ -185,7 +190,7 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
         ? sql`t.shopify_location_id in (select lm.shopify_location_id from ${locationMappings} lm where lm.shop = ${shop} and lm.erp_location = ${location})`
         : sql`true`;
       const result = await db.execute(sql`
-        with targets as (${catalogue.pushTargetsSql(sql`true`)}),
+        with targets as (${pushTargets.pushTargetsSql(sql`true`)}),
         groups as (
           select t.sku, t.shopify_location_id, t.inventory_item_id, t.erp_units, t.shopify_units,
                  array_agg(t.location order by t.location) as erp_locations,

@@ -3,7 +3,8 @@ import type { ModuleDeps } from '../shared/module.js';
 import { createAtpService, type AtpService } from './atp.service.js';
 import { createCatalogueRefreshJob } from './catalogue-refresh.job.js';
 import { createInventoryReadService, type InventoryReadService } from './inventory-read.service.js';
-import { createMappingRepository } from './mapping.repository.js';
+import { createCatalogueRefreshesRepository } from './catalogue-refreshes.repository.js';
+import { createNormalizationRulesRepository } from './normalization-rules.repository.js';
 import { createMappingService, type MappingService, type MappingServiceDeps } from './mapping.service.js';
 import type { PushSignal } from './push-requests.js';
 import { createPushSignal } from './push-signal.js';
@@ -77,7 +78,8 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
     pause: options.pause,
     onMappingChanged: options.onMappingChanged,
   });
-  const catalogue = createMappingRepository(db, deps.shop);
+  const catalogueRefreshes = createCatalogueRefreshesRepository(db, deps.shop);
+  const normalizationRules = createNormalizationRulesRepository(db, deps.shop);
   const atp = createAtpService(common);
   // GraphQL reads that go live to the ERP (`lots`) queue in the interactive lane: bounded, and
   // never ahead of the sync, the order pipeline or reservations (see src/erp/erp-lanes.ts).
@@ -86,7 +88,7 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
   const stopping = new AbortController();
 
   async function catalogueFills() {
-    const refreshes = await catalogue.listCatalogueRefreshes();
+    const refreshes = await catalogueRefreshes.listCatalogueRefreshes();
     const of = (source: string) => refreshes.find((r) => r.source === source);
     return {
       erpFilledAt: of('erp-products')?.firstCompletedAt ?? null,
@@ -111,7 +113,7 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
       }
     };
     await step('normalization rules', async () => {
-      const seeded = await catalogue.seedNormalizationRules({ ...DEFAULT_NORMALIZATION_RULES, abbreviations: options.defaultAbbreviations ?? {} }, deps.now());
+      const seeded = await normalizationRules.seedNormalizationRules({ ...DEFAULT_NORMALIZATION_RULES, abbreviations: options.defaultAbbreviations ?? {} }, deps.now());
       if (seeded) log.info({ abbreviations: Object.keys(options.defaultAbbreviations ?? {}).length }, 'SKU normalization rules seeded');
     });
     // Whether each side was ever filled is recorded when a complete listing was read, never

@@ -14,7 +14,14 @@ import type {
   SkuMappingReport,
   UnitConversion,
 } from './inventory.models.js';
-import { createMappingRepository, type MappingRepository } from './mapping.repository.js';
+import { createCatalogueRefreshesRepository } from './catalogue-refreshes.repository.js';
+import { createErpCatalogueRepository } from './erp-catalogue.repository.js';
+import { createLocationMappingRepository } from './location-mapping.repository.js';
+import { createNormalizationRulesRepository } from './normalization-rules.repository.js';
+import { createPushTargetsRepository } from './push-targets.repository.js';
+import { createInventoryLevelsWriter } from './read-model/inventory-levels.writer.js';
+import { createShopifyCatalogueRepository } from './shopify-catalogue.repository.js';
+import { createSkuMappingRepository } from './sku-mapping.repository.js';
 import type { PushSignal } from './push-requests.js';
 import { groupPushTargets } from './push-targets.js';
 import { toShopifyGid } from './shopify-gid.js';
@@ -156,9 +163,26 @@ function locationKey(text: string): string {
     .trim();
 }
 
+/** The mapping's repositories, one per aggregate, over one executor: the pool or a transaction. */
+function repositoriesOf(db: Db, shop: string) {
+  return {
+    refreshes: createCatalogueRefreshesRepository(db, shop),
+    erp: createErpCatalogueRepository(db, shop),
+    shopify: createShopifyCatalogueRepository(db, shop),
+    skus: createSkuMappingRepository(db, shop),
+    locations: createLocationMappingRepository(db, shop),
+    rules: createNormalizationRulesRepository(db, shop),
+    targets: createPushTargetsRepository(db, shop),
+    /** Push marks go through the read model's one writer. */
+    readModel: createInventoryLevelsWriter(db, shop),
+  };
+}
+
+type MappingRepositories = ReturnType<typeof repositoriesOf>;
+
 export function createMappingService(deps: MappingServiceDeps): MappingService {
   const { db, shop, erp, shopify, log, now, pushSignal, readiness, pause } = deps;
-  const repository = createMappingRepository(db, shop);
+  const repository = repositoriesOf(db, shop);
 
   /** A mapping changed: positions may now be pushable, and waiting orders mappable. */
   function mappingChanged(): void {
@@ -183,24 +207,24 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
 
   function refreshErpLocations(at: Date): Promise<number> {
     return once('erp-locations', async () => {
-      const generation = await repository.beginCatalogueRefresh('erp-locations');
+      const generation = await repository.refreshes.beginCatalogueRefresh('erp-locations');
       const locations = await erp.listLocations();
-      await repository.upsertErpLocations(locations, at, generation);
-      await repository.deactivateErpLocationsNotSeenIn(generation);
-      await repository.completeCatalogueRefresh('erp-locations', generation);
+      await repository.erp.upsertErpLocations(locations, at, generation);
+      await repository.erp.deactivateErpLocationsNotSeenIn(generation);
+      await repository.refreshes.completeCatalogueRefresh('erp-locations', generation);
       return locations.length;
     });
   }
 
   function refreshShopifyLocations(at: Date): Promise<number> {
     return once('shopify-locations', async () => {
-      const generation = await repository.beginCatalogueRefresh('shopify-locations');
+      const generation = await repository.refreshes.beginCatalogueRefresh('shopify-locations');
       const locations = await shopify.listLocations({ includeInactive: true });
       await pause?.('shopify-locations:listed', { generation });
-      await repository.upsertShopifyLocations(locations, at, generation);
+      await repository.shopify.upsertShopifyLocations(locations, at, generation);
       await pause?.('shopify-locations:written', { generation });
-      await repository.deactivateShopifyLocationsNotSeenIn(generation);
-      await repository.completeCatalogueRefresh('shopify-locations', generation);
+      await repository.shopify.deactivateShopifyLocationsNotSeenIn(generation);
+      await repository.refreshes.completeCatalogueRefresh('shopify-locations', generation);
       return locations.length;
     });
   }
@@ -226,12 +250,12 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
   }
 
   /** Matching inside the caller's transaction, under the shop's mapping lock. */
-  async function rematchIn(tx: MappingRepository, at: Date): Promise<MatchingSummary> {
-    await tx.lockMappings();
-    const rules = (await tx.getNormalizationRules()) ?? DEFAULT_NORMALIZATION_RULES;
-    const erpSkus = await tx.listMatchableErpSkus();
-    const variants = await tx.listMatchableVariants();
-    const existing = await tx.listSkuMappings();
+  async function rematchIn(tx: MappingRepositories, at: Date): Promise<MatchingSummary> {
+    await tx.skus.lockMappings();
+    const rules = (await tx.rules.getNormalizationRules()) ?? DEFAULT_NORMALIZATION_RULES;
+    const erpSkus = await tx.erp.listMatchableErpSkus();
+    const variants = await tx.shopify.listMatchableVariants();
+    const existing = await tx.skus.listSkuMappings();
 
     const manual = existing.filter((m) => m.source === 'MANUAL');
     const manualSkus = new Set(manual.map((m) => m.erpSku));
@@ -251,11 +275,11 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
     const staleSkus = new Set(stale.map((m) => m.erpSku));
     const fresh = matches.filter((m) => !existingRule.has(m.erpSku) || staleSkus.has(m.erpSku));
 
-    await tx.deleteSkuMappings([...staleSkus], 'RULE');
-    await tx.insertRuleMappings(fresh, at);
-    await tx.replaceConflicts(ambiguous, at);
+    await tx.skus.deleteSkuMappings([...staleSkus], 'RULE');
+    await tx.skus.insertRuleMappings(fresh, at);
+    await tx.skus.replaceConflicts(ambiguous, at);
     const newlyMapped = fresh.map((m) => m.erpSku);
-    await tx.markPushRequested({ skus: newlyMapped }, at);
+    await tx.readModel.requestPushFor({ skus: newlyMapped }, at);
 
     return {
       mapped: manual.length + matches.length,
@@ -269,34 +293,34 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
 
   async function rematch(): Promise<MatchingSummary> {
     const at = now();
-    const summary = await db.transaction((tx) => rematchIn(createMappingRepository(tx, shop), at));
+    const summary = await db.transaction((tx) => rematchIn(repositoriesOf(tx, shop), at));
     if (summary.newlyMapped.length > 0) mappingChanged();
     log.info({ ...summary, newlyMapped: summary.newlyMapped.length }, 'SKU matching done');
     return summary;
   }
 
   async function ensureErpProduct(sku: string): Promise<void> {
-    if ((await repository.findErpProducts([sku])).length > 0) return;
+    if ((await repository.erp.findErpProducts([sku])).length > 0) return;
     const { products } = await erp.getProductsBySkus([sku]);
     if (products.length === 0) throw new InventoryError('UNKNOWN_SKU', `The ERP has no product with SKU ${sku}`, { sku });
-    await repository.upsertErpProducts(products, now());
+    await repository.erp.upsertErpProducts(products, now());
   }
 
   async function resolveVariant(input: MapSkuInput): Promise<{ variantId: string; sku: string | null; inventoryItemId: string }> {
     if (input.shopifyVariantId) {
       const variantId = toShopifyGid('ProductVariant', input.shopifyVariantId);
-      const [variant] = await repository.findVariantsById([variantId]);
+      const [variant] = await repository.shopify.findVariantsById([variantId]);
       if (!variant) {
         throw new InventoryError('SHOPIFY_VARIANT_NOT_FOUND', `No variant ${variantId} in the shop's catalogue (refresh the catalogue if it is new)`, { variantId });
       }
       return variant;
     }
     const shopifySku = input.shopifySku!.trim();
-    let candidates: Array<{ variantId: string; sku: string | null; inventoryItemId: string }> = await repository.findVariantsBySkuIgnoringCase(shopifySku);
+    let candidates: Array<{ variantId: string; sku: string | null; inventoryItemId: string }> = await repository.shopify.findVariantsBySkuIgnoringCase(shopifySku);
     if (candidates.length === 0) {
       // A variant added since the last catalogue refresh: ask Shopify, and remember it.
       const found = await shopify.findVariantsBySkus([shopifySku]);
-      await repository.upsertShopifyVariants(found, now());
+      await repository.shopify.upsertShopifyVariants(found, now());
       candidates = found;
     }
     const exact = candidates.filter((v) => v.sku === shopifySku);
@@ -310,27 +334,27 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
   }
 
   async function findLocationView(code: string): Promise<LocationView | undefined> {
-    const [view] = await repository.listLocationViews([code]);
+    const [view] = await repository.locations.listLocationViews([code]);
     return view;
   }
 
   async function refreshErpCatalogue(options: { signal?: AbortSignal }): Promise<{ products: number; locations: number }> {
     const at = now();
     const locations = await refreshErpLocations(at);
-    const generation = await repository.beginCatalogueRefresh('erp-products');
+    const generation = await repository.refreshes.beginCatalogueRefresh('erp-products');
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
       options.signal?.throwIfAborted();
       const page: Awaited<ReturnType<ErpConnector['listProducts']>> = await erp.listProducts({ cursor, limit: erp.capabilities.maxSkusPerRequest });
-      await repository.upsertErpProducts(page.items, at);
+      await repository.erp.upsertErpProducts(page.items, at);
       for (const product of page.items) seen.push(product.sku);
       cursor = page.nextCursor;
     } while (cursor);
     const products = seen.length;
     // Only after the complete listing: a failed read must not retire the rest of the catalogue.
-    const gone = await repository.deactivateErpProductsNotIn(seen, generation);
-    await repository.completeCatalogueRefresh('erp-products', generation);
+    const gone = await repository.erp.deactivateErpProductsNotIn(seen, generation);
+    await repository.refreshes.completeCatalogueRefresh('erp-products', generation);
     log.info({ products, locations, deactivated: gone.length }, 'ERP catalogue refreshed');
     await rematch();
     return { products, locations };
@@ -339,23 +363,23 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
   async function refreshShopifyCatalogue(options: { signal?: AbortSignal }): Promise<CatalogueRefreshResult> {
     const at = now();
     const locations = await refreshShopifyLocations(at);
-    const generation = await repository.beginCatalogueRefresh('shopify-variants');
+    const generation = await repository.refreshes.beginCatalogueRefresh('shopify-variants');
     let variants = 0;
     let batch: ShopifyVariant[] = [];
     for await (const variant of shopify.exportVariants()) {
       batch.push(variant);
       if (batch.length >= VARIANT_BATCH) {
         options.signal?.throwIfAborted();
-        await repository.upsertShopifyVariants(batch, at, generation);
+        await repository.shopify.upsertShopifyVariants(batch, at, generation);
         variants += batch.length;
         batch = [];
       }
     }
-    await repository.upsertShopifyVariants(batch, at, generation);
+    await repository.shopify.upsertShopifyVariants(batch, at, generation);
     variants += batch.length;
     // Only after the whole export arrived: a failed export must not empty the catalogue.
-    const removed = await repository.deleteShopifyVariantsNotSeenIn(generation);
-    await repository.completeCatalogueRefresh('shopify-variants', generation);
+    const removed = await repository.shopify.deleteShopifyVariantsNotSeenIn(generation);
+    await repository.refreshes.completeCatalogueRefresh('shopify-variants', generation);
     log.info({ variants, locations, removed }, 'Shopify catalogue refreshed');
     const matching = await rematch();
     return { variants, locations, matching };
@@ -372,32 +396,32 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
     const variant = await resolveVariant(input);
     const at = now();
     await db.transaction(async (handle) => {
-      const tx = createMappingRepository(handle, shop);
-      await tx.lockMappings();
-      const [holder] = await tx.findSkuMappingsByVariantIds([variant.variantId]);
+      const tx = repositoriesOf(handle, shop);
+      await tx.skus.lockMappings();
+      const [holder] = await tx.skus.findSkuMappingsByVariantIds([variant.variantId]);
       if (holder && holder.erpSku !== erpSku && holder.source === 'MANUAL') {
         throw new InventoryError('SHOPIFY_VARIANT_ALREADY_MAPPED', `Variant ${variant.variantId} is already mapped to ERP SKU ${holder.erpSku}`, {
           variantId: variant.variantId,
           erpSku: holder.erpSku,
         });
       }
-      await tx.deleteRuleMappingsOfVariant(variant.variantId, erpSku);
-      await tx.upsertSkuMapping({ erpSku, source: 'MANUAL', variant, conversion, at });
-      await tx.markPushRequested({ skus: [erpSku] }, at);
+      await tx.skus.deleteRuleMappingsOfVariant(variant.variantId, erpSku);
+      await tx.skus.upsertSkuMapping({ erpSku, source: 'MANUAL', variant, conversion, at });
+      await tx.readModel.requestPushFor({ skus: [erpSku] }, at);
       await rematchIn(tx, at);
     });
     mappingChanged();
     log.info({ erpSku, variantId: variant.variantId, conversion }, 'SKU mapped by hand');
-    const [mapping] = await repository.findSkuMappingsBySkus([erpSku]);
+    const [mapping] = await repository.skus.findSkuMappingsBySkus([erpSku]);
     return mapping!;
   }
 
   async function unmapSku(erpSku: string): Promise<void> {
     const at = now();
     await db.transaction(async (handle) => {
-      const tx = createMappingRepository(handle, shop);
-      await tx.lockMappings();
-      await tx.deleteSkuMappings([erpSku]);
+      const tx = repositoriesOf(handle, shop);
+      await tx.skus.lockMappings();
+      await tx.skus.deleteSkuMappings([erpSku]);
       await rematchIn(tx, at);
     });
     mappingChanged();
@@ -413,16 +437,16 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
     if (!view || !view.active) throw new InventoryError('UNKNOWN_LOCATION', `The ERP has no location ${code}`, { location: code });
 
     if (input.shopifyLocationId === null || input.shopifyLocationId.trim() === '') {
-      await repository.deleteLocationMapping(code);
+      await repository.locations.deleteLocationMapping(code);
       log.info({ erpLocation: code }, 'location unmapped: no longer pushed');
       return (await findLocationView(code))!;
     }
 
     const shopifyLocationId = toShopifyGid('Location', input.shopifyLocationId);
-    let shopifyLocation = (await repository.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
+    let shopifyLocation = (await repository.shopify.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
     if (!shopifyLocation) {
       await refreshShopifyLocations(now());
-      shopifyLocation = (await repository.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
+      shopifyLocation = (await repository.shopify.listShopifyLocations()).find((l) => l.locationId === shopifyLocationId);
     }
     if (!shopifyLocation) throw new InventoryError('SHOPIFY_LOCATION_NOT_FOUND', `The shop has no location ${shopifyLocationId}`, { shopifyLocationId });
     if (!shopifyLocation.isActive) {
@@ -431,13 +455,13 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
 
     // A location's figures include its sub-locations: mapping a warehouse and one of its
     // storage locations would count the same units twice.
-    const all = await repository.listErpLocations();
+    const all = await repository.erp.listErpLocations();
     const parentOf = new Map(all.map((l) => [l.code, l.parentCode]));
     const isAncestor = (ancestor: string, of: string) => {
       for (let parent = parentOf.get(of), depth = 0; parent && depth < 50; parent = parentOf.get(parent), depth++) if (parent === ancestor) return true;
       return false;
     };
-    const overlapping = (await repository.listLocationMappings())
+    const overlapping = (await repository.locations.listLocationMappings())
       .map((m) => m.erpLocation)
       .filter((other) => other !== code && (isAncestor(other, code) || isAncestor(code, other)));
     if (overlapping.length > 0) {
@@ -449,9 +473,9 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
 
     const at = now();
     await db.transaction(async (handle) => {
-      const tx = createMappingRepository(handle, shop);
-      await tx.upsertLocationMapping(code, shopifyLocationId, 'MANUAL', at);
-      await tx.markPushRequested({ location: code }, at);
+      const tx = repositoriesOf(handle, shop);
+      await tx.locations.upsertLocationMapping(code, shopifyLocationId, 'MANUAL', at);
+      await tx.readModel.requestPushFor({ location: code }, at);
     });
     mappingChanged();
     log.info({ erpLocation: code, shopifyLocationId }, 'location mapped');
@@ -485,9 +509,9 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
     },
 
     async autoMapLocations() {
-      if ((await repository.listLocationMappings()).length > 0) return [];
-      const warehouses = (await repository.listErpLocations()).filter((l) => l.active && l.kind === 'warehouse');
-      const shopLocations = (await repository.listShopifyLocations()).filter((l) => l.isActive);
+      if ((await repository.locations.listLocationMappings()).length > 0) return [];
+      const warehouses = (await repository.erp.listErpLocations()).filter((l) => l.active && l.kind === 'warehouse');
+      const shopLocations = (await repository.shopify.listShopifyLocations()).filter((l) => l.isActive);
       const proposals = warehouses.flatMap((warehouse) => {
         const keys = new Set([locationKey(warehouse.name), locationKey(warehouse.code)]);
         const candidates = shopLocations.filter((l) => keys.has(locationKey(l.name)));
@@ -498,29 +522,29 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
       for (const p of proposals) claims.set(p.shopifyLocationId, (claims.get(p.shopifyLocationId) ?? 0) + 1);
       const mapped = proposals.filter((p) => claims.get(p.shopifyLocationId) === 1).map((p) => ({ ...p, source: 'AUTO' as const }));
       const at = now();
-      for (const mapping of mapped) await repository.upsertLocationMapping(mapping.erpLocation, mapping.shopifyLocationId, 'AUTO', at);
+      for (const mapping of mapped) await repository.locations.upsertLocationMapping(mapping.erpLocation, mapping.shopifyLocationId, 'AUTO', at);
       if (mapped.length > 0) log.info({ mapped }, 'ERP warehouses mapped to Shopify locations of the same name');
       return mapped;
     },
 
     async getNormalizationRules() {
-      return (await repository.getNormalizationRules()) ?? DEFAULT_NORMALIZATION_RULES;
+      return (await repository.rules.getNormalizationRules()) ?? DEFAULT_NORMALIZATION_RULES;
     },
 
     async setNormalizationRules(rules) {
       const checked = checkNormalizationRules(rules);
-      await repository.setNormalizationRules(checked, now());
+      await repository.rules.setNormalizationRules(checked, now());
       return rematch();
     },
 
     async getMappingReport(options = {}) {
       const limit = options.limit ?? Number.POSITIVE_INFINITY;
       const [mapped, unmappedErpSkus, unmappedShopifyVariants, ambiguous, locations] = [
-        await repository.listSkuMappings(),
-        await repository.listUnmappedErpSkus(),
-        await repository.listUnmappedShopifyVariants(),
-        await repository.listConflicts(),
-        await repository.listLocationViews(),
+        await repository.skus.listSkuMappings(),
+        await repository.skus.listUnmappedErpSkus(),
+        await repository.skus.listUnmappedShopifyVariants(),
+        await repository.skus.listConflicts(),
+        await repository.locations.listLocationViews(),
       ];
       const mappedCodes = locations.filter((l) => l.shopifyLocationId !== null).map((l) => l.warehouseCode);
       const unmappedLocations = locations
@@ -541,17 +565,17 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
       };
     },
 
-    getPushTargets: (skus) => repository.getPushTargets([...new Set(skus)]),
+    getPushTargets: (skus) => repository.targets.getPushTargets([...new Set(skus)]),
 
     async listPushTargets(page = {}) {
       const first = Math.max(1, Math.min(page.first ?? 1_000, 10_000));
-      const { items, lastSku, more } = await repository.listPushTargets(page.after ?? null, first);
+      const { items, lastSku, more } = await repository.targets.listPushTargets(page.after ?? null, first);
       return { items, nextCursor: more ? lastSku : null };
     },
 
     async getErpSources(pairs) {
       const wanted = new Set(pairs.map((p) => `${p.inventoryItemId}|${p.locationId}`));
-      const targets = await repository.getPushTargetsByItems([...new Set(pairs.map((p) => p.inventoryItemId))]);
+      const targets = await repository.targets.getPushTargetsByItems([...new Set(pairs.map((p) => p.inventoryItemId))]);
       return groupPushTargets(targets)
         .filter((group) => wanted.has(`${group.inventoryItemId}|${group.shopifyLocationId}`))
         .map((group) => ({
@@ -564,10 +588,10 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
         }));
     },
 
-    findSkuMappingsByVariantIds: (variantIds) => repository.findSkuMappingsByVariantIds(variantIds.map((id) => toShopifyGid('ProductVariant', id))),
-    findSkuMappingsBySkus: (erpSkus) => repository.findSkuMappingsBySkus(erpSkus),
-    listLocations: () => repository.listLocationViews(),
-    listLocationMappings: () => repository.listLocationMappings(),
+    findSkuMappingsByVariantIds: (variantIds) => repository.skus.findSkuMappingsByVariantIds(variantIds.map((id) => toShopifyGid('ProductVariant', id))),
+    findSkuMappingsBySkus: (erpSkus) => repository.skus.findSkuMappingsBySkus(erpSkus),
+    listLocations: () => repository.locations.listLocationViews(),
+    listLocationMappings: () => repository.locations.listLocationMappings(),
   };
 }
 

@@ -2,7 +2,7 @@ import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
 import { erpKitComponents, erpKitStock, erpLocations, erpProducts, inventoryLevels, locationMappings, safetyStockRules } from '../db/schema/index.js';
 import type { PositionRecord, SafetyStockRule } from './inventory.models.js';
-import { inList, jsonParam } from './mapping.repository.js';
+import { inList, jsonParam } from '../db/sql-lists.js';
 import type { PositionKey } from './push-requests.js';
 
 /**

@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { shopifyLocations, shopifyVariants } from '../../src/db/schema/index.js';
 import { DEMO_FINISH_WORDS, startDemoEnvironment, type DemoEnvironment } from '../../src/demo/demo-environment.js';
 import { createInventoryModule, type InventoryModule } from '../../src/inventory/inventory.module.js';
-import { createMappingRepository } from '../../src/inventory/mapping.repository.js';
+import { createShopifyCatalogueRepository } from '../../src/inventory/shopify-catalogue.repository.js';
 import { createMappingService, type MappingServiceDeps } from '../../src/inventory/mapping.service.js';
 import { groupPushTargets } from '../../src/inventory/push-targets.js';
 import { createPushSignal } from '../../src/inventory/push-signal.js';
@@ -153,7 +153,7 @@ describe(`catalogue fills and refreshes (${testDatabaseKind})`, { timeout: 120_0
   it('rows written before the first fill (a mapped variant) do not stand for it: a restart fills the Shopify catalogue until a fill is recorded', async () => {
     const fresh = await createTestDatabase();
     const [one] = await allVariants();
-    await createMappingRepository(fresh.db, demo.shopify.shopDomain).upsertShopifyVariants([one!], new Date());
+    await createShopifyCatalogueRepository(fresh.db, demo.shopify.shopDomain).upsertShopifyVariants([one!], new Date());
     const starting = createInventoryModule({ ...moduleDeps(), database: fresh });
     try {
       await starting.start();
