@@ -17,6 +17,10 @@ export interface ChangeRecord {
   readonly id: string;
   /** The record's last create-or-write stamp in the ERP's clock. */
   readonly stamp: number;
+  /**
+   * What the feed reports for this record: the SKU for the stock and product feeds; for a feed
+   * of documents (customer shipments) the document's own id.
+   */
   readonly sku: string;
 }
 

@@ -71,6 +71,7 @@
  * | sales order               | `sale.sale`, `reference` = external reference; create → quote → confirm   | `sale.order`, `client_order_ref`; create → `action_confirm`  | `Sales Order`, `po_no`; insert → submit (docstatus 1) |
  * | allocation of an order    | its customer shipment's moves are `assigned`                              | picking `state = assigned`                                   | Pick List / Stock Reservation Entry                   |
  * | customer return           | `stock.shipment.out.return` (or a return sale)                            | return picking of the delivery                               | Sales Return (Delivery Note with `is_return`)         |
+ * | shipment (done)           | `stock.shipment.out` `done`, `reference` = tracking, done outgoing moves with `lot` | `stock.picking` outgoing `done`, `carrier_tracking_ref` (delivery) | `Delivery Note` submitted, `lr_no` (transport receipt) |
  */
 
 /** A place that holds stock in the ERP. */
@@ -310,9 +311,9 @@ export interface ErpCapabilities {
   /** Lots are read (`getLotsBySkus` returns them); false means it always answers `[]`. */
   readonly lots: boolean;
   /** Lots carry an expiry date (`Lot.expiresOn`); false means it is always null. */
-  readonly lotExpiry?: boolean;
+  readonly lotExpiry: boolean;
   /** `getShipmentsChangedSince` reports customer shipments; false means it always answers none. */
-  readonly shipments?: boolean;
+  readonly shipments: boolean;
   /** Kit components are read from the ERP's BOMs. */
   readonly kits: boolean;
   /** `createCustomerReturn` records returns; false means it answers `{ supported: false }`. */
@@ -464,5 +465,5 @@ export interface ErpConnector {
    * orders this gateway created. The same guarantee as the stock feed: a shipment committed late
    * is not missed, and each is reported once per change (see src/erp/erp-change-feed.ts).
    */
-  getShipmentsChangedSince?(watermark: ErpWatermark | null): Promise<ShipmentChanges>;
+  getShipmentsChangedSince(watermark: ErpWatermark | null): Promise<ShipmentChanges>;
 }

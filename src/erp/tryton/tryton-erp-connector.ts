@@ -19,6 +19,7 @@ import type {
   ProductChanges,
   SalesOrder,
   SalesOrderInput,
+  ShipmentChanges,
   StockChanges,
   StockLevel,
   StockSnapshot,
@@ -30,6 +31,7 @@ import { TrytonRecords } from './tryton-records.js';
 import { TrytonReturns } from './tryton-returns.js';
 import { TrytonRpcClient } from './tryton-rpc-client.js';
 import { TrytonSales } from './tryton-sales.js';
+import { TrytonShipments } from './tryton-shipments.js';
 import { TrytonStock } from './tryton-stock.js';
 
 export interface TrytonErpConnectorOptions {
@@ -73,6 +75,7 @@ const DEFAULT_MAX_SKUS = 1_000;
  * - `tryton-stock.ts`: onHand, allocated, wholesaleCommitted, lots, the stock change feed;
  * - `tryton-sales.ts` and `tryton-customers.ts`: sales orders and their customers;
  * - `tryton-returns.ts`: customer returns;
+ * - `tryton-shipments.ts`: the feed of customer shipments done (tracking, lines, lots);
  * - `tryton-calls.ts`: what they share (round trips, the location tree, the ERP's clock).
  */
 export class TrytonErpConnector implements ErpConnector {
@@ -83,6 +86,7 @@ export class TrytonErpConnector implements ErpConnector {
   private readonly stock: TrytonStock;
   private readonly sales: TrytonSales;
   private readonly returns: TrytonReturns;
+  private readonly shipments: TrytonShipments;
 
   constructor(options: TrytonErpConnectorOptions) {
     const timeoutMs = options.timeoutMs ?? 20_000;
@@ -93,6 +97,10 @@ export class TrytonErpConnector implements ErpConnector {
     const policy = createErpCallPolicy({ erp: 'tryton', maxConcurrent: 2, timeoutMs: timeoutMs * 3 + 1_000, ...options.policy, inDoubtSettleMs, logger });
     this.capabilities = {
       lots: true,
+      // Expiry dates come from module stock_lot_sled (scripts/tryton.sh activates it); on a
+      // Tryton without it `stock.lot` has no expiry field and every `expiresOn` is null.
+      lotExpiry: true,
+      shipments: true,
       kits: true,
       customerReturns: true,
       ordersSpanWarehouses: false,
@@ -111,6 +119,7 @@ export class TrytonErpConnector implements ErpConnector {
     this.stock = new TrytonStock(this.calls);
     this.sales = new TrytonSales(this.calls, this.records, new TrytonCustomers(this.calls));
     this.returns = new TrytonReturns(this.calls, this.records, this.sales);
+    this.shipments = new TrytonShipments(this.calls);
   }
 
   /** Round trips made to Tryton so far (for benchmarks and batching tests). */
@@ -189,5 +198,9 @@ export class TrytonErpConnector implements ErpConnector {
 
   findCustomerReturn(externalReference: string): Promise<{ readonly erpReference: string } | null> {
     return this.returns.findCustomerReturn(externalReference);
+  }
+
+  getShipmentsChangedSince(watermark: ErpWatermark | null): Promise<ShipmentChanges> {
+    return this.shipments.getShipmentsChangedSince(watermark);
   }
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { chunk } from '../../shared/collections.js';
 import { advanceFeed, decodeWatermark, encodeWatermark, readFrom, startFeed, type ChangeRecord } from '../erp-change-feed.js';
 import type { ErpWatermark, KitComponent, Location, Page, PageRequest, Product, ProductChanges } from '../erp-connector.js';
 import { UnknownSkuError } from '../erp-errors.js';
-import { chunk, decodeSkuCursor, encodeSkuCursor, pageSize, uniqueInOrder } from '../erp-inputs.js';
+import { decodeSkuCursor, encodeSkuCursor, pageSize, uniqueInOrder } from '../erp-inputs.js';
 import { TrytonDateTime } from './tryton-codec.js';
 import { bool, isoFromStamp, roundQuantity, stamp, stampOf, type TrytonCalls } from './tryton-calls.js';
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { chunk } from '../../shared/collections.js';
 import { advanceFeed, decodeWatermark, encodeWatermark, readFrom, startFeed, type ChangeRecord } from '../erp-change-feed.js';
 import type { ErpWatermark, Lot, Page, PageRequest, StockChanges, StockLevel, StockSnapshot } from '../erp-connector.js';
-import { chunk, compareLots, decodeSkuCursor, encodeSkuCursor, pageSize, uniqueInOrder } from '../erp-inputs.js';
+import { compareLots, decodeSkuCursor, encodeSkuCursor, pageSize, uniqueInOrder } from '../erp-inputs.js';
 import { TrytonDateTime } from './tryton-codec.js';
 import { ids, isoFromStamp, ourSaleClause, roundQuantity, stamp, stampOf, type TrytonCalls } from './tryton-calls.js';
 import type { TrytonLocationTree } from './tryton-locations.js';
