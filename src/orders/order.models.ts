@@ -154,11 +154,6 @@ export interface WebhookDeliveryRecord {
   readonly body: string;
 }
 
-export interface Connection<T> {
-  readonly edges: ReadonlyArray<{ readonly cursor: string; readonly node: T }>;
-  readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
-}
-
 /** The webhook topics the pipeline acts on (X-Shopify-Topic form). */
 export const ORDER_TOPICS = ['orders/create', 'orders/updated', 'orders/cancelled', 'refunds/create'] as const;
 export type OrderTopic = (typeof ORDER_TOPICS)[number];

@@ -115,9 +115,31 @@ export interface OrderFilter {
   readonly needsAttention?: boolean | null;
 }
 
+/**
+ * Where a page of orders continues: the last row's `received_at` as PostgreSQL's text, to the
+ * microsecond (a Date keeps milliseconds, and orders written in one statement share one
+ * timestamp), and its id, which breaks the tie.
+ */
 export interface OrderCursor {
-  readonly receivedAt: Date;
+  readonly receivedAt: string;
   readonly id: string;
+}
+
+/** An order of a listed page with its sort key as the cursor needs it. */
+export interface ListedOrder {
+  readonly order: OrderRecord;
+  /** `received_at` in UTC to the microsecond, e.g. `2026-12-06T11:34:47.123456Z`. */
+  readonly receivedAtKey: string;
+}
+
+const receivedAtKey = sql<string>`to_char(${shopifyOrders.receivedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+function listConditions(shop: string, filter: OrderFilter): SQL[] {
+  const conditions: SQL[] = [eq(shopifyOrders.shop, shop)];
+  if (filter.status) conditions.push(eq(shopifyOrders.status, filter.status));
+  if (filter.needsAttention === true) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) > 0`);
+  if (filter.needsAttention === false) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) = 0`);
+  return conditions;
 }
 
 export interface PendingReturn {
@@ -214,7 +236,10 @@ export interface OrderRepository {
   /** Orders waiting for a mapping (RECEIVED, `UNMAPPED_LINE`) become due now; how many. */
   dueWaitingForMapping(shop: string): Promise<number>;
 
-  list(shop: string, filter: OrderFilter, page: { first: number; after: OrderCursor | null }): Promise<OrderRecord[]>;
+  /** Newest first (`received_at`, then id, both descending); up to `first` orders after the cursor. */
+  list(shop: string, filter: OrderFilter, page: { first: number; after: OrderCursor | null }): Promise<ListedOrder[]>;
+  /** How many orders match `filter` (one indexed count). */
+  count(shop: string, filter: OrderFilter): Promise<number>;
   /** SUBMITTED orders the ERP has not fully allocated, least recently checked first. */
   awaitingAllocation(shop: string, limit: number): Promise<OrderRecord[]>;
 
@@ -475,25 +500,24 @@ export function createOrderRepository(db: Db): OrderRepository {
     },
 
     async list(shop, filter, page) {
-      const conditions: SQL[] = [eq(shopifyOrders.shop, shop)];
-      if (filter.status) conditions.push(eq(shopifyOrders.status, filter.status));
-      if (filter.needsAttention === true) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) > 0`);
-      if (filter.needsAttention === false) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) = 0`);
-      if (page.after) {
-        conditions.push(
-          or(
-            lt(shopifyOrders.receivedAt, page.after.receivedAt),
-            and(eq(shopifyOrders.receivedAt, page.after.receivedAt), lt(shopifyOrders.id, page.after.id)),
-          )!,
-        );
-      }
+      const conditions = listConditions(shop, filter);
+      // Both keys descend, so one row comparison continues the page (and the list index serves it).
+      if (page.after) conditions.push(sql`(${shopifyOrders.receivedAt}, ${shopifyOrders.id}) < (${page.after.receivedAt}::timestamptz, ${page.after.id}::uuid)`);
       const rows = await db
-        .select()
+        .select({ row: shopifyOrders, receivedAtKey })
         .from(shopifyOrders)
         .where(and(...conditions))
         .orderBy(desc(shopifyOrders.receivedAt), desc(shopifyOrders.id))
         .limit(page.first);
-      return rows.map(toOrder);
+      return rows.map(({ row, receivedAtKey: key }) => ({ order: toOrder(row), receivedAtKey: key }));
+    },
+
+    async count(shop, filter) {
+      const [row] = await db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(shopifyOrders)
+        .where(and(...listConditions(shop, filter)));
+      return Number(row?.count ?? 0);
     },
 
     async awaitingAllocation(shop, limit) {

@@ -1,16 +1,13 @@
 import type { Resolvers } from '../__generated__/graphql.js';
 import { runInShopifyLane } from '../shopify/cost-bucket.js';
-import { shopifyGid, type Connection } from './order.models.js';
-
-function connection<T>(page: Connection<T>) {
-  return { edges: [...page.edges], pageInfo: page.pageInfo };
-}
+import { selectsTotalCount } from '../shared/pagination.js';
+import { shopifyGid } from './order.models.js';
 
 export const ordersResolvers: Resolvers = {
   Query: {
     order: (_parent, { id }, { services }) => services.orders.findOrder(id),
-    orders: async (_parent, args, { services }) => connection(await services.orders.listOrders(args)),
-    webhookDeliveries: async (_parent, args, { services }) => connection(await services.orders.listDeliveries(args)),
+    orders: (_parent, args, { services }, info) => services.orders.listOrders({ ...args, withTotalCount: selectsTotalCount(info) }),
+    webhookDeliveries: (_parent, args, { services }, info) => services.orders.listDeliveries({ ...args, withTotalCount: selectsTotalCount(info) }),
     // A live Shopify read on behalf of an API caller: it waits behind the sync and the orders.
     webhookSubscriptionHealth: (_parent, _args, { services }) => runInShopifyLane('interactive', () => services.orders.webhookHealth()),
   },

@@ -1,10 +1,11 @@
 import type { Db } from '../db/database.js';
 import type { WebhookInboxStatus } from '../db/schema/index.js';
 import type { Logger } from '../logger.js';
-import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { AppError, NotFoundError } from '../shared/errors.js';
+import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
 import type { OrderProcessor } from './order-processor.service.js';
-import { numericShopifyId, type Connection, type OrderLine, type OrderRecord, type OrderStatus, type WebhookDeliveryRecord } from './order.models.js';
-import type { OrderCursor, OrderRepository } from './order.repository.js';
+import { numericShopifyId, type OrderLine, type OrderRecord, type OrderStatus, type WebhookDeliveryRecord } from './order.models.js';
+import type { OrderRepository } from './order.repository.js';
 import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
 import type { WebhookHealth, WebhookSubscriptionService } from './webhook-subscriptions.service.js';
 
@@ -15,7 +16,14 @@ import type { WebhookHealth, WebhookSubscriptionService } from './webhook-subscr
 export interface OrdersService {
   /** By the gateway's id, a Shopify gid (`gid://shopify/Order/1`) or a numeric Shopify id. */
   findOrder(id: string): Promise<OrderRecord | null>;
-  listOrders(input: { first?: number | null; after?: string | null; status?: OrderStatus | null; needsAttention?: boolean | null }): Promise<Connection<OrderRecord>>;
+  /** Newest first, one page (src/shared/pagination.ts); `withTotalCount` counts every match too. */
+  listOrders(input: {
+    first?: number | null;
+    after?: string | null;
+    status?: OrderStatus | null;
+    needsAttention?: boolean | null;
+    withTotalCount?: boolean;
+  }): Promise<Connection<OrderRecord>>;
   /** Lines of several orders at once (the per-request loader's batch). */
   getLinesByOrderIds(orderIds: readonly string[]): Promise<Map<string, OrderLine[]>>;
   /**
@@ -26,7 +34,15 @@ export interface OrdersService {
    * changes nothing and returns the order as it stands.
    */
   replayOrder(id: string): Promise<OrderRecord>;
-  listDeliveries(input: { first?: number | null; after?: string | null; status?: WebhookInboxStatus | null; topic?: string | null; orderId?: string | null }): Promise<Connection<WebhookDeliveryRecord>>;
+  /** Newest first (by id), one page (src/shared/pagination.ts); `withTotalCount` counts every match too. */
+  listDeliveries(input: {
+    first?: number | null;
+    after?: string | null;
+    status?: WebhookInboxStatus | null;
+    topic?: string | null;
+    orderId?: string | null;
+    withTotalCount?: boolean;
+  }): Promise<Connection<WebhookDeliveryRecord>>;
   findDelivery(id: string): Promise<WebhookDeliveryRecord | null>;
   webhookHealth(): Promise<WebhookHealth>;
 }
@@ -46,31 +62,20 @@ export interface OrdersServiceOptions {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_PAGE = 250;
+const TIMESTAMP_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-function pageSize(first: number | null | undefined): number {
-  if (first === null || first === undefined) return 50;
-  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw new ValidationError(`first must be a whole number from 0 to ${MAX_PAGE}`, { first });
-  return first;
+/** The order cursor's key: `received_at` to the microsecond, then the id (see OrderCursor). */
+function orderCursor(after: string): { receivedAt: string; id: string } {
+  const [receivedAt, id] = decodeCursor('orders', after, 2);
+  if (typeof receivedAt !== 'string' || !TIMESTAMP_KEY.test(receivedAt) || typeof id !== 'string' || !UUID.test(id)) invalidCursor('orders', after);
+  return { receivedAt: receivedAt as string, id: id as string };
 }
 
-function encodeCursor(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
+function deliveryCursor(after: string): number {
+  const [id] = decodeCursor('webhookDeliveries', after, 1);
+  if (!Number.isSafeInteger(id)) invalidCursor('webhookDeliveries', after);
+  return id as number;
 }
-
-function decodeCursor<T>(cursor: string, check: (value: unknown) => value is T): T {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (check(value)) return value;
-  } catch {
-    // Falls through to the error below.
-  }
-  throw new ValidationError('after is not a cursor from this list', { after: cursor });
-}
-
-const isOrderCursor = (value: unknown): value is { r: string; i: string } =>
-  typeof value === 'object' && value !== null && typeof (value as { r?: unknown }).r === 'string' && typeof (value as { i?: unknown }).i === 'string';
-const isDeliveryCursor = (value: unknown): value is { d: number } => typeof value === 'object' && value !== null && Number.isInteger((value as { d?: unknown }).d);
 
 export function createOrdersService(options: OrdersServiceOptions): OrdersService {
   const { shop, orders, inbox } = options;
@@ -90,15 +95,16 @@ export function createOrdersService(options: OrdersServiceOptions): OrdersServic
 
     async listOrders(input) {
       const first = pageSize(input.first);
-      let after: OrderCursor | null = null;
-      if (input.after) {
-        const cursor = decodeCursor(input.after, isOrderCursor);
-        after = { receivedAt: new Date(cursor.r), id: cursor.i };
-      }
-      const rows = await orders.list(shop, { status: input.status, needsAttention: input.needsAttention }, { first: first + 1, after });
-      const page = rows.slice(0, first);
-      const edges = page.map((order) => ({ cursor: encodeCursor({ r: order.receivedAt.toISOString(), i: order.id }), node: order }));
-      return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+      const after = input.after ? orderCursor(input.after) : null;
+      const filter = { status: input.status, needsAttention: input.needsAttention };
+      const [rows, totalCount] = await Promise.all([orders.list(shop, filter, { first: first + 1, after }), input.withTotalCount ? orders.count(shop, filter) : null]);
+      return toConnection('orders', rows, {
+        first,
+        after: input.after,
+        keyOf: (row) => [row.receivedAtKey, row.order.id],
+        nodeOf: (row) => row.order,
+        totalCount,
+      });
     },
 
     async getLinesByOrderIds(orderIds) {
@@ -123,16 +129,16 @@ export function createOrdersService(options: OrdersServiceOptions): OrdersServic
 
     async listDeliveries(input) {
       const first = pageSize(input.first);
-      const afterId = input.after ? decodeCursor(input.after, isDeliveryCursor).d : null;
+      const afterId = input.after ? deliveryCursor(input.after) : null;
       let orderRef: string | null = null;
       if (input.orderId) {
         const order = await findOrder(input.orderId);
         orderRef = order?.shopifyOrderId ?? numericShopifyId(input.orderId, 'Order') ?? input.orderId;
       }
-      const rows = await inbox.list(shop, { status: input.status, topic: input.topic, orderRef }, { first: first + 1, afterId });
-      const page = rows.slice(0, first);
-      const edges = page.map((delivery) => ({ cursor: encodeCursor({ d: delivery.id }), node: delivery }));
-      return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+      const filter = { status: input.status, topic: input.topic, orderRef };
+      const [rows, totalCount] = await Promise.all([inbox.list(shop, filter, { first: first + 1, afterId }), input.withTotalCount ? inbox.count(shop, filter) : null]);
+      // The inbox id is a sequence: unique, and in the order deliveries were stored.
+      return toConnection('webhookDeliveries', rows, { first, after: input.after, keyOf: (delivery) => [delivery.id], totalCount });
     },
 
     async findDelivery(id) {

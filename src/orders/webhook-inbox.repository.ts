@@ -53,6 +53,14 @@ export interface DeliveryFilter {
   readonly orderRef?: string | null;
 }
 
+function deliveryConditions(shop: string, filter: DeliveryFilter): SQL[] {
+  const conditions: SQL[] = [eq(webhookInbox.shop, shop)];
+  if (filter.status) conditions.push(eq(webhookInbox.status, filter.status));
+  if (filter.topic) conditions.push(eq(webhookInbox.topic, filter.topic));
+  if (filter.orderRef) conditions.push(eq(webhookInbox.orderRef, filter.orderRef));
+  return conditions;
+}
+
 /**
  * The in-memory queue of deliveries waiting for the next statement is full: nothing of this
  * delivery was stored. The route answers 503, and Shopify sends the delivery again later.
@@ -94,6 +102,8 @@ export interface WebhookInboxRepository {
   find(id: number): Promise<WebhookDeliveryRecord | null>;
   /** Newest first; `afterId` is the last id of the previous page. */
   list(shop: string, filter: DeliveryFilter, page: { first: number; afterId: number | null }): Promise<WebhookDeliveryRecord[]>;
+  /** How many deliveries match `filter` (one count). */
+  count(shop: string, filter: DeliveryFilter): Promise<number>;
   countByStatus(shop: string): Promise<Record<WebhookInboxStatus, number>>;
   /**
    * True when an order delivery (`orders/*`: one that can record the order) about this order is
@@ -256,10 +266,7 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
     },
 
     async list(shop, filter, page) {
-      const conditions: SQL[] = [eq(webhookInbox.shop, shop)];
-      if (filter.status) conditions.push(eq(webhookInbox.status, filter.status));
-      if (filter.topic) conditions.push(eq(webhookInbox.topic, filter.topic));
-      if (filter.orderRef) conditions.push(eq(webhookInbox.orderRef, filter.orderRef));
+      const conditions = deliveryConditions(shop, filter);
       if (page.afterId !== null) conditions.push(lt(webhookInbox.id, page.afterId));
       const rows = await db
         .select()
@@ -268,6 +275,14 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
         .orderBy(desc(webhookInbox.id))
         .limit(page.first);
       return rows.map(toDelivery);
+    },
+
+    async count(shop, filter) {
+      const [row] = await db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(webhookInbox)
+        .where(and(...deliveryConditions(shop, filter)));
+      return Number(row?.count ?? 0);
     },
 
     async hasPendingOrderFor(shop, orderRef) {
