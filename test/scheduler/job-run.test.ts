@@ -135,4 +135,110 @@ describe(`one job run (heartbeat, timeout, abandonment, record) on ${testDatabas
     expect(await run.outcome).toMatchObject({ status: 'ABANDONED', recorded: true, error: { code: 'SCHEDULER_STOPPING' } });
     expect(reason).toMatchObject({ code: 'SCHEDULER_STOPPING' });
   });
+
+  it('a run longer than its lease keeps it: the heartbeat renews it every fifth of the lease, and the run succeeds', async () => {
+    const name = uniqueJobName('heartbeat');
+    const won = await claim(name, 500);
+    const { deps: runDeps } = deps({ leaseMs: 500 });
+    const repository = createSchedulerRepository(database.db);
+    let renewals = 0;
+    const counting = { ...runDeps, repository: { ...repository, renew: (input: Parameters<typeof repository.renew>[0]) => ((renewals += 1), repository.renew(input)) } };
+    const expiries: Date[] = [];
+
+    const run = startJobRun(
+      job(name, async () => {
+        for (let i = 0; i < 3; i += 1) {
+          await sleep(500);
+          const [lease] = await repository.listLeases([name]);
+          expiries.push(lease!.leaseExpiresAt!);
+        }
+        return { slept: 1_500 };
+      }),
+      won,
+      Date.now(),
+      counting,
+    );
+
+    expect(await run.outcome).toMatchObject({ status: 'SUCCEEDED', recorded: true, result: { slept: 1_500 } });
+    // 1.5 s at one renewal per 100 ms: well over the three leases the run outlived.
+    expect(renewals).toBeGreaterThanOrEqual(6);
+    expect(expiries[2]!.getTime()).toBeGreaterThan(expiries[0]!.getTime());
+  });
+
+  it('a run past its timeout is aborted with JOB_TIMED_OUT and recorded TIMED_OUT even when it returns partial work', async () => {
+    const name = uniqueJobName('timeout');
+    const won = await claim(name);
+    const { deps: runDeps } = deps({ abortGraceMs: 5_000 });
+    let reason: unknown;
+
+    const run = startJobRun(
+      job(
+        name,
+        ({ signal }) =>
+          new Promise((resolve) =>
+            signal.addEventListener('abort', () => {
+              reason = signal.reason;
+              resolve({ done: 3 });
+            }),
+          ),
+        50,
+      ),
+      won,
+      Date.now(),
+      runDeps,
+    );
+
+    expect(await run.outcome).toMatchObject({ status: 'TIMED_OUT', recorded: true, result: { done: 3 }, error: { code: 'JOB_TIMED_OUT' } });
+    expect(reason).toMatchObject({ code: 'JOB_TIMED_OUT' });
+    const [record] = await createSchedulerRepository(database.db).listRuns({ job: name, limit: 1 });
+    expect(record).toMatchObject({ status: 'TIMED_OUT', result: { done: 3 }, error: { code: 'JOB_TIMED_OUT' } });
+  });
+
+  it('a job that throws is FAILED with the error’s own code, or JOB_FAILED for an error without one', async () => {
+    const coded = uniqueJobName('throws-coded');
+    const plain = uniqueJobName('throws-plain');
+    const [wonCoded, wonPlain] = [await claim(coded), await claim(plain)];
+    const { deps: runDeps } = deps();
+
+    const codedRun = startJobRun(job(coded, () => Promise.reject(new AppError('ERP_UNAVAILABLE', 'the ERP is down'))), wonCoded, Date.now(), runDeps);
+    const plainRun = startJobRun(job(plain, () => Promise.reject(new Error('boom'))), wonPlain, Date.now(), runDeps);
+
+    expect(await codedRun.outcome).toMatchObject({ status: 'FAILED', recorded: true, error: { code: 'ERP_UNAVAILABLE', message: 'the ERP is down' } });
+    expect(await plainRun.outcome).toMatchObject({ status: 'FAILED', recorded: true, error: { code: 'JOB_FAILED', message: 'boom' } });
+  });
+
+  it('a finished run sets the next run one interval after its start; a run stopped for shutdown leaves the job due at once', async () => {
+    const finished = uniqueJobName('next-run');
+    const stopped = uniqueJobName('stopped-due');
+    const [wonFinished, wonStopped] = [await claim(finished), await claim(stopped)];
+    const { deps: runDeps } = deps();
+    const repository = createSchedulerRepository(database.db);
+    const [before] = await repository.listLeases([stopped]);
+
+    await startJobRun(job(finished, async () => undefined), wonFinished, Date.now(), runDeps).outcome;
+    const stopping = startJobRun(job(stopped, ({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(undefined)))), wonStopped, Date.now(), runDeps);
+    stopping.abort(new AppError('SCHEDULER_STOPPING', 'stopping'));
+    expect(await stopping.outcome).toMatchObject({ status: 'ABANDONED', recorded: true });
+
+    const [afterFinished] = await repository.listLeases([finished]);
+    expect(afterFinished!.nextRunAt.getTime() - afterFinished!.lastStartedAt!.getTime()).toBe(60_000);
+    const [afterStopped] = await repository.listLeases([stopped]);
+    expect(afterStopped!.nextRunAt.getTime()).toBe(before!.nextRunAt.getTime());
+    expect(afterStopped!.leasedBy).toBeNull();
+  });
+
+  it('a run whose lease was taken over meanwhile records nothing: its outcome says recorded false', async () => {
+    const name = uniqueJobName('taken-over');
+    const won = await claim(name);
+    const pause = gate();
+    const { deps: runDeps } = deps();
+
+    const run = startJobRun(job(name, () => pause.opened.then(() => ({ late: true }))), won, Date.now(), runDeps);
+    await database.db.execute(sql`update scheduler_leases set run_id = ${crypto.randomUUID()}, leased_by = 'elsewhere' where job_name = ${name}`);
+    pause.open();
+
+    expect(await run.outcome).toMatchObject({ status: 'SUCCEEDED', recorded: false });
+    const [lease] = await createSchedulerRepository(database.db).listLeases([name]);
+    expect(lease).toMatchObject({ leasedBy: 'elsewhere' });
+  });
 });
