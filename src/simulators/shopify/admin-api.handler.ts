@@ -18,7 +18,8 @@ import {
 } from 'graphql';
 import type { Logger } from 'pino';
 import { pickAdminFault, type AdminApiFaults } from './admin-faults.js';
-import { createAdminResolvers, notImplemented, type AdminContext, type ResolverMap, type ShopInfo } from './admin-api.resolvers.js';
+import { notImplemented, type AdminContext, type ResolverMap, type ShopInfo } from './admin-api.resolver-kit.js';
+import { createAdminResolvers } from './admin-api.resolvers.js';
 import type { AdminSchema } from './admin-schema.js';
 import type { BulkOperations } from './bulk-operations.js';
 import type { SimulatorClock } from './clock.js';

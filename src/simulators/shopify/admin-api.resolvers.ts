@@ -1,11 +1,32 @@
-import { getDirectiveValues, GraphQLError, type GraphQLResolveInfo } from 'graphql';
-import type { AdminSchema } from './admin-schema.js';
-import type { BulkOperationRecord, BulkOperations } from './bulk-operations.js';
-import type { PlanLimits } from './cost-bucket.js';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import {
+  badRequest,
+  byId,
+  checkInputArrays,
+  countOf,
+  idempotent,
+  iso,
+  moneyBag,
+  noSort,
+  notImplemented,
+  pageArgs,
+  refuseSavedSearch,
+  requireChangeFromQuantity,
+  requireId,
+  search,
+  sortedBy,
+  mergeResolverMaps,
+  type AdminContext,
+  type Args,
+  type ResolverMap,
+  type Source,
+} from './admin-api.resolver-kit.js';
+import { createFulfillmentResolvers, findFulfillmentNode } from './admin-api.fulfillments.resolvers.js';
+import { createMetafieldResolvers, metafieldResolvers } from './admin-api.metafields.resolvers.js';
+import type { BulkOperationRecord } from './bulk-operations.js';
 import { gid, idOfType, inventoryLevelGid, parseGid } from './gid.js';
-import { stableJson, type IdempotencyStore } from './idempotency.js';
-import { paginate, type PageArgs, type SortValue } from './pagination.js';
-import { compileSearch, requiredFieldValues, type SearchField } from './search-query.js';
+import { paginate, type SortValue } from './pagination.js';
+import { requiredFieldValues, type compileSearch, type SearchField } from './search-query.js';
 import { ShopState, type UserError } from './shop-state.js';
 import {
   QUANTITY_NAMES,
@@ -15,7 +36,6 @@ import {
   type LevelRecord,
   type LineItemRecord,
   type LocationRecord,
-  type MetafieldRecord,
   type OrderRecord,
   type ProductRecord,
   type QuantityName,
@@ -31,128 +51,6 @@ import {
  * here reads the same-named property of its source object; a field that has neither answers a
  * `NOT_IMPLEMENTED` error naming it, never a silent null.
  */
-
-export interface ShopInfo {
-  domain: string;
-  name: () => string;
-  email: string;
-  plan: () => PlanLimits;
-}
-
-export interface SearchWarningReport {
-  path: (string | number)[];
-  query: string;
-  warnings: { field: string; message: string }[];
-}
-
-export interface AdminContext {
-  state: ShopState;
-  adminSchema: AdminSchema;
-  shop: ShopInfo;
-  idempotency: IdempotencyStore;
-  bulk: BulkOperations;
-  apiVersion: string;
-  searchWarnings: SearchWarningReport[];
-  /** Set while a bulk operation runs its query: connections return every node. */
-  unboundedConnections: boolean;
-  /** Scopes granted to the calling token (write scopes imply their read scope); null grants everything. */
-  grantedScopes: ReadonlySet<string> | null;
-}
-
-type Source = Record<string, unknown>;
-type Args = Record<string, unknown>;
-export type FieldResolver = (source: Source, args: Args, context: AdminContext, info: GraphQLResolveInfo) => unknown;
-export type ResolverMap = Record<string, Record<string, FieldResolver>>;
-
-export function notImplemented(typeName: string, fieldName: string, detail?: string): GraphQLError {
-  return new GraphQLError(
-    `${typeName}.${fieldName} is not implemented by the Shopify simulator${detail ? ` (${detail})` : ''}. The document is valid against the real 2026-10 schema; extend src/simulators/shopify/admin-api.resolvers.ts to support it.`,
-    { extensions: { code: 'NOT_IMPLEMENTED', typeName, fieldName } },
-  );
-}
-
-function badRequest(message: string, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', ...extra } });
-}
-
-const isoCache = new Map<number, string>();
-
-/** GraphQL DateTime: ISO 8601 to the second, in UTC. Memoised: pages of levels repeat the same few seconds. */
-export function iso(ms: number | null | undefined): string | null {
-  if (ms === null || ms === undefined) return null;
-  const seconds = Math.floor(ms / 1000);
-  let text = isoCache.get(seconds);
-  if (text === undefined) {
-    text = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
-    if (isoCache.size > 10_000) isoCache.clear();
-    isoCache.set(seconds, text);
-  }
-  return text;
-}
-
-function moneyBag(amount: number | string, currencyCode: string) {
-  const value = typeof amount === 'number' ? amount.toFixed(2) : amount;
-  const money = { amount: value, currencyCode };
-  return { shopMoney: money, presentmentMoney: money };
-}
-
-function pageArgs(args: Args, context: AdminContext): PageArgs {
-  return {
-    unbounded: context.unboundedConnections,
-    first: args.first as number | null | undefined,
-    last: args.last as number | null | undefined,
-    after: args.after as string | null | undefined,
-    before: args.before as string | null | undefined,
-    reverse: args.reverse as boolean | null | undefined,
-  };
-}
-
-function search<T>(context: AdminContext, info: GraphQLResolveInfo, query: unknown, fields: Record<string, SearchField<T>>, defaultFields: string[] = []) {
-  const compiled = compileSearch(typeof query === 'string' ? query : null, fields, defaultFields);
-  if (compiled.warnings.length > 0 && typeof query === 'string') {
-    context.searchWarnings.push({ path: pathOf(info), query, warnings: compiled.warnings });
-  }
-  return compiled;
-}
-
-function pathOf(info: GraphQLResolveInfo): (string | number)[] {
-  const path: (string | number)[] = [];
-  for (let current: GraphQLResolveInfo['path'] | undefined = info.path; current; current = current.prev) path.unshift(current.key);
-  return path;
-}
-
-function byId<T extends { id: number }>(item: T): number {
-  return item.id;
-}
-
-const noSort = (): SortValue => null;
-
-function refuseSavedSearch(args: Args, typeName: string, fieldName: string): void {
-  if (args.savedSearchId !== undefined && args.savedSearchId !== null) throw notImplemented(typeName, fieldName, 'savedSearchId');
-}
-
-/** Sorts a copy by (value, id) unless the sort is by id, where `items` already is in order. */
-function sortedBy<T extends { id: number }>(items: readonly T[], sortValue: (item: T) => SortValue, byIdAlready: boolean): readonly T[] {
-  if (byIdAlready) return items;
-  return [...items].sort((a, b) => {
-    const left = sortValue(a);
-    const right = sortValue(b);
-    if (left !== right) {
-      if (left === null) return -1;
-      if (right === null) return 1;
-      if (left < right) return -1;
-      if (left > right) return 1;
-    }
-    return a.id - b.id;
-  });
-}
-
-function requireId(value: unknown, type: string): number | null {
-  if (typeof value !== 'string') return null;
-  const parsed = parseGid(value);
-  if (!parsed) throw new GraphQLError(`Invalid global id '${value}'`, { extensions: { code: 'argumentLiteralsIncompatible', typeName: 'CoercionError' } });
-  return parsed.type === type ? parsed.id : null;
-}
 
 // ------------------------------------------------------------------ search fields
 
@@ -270,36 +168,11 @@ function resolveNode(state: ShopState, value: string): unknown {
       return state.webhookSubscriptions.get(parsed.id) ?? null;
     case 'InventoryAdjustmentGroup':
       return state.adjustmentGroups.get(parsed.id) ?? null;
+    case 'MetafieldDefinition':
+      return state.metafields.definitions.get(parsed.id) ?? null;
     default:
-      return null;
+      return findFulfillmentNode(state, parsed.type, parsed.id) ?? null;
   }
-}
-
-function metafieldResolvers(ownerType: MetafieldRecord['ownerType']): Record<string, FieldResolver> {
-  return {
-    metafield: (source, args, context) => {
-      const namespace = (args.namespace as string | null | undefined) ?? '$app';
-      let key = args.key as string;
-      let effectiveNamespace = namespace;
-      if (args.namespace === undefined || args.namespace === null) {
-        const dot = key.indexOf('.');
-        if (dot > 0) {
-          effectiveNamespace = key.slice(0, dot);
-          key = key.slice(dot + 1);
-        }
-      }
-      return context.state.findMetafield(ownerType, source.id as number, effectiveNamespace, key) ?? null;
-    },
-    metafields: (source, args, context) => {
-      let metafields = context.state.metafieldsOf(ownerType, source.id as number);
-      if (typeof args.namespace === 'string') metafields = metafields.filter((metafield) => metafield.namespace === args.namespace);
-      if (Array.isArray(args.keys)) {
-        const keys = new Set(args.keys as string[]);
-        metafields = metafields.filter((metafield) => keys.has(`${metafield.namespace}.${metafield.key}`));
-      }
-      return paginate(metafields, byId, noSort, pageArgs(args, context));
-    },
-  };
 }
 
 function levelConnection(levels: readonly LevelRecord[], idOf: (level: LevelRecord) => number, args: Args, context: AdminContext, info: GraphQLResolveInfo) {
@@ -322,70 +195,6 @@ function changeRecords(group: AdjustmentGroupRecord, args: Args): InventoryChang
   return changes;
 }
 
-// ------------------------------------------------------------------ mutations: idempotency and input checks
-
-/** Reads `@idempotent(key:)` on the mutation field and applies Shopify's 2026-04+ rules. */
-function idempotencyKey(info: GraphQLResolveInfo, context: AdminContext): string | null {
-  const directive = context.adminSchema.schema.getDirective('idempotent');
-  const node = info.fieldNodes[0]!;
-  const values = directive ? getDirectiveValues(directive, node, info.variableValues) : undefined;
-  const key = values?.key as string | undefined;
-  if (key === undefined) {
-    if (context.adminSchema.idempotencyRequired.has(info.fieldName)) {
-      throw badRequest(`The @idempotent directive is required for ${info.fieldName} (API version 2026-04 and later). Add @idempotent(key: "<unique key>") to the field.`);
-    }
-    return null;
-  }
-  if (!key.trim()) throw badRequest('The idempotency key cannot be an empty string or whitespace only.');
-  return key;
-}
-
-/** Runs a mutation under its idempotency key, when it has one. */
-function idempotent<T>(info: GraphQLResolveInfo, context: AdminContext, args: Args, execute: () => T, refusal: (code: 'IDEMPOTENCY_KEY_PARAMETER_MISMATCH' | 'IDEMPOTENCY_CONCURRENT_REQUEST', message: string) => T): T {
-  const key = idempotencyKey(info, context);
-  if (key === null) return execute();
-  const outcome = context.idempotency.run(key, `${info.fieldName}:${stableJson(args)}`, context.state.now(), execute);
-  switch (outcome.kind) {
-    case 'ran':
-    case 'replayed':
-      return outcome.result;
-    case 'mismatch':
-      return refusal('IDEMPOTENCY_KEY_PARAMETER_MISMATCH', 'The same idempotency key cannot be used with different operation parameters.');
-    case 'concurrent':
-      return refusal('IDEMPOTENCY_CONCURRENT_REQUEST', 'This request is currently in progress, please try again.');
-  }
-}
-
-const INPUT_ARRAY_LIMIT = 250;
-
-/** Shopify caps every input array at 250 items (since 2020-01). */
-function checkInputArrays(value: unknown, path: string[]): void {
-  if (Array.isArray(value)) {
-    if (value.length > INPUT_ARRAY_LIMIT) {
-      throw new GraphQLError(`The input array size of ${value.length} is greater than the maximum allowed of ${INPUT_ARRAY_LIMIT}.`, {
-        extensions: { code: 'MAX_INPUT_SIZE_EXCEEDED', path },
-      });
-    }
-    value.forEach((entry, index) => checkInputArrays(entry, [...path, String(index)]));
-  } else if (value && typeof value === 'object') {
-    for (const [key, entry] of Object.entries(value)) checkInputArrays(entry, [...path, key]);
-  }
-}
-
-/** 2026-04+: `changeFromQuantity` must be present on every entry, `null` to opt out. */
-function requireChangeFromQuantity(entries: Record<string, unknown>[], listName: string): void {
-  const missing = entries.map((entry, index) => ('changeFromQuantity' in entry ? -1 : index)).filter((index) => index >= 0);
-  if (missing.length > 0) {
-    throw badRequest(
-      `changeFromQuantity is required on every entry of input.${listName} (API version 2026-04 and later): pass the quantity you expect Shopify to hold, or null to skip the compare-and-set check. Missing at ${missing
-        .slice(0, 10)
-        .map((index) => `input.${listName}[${index}]`)
-        .join(', ')}${missing.length > 10 ? ', …' : ''}.`,
-      { problems: missing.map((index) => ({ path: ['input', listName, index, 'changeFromQuantity'], explanation: 'Expected a value (null allowed)' })) },
-    );
-  }
-}
-
 function inventoryPayload(result: { group: AdjustmentGroupRecord | null; userErrors: UserError[] }) {
   return { inventoryAdjustmentGroup: result.group, userErrors: result.userErrors };
 }
@@ -393,6 +202,10 @@ function inventoryPayload(result: { group: AdjustmentGroupRecord | null; userErr
 // ------------------------------------------------------------------ the resolver map
 
 export function createAdminResolvers(): ResolverMap {
+  return mergeResolverMaps(createCoreResolvers(), createFulfillmentResolvers(), createMetafieldResolvers());
+}
+
+function createCoreResolvers(): ResolverMap {
   return {
     QueryRoot: {
       shop: () => ({ __typename: 'Shop' }),
@@ -695,10 +508,6 @@ export function createAdminResolvers(): ResolverMap {
         const deleted = idOfType(args.id as string, 'WebhookSubscription') === null ? null : context.state.deleteWebhookSubscription(args.id as string);
         if (deleted === null) return { deletedWebhookSubscriptionId: null, userErrors: [{ field: ['id'], message: 'Webhook subscription does not exist' }] };
         return { deletedWebhookSubscriptionId: gid('WebhookSubscription', deleted), userErrors: [] };
-      },
-      metafieldsSet: (_source, args, context) => {
-        const result = context.state.setMetafields(args.metafields as { ownerId: string; namespace?: string | null; key: string; type?: string | null; value: string; compareDigest?: string | null }[]);
-        return { metafields: result.metafields, userErrors: result.userErrors };
       },
       bulkOperationRunQuery: (_source, args, context) => context.bulk.runQuery(args.query as string, args.groupObjects === true),
       bulkOperationCancel: (_source, args, context) => context.bulk.cancel(args.id as string),
@@ -1027,48 +836,11 @@ export function createAdminResolvers(): ResolverMap {
       rootObjectCount: (source) => String(source.rootObjectCount),
       fileSize: (source) => (source.fileSize === null ? null : String(source.fileSize)),
     },
-
-    Metafield: {
-      id: (source) => gid('Metafield', source.id as number),
-      legacyResourceId: (source) => String(source.id),
-      createdAt: (source) => iso(source.createdAt as number),
-      updatedAt: (source) => iso(source.updatedAt as number),
-      jsonValue: (source) => {
-        const type = source.type as string;
-        if (type === 'json' || type.startsWith('list.')) return JSON.parse(source.value as string) as unknown;
-        if (type === 'number_integer' || type === 'number_decimal') return Number(source.value);
-        if (type === 'boolean') return source.value === 'true';
-        return source.value;
-      },
-      compareDigest: (source) => ShopState.compareDigest(source as unknown as MetafieldRecord),
-      sizeInBytes: (source) => Buffer.byteLength(source.value as string),
-      definition: () => null,
-      reference: () => null,
-      owner: (source, _args, context) => {
-        const ownerId = source.ownerId as number;
-        switch (source.ownerType as MetafieldRecord['ownerType']) {
-          case 'PRODUCTVARIANT':
-            return context.state.variants.get(ownerId);
-          case 'PRODUCT':
-            return context.state.products.get(ownerId);
-          case 'ORDER':
-            return context.state.orders.get(ownerId);
-          case 'LOCATION':
-            return context.state.locations.get(ownerId);
-        }
-      },
-    },
   };
 }
 
 function orderCurrency(context: AdminContext, line: Source): string {
   return context.state.orders.get(line.orderId as number)?.currency ?? context.state.currency;
-}
-
-function countOf(count: number, limit: unknown) {
-  const cap = typeof limit === 'number' ? limit : null;
-  if (cap !== null && count > cap) return { count: cap, precision: 'AT_LEAST' };
-  return { count, precision: 'EXACT' };
 }
 
 /** Variants a `productVariants` query can match, narrowed through the SKU index when it can. */

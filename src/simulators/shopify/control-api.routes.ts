@@ -69,6 +69,22 @@ const refundBody = z
   })
   .strict();
 
+const fulfillBody = z
+  .object({
+    lines: z
+      .array(
+        z
+          .object({ lineItemId: ref.optional(), sku: z.string().optional(), quantity: z.number().int().min(1) })
+          .strict()
+          .refine((line) => line.sku !== undefined || line.lineItemId !== undefined, 'each line needs lineItemId or sku'),
+      )
+      .min(1)
+      .optional(),
+    tracking: z.object({ company: z.string().nullable().optional(), number: z.string().nullable().optional(), url: z.string().nullable().optional() }).strict().nullable().optional(),
+    notifyCustomer: z.boolean().optional(),
+  })
+  .strict();
+
 const setQuantityBody = z
   .object({
     inventoryItemId: ref.optional(),
@@ -137,7 +153,7 @@ export function createControlRoutes(control: SimulatorControl, bulk: () => BulkO
     { method: 'GET', pattern: /^\/orders\/([^/]+)$/, handler: ({ params }) => control.order(decodeURIComponent(params[0]!)) },
     { method: 'POST', pattern: /^\/orders\/([^/]+)\/cancel$/, handler: async ({ params, body }) => control.cancelOrder(decodeURIComponent(params[0]!), cancelBody.parse((await body()) ?? {})) },
     { method: 'POST', pattern: /^\/orders\/([^/]+)\/refund$/, handler: async ({ params, body }) => control.refundOrder(decodeURIComponent(params[0]!), refundBody.parse(await body())) },
-    { method: 'POST', pattern: /^\/orders\/([^/]+)\/fulfill$/, handler: ({ params }) => control.fulfillOrder(decodeURIComponent(params[0]!)) },
+    { method: 'POST', pattern: /^\/orders\/([^/]+)\/fulfill$/, handler: async ({ params, body }) => control.fulfillOrder(decodeURIComponent(params[0]!), fulfillBody.parse((await body()) ?? {})) },
     { method: 'GET', pattern: /^\/oversells$/, handler: () => control.oversells() },
     { method: 'GET', pattern: /^\/faults$/, handler: () => control.faults() },
     {

@@ -1,6 +1,6 @@
 import { gid, inventoryLevelGid } from './gid.js';
 import { ShopState } from './shop-state.js';
-import type { LevelRecord, LineItemRecord, OrderRecord, RefundRecord } from './shop-state.models.js';
+import type { FulfillmentRecord, LevelRecord, LineItemRecord, OrderRecord, RefundRecord } from './shop-state.models.js';
 
 /**
  * Webhook bodies in the REST resource shape Shopify sends (compare the fixtures in
@@ -71,7 +71,6 @@ export function restOrder(order: OrderRecord, shopDomain: string) {
   const total = money(ShopState.orderTotal(order));
   const current = money(ShopState.currentOrderTotal(order));
   const paid = order.financialStatus === 'PAID' || order.financialStatus === 'PARTIALLY_REFUNDED' || order.financialStatus === 'REFUNDED';
-  const fulfilledLines = order.lineItems.filter((line) => line.fulfilledQuantity > 0);
   return {
     id: order.id,
     admin_graphql_api_id: gid('Order', order.id),
@@ -176,32 +175,49 @@ export function restOrder(order: OrderRecord, shopDomain: string) {
         }
       : null,
     discount_applications: [],
-    fulfillments:
-      fulfilledLines.length === 0
-        ? []
-        : [
-            {
-              id: order.id + 1,
-              admin_graphql_api_id: gid('Fulfillment', order.id + 1),
-              created_at: restTime(order.updatedAt),
-              location_id: fulfilledLines[0]!.locationId,
-              name: `${order.name}.1`,
-              order_id: order.id,
-              status: 'success',
-              tracking_company: null,
-              tracking_number: null,
-              tracking_numbers: [],
-              tracking_url: null,
-              tracking_urls: [],
-              updated_at: restTime(order.updatedAt),
-              line_items: fulfilledLines.map((line) => restLineItem(line, currency)),
-            },
-          ],
+    fulfillments: order.fulfillments.map((fulfillment) => restFulfillment(order, fulfillment)),
     line_items: order.lineItems.map((line) => restLineItem(line, currency)),
     payment_terms: null,
     refunds: order.refunds.map((refund) => restRefund(order, refund)),
     shipping_address: order.shippingAddress,
     shipping_lines: [],
+  };
+}
+
+/** The REST Fulfillment resource (`fulfillments/create`, and each of an order's `fulfillments`). */
+export function restFulfillment(order: OrderRecord, fulfillment: FulfillmentRecord) {
+  const first = fulfillment.tracking[0];
+  return {
+    id: fulfillment.id,
+    admin_graphql_api_id: gid('Fulfillment', fulfillment.id),
+    created_at: restTime(fulfillment.createdAt),
+    location_id: fulfillment.locationId,
+    name: fulfillment.name,
+    order_id: order.id,
+    origin_address: fulfillment.originAddress
+      ? {
+          address1: fulfillment.originAddress.address1,
+          address2: fulfillment.originAddress.address2,
+          city: fulfillment.originAddress.city,
+          country_code: fulfillment.originAddress.countryCode,
+          province_code: fulfillment.originAddress.provinceCode,
+          zip: fulfillment.originAddress.zip,
+        }
+      : {},
+    receipt: {},
+    service: 'manual',
+    shipment_status: null,
+    status: fulfillment.status.toLowerCase(),
+    tracking_company: first?.company ?? null,
+    tracking_number: first?.number ?? null,
+    tracking_numbers: fulfillment.tracking.map((tracking) => tracking.number).filter((number): number is string => number !== null),
+    tracking_url: first?.url ?? null,
+    tracking_urls: fulfillment.tracking.map((tracking) => tracking.url).filter((url): url is string => url !== null),
+    updated_at: restTime(fulfillment.updatedAt),
+    line_items: fulfillment.lines.map((entry) => {
+      const line = order.lineItems.find((candidate) => candidate.id === entry.lineItemId)!;
+      return { ...restLineItem(line, order.currency), quantity: entry.quantity };
+    }),
   };
 }
 

@@ -180,6 +180,81 @@ export interface OrderRecord {
   shippingAddress: (AddressRecord & { firstName: string | null; lastName: string | null }) | null;
   lineItems: LineItemRecord[];
   refunds: RefundRecord[];
+  /** Created with the order, one per location its lines were assigned to. */
+  fulfillmentOrders: FulfillmentOrderRecord[];
+  fulfillments: FulfillmentRecord[];
+}
+
+/**
+ * OPEN until something ships, IN_PROGRESS while some units remain, CLOSED when none remain;
+ * CANCELLED when the order is cancelled before anything shipped from it.
+ */
+export type FulfillmentOrderStatus = 'OPEN' | 'IN_PROGRESS' | 'CLOSED' | 'CANCELLED';
+
+export interface FulfillmentOrderLineItemRecord {
+  __typename: 'FulfillmentOrderLineItem';
+  id: number;
+  fulfillmentOrderId: number;
+  orderId: number;
+  lineItemId: number;
+  /** Units assigned to this fulfilment order (less any removed by refunds or cancellation). */
+  totalQuantity: number;
+  /** Units still to ship. */
+  remainingQuantity: number;
+}
+
+export interface FulfillmentOrderRecord {
+  __typename: 'FulfillmentOrder';
+  id: number;
+  orderId: number;
+  /** The assigned location. */
+  locationId: number;
+  status: FulfillmentOrderStatus;
+  createdAt: number;
+  updatedAt: number;
+  lineItems: FulfillmentOrderLineItemRecord[];
+}
+
+export interface TrackingRecord {
+  company: string | null;
+  number: string | null;
+  url: string | null;
+}
+
+export interface FulfillmentLineRecord {
+  id: number;
+  lineItemId: number;
+  fulfillmentOrderId: number;
+  fulfillmentOrderLineItemId: number;
+  quantity: number;
+}
+
+export interface OriginAddressRecord {
+  address1: string | null;
+  address2: string | null;
+  city: string | null;
+  countryCode: string;
+  provinceCode: string | null;
+  zip: string | null;
+}
+
+export interface FulfillmentRecord {
+  __typename: 'Fulfillment';
+  id: number;
+  orderId: number;
+  /** `#1001.1`, `#1001.2`, … */
+  name: string;
+  status: 'SUCCESS' | 'CANCELLED';
+  locationId: number;
+  createdAt: number;
+  updatedAt: number;
+  tracking: TrackingRecord[];
+  notifyCustomer: boolean;
+  originAddress: OriginAddressRecord | null;
+  fulfillmentOrderIds: number[];
+  lines: FulfillmentLineRecord[];
+  /** Through the Admin API (`fulfillmentCreate`) or by hand in the admin (control API). */
+  createdBy: 'app' | 'merchant';
 }
 
 export interface WebhookSubscriptionRecord {
@@ -229,6 +304,19 @@ export interface MetafieldRecord {
   updatedAt: number;
 }
 
+export interface MetafieldDefinitionRecord {
+  __typename: 'MetafieldDefinition';
+  id: number;
+  ownerType: MetafieldRecord['ownerType'];
+  namespace: string;
+  key: string;
+  name: string;
+  description: string | null;
+  type: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** Units a checkout sold beyond what was available (the variant continued selling). */
 export interface OversellRecord {
   orderId: number;
@@ -244,7 +332,8 @@ export interface OversellRecord {
 
 /** What the shop announces; the webhook dispatcher turns these into deliveries. */
 export type ShopEvent =
-  | { topic: 'orders/create' | 'orders/updated' | 'orders/cancelled' | 'orders/paid' | 'orders/fulfilled'; order: OrderRecord }
+  | { topic: 'orders/create' | 'orders/updated' | 'orders/cancelled' | 'orders/paid' | 'orders/fulfilled' | 'orders/partially_fulfilled'; order: OrderRecord }
+  | { topic: 'fulfillments/create'; order: OrderRecord; fulfillment: FulfillmentRecord }
   | { topic: 'refunds/create'; order: OrderRecord; refund: RefundRecord }
   | { topic: 'inventory_levels/update'; level: LevelRecord }
   | { topic: 'bulk_operations/finish'; bulkOperation: { id: number; status: string; errorCode: string | null; completedAt: number | null; createdAt: number; type: string } };

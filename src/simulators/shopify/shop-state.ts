@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
 import { AppError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import type { SimulatorClock } from './clock.js';
+import { FulfillmentsState, type MerchantFulfillmentInput } from './fulfillments.state.js';
 import { gid, idOfType, looseId } from './gid.js';
+import { compareDigest, MetafieldsState, type MetafieldsSetInput } from './metafields.state.js';
 import { shopSeedSchema, type ParsedShopSeed, type SeedResult, type ShopSeed } from './seed.schema.js';
 import {
   QUANTITY_NAMES,
@@ -86,6 +87,11 @@ const ID_BASES = {
   WebhookSubscription: 11_000_000_000,
   InventoryAdjustmentGroup: 12_000_000_000,
   Metafield: 14_000_000_000,
+  MetafieldDefinition: 15_000_000_000,
+  FulfillmentOrder: 18_000_000_000,
+  FulfillmentOrderLineItem: 19_000_000_000,
+  Fulfillment: 20_000_000_000,
+  FulfillmentLineItem: 21_000_000_000,
   Customer: 17_000_000_000,
   BulkOperation: 16_000_000_000,
 } as const;
@@ -172,6 +178,8 @@ export class ShopState {
   readonly webhookSubscriptions = new Map<number, WebhookSubscriptionRecord>();
   readonly adjustmentGroups = new Map<number, AdjustmentGroupRecord>();
   readonly oversells: OversellRecord[] = [];
+  readonly fulfillments: FulfillmentsState;
+  readonly metafields: MetafieldsState;
   shopName: string;
   currency: string;
 
@@ -184,7 +192,6 @@ export class ShopState {
   private readonly itemOrder: InventoryItemRecord[] = [];
   private readonly productOrder: ProductRecord[] = [];
   private readonly levelsByLocation = new Map<number, { levels: LevelRecord[]; sorted: boolean; inactive: number }>();
-  private readonly metafieldsByOwner = new Map<string, Map<string, MetafieldRecord>>();
   private readonly listeners: ((event: ShopEvent) => void)[] = [];
   private nextOrderNumber = 1001;
 
@@ -193,6 +200,19 @@ export class ShopState {
     this.shopName = options.shopName;
     this.currency = options.currency;
     this.reasons = new Set(options.reasons ?? DEFAULT_INVENTORY_REASONS);
+    this.fulfillments = new FulfillmentsState({
+      now: () => this.now(),
+      nextId: (kind) => this.nextId(kind),
+      emit: (event) => this.emit(event),
+      findOrder: (id) => this.orders.get(id),
+      releaseCommitment: (line, units, restock) => this.releaseCommitment(line, units, restock),
+    });
+    this.metafields = new MetafieldsState({
+      now: () => this.now(),
+      nextId: (kind) => this.nextId(kind),
+      ownerExists: (ownerType, ownerId) =>
+        ownerType === 'PRODUCTVARIANT' ? this.variants.has(ownerId) : ownerType === 'PRODUCT' ? this.products.has(ownerId) : ownerType === 'ORDER' ? this.orders.has(ownerId) : this.locations.has(ownerId),
+    });
   }
 
   // ---------------------------------------------------------------- events and ids
@@ -356,7 +376,7 @@ export class ShopState {
         }
       }
       for (const metafield of variantInput.metafields) {
-        this.upsertMetafield('PRODUCTVARIANT', variant.id, metafield.namespace, metafield.key, metafield.type, metafield.value);
+        this.metafields.upsertMetafield('PRODUCTVARIANT', variant.id, metafield.namespace, metafield.key, metafield.type, metafield.value);
       }
       variants.push(variant);
     });
@@ -827,6 +847,8 @@ export class ShopState {
       shippingAddress: null,
       lineItems: [],
       refunds: [],
+      fulfillmentOrders: [],
+      fulfillments: [],
     };
     let oversoldUnits = 0;
     const touched = new Set<LevelRecord>();
@@ -866,6 +888,7 @@ export class ShopState {
         this.oversells.push({ orderId, lineItemId: lineItem.id, sku: variant.sku, inventoryItemId: item.id, locationId: location.id, units: oversold, availableBefore, at: now });
       }
     }
+    this.fulfillments.openFulfillmentOrders(order);
     this.orders.set(order.id, order);
     this.emit({ topic: 'orders/create', order });
     if (order.financialStatus === 'PAID') this.emit({ topic: 'orders/paid', order });
@@ -911,6 +934,7 @@ export class ShopState {
       refund = { __typename: 'Refund', id: this.nextId('Refund'), orderId: order.id, createdAt: now, note: options.staffNote ?? null, restock, lines: refundLines };
       order.refunds.push(refund);
     }
+    this.fulfillments.syncOrder(order);
     this.emit({ topic: 'orders/cancelled', order });
     this.emit({ topic: 'orders/updated', order });
     if (refund) this.emit({ topic: 'refunds/create', order, refund });
@@ -970,27 +994,21 @@ export class ShopState {
     order.updatedAt = now;
     const allRemoved = order.lineItems.every((line) => line.removedQuantity >= line.quantity);
     order.financialStatus = allRemoved ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+    this.fulfillments.syncOrder(order);
     this.emit({ topic: 'refunds/create', order, refund });
     this.emit({ topic: 'orders/updated', order });
     for (const level of touched) this.emit({ topic: 'inventory_levels/update', level });
     return refund;
   }
 
-  /** Ships every open unit: `committed` and `on_hand` go down, `available` is unchanged. */
-  fulfillOrder(ref: string | number): OrderRecord {
+  /**
+   * A merchant marking an order fulfilled in the admin: every open unit (or the lines named)
+   * ships, one fulfilment per fulfilment order; `committed` and `on_hand` go down, `available`
+   * is unchanged.
+   */
+  fulfillOrder(ref: string | number, input: MerchantFulfillmentInput = {}): OrderRecord {
     const order = this.getOrder(ref);
-    if (order.cancelledAt !== null) throw new AppError('ORDER_CANCELLED', `order ${order.name} is cancelled`);
-    const now = this.now();
-    for (const line of order.lineItems) {
-      const open = line.quantity - line.fulfilledQuantity - line.removedQuantity;
-      if (open <= 0) continue;
-      line.fulfilledQuantity += open;
-      this.releaseCommitment(line, open, false);
-    }
-    order.fulfillmentStatus = 'FULFILLED';
-    order.updatedAt = now;
-    this.emit({ topic: 'orders/fulfilled', order });
-    this.emit({ topic: 'orders/updated', order });
+    this.fulfillments.fulfillByMerchant(order, input);
     return order;
   }
 
@@ -1087,101 +1105,21 @@ export class ShopState {
 
   // ---------------------------------------------------------------- metafields
 
-  private static ownerKey(ownerType: MetafieldRecord['ownerType'], ownerId: number): string {
-    return `${ownerType}:${ownerId}`;
-  }
-
   metafieldsOf(ownerType: MetafieldRecord['ownerType'], ownerId: number): MetafieldRecord[] {
-    return [...(this.metafieldsByOwner.get(ShopState.ownerKey(ownerType, ownerId))?.values() ?? [])].sort((a, b) => a.id - b.id);
+    return this.metafields.metafieldsOf(ownerType, ownerId);
   }
 
   findMetafield(ownerType: MetafieldRecord['ownerType'], ownerId: number, namespace: string, key: string): MetafieldRecord | undefined {
-    return this.metafieldsByOwner.get(ShopState.ownerKey(ownerType, ownerId))?.get(`${namespace}.${key}`);
-  }
-
-  private upsertMetafield(ownerType: MetafieldRecord['ownerType'], ownerId: number, namespace: string, key: string, type: string, value: string): MetafieldRecord {
-    const ownerKey = ShopState.ownerKey(ownerType, ownerId);
-    let owned = this.metafieldsByOwner.get(ownerKey);
-    if (!owned) {
-      owned = new Map();
-      this.metafieldsByOwner.set(ownerKey, owned);
-    }
-    const now = this.now();
-    const existing = owned.get(`${namespace}.${key}`);
-    if (existing) {
-      existing.type = type;
-      existing.value = value;
-      existing.updatedAt = now;
-      return existing;
-    }
-    const record: MetafieldRecord = { __typename: 'Metafield', id: this.nextId('Metafield'), ownerType, ownerId, namespace, key, type, value, createdAt: now, updatedAt: now };
-    owned.set(`${namespace}.${key}`, record);
-    return record;
+    return this.metafields.findMetafield(ownerType, ownerId, namespace, key);
   }
 
   static compareDigest(metafield: MetafieldRecord): string {
-    return createHash('sha256').update(`${metafield.type}\u0000${metafield.value}`).digest('hex');
+    return compareDigest(metafield);
   }
 
-  /**
-   * `metafieldsSet`: creates or updates up to 25 metafields atomically. Owners may be variants,
-   * products, orders or locations; a new metafield needs a `type`; `compareDigest` guards
-   * against overwriting a concurrent change.
-   */
-  setMetafields(
-    inputs: { ownerId: string; namespace?: string | null; key: string; type?: string | null; value: string; compareDigest?: string | null }[],
-  ): { metafields: MetafieldRecord[] | null; userErrors: (UserError & { elementIndex: number | null })[] } {
-    const errors: (UserError & { elementIndex: number | null })[] = [];
-    if (inputs.length > 25) {
-      return { metafields: null, userErrors: [{ field: ['metafields'], message: 'Exceeded the maximum metafields input limit of 25.', code: 'LESS_THAN_OR_EQUAL_TO', elementIndex: null }] };
-    }
-    const owners: Record<string, MetafieldRecord['ownerType']> = { ProductVariant: 'PRODUCTVARIANT', Product: 'PRODUCT', Order: 'ORDER', Location: 'LOCATION' };
-    const planned: { ownerType: MetafieldRecord['ownerType']; ownerId: number; namespace: string; key: string; type: string; value: string }[] = [];
-    inputs.forEach((input, index) => {
-      const match = /^gid:\/\/shopify\/([A-Za-z]+)\/(\d+)$/.exec(input.ownerId);
-      const ownerType = match ? owners[match[1]!] : undefined;
-      const ownerId = match ? Number(match[2]) : NaN;
-      const exists =
-        ownerType === 'PRODUCTVARIANT' ? this.variants.has(ownerId) : ownerType === 'PRODUCT' ? this.products.has(ownerId) : ownerType === 'ORDER' ? this.orders.has(ownerId) : ownerType === 'LOCATION' ? this.locations.has(ownerId) : false;
-      if (!ownerType || !exists) {
-        errors.push({ field: ['metafields', String(index), 'ownerId'], message: 'Owner does not exist.', code: 'INVALID', elementIndex: index });
-        return;
-      }
-      const namespace = input.namespace ?? '$app';
-      if (input.key.length < 2 || input.key.length > 64 || !/^[A-Za-z0-9_-]+$/.test(input.key)) {
-        errors.push({ field: ['metafields', String(index), 'key'], message: 'Key is invalid: use 2 to 64 letters, digits, hyphens or underscores.', code: 'INVALID', elementIndex: index });
-        return;
-      }
-      const existing = this.findMetafield(ownerType, ownerId, namespace, input.key);
-      const type = input.type ?? existing?.type;
-      if (!type) {
-        errors.push({ field: ['metafields', String(index), 'type'], message: "Type can't be blank.", code: 'BLANK', elementIndex: index });
-        return;
-      }
-      if (type === 'json' || type.startsWith('list.')) {
-        try {
-          const parsed: unknown = JSON.parse(input.value);
-          if (type.startsWith('list.') && !Array.isArray(parsed)) throw new Error('not a list');
-        } catch {
-          errors.push({ field: ['metafields', String(index), 'value'], message: `Value is invalid JSON for type ${type}.`, code: 'INVALID_VALUE', elementIndex: index });
-          return;
-        }
-      }
-      if (type === 'number_integer' && !/^-?\d+$/.test(input.value)) {
-        errors.push({ field: ['metafields', String(index), 'value'], message: 'Value must be an integer.', code: 'INVALID_VALUE', elementIndex: index });
-        return;
-      }
-      if (input.compareDigest !== null && input.compareDigest !== undefined) {
-        const current = existing ? ShopState.compareDigest(existing) : null;
-        if (current !== input.compareDigest) {
-          errors.push({ field: ['metafields', String(index)], message: 'The resource has been updated since it was loaded. Try again with an updated `compareDigest` value.', code: 'STALE_OBJECT', elementIndex: index });
-          return;
-        }
-      }
-      planned.push({ ownerType, ownerId, namespace, key: input.key, type, value: input.value });
-    });
-    if (errors.length > 0) return { metafields: null, userErrors: errors };
-    return { metafields: planned.map((entry) => this.upsertMetafield(entry.ownerType, entry.ownerId, entry.namespace, entry.key, entry.type, entry.value)), userErrors: [] };
+  /** `metafieldsSet` (see metafields.state.ts). */
+  setMetafields(inputs: MetafieldsSetInput[]): { metafields: MetafieldRecord[] | null; userErrors: (UserError & { elementIndex: number | null })[] } {
+    return this.metafields.setMetafields(inputs);
   }
 
   // ---------------------------------------------------------------- summaries

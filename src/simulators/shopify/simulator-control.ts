@@ -1,6 +1,7 @@
 import type { AdminApiFaults } from './admin-faults.js';
 import type { CostBucket, PlanLimits, ShopifyPlanName, ThrottleStatus } from './cost-bucket.js';
 import { SHOPIFY_PLANS } from './cost-bucket.js';
+import type { MerchantFulfillmentInput } from './fulfillments.state.js';
 import { gid, inventoryLevelGid, looseId } from './gid.js';
 import type { AdminRequestLogEntry, RequestLog } from './request-log.js';
 import type { SeedResult, ShopSeed } from './seed.schema.js';
@@ -50,6 +51,27 @@ export interface OrderView {
   financialStatus: string;
   fulfillmentStatus: string;
   lines: OrderLineView[];
+  fulfillmentOrders: FulfillmentOrderView[];
+  fulfillments: FulfillmentView[];
+}
+
+export interface FulfillmentOrderView {
+  id: string;
+  locationId: string;
+  status: string;
+  lines: { id: string; lineItemId: string; sku: string | null; totalQuantity: number; remainingQuantity: number }[];
+}
+
+export interface FulfillmentView {
+  id: string;
+  name: string;
+  locationId: string;
+  status: string;
+  createdBy: 'app' | 'merchant';
+  createdAt: string;
+  notifyCustomer: boolean;
+  tracking: { company: string | null; number: string | null; url: string | null }[];
+  lines: { lineItemId: string; sku: string | null; quantity: number }[];
 }
 
 export interface OversellView {
@@ -96,6 +118,7 @@ export function levelView(item: InventoryItemRecord, level: LevelRecord): LevelV
 }
 
 export function orderView(order: OrderRecord): OrderView {
+  const skuOf = (lineItemId: number) => order.lineItems.find((line) => line.id === lineItemId)?.sku ?? null;
   return {
     id: gid('Order', order.id),
     legacyId: order.id,
@@ -116,6 +139,29 @@ export function orderView(order: OrderRecord): OrderView {
       currentQuantity: line.quantity - line.removedQuantity,
       fulfilledQuantity: line.fulfilledQuantity,
       price: line.price,
+    })),
+    fulfillmentOrders: order.fulfillmentOrders.map((fulfillmentOrder) => ({
+      id: gid('FulfillmentOrder', fulfillmentOrder.id),
+      locationId: gid('Location', fulfillmentOrder.locationId),
+      status: fulfillmentOrder.status,
+      lines: fulfillmentOrder.lineItems.map((lineItem) => ({
+        id: gid('FulfillmentOrderLineItem', lineItem.id),
+        lineItemId: gid('LineItem', lineItem.lineItemId),
+        sku: skuOf(lineItem.lineItemId),
+        totalQuantity: lineItem.totalQuantity,
+        remainingQuantity: lineItem.remainingQuantity,
+      })),
+    })),
+    fulfillments: order.fulfillments.map((fulfillment) => ({
+      id: gid('Fulfillment', fulfillment.id),
+      name: fulfillment.name,
+      locationId: gid('Location', fulfillment.locationId),
+      status: fulfillment.status,
+      createdBy: fulfillment.createdBy,
+      createdAt: new Date(fulfillment.createdAt).toISOString(),
+      notifyCustomer: fulfillment.notifyCustomer,
+      tracking: fulfillment.tracking.map((tracking) => ({ ...tracking })),
+      lines: fulfillment.lines.map((line) => ({ lineItemId: gid('LineItem', line.lineItemId), sku: skuOf(line.lineItemId), quantity: line.quantity })),
     })),
   };
 }
@@ -208,8 +254,12 @@ export class SimulatorControl {
     return orderView(order);
   }
 
-  fulfillOrder(id: string | number): OrderView {
-    return orderView(this.deps.shop.fulfillOrder(id));
+  /**
+   * A merchant fulfilling by hand in the admin (not through the app): every open unit, or the
+   * lines named, with tracking when given. Sends `fulfillments/create` and the order topics.
+   */
+  fulfillOrder(id: string | number, input: MerchantFulfillmentInput = {}): OrderView {
+    return orderView(this.deps.shop.fulfillOrder(id, input));
   }
 
   orders(): OrderView[] {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { SimulatorClock, TimerHandle } from './clock.js';
 import { gid } from './gid.js';
 import type { Random } from './random.js';
-import { restInventoryLevel, restOrder, restRefund } from './rest-payloads.js';
+import { restFulfillment, restInventoryLevel, restOrder, restRefund } from './rest-payloads.js';
 import type { ShopEvent, WebhookSubscriptionRecord } from './shop-state.models.js';
 import type { ShopState } from './shop-state.js';
 
@@ -94,6 +94,8 @@ export function topicPath(topicEnumValue: string): string {
     ORDERS_CANCELLED: 'orders/cancelled',
     ORDERS_PAID: 'orders/paid',
     ORDERS_FULFILLED: 'orders/fulfilled',
+    ORDERS_PARTIALLY_FULFILLED: 'orders/partially_fulfilled',
+    FULFILLMENTS_CREATE: 'fulfillments/create',
     REFUNDS_CREATE: 'refunds/create',
     INVENTORY_LEVELS_UPDATE: 'inventory_levels/update',
     BULK_OPERATIONS_FINISH: 'bulk_operations/finish',
@@ -169,6 +171,8 @@ export class WebhookDispatcher {
     switch (event.topic) {
       case 'refunds/create':
         return restRefund(event.order, event.refund);
+      case 'fulfillments/create':
+        return restFulfillment(event.order, event.fulfillment);
       case 'inventory_levels/update':
         return restInventoryLevel(event.level);
       case 'bulk_operations/finish':

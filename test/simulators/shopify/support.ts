@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startShopifySimulator, type ShopifySimulator, type ShopifySimulatorOptions, type ShopSeed } from '../../../src/simulators/shopify/index.js';
 
 /** GraphQL answers are read by field path in assertions; typing each selection would only restate the query. */
@@ -72,4 +74,38 @@ export function ids(simulator: ShopifySimulator, sku: string, location: string):
 
 export function available(simulator: ShopifySimulator, sku: string, location: string): number | undefined {
   return simulator.state.level({ sku, location })?.quantities.available;
+}
+
+export interface Received {
+  headers: Record<string, string>;
+  raw: Buffer;
+}
+
+/** A webhook receiver that answers with the next status of `statuses` (then 200) and keeps every raw delivery. */
+export async function startReceiver(statuses: number[] = []): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+  const received: Received[] = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ headers: Object.fromEntries(Object.entries(request.headers).map(([key, value]) => [key, String(value)])), raw: Buffer.concat(chunks) });
+      response.writeHead(statuses.shift() ?? 200);
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/webhooks/shopify`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** Subscribes `uri` to a webhook topic (GraphQL enum form) through the Admin API. */
+export async function subscribe(simulator: ShopifySimulator, topic: string, uri: string, name?: string) {
+  const answer = await graphql(
+    simulator,
+    'mutation($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { webhookSubscription { id topic uri name } userErrors { field message } } }',
+    { topic, sub: { uri, format: 'JSON', ...(name ? { name } : {}) } },
+  );
+  const errors = answer.body.data?.webhookSubscriptionCreate.userErrors as unknown[];
+  if (errors.length > 0) throw new Error(`subscription refused: ${JSON.stringify(errors)}`);
+  return answer.body.data?.webhookSubscriptionCreate.webhookSubscription as { id: string };
 }

@@ -1,47 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, SHOPIFY_RETRY_SCHEDULE_SECONDS, signWebhookBody, type ShopifySimulator } from '../../../src/simulators/shopify/index.js';
-import { graphql, ids, SET_QUANTITIES, startSmallShop, type Loose } from './support.js';
-
-interface Received {
-  headers: Record<string, string>;
-  raw: Buffer;
-}
-
-/** A webhook receiver that answers with the next status of `statuses` (then 200) and keeps every raw delivery. */
-async function startReceiver(statuses: number[] = []): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
-  const received: Received[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      received.push({ headers: Object.fromEntries(Object.entries(request.headers).map(([key, value]) => [key, String(value)])), raw: Buffer.concat(chunks) });
-      response.writeHead(statuses.shift() ?? 200);
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/webhooks/shopify`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
+import { graphql, ids, SET_QUANTITIES, startReceiver, startSmallShop, subscribe, type Loose } from './support.js';
 
 /** Verifies as a receiver must: HMAC-SHA256 of the raw bytes with the client secret, compared in constant time. */
 function verifies(secret: string, raw: Buffer, header: string): boolean {
   const expected = Buffer.from(createHmac('sha256', secret).update(raw).digest('base64'));
   const given = Buffer.from(header);
   return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-async function subscribe(simulator: ShopifySimulator, topic: string, uri: string, name?: string) {
-  const answer = await graphql(
-    simulator,
-    'mutation($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { webhookSubscription { id topic uri name } userErrors { field message } } }',
-    { topic, sub: { uri, format: 'JSON', ...(name ? { name } : {}) } },
-  );
-  expect(answer.body.data?.webhookSubscriptionCreate.userErrors).toEqual([]);
-  return answer.body.data?.webhookSubscriptionCreate.webhookSubscription as { id: string };
 }
 
 describe('Shopify simulator: webhooks', () => {
