@@ -2,6 +2,7 @@ import type { Db } from '../db/database.js';
 import type { ErpConnector } from '../erp/erp-connector.js';
 import type { Logger } from '../logger.js';
 import { ValidationError } from '../shared/errors.js';
+import { toShopifyGid } from '../shopify/gid.js';
 import type { InventoryItemLocation, ShopifyClient, ShopifyVariant } from '../shopify/shopify-client.js';
 import { InventoryError } from './inventory.errors.js';
 import type {
@@ -24,7 +25,6 @@ import { createShopifyCatalogueRepository } from './shopify-catalogue.repository
 import { createSkuMappingRepository } from './sku-mapping.repository.js';
 import type { PushSignal } from './push-requests.js';
 import { groupPushTargets } from './push-targets.js';
-import { toShopifyGid } from './shopify-gid.js';
 import { matchSkusByRule } from './sku-matching.js';
 import { createSkuNormalizer, DEFAULT_NORMALIZATION_RULES } from './sku-normalization.js';
 import { checkConversion, IDENTITY_CONVERSION } from './unit-conversion.js';

@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
-import { shopifyGid, type OrderFlag, type OrderFlagCode, type OrderRecord, type OrderSnapshot, type RefundSnapshot } from './order.models.js';
+import { shopifyGid } from '../shopify/gid.js';
+import type { OrderFlag, OrderFlagCode, OrderRecord, OrderSnapshot, RefundSnapshot } from './order.models.js';
 import type { NewLine, OrderRepository } from './order.repository.js';
 import { moveUnits, pendingTargetOf, replaceOrderLines, setPendingUnits } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';

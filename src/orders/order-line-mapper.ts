@@ -5,7 +5,8 @@ import { IDENTITY_CONVERSION, toErpUnits } from '../inventory/unit-conversion.js
 import type { Logger } from '../logger.js';
 import { AppError } from '../shared/errors.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';
-import { numericShopifyId, type OrderSnapshot } from './order.models.js';
+import { numericShopifyId } from '../shopify/gid.js';
+import type { OrderSnapshot } from './order.models.js';
 import type { NewLine } from './order.repository.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';
 import type { OrderIntake } from './order-intake.service.js';
 import type { OrderLineMapper } from './order-line-mapper.js';
-import { numericShopifyId } from './order.models.js';
+import { numericShopifyId } from '../shopify/gid.js';
 import type { OrderRepository } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import type { WebhookInboxRepository } from './webhook-inbox.repository.js';

@@ -1,4 +1,5 @@
 import type { PostalAddress } from '../erp/erp-connector.js';
+import { shopifyGid } from '../shopify/gid.js';
 import type { OrderStatusValue, WebhookInboxStatus } from '../db/schema/orders.js';
 
 /**
@@ -160,18 +161,6 @@ export type OrderTopic = (typeof ORDER_TOPICS)[number];
 
 export function isOrderTopic(topic: string): topic is OrderTopic {
   return (ORDER_TOPICS as readonly string[]).includes(topic);
-}
-
-/** `gid://shopify/Order/123`, `123` → `123`; anything else → null. */
-export function numericShopifyId(value: string, type: string): string | null {
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return trimmed;
-  const match = new RegExp(`^gid://shopify/${type}/(\\d+)(?:\\?.*)?$`).exec(trimmed);
-  return match ? match[1]! : null;
-}
-
-export function shopifyGid(type: string, id: string | number): string {
-  return `gid://shopify/${type}/${id}`;
 }
 
 /** The ERP external reference (idempotency key) of an order: its Shopify gid (the port's convention). */

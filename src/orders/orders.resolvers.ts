@@ -1,7 +1,7 @@
 import type { Resolvers } from '../__generated__/graphql.js';
 import { runInShopifyLane } from '../shopify/cost-bucket.js';
 import { selectsTotalCount } from '../shared/pagination.js';
-import { shopifyGid } from './order.models.js';
+import { shopifyGid } from '../shopify/gid.js';
 
 export const ordersResolvers: Resolvers = {
   Query: {

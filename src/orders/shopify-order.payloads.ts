@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { PostalAddress } from '../erp/erp-connector.js';
 import type { ShopifyOrderDetails } from '../shopify/shopify-client.js';
 import { netUnitPrice, parseMoney } from './money.js';
-import { numericShopifyId, shopifyGid, type OrderSnapshot, type RefundSnapshot, type SnapshotLine } from './order.models.js';
+import { numericShopifyId, shopifyGid } from '../shopify/gid.js';
+import type { OrderSnapshot, RefundSnapshot, SnapshotLine } from './order.models.js';
 
 /**
  * Webhook bodies (REST resources, see vendor/shopify/rest-*.sample.json) and poll results

@@ -1,4 +1,5 @@
 import { availableToPromise, type AtpTerms } from '../inventory/read-model/atp-formula.js';
+import { withoutGidPrefix } from '../shopify/gid.js';
 import type { ShopifyPushGroup } from '../inventory/inventory.models.js';
 import { toErpUnits, toShopifyUnits } from '../inventory/unit-conversion.js';
 
@@ -204,7 +205,5 @@ export function planGroup(input: GroupInput, options: PlanOptions): GroupPlan {
 
 /** `gid://shopify/InventoryItem/12|gid://shopify/Location/3` → a short key for maps of 300,000 levels. */
 export function levelKey(inventoryItemId: string, locationId: string): string {
-  const item = inventoryItemId.startsWith('gid://shopify/InventoryItem/') ? inventoryItemId.slice(28) : inventoryItemId;
-  const location = locationId.startsWith('gid://shopify/Location/') ? locationId.slice(23) : locationId;
-  return `${item}|${location}`;
+  return `${withoutGidPrefix(inventoryItemId, 'InventoryItem')}|${withoutGidPrefix(locationId, 'Location')}`;
 }
