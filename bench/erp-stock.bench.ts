@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { TrytonErpConnector } from '../src/erp/tryton/tryton-erp-connector.js';
 import { TrytonRpcClient } from '../src/erp/tryton/tryton-rpc-client.js';
 import { createLogger } from '../src/logger.js';
-import { TrytonErpFixture } from '../test/erp/tryton-erp.fixture.js';
+import { TrytonErpFixture } from '../scripts/lib/tryton-fixture.js';
 
 const env = z
   .object({ ERP_URL: z.string().url(), ERP_DATABASE: z.string().min(1), ERP_USER: z.string().min(1), ERP_PASSWORD: z.string().min(1) })

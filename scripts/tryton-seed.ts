@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { createLogger } from '../src/logger.js';
 import { TrytonDecimal } from '../src/erp/tryton/tryton-codec.js';
 import { TrytonRpcClient } from '../src/erp/tryton/tryton-rpc-client.js';
-import { TrytonErpFixture } from '../test/erp/tryton-erp.fixture.js';
+import { TrytonErpFixture } from './lib/tryton-fixture.js';
 
 const { values } = parseArgs({
   options: {

@@ -120,7 +120,7 @@ base_key() {
 
 template_key() {
   local hash
-  hash=$({ base_key; cat "${BASH_SOURCE[0]}" "$ROOT/scripts/tryton-seed.ts" "$ROOT/test/erp/tryton-erp.fixture.ts" \
+  hash=$({ base_key; cat "${BASH_SOURCE[0]}" "$ROOT/scripts/tryton-seed.ts" "$ROOT/scripts/lib/tryton-fixture.ts" \
     "$ROOT/src/erp/tryton/tryton-rpc-client.ts" "$ROOT/src/erp/tryton/tryton-codec.ts"; } | sha256sum | cut -c1-16)
   printf 'seeded-%s-%s' "$(trytond_version)" "$hash"
 }

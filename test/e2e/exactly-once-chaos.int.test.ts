@@ -10,7 +10,7 @@ import { startHttpChaosProxy, type HttpChaosProxy } from '../../src/simulators/c
 import { startRoundRobinProxy, type RoundRobinProxy } from '../../src/simulators/chaos/round-robin-proxy.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../src/simulators/shopify/index.js';
 import { seededRandom } from '../../src/simulators/shopify/random.js';
-import { TrytonErpFixture } from '../erp/tryton-erp.fixture.js';
+import { TrytonErpFixture } from '../../scripts/lib/tryton-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 /**

@@ -7,7 +7,7 @@ import { partyCodeFor } from '../../src/erp/tryton/tryton-customers.js';
 import { TrytonErpConnector } from '../../src/erp/tryton/tryton-erp-connector.js';
 import { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
 import { runErpConnectorContract, type ErpWriteOperation } from './erp-connector.contract.js';
-import { TrytonErpFixture } from './tryton-erp.fixture.js';
+import { TrytonErpFixture } from '../../scripts/lib/tryton-fixture.js';
 import { TrytonWireFaults } from './tryton-wire-faults.js';
 
 /**

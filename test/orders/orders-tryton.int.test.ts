@@ -8,7 +8,7 @@ import { TrytonErpConnector } from '../../src/erp/tryton/tryton-erp-connector.js
 import { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
 import { createLogger } from '../../src/logger.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
-import { TrytonErpFixture } from '../erp/tryton-erp.fixture.js';
+import { TrytonErpFixture } from '../../scripts/lib/tryton-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { seedInventoryLevel, startOrdersInstance, startShop, type OrdersInstance, type Shop } from './support/orders-harness.js';
 
@@ -79,7 +79,7 @@ describeWithTryton('orders into a real Tryton', () => {
       });
     }
     await instance.drain();
-    const stored = await instance.module.orders.findOrder(order.id);
+    const stored = await instance.module.services.findOrder(order.id);
     expect(stored).toMatchObject({ status: 'SUBMITTED' });
     expect(await fixture.countSalesOrders(order.id)).toBe(1);
     const sale = await connector.findSalesOrder(order.id);
@@ -92,45 +92,45 @@ describeWithTryton('orders into a real Tryton', () => {
     await seedInventoryLevel(database, shop.shopify.shopDomain, { sku: skus[1]!, location: 'WH', onHand: 40 });
     const order = place(skus[1]!, 2);
     await settle();
-    const lines = async () => (await instance.module.orders.getLinesByOrderIds([(await instance.module.orders.findOrder(order.id))!.id])).values().next().value!;
+    const lines = async () => (await instance.module.services.getLinesByOrderIds([(await instance.module.services.findOrder(order.id))!.id])).values().next().value!;
     expect((await lines()).map((line) => line.pendingQuantity)).toEqual([2]);
     await instance.module.processor.checkAllocations();
     expect((await lines()).map((line) => line.pendingQuantity)).toEqual([2]);
     await fixture.assignSalesOrder(order.id);
     await instance.module.processor.checkAllocations();
     expect((await lines()).map((line) => line.pendingQuantity)).toEqual([0]);
-    expect((await instance.module.orders.findOrder(order.id))?.allocatedAt).not.toBeNull();
+    expect((await instance.module.services.findOrder(order.id))?.allocatedAt).not.toBeNull();
   });
 
   it('records goods a refund restocked as a Tryton customer return, once', { timeout: 60_000 }, async () => {
     const order = place(skus[0]!, 2);
     await settle();
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
     shop.shopify.state.fulfillOrder(order.id);
     shop.shopify.state.refundOrder(order.id, { lines: [{ sku: skus[0]!, quantity: 1, restockType: 'RETURN' }] });
     await settle();
     await settle();
-    const stored = await instance.module.orders.findOrder(order.id);
+    const stored = await instance.module.services.findOrder(order.id);
     const recorded = await database.db.select().from(orderReturns).where(eq(orderReturns.orderId, stored!.id));
     expect(recorded.map((row) => row.status)).toEqual(['DONE']);
     const done = recorded[0]!;
     const client = new TrytonRpcClient({ ...credentials, logger });
     const found = await client.model('stock.shipment.out.return', 'search_count', [[['reference', '=', `gid://shopify/Refund/${done.shopifyRefundId}`]]], z.number().int());
     expect(found).toBe(1);
-    expect((await instance.module.orders.findOrder(order.id))?.flags).toEqual([]);
+    expect((await instance.module.services.findOrder(order.id))?.flags).toEqual([]);
   });
 
   it('cancels the Tryton sale when Shopify cancels the order', { timeout: 60_000 }, async () => {
     const order = place(skus[2]!, 1);
     await settle();
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
     shop.shopify.state.cancelOrder(order.id);
     await settle();
-    for (let i = 0; i < 40 && (await instance.module.orders.findOrder(order.id))?.status !== 'CANCELLED'; i++) {
+    for (let i = 0; i < 40 && (await instance.module.services.findOrder(order.id))?.status !== 'CANCELLED'; i++) {
       await sleep(50);
       await instance.drain();
     }
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('CANCELLED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('CANCELLED');
     expect((await connector.findSalesOrder(order.id))?.status).toBe('cancelled');
   });
 });

@@ -2,14 +2,20 @@ import { z } from 'zod';
 import type { KitComponent } from '../../src/erp/erp-connector.js';
 import { TrytonDate, TrytonDecimal } from '../../src/erp/tryton/tryton-codec.js';
 import type { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
-import type { ErpContractFixture } from './erp-connector.contract.js';
 
 /**
  * The other actors of the factory, played over Tryton's JSON-RPC with the ERP's own workflow (a
- * goods receipt from a supplier, a clerk assigning a shipment, a wholesale order typed in by
- * sales staff). Used by the contract suite's Tryton run, the seed script and the benchmark;
- * never by the connector under test, and with its own client so that round trips are counted
- * apart.
+ * goods receipt from a supplier, lots with an expiry date, a clerk assigning a shipment, the
+ * warehouse picking, packing and shipping it with a tracking reference, a wholesale order typed
+ * in by sales staff). Never the connector under test, and with its own client so that round
+ * trips are counted apart.
+ *
+ * It lives here, not in test/ nor src/: the seed script (`scripts/tryton-seed.ts`), the ERP
+ * benchmark (`bench/`) and the Tryton tests (`test/`) all use it, and nothing outside test/
+ * imports from test/; the gateway itself never drives Tryton's workflow, so it is not in src/.
+ * `scripts/tryton.sh` hashes this file into the key of its seeded template database: editing it
+ * costs one re-seed. The tests pass it where the contract suite wants an `ErpContractFixture`
+ * (`test/erp/erp-connector.contract.ts`), which it matches by shape.
  */
 
 const ids = z.array(z.number().int());
@@ -21,6 +27,14 @@ const locationRow = z.object({
   storage_location: z.number().int().nullable().optional(),
   output_location: z.number().int().nullable().optional(),
 });
+const shipmentRow = z.object({
+  id: z.number().int(),
+  state: z.string(),
+  number: z.string().nullable(),
+  inventory_moves: z.array(z.number().int()),
+  outgoing_moves: z.array(z.number().int()),
+});
+const moveRow = z.object({ id: z.number().int(), product: z.number().int(), 'product.': z.object({ code: z.string().nullable() }).nullable() });
 const productRow = z.object({ id: z.number().int(), code: z.string().nullable(), default_uom: z.number().int() });
 
 export interface NewProduct {
@@ -33,6 +47,14 @@ export interface NewProduct {
   readonly listPrice?: string;
 }
 
+/** What `shipSalesOrder` ships; absent `lines`: everything the shipment holds. */
+export interface ShipOptions {
+  /** Written in the shipment's `reference`, which the connector reads as the tracking number. */
+  readonly trackingNumber?: string | null;
+  /** Units per SKU to ship now, from the named lot (which must exist) when given; the rest ships later. */
+  readonly lines?: readonly { readonly sku: string; readonly quantity: number; readonly lotNumber?: string }[];
+}
+
 export interface TrytonFixtureOptions {
   /** The two warehouses the contract suite uses. */
   readonly locations?: readonly [string, string];
@@ -40,7 +62,7 @@ export interface TrytonFixtureOptions {
   readonly wholesaleCustomer?: string;
 }
 
-export class TrytonErpFixture implements ErpContractFixture {
+export class TrytonErpFixture {
   readonly locations: readonly [string, string];
   readonly lotExpiry = true;
   private readonly wholesaleCustomerName: string;
@@ -213,6 +235,87 @@ export class TrytonErpFixture implements ErpContractFixture {
     if (draft.length > 0) await this.client.model('stock.shipment.out', 'wait', [draft], z.null());
     const assigned = await this.client.model('stock.shipment.out', 'assign_try', [shipments], z.boolean());
     if (!assigned) throw new Error(`not enough stock to assign ${externalReference}`);
+  }
+
+  /**
+   * What the warehouse does to ship a sale: it takes the sale's open customer shipment, and when
+   * `lines` are given ships only those (a partial shipment: the clerk sets the quantities and lots
+   * to pick on the shipment's moves before assigning it; once it is done, Tryton's sale process
+   * makes a new shipment for the rest), writes the tracking number in the shipment's `reference`,
+   * then assigns, picks, packs and marks it done. Fails if stock is short. Returns the shipment.
+   */
+  async shipSalesOrder(externalReference: string, options: ShipOptions = {}): Promise<{ id: number; number: string | null }> {
+    const [shipment] = await this.client.model(
+      'stock.shipment.out',
+      'search',
+      [[['moves.sale.reference', '=', externalReference], ['state', 'in', ['draft', 'waiting']]], 0, 1, [['id', 'ASC']]],
+      ids,
+    );
+    if (shipment === undefined) throw new Error(`no open shipment to ship for ${externalReference}`);
+    const read = async () => {
+      const [row] = await this.client.model('stock.shipment.out', 'read', [[shipment], ['state', 'number', 'inventory_moves', 'outgoing_moves']], z.array(shipmentRow));
+      return row!;
+    };
+    if ((await read()).state === 'draft') await this.client.model('stock.shipment.out', 'wait', [[shipment]], z.null());
+    if (options.lines) await this.pickOnly(await read(), options.lines);
+    if (options.trackingNumber !== undefined) {
+      await this.client.model('stock.shipment.out', 'write', [[shipment], { reference: options.trackingNumber }], z.null());
+    }
+    const assigned = await this.client.model('stock.shipment.out', 'assign_try', [[shipment]], z.boolean());
+    if (!assigned) throw new Error(`not enough stock to ship ${externalReference}`);
+    for (const step of ['pick', 'pack', 'done']) await this.client.model('stock.shipment.out', step, [[shipment]], z.unknown());
+    const done = await read();
+    return { id: shipment, number: done.number };
+  }
+
+  /**
+   * Sets the moves a waiting shipment picks (its inventory moves; its outgoing moves when the
+   * warehouse ships from storage in one step) to exactly `lines`: one move per line, in the
+   * line's lot; moves of SKUs not named are removed. Picking syncs the outgoing moves to them.
+   */
+  private async pickOnly(shipment: z.output<typeof shipmentRow>, lines: NonNullable<ShipOptions['lines']>): Promise<void> {
+    const moveIds = shipment.inventory_moves.length > 0 ? shipment.inventory_moves : shipment.outgoing_moves;
+    const moves = await this.client.model('stock.move', 'read', [moveIds, ['product', 'product.code']], z.array(moveRow));
+    const lotIds = await this.lotIds(lines.filter((l) => l.lotNumber !== undefined).map((l) => ({ sku: l.sku, number: l.lotNumber! })));
+    const unknown = lines.filter((l) => !moves.some((m) => m['product.']?.code === l.sku));
+    if (unknown.length > 0) throw new Error(`shipment ${shipment.id} has no move of ${unknown.map((l) => l.sku).join(', ')}`);
+    const remove: number[] = [];
+    for (const sku of new Set(moves.map((m) => m['product.']?.code ?? ''))) {
+      const ofSku = moves.filter((m) => (m['product.']?.code ?? '') === sku);
+      const wanted = lines.filter((l) => l.sku === sku);
+      const values = (line: (typeof wanted)[number]) => ({ quantity: line.quantity, lot: line.lotNumber !== undefined ? lotIds.get(`${sku}/${line.lotNumber}`)! : null });
+      for (const [index, line] of wanted.entries()) {
+        if (index < ofSku.length) await this.client.model('stock.move', 'write', [[ofSku[index]!.id], values(line)], z.null());
+        else await this.client.model('stock.move', 'copy', [[ofSku[0]!.id], values(line)], ids);
+      }
+      remove.push(...ofSku.slice(wanted.length).map((m) => m.id));
+    }
+    if (remove.length > 0) await this.client.model('stock.move', 'delete', [remove], z.null());
+  }
+
+  /** `${sku}/${number}` → lot id, for lots that must exist already. */
+  private async lotIds(lots: readonly { sku: string; number: string }[]): Promise<Map<string, number>> {
+    if (lots.length === 0) return new Map();
+    const rows = await this.client.model(
+      'stock.lot',
+      'search_read',
+      [[['number', 'in', lots.map((l) => l.number)]], 0, null, null, ['number', 'product.code']],
+      z.array(z.object({ id: z.number(), number: z.string(), 'product.': z.object({ code: z.string().nullable() }).nullable() })),
+    );
+    const found = new Map(rows.map((r) => [`${r['product.']?.code ?? ''}/${r.number}`, r.id]));
+    const missing = lots.filter((l) => !found.has(`${l.sku}/${l.number}`));
+    if (missing.length > 0) throw new Error(`no lot ${missing.map((l) => `${l.number} of ${l.sku}`).join(', ')}`);
+    return found;
+  }
+
+  /** The customer shipments of the sale with this reference, oldest first, with their state. */
+  async shipmentsOf(externalReference: string): Promise<{ id: number; number: string | null; state: string; reference: string | null }[]> {
+    return this.client.model(
+      'stock.shipment.out',
+      'search_read',
+      [[['moves.sale.reference', '=', externalReference]], 0, null, [['id', 'ASC']], ['number', 'state', 'reference']],
+      z.array(z.object({ id: z.number().int(), number: z.string().nullable(), state: z.string(), reference: z.string().nullable() })),
+    );
   }
 
   /** A wholesale order entered in Tryton by sales staff: quoted and confirmed, one sale per warehouse. */
