@@ -25,6 +25,7 @@ import { createDemoErp } from '../src/erp/simulated/demo-catalogue.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
 import type { AppServices, GraphQLContext, RequestLoaders } from '../src/http/graphql-context.js';
 import { buildResolvers, loadTypeDefs } from '../src/http/graphql-schema.js';
+import { inventoryResolvers } from '../src/inventory/inventory.resolvers.js';
 import { createAtpService } from '../src/inventory/atp.service.js';
 import { createInventoryReadService } from '../src/inventory/inventory-read.service.js';
 import { createInventoryLoaders } from '../src/inventory/inventory.loaders.js';
@@ -118,7 +119,7 @@ try {
   // database), so the mapping service gets no Shopify client here.
   const mapping = createMappingService({ ...common, db: database.db, shopify: undefined as unknown as ShopifyClient });
   const reads = createInventoryReadService({ db, shop, erp: connector, mapping });
-  const graphqlSchema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers() as never });
+  const graphqlSchema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers([{ resolvers: inventoryResolvers }]) as never });
   const document = `query Page($after: String) {
     products(first: 100, after: $after) {
       edges { node { sku name shopifySku

@@ -36,7 +36,7 @@ import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connec
 import { createInventoryModule } from '../src/inventory/inventory.module.js';
 import { createPushSignal } from '../src/inventory/push-signal.js';
 import { createMetricsRegistry } from '../src/metrics.js';
-import type { ModuleDeps } from '../src/shared/module.js';
+import type { ModuleDeps } from '../src/domain-module.js';
 import { AdminApiShopifyClient } from '../src/shopify/admin-api-shopify-client.js';
 import type { AdminRequestLogEntry } from '../src/simulators/shopify/index.js';
 import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
@@ -197,13 +197,13 @@ async function main() {
   const pushSignal = createPushSignal();
   const inventory = createInventoryModule(deps, { pushSignal });
   await inventory.start();
-  await inventory.whenReady();
-  const sync = createSyncModule(deps, { mapping: inventory.mapping, atp: inventory.atp, pushSignal });
-  await sync.sync.runDelta(); // starts the ERP change feed
+  await inventory.services.whenReady();
+  const sync = createSyncModule(deps, { mapping: inventory.services.mapping, atp: inventory.services.atp, pushSignal });
+  await sync.services.runDelta(); // starts the ERP change feed
 
   // One reconcile learns every Shopify level (and sets the kits).
   const positions: Array<{ sku: string; location: string; atp: number }> = await database.db.select({ sku: inventoryLevels.sku, location: inventoryLevels.location, atp: inventoryLevels.availableToPromise }).from(inventoryLevels).where(eq(inventoryLevels.shop, deps.shop));
-  const learn = await sync.sync.runFullReconcile();
+  const learn = await sync.services.runFullReconcile();
   const setupSeconds = seconds(performance.now() - setupStarted);
   process.stdout.write(
     `setup: ${SKUS.toLocaleString('en')} SKUs, ${positions.length.toLocaleString('en')} positions, ${learn.itemsConsidered.toLocaleString('en')} Shopify levels learnt (${learn.itemsPushed} pushed) in ${setupSeconds} s (database: ${database.kind})\n`,
@@ -224,7 +224,7 @@ async function main() {
   const deltaBefore = process.memoryUsage();
   const deltaMemory = memorySampler();
   const deltaStarted = performance.now();
-  const delta = await sync.sync.runDelta();
+  const delta = await sync.services.runDelta();
   const deltaSeconds = seconds(performance.now() - deltaStarted);
   const deltaPeak = deltaMemory.stop();
   const deltaLog = await store.control<AdminRequestLogEntry[]>('GET', '/requests');
@@ -266,7 +266,7 @@ async function main() {
   const before = process.memoryUsage();
   const reconcileMemory = memorySampler();
   const reconcileStarted = performance.now();
-  const reconcile = await sync.sync.runFullReconcile();
+  const reconcile = await sync.services.runFullReconcile();
   const reconcileSeconds = seconds(performance.now() - reconcileStarted);
   const reconcilePeak = reconcileMemory.stop();
   const reconcileLog = await store.control<AdminRequestLogEntry[]>('GET', '/requests');

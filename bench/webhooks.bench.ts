@@ -33,7 +33,7 @@ import { createMetricsRegistry } from '../src/metrics.js';
 import type { OrderMappingLookup } from '../src/orders/order-line-mapper.js';
 import { createOrdersModule } from '../src/orders/orders.module.js';
 import type { ShopifyClient } from '../src/shopify/shopify-client.js';
-import type { ModuleDeps } from '../src/shared/module.js';
+import type { ModuleDeps } from '../src/domain-module.js';
 import { count, eq, sql } from 'drizzle-orm';
 
 interface Job {
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     // Read-model rows for every position, so pending units are counted as in production.
     await database.db.insert(inventoryLevels).values(skus.flatMap((sku) => warehouses.map((location) => ({ shop, sku, location, onHand: 1_000_000, availableToPromise: 1_000_000 }))));
     const app = Fastify({ logger: false, bodyLimit: config.webhookMaxBytes });
-    for (const route of module.routes) await app.register(async (scope) => route(scope));
+    for (const route of module.routes ?? []) await app.register(async (scope) => route(scope));
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     await module.start();
 

@@ -85,7 +85,13 @@ export type ServicesOf<Modules extends readonly DomainModule[]> = {
   [M in Modules[number] as M['name']]: M['services'];
 };
 
-/** `{ [module name]: module loaders }` of a module list: the GraphQL context's `loaders`. */
+/** The loaders a module's `createLoaders` makes; `unknown` for a module without loaders. */
+type LoadersOfModule<M extends DomainModule> = NonNullable<M['createLoaders']> extends () => infer L ? L : unknown;
+
+/**
+ * `{ [module name]: module loaders }` of a module list: the GraphQL context's `loaders`. Modules
+ * without loaders have no key.
+ */
 export type LoadersOf<Modules extends readonly DomainModule[]> = {
-  [M in Modules[number] as M['createLoaders'] extends () => unknown ? M['name'] : never]: M['createLoaders'] extends () => infer L ? L : never;
+  [M in Modules[number] as unknown extends LoadersOfModule<M> ? never : M['name']]: LoadersOfModule<M>;
 };

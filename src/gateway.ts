@@ -1,31 +1,34 @@
 import type { FastifyInstance } from 'fastify';
-import { createApiKeyRepository } from './auth/api-key.repository.js';
-import { createApiKeyService } from './auth/api-key.service.js';
+import { createAlertSender, type AlertSender } from './alerts/alert-sender.js';
+import { createAuthModule } from './auth/auth.module.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
-import type { AppServices } from './http/graphql-context.js';
-import { createHttpServer, createMetricsServer } from './http/server.js';
-import type { Logger } from './logger.js';
-import { createMetricsRegistry } from './metrics.js';
 import { DEMO_FINISH_WORDS, startDemoEnvironment, type DemoEnvironment } from './demo/demo-environment.js';
+import type { HttpRoute, ModuleDeps } from './domain-module.js';
 import type { ErpConnector } from './erp/erp-connector.js';
 import { TrytonErpConnector } from './erp/tryton/tryton-erp-connector.js';
-import { AdminApiShopifyClient } from './shopify/admin-api-shopify-client.js';
-import { AppError } from './shared/errors.js';
+import { createRequestLoaders, servicesOf, type AppServices } from './http/graphql-context.js';
+import { buildResolvers } from './http/graphql-schema.js';
+import { createHttpServer, createMetricsServer } from './http/server.js';
+import { createWebhookTopicRegistry, type WebhookTopicRegistry } from './http/webhook-topics.js';
 import { createInventoryModule } from './inventory/inventory.module.js';
-import { createReservationsModule } from './reservations/reservations.module.js';
-import type { ModuleDeps } from './shared/module.js';
-import { createAlertSender } from './alerts/alert-sender.js';
-import { createPushSignal } from './inventory/push-signal.js';
-import { createSyncModule } from './sync/sync.module.js';
+import type { Logger } from './logger.js';
+import { createMetricsRegistry } from './metrics.js';
+import { contentDigestOf } from './orders/shopify-order.payloads.js';
+import type { OrderSnapshot } from './orders/order.models.js';
 import { createOrdersModule } from './orders/orders.module.js';
 import { createPrivacyModule } from './privacy/privacy.module.js';
+import { createReservationsModule } from './reservations/reservations.module.js';
 import type { JobDefinition } from './scheduler/job.js';
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
+import { AppError } from './shared/errors.js';
 import { createShopifyAppModule } from './shopify-app/shopify-app.module.js';
+import { AdminApiShopifyClient } from './shopify/admin-api-shopify-client.js';
 import { createShopifyCredentials } from './shopify/credentials/credentials.js';
+import { createSwitchesModule } from './switches/switches.module.js';
 import { createSwitchesRepository } from './switches/switches.repository.js';
 import { createSwitchesService } from './switches/switches.service.js';
+import { createSyncModule } from './sync/sync.module.js';
 
 export const VERSION = '0.1.0';
 
@@ -38,7 +41,10 @@ export interface Gateway {
   /** Where Prometheus scrapes: `${url}/metrics`, or the METRICS_PORT server's. */
   readonly metricsUrl: string;
   readonly database: Database;
+  /** Each module's services under its name (`services.inventory`, `services.auth.apiKeys`, …). */
   readonly services: AppServices;
+  /** The domain modules, in the order they were built and started. */
+  readonly modules: GatewayModules;
   readonly http: FastifyInstance;
   /** Runs the modules' jobs when SCHEDULER=on; idle (runNow only) when off. */
   readonly scheduler: Scheduler;
@@ -60,7 +66,7 @@ export interface GatewayOverrides {
   /** Extra jobs for the scheduler (tests). */
   jobs?: JobDefinition[];
   /** Extra HTTP routes (tests use them to hold a request in flight). */
-  routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
+  routes?: HttpRoute[];
   /** Millisecond clock of the GraphQL cost buckets (tests move time instead of sleeping). */
   graphqlClock?: () => number;
 }
@@ -86,96 +92,41 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     closers.push(() => composed.close());
     const { deps, demo } = composed;
     const { metrics } = deps;
-    const shopDomain = deps.shop;
 
-    // Periodic jobs: each domain module adds its own here (`jobs.push(...module.jobs)`).
-    const jobs: JobDefinition[] = [...(overrides.jobs ?? [])];
-
-    const apiKeys = createApiKeyService({ repository: createApiKeyRepository(database.db) });
-
-    // The event push's wake-up: every domain that changes an ATP term wakes it; sync listens.
-    const pushSignal = createPushSignal();
     const alerts = createAlertSender({ log, webhookUrl: config.alertWebhookUrl });
     closers.push(() => alerts.close());
 
-    // The demo shop spells some finishes out (`bracket-v2-blue` for BRACKET-V2-BLU).
-    // Orders waiting for a mapping are retried the moment one changes (the orders module is
-    // built below, so the call is bound late).
-    let mappingChanged = (): void => {};
-    const inventoryModule = createInventoryModule(deps, {
-      pushSignal,
-      defaultAbbreviations: demo ? DEMO_FINISH_WORDS : undefined,
-      onMappingChanged: () => mappingChanged(),
-    });
-    jobs.push(...inventoryModule.jobs);
-    closers.push(() => inventoryModule.stop());
-
-    const reservationsModule = createReservationsModule(deps, { pushSignal: inventoryModule.pushSignal, atp: inventoryModule.atp });
-    jobs.push(...reservationsModule.jobs);
-
-    const syncModule = createSyncModule(deps, {
-      mapping: inventoryModule.mapping,
-      atp: inventoryModule.atp,
-      pushSignal,
-      alerts,
-      ready: () => inventoryModule.whenReady(),
-      // Manual pushes and reconciles are refused (CATALOGUE_NOT_READY) until the catalogue was first filled.
-      catalogue: inventoryModule,
-    });
-    jobs.push(...syncModule.jobs);
-    closers.push(() => syncModule.stop());
-
-    // Shopify webhooks into ERP sales orders. The demo subscribes its simulated store to this
-    // gateway's own address once it listens; a deployment does so when PUBLIC_URL is set.
+    // Every module's webhook topics, one registry: `POST /webhooks/shopify` dispatches on it.
+    const webhookRegistry = createWebhookTopicRegistry();
     let listeningUrl: string | null = null;
-    const ordersModule = createOrdersModule(deps, {
-      mapping: inventoryModule.mapping,
+    const modules = createDomainModules(deps, {
       alerts,
-      pushSignal,
+      webhookRegistry,
+      defaultAbbreviations: demo ? DEMO_FINISH_WORDS : undefined,
+      // The demo subscribes its simulated store to this gateway's own address once it listens.
       publicUrl: () => config.publicUrl ?? (demo ? listeningUrl : null),
       registerWebhooksAtStart: Boolean(demo) || Boolean(config.publicUrl),
-      previousWebhookSecret: config.webhookSecretPrevious,
-      mappingReady: () => inventoryModule.whenReady(),
     });
-    jobs.push(...ordersModule.jobs);
-    closers.push(() => ordersModule.stop());
-    mappingChanged = () => {
-      ordersModule.processor.mappingChanged().then(
-        (due) => {
-          if (due > 0) ordersModule.worker.wake();
-        },
-        (error: unknown) => log.warn({ err: error }, 'retrying orders after a mapping change failed'),
-      );
-    };
+    for (const module of modules) {
+      for (const [topic, handler] of Object.entries(module.webhookTopics ?? {})) webhookRegistry.register(topic, handler);
+    }
+    // Stopped in reverse order, after HTTP (pushed before it) and before the database.
+    closers.push(async () => {
+      for (const module of [...modules].reverse()) {
+        try {
+          await module.stop?.();
+        } catch (error) {
+          log.error({ err: error, module: module.name }, 'error stopping a module');
+        }
+      }
+    });
+    const services = servicesOf(modules);
 
-    // The Shopify app: install routes, app/uninstalled, and at start the go-live switches and scopes.
-    const shopifyApp = createShopifyAppModule(deps, { credentials: deps.credentials!, switches: deps.switches!, adminBaseUrl: deps.credentials!.adminBaseUrl });
-    for (const [topic, handler] of Object.entries(shopifyApp.webhookHandlers)) ordersModule.webhookTopics.register(topic, handler);
-
-    // Customers' personal data: retention and Shopify's GDPR topics, received on the same route.
-    const privacyModule = createPrivacyModule(deps, { alerts });
-    jobs.push(...privacyModule.jobs);
-    for (const [topic, handler] of Object.entries(privacyModule.webhookHandlers)) ordersModule.webhookTopics.register(topic, handler);
-
-    const services: AppServices = {
-      apiKeys,
-      inventory: inventoryModule,
-      reservations: reservationsModule.reservations,
-      sync: syncModule.sync,
-      orders: ordersModule.orders,
-      switches: deps.switches!,
-      serverInfo: () => ({
-        name: 'stockbridge',
-        version: VERSION,
-        database: database.kind,
-        erpConnector: config.erp.connector,
-        shop: shopDomain,
-      }),
-    };
+    const serverInfo = () => ({ name: 'stockbridge', version: VERSION, database: database.kind, erpConnector: config.erp.connector, shop: deps.shop });
 
     // After the modules, so every job is registered; started once HTTP listens (SCHEDULER=on).
     const scheduler = createScheduler({ database, log, metrics, now: deps.now });
-    for (const job of jobs) scheduler.register(job);
+    for (const job of [...(overrides.jobs ?? []), ...modules.flatMap((module) => module.jobs ?? [])]) scheduler.register(job);
 
     const http = await createHttpServer({
       // A job run abandoned while its code still runs shows in /healthz (degraded, not failed) and
@@ -185,7 +136,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
         return { degraded: stuckJobs.length > 0, details: stuckJobs.length > 0 ? { stuckJobs } : {} };
       },
       readinessDetails: async () => ({
-        catalogue: await inventoryModule.catalogueStatus(),
+        catalogue: await services.inventory.catalogueStatus(),
         scheduler: {
           stuckJobs: scheduler.stuckRuns(),
           abandonedRuns: (await scheduler.listAbandonedRuns({ limit: 20 })).map((run) => ({
@@ -200,13 +151,15 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       }),
       log,
       database,
-      services,
+      authenticate: (key) => services.auth.apiKeys.authenticate(key),
+      resolvers: buildResolvers(modules),
+      requestContext: () => ({ services, loaders: createRequestLoaders(modules), serverInfo }),
       metrics,
       bodyLimit: config.http.graphqlMaxBytes,
       http: config.http,
       metricsAccess: { token: config.metrics.token, separatePort: config.metrics.port !== undefined },
       graphqlGuard: { ...config.graphql, now: overrides.graphqlClock },
-      routes: [...ordersModule.routes, ...shopifyApp.routes, ...(overrides.routes ?? [])],
+      routes: [...modules.flatMap((module) => module.routes ?? []), ...(overrides.routes ?? [])],
     });
     closers.push(() => http.close());
     const address = await http.listen({ port: config.port, host: config.host });
@@ -220,16 +173,14 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       log.info({ metricsUrl }, 'metrics served on their own port');
     }
     listeningUrl = url;
-    await shopifyApp.start();
-    await ordersModule.start();
-    await inventoryModule.start();
+    for (const module of modules) await module.start?.();
 
     // Pushed last so it stops first: running jobs are aborted and recorded before HTTP and the
     // database close.
     closers.push(() => scheduler.stop());
     if (config.scheduler) {
       await scheduler.start();
-      syncModule.start();
+      for (const module of modules) await module.startWithScheduler?.();
     } else log.info('scheduler off (SCHEDULER=off): this instance only serves the API');
 
     return {
@@ -240,6 +191,7 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
       metricsUrl,
       database,
       services,
+      modules,
       http,
       scheduler,
       close: closeAll,
@@ -249,6 +201,82 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     throw error;
   }
 }
+
+export interface DomainModulesOptions {
+  /** One alert sender for the process (one rate limit per code). */
+  readonly alerts: AlertSender;
+  /** The registry the webhook route dispatches on (every module's `webhookTopics` go in it). */
+  readonly webhookRegistry: WebhookTopicRegistry;
+  /** Abbreviations of the SKU rules seeded at first start (the demo's finish words). */
+  readonly defaultAbbreviations?: Readonly<Record<string, string>> | undefined;
+  /** Where Shopify reaches this gateway (PUBLIC_URL, or the demo's own URL once it listens). */
+  readonly publicUrl: () => string | null;
+  /** Create missing webhook subscriptions at start (the demo; a deployment with PUBLIC_URL). */
+  readonly registerWebhooksAtStart: boolean;
+}
+
+/**
+ * The domain modules, in order: each is built from `ModuleDeps` and, where it needs a peer, from
+ * a narrow port cut from an earlier module's `services` (never the peer module itself). They
+ * start in this order and stop in the reverse one. Adding a domain: write its module, add it
+ * here.
+ */
+export function createDomainModules(deps: ModuleDeps, options: DomainModulesOptions) {
+  const { alerts } = options;
+  const auth = createAuthModule(deps);
+  const switches = createSwitchesModule(deps.switches!);
+  // First, so the go-live switches from the environment are written before anything reads them.
+  const shopifyApp = createShopifyAppModule(deps, { credentials: deps.credentials!, switches: deps.switches!, adminBaseUrl: deps.credentials!.adminBaseUrl });
+
+  // Orders waiting for a mapping are retried the moment one changes (the orders module is built
+  // below, so the call is bound late).
+  let mappingChanged = (): void => {};
+  const inventory = createInventoryModule(deps, {
+    defaultAbbreviations: options.defaultAbbreviations,
+    onMappingChanged: () => mappingChanged(),
+  });
+  // The event push's wake-up: every domain that changes an ATP term wakes it; sync listens.
+  const { mapping, atp, pushSignal } = inventory.services;
+
+  const reservations = createReservationsModule(deps, { pushSignal, atp });
+  const sync = createSyncModule(deps, {
+    mapping,
+    atp,
+    pushSignal,
+    alerts,
+    ready: () => inventory.services.whenReady(),
+    // Manual pushes and reconciles are refused (CATALOGUE_NOT_READY) until the catalogue was first filled.
+    catalogue: inventory.services,
+  });
+
+  // Shopify webhooks into ERP sales orders.
+  const orders = createOrdersModule(deps, {
+    mapping,
+    alerts,
+    pushSignal,
+    publicUrl: options.publicUrl,
+    registerWebhooksAtStart: options.registerWebhooksAtStart,
+    previousWebhookSecret: deps.config.webhookSecretPrevious,
+    mappingReady: () => inventory.services.whenReady(),
+    webhookRegistry: options.webhookRegistry,
+  });
+  mappingChanged = () => {
+    orders.processor.mappingChanged().then(
+      (due) => {
+        if (due > 0) orders.worker.wake();
+      },
+      (error: unknown) => deps.log.warn({ err: error }, 'retrying orders after a mapping change failed'),
+    );
+  };
+
+  // Customers' personal data: retention and Shopify's GDPR topics, received on the same route.
+  const privacy = createPrivacyModule(deps, { alerts, orders: { contentDigestOf: (snapshot) => contentDigestOf(snapshot as OrderSnapshot) } });
+
+  return [auth, switches, shopifyApp, inventory, reservations, sync, orders, privacy] as const;
+}
+
+/** The gateway's domain modules, as built by `createDomainModules`: the GraphQL context is derived from it. */
+export type GatewayModules = ReturnType<typeof createDomainModules>;
 
 /**
  * The adapters every domain module is built from (`ModuleDeps`): the configured ERP and store, or

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const gateway = await startGateway(config, log);
   if (gateway.demo) {
-    const key = await ensureDemoApiKey(gateway.services.apiKeys, config.dataDir);
+    const key = await ensureDemoApiKey(gateway.services.auth.apiKeys, config.dataDir);
     process.stdout.write(
       [
         '',

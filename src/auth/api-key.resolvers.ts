@@ -5,11 +5,11 @@ export const apiKeyResolvers: Resolvers = {
     scopes: (key) => key.scopes.map((scope) => scope.toUpperCase() as 'READ' | 'SYNC' | 'RESERVE' | 'ADMIN'),
   },
   Query: {
-    apiKeys: (_parent, { first }, { services }) => services.apiKeys.list({ first }),
+    apiKeys: (_parent, { first }, { services }) => services.auth.apiKeys.list({ first }),
   },
   Mutation: {
     createApiKey: (_parent, { input }, { services }) =>
-      services.apiKeys.create({ name: input.name, scopes: input.scopes.map((scope) => scope.toLowerCase()) }),
-    revokeApiKey: (_parent, { id }, { services }) => services.apiKeys.revoke(id),
+      services.auth.apiKeys.create({ name: input.name, scopes: input.scopes.map((scope) => scope.toLowerCase()) }),
+    revokeApiKey: (_parent, { id }, { services }) => services.auth.apiKeys.revoke(id),
   },
 };

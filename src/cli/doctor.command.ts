@@ -3,14 +3,13 @@ import { openDatabase, type Database } from '../db/database.js';
 import type { ErpConnector } from '../erp/erp-connector.js';
 import { composeModuleDeps } from '../gateway.js';
 import { createInventoryModule } from '../inventory/inventory.module.js';
-import { createPushSignal } from '../inventory/push-signal.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createWebhookSubscriptionService, webhookAddressOf } from '../orders/webhook-subscriptions.service.js';
 import { isAppError } from '../shared/errors.js';
-import type { ModuleDeps } from '../shared/module.js';
+import type { ModuleDeps } from '../domain-module.js';
 import { missingScopes } from '../shopify-app/access-scopes.js';
 import { readGrantedScopes } from '../shopify/credentials/granted-scopes.js';
-import { parseFlags, type CliCommand } from './command.js';
+import { booleanOption, defineCommand } from './command.js';
 import { switchesOver } from './switches.command.js';
 
 /**
@@ -233,15 +232,15 @@ export async function runDoctor(env: Record<string, string | undefined>, options
 }
 
 async function checkMappings(deps: ModuleDeps, add: (name: string, status: CheckStatus, message: string, details?: Record<string, unknown>) => void): Promise<void> {
-  const inventory = createInventoryModule(deps, { pushSignal: createPushSignal() });
+  const inventory = createInventoryModule(deps);
   try {
-    const fills = await inventory.catalogueFills();
+    const fills = await inventory.services.catalogueFills();
     if (!fills.erpFilledAt || !fills.shopifyFilledAt) {
       await inventory.start();
-      await inventory.whenReady();
+      await inventory.services.whenReady();
     }
     try {
-      const [shopifyLocations, mappings] = await Promise.all([deps.shopify.listLocations(), inventory.mapping.listLocationMappings()]);
+      const [shopifyLocations, mappings] = await Promise.all([deps.shopify.listLocations(), inventory.services.mapping.listLocationMappings()]);
       const sourced = new Set(mappings.map((mapping) => mapping.shopifyLocationId));
       const online = shopifyLocations.filter((location) => location.isActive && location.fulfillsOnlineOrders);
       const unsourced = online.filter((location) => !sourced.has(location.id));
@@ -259,7 +258,7 @@ async function checkMappings(deps: ModuleDeps, add: (name: string, status: Check
       add('location mapping', 'fail', describe(error));
     }
     try {
-      const report = await inventory.mapping.getMappingReport({ limit: WORST_OFFENDERS });
+      const report = await inventory.services.mapping.getMappingReport({ limit: WORST_OFFENDERS });
       const { counts } = report;
       const total = counts.mapped + counts.unmappedErpSkus + counts.ambiguous;
       const coverage = total === 0 ? 0 : counts.mapped / total;
@@ -297,19 +296,17 @@ export function formatDoctorReport(report: DoctorReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const doctorCommand: CliCommand = {
+export const doctorCommand = defineCommand({
   name: 'doctor',
   usage: 'doctor [--json]',
   summary: 'the go-live check: configuration, database, ERP, Shopify token and scopes, API version, mappings, webhooks, clock, switches (exit 0 only when nothing blocks)',
+  description: `Each check prints ok, warn or FAIL with what to do. Exit 0 only when nothing blocks going live,
+1 otherwise. --json prints the same report as one JSON document (for scripts and monitoring).`,
+  options: { json: { type: 'boolean', description: 'print the report as JSON' } },
   async run(args, io) {
-    const { flags, positional } = parseFlags(args);
-    if (positional.length > 0 || [...flags.keys()].some((name) => name !== 'json')) {
-      io.stderr.write('usage: doctor [--json]\n');
-      return 2;
-    }
     const log = createLogger(io.env.LOG_LEVEL === 'debug' || io.env.LOG_LEVEL === 'trace' ? io.env.LOG_LEVEL : 'silent', io.stderr);
     const report = await runDoctor(io.env, { log });
-    io.stdout.write(flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+    io.stdout.write(booleanOption(args, 'json') ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
     return report.ok ? 0 : 1;
   },
-};
+});

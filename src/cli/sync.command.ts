@@ -2,7 +2,6 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { composeModuleDeps } from '../gateway.js';
 import { createInventoryModule } from '../inventory/inventory.module.js';
-import { createPushSignal } from '../inventory/push-signal.js';
 import { createLogger } from '../logger.js';
 import { createSyncModule } from '../sync/sync.module.js';
 import { parseFlags, type CliCommand, type CliIo } from './command.js';
@@ -52,16 +51,16 @@ async function runSync(io: CliIo, input: { skus: string[] | null; locations: str
   try {
     await database.migrate();
     const composed = await composeModuleDeps(config, log, database);
-    const pushSignal = createPushSignal();
-    const inventory = createInventoryModule(composed.deps, { pushSignal });
-    const sync = createSyncModule(composed.deps, { mapping: inventory.mapping, atp: inventory.atp, pushSignal, catalogue: inventory });
+    const inventory = createInventoryModule(composed.deps);
+    const { mapping, atp, pushSignal } = inventory.services;
+    const sync = createSyncModule(composed.deps, { mapping, atp, pushSignal, catalogue: inventory.services });
     try {
       // First use of this database: the catalogue, the mappings and the read model are filled first.
       await inventory.start();
-      await inventory.whenReady();
-      const started = await sync.sync.pushInventory(input);
-      await sync.sync.settle();
-      const run = (await sync.sync.findRun(started.id)) ?? started;
+      await inventory.services.whenReady();
+      const started = await sync.services.pushInventory(input);
+      await sync.services.settle();
+      const run = (await sync.services.findRun(started.id)) ?? started;
       const seconds = run.finishedAt ? ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1) : '?';
       io.stdout.write(
         `sync run ${run.id}: ${run.status}${run.dryRun ? ' (dry run: nothing written)' : ''} in ${seconds} s\n` +
@@ -69,10 +68,10 @@ async function runSync(io: CliIo, input: { skus: string[] | null; locations: str
           `${run.driftFound !== null ? `, drift found ${run.driftFound}` : ''}\n`,
       );
       if (run.failure) io.stdout.write(`  failure: ${run.failure.code} ${run.failure.message}\n`);
-      const errors = (await sync.sync.getRunErrors([run.id], 20)).get(run.id) ?? [];
+      const errors = (await sync.services.getRunErrors([run.id], 20)).get(run.id) ?? [];
       for (const error of errors) io.stdout.write(`  error ${error.sku} @ ${error.location}: ${error.code} ${error.message}\n`);
       if (run.dryRun) {
-        const changes = (await sync.sync.getRunChanges([run.id], 50)).get(run.id) ?? [];
+        const changes = (await sync.services.getRunChanges([run.id], 50)).get(run.id) ?? [];
         for (const change of changes) io.stdout.write(`  would set ${change.sku} @ ${change.location}: ${change.fromQuantity ?? '?'} -> ${change.toQuantity}\n`);
         if (run.itemsPushed > changes.length) io.stdout.write(`  … and ${run.itemsPushed - changes.length} more (syncRun(id: "${run.id}") lists up to 2,000)\n`);
       }

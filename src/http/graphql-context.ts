@@ -1,47 +1,28 @@
-import type { ApiKeyService } from '../auth/api-key.service.js';
 import type { Principal } from '../auth/api-key.models.js';
+import type { DomainModule, LoadersOf, ServicesOf } from '../domain-module.js';
+import type { GatewayModules } from '../gateway.js';
 import type { Logger } from '../logger.js';
-import { createInventoryLoaders, type InventoryLoaders } from '../inventory/inventory.loaders.js';
-import type { InventoryServices } from '../inventory/inventory.module.js';
-import { createReservationLoaders, type ReservationLoaders } from '../reservations/reservations.loaders.js';
-import type { ReservationsService } from '../reservations/reservations.service.js';
-import { createSyncLoaders, type SyncLoaders } from '../sync/sync.loaders.js';
-import type { SwitchesService } from '../switches/switches.service.js';
-import type { SyncService } from '../sync/sync.service.js';
-import { createOrdersLoaders, type OrdersLoaders } from '../orders/orders.loaders.js';
-import type { OrdersService } from '../orders/orders.service.js';
 
 /**
- * The long-lived services GraphQL resolvers delegate to. Built once in src/main.ts; each domain
- * adds its service here.
+ * The long-lived services GraphQL resolvers delegate to, one entry per domain module, under its
+ * name (`services.inventory`, `services.auth`, …): derived from the gateway's module list.
  */
-export interface AppServices {
-  apiKeys: ApiKeyService;
-  inventory: InventoryServices;
-  reservations: ReservationsService;
-  sync: SyncService;
-  orders: OrdersService;
-  /** The go-live switches (health, setSwitches). */
-  switches: SwitchesService;
-  serverInfo: () => { name: string; version: string; database: string; erpConnector: string; shop: string };
-}
+export type AppServices = ServicesOf<GatewayModules>;
 
 /**
- * Per-request DataLoaders, made fresh for every request so caches never leak between callers.
- * Each domain adds its loaders in `createRequestLoaders`.
+ * Per-request DataLoaders, one entry per module that has some, under its name
+ * (`loaders.reservations.reservationHistory`): made fresh for every request so caches never
+ * leak between callers.
  */
-export interface RequestLoaders extends ReservationLoaders, SyncLoaders {
-  inventory: InventoryLoaders;
-  orders: OrdersLoaders;
-}
+export type RequestLoaders = LoadersOf<GatewayModules>;
 
-export function createRequestLoaders(services: AppServices): RequestLoaders {
-  return {
-    inventory: createInventoryLoaders(services.inventory.reads),
-    ...createReservationLoaders(services.reservations),
-    ...createSyncLoaders(services.sync),
-    orders: createOrdersLoaders(services.orders),
-  };
+/** What `serverInfo` answers: the gateway itself, not a domain. */
+export interface ServerInfoView {
+  readonly name: string;
+  readonly version: string;
+  readonly database: string;
+  readonly erpConnector: string;
+  readonly shop: string;
 }
 
 export interface GraphQLContext {
@@ -50,4 +31,15 @@ export interface GraphQLContext {
   principal: Principal;
   services: AppServices;
   loaders: RequestLoaders;
+  serverInfo: () => ServerInfoView;
+}
+
+/** `{ [name]: services }` of a module list. */
+export function servicesOf<const Modules extends readonly DomainModule[]>(modules: Modules): ServicesOf<Modules> {
+  return Object.fromEntries(modules.map((module) => [module.name, module.services])) as ServicesOf<Modules>;
+}
+
+/** `{ [name]: fresh loaders }` of a module list, for one request. */
+export function createRequestLoaders<const Modules extends readonly DomainModule[]>(modules: Modules): LoadersOf<Modules> {
+  return Object.fromEntries(modules.flatMap((module) => (module.createLoaders ? [[module.name, module.createLoaders()]] : []))) as LoadersOf<Modules>;
 }

@@ -3,12 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from '../__generated__/graphql.js';
-import { apiKeyResolvers } from '../auth/api-key.resolvers.js';
-import { inventoryResolvers } from '../inventory/inventory.resolvers.js';
-import { reservationResolvers } from '../reservations/reservations.resolvers.js';
-import { syncResolvers } from '../sync/sync.resolvers.js';
-import { ordersResolvers } from '../orders/orders.resolvers.js';
-import { switchesResolvers } from '../switches/switches.resolvers.js';
+import type { DomainModule } from '../domain-module.js';
 
 const schemaFolder = resolve(fileURLToPath(new URL('../../schema', import.meta.url)));
 
@@ -58,7 +53,7 @@ const commonResolvers: Resolvers = {
   DateTime: dateTimeScalar,
   Date: dateScalar,
   Query: {
-    serverInfo: (_parent, _args, { services }) => services.serverInfo(),
+    serverInfo: (_parent, _args, { serverInfo }) => serverInfo(),
   },
 };
 
@@ -77,6 +72,11 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
   return merged as Resolvers;
 }
 
-export function buildResolvers(): Resolvers {
-  return mergeResolvers(commonResolvers, apiKeyResolvers, reservationResolvers, inventoryResolvers, syncResolvers, ordersResolvers, switchesResolvers);
+/**
+ * The resolver map of the schema: the scalars and `serverInfo`, then each module's resolvers.
+ * Without modules, a map that still builds the whole schema (the SDL alone decides its shape and
+ * rules), for tests and benchmarks that only read those.
+ */
+export function buildResolvers(modules: ReadonlyArray<Pick<DomainModule, 'resolvers'>> = []): Resolvers {
+  return mergeResolvers(commonResolvers, ...modules.flatMap((module) => (module.resolvers ? [module.resolvers] : [])));
 }

@@ -7,16 +7,22 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { Histogram, type Registry } from 'prom-client';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { Resolvers } from '../__generated__/graphql.js';
 import type { Principal } from '../auth/api-key.models.js';
-import { createRequestLoaders, type AppServices, type GraphQLContext } from './graphql-context.js';
+import type { GraphQLContext } from './graphql-context.js';
 import { errorReportingPlugin, formatGraphQLError } from './graphql-errors.js';
-import { buildResolvers, loadTypeDefs } from './graphql-schema.js';
+import { loadTypeDefs } from './graphql-schema.js';
 import { createGraphqlGuard, defaultGraphqlGuardOptions, type GraphqlGuardOptions } from './graphql-guard/graphql-guard.js';
 
 export interface HttpServerDeps {
   log: Logger;
   database: Pick<Database, 'ping' | 'migrationsApplied'>;
-  services: AppServices;
+  /** Who a bearer token on /graphql belongs to (null: unknown or revoked key). */
+  authenticate: (key: string) => Promise<Principal | null>;
+  /** The schema's resolver map, merged from the domain modules (`buildResolvers`). */
+  resolvers: Resolvers;
+  /** The part of each request's GraphQL context that is not about the caller: services, fresh loaders, serverInfo. */
+  requestContext: () => Pick<GraphQLContext, 'services' | 'loaders' | 'serverInfo'>;
   metrics: Registry;
   /** Extra routes owned by domains (e.g. the Shopify webhook route), registered as plugins. */
   routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
@@ -255,7 +261,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
 
   if (!deps.metricsAccess?.separatePort) registerMetricsRoute(app, deps.metrics, deps.metricsAccess?.token);
 
-  const guard = createGraphqlGuard(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers() as never }), deps.graphqlGuard ?? defaultGraphqlGuardOptions);
+  const guard = createGraphqlGuard(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: deps.resolvers as never }), deps.graphqlGuard ?? defaultGraphqlGuardOptions);
   const schema = guard.schema;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -281,7 +287,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     if (!header) return unauthorized(request, reply, 'Missing Authorization: Bearer <api key>');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) return unauthorized(request, reply, 'Authorization must be Bearer <api key>');
-    const principal = await deps.services.apiKeys.authenticate(match[1]!);
+    const principal = await deps.authenticate(match[1]!);
     if (!principal) return unauthorized(request, reply, 'Unknown or revoked API key');
     request.principal = principal;
   };
@@ -302,8 +308,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
           requestId: String(request.id),
           log: (request.log as Logger).child({ keyId: principal.keyId }),
           principal,
-          services: deps.services,
-          loaders: createRequestLoaders(deps.services),
+          ...deps.requestContext(),
         };
       },
     });

@@ -1,21 +1,13 @@
 import type { Logger } from '../logger.js';
+import type { VerifiedDelivery } from '../shopify/webhook-delivery.js';
+
+export type { VerifiedDelivery } from '../shopify/webhook-delivery.js';
 
 /**
  * The webhook topic registry: which topics the gateway handles on `POST /webhooks/shopify`, and
  * who handles each. Domain modules declare theirs (`DomainModule.webhookTopics`); the
  * composition root registers them all here, and the route dispatches on it.
  */
-
-/** A delivery whose HMAC was checked on its raw bytes; nothing in it is parsed yet. */
-export interface VerifiedDelivery {
-  readonly topic: string | undefined;
-  readonly shopDomain: string | undefined;
-  readonly webhookId: string | undefined;
-  readonly eventId: string | undefined;
-  readonly apiVersion: string | undefined;
-  readonly triggeredAt: string | undefined;
-  readonly body: Buffer;
-}
 
 /**
  * What a topic handler made of a signed delivery, for the answer and the metrics. Each handler

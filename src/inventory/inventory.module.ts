@@ -1,21 +1,23 @@
-import type { JobDefinition } from '../scheduler/job.js';
-import type { ModuleDeps } from '../shared/module.js';
+import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { createAtpService, type AtpService } from './atp.service.js';
 import { createCatalogueRefreshJob } from './catalogue-refresh.job.js';
 import { createInventoryReadService, type InventoryReadService } from './inventory-read.service.js';
 import { createCatalogueRefreshesRepository } from './catalogue-refreshes.repository.js';
 import { createNormalizationRulesRepository } from './normalization-rules.repository.js';
 import { createMappingService, type MappingService, type MappingServiceDeps } from './mapping.service.js';
-import type { PushSignal } from './push-requests.js';
-import { createPushSignal } from './push-signal.js';
+import { createInventoryLoaders, type InventoryLoaders } from './inventory.loaders.js';
+import { inventoryResolvers } from './inventory.resolvers.js';
+import { createPushSignal, type PushSignalHub } from './push-signal.js';
 import { DEFAULT_NORMALIZATION_RULES } from './sku-normalization.js';
 import { createPositionsRepository } from './positions.repository.js';
 
-/** The services resolvers and other domains use (`AppServices.inventory`). */
+/** The services resolvers and other domains use (`context.services.inventory`). */
 export interface InventoryServices {
   readonly mapping: MappingService;
   readonly atp: AtpService;
   readonly reads: InventoryReadService;
+  /** Woken after every change Stockbridge makes to a term (the event pusher subscribes). */
+  readonly pushSignal: PushSignalHub;
   /** Resolves when the first-start work has finished (or failed and been logged). */
   whenReady(): Promise<void>;
   /** When each side of the catalogue was first completely read, as recorded (null: never). */
@@ -34,23 +36,22 @@ export interface CatalogueStatus {
   readonly shopifyRefreshedAt: Date | null;
 }
 
-export interface InventoryModule extends InventoryServices {
-  /** Woken after every change Stockbridge makes to a term (the event pusher subscribes). */
-  readonly pushSignal: PushSignal;
-  readonly jobs: JobDefinition[];
-  /**
-   * First-start work, in the background: fills empty catalogues from the ERP and Shopify, seeds
-   * the normalization rules, maps warehouses to same-named Shopify locations when none is mapped,
-   * matches SKUs, and computes every position when the read model is empty. Failures are logged
-   * (the ERP or Shopify may be down at start); the catalogue job retries later.
-   */
+/**
+ * The inventory domain: the catalogues and mappings, the ATP read model and its reads, the
+ * catalogue job. `start()` is the first-start work, in the background: fills empty catalogues
+ * from the ERP and Shopify, seeds the normalization rules, maps warehouses to same-named Shopify
+ * locations when none is mapped, matches SKUs, and computes every position when the read model
+ * is empty. Failures are logged (the ERP or Shopify may be down at start); the catalogue job
+ * retries later. `services.whenReady()` resolves when it has finished.
+ */
+export interface InventoryModule extends DomainModule<'inventory', InventoryServices, InventoryLoaders> {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface InventoryModuleOptions {
-  /** A signal shared with the other domains; default: a new in-process one. */
-  readonly pushSignal?: PushSignal;
+  /** The signal the other domains wake too (`services.pushSignal`); default: a new in-process one. */
+  readonly pushSignal?: PushSignalHub;
   /** Abbreviations of the rules seeded at first start (the demo passes its finish words). */
   readonly defaultAbbreviations?: Readonly<Record<string, string>>;
   /** Map ERP warehouses to Shopify locations of the same name when nothing is mapped (default true). */
@@ -138,11 +139,22 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
     });
   }
 
-  return {
+  const services: InventoryServices = {
     mapping,
     atp,
     reads,
     pushSignal,
+    whenReady: () => ready,
+    catalogueFills,
+    async catalogueStatus() {
+      return { ready: settled, ...(await catalogueFills()) };
+    },
+  };
+  return {
+    name: 'inventory',
+    services,
+    createLoaders: () => createInventoryLoaders(reads),
+    resolvers: inventoryResolvers,
     jobs: [createCatalogueRefreshJob(mapping, { autoMapLocations: options.autoMapLocations ?? true })],
     async start() {
       if (started) return;
@@ -151,11 +163,6 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
       ready = firstStart().finally(() => {
         settled = true;
       });
-    },
-    whenReady: () => ready,
-    catalogueFills,
-    async catalogueStatus() {
-      return { ready: settled, ...(await catalogueFills()) };
     },
     async stop() {
       stopping.abort();

@@ -1,7 +1,5 @@
 import type { ErpConnector } from '../erp/erp-connector.js';
-import type { SkuMapping } from '../inventory/inventory.models.js';
-import type { MappingService } from '../inventory/mapping.service.js';
-import { IDENTITY_CONVERSION, toErpUnits } from '../inventory/unit-conversion.js';
+import { IDENTITY_CONVERSION, toErpUnits, type SkuMapping, type MappingService } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { AppError } from '../shared/errors.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { Db } from '../db/database.js';
 import type { CustomerReturnInput, ErpConnector, SalesOrderInput } from '../erp/erp-connector.js';
-import type { PushSignal } from '../inventory/push-requests.js';
+import type { PushSignal } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { AppError, isAppError } from '../shared/errors.js';
 import { refundReferenceOf, withFlag } from './order-intake.service.js';

@@ -1,4 +1,4 @@
-import type { PushSignal } from '../inventory/push-requests.js';
+import type { PushSignal } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import type { OrderProcessor } from './order-processor.service.js';
 import type { OrderRepository } from './order.repository.js';

@@ -1,8 +1,7 @@
-import type { FastifyInstance } from 'fastify';
 import type { AlertSender } from '../alerts/alert-sender.js';
-import type { PushSignal } from '../inventory/push-requests.js';
-import type { JobDefinition } from '../scheduler/job.js';
-import type { ModuleDeps } from '../shared/module.js';
+import type { DomainModule, ModuleDeps } from '../domain-module.js';
+import { createWebhookTopicRegistry, type WebhookTopicHandler, type WebhookTopicRegistry } from '../http/webhook-topics.js';
+import type { PushSignal } from '../inventory/inventory.port.js';
 import { createOrderIntake } from './order-intake.service.js';
 import { createOrderLineMapper, type OrderMappingLookup } from './order-line-mapper.js';
 import { createOrderPollService, type OrderPollService } from './order-poll.service.js';
@@ -10,10 +9,12 @@ import { createOrderProcessor, type OrderProcessor, type OrderProcessorOptions }
 import { createOrderWorker, type OrderWorker } from './order-worker.js';
 import { createOrderRepository, type OrderRepository } from './order.repository.js';
 import { createOrderJobs } from './orders.job.js';
+import { createOrdersLoaders, type OrdersLoaders } from './orders.loaders.js';
 import { createOrdersMetrics } from './orders.metrics.js';
+import { ordersResolvers } from './orders.resolvers.js';
 import { createOrdersService, type OrdersService } from './orders.service.js';
 import { ORDER_TOPICS } from './order.models.js';
-import { createWebhookTopicRegistry, shopifyWebhookRoute, type WebhookTopicRegistry } from './orders.webhooks.js';
+import { shopifyWebhookRoute } from './orders.webhooks.js';
 import { createWebhookInboxRepository, type WebhookInboxQueueLimits, type WebhookInboxRepository } from './webhook-inbox.repository.js';
 import { createWebhookInboxService, type WebhookInboxService } from './webhook-inbox.service.js';
 import { createWebhookSubscriptionService, webhookAddressOf, type WebhookSubscriptionService } from './webhook-subscriptions.service.js';
@@ -53,22 +54,29 @@ export interface OrdersModuleOptions {
   readonly previousWebhookSecret?: string | undefined;
   /** Bounds of the inbox's in-memory write queue (beyond them: 503, Shopify retries). */
   readonly inboxQueue?: WebhookInboxQueueLimits;
+  /**
+   * The registry `POST /webhooks/shopify` dispatches on: the gateway's, where every module's
+   * `webhookTopics` are registered (these orders' included). Default: one of its own, holding
+   * the orders' topics alone (tests that run the orders domain by itself).
+   */
+  readonly webhookRegistry?: WebhookTopicRegistry;
 }
 
-export interface OrdersModule {
-  readonly orders: OrdersService;
+/**
+ * The orders module: its services (`OrdersService`) and, beside the contract, the pipeline's
+ * parts, for the composition root (the worker woken after a mapping change) and for tests that
+ * drive the pipeline by hand. `routes` is `POST /webhooks/shopify` on `webhookRegistry`.
+ * `start()` records the order cut-over on first start, starts registering webhooks if asked and
+ * starts the worker.
+ */
+export interface OrdersModule extends DomainModule<'orders', OrdersService, OrdersLoaders> {
   readonly inbox: WebhookInboxService;
   readonly processor: OrderProcessor;
   readonly poll: OrderPollService;
   readonly subscriptions: WebhookSubscriptionService;
   readonly worker: OrderWorker;
   readonly repositories: { readonly orders: OrderRepository; readonly inbox: WebhookInboxRepository };
-  readonly jobs: JobDefinition[];
-  /** `POST /webhooks/shopify`. */
-  readonly routes: Array<(app: FastifyInstance) => Promise<void>>;
-  /** The topics the webhook route handles: the orders' own; other domains register theirs. */
-  readonly webhookTopics: WebhookTopicRegistry;
-  /** Records the order cut-over on first start, starts registering webhooks if asked, starts the worker. */
+  readonly webhookTopics: Readonly<Record<string, WebhookTopicHandler>>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -155,15 +163,22 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     log,
   });
   const secrets = () => [deps.webhookSecret, options.previousWebhookSecret].filter((secret): secret is string => Boolean(secret));
-  const webhookTopics = createWebhookTopicRegistry();
-  for (const topic of ORDER_TOPICS) webhookTopics.register(topic, (delivery) => inbox.receive(delivery));
+  const webhookTopics: Record<string, WebhookTopicHandler> = Object.fromEntries(ORDER_TOPICS.map((topic) => [topic, (delivery) => inbox.receive(delivery)]));
+  let registry = options.webhookRegistry;
+  if (!registry) {
+    registry = createWebhookTopicRegistry();
+    for (const [topic, handler] of Object.entries(webhookTopics)) registry.register(topic, handler);
+  }
   const runWorker = options.worker ?? true;
   let stopped = false;
   let registering: Promise<void> = Promise.resolve();
   const theWorker = worker;
 
   return {
-    orders,
+    name: 'orders',
+    services: orders,
+    createLoaders: () => createOrdersLoaders(orders),
+    resolvers: ordersResolvers,
     inbox,
     processor,
     poll,
@@ -183,7 +198,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
       pollIntervalMs: deps.config.orderPollIntervalSeconds * 1000,
       webhookAddress,
     }),
-    routes: [shopifyWebhookRoute({ topics: webhookTopics, secrets, maxBytes: deps.config.webhookMaxBytes, metrics, log })],
+    routes: [shopifyWebhookRoute({ topics: registry, secrets, maxBytes: deps.config.webhookMaxBytes, metrics, log })],
     webhookTopics,
     async start() {
       const state = await orderRepository.pollState(deps.shop);

@@ -8,22 +8,12 @@ import type { OrdersMetrics } from './orders.metrics.js';
 import type { OrderLineMapper, PreparedMapping } from './order-line-mapper.js';
 import { MalformedWebhookBody, parseWebhookBody, type ParsedWebhookBody } from './shopify-order.payloads.js';
 import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
+import type { VerifiedDelivery } from '../shopify/webhook-delivery.js';
 
 /**
  * The inbox: what happens to a signed delivery. `receive` stores it (the only work before the
  * 200); `drain` applies stored deliveries to the orders' state later, many instances at once.
  */
-
-/** A delivery whose signature has been checked, with Shopify's headers. */
-export interface VerifiedDelivery {
-  readonly topic: string | undefined;
-  readonly shopDomain: string | undefined;
-  readonly webhookId: string | undefined;
-  readonly eventId: string | undefined;
-  readonly apiVersion: string | undefined;
-  readonly triggeredAt: string | undefined;
-  readonly body: Buffer;
-}
 
 export type ReceiveResult =
   /** Stored; the pipeline applies it after the answer. */

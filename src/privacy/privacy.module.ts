@@ -1,38 +1,36 @@
 import type { AlertSender } from '../alerts/alert-sender.js';
-import type { JobDefinition } from '../scheduler/job.js';
-import type { ModuleDeps } from '../shared/module.js';
-import type { WebhookTopicHandler } from '../orders/orders.webhooks.js';
+import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { createPrivacyRequestsJob, createRetentionJob } from './privacy.job.js';
-import { createPrivacyRepository, type PrivacyRepository } from './privacy.repository.js';
-import { createPrivacyService, type PrivacyService } from './privacy.service.js';
+import { createPrivacyRepository } from './privacy.repository.js';
+import { createPrivacyService, type PrivacyOrdersPort, type PrivacyService } from './privacy.service.js';
 import { privacyWebhookHandlers } from './privacy.webhooks.js';
 
-export interface PrivacyModule {
-  readonly privacy: PrivacyService;
-  readonly repository: PrivacyRepository;
-  readonly jobs: JobDefinition[];
-  /** The GDPR topics' handlers, to register in the webhook route's topic registry. */
-  readonly webhookHandlers: Readonly<Record<string, WebhookTopicHandler>>;
+export type PrivacyModule = DomainModule<'privacy', PrivacyService>;
+
+export interface PrivacyModuleOptions {
+  readonly alerts: AlertSender;
+  /** The orders domain's snapshot digest (kept through a redaction). */
+  readonly orders: PrivacyOrdersPort;
+  readonly retentionDays?: number;
 }
 
 /**
  * The privacy domain: retention of customers' personal data (RETENTION_DAYS) and Shopify's GDPR
  * requests (customers/data_request, customers/redact, shop/redact). See src/privacy/README.md.
  */
-export function createPrivacyModule(deps: ModuleDeps, options: { readonly alerts: AlertSender; readonly retentionDays?: number }): PrivacyModule {
-  const log = deps.log.child({ component: 'privacy' });
-  const repository = createPrivacyRepository(deps.database.db);
+export function createPrivacyModule(deps: ModuleDeps, options: PrivacyModuleOptions): PrivacyModule {
   const privacy = createPrivacyService({
-    repository,
+    repository: createPrivacyRepository(deps.database.db),
+    orders: options.orders,
     retentionDays: options.retentionDays ?? deps.config.retentionDays,
     alerts: options.alerts,
-    log,
+    log: deps.log.child({ component: 'privacy' }),
     now: deps.now,
   });
   return {
-    privacy,
-    repository,
+    name: 'privacy',
+    services: privacy,
     jobs: [createPrivacyRequestsJob(privacy), createRetentionJob(privacy)],
-    webhookHandlers: privacyWebhookHandlers(privacy, deps.shop),
+    webhookTopics: privacyWebhookHandlers(privacy, deps.shop),
   };
 }

@@ -1,7 +1,5 @@
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { Logger } from '../logger.js';
-import type { OrderSnapshot } from '../orders/order.models.js';
-import { contentDigestOf } from '../orders/shopify-order.payloads.js';
 import type { NewPrivacyRequest, PrivacyRepository, PrivacyRequestRecord } from './privacy.repository.js';
 
 /**
@@ -28,8 +26,18 @@ export interface PrivacyService {
   applyRetention(options?: { signal?: AbortSignal }): Promise<{ readonly orders: number; readonly deliveries: number }>;
 }
 
+/** What privacy needs of the orders domain, given by the composition root. */
+export interface PrivacyOrdersPort {
+  /**
+   * The digest of a stored order snapshot that the orders domain compares later updates with
+   * (see `submittedDigest`): computed before a redaction removes the address it covers.
+   */
+  contentDigestOf(snapshot: unknown): string;
+}
+
 export interface PrivacyServiceOptions {
   readonly repository: PrivacyRepository;
+  readonly orders: PrivacyOrdersPort;
   readonly retentionDays: number;
   readonly alerts: AlertSender;
   readonly log: Logger;
@@ -56,7 +64,7 @@ export function createPrivacyService(options: PrivacyServiceOptions): PrivacySer
    * snapshot loses the address it was computed from.
    */
   const keepDigestOf = (order: { status: string; snapshot: unknown; submittedDigest: string | null }) =>
-    order.submittedDigest ?? (order.status === 'SUBMITTED' ? contentDigestOf(order.snapshot as OrderSnapshot) : null);
+    order.submittedDigest ?? (order.status === 'SUBMITTED' ? options.orders.contentDigestOf(order.snapshot) : null);
 
   async function redactOrders(selection: Parameters<PrivacyRepository['findOrders']>[0], count: RedactionCount, signal?: AbortSignal): Promise<string[]> {
     const touched: string[] = [];

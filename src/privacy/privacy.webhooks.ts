@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PrivacyRequestTopic } from '../db/schema/index.js';
-import type { WebhookTopicHandler } from '../orders/orders.webhooks.js';
+import type { WebhookTopicHandler } from '../http/webhook-topics.js';
 import type { PrivacyService } from './privacy.service.js';
 
 /**

@@ -1,16 +1,15 @@
-import type { PushSignal } from '../inventory/push-requests.js';
-import type { JobDefinition } from '../scheduler/job.js';
-import type { ModuleDeps } from '../shared/module.js';
+import type { DomainModule, ModuleDeps } from '../domain-module.js';
+import type { PushSignal } from '../inventory/inventory.port.js';
 import { createReservationsJob, createReservedTermCheckJob } from './reservations.job.js';
+import { createReservationLoaders, type ReservationLoaders } from './reservations.loaders.js';
 import { createReservationsRepository } from './reservations.repository.js';
+import { reservationResolvers } from './reservations.resolvers.js';
 import { createReservationsService, type ReservationAtpPort, type ReservationsService } from './reservations.service.js';
 
-export interface ReservationsModule {
-  readonly reservations: ReservationsService;
-  readonly jobs: JobDefinition[];
-}
+export type ReservationsModule = DomainModule<'reservations', ReservationsService, ReservationLoaders>;
 
 export interface ReservationsModuleOptions {
+  /** The inventory domain's push signal, woken after each change. */
   readonly pushSignal?: PushSignal | undefined;
   /** The ATP engine (kits recomputed after changes; ERP re-reads for committed reservations). */
   readonly atp?: ReservationAtpPort | undefined;
@@ -19,9 +18,9 @@ export interface ReservationsModuleOptions {
 }
 
 /**
- * The reservations domain: the service the GraphQL resolvers delegate to and the job that
- * expires holds. `pushSignal` wakes the event push after each change; without it the positions
- * are still marked durably and go out at the pusher's next poll.
+ * The reservations domain: the service the GraphQL resolvers delegate to and the jobs that
+ * expire holds and check the reserved term. `pushSignal` wakes the event push after each change;
+ * without it the positions are still marked durably and go out at the pusher's next poll.
  */
 export function createReservationsModule(deps: ModuleDeps, options: ReservationsModuleOptions = {}): ReservationsModule {
   const reservations = createReservationsService({
@@ -34,5 +33,11 @@ export function createReservationsModule(deps: ModuleDeps, options: Reservations
     atp: options.atp,
     erpReadMarginMs: options.erpReadMarginMs,
   });
-  return { reservations, jobs: [createReservationsJob(reservations), createReservedTermCheckJob(reservations)] };
+  return {
+    name: 'reservations',
+    services: reservations,
+    createLoaders: () => createReservationLoaders(reservations),
+    resolvers: reservationResolvers,
+    jobs: [createReservationsJob(reservations), createReservedTermCheckJob(reservations)],
+  };
 }

@@ -42,7 +42,7 @@ export const reservationResolvers: Resolvers = {
     __resolveType: (value) => (errorTypeName(value) === 'InsufficientStock' ? 'InsufficientStock' : 'NotFound'),
   },
   Reservation: {
-    history: (reservation, _args, { loaders }) => loaders.reservationHistory.load(reservation.id),
+    history: (reservation, _args, { loaders }) => loaders.reservations.reservationHistory.load(reservation.id),
   },
   Query: {
     reservations: async (_parent, args, { services, principal }) => {

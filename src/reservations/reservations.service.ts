@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
-import type { PositionKey, PushSignal } from '../inventory/push-requests.js';
+import type { PositionKey, PushSignal } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { ValidationError } from '../shared/errors.js';
 import { IdempotencyKeyReusedError, ReservationNotActiveError, ReservationNotFoundError } from './reservations.errors.js';

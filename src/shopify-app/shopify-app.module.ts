@@ -1,10 +1,7 @@
-import type { FastifyInstance } from 'fastify';
-import type { Logger } from '../logger.js';
+import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { isAppError } from '../shared/errors.js';
-import type { ModuleDeps } from '../shared/module.js';
 import { readGrantedScopes } from '../shopify/credentials/granted-scopes.js';
 import type { ShopifyCredentials } from '../shopify/credentials/credentials.js';
-import type { SwitchesService } from '../switches/switches.service.js';
 import { missingScopes } from './access-scopes.js';
 import { createShopifyInstallService, type ShopifyInstallService } from './install.service.js';
 import { shopifyInstallRoutes } from './install.routes.js';
@@ -14,16 +11,19 @@ import { shopifyInstallRoutes } from './install.routes.js';
  * at start the go-live switches (written from INVENTORY_PUSH / ORDERS_TO_ERP when set, then
  * logged) and the check that the token's granted scopes cover what is switched on.
  */
-export interface ShopifyAppModule {
-  readonly install: ShopifyInstallService;
-  readonly routes: Array<(app: FastifyInstance) => Promise<void>>;
-  /** Handlers by webhook topic, for the webhook route's registry. */
-  readonly webhookHandlers: Record<string, (delivery: { shopDomain: string | undefined }, log: Logger) => Promise<{ result: string }>>;
+export interface ShopifyAppModule extends DomainModule<'shopifyApp', ShopifyInstallService> {
   /** Applies the start-up switches, logs them, checks the granted scopes (never throws for Shopify being away). */
   start(): Promise<void>;
 }
 
-export function createShopifyAppModule(deps: ModuleDeps, options: { credentials: ShopifyCredentials; switches: SwitchesService; adminBaseUrl: string }): ShopifyAppModule {
+export interface ShopifyAppModuleOptions {
+  readonly credentials: ShopifyCredentials;
+  /** The go-live switches (the domain's own service, given through the composition root). */
+  readonly switches: NonNullable<ModuleDeps['switches']>;
+  readonly adminBaseUrl: string;
+}
+
+export function createShopifyAppModule(deps: ModuleDeps, options: ShopifyAppModuleOptions): ShopifyAppModule {
   const log = deps.log.child({ component: 'shopify-app' });
   const { credentials, switches } = options;
   const onChange = () => {
@@ -45,9 +45,10 @@ export function createShopifyAppModule(deps: ModuleDeps, options: { credentials:
   });
 
   return {
-    install,
+    name: 'shopifyApp',
+    services: install,
     routes: [shopifyInstallRoutes(install)],
-    webhookHandlers: {
+    webhookTopics: {
       'app/uninstalled': async (delivery, handlerLog) => {
         if (delivery.shopDomain && delivery.shopDomain.toLowerCase() !== deps.shop.toLowerCase()) {
           handlerLog.warn({ shopDomain: delivery.shopDomain }, 'app/uninstalled for another shop: ignored');

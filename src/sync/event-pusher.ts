@@ -1,4 +1,4 @@
-import type { PushSignalHub } from '../inventory/push-signal.js';
+import type { PushSignalHub } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import type { PushRepository } from './push.repository.js';
 import type { SyncService } from './sync.service.js';

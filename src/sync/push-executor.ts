@@ -1,5 +1,5 @@
 import type { AlertSender } from '../alerts/alert-sender.js';
-import type { ShopifyPushGroup } from '../inventory/inventory.models.js';
+import type { ShopifyPushGroup } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import type { SetAvailableQuantity, SetQuantityOutcome, ShopifyClient } from '../shopify/shopify-client.js';
 import { baselineOf, levelKey, planGroup, type GroupPlan, type PushPosition, type ShopifyReading } from './push-plan.js';

@@ -1,7 +1,6 @@
 import { availableToPromise, type AtpTerms } from '../inventory/read-model/atp-formula.js';
 import { withoutGidPrefix } from '../shopify/gid.js';
-import type { ShopifyPushGroup } from '../inventory/inventory.models.js';
-import { toErpUnits, toShopifyUnits } from '../inventory/unit-conversion.js';
+import { toErpUnits, toShopifyUnits, type ShopifyPushGroup } from '../inventory/inventory.port.js';
 
 /**
  * What to set in Shopify for one item at one location, and what the read model must learn on

@@ -1,23 +1,22 @@
 import { createAlertSender, type AlertSender } from '../alerts/alert-sender.js';
-import type { AtpService } from '../inventory/atp.service.js';
-import type { MappingService } from '../inventory/mapping.service.js';
-import type { PushSignalHub } from '../inventory/push-signal.js';
-import type { JobDefinition } from '../scheduler/job.js';
-import type { ModuleDeps } from '../shared/module.js';
+import type { AtpService, MappingService, PushSignalHub } from '../inventory/inventory.port.js';
+import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { EventPusher } from './event-pusher.js';
 import { PushExecutor } from './push-executor.js';
 import { createPushRepository } from './push.repository.js';
 import { createSyncJobs } from './sync.job.js';
+import { createSyncLoaders, type SyncLoaders } from './sync.loaders.js';
 import { createSyncMetrics } from './sync.metrics.js';
 import { SyncService, type SyncCatalogueReadiness } from './sync.service.js';
 import { createSyncRunRepository } from './sync-run.repository.js';
+import { syncResolvers } from './sync.resolvers.js';
 
-export interface SyncModule {
-  readonly sync: SyncService;
-  readonly jobs: JobDefinition[];
-  /** Starts the event push loop (with the scheduler: SCHEDULER=on). */
-  start(): void;
-  /** Stops the event push loop and waits for manual runs still going. */
+/**
+ * `startWithScheduler()` starts the event push loop (SCHEDULER=on); `stop()` stops it and waits
+ * for manual runs still going.
+ */
+export interface SyncModule extends DomainModule<'sync', SyncService, SyncLoaders> {
+  startWithScheduler(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,13 +78,18 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
   });
   const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });
   return {
-    sync,
+    name: 'sync',
+    services: sync,
+    createLoaders: () => createSyncLoaders(sync),
+    resolvers: syncResolvers,
     jobs: createSyncJobs(sync, {
       syncIntervalSeconds: deps.config.syncIntervalSeconds,
       reconcileIntervalSeconds: deps.config.reconcileIntervalSeconds,
       ready: options.ready,
     }),
-    start: () => pusher.start(),
+    async startWithScheduler() {
+      pusher.start();
+    },
     async stop() {
       await pusher.stop();
       await sync.settle();

@@ -6,8 +6,8 @@ export const syncResolvers: Resolvers = {
   SyncRun: {
     skus: (run) => listOf(run.request.skus),
     locations: (run) => listOf(run.request.locations),
-    errors: (run, { first }, { loaders }) => loaders.syncRunErrors.load({ runId: run.id, first: Math.min(Math.max(first ?? 100, 0), 1_000) }),
-    changes: (run, { first }, { loaders }) => loaders.syncRunChanges.load({ runId: run.id, first: Math.min(Math.max(first ?? 100, 0), 2_000) }),
+    errors: (run, { first }, { loaders }) => loaders.sync.syncRunErrors.load({ runId: run.id, first: Math.min(Math.max(first ?? 100, 0), 1_000) }),
+    changes: (run, { first }, { loaders }) => loaders.sync.syncRunChanges.load({ runId: run.id, first: Math.min(Math.max(first ?? 100, 0), 2_000) }),
   },
   SyncRunError: {
     shopifyInventoryItemId: (error) => error.inventoryItemId,

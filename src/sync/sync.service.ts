@@ -1,9 +1,6 @@
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { ErpConnector } from '../erp/erp-connector.js';
-import type { AtpService } from '../inventory/atp.service.js';
-import type { PushTarget } from '../inventory/inventory.models.js';
-import type { MappingService } from '../inventory/mapping.service.js';
-import { groupPushTargets } from '../inventory/push-targets.js';
+import { groupPushTargets, type AtpService, type PushTarget, type MappingService } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { JOB_LEASE_LOST, leaseLostError, type JobFence } from '../scheduler/fence.js';
 import { AppError, isAppError, ValidationError } from '../shared/errors.js';

@@ -46,12 +46,12 @@ describe('the GraphQL guard', () => {
 
   it('refuses createApiKey through a named fragment to a read key, and creates nothing', async () => {
     const reader = await gateway.createKey(['read']);
-    const before = (await gateway.services.apiKeys.list()).length;
+    const before = (await gateway.services.auth.apiKeys.list()).length;
     const { status, body } = await gateway.graphql<Body>(reader, 'mutation { ...M } fragment M on Mutation { createApiKey(input: {name: "x", scopes: [ADMIN]}) { key } }');
     expect(status).toBe(200);
     expect(codes(body)).toEqual(['FORBIDDEN']);
     expect(body.data ?? null).toBeNull();
-    expect((await gateway.services.apiKeys.list()).length).toBe(before);
+    expect((await gateway.services.auth.apiKeys.list()).length).toBe(before);
     expect(body.extensions?.cost?.actualQueryCost).toBeNull();
   });
 
@@ -267,7 +267,7 @@ describe('limits and buckets as configured, and bounded lists', () => {
     const keys = await ask<Body>(admin, '{ apiKeys(first: 1) { id } }');
     expect(codes(keys.body)).toEqual(['RESULT_TOO_LARGE']);
     const allKeys = await ask<Body & { data: { apiKeys: unknown[] } }>(admin, '{ apiKeys { id } }');
-    expect(allKeys.body.data.apiKeys.length).toBe((await gateway.services.apiKeys.list()).length);
+    expect(allKeys.body.data.apiKeys.length).toBe((await gateway.services.auth.apiKeys.list()).length);
 
     const rules = await ask<Body & { data: { safetyStockRules: unknown[] } }>(reader, '{ safetyStockRules(first: 1) { quantity } }');
     expect(rules.body.errors).toBeUndefined();

@@ -235,7 +235,7 @@ describe('every root field, every shape, every scope', () => {
       }
       if (typeName === 'Mutation' && field.name === 'createApiKey') {
         // Only the admin key's requests created keys; every refused shape created nothing.
-        const created = (await gateway.services.apiKeys.list()).filter((key) => key.name.startsWith('matrix '));
+        const created = (await gateway.services.auth.apiKeys.list()).filter((key) => key.name.startsWith('matrix '));
         expect(created.every((key) => key.name.endsWith(' admin'))).toBe(true);
         expect(created.length).toBe(shapes.length);
       }

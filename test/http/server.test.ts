@@ -38,7 +38,7 @@ describe('the HTTP surface', () => {
     const key = await gateway.createKey(['read']);
     expect((await gateway.graphql(key, '{ serverInfo { name } }')).status).toBe(200);
     const prefix = key.split('_')[1]!;
-    await gateway.services.apiKeys.revoke(prefix);
+    await gateway.services.auth.apiKeys.revoke(prefix);
     const after = await gateway.graphql<GraphQLBody>(key, '{ serverInfo { name } }');
     expect(after.status).toBe(401);
     expect(after.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -58,7 +58,7 @@ describe('the HTTP surface', () => {
     );
     expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(denied.body.data ?? null).toBeNull();
-    const keys = await gateway.services.apiKeys.list();
+    const keys = await gateway.services.auth.apiKeys.list();
     expect(keys.some((k) => k.name === 'sneaky')).toBe(false);
 
     const admin = await gateway.createKey(['admin']);

@@ -9,7 +9,7 @@ import { createMappingService, type MappingServiceDeps } from '../../src/invento
 import { groupPushTargets } from '../../src/inventory/push-targets.js';
 import { createPushSignal } from '../../src/inventory/push-signal.js';
 import { createMetricsRegistry } from '../../src/metrics.js';
-import type { ModuleDeps } from '../../src/shared/module.js';
+import type { ModuleDeps } from '../../src/domain-module.js';
 import { AdminApiShopifyClient } from '../../src/shopify/admin-api-shopify-client.js';
 import type { ShopifyVariant } from '../../src/shopify/shopify-client.js';
 import { createSyncModule } from '../../src/sync/sync.module.js';
@@ -92,7 +92,7 @@ describe(`catalogue fills and refreshes (${testDatabaseKind})`, { timeout: 120_0
   it('a mapSku made while the first start fills the catalogue waits for the fill: every variant is read, and a full push right after considers every position', async () => {
     const points = new PausePoints();
     inventory = createInventoryModule(moduleDeps(), { defaultAbbreviations: DEMO_FINISH_WORDS, pause: points.pause, readyWaitMs: 60_000 });
-    const sync = createSyncModule(moduleDeps(), { mapping: inventory.mapping, atp: inventory.atp, pushSignal: createPushSignal(), catalogue: inventory });
+    const sync = createSyncModule(moduleDeps(), { mapping: inventory.services.mapping, atp: inventory.services.atp, pushSignal: createPushSignal(), catalogue: inventory.services });
     const erpSkus = new Set((await demo.erpConnector.listProducts({ cursor: null, limit: 500 })).items.map((p) => p.sku));
     const pairs = (await allVariants()).filter((v) => v.sku && erpSkus.has(v.sku)).slice(0, 3);
     expect(pairs).toHaveLength(3);
@@ -101,20 +101,20 @@ describe(`catalogue fills and refreshes (${testDatabaseKind})`, { timeout: 120_0
       const held = points.hold('shopify-locations:listed');
       await inventory.start();
       await held.arrived;
-      expect(await inventory.catalogueStatus()).toMatchObject({ ready: false, shopifyFilledAt: null });
+      expect(await inventory.services.catalogueStatus()).toMatchObject({ ready: false, shopifyFilledAt: null });
 
-      const mapped = Promise.all(pairs.map((v) => inventory.mapping.mapSku({ erpSku: v.sku!, shopifySku: v.sku! })));
-      const pushed = sync.sync.pushInventory({ full: true });
+      const mapped = Promise.all(pairs.map((v) => inventory.services.mapping.mapSku({ erpSku: v.sku!, shopifySku: v.sku! })));
+      const pushed = sync.services.pushInventory({ full: true });
       held.open();
-      await inventory.whenReady();
+      await inventory.services.whenReady();
 
       expect((await mapped).map((m) => m.erpSku)).toEqual(pairs.map((v) => v.sku));
       expect(await storedVariants()).toBe((await allVariants()).length);
-      const status = await inventory.catalogueStatus();
+      const status = await inventory.services.catalogueStatus();
       expect(status).toMatchObject({ ready: true, erpFilledAt: expect.any(Date), shopifyFilledAt: expect.any(Date) });
       const targets = [];
       for (let after: string | null = null; ; ) {
-        const page = await inventory.mapping.listPushTargets({ after, first: 1_000 });
+        const page = await inventory.services.mapping.listPushTargets({ after, first: 1_000 });
         targets.push(...page.items);
         if (!page.nextCursor) break;
         after = page.nextCursor;
@@ -133,16 +133,16 @@ describe(`catalogue fills and refreshes (${testDatabaseKind})`, { timeout: 120_0
     const points = new PausePoints();
     const deps = { ...moduleDeps(), database: fresh };
     const starting = createInventoryModule(deps, { pause: points.pause, readyWaitMs: 50 });
-    const sync = createSyncModule(deps, { mapping: starting.mapping, atp: starting.atp, pushSignal: createPushSignal(), catalogue: starting, catalogueWaitMs: 50 });
+    const sync = createSyncModule(deps, { mapping: starting.services.mapping, atp: starting.services.atp, pushSignal: createPushSignal(), catalogue: starting.services, catalogueWaitMs: 50 });
     try {
       const held = points.hold('shopify-locations:listed');
       await starting.start();
       await held.arrived;
-      await expect(starting.mapping.mapSku({ erpSku: 'ANY', shopifySku: 'ANY' })).rejects.toMatchObject({ code: 'CATALOGUE_NOT_READY' });
-      await expect(starting.mapping.mapLocation({ erpLocation: 'ANY', shopifyLocationId: '1' })).rejects.toMatchObject({ code: 'CATALOGUE_NOT_READY' });
-      await expect(sync.sync.pushInventory({ full: true })).rejects.toMatchObject({ code: 'CATALOGUE_NOT_READY' });
+      await expect(starting.services.mapping.mapSku({ erpSku: 'ANY', shopifySku: 'ANY' })).rejects.toMatchObject({ code: 'CATALOGUE_NOT_READY' });
+      await expect(starting.services.mapping.mapLocation({ erpLocation: 'ANY', shopifyLocationId: '1' })).rejects.toMatchObject({ code: 'CATALOGUE_NOT_READY' });
+      await expect(sync.services.pushInventory({ full: true })).rejects.toMatchObject({ code: 'CATALOGUE_NOT_READY' });
       held.open();
-      await starting.whenReady();
+      await starting.services.whenReady();
     } finally {
       await sync.stop();
       await starting.stop();
@@ -157,10 +157,10 @@ describe(`catalogue fills and refreshes (${testDatabaseKind})`, { timeout: 120_0
     const starting = createInventoryModule({ ...moduleDeps(), database: fresh });
     try {
       await starting.start();
-      await starting.whenReady();
+      await starting.services.whenReady();
       const [row] = await fresh.db.select({ n: sql<number>`count(*)::int` }).from(shopifyVariants);
       expect(row!.n).toBe((await allVariants()).length);
-      expect((await starting.catalogueFills()).shopifyFilledAt).toBeInstanceOf(Date);
+      expect((await starting.services.catalogueFills()).shopifyFilledAt).toBeInstanceOf(Date);
     } finally {
       await starting.stop();
       await fresh.close();

@@ -181,7 +181,7 @@ describe('DataLoader batching', () => {
     const counted = countingDb(gateway.database);
     const inventory = gateway.services.inventory;
     const reads = createInventoryReadService({ db: counted.db, shop: gateway.deps.shop, erp: gateway.deps.erp, mapping: inventory.mapping });
-    const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers() as never });
+    const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers(gateway.modules) as never });
     const erp = gateway.demo!.erp;
 
     const cost = async (first: number) => {

@@ -56,19 +56,19 @@ describe('the inventory module', () => {
   it('starts with the ERP down: reads the Shopify side, logs what failed, and the catalogue job completes the rest', async () => {
     erp.fail({ mode: 'down' });
     await inventory.start();
-    await inventory.whenReady();
+    await inventory.services.whenReady();
     const failed = memory.lines().filter((line) => line.msg === 'inventory first-start step failed; the catalogue job will retry');
     expect(failed.map((line) => line.step)).toEqual(['ERP catalogue', 'read model']);
-    expect((await inventory.mapping.getMappingReport()).unmappedShopifyVariants.map((v) => v.sku)).toEqual(['hinge-butt-75-black']);
+    expect((await inventory.services.mapping.getMappingReport()).unmappedShopifyVariants.map((v) => v.sku)).toEqual(['hinge-butt-75-black']);
 
     erp.recover();
-    const [job] = inventory.jobs;
+    const [job] = inventory.jobs ?? [];
     expect(job!.name).toBe('inventory.catalogue-refresh');
     const outcome = await job!.run({ log: memory.log, runId: 'test', signal: new AbortController().signal, scheduledAt: new Date(), fence: { job: 'test', token: 1 } });
     expect(outcome).toMatchObject({ erpProducts: 1, shopifyVariants: 1, mapped: 1, locationsAutoMapped: 1 });
     // The demo's abbreviations seeded at first start let the rules find the respelled SKU.
-    expect((await inventory.mapping.findSkuMappingsBySkus(['HINGE-BUTT-75-BLK']))[0]).toMatchObject({ shopifySku: 'hinge-butt-75-black', source: 'RULE' });
-    await inventory.atp.refreshPositions('all');
-    expect((await inventory.mapping.getPushTargets(['HINGE-BUTT-75-BLK'])).map((t) => t.location)).toEqual(['LDS']);
+    expect((await inventory.services.mapping.findSkuMappingsBySkus(['HINGE-BUTT-75-BLK']))[0]).toMatchObject({ shopifySku: 'hinge-butt-75-black', source: 'RULE' });
+    await inventory.services.atp.refreshPositions('all');
+    expect((await inventory.services.mapping.getPushTargets(['HINGE-BUTT-75-BLK'])).map((t) => t.location)).toEqual(['LDS']);
   });
 });

@@ -55,19 +55,19 @@ describe('the order pipeline under interleavings', () => {
     if (!placed.placed) throw new Error(`order refused: ${placed.message}`);
     await world.shopify.state.settleWebhooks();
     await instance.module.inbox.drain();
-    const stored = await instance.module.orders.findOrder(placed.order.id);
+    const stored = await instance.module.services.findOrder(placed.order.id);
     if (!stored) throw new Error('order not stored');
     return { placed: placed.order, id: stored.id };
   }
 
-  const find = (id: string) => instance.module.orders.findOrder(id);
+  const find = (id: string) => instance.module.services.findOrder(id);
 
   it('refuses a replay beside this instance’s own worker on the same order: one sale', async () => {
     const order = await receive([{ sku: 'ILV-A', quantity: 1 }]);
     const held = pauses.hold('before-send', order.id);
     const working = instance.module.processor.processDue();
     await held.reached;
-    const replayed = await instance.module.orders.replayOrder(order.id);
+    const replayed = await instance.module.services.replayOrder(order.id);
     expect(replayed.status).toBe('RECEIVED');
     expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(0);
     held.release();
@@ -118,7 +118,7 @@ describe('the order pipeline under interleavings', () => {
     expect(await find(order.id)).toMatchObject({ status: 'IN_DOUBT', lastErrorCode: 'ERP_IN_DOUBT' });
     // Not settled: the pipeline neither looks nor sends again, however often it runs.
     await instance.module.processor.processDue();
-    await instance.module.orders.replayOrder(order.id);
+    await instance.module.services.replayOrder(order.id);
     expect((await find(order.id))?.status).toBe('IN_DOUBT');
     await world.erp.settled();
     expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(1);
@@ -273,7 +273,7 @@ describe('the order pipeline under interleavings', () => {
     expect(together).toHaveLength(2);
     for (const order of together) {
       const stored = await find(order.id);
-      const lines = (await instance.module.orders.getLinesByOrderIds([stored!.id])).get(stored!.id)!;
+      const lines = (await instance.module.services.getLinesByOrderIds([stored!.id])).get(stored!.id)!;
       // Never the Shopify spelling taken for an ERP SKU.
       expect(lines.map((line) => line.erpSku)).not.toContain(lines[0]!.shopifySku);
     }
@@ -313,7 +313,7 @@ describe('the order pipeline under interleavings', () => {
     const claimed = await instance.module.repositories.orders.claim(order.id, 'killed-instance', LEASE_MS, clock.now());
     expect(claimed).not.toBeNull();
     expect(await instance.module.repositories.orders.markSending(order.id, claimed!.claim.token, 'create', LEASE_MS, clock.now())).not.toBeNull();
-    const lines = (await instance.module.orders.getLinesByOrderIds([order.id])).get(order.id)!;
+    const lines = (await instance.module.services.getLinesByOrderIds([order.id])).get(order.id)!;
     await world.connector.createSalesOrder({
       externalReference: reference(order.placed.legacyId),
       name: order.placed.name,

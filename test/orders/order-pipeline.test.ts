@@ -62,7 +62,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       { sku: 'pipe-lower', quantity: 1 },
     ]);
     await settle();
-    const stored = await instance.module.orders.findOrder(order.id);
+    const stored = await instance.module.services.findOrder(order.id);
     expect(stored).toMatchObject({ status: 'SUBMITTED', name: order.name, lastError: null });
     expect(stored!.erpReference).toMatch(/^SO/);
     const sale = await world.connector.findSalesOrder(reference(order.legacyId));
@@ -71,14 +71,14 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       ['PIPE-A', 2, 'WH-A'],
       ['PIPE-LOWER', 1, 'WH-A'],
     ]);
-    const lines = (await instance.module.orders.getLinesByOrderIds([stored!.id])).get(stored!.id)!;
+    const lines = (await instance.module.services.getLinesByOrderIds([stored!.id])).get(stored!.id)!;
     expect(lines.map((line) => [line.erpSku, line.quantity, line.location, line.unitPrice])).toEqual([
       ['PIPE-A', 2, 'WH-A', '12.50'],
       ['PIPE-LOWER', 1, 'WH-A', '10.00'],
     ]);
     // The gateway finds it by its own id, the Shopify gid and the numeric id.
-    expect((await instance.module.orders.findOrder(String(order.legacyId)))?.id).toBe(stored!.id);
-    expect((await instance.module.orders.findOrder(stored!.id))?.id).toBe(stored!.id);
+    expect((await instance.module.services.findOrder(String(order.legacyId)))?.id).toBe(stored!.id);
+    expect((await instance.module.services.findOrder(stored!.id))?.id).toBe(stored!.id);
   });
 
   it('creates one ERP order when the same webhook arrives three times', async () => {
@@ -103,7 +103,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     await instance.drain();
     expect(delivery.attempts.length + 1).toBeGreaterThanOrEqual(3);
     expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
-    const page = await instance.module.orders.listDeliveries({ orderId: String(order.legacyId), topic: 'orders/create' });
+    const page = await instance.module.services.listDeliveries({ orderId: String(order.legacyId), topic: 'orders/create' });
     expect(page.edges).toHaveLength(1);
   });
 
@@ -116,7 +116,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     await instance.module.poll.poll();
     await instance.drain();
     expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
-    expect((await instance.module.orders.findOrder(order.id))?.source).toBe('webhook');
+    expect((await instance.module.services.findOrder(order.id))?.source).toBe('webhook');
   });
 
   it('brings an order whose webhook was dropped into the ERP through the poll', async () => {
@@ -125,11 +125,11 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     await world.shopify.state.settleWebhooks();
     world.shopify.state.clearFaults();
     await instance.drain();
-    expect(await instance.module.orders.findOrder(order.id)).toBeNull();
+    expect(await instance.module.services.findOrder(order.id)).toBeNull();
     const poll = await instance.module.poll.poll();
     expect(poll.missed).toBe(1);
     await instance.drain();
-    const stored = await instance.module.orders.findOrder(order.id);
+    const stored = await instance.module.services.findOrder(order.id);
     expect(stored).toMatchObject({ status: 'SUBMITTED', source: 'poll' });
     const sale = await world.connector.findSalesOrder(reference(order.legacyId));
     expect(sale!.lines.map((line) => [line.sku, line.quantity, line.location])).toEqual([['PIPE-D', 4, 'WH-A']]);
@@ -141,14 +141,14 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     const orders = [place([{ sku: 'PIPE-E', quantity: 1 }]), place([{ sku: 'PIPE-F', quantity: 2 }]), place([{ sku: 'PIPE-E', quantity: 3 }])];
     await settle();
     for (const order of orders) {
-      const stored = await instance.module.orders.findOrder(order.id);
+      const stored = await instance.module.services.findOrder(order.id);
       expect(stored).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'ERP_UNAVAILABLE' });
       expect(stored!.attempts).toBeGreaterThanOrEqual(1);
       expect(stored!.nextAttemptAt).not.toBeNull();
     }
     world.erp.recover();
     await until(
-      async () => (await Promise.all(orders.map((order) => instance.module.orders.findOrder(order.id)))).every((stored) => stored?.status === 'SUBMITTED'),
+      async () => (await Promise.all(orders.map((order) => instance.module.services.findOrder(order.id)))).every((stored) => stored?.status === 'SUBMITTED'),
       () => instance.drain(),
     );
     for (const order of orders) expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
@@ -157,8 +157,8 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   it('keeps retrying an order while the ERP stays down, alerts after the last counted attempt, and sends it once the ERP is back', async () => {
     world.erp.fail({ mode: 'down' });
     const order = place([{ sku: 'PIPE-G', quantity: 1 }]);
-    await until(async () => ((await instance.module.orders.findOrder(order.id))?.attempts ?? 0) >= 4, settle);
-    const waiting = await instance.module.orders.findOrder(order.id);
+    await until(async () => ((await instance.module.services.findOrder(order.id))?.attempts ?? 0) >= 4, settle);
+    const waiting = await instance.module.services.findOrder(order.id);
     // Unavailable is never a reason to fail an order for good.
     expect(waiting).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'ERP_UNAVAILABLE' });
     expect(waiting!.nextAttemptAt).not.toBeNull();
@@ -166,7 +166,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(world.alerts.received.some((alert) => alert.code === 'ORDER_DELAYED' && alert.message.includes(order.name))).toBe(true);
     expect(instance.logLines().some((line) => line.level === 50 && line.shopifyOrderId === String(order.legacyId))).toBe(true);
     world.erp.recover();
-    await until(async () => (await instance.module.orders.findOrder(order.id))?.status === 'SUBMITTED', () => instance.drain());
+    await until(async () => (await instance.module.services.findOrder(order.id))?.status === 'SUBMITTED', () => instance.drain());
     expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
   });
 
@@ -174,12 +174,12 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     world.erp.fail({ mode: 'reject', methods: ['sale.create'] });
     const order = place([{ sku: 'PIPE-G', quantity: 2 }]);
     await settle();
-    const failed = await instance.module.orders.findOrder(order.id);
+    const failed = await instance.module.services.findOrder(order.id);
     expect(failed).toMatchObject({ status: 'FAILED', lastErrorCode: 'ERP_REJECTED', attempts: 1 });
     await instance.alertSender.flush();
     expect(world.alerts.received.some((alert) => alert.code === 'ORDER_FAILED' && alert.message.includes(order.name))).toBe(true);
     world.erp.recover();
-    const replayed = await instance.module.orders.replayOrder(order.id);
+    const replayed = await instance.module.services.replayOrder(order.id);
     expect(replayed).toMatchObject({ status: 'SUBMITTED', lastError: null, attempts: 0 });
     expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
   });
@@ -189,11 +189,11 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     const bad = place([{ sku: 'MERCH-ONLY', quantity: 1 }]);
     const good = place([{ sku: 'PIPE-H', quantity: 1 }]);
     await settle();
-    const failed = await instance.module.orders.findOrder(bad.id);
+    const failed = await instance.module.services.findOrder(bad.id);
     expect(failed).toMatchObject({ status: 'FAILED', lastErrorCode: 'UNKNOWN_SKU', attempts: 1 });
     expect(failed!.lastError).toContain('MERCH-ONLY');
     expect(failed!.lastError).toMatch(/mapSku|replayOrder/);
-    expect((await instance.module.orders.findOrder(good.id))?.status).toBe('SUBMITTED');
+    expect((await instance.module.services.findOrder(good.id))?.status).toBe('SUBMITTED');
     expect(world.erp.countSalesOrders(reference(bad.legacyId))).toBe(0);
   });
 
@@ -203,14 +203,14 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     try {
       const order = place([{ sku: 'PIPE-H', quantity: 1 }], 'WH-B');
       await settle();
-      const waiting = await instance.module.orders.findOrder(order.id);
+      const waiting = await instance.module.services.findOrder(order.id);
       expect(waiting).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'UNMAPPED_LINE' });
       expect(waiting!.lastError).toMatch(/not mapped to an ERP location \(mapLocation\)/);
       expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
       world.mapping.locations.push(removed!);
       await instance.module.processor.mappingChanged();
       await instance.drain();
-      expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+      expect((await instance.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
       expect((await world.connector.findSalesOrder(reference(order.legacyId)))!.lines.map((line) => line.location)).toEqual(['WH-B']);
     } finally {
       if (!world.mapping.locations.includes(removed!)) world.mapping.locations.push(removed!);
@@ -220,10 +220,10 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   it('cancels the ERP order when Shopify cancels after the create', async () => {
     const order = place([{ sku: 'PIPE-I', quantity: 2 }]);
     await settle();
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
     world.shopify.state.cancelOrder(order.id);
     await settle();
-    expect(await instance.module.orders.findOrder(order.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(await instance.module.services.findOrder(order.id)).toMatchObject({ status: 'CANCELLED' });
     expect((await world.connector.findSalesOrder(reference(order.legacyId)))?.status).toBe('cancelled');
   });
 
@@ -236,7 +236,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     const create = world.shopify.state.webhookDeliveries().find((d) => d.topic === 'orders/create' && d.body.includes(`"id":${order.legacyId},`))!;
     expect(create.attempts).toHaveLength(0);
     await instance.drain();
-    expect(await instance.module.orders.findOrder(order.id)).toMatchObject({ status: 'CANCELLED', erpReference: null });
+    expect(await instance.module.services.findOrder(order.id)).toMatchObject({ status: 'CANCELLED', erpReference: null });
     // The create, late: acknowledged, and nothing reaches the ERP.
     const late = await fetch(instance.webhookUrl, {
       method: 'POST',
@@ -246,7 +246,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(late.status).toBe(200);
     await instance.drain();
     expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('CANCELLED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('CANCELLED');
   });
 
   it('flags an update to an order already in the ERP as a conflict and leaves the ERP order alone', async () => {
@@ -265,11 +265,11 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     });
     expect(response.status).toBe(200);
     await instance.drain();
-    const stored = await instance.module.orders.findOrder(order.id);
+    const stored = await instance.module.services.findOrder(order.id);
     expect(stored!.status).toBe('SUBMITTED');
     expect(stored!.flags.map((flag) => flag.code)).toEqual(['CONFLICT']);
     expect((await world.connector.findSalesOrder(reference(order.legacyId)))!.lines[0]!.quantity).toBe(2);
-    const flagged = await instance.module.orders.listOrders({ needsAttention: true });
+    const flagged = await instance.module.services.listOrders({ needsAttention: true });
     expect(flagged.edges.map((edge) => edge.node.id)).toContain(stored!.id);
   });
 
@@ -302,7 +302,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(sale?.status).toBe('confirmed');
     expect((await post('orders/updated', body(new Date(Date.now() + 5_000).toISOString(), 'vip'), `addr-update-${id}`)).status).toBe(200);
     await instance.drain();
-    const stored = await instance.module.orders.findOrder(String(id));
+    const stored = await instance.module.services.findOrder(String(id));
     expect(stored).toMatchObject({ status: 'SUBMITTED', flags: [] });
     expect(stored!.snapshot.shippingAddress).toMatchObject({ name: 'Grace Hopper', line1: '1 Navy Way', countryCode: 'US' });
   });
@@ -330,14 +330,14 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(await level()).toMatchObject({ pendingOrders: 5, unexplainedShopifyDrop: -2, availableToPromise: 45 });
     expect((await level()).pushRequestedAt).not.toBeNull();
     world.erp.recover();
-    await until(async () => (await instance.module.orders.findOrder(order.id))?.status === 'SUBMITTED', () => instance.drain());
+    await until(async () => (await instance.module.services.findOrder(order.id))?.status === 'SUBMITTED', () => instance.drain());
     await instance.module.processor.checkAllocations();
     expect((await level()).pendingOrders).toBe(5);
     world.erp.assignSalesOrder(reference(order.legacyId));
     const result = await instance.module.processor.checkAllocations();
     expect(result.allocated).toBeGreaterThanOrEqual(1);
     expect(await level()).toMatchObject({ pendingOrders: 0, unexplainedShopifyDrop: -2 });
-    expect((await instance.module.orders.findOrder(order.id))?.allocatedAt).not.toBeNull();
+    expect((await instance.module.services.findOrder(order.id))?.allocatedAt).not.toBeNull();
   });
 
   it('loses nothing when the process stops after answering 200 and before processing: the restarted one drains the inbox', async () => {
@@ -355,7 +355,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     try {
       await restarted.drain();
       expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
-      expect((await restarted.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+      expect((await restarted.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
     } finally {
       await restarted.close();
       await instance.module.subscriptions.register(instance.webhookUrl);
@@ -365,17 +365,17 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   it('cancels in the ERP a cancellation whose webhooks were all dropped, through the poll', async () => {
     const order = place([{ sku: 'PIPE-H', quantity: 1 }]);
     await settle();
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
     world.shopify.state.setWebhookFaults({ dropRate: 1 });
     world.shopify.state.cancelOrder(order.id);
     await world.shopify.state.settleWebhooks();
     world.shopify.state.clearFaults();
     await instance.drain();
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
     const poll = await instance.module.poll.poll();
     expect(poll.cancellations).toBe(1);
     await instance.drain();
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('CANCELLED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('CANCELLED');
     expect((await world.connector.findSalesOrder(reference(order.legacyId)))?.status).toBe('cancelled');
   });
 
@@ -398,10 +398,10 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       lines: [{ sku: 'PIPE-I', quantity: 1, location: 'WH-A', unitPrice: '12.50' }],
     });
     await instance.module.processor.processDue();
-    expect((await instance.module.orders.findOrder(order.id))?.status).toBe('RECEIVED');
+    expect((await instance.module.services.findOrder(order.id))?.status).toBe('RECEIVED');
     await sleep(80);
     await instance.drain();
-    expect(await instance.module.orders.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
+    expect(await instance.module.services.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
     expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
   });
 
@@ -420,14 +420,14 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     });
     expect(response.status).toBe(200);
     await instance.drain();
-    const waiting = await instance.module.orders.listDeliveries({ topic: 'refunds/create', orderId: String(order.legacyId) });
+    const waiting = await instance.module.services.listDeliveries({ topic: 'refunds/create', orderId: String(order.legacyId) });
     expect(waiting.edges.map((edge) => edge.node.status)).toEqual(['PENDING']);
     expect(waiting.edges[0]!.node.lastError).toMatch(/waiting for order/);
     // The create was held back by Shopify; the poll brings the order in, then the refund applies.
     await instance.module.poll.poll();
     await instance.drain();
     await until(
-      async () => (await instance.module.orders.listDeliveries({ topic: 'refunds/create', orderId: String(order.legacyId) })).edges[0]!.node.status === 'DONE',
+      async () => (await instance.module.services.listDeliveries({ topic: 'refunds/create', orderId: String(order.legacyId) })).edges[0]!.node.status === 'DONE',
       () => instance.drain(),
       200,
     );

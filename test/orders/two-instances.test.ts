@@ -56,7 +56,7 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
     await Promise.all([a.drain(), b.drain()]);
     for (const order of placed) {
       expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
-      expect((await a.module.orders.findOrder(order.id))?.status).toBe('SUBMITTED');
+      expect((await a.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
     }
   });
 
@@ -66,17 +66,17 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
     if (!result.placed) throw new Error('refused');
     await world.shopify.state.settleWebhooks();
     await Promise.all([a.drain(), b.drain()]);
-    expect((await a.module.orders.findOrder(result.order.id))?.status).toBe('FAILED');
+    expect((await a.module.services.findOrder(result.order.id))?.status).toBe('FAILED');
     world.erp.recover();
     world.erp.fail({ mode: 'slow', delayMs: 30, methods: ['sale.search', 'sale.create'] });
     try {
-      await Promise.all([a.module.orders.replayOrder(result.order.id), b.module.orders.replayOrder(result.order.id)]);
+      await Promise.all([a.module.services.replayOrder(result.order.id), b.module.services.replayOrder(result.order.id)]);
     } finally {
       world.erp.recover();
     }
     await Promise.all([a.drain(), b.drain()]);
     expect(world.erp.countSalesOrders(reference(result.order.legacyId))).toBe(1);
-    expect((await b.module.orders.findOrder(result.order.id))?.status).toBe('SUBMITTED');
+    expect((await b.module.services.findOrder(result.order.id))?.status).toBe('SUBMITTED');
   });
 
   it('loses nothing when an instance stops after answering 200 and before processing: the other drains its inbox', async () => {
@@ -94,7 +94,7 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
     expect(world.erp.countSalesOrders(reference(result.order.legacyId))).toBe(0);
     await b.drain();
     expect(world.erp.countSalesOrders(reference(result.order.legacyId))).toBe(1);
-    expect((await b.module.orders.findOrder(result.order.id))?.status).toBe('SUBMITTED');
+    expect((await b.module.services.findOrder(result.order.id))?.status).toBe('SUBMITTED');
   });
 
   describe('with claims on a clock the test moves', () => {
@@ -130,7 +130,7 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
       if (!result.placed) throw new Error('refused');
       await world.shopify.state.settleWebhooks();
       await a.module.inbox.drain();
-      const stored = await frozen.module.orders.findOrder(result.order.id);
+      const stored = await frozen.module.services.findOrder(result.order.id);
       return { placed: result.order, id: stored!.id };
     }
 
@@ -142,11 +142,11 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
       expect(await other.module.processor.processDue()).toBe(0);
       clock.advance(LEASE_MS + 1_000);
       expect(await other.module.processor.processDue()).toBeGreaterThanOrEqual(1);
-      const taken = await other.module.orders.findOrder(order.id);
+      const taken = await other.module.services.findOrder(order.id);
       expect(taken?.status).toBe('SUBMITTED');
       held.release();
       await slow;
-      expect(await frozen.module.orders.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED', erpReference: taken!.erpReference });
+      expect(await frozen.module.services.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED', erpReference: taken!.erpReference });
       expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(1);
     });
 
@@ -163,7 +163,7 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
       expect(await other.module.processor.processDue()).toBe(0);
       held.release();
       await slow;
-      expect(await frozen.module.orders.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
+      expect(await frozen.module.services.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
       expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(1);
     });
 
@@ -175,7 +175,7 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
       clock.advance(LEASE_MS + 1_000);
       expect(LEASE_MS + 1_000).toBeLessThan(60_000);
       expect(await other.module.processor.processDue()).toBeGreaterThanOrEqual(1);
-      expect(await other.module.orders.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
+      expect(await other.module.services.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
       expect(world.erp.countSalesOrders(reference(order.placed.legacyId))).toBe(1);
     });
   });

@@ -61,7 +61,7 @@ describe('POST /webhooks/shopify', () => {
   });
 
   async function storedWith(webhookId: string) {
-    const page = await instance.module.orders.listDeliveries({ first: 250 });
+    const page = await instance.module.services.listDeliveries({ first: 250 });
     return page.edges.map((edge) => edge.node).filter((delivery) => delivery.webhookId === webhookId);
   }
 
@@ -108,8 +108,8 @@ describe('POST /webhooks/shopify', () => {
     expect((await storedWith(notJson))[0]).toMatchObject({ status: 'FAILED', lastError: expect.stringMatching(/not JSON/) });
     // Applying the inbox leaves failed deliveries alone and never turns them into orders.
     await instance.drain();
-    expect(await instance.module.orders.findOrder('77')).toBeNull();
-    const failed = await instance.module.orders.listDeliveries({ status: 'FAILED' });
+    expect(await instance.module.services.findOrder('77')).toBeNull();
+    const failed = await instance.module.services.listDeliveries({ status: 'FAILED' });
     expect(failed.edges.map((edge) => edge.node.webhookId)).toEqual(expect.arrayContaining([webhookId, notJson]));
   });
 
@@ -150,7 +150,7 @@ describe('POST /webhooks/shopify: rotation, event ids and a saturated inbox', ()
   });
 
   async function storedIds(): Promise<string[]> {
-    const page = await instance.module.orders.listDeliveries({ first: 250 });
+    const page = await instance.module.services.listDeliveries({ first: 250 });
     return page.edges.map((edge) => edge.node.webhookId);
   }
 

@@ -3,6 +3,9 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/database.js';
 import { privacyRequests } from '../../src/db/schema/index.js';
+import { createWebhookTopicRegistry } from '../../src/http/webhook-topics.js';
+import type { OrderSnapshot } from '../../src/orders/order.models.js';
+import { contentDigestOf } from '../../src/orders/shopify-order.payloads.js';
 import { createPrivacyRepository } from '../../src/privacy/privacy.repository.js';
 import { createPrivacyService, type PrivacyService } from '../../src/privacy/privacy.service.js';
 import { privacyWebhookHandlers } from '../../src/privacy/privacy.webhooks.js';
@@ -25,18 +28,21 @@ describe('personal data: retention and Shopify GDPR requests', () => {
   beforeAll(async () => {
     world = await startShopAndErp([{ sku: 'PRIV-1' }]);
     database = await createTestDatabase();
-    instance = await startOrdersInstance(world, database);
+    // One registry for the orders' and the privacy topics, as the gateway composes them.
+    const webhookRegistry = createWebhookTopicRegistry();
+    instance = await startOrdersInstance(world, database, { webhookRegistry });
     shop = world.shopify.shopDomain;
     clock = new Date();
     privacy = createPrivacyService({
       repository: createPrivacyRepository(database.db),
+      orders: { contentDigestOf: (snapshot) => contentDigestOf(snapshot as OrderSnapshot) },
       retentionDays: 30,
       alerts: instance.alertSender,
       log: createMemoryLogger('silent').log,
       now: () => clock,
       batchSize: 2,
     });
-    for (const [topic, handler] of Object.entries(privacyWebhookHandlers(privacy, shop))) instance.module.webhookTopics.register(topic, handler);
+    for (const [topic, handler] of Object.entries({ ...instance.module.webhookTopics, ...privacyWebhookHandlers(privacy, shop) })) webhookRegistry.register(topic, handler);
   });
 
   afterAll(async () => {
@@ -128,7 +134,7 @@ describe('personal data: retention and Shopify GDPR requests', () => {
     const update = orderJson(Number(old.id), ada, new Date(Date.now() + 60_000).toISOString());
     expect((await post('orders/updated', update)).status).toBe(200);
     await instance.drain();
-    const stored = await instance.module.orders.findOrder(old.id);
+    const stored = await instance.module.services.findOrder(old.id);
     expect(stored).toMatchObject({ status: 'SUBMITTED', flags: [] });
     clock = new Date();
   });

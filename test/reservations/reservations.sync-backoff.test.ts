@@ -42,7 +42,7 @@ function refusing(client: ShopifyClient): ShopifyClient {
 
 beforeAll(async () => {
   fixture = await startSyncFixture({ wrapShopify: refusing, eventPollMs: 60_000 });
-  await fixture.sync.sync.runFullReconcile();
+  await fixture.sync.services.runFullReconcile();
 });
 
 afterAll(async () => {
@@ -61,13 +61,13 @@ describe('a reservation during a sync backoff', () => {
     fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 6 });
     refuseNextWriteOf.add(group.inventoryItemId);
 
-    const failed = await fixture.sync.sync.pushInventory({ skus: [group.sku] });
+    const failed = await fixture.sync.services.pushInventory({ skus: [group.sku] });
 
     expect(failed.itemsFailed).toBe(1);
     const waiting = await levelRow(fixture, group.sku, location);
     expect(waiting.pushRequestedAt!.getTime()).toBeGreaterThan(fixture.clock.now().getTime());
     // The retry waits for its backoff: nothing is due yet.
-    expect(await fixture.sync.sync.runEventPush()).toBeNull();
+    expect(await fixture.sync.services.runEventPush()).toBeNull();
 
     const reservations = createTestReservations(fixture.database.db, { shop: fixture.deps.shop, now: fixture.clock.now });
     const outcome = await reservations.reserve(actor, { sku: group.sku, location, quantity: 4, reference: 'WHOLESALE-BACKOFF', idempotencyKey: `backoff-${group.sku}` });
@@ -75,7 +75,7 @@ describe('a reservation during a sync backoff', () => {
 
     const marked = await levelRow(fixture, group.sku, location);
     expect(marked.pushRequestedAt!.getTime()).toBeLessThanOrEqual(fixture.clock.now().getTime());
-    const run = await fixture.sync.sync.runEventPush();
+    const run = await fixture.sync.services.runEventPush();
     expect(run).toMatchObject({ status: 'SUCCEEDED', itemsPushed: 1 });
     // ERP +6, reserved 4: Shopify shows the new ATP now, while the backoff would still be waiting.
     expect(available(group)).toBe(row.availableToPromise + 2);
@@ -93,13 +93,13 @@ describe('a reservation during a sync backoff', () => {
       expect(outcome.kind).toBe('reserved');
     };
 
-    const failed = await fixture.sync.sync.pushInventory({ skus: [group.sku] });
+    const failed = await fixture.sync.services.pushInventory({ skus: [group.sku] });
 
     expect(failed.itemsFailed).toBe(1);
     expect(whileInFlight).toBeNull();
     // The refused write was computed before the reservation: the reservation's push stays due.
     expect((await levelRow(fixture, group.sku, location)).pushRequestedAt!.getTime()).toBeLessThanOrEqual(fixture.clock.now().getTime());
-    expect(await fixture.sync.sync.runEventPush()).toMatchObject({ status: 'SUCCEEDED', itemsPushed: 1 });
+    expect(await fixture.sync.services.runEventPush()).toMatchObject({ status: 'SUCCEEDED', itemsPushed: 1 });
     expect(available(group)).toBe(row.availableToPromise + 2);
   });
 
@@ -108,10 +108,10 @@ describe('a reservation during a sync backoff', () => {
     fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 3 });
     refuseNextWriteOf.add(group.inventoryItemId);
 
-    expect(await fixture.sync.sync.pushInventory({ skus: [group.sku] })).toMatchObject({ itemsFailed: 1 });
+    expect(await fixture.sync.services.pushInventory({ skus: [group.sku] })).toMatchObject({ itemsFailed: 1 });
 
     expect((await levelRow(fixture, group.sku, location)).pushRequestedAt!.getTime()).toBeGreaterThan(fixture.clock.now().getTime() + 20_000);
-    expect(await fixture.sync.sync.runEventPush()).toBeNull();
+    expect(await fixture.sync.services.runEventPush()).toBeNull();
     expect(available(group)).toBe(row.availableToPromise);
   });
 });

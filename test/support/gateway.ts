@@ -54,7 +54,7 @@ export async function startTestGateway(env: Record<string, string> = {}, overrid
       return { status: response.status, body: (await response.json()) as T };
     },
     async createKey(scopes: string[]) {
-      const { key } = await gateway.services.apiKeys.create({ name: `test ${scopes.join(',')}`, scopes });
+      const { key } = await gateway.services.auth.apiKeys.create({ name: `test ${scopes.join(',')}`, scopes });
       return key;
     },
   });

@@ -41,8 +41,8 @@ let fixture: SyncFixture;
 beforeAll(async () => {
   fixture = await startSyncFixture({ wrapShopify: (client) => observed(client) });
   // Start the feed (a null watermark reads no changes) and bring Shopify in line once.
-  await fixture.sync.sync.runDelta();
-  await fixture.sync.sync.runFullReconcile();
+  await fixture.sync.services.runDelta();
+  await fixture.sync.services.runFullReconcile();
 });
 
 afterAll(async () => {
@@ -58,7 +58,7 @@ describe('delta sync', () => {
     expect(changed.length).toBeGreaterThan(0);
     fixture.demo.shopify.state.clearRequestLog();
 
-    const run = await fixture.sync.sync.runDelta();
+    const run = await fixture.sync.services.runDelta();
 
     expect(run).toMatchObject({ kind: 'DELTA', status: 'SUCCEEDED', itemsFailed: 0 });
     expect(run.itemsConsidered).toBeLessThanOrEqual(changed.length * 3 + 30);
@@ -68,7 +68,7 @@ describe('delta sync', () => {
     const operations = new Set(fixture.demo.shopify.state.requestLog().map((entry) => entry.rootFields.join(',')));
     expect([...operations]).toEqual(run.itemsPushed > 0 ? ['inventorySetQuantities'] : []);
 
-    const quiet = await fixture.sync.sync.runDelta();
+    const quiet = await fixture.sync.services.runDelta();
     expect(quiet).toMatchObject({ status: 'SUCCEEDED', itemsConsidered: 0, itemsPushed: 0 });
   });
 
@@ -76,15 +76,15 @@ describe('delta sync', () => {
     const random = seededRandom(23);
     for (let round = 0; round < 5; round++) {
       fixture.demo.erp.simulateActivity(40, random);
-      await fixture.sync.sync.runDelta();
+      await fixture.sync.services.runDelta();
       expect(await fixture.mismatches()).toEqual([]);
     }
     // A clerk deletes a draft wholesale move: no change record, so the delta cannot see it.
     const { moveIds } = fixture.demo.erp.createWholesaleOrder({ reference: 'WS-DELETED', lines: [{ sku: (await fixture.allTargets())[0]!.sku, location: (await fixture.allTargets())[0]!.location, quantity: 3 }] });
-    await fixture.sync.sync.runDelta();
+    await fixture.sync.services.runDelta();
     fixture.demo.erp.deleteDraftMove(moveIds[0]!);
-    await fixture.sync.sync.runDelta();
-    await fixture.sync.sync.runFullReconcile();
+    await fixture.sync.services.runDelta();
+    await fixture.sync.services.runFullReconcile();
     expect(await fixture.mismatches()).toEqual([]);
   });
 
@@ -93,8 +93,8 @@ describe('delta sync', () => {
     fixture.demo.erp.simulateActivity(25, seededRandom(5));
     batches.length = 0;
     // This instance's process "dies" after its first write reached Shopify.
-    const doomed = createSyncModule({ ...fixture.deps, shopify: observed(fixture.shopify, true) }, { mapping: fixture.inventory.mapping, atp: fixture.inventory.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts });
-    void doomed.sync.runDelta();
+    const doomed = createSyncModule({ ...fixture.deps, shopify: observed(fixture.shopify, true) }, { mapping: fixture.inventory.services.mapping, atp: fixture.inventory.services.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts });
+    void doomed.services.runDelta();
     await waitFor(() => batches.length > 0);
     const crashedBatches = [...batches];
     expect(await watermark()).toBe(before);
@@ -102,10 +102,10 @@ describe('delta sync', () => {
     expect(abandoned).toMatchObject({ kind: 'DELTA' });
 
     // Another instance (a fresh module on the same database) takes the next delta.
-    const restarted = createSyncModule({ ...fixture.deps, shopify: observed(fixture.shopify) }, { mapping: fixture.inventory.mapping, atp: fixture.inventory.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts });
+    const restarted = createSyncModule({ ...fixture.deps, shopify: observed(fixture.shopify) }, { mapping: fixture.inventory.services.mapping, atp: fixture.inventory.services.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts });
     batches.length = 0;
     fixture.demo.shopify.state.clearRequestLog();
-    const run = await restarted.sync.runDelta();
+    const run = await restarted.services.runDelta();
 
     expect(run).toMatchObject({ id: abandoned!.id, attempts: 2, status: 'SUCCEEDED', itemsFailed: 0 });
     expect(batches.slice(0, crashedBatches.length)).toEqual(crashedBatches);
@@ -120,7 +120,7 @@ describe('delta sync', () => {
     const runs = createSyncRunRepository(fixture.database.db, fixture.deps.shop);
     const stuck = await runs.createRun({ kind: 'EVENT', dryRun: false, full: false, request: {}, at: new Date(Date.now() - 11 * 60_000) });
     const alive = await runs.createRun({ kind: 'MANUAL', dryRun: false, full: false, request: {}, at: new Date() });
-    await fixture.sync.sync.runDelta();
+    await fixture.sync.services.runDelta();
     expect(await runs.findRun(stuck.id)).toMatchObject({ status: 'FAILED', failure: { code: 'SYNC_RUN_ABANDONED' } });
     expect(await runs.findRun(alive.id)).toMatchObject({ status: 'RUNNING' });
     await runs.finishRun(alive.id, { status: 'SUCCEEDED', tally: { considered: 0, pushed: 0, unchanged: 0, failed: 0, drift: 0 }, full: false, at: new Date() });
@@ -131,7 +131,7 @@ describe('delta sync', () => {
     fixture.demo.erp.simulateActivity(10, seededRandom(99));
     fixture.demo.erp.fail({ mode: 'down' });
     try {
-      const run = await fixture.sync.sync.runDelta();
+      const run = await fixture.sync.services.runDelta();
       expect(run).toMatchObject({ status: 'FAILED', failure: { code: 'ERP_UNAVAILABLE' } });
     } finally {
       fixture.demo.erp.recover();
@@ -140,7 +140,7 @@ describe('delta sync', () => {
     expect(fixture.logLines().some((line) => line.level === 50 && String(line.msg).startsWith('ALERT SYNC_RUN_FAILED'))).toBe(true);
     expect(await watermark()).toBe(before);
 
-    const next = await fixture.sync.sync.runDelta();
+    const next = await fixture.sync.services.runDelta();
     expect(next.status).toBe('SUCCEEDED');
     expect(await fixture.mismatches()).toEqual([]);
   });

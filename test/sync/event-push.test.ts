@@ -9,7 +9,7 @@ let fixture: SyncFixture;
 
 beforeAll(async () => {
   fixture = await startSyncFixture({ eventPollMs: 60_000 });
-  await fixture.sync.sync.runFullReconcile();
+  await fixture.sync.services.runFullReconcile();
 });
 
 afterAll(async () => {
@@ -46,7 +46,7 @@ const available = (group: { inventoryItemId: string; shopifyLocationId: string }
 describe('event push', () => {
   it('a change Stockbridge makes reaches Shopify within seconds of the wake, long before the next poll', async () => {
     const { group, location, row } = await simpleGroup(fixture);
-    fixture.sync.start();
+    await fixture.sync.startWithScheduler();
     try {
       await reserve(group.sku, location, 4);
       // The loop polls once a minute: only the wake can bring it this soon.
@@ -57,49 +57,49 @@ describe('event push', () => {
     } finally {
       await fixture.sync.stop();
     }
-    const runs = await fixture.sync.sync.listRuns(5, null);
+    const runs = await fixture.sync.services.listRuns(5, null);
     expect(runs.runs.some((run) => run.kind === 'EVENT' && run.itemsPushed === 1)).toBe(true);
   });
 
   it('marks on positions nothing can be pushed for (an ERP-only SKU) are cleared, not retried forever', async () => {
-    const report = await fixture.inventory.mapping.getMappingReport();
+    const report = await fixture.inventory.services.mapping.getMappingReport();
     const erpOnly = report.unmappedErpSkus[0]!;
     const [position] = await fixture.database.db.select().from(inventoryLevels).where(and(eq(inventoryLevels.shop, fixture.deps.shop), eq(inventoryLevels.sku, erpOnly)));
     await reserve(erpOnly, position!.location, 1);
 
-    const run = await fixture.sync.sync.runEventPush();
+    const run = await fixture.sync.services.runEventPush();
 
     expect(run).toMatchObject({ itemsConsidered: 0 });
     expect((await levelRow(fixture, erpOnly, position!.location)).pushRequestedAt).toBeNull();
-    expect(await fixture.sync.sync.runEventPush()).toBeNull();
+    expect(await fixture.sync.services.runEventPush()).toBeNull();
   });
 
   it('one item Shopify refuses never blocks the others; it is retried with backoff and alerts when it keeps failing', async () => {
     // A bundle in Shopify with the SKU of an ERP product: mapped, but Shopify refuses its quantities.
-    const report = await fixture.inventory.mapping.getMappingReport();
+    const report = await fixture.inventory.services.mapping.getMappingReport();
     const bundleSku = report.unmappedErpSkus.find((sku) => !sku.startsWith('KIT-'))!;
-    const locations = await fixture.inventory.mapping.listLocationMappings();
+    const locations = await fixture.inventory.services.mapping.listLocationMappings();
     fixture.demo.shopify.state.seed({ products: [{ title: 'Bundle', variants: [{ sku: bundleSku, bundle: true, levels: { [locations[0]!.erpLocation]: 1 } }] }] });
-    await fixture.inventory.mapping.refreshShopifyCatalogue();
-    const bundleTargets = await fixture.inventory.mapping.getPushTargets([bundleSku]);
+    await fixture.inventory.services.mapping.refreshShopifyCatalogue();
+    const bundleTargets = await fixture.inventory.services.mapping.getPushTargets([bundleSku]);
     expect(bundleTargets.length).toBeGreaterThan(0);
     const good = await simpleGroup(fixture);
     fixture.demo.erp.receiveStock({ sku: good.group.sku, location: good.location, quantity: 6 });
     fixture.demo.erp.receiveStock({ sku: bundleSku, location: bundleTargets[0]!.location, quantity: 6 });
 
-    const run = await fixture.sync.sync.pushInventory({ skus: [bundleSku, good.group.sku] });
+    const run = await fixture.sync.services.pushInventory({ skus: [bundleSku, good.group.sku] });
 
     expect(run.status).toBe('PARTIAL');
     expect(available(good.group)).toBe(good.row.availableToPromise + 6);
-    const errors = (await fixture.sync.sync.getRunErrors([run.id], 10)).get(run.id)!;
+    const errors = (await fixture.sync.services.getRunErrors([run.id], 10)).get(run.id)!;
     expect(errors.length).toBe(run.itemsFailed);
     expect(errors[0]).toMatchObject({ sku: bundleSku, code: 'NON_MUTABLE_INVENTORY_ITEM' });
     // Marked for a retry in 30 s, then 1 min, 2 min…: not before.
-    expect(await fixture.sync.sync.runEventPush()).toBeNull();
+    expect(await fixture.sync.services.runEventPush()).toBeNull();
     fixture.clock.advance(30_000);
-    expect(await fixture.sync.sync.runEventPush()).toMatchObject({ status: 'FAILED' });
+    expect(await fixture.sync.services.runEventPush()).toMatchObject({ status: 'FAILED' });
     fixture.clock.advance(60_000);
-    expect(await fixture.sync.sync.runEventPush()).toMatchObject({ status: 'FAILED' });
+    expect(await fixture.sync.services.runEventPush()).toMatchObject({ status: 'FAILED' });
     await fixture.alerts.flush();
     const alerts = fixture.logLines().filter((line) => String(line.msg).startsWith('ALERT SYNC_ITEM_FAILING'));
     expect(alerts.length).toBeGreaterThan(0);

@@ -44,8 +44,8 @@ const made: Array<{ stop(): Promise<void> }> = [];
 
 beforeAll(async () => {
   fixture = await startSyncFixture();
-  await fixture.sync.sync.runDelta();
-  await fixture.sync.sync.runFullReconcile();
+  await fixture.sync.services.runDelta();
+  await fixture.sync.services.runFullReconcile();
 });
 
 afterAll(async () => {
@@ -54,7 +54,7 @@ afterAll(async () => {
 });
 
 function instance(erp: ErpConnector = fixture.deps.erp): SyncModule {
-  const module = createSyncModule({ ...fixture.deps, erp }, { mapping: fixture.inventory.mapping, atp: fixture.inventory.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts });
+  const module = createSyncModule({ ...fixture.deps, erp }, { mapping: fixture.inventory.services.mapping, atp: fixture.inventory.services.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts });
   made.push(module);
   return module;
 }
@@ -84,10 +84,10 @@ describe('fenced delta runs', () => {
       timeoutMs: 600_000,
       run: async (context) => {
         signal = context.signal;
-        return { syncRunId: (await stale.sync.runDelta({ fence: context.fence })).id };
+        return { syncRunId: (await stale.services.runDelta({ fence: context.fence })).id };
       },
     });
-    successor.register(createSyncJobs(fresh.sync, { syncIntervalSeconds: 60, reconcileIntervalSeconds: 86_400 }).find((job) => job.name === 'sync.delta')!);
+    successor.register(createSyncJobs(fresh.services, { syncIntervalSeconds: 60, reconcileIntervalSeconds: 86_400 }).find((job) => job.name === 'sync.delta')!);
 
     const frozen = holder.runNow('sync.delta');
     await feed.arrived;
@@ -128,7 +128,7 @@ describe('fenced delta runs', () => {
 
     await expect(runs().takeOverRun(live.id, 'resume', new Date(), staleFence)).rejects.toMatchObject({ code: 'JOB_LEASE_LOST' });
     await expect(runs().setWatermark(ERP_STOCK_FEED, 'stale', new Date(), staleFence)).rejects.toMatchObject({ code: 'JOB_LEASE_LOST' });
-    await expect(fixture.sync.sync.runDelta({ fence: staleFence })).rejects.toMatchObject({ code: 'JOB_LEASE_LOST' });
+    await expect(fixture.sync.services.runDelta({ fence: staleFence })).rejects.toMatchObject({ code: 'JOB_LEASE_LOST' });
     expect(await runs().addErrors(live.id, [{ sku: 'Y', location: 'WH', inventoryItemId: null, shopifyLocationId: null, code: 'TEST', message: 'stale' }], 0, staleFence)).toBe(0);
 
     expect(await runs().findRun(live.id)).toMatchObject({ status: 'RUNNING', attempts: 1 });

@@ -28,7 +28,7 @@ function racing(client: ShopifyClient): ShopifyClient {
 
 beforeAll(async () => {
   fixture = await startSyncFixture({ wrapShopify: racing, orderWindowMs: 15 * 60_000 });
-  await fixture.sync.sync.runFullReconcile();
+  await fixture.sync.services.runFullReconcile();
 });
 
 afterAll(async () => {
@@ -48,7 +48,7 @@ describe('the oversell invariant', () => {
       expect(sale.placed).toBe(true);
     };
 
-    const run = await fixture.sync.sync.pushInventory({ skus: [group.sku] });
+    const run = await fixture.sync.services.pushInventory({ skus: [group.sku] });
 
     expect(run).toMatchObject({ status: 'SUCCEEDED', itemsFailed: 0 });
     // ERP: +10. Shopify sold 3 that the ERP does not know of yet: 7 more can be promised, not 10.
@@ -65,11 +65,11 @@ describe('the oversell invariant', () => {
     const { group, location, row } = await simpleGroup(fixture);
     beforeWrite = () => void fixture.demo.shopify.state.placeOrder({ lines: [{ inventoryItemId: group.inventoryItemId, quantity: 2, location: group.shopifyLocationId }] });
     fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 4 });
-    await fixture.sync.sync.pushInventory({ skus: [group.sku] });
+    await fixture.sync.services.pushInventory({ skus: [group.sku] });
     expect(available(group)).toBe(row.availableToPromise + 2);
 
     await recordShopifyOrder(fixture, group.sku, location, 2);
-    const run = await fixture.sync.sync.runEventPush();
+    const run = await fixture.sync.services.runEventPush();
 
     expect(run).toMatchObject({ itemsPushed: 0, itemsFailed: 0 });
     expect(available(group)).toBe(row.availableToPromise + 2);
@@ -85,7 +85,7 @@ describe('the oversell invariant', () => {
 
     // The event push writes ATP-1 comparing with the value it last set: stale (the sale), re-read,
     // the fall of 1 meets the credit of 1, and Shopify already holds the right value.
-    const run = await fixture.sync.sync.runEventPush();
+    const run = await fixture.sync.services.runEventPush();
 
     expect(run).toMatchObject({ itemsFailed: 0 });
     expect(available(group)).toBe(row.availableToPromise - 1);
@@ -104,11 +104,11 @@ describe('the oversell invariant', () => {
     };
     beforeWrite = sell;
 
-    const run = await fixture.sync.sync.pushInventory({ skus: picks.map((p) => p.group.sku) });
+    const run = await fixture.sync.services.pushInventory({ skus: picks.map((p) => p.group.sku) });
 
     // Both the write and its one retry met a sale: the items fail for this run and are marked to retry shortly.
     expect(run.itemsFailed).toBe(3);
-    expect((await fixture.sync.sync.getRunErrors([run.id], 10)).get(run.id)!.map((e) => e.code)).toEqual(Array(3).fill('CHANGE_FROM_QUANTITY_STALE'));
+    expect((await fixture.sync.services.getRunErrors([run.id], 10)).get(run.id)!.map((e) => e.code)).toEqual(Array(3).fill('CHANGE_FROM_QUANTITY_STALE'));
     for (const { group, location, row } of picks) {
       // Shopify kept every sale: 2 sold, nothing pushed over them.
       expect(available(group)).toBe(row.availableToPromise - 2);
@@ -120,7 +120,7 @@ describe('the oversell invariant', () => {
 
     // No more sales: the retry, a few seconds later, lands the ERP's extra stock minus the sales.
     fixture.clock.advance(5_000);
-    const retry = await fixture.sync.sync.runEventPush();
+    const retry = await fixture.sync.services.runEventPush();
     expect(retry).toMatchObject({ itemsPushed: 3, itemsFailed: 0 });
     for (const { group, row } of picks) expect(available(group)).toBe(row.availableToPromise + 3);
   });
@@ -128,17 +128,17 @@ describe('the oversell invariant', () => {
   it('a drop no order explains is released after the order window (a merchant lowered the level by hand)', async () => {
     const { group, location, row } = await simpleGroup(fixture);
     fixture.demo.shopify.state.setQuantity({ inventoryItemId: group.inventoryItemId, location: group.shopifyLocationId, quantity: 0 });
-    const found = await fixture.sync.sync.pushInventory({ skus: [group.sku], full: true });
+    const found = await fixture.sync.services.pushInventory({ skus: [group.sku], full: true });
     expect(found.driftFound).toBe(1);
     expect(available(group)).toBe(0);
     const held = await levelRow(fixture, group.sku, location);
     expect(held.unexplainedShopifyDrop).toBe(row.availableToPromise);
     // The event push comes back for it when the window ends.
     expect(held.pushRequestedAt!.getTime()).toBeGreaterThanOrEqual(held.shopifyReadAt!.getTime() + 15 * 60_000);
-    expect(await fixture.sync.sync.runEventPush()).toBeNull();
+    expect(await fixture.sync.services.runEventPush()).toBeNull();
 
     fixture.clock.advance(15 * 60_000);
-    const released = await fixture.sync.sync.runEventPush();
+    const released = await fixture.sync.services.runEventPush();
 
     expect(released).toMatchObject({ itemsFailed: 0 });
     expect(available(group)).toBe(row.availableToPromise);

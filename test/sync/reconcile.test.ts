@@ -20,7 +20,7 @@ describe('full reconcile', () => {
     const rowsBefore = await fixture.database.db.select().from(inventoryLevels).where(eq(inventoryLevels.shop, fixture.deps.shop));
     fixture.demo.shopify.state.clearRequestLog();
 
-    const run = await fixture.sync.sync.pushInventory({ full: true, dryRun: true });
+    const run = await fixture.sync.services.pushInventory({ full: true, dryRun: true });
 
     expect(run).toMatchObject({ kind: 'MANUAL', status: 'SUCCEEDED', dryRun: true, full: true });
     expect(run.itemsPushed).toBeGreaterThan(0);
@@ -28,7 +28,7 @@ describe('full reconcile', () => {
     expect(fixture.demo.shopify.state.levels()).toEqual(levelsBefore);
     expect(fixture.demo.shopify.state.requestLog().filter((entry) => entry.operationType === 'mutation' && !entry.rootFields.includes('bulkOperationRunQuery'))).toEqual([]);
     expect(await fixture.database.db.select().from(inventoryLevels).where(eq(inventoryLevels.shop, fixture.deps.shop))).toEqual(rowsBefore);
-    const changes = (await fixture.sync.sync.getRunChanges([run.id], 10_000)).get(run.id)!;
+    const changes = (await fixture.sync.services.getRunChanges([run.id], 10_000)).get(run.id)!;
     expect(changes).toHaveLength(run.itemsPushed);
     expect(changes.every((change) => !change.applied)).toBe(true);
   });
@@ -36,7 +36,7 @@ describe('full reconcile', () => {
   it('sets every mapped Shopify item at every mapped location to the ATP, and records the drift it found', async () => {
     expect((await fixture.mismatches()).length).toBeGreaterThan(0);
 
-    const run = await fixture.sync.sync.runFullReconcile();
+    const run = await fixture.sync.services.runFullReconcile();
 
     expect(run).toMatchObject({ kind: 'FULL', status: 'SUCCEEDED', full: true, itemsFailed: 0 });
     expect(run.itemsConsidered).toBe(groupPushTargets(await fixture.allTargets()).length);
@@ -54,19 +54,19 @@ describe('full reconcile', () => {
 
     // A second reconcile finds nothing to do and sends nothing.
     fixture.demo.shopify.state.clearRequestLog();
-    const again = await fixture.sync.sync.runFullReconcile();
+    const again = await fixture.sync.services.runFullReconcile();
     expect(again).toMatchObject({ status: 'SUCCEEDED', itemsPushed: 0, driftFound: 0 });
     expect(fixture.demo.shopify.state.requestLog().filter((entry) => entry.rootFields.includes('inventorySetQuantities'))).toEqual([]);
   });
 
   it('never pushes an ambiguous SKU (duplicate listings in Shopify) or a Shopify-only product', async () => {
-    const report = await fixture.inventory.mapping.getMappingReport();
+    const report = await fixture.inventory.services.mapping.getMappingReport();
     expect(report.ambiguous.length).toBeGreaterThan(0);
     const untouched = [...report.ambiguous.flatMap((a) => a.candidates.map((c) => c.inventoryItemId))];
     const shopifyOnly = fixture.demo.shopify.state.levels({ sku: 'GIFT-CARD-25' });
     const before = untouched.flatMap((item) => fixture.demo.shopify.state.levels({ inventoryItemId: item }));
 
-    await fixture.sync.sync.pushInventory({ full: true });
+    await fixture.sync.services.pushInventory({ full: true });
 
     expect(untouched.flatMap((item) => fixture.demo.shopify.state.levels({ inventoryItemId: item }))).toEqual(before);
     expect(fixture.demo.shopify.state.levels({ sku: 'GIFT-CARD-25' })).toEqual(shopifyOnly);
@@ -76,32 +76,32 @@ describe('full reconcile', () => {
 
   it('never pushes to an unmapped location, and a manual push limited to locations leaves the others alone', async () => {
     const { group, location } = await simpleGroup(fixture);
-    const otherLocation = (await fixture.inventory.mapping.listLocationMappings()).find((m) => m.erpLocation !== location)!;
+    const otherLocation = (await fixture.inventory.services.mapping.listLocationMappings()).find((m) => m.erpLocation !== location)!;
     // Change the ERP at both locations, then unmap the other one.
     fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 7 });
     fixture.demo.erp.receiveStock({ sku: group.sku, location: otherLocation.erpLocation, quantity: 7 });
-    await fixture.inventory.mapping.mapLocation({ erpLocation: otherLocation.erpLocation, shopifyLocationId: null });
+    await fixture.inventory.services.mapping.mapLocation({ erpLocation: otherLocation.erpLocation, shopifyLocationId: null });
     const otherBefore = fixture.demo.shopify.state.level({ sku: group.shopifySku ?? group.sku, location: otherLocation.shopifyLocationId });
     try {
-      const run = await fixture.sync.sync.pushInventory({ skus: [group.sku] });
+      const run = await fixture.sync.services.pushInventory({ skus: [group.sku] });
       expect(run.status).toBe('SUCCEEDED');
       expect(fixture.demo.shopify.state.level({ sku: group.shopifySku ?? group.sku, location: otherLocation.shopifyLocationId })).toEqual(otherBefore);
       const row = await levelRow(fixture, group.sku, location);
       expect(fixture.demo.shopify.state.level({ inventoryItemId: group.inventoryItemId, location: group.shopifyLocationId })!.quantities.available).toBe(row.availableToPromise);
     } finally {
-      await fixture.inventory.mapping.mapLocation({ erpLocation: otherLocation.erpLocation, shopifyLocationId: otherLocation.shopifyLocationId });
+      await fixture.inventory.services.mapping.mapLocation({ erpLocation: otherLocation.erpLocation, shopifyLocationId: otherLocation.shopifyLocationId });
     }
   });
 
   it('a merchant raising a level in Shopify is corrected at once; one lowering it is held for the order window', async () => {
     const raised = await simpleGroup(fixture);
     const lowered = await simpleGroup(fixture);
-    await fixture.sync.sync.pushInventory({ skus: [raised.group.sku, lowered.group.sku] });
+    await fixture.sync.services.pushInventory({ skus: [raised.group.sku, lowered.group.sku] });
     const state = fixture.demo.shopify.state;
     state.setQuantity({ inventoryItemId: raised.group.inventoryItemId, location: raised.group.shopifyLocationId, quantity: raised.row.availableToPromise + 50 });
     state.setQuantity({ inventoryItemId: lowered.group.inventoryItemId, location: lowered.group.shopifyLocationId, quantity: lowered.row.availableToPromise - 5 });
 
-    const run = await fixture.sync.sync.runFullReconcile();
+    const run = await fixture.sync.services.runFullReconcile();
 
     expect(run.driftFound).toBeGreaterThanOrEqual(2);
     expect(state.level({ inventoryItemId: raised.group.inventoryItemId, location: raised.group.shopifyLocationId })!.quantities.available).toBe(raised.row.availableToPromise);

@@ -52,10 +52,10 @@ function joiner(database: Database = fixture.database) {
   const { log, lines } = createMemoryLogger('info');
   const module = createSyncModule(
     { ...fixture.deps, database, log },
-    { mapping: fixture.inventory.mapping, atp: fixture.inventory.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts },
+    { mapping: fixture.inventory.services.mapping, atp: fixture.inventory.services.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts },
   );
   const joined = () => waitUntil(async () => lines().some((line) => line.msg === 'a full reconcile is already running: joining it'));
-  return { sync: module.sync, joined, stop: () => module.stop() };
+  return { sync: module.services, joined, stop: () => module.stop() };
 }
 
 describe(`full reconciles run once at a time (${testDatabaseKind})`, () => {
@@ -67,7 +67,7 @@ describe(`full reconciles run once at a time (${testDatabaseKind})`, () => {
       const before = (await fullRuns()).length;
       exports.count = 0;
 
-      const first = fixture.sync.sync.pushInventory({ full: true });
+      const first = fixture.sync.services.pushInventory({ full: true });
       await arrived;
       const second = cli.sync.pushInventory({ full: true });
       const scheduled = scheduler.sync.runFullReconcile();
@@ -89,13 +89,13 @@ describe(`full reconciles run once at a time (${testDatabaseKind})`, () => {
 
   it('a dry run does not join a real one, and a request for locations a running reconcile does not cover is told FULL_RECONCILE_RUNNING', async () => {
     pauseNextExport();
-    const [location] = await fixture.inventory.mapping.listLocationMappings();
-    const limited = fixture.sync.sync.pushInventory({ full: true, locations: [location!.erpLocation] });
+    const [location] = await fixture.inventory.services.mapping.listLocationMappings();
+    const limited = fixture.sync.services.pushInventory({ full: true, locations: [location!.erpLocation] });
     await arrived;
 
-    await expect(fixture.sync.sync.pushInventory({ full: true })).rejects.toMatchObject({ code: 'FULL_RECONCILE_RUNNING' });
-    const sameLocation = fixture.sync.sync.pushInventory({ full: true, locations: [location!.erpLocation] });
-    const dryMeanwhile = fixture.sync.sync.pushInventory({ full: true, dryRun: true });
+    await expect(fixture.sync.services.pushInventory({ full: true })).rejects.toMatchObject({ code: 'FULL_RECONCILE_RUNNING' });
+    const sameLocation = fixture.sync.services.pushInventory({ full: true, locations: [location!.erpLocation] });
+    const dryMeanwhile = fixture.sync.services.pushInventory({ full: true, dryRun: true });
     // The dry run started its own run beside the real one.
     await waitUntil(async () => (await fixture.database.db.select().from(syncRuns).where(eq(syncRuns.status, 'RUNNING'))).length === 2);
     open();
@@ -104,7 +104,7 @@ describe(`full reconciles run once at a time (${testDatabaseKind})`, () => {
     expect(dry).toMatchObject({ dryRun: true, status: 'SUCCEEDED' });
     expect(dry.id).not.toBe(run.id);
     // Once it ended, the key is free again.
-    expect((await fixture.sync.sync.pushInventory({ full: true, locations: [location!.erpLocation] })).id).not.toBe(run.id);
+    expect((await fixture.sync.services.pushInventory({ full: true, locations: [location!.erpLocation] })).id).not.toBe(run.id);
   });
 });
 
@@ -115,7 +115,7 @@ describeWithPostgres('full reconciles across two gateway instances on one Postgr
     try {
       pauseNextExport();
       exports.count = 0;
-      const here = fixture.sync.sync.runFullReconcile();
+      const here = fixture.sync.services.runFullReconcile();
       await arrived;
       const there = other.sync.runFullReconcile();
       await other.joined();

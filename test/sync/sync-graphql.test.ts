@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InventoryModule } from '../../src/inventory/inventory.module.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let gateway: TestGateway;
@@ -8,7 +7,7 @@ let readKey: string;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
-  await (gateway.services.inventory as InventoryModule).whenReady();
+  await gateway.services.inventory.whenReady();
   syncKey = await gateway.createKey(['read', 'sync']);
   readKey = await gateway.createKey(['read']);
 });

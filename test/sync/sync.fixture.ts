@@ -9,7 +9,7 @@ import type { PushTarget } from '../../src/inventory/inventory.models.js';
 import { groupPushTargets, shopifyQuantityFor } from '../../src/inventory/push-targets.js';
 import { createPushSignal, type PushSignalHub } from '../../src/inventory/push-signal.js';
 import { createMetricsRegistry } from '../../src/metrics.js';
-import type { ModuleDeps } from '../../src/shared/module.js';
+import type { ModuleDeps } from '../../src/domain-module.js';
 import { AdminApiShopifyClient } from '../../src/shopify/admin-api-shopify-client.js';
 import type { ShopifyClient } from '../../src/shopify/shopify-client.js';
 import { createSyncModule, type SyncModule } from '../../src/sync/sync.module.js';
@@ -80,10 +80,10 @@ export async function startSyncFixture(options: SyncFixtureOptions = {}): Promis
   const alerts = createAlertSender({ log, webhookUrl: config.alertWebhookUrl });
   const inventory = createInventoryModule(deps, { pushSignal, defaultAbbreviations: DEMO_FINISH_WORDS });
   await inventory.start();
-  await inventory.whenReady();
+  await inventory.services.whenReady();
   const sync = createSyncModule(deps, {
-    mapping: inventory.mapping,
-    atp: inventory.atp,
+    mapping: inventory.services.mapping,
+    atp: inventory.services.atp,
     pushSignal,
     alerts,
     orderWindowMs: options.orderWindowMs,
@@ -94,7 +94,7 @@ export async function startSyncFixture(options: SyncFixtureOptions = {}): Promis
     const targets: PushTarget[] = [];
     let after: string | null = null;
     for (;;) {
-      const page = await inventory.mapping.listPushTargets({ after, first: 1_000 });
+      const page = await inventory.services.mapping.listPushTargets({ after, first: 1_000 });
       targets.push(...page.items);
       if (!page.nextCursor) return targets;
       after = page.nextCursor;

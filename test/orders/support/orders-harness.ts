@@ -15,7 +15,7 @@ import type { OrderMappingLookup } from '../../../src/orders/order-line-mapper.j
 import type { PauseContext, PipelineStep } from '../../../src/orders/order-processor.service.js';
 import { createOrdersModule, type OrdersModule, type OrdersModuleOptions } from '../../../src/orders/orders.module.js';
 import { AdminApiShopifyClient } from '../../../src/shopify/admin-api-shopify-client.js';
-import type { ModuleDeps } from '../../../src/shared/module.js';
+import type { ModuleDeps } from '../../../src/domain-module.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../../src/simulators/shopify/index.js';
 import { createMemoryLogger } from '../../support/gateway.js';
 
@@ -267,7 +267,7 @@ export async function startOrdersInstance(world: InstanceWorld, database: Databa
     processor: { backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 4, random: () => 1, ...processor },
   });
   const app = Fastify({ logger: false, bodyLimit: config.webhookMaxBytes });
-  for (const route of module.routes) await app.register(async (scope) => route(scope));
+  for (const route of module.routes ?? []) await app.register(async (scope) => route(scope));
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   await module.start();
   return {
