@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErpConnector, KitComponent, Lot, SalesOrderInput, StockLevel, StockSnapshot } from '../../src/erp/erp-connector.js';
+import type { ErpConnector, KitComponent, Lot, SalesOrderInput, Shipment, ShipmentChanges, StockLevel, StockSnapshot } from '../../src/erp/erp-connector.js';
 import { ErpInDoubtError } from '../../src/erp/erp-errors.js';
 import { isAppError } from '../../src/shared/errors.js';
 
@@ -42,6 +42,17 @@ export interface ErpContractFixture {
    * suite calls it only when there is enough stock for every line.
    */
   assignSalesOrder(externalReference: string): Promise<void>;
+  /**
+   * Ships units of the sales order with this external reference as its warehouse does (Tryton:
+   * the customer shipment's moves set to `lines`, then assigned, picked, packed and done), with
+   * this tracking number: one shipment. What is left of the order ships in a later call. A
+   * line's `lotNumber` names the lot to take; an ERP that picks lots itself may take its own (the
+   * suite names only lots that are alone in stock). The suite calls it only with stock enough.
+   */
+  shipSalesOrder(
+    externalReference: string,
+    options: { trackingNumber: string | null; lines: readonly { sku: string; quantity: number; lotNumber?: string }[] },
+  ): Promise<unknown>;
   /** Records a confirmed, not yet allocated order of another channel (wholesale, EDI). */
   createOtherChannelOrder(input: {
     reference: string;
@@ -441,6 +452,96 @@ export function runErpConnectorContract(
       expect(lots).toEqual(byLocationThenExpiry);
       expect(await connector.getLotsBySkus([sku!], [locationB()])).toEqual([expected[2]]);
       expect(await onHandOf(sku!, locationA())).toBe(8);
+    });
+
+    it("reads a lot's expiry date when the ERP tracks expiry, and says so in its capabilities", { timeout }, async () => {
+      expect(connector.capabilities.lotExpiry).toBe(fixture.lotExpiry);
+      const [sku] = await makeProducts(['EXPIRY'], { lotTracked: true });
+      const lot = { number: `LE-${run}`, expiresOn: '2030-02-28' };
+      await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 4, lot });
+
+      const lots = await connector.getLotsBySkus([sku!], [locationA()]);
+
+      if (!connector.capabilities.lots) {
+        expect(lots).toEqual([]);
+        return;
+      }
+      expect(lots).toEqual([{ number: lot.number, sku, location: locationA(), quantity: 4, expiresOn: connector.capabilities.lotExpiry ? lot.expiresOn : null }]);
+    });
+
+    describe('shipment feed', () => {
+      const shipmentsOf = (changes: ShipmentChanges, reference: string): Shipment[] => changes.shipments.filter((s) => s.salesOrderReference === reference);
+
+      it('reports a done shipment once, with its lines, its tracking number and the lot it took', { timeout }, async () => {
+        const [sku] = await makeProducts(['SHIP'], { lotTracked: true });
+        const lot = { number: `LS-${run}`, expiresOn: '2031-03-31' };
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 5, lot });
+        const reference = newReference('SHIP');
+        await connector.createSalesOrder(orderFor(reference, [{ sku: sku!, quantity: 2, location: locationA(), unitPrice: '6.00' }]));
+        const start = await connector.getShipmentsChangedSince(null);
+        expect(start.shipments).toEqual([]);
+        const tracking = `TRK-${run}-1`;
+
+        await fixture.shipSalesOrder(reference, { trackingNumber: tracking, lines: [{ sku: sku!, quantity: 2, lotNumber: lot.number }] });
+        const changes = await connector.getShipmentsChangedSince(start.nextWatermark);
+
+        if (!connector.capabilities.shipments) {
+          expect(changes.shipments).toEqual([]);
+          return;
+        }
+        const [shipment, ...more] = shipmentsOf(changes, reference);
+        expect(more).toEqual([]);
+        expect(shipment).toMatchObject({
+          salesOrderReference: reference,
+          trackingNumber: tracking,
+          lines: [{ sku, quantity: 2, location: locationA(), lotNumber: connector.capabilities.lots ? lot.number : null }],
+        });
+        expect(shipment!.id).toMatch(/\S/);
+        expect(shipment!.erpReference).toMatch(/\S/);
+        expect(Number.isNaN(Date.parse(shipment!.shippedAt)), `shippedAt ${shipment!.shippedAt} is a date`).toBe(false);
+        expect(shipmentsOf(await connector.getShipmentsChangedSince(changes.nextWatermark), reference)).toEqual([]);
+      });
+
+      it('reports a partial shipment and then the rest as two shipments, after which the order is done', { timeout }, async () => {
+        const [sku] = await makeProducts(['PARTIAL']);
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 10 });
+        const reference = newReference('PARTIAL');
+        await connector.createSalesOrder(orderFor(reference, [{ sku: sku!, quantity: 5, location: locationA(), unitPrice: '4.00' }]));
+        const start = await connector.getShipmentsChangedSince(null);
+
+        await fixture.shipSalesOrder(reference, { trackingNumber: `TRK-${run}-A`, lines: [{ sku: sku!, quantity: 2 }] });
+        const first = await connector.getShipmentsChangedSince(start.nextWatermark);
+        await fixture.shipSalesOrder(reference, { trackingNumber: `TRK-${run}-B`, lines: [{ sku: sku!, quantity: 3 }] });
+        const second = await connector.getShipmentsChangedSince(first.nextWatermark);
+        const third = await connector.getShipmentsChangedSince(second.nextWatermark);
+
+        if (!connector.capabilities.shipments) {
+          expect([...first.shipments, ...second.shipments]).toEqual([]);
+          return;
+        }
+        const [partial, ...moreFirst] = shipmentsOf(first, reference);
+        const [rest, ...moreSecond] = shipmentsOf(second, reference);
+        expect([moreFirst, moreSecond]).toEqual([[], []]);
+        expect(partial).toMatchObject({ trackingNumber: `TRK-${run}-A`, lines: [{ sku, quantity: 2, location: locationA(), lotNumber: null }] });
+        expect(rest).toMatchObject({ trackingNumber: `TRK-${run}-B`, lines: [{ sku, quantity: 3, location: locationA(), lotNumber: null }] });
+        expect(rest!.id).not.toBe(partial!.id);
+        expect(shipmentsOf(third, reference)).toEqual([]);
+        expect(await connector.findSalesOrder(reference)).toMatchObject({ status: 'done', lines: [{ sku, quantity: 5, shippedQuantity: 5 }] });
+      });
+
+      it('starts from now on a null watermark: shipments done before it are never reported', { timeout }, async () => {
+        const [sku] = await makeProducts(['SHIPPED-BEFORE']);
+        await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 3 });
+        const reference = newReference('SHIPPED-BEFORE');
+        await connector.createSalesOrder(orderFor(reference, [{ sku: sku!, quantity: 1, location: locationA(), unitPrice: '2.00' }]));
+        await fixture.shipSalesOrder(reference, { trackingNumber: null, lines: [{ sku: sku!, quantity: 1 }] });
+
+        const start = await connector.getShipmentsChangedSince(null);
+        const next = await connector.getShipmentsChangedSince(start.nextWatermark);
+
+        expect(start.shipments).toEqual([]);
+        expect(shipmentsOf(next, reference)).toEqual([]);
+      });
     });
 
     async function onHandOf(sku: string, location: string): Promise<number> {

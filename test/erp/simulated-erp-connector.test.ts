@@ -32,6 +32,8 @@ function contractSetup(erp: SimulatedErp, options: SimulatedErpConnectorOptions 
       },
       receiveStock: async (input) => erp.receiveStock(input),
       assignSalesOrder: async (reference) => erp.assignSalesOrder(reference),
+      // The simulated ERP takes lots itself (soonest expiry first): the suite names lots alone in stock.
+      shipSalesOrder: async (reference, options) => erp.shipSalesOrder(reference, { trackingNumber: options.trackingNumber, lines: options.lines.map(({ sku, quantity }) => ({ sku, quantity })) }),
       createOtherChannelOrder: async (input) => {
         erp.createWholesaleOrder(input);
       },
