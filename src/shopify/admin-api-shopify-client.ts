@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { chunk } from '../shared/collections.js';
 import { NotFoundError } from '../shared/errors.js';
 import type {
+  CreateMetafieldDefinitionMutation,
   CreateWebhookSubscriptionMutation,
   FindOrderQuery,
   GetInventoryLevelsAtLocationQuery,
@@ -30,7 +31,7 @@ import { bulkInventoryLevelsQuery, bulkVariantsQuery } from './operations/bulk.o
 import { getInventoryLevelsAtLocationDocument, listInventoryLevelsAtLocationDocument } from './operations/inventory.operations.js';
 import { listLocationsDocument } from './operations/locations.operations.js';
 import { findOrderDocument, listOrdersDocument, orderDetailLineItemsDocument, orderLineItemsDocument } from './operations/orders.operations.js';
-import { getVariantMetafieldsDocument, listVariantsDocument, setMetafieldsDocument } from './operations/variants.operations.js';
+import { createMetafieldDefinitionDocument, getVariantMetafieldsDocument, listVariantsDocument, setMetafieldsDocument } from './operations/variants.operations.js';
 import { createWebhookSubscriptionDocument, listWebhookSubscriptionsDocument } from './operations/webhooks.operations.js';
 import { SINGLE_QUERY_MAX_COST } from './query-cost.js';
 import { setAvailableQuantities } from './set-available-quantities.js';
@@ -39,7 +40,9 @@ import { ShopifyError } from './shopify.errors.js';
 import type {
   CreateFulfillmentInput,
   CreateWebhookSubscription,
+  GuardedVariantMetafield,
   InventoryItemLocation,
+  MetafieldWriteOutcome,
   InventoryLevelQuantities,
   LocationId,
   OrderId,
@@ -59,6 +62,7 @@ import type {
   ShopifyVariant,
   VariantId,
   VariantMetafield,
+  VariantMetafieldDefinition,
   WebhookSubscription,
 } from './shopify-client.js';
 
@@ -100,6 +104,7 @@ const operations = {
   createWebhook: prepareOperation(createWebhookSubscriptionDocument),
   getMetafields: prepareOperation(getVariantMetafieldsDocument),
   setMetafields: prepareOperation(setMetafieldsDocument),
+  createMetafieldDefinition: prepareOperation(createMetafieldDefinitionDocument),
 };
 
 /** Shopify's cap on `first` and on input arrays such as `nodes(ids:)`. */
@@ -458,7 +463,9 @@ export class AdminApiShopifyClient implements ShopifyClient {
       });
       for (const node of data.nodes) {
         if (!node || !('id' in node)) continue;
-        for (const field of node.metafields.nodes) metafields.push({ variantId: node.id, namespace: field.namespace, key: field.key, type: field.type, value: field.value });
+        for (const field of node.metafields.nodes) {
+          metafields.push({ variantId: node.id, namespace: field.namespace, key: field.key, type: field.type, value: field.value, compareDigest: field.compareDigest });
+        }
       }
     }
     return metafields;
@@ -474,6 +481,61 @@ export class AdminApiShopifyClient implements ShopifyClient {
         throw new ShopifyError('SHOPIFY_USER_ERROR', `Shopify refused metafields: ${userErrors.map((error) => error.message).join('; ')}`, { userErrors });
       }
     }
+  }
+
+  async writeVariantMetafields(metafields: readonly GuardedVariantMetafield[]): Promise<MetafieldWriteOutcome[]> {
+    const outcomes: (MetafieldWriteOutcome | undefined)[] = new Array(metafields.length);
+    const send = async (indexes: readonly number[]): Promise<number[]> => {
+      const { data } = await this.#transport.request<SetMetafieldsMutation>(operations.setMetafields, {
+        metafields: indexes.map((index) => {
+          const field = metafields[index]!;
+          return { ownerId: field.variantId, namespace: field.namespace, key: field.key, type: field.type, value: field.value, compareDigest: field.compareDigest };
+        }),
+      });
+      const payload = data.metafieldsSet;
+      const userErrors = payload?.userErrors ?? [];
+      if (userErrors.length === 0) {
+        const digests = new Map((payload?.metafields ?? []).map((written) => [`${'id' in written.owner ? written.owner.id : ''}|${written.namespace}.${written.key}`, written.compareDigest]));
+        for (const index of indexes) {
+          const field = metafields[index]!;
+          outcomes[index] = { status: 'applied', variantId: field.variantId, compareDigest: digests.get(`${field.variantId}|${field.namespace}.${field.key}`) ?? null };
+        }
+        return [];
+      }
+      // All or none: the refused elements get their outcome, the others were kept back by them.
+      const refused = new Set<number>();
+      for (const error of userErrors) {
+        const position = error.elementIndex ?? null;
+        if (position === null || position < 0 || position >= indexes.length) {
+          throw new ShopifyError('SHOPIFY_USER_ERROR', `Shopify refused metafields: ${userErrors.map((e) => e.message).join('; ')}`, { userErrors });
+        }
+        const index = indexes[position]!;
+        refused.add(index);
+        const variantId = metafields[index]!.variantId;
+        outcomes[index] = error.code === 'STALE_OBJECT' ? { status: 'stale', variantId } : { status: 'failed', variantId, code: error.code ?? 'INVALID', message: error.message };
+      }
+      return indexes.filter((index) => !refused.has(index));
+    };
+    for (const group of chunk(metafields.map((_, index) => index), METAFIELDS_PER_SET)) {
+      const keptBack = await send(group);
+      if (keptBack.length === 0) continue;
+      const stillKeptBack = await send(keptBack);
+      for (const index of stillKeptBack) {
+        outcomes[index] = { status: 'failed', variantId: metafields[index]!.variantId, code: 'KEPT_BACK', message: 'another metafield of the same call was refused twice' };
+      }
+    }
+    return outcomes.map((outcome) => outcome!);
+  }
+
+  async ensureVariantMetafieldDefinition(definition: VariantMetafieldDefinition): Promise<'created' | 'exists'> {
+    const { data } = await this.#transport.request<CreateMetafieldDefinitionMutation>(operations.createMetafieldDefinition, {
+      definition: { ...definition, ownerType: 'PRODUCTVARIANT' },
+    });
+    const payload = data.metafieldDefinitionCreate;
+    if (payload?.createdDefinition) return 'created';
+    const userErrors = payload?.userErrors ?? [];
+    if (userErrors.some((error) => error.code === 'TAKEN')) return 'exists';
+    throw new ShopifyError('SHOPIFY_USER_ERROR', `Shopify refused the metafield definition: ${userErrors.map((error) => error.message).join('; ') || 'no payload'}`, { userErrors });
   }
 
   getOrderFulfilments(orderId: OrderId): Promise<ShopifyOrderFulfilments | null> {

@@ -196,6 +196,37 @@ export interface VariantMetafield {
   /** Shopify metafield type, e.g. `json`, `single_line_text_field`. */
   type: string;
   value: string;
+  /** Shopify's digest of the value as read (the guard `compareDigest` of a later write); absent when not read. */
+  compareDigest?: string | null;
+}
+
+/**
+ * One metafield to write under a guard: `compareDigest` is the digest last read or written (the
+ * write is refused as `stale` when the metafield changed since); null writes unguarded (a
+ * metafield Stockbridge never wrote).
+ */
+export interface GuardedVariantMetafield extends VariantMetafield {
+  compareDigest: string | null;
+}
+
+/**
+ * What happened to one guarded metafield write, in request order.
+ * - `applied`: written; `compareDigest` is Shopify's digest of the new value (null if it did not say).
+ * - `stale`: not written, the metafield changed since `compareDigest` (Shopify's `STALE_OBJECT`).
+ * - `failed`: refused with Shopify's code (e.g. `INVALID` for a deleted variant).
+ */
+export type MetafieldWriteOutcome =
+  | { status: 'applied'; variantId: VariantId; compareDigest: string | null }
+  | { status: 'stale'; variantId: VariantId }
+  | { status: 'failed'; variantId: VariantId; code: string; message: string };
+
+/** A metafield definition: the type and the name and description merchants see in the admin. */
+export interface VariantMetafieldDefinition {
+  namespace: string;
+  key: string;
+  type: string;
+  name: string;
+  description: string;
 }
 
 /** One line of a fulfilment order: units of one order line to ship from the order's location. */
@@ -311,6 +342,17 @@ export interface ShopifyClient {
 
   /** Creates or overwrites the metafields (≤25 per Shopify call, split internally); throws `SHOPIFY_USER_ERROR` when refused. */
   setVariantMetafields(metafields: readonly VariantMetafield[]): Promise<void>;
+
+  /**
+   * Writes the metafields, each guarded by its `compareDigest`, 25 per Shopify call. Shopify
+   * applies a call all or none; the client re-sends once, without them, the elements of a call
+   * that another element's refusal kept back, so one stale or refused variant never blocks the
+   * others. Returns one outcome per input, in order.
+   */
+  writeVariantMetafields(metafields: readonly GuardedVariantMetafield[]): Promise<MetafieldWriteOutcome[]>;
+
+  /** Creates the variant metafield definition; `exists` when the shop has it already (Shopify's `TAKEN`). */
+  ensureVariantMetafieldDefinition(definition: VariantMetafieldDefinition): Promise<'created' | 'exists'>;
 
   /**
    * The order's fulfilment orders (with what remains to ship on each line) and its fulfilments

@@ -194,8 +194,24 @@ describe('AdminApiShopifyClient against the Shopify simulator', () => {
       const [variant] = await client.findVariantsBySkus(['SKU-000003']);
       await client.setVariantMetafields([{ variantId: variant!.variantId, namespace: 'erp', key: 'lots', type: 'json', value: '["L1","L2"]' }]);
       expect(await client.getVariantMetafields([variant!.variantId], 'erp')).toEqual([
-        { variantId: variant!.variantId, namespace: 'erp', key: 'lots', type: 'json', value: '["L1","L2"]' },
+        { variantId: variant!.variantId, namespace: 'erp', key: 'lots', type: 'json', value: '["L1","L2"]', compareDigest: expect.any(String) },
       ]);
+    });
+
+    it('writes guarded metafields: a stale compareDigest is refused for that variant alone, and the digest answered guards the next write', async () => {
+      const { client } = await startShop();
+      const variants = await client.findVariantsBySkus(['SKU-000004', 'SKU-000005']);
+      const [a, b] = variants.map((v) => v.variantId).sort();
+      const field = (variantId: string, value: string, compareDigest: string | null) => ({ variantId, namespace: 'stockbridge', key: 'lots', type: 'json', value, compareDigest });
+      const first = await client.writeVariantMetafields([field(a!, '{"lots":[]}', null), field(b!, '{"lots":[]}', null)]);
+      expect(first.map((outcome) => outcome.status)).toEqual(['applied', 'applied']);
+      const digestA = first[0]!.status === 'applied' ? first[0]!.compareDigest : null;
+      expect(digestA).toEqual(expect.any(String));
+      // b's digest is made up: b is stale, a (kept back by Shopify's all-or-none) is sent again and written.
+      const second = await client.writeVariantMetafields([field(a!, '{"lots":[1]}', digestA), field(b!, '{"lots":[1]}', 'not-the-digest')]);
+      expect(second.map((outcome) => outcome.status)).toEqual(['applied', 'stale']);
+      const read = await client.getVariantMetafields([a!, b!], 'stockbridge');
+      expect(read.map((m) => [m.variantId, m.value]).sort()).toEqual([[a, '{"lots":[1]}'], [b, '{"lots":[]}']]);
     });
   });
 

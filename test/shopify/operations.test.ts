@@ -19,6 +19,7 @@ const sampleVariables: Record<string, Record<string, unknown>> = {
   ListVariants: { first: 250, query: 'sku:A OR sku:B' },
   GetVariantMetafields: { ids: Array.from({ length: 40 }, (_, i) => `gid://shopify/ProductVariant/${i}`), first: 20 },
   SetMetafields: { metafields: [] },
+  CreateMetafieldDefinition: { definition: { namespace: 'stockbridge', key: 'lots', type: 'json', name: 'Lots', ownerType: 'PRODUCTVARIANT' } },
   GetInventoryLevelsAtLocation: { ids: Array.from({ length: 250 }, (_, i) => `gid://shopify/InventoryItem/${i}`), locationId: 'gid://shopify/Location/1' },
   ListInventoryLevelsAtLocation: { locationId: 'gid://shopify/Location/1', first: 250 },
   SetInventoryQuantities: { input: {}, idempotencyKey: 'k' },

@@ -14,3 +14,4 @@ export * from './privacy.js';
 export * from './shopify-app.js';
 export * from './lots.js';
 export * from './fulfilments.js';
+export * from './sync-shopify-edits.js';

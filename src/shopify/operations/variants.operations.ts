@@ -38,6 +38,7 @@ export const getVariantMetafieldsDocument = /* GraphQL */ `#graphql
             key
             type
             value
+            compareDigest
           }
         }
       }
@@ -45,11 +46,40 @@ export const getVariantMetafieldsDocument = /* GraphQL */ `#graphql
   }
 `;
 
-/** Creates or overwrites metafields (at most 25 per call). */
+/**
+ * Creates or overwrites metafields (at most 25 per call, all or none: one refused element keeps
+ * every other one of the call unwritten); answers each written one's `compareDigest`, the guard
+ * of the next write.
+ */
 export const setMetafieldsDocument = /* GraphQL */ `#graphql
   mutation SetMetafields($metafields: [MetafieldsSetInput!]!) {
     metafieldsSet(metafields: $metafields) {
       metafields {
+        id
+        namespace
+        key
+        compareDigest
+        owner {
+          ... on ProductVariant {
+            id
+          }
+        }
+      }
+      userErrors {
+        field
+        message
+        code
+        elementIndex
+      }
+    }
+  }
+`;
+
+/** Declares a metafield (its type, and the name and description merchants see in the admin). */
+export const createMetafieldDefinitionDocument = /* GraphQL */ `#graphql
+  mutation CreateMetafieldDefinition($definition: MetafieldDefinitionInput!) {
+    metafieldDefinitionCreate(definition: $definition) {
+      createdDefinition {
         id
       }
       userErrors {
