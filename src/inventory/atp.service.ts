@@ -124,7 +124,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
   const { db, shop, erp, log, now, pushSignal } = deps;
   const positions = createPositionsRepository(db, shop);
   const catalogue = createErpCatalogueRepository(db, shop);
-  const locationMappings = createLocationMappingRepository(db, shop);
+  const locationViews = createLocationMappingRepository(db, shop);
 
   async function locationsForPositions(): Promise<string[]> {
     let codes = await positions.positionLocations();
@@ -357,7 +357,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
       if (sku !== null && (await catalogue.findErpProducts([sku])).length === 0) {
         throw new InventoryError('UNKNOWN_SKU', `No product with SKU ${sku} in the ERP catalogue`, { sku });
       }
-      if (location !== null && (await locationMappings.listLocationViews([location])).length === 0) {
+      if (location !== null && (await locationViews.listLocationViews([location])).length === 0) {
         throw new InventoryError('UNKNOWN_LOCATION', `No ERP location ${location}`, { location });
       }
       const at = now();

@@ -75,7 +75,7 @@ function decodeCursor(cursor: string): string {
 export function createInventoryReadService(deps: InventoryReadServiceDeps): InventoryReadService {
   const { db, shop, erp, mapping } = deps;
   const catalogue = createErpCatalogueRepository(db, shop);
-  const locationMappings = createLocationMappingRepository(db, shop);
+  const locationViews = createLocationMappingRepository(db, shop);
   const pushTargets = createPushTargetsRepository(db, shop);
   const positions = createPositionsRepository(db, shop);
 
@@ -157,7 +157,7 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
     },
 
     async getLocationsByCode() {
-      const views = await locationMappings.listLocationViews('all');
+      const views = await locationViews.listLocationViews('all');
       return new Map(views.map((view) => [view.code, view]));
     },
 
