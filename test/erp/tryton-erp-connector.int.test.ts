@@ -65,6 +65,13 @@ if (ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD) {
     const client = new TrytonRpcClient({ ...credentials, logger });
     const fixture = new TrytonErpFixture(client);
     const run = randomBytes(4).toString('hex').toUpperCase();
+    const order = (externalReference: string, name: string) => ({
+      externalReference,
+      name,
+      customer: { name: 'Grace Hopper', email: `grace-${run}@example.com`, phone: null },
+      shippingAddress: null,
+      currency: 'EUR',
+    });
     const terms = async (sku: string, location: string) => {
       const { levels } = await connector.getStockBySkus([sku], [location]);
       const { onHand, allocated, wholesaleCommitted } = levels[0]!;
@@ -154,6 +161,47 @@ if (ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD) {
       };
       await expect(connector.createSalesOrder(order)).rejects.toMatchObject({ code: 'ERP_REJECTED' });
       expect(await fixture.countSalesOrders(reference)).toBe(0);
+    });
+
+    it('reports a shipment that took two lots as one line per lot, and leaves out shipments of sales Stockbridge did not make', { timeout: 90_000 }, async () => {
+      const sku = `TT${run}-TWOLOTS`;
+      const reference = `gid://shopify/Order/${run}-TWOLOTS`;
+      const wholesale = `WS-${run}-SHIPPED`;
+      await fixture.createProducts([{ sku, name: 'Two-lot product', lotTracked: true }]);
+      await fixture.receiveStock({ sku, location: 'WH', quantity: 2, lot: { number: `A-${run}`, expiresOn: '2030-01-31' } });
+      await fixture.receiveStock({ sku, location: 'WH', quantity: 5, lot: { number: `B-${run}`, expiresOn: '2030-05-31' } });
+      await connector.createSalesOrder({ ...order(reference, '#9003'), lines: [{ sku, quantity: 4, location: 'WH', unitPrice: '3.00' }] });
+      await fixture.createOtherChannelOrder({ reference: wholesale, lines: [{ sku, location: 'WH', quantity: 1 }] });
+      const start = await connector.getShipmentsChangedSince(null);
+
+      await fixture.shipSalesOrder(reference, { trackingNumber: `TWO-${run}`, lines: [{ sku, quantity: 2, lotNumber: `A-${run}` }, { sku, quantity: 2, lotNumber: `B-${run}` }] });
+      await fixture.shipSalesOrder(wholesale, { trackingNumber: `WS-${run}` });
+      const changes = await connector.getShipmentsChangedSince(start.nextWatermark);
+
+      expect(changes.shipments.filter((s) => s.salesOrderReference === wholesale || s.trackingNumber === `WS-${run}`)).toEqual([]);
+      const [shipment] = changes.shipments.filter((s) => s.salesOrderReference === reference);
+      expect(shipment?.lines.map((l) => [l.lotNumber, l.quantity]).sort()).toEqual([
+        [`A-${run}`, 2],
+        [`B-${run}`, 2],
+      ]);
+    });
+
+    it('reports a done shipment again, once, when the warehouse corrects its tracking number', { timeout: 90_000 }, async () => {
+      const sku = `TT${run}-RETRACK`;
+      const reference = `gid://shopify/Order/${run}-RETRACK`;
+      await fixture.createProducts([{ sku, name: 'Re-tracked product' }]);
+      await fixture.receiveStock({ sku, location: 'WH', quantity: 3 });
+      await connector.createSalesOrder({ ...order(reference, '#9004'), lines: [{ sku, quantity: 1, location: 'WH', unitPrice: '3.00' }] });
+      const start = await connector.getShipmentsChangedSince(null);
+      const { id } = await fixture.shipSalesOrder(reference, { trackingNumber: 'WRONG-1' });
+      const first = await connector.getShipmentsChangedSince(start.nextWatermark);
+
+      await client.model('stock.shipment.out', 'write', [[id], { reference: `RIGHT-${run}` }], z.null());
+      const second = await connector.getShipmentsChangedSince(first.nextWatermark);
+      const third = await connector.getShipmentsChangedSince(second.nextWatermark);
+
+      const of = (changes: { shipments: readonly { id: string; trackingNumber: string | null }[] }) => changes.shipments.filter((s) => s.id === String(id)).map((s) => s.trackingNumber);
+      expect([of(first), of(second), of(third)]).toEqual([['WRONG-1'], [`RIGHT-${run}`], []]);
     });
 
     it('reads the seeded lots with their expiry dates', { timeout: 60_000 }, async () => {
