@@ -13,4 +13,4 @@ export type { PushSignalHub } from './push-signal.js';
 export { requestPush, type PushSignal, type PositionKey } from './push-requests.js';
 export { groupPushTargets } from './push-targets.js';
 export { IDENTITY_CONVERSION, toErpUnits, toShopifyUnits } from './unit-conversion.js';
-export type { PushTarget, ShopifyPushGroup, SkuMapping, UnitConversion } from './inventory.models.js';
+export type { ErpSource, PushTarget, ShopifyPushGroup, SkuMapping, UnitConversion } from './inventory.models.js';

@@ -1,5 +1,3 @@
-import type { Principal } from '../auth/api-key.models.js';
-
 export const reservationStatuses = ['ACTIVE', 'COMMITTED', 'RELEASED', 'EXPIRED'] as const;
 export type ReservationStatus = (typeof reservationStatuses)[number];
 
@@ -43,7 +41,8 @@ export interface ReservationActor {
   readonly seesAll: boolean;
 }
 
-export function actorOf(principal: Principal): ReservationActor {
+/** The actor of a request, from the API key it authenticated with (the auth domain's principal). */
+export function actorOf(principal: { readonly keyId: string; readonly scopes: ReadonlySet<string> }): ReservationActor {
   return { id: principal.keyId, seesAll: principal.scopes.has('admin') };
 }
 
