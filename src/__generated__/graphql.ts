@@ -135,6 +135,20 @@ export type InventoryDrift = {
   sku: Scalars['String']['output'];
 };
 
+export type InventoryDriftConnection = {
+  __typename?: 'InventoryDriftConnection';
+  edges: Array<InventoryDriftEdge>;
+  pageInfo: PageInfo;
+  /** How many items match, over every page; counted only when asked for. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
+};
+
+export type InventoryDriftEdge = {
+  __typename?: 'InventoryDriftEdge';
+  cursor: Scalars['String']['output'];
+  node: InventoryDrift;
+};
+
 /** How the inventory push runs: ON writes to Shopify, SHADOW computes and records what it would write and the drift (writing nothing), OFF pushes nothing. */
 export type InventoryPushMode =
   | 'OFF'
@@ -365,6 +379,8 @@ export type OrderConnection = {
   __typename?: 'OrderConnection';
   edges: Array<OrderEdge>;
   pageInfo: PageInfo;
+  /** How many items match, over every page; counted only when asked for. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type OrderEdge = {
@@ -442,11 +458,20 @@ export type OrdersToErpMode =
   | 'OFF'
   | 'ON';
 
-/** Relay pagination: where a page ends and whether another follows. */
+/**
+ * Relay pagination: where a page starts and ends and whether others follow. Every connection
+ * pages the same way: `first` defaults to 50 and may be at most 250 (more is a BAD_USER_INPUT
+ * error, never a shorter page); `after` takes a cursor of the same list, which is opaque.
+ */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** The cursor of the page's last edge; null when the page is empty. */
   endCursor?: Maybe<Scalars['String']['output']>;
   hasNextPage: Scalars['Boolean']['output'];
+  /** True when the page was asked for `after` a cursor (paging is forward only). */
+  hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the page's first edge; null when the page is empty. */
+  startCursor?: Maybe<Scalars['String']['output']>;
 };
 
 /**
@@ -506,6 +531,8 @@ export type ProductConnection = {
   __typename?: 'ProductConnection';
   edges: Array<ProductEdge>;
   pageInfo: PageInfo;
+  /** How many items match, over every page; counted only when asked for. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type ProductEdge = {
@@ -544,11 +571,14 @@ export type Query = {
   /** The gateway's health and go-live switches. */
   health: Health;
   /**
-   * Mapped positions whose ATP differs from Shopify's last read `available`; `location` is an ERP
-   * location code. At most `first` (default 100, at most 1,000); more is a RESULT_TOO_LARGE error
-   * (narrow with `location`, or run a full reconcile, which corrects drift).
+   * Mapped positions whose ATP differs from Shopify's last read `available`, in SKU order;
+   * `location` is an ERP location code. At most `first` (default 100, at most 1,000); more is a
+   * RESULT_TOO_LARGE error (narrow with `sku` or `location`, page with `inventoryDriftConnection`,
+   * or run a full reconcile, which corrects drift).
    */
   inventoryDrift: Array<InventoryDrift>;
+  /** `inventoryDrift` as a connection, in SKU order, for when there is much of it. */
+  inventoryDriftConnection: InventoryDriftConnection;
   /**
    * ERP locations with their Shopify location, in code order: at most `first` (default 100, at
    * most 1,000); more is a RESULT_TOO_LARGE error (narrow with `warehouse`).
@@ -599,6 +629,15 @@ export type QueryApiKeysArgs = {
 export type QueryInventoryDriftArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   location?: InputMaybe<Scalars['String']['input']>;
+  sku?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryInventoryDriftConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  location?: InputMaybe<Scalars['String']['input']>;
+  sku?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -720,6 +759,8 @@ export type ReservationConnection = {
   __typename?: 'ReservationConnection';
   edges: Array<ReservationEdge>;
   pageInfo: PageInfo;
+  /** How many items match, over every page; counted only when asked for. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type ReservationEdge = {
@@ -953,6 +994,8 @@ export type SyncRunConnection = {
   __typename?: 'SyncRunConnection';
   edges: Array<SyncRunEdge>;
   pageInfo: PageInfo;
+  /** How many items match, over every page; counted only when asked for. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type SyncRunEdge = {
@@ -1050,6 +1093,8 @@ export type WebhookDeliveryConnection = {
   __typename?: 'WebhookDeliveryConnection';
   edges: Array<WebhookDeliveryEdge>;
   pageInfo: PageInfo;
+  /** How many items match, over every page; counted only when asked for. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type WebhookDeliveryEdge = {
@@ -1199,6 +1244,8 @@ export type ResolversTypes = ResolversObject<{
   InsufficientStock: ResolverTypeWrapper<InsufficientStock>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   InventoryDrift: ResolverTypeWrapper<DriftRecord>;
+  InventoryDriftConnection: ResolverTypeWrapper<Omit<InventoryDriftConnection, 'edges'> & { edges: Array<ResolversTypes['InventoryDriftEdge']> }>;
+  InventoryDriftEdge: ResolverTypeWrapper<Omit<InventoryDriftEdge, 'node'> & { node: ResolversTypes['InventoryDrift'] }>;
   InventoryPushMode: InventoryPushMode;
   KitComponent: ResolverTypeWrapper<KitComponent>;
   Location: ResolverTypeWrapper<LocationView>;
@@ -1280,6 +1327,8 @@ export type ResolversParentTypes = ResolversObject<{
   InsufficientStock: InsufficientStock;
   Int: Scalars['Int']['output'];
   InventoryDrift: DriftRecord;
+  InventoryDriftConnection: Omit<InventoryDriftConnection, 'edges'> & { edges: Array<ResolversParentTypes['InventoryDriftEdge']> };
+  InventoryDriftEdge: Omit<InventoryDriftEdge, 'node'> & { node: ResolversParentTypes['InventoryDrift'] };
   KitComponent: KitComponent;
   Location: LocationView;
   LocationAvailability: PositionRecord;
@@ -1420,6 +1469,17 @@ export type InventoryDriftResolvers<ContextType = GraphQLContext, ParentType ext
   sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type InventoryDriftConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InventoryDriftConnection'] = ResolversParentTypes['InventoryDriftConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['InventoryDriftEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
+export type InventoryDriftEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InventoryDriftEdge'] = ResolversParentTypes['InventoryDriftEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['InventoryDrift'], ParentType, ContextType>;
+}>;
+
 export type KitComponentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['KitComponent'] = ResolversParentTypes['KitComponent']> = ResolversObject<{
   quantity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1513,6 +1573,7 @@ export type OrderResolvers<ContextType = GraphQLContext, ParentType extends Reso
 export type OrderConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OrderConnection'] = ResolversParentTypes['OrderConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['OrderEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type OrderEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OrderEdge'] = ResolversParentTypes['OrderEdge']> = ResolversObject<{
@@ -1542,6 +1603,8 @@ export type OrderLineResolvers<ContextType = GraphQLContext, ParentType extends 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type ProductResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product']> = ResolversObject<{
@@ -1562,6 +1625,7 @@ export type ProductResolvers<ContextType = GraphQLContext, ParentType extends Re
 export type ProductConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProductConnection'] = ResolversParentTypes['ProductConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['ProductEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type ProductEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProductEdge'] = ResolversParentTypes['ProductEdge']> = ResolversObject<{
@@ -1573,6 +1637,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, Partial<QueryApiKeysArgs>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   inventoryDrift?: Resolver<Array<ResolversTypes['InventoryDrift']>, ParentType, ContextType, Partial<QueryInventoryDriftArgs>>;
+  inventoryDriftConnection?: Resolver<ResolversTypes['InventoryDriftConnection'], ParentType, ContextType, Partial<QueryInventoryDriftConnectionArgs>>;
   locations?: Resolver<Array<ResolversTypes['Location']>, ParentType, ContextType, Partial<QueryLocationsArgs>>;
   lots?: Resolver<Array<ResolversTypes['Lot']>, ParentType, ContextType, Partial<QueryLotsArgs>>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
@@ -1611,6 +1676,7 @@ export type ReservationResolvers<ContextType = GraphQLContext, ParentType extend
 export type ReservationConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReservationConnection'] = ResolversParentTypes['ReservationConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['ReservationEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type ReservationEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReservationEdge'] = ResolversParentTypes['ReservationEdge']> = ResolversObject<{
@@ -1713,6 +1779,7 @@ export type SyncRunChangeResolvers<ContextType = GraphQLContext, ParentType exte
 export type SyncRunConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRunConnection'] = ResolversParentTypes['SyncRunConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['SyncRunEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type SyncRunEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRunEdge'] = ResolversParentTypes['SyncRunEdge']> = ResolversObject<{
@@ -1767,6 +1834,7 @@ export type WebhookDeliveryResolvers<ContextType = GraphQLContext, ParentType ex
 export type WebhookDeliveryConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDeliveryConnection'] = ResolversParentTypes['WebhookDeliveryConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['WebhookDeliveryEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type WebhookDeliveryEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDeliveryEdge'] = ResolversParentTypes['WebhookDeliveryEdge']> = ResolversObject<{
@@ -1804,6 +1872,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Health?: HealthResolvers<ContextType>;
   InsufficientStock?: InsufficientStockResolvers<ContextType>;
   InventoryDrift?: InventoryDriftResolvers<ContextType>;
+  InventoryDriftConnection?: InventoryDriftConnectionResolvers<ContextType>;
+  InventoryDriftEdge?: InventoryDriftEdgeResolvers<ContextType>;
   KitComponent?: KitComponentResolvers<ContextType>;
   Location?: LocationResolvers<ContextType>;
   LocationAvailability?: LocationAvailabilityResolvers<ContextType>;

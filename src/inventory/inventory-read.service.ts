@@ -1,10 +1,10 @@
 import { and, asc, eq, gt, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
-import { erpProducts, inventoryLevels, locationMappings, shopifyVariants, skuMappingConflicts, skuMappings } from '../db/schema/index.js';
+import { erpProducts, inventoryLevels, locationMappings as locationMappingTable, shopifyVariants, skuMappingConflicts, skuMappings } from '../db/schema/index.js';
 import type { ErpConnector, Lot } from '../erp/erp-connector.js';
-import { ValidationError } from '../shared/errors.js';
 import { listBound, ResultTooLargeError, withinBound } from '../shared/list-bounds.js';
-import type { AmbiguousSku, Connection, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SafetyStockRule, SkuMapping, SkuMappingReport } from './inventory.models.js';
+import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
+import type { AmbiguousSku, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SafetyStockRule, SkuMapping, SkuMappingReport } from './inventory.models.js';
 import { inList } from '../db/sql-lists.js';
 import { createErpCatalogueRepository } from './erp-catalogue.repository.js';
 import { createLocationMappingRepository } from './location-mapping.repository.js';
@@ -22,8 +22,8 @@ export interface InventoryReadService {
   findProduct(sku: string): Promise<ProductView | null>;
   /** Products by ERP SKU (one query): the product loader's batch; unknown SKUs are absent. */
   getProductsBySkus(skus: readonly string[]): Promise<Map<string, ProductView>>;
-  /** Products of the ERP catalogue in SKU order; `after` is an opaque cursor from a previous page. */
-  listProducts(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null }): Promise<Connection<ProductView>>;
+  /** Active products of the ERP catalogue in SKU order, one page (src/shared/pagination.ts). */
+  listProducts(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null; withTotalCount?: boolean }): Promise<Connection<ProductView>>;
   /** Read-model positions of these SKUs, by SKU (one query): the availability loader's batch. */
   getAvailabilityBySkus(skus: readonly string[]): Promise<Map<string, PositionRecord[]>>;
   /** Active locations in code order, optionally of one warehouse; bounded by `first` (src/shared/list-bounds.ts). */
@@ -38,8 +38,13 @@ export interface InventoryReadService {
    */
   listLots(args: { sku?: string | null; location?: string | null; first?: number | null }): Promise<readonly Lot[]>;
   getMappingReport(options?: { limit?: number }): Promise<SkuMappingReport>;
-  /** Pushable positions whose ATP (Shopify units) differs from Shopify's last read `available`. */
-  getDrift(args: { location?: string | null; first?: number | null }): Promise<DriftRecord[]>;
+  /**
+   * Pushable positions whose ATP (Shopify units) differs from Shopify's last read `available`,
+   * in SKU then Shopify location order; bounded by `first` (src/shared/list-bounds.ts).
+   */
+  getDrift(args: { location?: string | null; sku?: string | null; first?: number | null }): Promise<DriftRecord[]>;
+  /** The same drift, one page (src/shared/pagination.ts). */
+  listDrift(args: { location?: string | null; sku?: string | null; first?: number | null; after?: string | null; withTotalCount?: boolean }): Promise<Connection<DriftRecord>>;
   /** Safety stock rules, optionally of one SKU or location; bounded by `first`. */
   listSafetyStockRules(args: { sku?: string | null; location?: string | null; first?: number | null }): Promise<SafetyStockRule[]>;
 }
@@ -53,23 +58,20 @@ export interface InventoryReadServiceDeps {
   readonly mapping: MappingService;
 }
 
-const DEFAULT_PAGE = 50;
 /** `lots` without a SKU reads the whole catalogue live from the ERP: only up to this many products. */
 export const MAX_CATALOGUE_LOTS_PRODUCTS = 500;
-const MAX_PAGE = 500;
 
-function encodeCursor(sku: string): string {
-  return Buffer.from(JSON.stringify({ sku }), 'utf8').toString('base64url');
+/** A products cursor holds the SKU: the catalogue's key, unique per shop. */
+function productCursor(after: string): string {
+  const [sku] = decodeCursor('products', after, 1);
+  return typeof sku === 'string' ? sku : invalidCursor('products', after);
 }
 
-function decodeCursor(cursor: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { sku?: unknown };
-    if (typeof parsed.sku === 'string') return parsed.sku;
-  } catch {
-    // fall through to the error below: a cursor we did not issue
-  }
-  throw new ValidationError('after is not a cursor from a previous page', { after: cursor });
+/** A drift cursor holds the entry's SKU and Shopify location: one entry per pair. */
+function driftCursor(after: string): { sku: string; shopifyLocationId: string } {
+  const [sku, shopifyLocationId] = decodeCursor('inventoryDrift', after, 2);
+  if (typeof sku !== 'string' || typeof shopifyLocationId !== 'string') invalidCursor('inventoryDrift', after);
+  return { sku: sku as string, shopifyLocationId: shopifyLocationId as string };
 }
 
 export function createInventoryReadService(deps: InventoryReadServiceDeps): InventoryReadService {
@@ -113,6 +115,48 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
     }));
   }
 
+  /** Drift entries in (SKU, Shopify location) order, the keyset of the connection; one statement. */
+  function driftSql(filter: { location?: string | null; sku?: string | null }): SQL {
+    const scope = and(
+      filter.location
+        ? sql`t.shopify_location_id in (select lm.shopify_location_id from ${locationMappingTable} lm where lm.shop = ${shop} and lm.erp_location = ${filter.location})`
+        : undefined,
+      filter.sku ? sql`t.sku = ${filter.sku}` : undefined,
+    ) ?? sql`true`;
+    return sql`
+        with targets as (${pushTargets.pushTargetsSql(sql`true`)}),
+        groups as (
+          select t.sku, t.shopify_location_id, t.inventory_item_id, t.erp_units, t.shopify_units,
+                 array_agg(t.location order by t.location) as erp_locations,
+                 sum(il.available_to_promise) as atp,
+                 (array_agg(il.shopify_available order by il.shopify_read_at desc nulls last)
+                    filter (where il.shopify_available is not null))[1] as shopify_available
+          from targets t
+          join ${inventoryLevels} il on il.shop = ${shop} and il.sku = t.sku and il.location = t.location
+          where ${scope}
+          group by t.sku, t.shopify_location_id, t.inventory_item_id, t.erp_units, t.shopify_units
+        ),
+        drift as (
+          select * from groups
+          where shopify_available is not null
+            and shopify_available <> floor(atp * shopify_units / erp_units::float8 + 1e-9)
+        )`;
+  }
+
+  async function selectDrift(filter: { location?: string | null; sku?: string | null }, after: { sku: string; shopifyLocationId: string } | null, limit: number): Promise<DriftRow[]> {
+    const continues = after ? sql`(sku, shopify_location_id) > (${after.sku}, ${after.shopifyLocationId})` : sql`true`;
+    const result = await db.execute(sql`${driftSql(filter)}
+        select * from drift where ${continues}
+        order by sku, shopify_location_id
+        limit ${limit}`);
+    return rowsOf<DriftRow>(result);
+  }
+
+  async function countDrift(filter: { location?: string | null; sku?: string | null }): Promise<number> {
+    const [row] = rowsOf<{ count: number | string }>(await db.execute(sql`${driftSql(filter)} select count(*)::int as count from drift`));
+    return Number(row?.count ?? 0);
+  }
+
   async function getLotsBySkus(skus: readonly string[], locations?: readonly string[]): Promise<readonly Lot[]> {
     if (skus.length === 0) return [];
     return erp.getLotsBySkus(skus, locations);
@@ -129,22 +173,36 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
       return new Map(products.map((p) => [p.sku, p]));
     },
 
-    async listProducts({ first, after, filter }) {
-      const size = Math.max(0, Math.min(first ?? DEFAULT_PAGE, MAX_PAGE));
+    async listProducts({ first, after, filter, withTotalCount }) {
+      const size = pageSize(first);
       const location = filter?.location?.trim() || null;
-      const where = and(
+      const matching = and(
         eq(erpProducts.active, true),
-        after ? gt(erpProducts.sku, decodeCursor(after)) : undefined,
         filter?.skus ? inList(erpProducts.sku, filter.skus) : undefined,
         location
           ? sql`exists (select 1 from ${inventoryLevels} l where l.shop = ${shop} and l.sku = ${erpProducts.sku} and l.location = ${location})`
           : undefined,
         filter?.mapped === true ? isNotNull(skuMappings.erpSku) : filter?.mapped === false ? isNull(skuMappings.erpSku) : undefined,
       );
-      const rows = await selectProducts(where, size + 1);
-      const page = rows.slice(0, size).map((product) => ({ ...product, locationScope: location }));
-      const edges = page.map((node) => ({ cursor: encodeCursor(node.sku), node }));
-      return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges[edges.length - 1]?.cursor ?? null } };
+      const countMatching = async (): Promise<number> => {
+        const [row] = await db
+          .select({ count: sql<number>`count(*)::int` })
+          .from(erpProducts)
+          .leftJoin(skuMappings, and(eq(skuMappings.shop, shop), eq(skuMappings.erpSku, erpProducts.sku)))
+          .where(matching);
+        return Number(row?.count ?? 0);
+      };
+      const [rows, totalCount] = await Promise.all([
+        selectProducts(and(matching, after ? gt(erpProducts.sku, productCursor(after)) : undefined), size + 1),
+        withTotalCount ? countMatching() : null,
+      ]);
+      return toConnection('products', rows, {
+        first: size,
+        after,
+        keyOf: (product) => [product.sku],
+        nodeOf: (product): ProductView => ({ ...product, locationScope: location }),
+        totalCount,
+      });
     },
 
     getAvailabilityBySkus: (skus) => positions.getPositionsBySkus(skus),
@@ -184,47 +242,49 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
 
     getMappingReport: (options) => mapping.getMappingReport(options),
 
-    async getDrift({ location, first }) {
+    async getDrift({ location, sku, first }) {
       const bound = listBound(first);
-      const scope = location
-        ? sql`t.shopify_location_id in (select lm.shopify_location_id from ${locationMappings} lm where lm.shop = ${shop} and lm.erp_location = ${location})`
-        : sql`true`;
-      const result = await db.execute(sql`
-        with targets as (${pushTargets.pushTargetsSql(sql`true`)}),
-        groups as (
-          select t.sku, t.shopify_location_id, t.inventory_item_id, t.erp_units, t.shopify_units,
-                 array_agg(t.location order by t.location) as erp_locations,
-                 sum(il.available_to_promise) as atp,
-                 (array_agg(il.shopify_available order by il.shopify_read_at desc nulls last)
-                    filter (where il.shopify_available is not null))[1] as shopify_available
-          from targets t
-          join ${inventoryLevels} il on il.shop = ${shop} and il.sku = t.sku and il.location = t.location
-          where ${scope}
-          group by t.sku, t.shopify_location_id, t.inventory_item_id, t.erp_units, t.shopify_units
-        )
-        select * from groups
-        where shopify_available is not null
-          and shopify_available <> floor(atp * shopify_units / erp_units::float8 + 1e-9)
-        order by sku, shopify_location_id
-        limit ${bound + 1}`);
-      const rows = withinBound(rowsOf<DriftRow>(result), bound, 'inventoryDrift', 'narrow with location, or pass a larger first (a full reconcile corrects drift)');
-      return rows.map((row) => {
-        const conversion = { erpUnits: Number(row.erp_units), shopifyUnits: Number(row.shopify_units) };
-        const availableToPromise = toShopifyUnits(Number(row.atp), conversion);
-        const shopifyAvailable = Number(row.shopify_available);
-        const erpLocations = parseTextArray(row.erp_locations);
-        return {
-          sku: row.sku,
-          location: erpLocations.join('+'),
-          erpLocations,
-          shopifyLocationId: row.shopify_location_id,
-          inventoryItemId: row.inventory_item_id,
-          availableToPromise,
-          shopifyAvailable,
-          difference: shopifyAvailable - availableToPromise,
-        };
+      const rows = withinBound(
+        await selectDrift({ location, sku }, null, bound + 1),
+        bound,
+        'inventoryDrift',
+        'narrow with sku or location (a full reconcile corrects drift)',
+        'inventoryDriftConnection',
+      );
+      return rows.map(toDriftRecord);
+    },
+
+    async listDrift({ location, sku, first, after, withTotalCount }) {
+      const size = pageSize(first);
+      const [rows, totalCount] = await Promise.all([
+        selectDrift({ location, sku }, after ? driftCursor(after) : null, size + 1),
+        withTotalCount ? countDrift({ location, sku }) : null,
+      ]);
+      return toConnection('inventoryDrift', rows, {
+        first: size,
+        after,
+        keyOf: (row) => [row.sku, row.shopify_location_id],
+        nodeOf: toDriftRecord,
+        totalCount,
       });
     },
+  };
+}
+
+function toDriftRecord(row: DriftRow): DriftRecord {
+  const conversion = { erpUnits: Number(row.erp_units), shopifyUnits: Number(row.shopify_units) };
+  const availableToPromise = toShopifyUnits(Number(row.atp), conversion);
+  const shopifyAvailable = Number(row.shopify_available);
+  const erpLocations = parseTextArray(row.erp_locations);
+  return {
+    sku: row.sku,
+    location: erpLocations.join('+'),
+    erpLocations,
+    shopifyLocationId: row.shopify_location_id,
+    inventoryItemId: row.inventory_item_id,
+    availableToPromise,
+    shopifyAvailable,
+    difference: shopifyAvailable - availableToPromise,
   };
 }
 

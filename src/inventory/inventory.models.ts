@@ -215,8 +215,3 @@ export interface ProductFilter {
   readonly location?: string | null;
   readonly mapped?: boolean | null;
 }
-
-export interface Connection<T> {
-  readonly edges: Array<{ readonly cursor: string; readonly node: T }>;
-  readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
-}

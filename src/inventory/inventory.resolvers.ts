@@ -1,4 +1,5 @@
 import type { Resolvers } from '../__generated__/graphql.js';
+import { selectsTotalCount } from '../shared/pagination.js';
 import { ALL_LOCATIONS } from './inventory.loaders.js';
 import type { LocationView } from './inventory.models.js';
 
@@ -13,11 +14,12 @@ export const inventoryResolvers: Resolvers = {
   },
   Query: {
     product: (_parent, { sku }, { loaders }) => loaders.inventory.productBySku.load(sku),
-    products: (_parent, args, { services }) => services.inventory.reads.listProducts(args),
+    products: (_parent, args, { services }, info) => services.inventory.reads.listProducts({ ...args, withTotalCount: selectsTotalCount(info) }),
     locations: (_parent, args, { services }) => services.inventory.reads.listLocations(args),
     lots: (_parent, args, { services }) => services.inventory.reads.listLots(args).then((lots) => [...lots]),
     skuMappingReport: (_parent, { limit }, { services }) => services.inventory.reads.getMappingReport(limit === null || limit === undefined ? {} : { limit }),
     inventoryDrift: (_parent, args, { services }) => services.inventory.reads.getDrift(args),
+    inventoryDriftConnection: (_parent, args, { services }, info) => services.inventory.reads.listDrift({ ...args, withTotalCount: selectsTotalCount(info) }),
     safetyStockRules: (_parent, args, { services }) => services.inventory.reads.listSafetyStockRules(args),
   },
 

@@ -253,6 +253,16 @@ function visibleTo(actor: ReservationActor): SQL | undefined {
 }
 
 export function createReservationsRepository(db: Db, shop: string) {
+  /** What `list` and `count` read: the shop's reservations the actor sees, filtered. */
+  const listConditions = (actor: ReservationActor, filter: ReservationFilter): SQL | undefined =>
+    and(
+      eq(reservations.shop, shop),
+      visibleTo(actor),
+      filter.sku ? eq(reservations.sku, filter.sku) : undefined,
+      filter.location ? eq(reservations.location, filter.location) : undefined,
+      filter.status ? eq(reservations.status, filter.status) : undefined,
+    );
+
   return {
     /**
      * The atomic decision, for a batch of reservation requests in one transaction (one commit,
@@ -491,19 +501,19 @@ export function createReservationsRepository(db: Db, shop: string) {
       const rows = await db
         .select()
         .from(reservations)
-        .where(
-          and(
-            eq(reservations.shop, shop),
-            visibleTo(actor),
-            filter.sku ? eq(reservations.sku, filter.sku) : undefined,
-            filter.location ? eq(reservations.location, filter.location) : undefined,
-            filter.status ? eq(reservations.status, filter.status) : undefined,
-            afterSeq === null ? undefined : lt(reservations.seq, afterSeq),
-          ),
-        )
+        .where(and(listConditions(actor, filter), afterSeq === null ? undefined : lt(reservations.seq, afterSeq)))
         .orderBy(desc(reservations.seq))
         .limit(limit + 1);
       return rows.map((row) => ({ ...toReservation(row), seq: row.seq }));
+    },
+
+    /** How many reservations `list` would page through (one count). */
+    async count(actor: ReservationActor, filter: ReservationFilter): Promise<number> {
+      const [row] = await db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(reservations)
+        .where(listConditions(actor, filter));
+      return Number(row?.count ?? 0);
     },
 
     /** The audit trail of several reservations in one query, oldest event first. */

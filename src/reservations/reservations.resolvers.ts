@@ -1,4 +1,5 @@
 import type { InsufficientStock, NotFound, Resolvers } from '../__generated__/graphql.js';
+import { selectsTotalCount } from '../shared/pagination.js';
 import { actorOf, type ReserveOutcome } from './reservations.models.js';
 
 type ErrorResultShape = (InsufficientStock & { __typename: 'InsufficientStock' }) | (NotFound & { __typename: 'NotFound' });
@@ -45,17 +46,12 @@ export const reservationResolvers: Resolvers = {
     history: (reservation, _args, { loaders }) => loaders.reservations.reservationHistory.load(reservation.id),
   },
   Query: {
-    reservations: async (_parent, args, { services, principal }) => {
-      const page = await services.reservations.list(
+    reservations: (_parent, args, { services, principal }, info) =>
+      services.reservations.list(
         actorOf(principal),
         { sku: args.sku, location: args.location, status: args.status },
-        { first: args.first, after: args.after },
-      );
-      return {
-        edges: page.items.map(({ cursor, reservation }) => ({ cursor, node: reservation })),
-        pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
-      };
-    },
+        { first: args.first, after: args.after, withTotalCount: selectsTotalCount(info) },
+      ),
     reservation: (_parent, { id }, { services, principal }) => services.reservations.findById(actorOf(principal), id),
   },
   Mutation: {

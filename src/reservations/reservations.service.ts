@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { PositionKey, PushSignal } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { ValidationError } from '../shared/errors.js';
+import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
 import { IdempotencyKeyReusedError, ReservationNotActiveError, ReservationNotFoundError } from './reservations.errors.js';
 import {
   reservationStatuses,
@@ -11,7 +12,6 @@ import {
   type ReservationActor,
   type ReservationEventRecord,
   type ReservationFilter,
-  type ReservationPage,
   type ReserveInventoryInput,
   type ReserveOutcome,
 } from './reservations.models.js';
@@ -21,8 +21,6 @@ import { DEFAULT_ERP_READ_MARGIN_MS, type NewReservation, type ReservationsRepos
 /** The longest hold a caller may ask for (also the ceiling of RESERVATION_DEFAULT_TTL_SECONDS). */
 export const MAX_TTL_SECONDS = 90 * 86_400;
 export const MAX_QUANTITY = 1_000_000;
-export const MAX_PAGE_SIZE = 250;
-export const DEFAULT_PAGE_SIZE = 50;
 
 const text = (field: string) =>
   z
@@ -68,17 +66,10 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-const CURSOR_PREFIX = 'reservation:';
-
-function encodeCursor(seq: number): string {
-  return Buffer.from(`${CURSOR_PREFIX}${seq}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const decoded = Buffer.from(cursor, 'base64url').toString();
-  const seq = decoded.startsWith(CURSOR_PREFIX) ? Number(decoded.slice(CURSOR_PREFIX.length)) : Number.NaN;
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new ValidationError('after is not a cursor of this connection', { fields: ['after'] });
-  return seq;
+/** A reservations cursor holds the row's `seq`: an identity, unique and in creation order. */
+function reservationCursor(after: string): number {
+  const [seq] = decodeCursor('reservations', after, 1);
+  return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : invalidCursor('reservations', after);
 }
 
 export interface ReservationsServiceDeps {
@@ -280,20 +271,26 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
       return deps.repository.findById(actor, id);
     },
 
+    /** Newest first, one page (src/shared/pagination.ts); `withTotalCount` counts every match too. */
     async list(
       actor: ReservationActor,
       rawFilter: ReservationFilter,
-      page: { first?: number | null | undefined; after?: string | null | undefined } = {},
-    ): Promise<ReservationPage> {
+      page: { first?: number | null | undefined; after?: string | null | undefined; withTotalCount?: boolean } = {},
+    ): Promise<Connection<ReservationRecord>> {
       const filter = parse(filterSchema, rawFilter);
-      const first = page.first ?? DEFAULT_PAGE_SIZE;
-      if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
-        throw new ValidationError(`first must be between 0 and ${MAX_PAGE_SIZE}`, { fields: ['first'] });
-      }
-      const afterSeq = page.after ? decodeCursor(page.after) : null;
-      const rows = await deps.repository.list(actor, filter, first, afterSeq);
-      const items = rows.slice(0, first).map(({ seq, ...reservation }) => ({ cursor: encodeCursor(seq), reservation }));
-      return { items, hasNextPage: rows.length > first, endCursor: items.at(-1)?.cursor ?? null };
+      const first = pageSize(page.first);
+      const afterSeq = page.after ? reservationCursor(page.after) : null;
+      const [rows, totalCount] = await Promise.all([
+        deps.repository.list(actor, filter, first, afterSeq),
+        page.withTotalCount ? deps.repository.count(actor, filter) : null,
+      ]);
+      return toConnection('reservations', rows, {
+        first,
+        after: page.after,
+        keyOf: (row) => [row.seq],
+        nodeOf: ({ seq: _seq, ...reservation }): ReservationRecord => reservation,
+        totalCount,
+      });
     },
 
     getEventsByReservationIds(ids: readonly string[]): Promise<ReservationEventRecord[]> {

@@ -218,16 +218,26 @@ export function createSyncRunRepository(db: Db, shop: string) {
       return row ? toRun(row) : null;
     },
 
-    /** Newest first; `afterSeq` continues after a page's last run. */
-    async listRuns(first: number, afterSeq: number | null): Promise<{ runs: SyncRunRecord[]; seqs: number[]; hasNextPage: boolean }> {
+    /**
+     * Up to `limit` runs, newest first by `seq` (an identity: unique, in creation order, so runs
+     * started in one instant keep one order); `afterSeq` continues after a page's last run.
+     */
+    async listRuns(limit: number, afterSeq: number | null): Promise<Array<{ run: SyncRunRecord; seq: number }>> {
       const rows = await db
         .select()
         .from(syncRuns)
         .where(and(eq(syncRuns.shop, shop), afterSeq === null ? undefined : lt(syncRuns.seq, afterSeq)))
         .orderBy(desc(syncRuns.seq))
-        .limit(first + 1);
-      const page = rows.slice(0, first);
-      return { runs: page.map(toRun), seqs: page.map((row) => row.seq), hasNextPage: rows.length > first };
+        .limit(limit);
+      return rows.map((row) => ({ run: toRun(row), seq: row.seq }));
+    },
+
+    async countRuns(): Promise<number> {
+      const [row] = await db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(syncRuns)
+        .where(eq(syncRuns.shop, shop));
+      return Number(row?.count ?? 0);
     },
 
     async getErrors(runIds: readonly string[], limit: number): Promise<Map<string, SyncRunErrorRecord[]>> {

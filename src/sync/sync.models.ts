@@ -72,11 +72,3 @@ export interface PushInventoryInput {
   /** Compute and record what would change; write nothing to Shopify or the read model. */
   readonly dryRun?: boolean | null;
 }
-
-export interface SyncRunPage {
-  readonly runs: readonly SyncRunRecord[];
-  /** One opaque cursor per run, for `after`. */
-  readonly cursors: readonly string[];
-  readonly hasNextPage: boolean;
-  readonly endCursor: string | null;
-}

@@ -1,4 +1,5 @@
 import type { Resolvers } from '../__generated__/graphql.js';
+import { selectsTotalCount } from '../shared/pagination.js';
 
 const listOf = (value: unknown): string[] | null => (Array.isArray(value) ? value.map(String) : null);
 
@@ -19,13 +20,7 @@ export const syncResolvers: Resolvers = {
   },
   Query: {
     syncRun: (_parent, { id }, { services }) => services.sync.findRun(id),
-    syncRuns: async (_parent, { first, after }, { services }) => {
-      const page = await services.sync.listRuns(first, after);
-      return {
-        edges: page.runs.map((run, index) => ({ cursor: page.cursors[index]!, node: run })),
-        pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
-      };
-    },
+    syncRuns: (_parent, { first, after }, { services }, info) => services.sync.listRuns(first, after, selectsTotalCount(info)),
   },
   Mutation: {
     pushInventory: (_parent, { input }, { services }) => services.sync.pushInventory(input),

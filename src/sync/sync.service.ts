@@ -4,6 +4,7 @@ import { groupPushTargets, type AtpService, type PushTarget, type MappingService
 import type { Logger } from '../logger.js';
 import { JOB_LEASE_LOST, leaseLostError, type JobFence } from '../scheduler/fence.js';
 import { AppError, isAppError, ValidationError } from '../shared/errors.js';
+import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';
 import type { PushExecutor, RunContext } from './push-executor.js';
 import { levelKey } from './push-plan.js';
@@ -16,7 +17,6 @@ import {
   type SyncRunChangeRecord,
   type SyncRunErrorRecord,
   type SyncRunKind,
-  type SyncRunPage,
   type SyncRunRecord,
 } from './sync.models.js';
 import type { SyncRunRepository } from './sync-run.repository.js';
@@ -426,17 +426,16 @@ export class SyncService {
     return this.deps.runs.findRun(id);
   }
 
-  async listRuns(first: number | null | undefined, after: string | null | undefined): Promise<SyncRunPage> {
-    const size = Math.min(Math.max(1, first ?? 20), 100);
+  /** Runs newest first, one page (src/shared/pagination.ts); `withTotalCount` counts them all too. */
+  async listRuns(first: number | null | undefined, after: string | null | undefined, withTotalCount = false): Promise<Connection<SyncRunRecord>> {
+    const size = pageSize(first);
     let afterSeq: number | null = null;
     if (after) {
-      const decoded = Number(Buffer.from(after, 'base64url').toString('utf8').replace(/^seq:/, ''));
-      if (!Number.isSafeInteger(decoded)) throw new ValidationError('after is not a cursor from syncRuns', { code: 'INVALID_CURSOR' });
-      afterSeq = decoded;
+      const [seq] = decodeCursor('syncRuns', after, 1);
+      afterSeq = typeof seq === 'number' && Number.isSafeInteger(seq) ? seq : invalidCursor('syncRuns', after);
     }
-    const page = await this.deps.runs.listRuns(size, afterSeq);
-    const cursors = page.seqs.map((seq) => Buffer.from(`seq:${seq}`).toString('base64url'));
-    return { runs: page.runs, cursors, hasNextPage: page.hasNextPage, endCursor: cursors.at(-1) ?? null };
+    const [rows, totalCount] = await Promise.all([this.deps.runs.listRuns(size + 1, afterSeq), withTotalCount ? this.deps.runs.countRuns() : null]);
+    return toConnection('syncRuns', rows, { first: size, after, keyOf: (row) => [row.seq], nodeOf: (row) => row.run, totalCount });
   }
 
   getRunErrors(runIds: readonly string[], limit: number): Promise<Map<string, SyncRunErrorRecord[]>> {

@@ -252,9 +252,9 @@ describe('reservations', () => {
 
       await expect(service.release(otherApp, mine.id)).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
       expect(await service.findById(otherApp, mine.id)).toBeNull();
-      expect((await service.list(otherApp, { sku })).items).toHaveLength(0);
+      expect((await service.list(otherApp, { sku })).edges).toHaveLength(0);
 
-      expect((await service.list(operator, { sku })).items.map((item) => item.reservation.id)).toEqual([mine.id]);
+      expect((await service.list(operator, { sku })).edges.map((edge) => edge.node.id)).toEqual([mine.id]);
       expect(await service.release(operator, mine.id)).toMatchObject({ status: 'RELEASED' });
     });
 
@@ -453,16 +453,16 @@ describe('reservations', () => {
       await service.release(app, made[0]!.id);
 
       const first = await service.list(app, { sku }, { first: 2 });
-      expect(first.items.map((i) => i.reservation.id)).toEqual([made[4]!.id, made[3]!.id]);
-      expect(first.hasNextPage).toBe(true);
-      const second = await service.list(app, { sku }, { first: 2, after: first.endCursor });
-      expect(second.items.map((i) => i.reservation.id)).toEqual([made[2]!.id, made[1]!.id]);
-      const last = await service.list(app, { sku }, { first: 2, after: second.endCursor });
-      expect(last.items.map((i) => i.reservation.id)).toEqual([made[0]!.id]);
-      expect(last.hasNextPage).toBe(false);
+      expect(first.edges.map((e) => e.node.id)).toEqual([made[4]!.id, made[3]!.id]);
+      expect(first.pageInfo.hasNextPage).toBe(true);
+      const second = await service.list(app, { sku }, { first: 2, after: first.pageInfo.endCursor });
+      expect(second.edges.map((e) => e.node.id)).toEqual([made[2]!.id, made[1]!.id]);
+      const last = await service.list(app, { sku }, { first: 2, after: second.pageInfo.endCursor });
+      expect(last.edges.map((e) => e.node.id)).toEqual([made[0]!.id]);
+      expect(last.pageInfo.hasNextPage).toBe(false);
 
-      expect((await service.list(app, { sku, location: 'WH2' })).items).toHaveLength(2);
-      expect((await service.list(app, { sku, status: 'RELEASED' })).items.map((i) => i.reservation.id)).toEqual([made[0]!.id]);
+      expect((await service.list(app, { sku, location: 'WH2' })).edges).toHaveLength(2);
+      expect((await service.list(app, { sku, status: 'RELEASED' })).edges.map((e) => e.node.id)).toEqual([made[0]!.id]);
       await expect(service.list(app, { sku }, { after: 'garbage' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
       await expect(service.list(app, { sku }, { first: 251 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     });

@@ -58,7 +58,7 @@ describe('event push', () => {
       await fixture.sync.stop();
     }
     const runs = await fixture.sync.services.listRuns(5, null);
-    expect(runs.runs.some((run) => run.kind === 'EVENT' && run.itemsPushed === 1)).toBe(true);
+    expect(runs.edges.some(({ node: run }) => run.kind === 'EVENT' && run.itemsPushed === 1)).toBe(true);
   });
 
   it('marks on positions nothing can be pushed for (an ERP-only SKU) are cleared, not retried forever', async () => {
