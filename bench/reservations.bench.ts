@@ -157,7 +157,7 @@ let database: Database | undefined;
 try {
   database = await openDatabase({ databaseUrl: decisions.url, maxConnections: 20 });
   await database.migrate();
-  const terms = { onHand: 1_000_000, allocated: 0, safetyStock: 0, wholesaleCommitted: 0, reserved: 0, pendingOrders: 0, unexplainedShopifyDrop: 0 };
+  const terms = { onHand: 1_000_000, allocated: 0, safetyStock: 0, wholesaleCommitted: 0, reserved: 0, pendingOrders: 0, unexplainedShopifyDrop: 0, expiringLotUnits: 0 };
   const skus = Array.from({ length: 1000 }, (_, i) => `SPREAD-${String(i).padStart(4, '0')}`);
   await database.db.insert(inventoryLevels).values(
     ['HOT-1', ...skus].map((sku) => ({ shop, sku, location: 'WH1', ...terms, availableToPromise: availableToPromise(terms) })),

@@ -4,12 +4,23 @@ import type { Logger } from '../logger.js';
 import { chunk } from '../shared/collections.js';
 import { ValidationError } from '../shared/errors.js';
 import { InventoryError } from './inventory.errors.js';
-import type { PositionChange, PositionRecord, RefreshPositionsResult, SafetyStockRule, SetSafetyStockInput } from './inventory.models.js';
+import type {
+  PositionChange,
+  PositionRecord,
+  RefreshPositionsResult,
+  SafetyStockRule,
+  SellableShelfLifeRule,
+  SetSafetyStockInput,
+  SetSellableShelfLifeResult,
+} from './inventory.models.js';
 import { createErpCatalogueRepository } from './erp-catalogue.repository.js';
 import { createLocationMappingRepository } from './location-mapping.repository.js';
 import { createPositionsRepository, toPositionRecord, type PositionsRepository } from './positions.repository.js';
 import type { PositionKey, PushSignal } from './push-requests.js';
+import { expiryHorizonAt, type ExpiryHorizon } from './read-model/expiry.js';
 import { createInventoryLevelsWriter, type TermsRow } from './read-model/inventory-levels.writer.js';
+import { createInventoryLotsWriter, type LotRow } from './read-model/inventory-lots.writer.js';
+import { createShelfLifeRulesRepository } from './shelf-life-rules.repository.js';
 
 export interface RefreshPositionsOptions {
   readonly signal?: AbortSignal;
@@ -57,6 +68,24 @@ export interface AtpService {
 
   listSafetyStockRules(): Promise<SafetyStockRule[]>;
 
+  /**
+   * Sets (days) or removes (null) a SKU's sellable shelf life, re-evaluates the expiring units of
+   * its positions and the kits using it in one transaction, marks the positions whose ATP changed
+   * for the event push and wakes it. Refusals (unknown SKU, days out of range) are `userErrors`.
+   */
+  setSellableShelfLife(input: { sku: string; days: number | null }): Promise<SetSellableShelfLifeResult>;
+
+  /** The per-SKU sellable shelf life rules, in SKU order (optionally one SKU), at most `limit`. */
+  listSellableShelfLifeRules(args?: { sku?: string | null; limit?: number }): Promise<SellableShelfLifeRule[]>;
+
+  /**
+   * Time passing: re-evaluates, under today's horizon, every position with dated lots, and
+   * where lots crossed the horizon stores the new expiring units and ATP, marks the positions
+   * whose ATP changed for the event push (kits using them too) and wakes it, in one transaction.
+   * Returns the positions whose expiring units changed. No ERP call.
+   */
+  reevaluateExpiry(): Promise<PositionChange[]>;
+
   /** Stored positions (no ERP call); missing keys are absent. */
   getPositions(keys: readonly PositionKey[]): Promise<PositionRecord[]>;
 
@@ -73,7 +102,12 @@ export interface AtpServiceDeps {
   readonly log: Logger;
   readonly now: () => Date;
   readonly pushSignal: PushSignal;
+  /** The default sellable shelf life in days (`SELLABLE_SHELF_LIFE_DAYS`; default 0: only expired lots excluded). */
+  readonly sellableShelfLifeDays?: number;
 }
+
+/** The longest sellable shelf life a rule may set: ten years. */
+export const MAX_SHELF_LIFE_DAYS = 3650;
 
 /** Kits of kits are followed this deep; deeper (or circular) definitions count as not buildable. */
 const MAX_KIT_DEPTH = 5;
@@ -84,6 +118,9 @@ type KitDefinition = { readonly stockTracked: boolean; readonly components: read
 interface PlainPage {
   readonly rows: TermsRow[];
   readonly unknownSkus: string[];
+  /** Every SKU of the page: their stored lots are replaced by `lots`. */
+  readonly skus: string[];
+  readonly lots: LotRow[];
 }
 
 type PageReport = (written: number, changes: readonly PositionChange[]) => Promise<void>;
@@ -125,6 +162,8 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
   const positions = createPositionsRepository(db, shop);
   const catalogue = createErpCatalogueRepository(db, shop);
   const locationViews = createLocationMappingRepository(db, shop);
+  const shelfLife = createShelfLifeRulesRepository(db, shop);
+  const horizon = (): ExpiryHorizon => expiryHorizonAt(now(), deps.sellableShelfLifeDays ?? 0);
 
   async function locationsForPositions(): Promise<string[]> {
     let codes = await positions.positionLocations();
@@ -137,11 +176,14 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
     return codes;
   }
 
-  /** ERP terms of one page of plain (non-kit) products: one ERP read. */
+  /** ERP terms and lots of one page of plain (non-kit) products: one stock read and one lot read, side by side. */
   async function readPlainPage(page: readonly Product[], locations: readonly string[]): Promise<PlainPage> {
     const tracked = page.filter((p) => p.stockTracked).map((p) => p.sku);
     const untracked = page.filter((p) => !p.stockTracked).map((p) => p.sku);
-    const snapshot = tracked.length > 0 ? await erp.getStockBySkus(tracked, locations) : { levels: [], unknownSkus: [] };
+    const [snapshot, lots] = await Promise.all([
+      tracked.length > 0 ? erp.getStockBySkus(tracked, locations) : { levels: [], unknownSkus: [] },
+      tracked.length > 0 && erp.capabilities.lots ? erp.getLotsBySkus(tracked, locations) : [],
+    ]);
     const unknownSkus = new Set(snapshot.unknownSkus);
     const seen = new Set(snapshot.levels.map((l) => `${l.sku}|${l.location}`));
     const rows: TermsRow[] = snapshot.levels.map((l) => ({ sku: l.sku, location: l.location, onHand: l.onHand, allocated: l.allocated, wholesaleCommitted: l.wholesaleCommitted }));
@@ -154,15 +196,24 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
     for (const sku of [...untracked, ...unknownSkus]) {
       for (const location of locations) rows.push({ sku, location, onHand: 0, allocated: 0, wholesaleCommitted: 0, onlyExisting: true });
     }
-    return { rows, unknownSkus: [...unknownSkus] };
+    return {
+      rows,
+      unknownSkus: [...unknownSkus],
+      skus: page.map((p) => p.sku),
+      lots: lots.map((lot) => ({ sku: lot.sku, location: lot.location, number: lot.number, quantity: lot.quantity, expiresOn: lot.expiresOn })),
+    };
   }
 
-  /** Writes one page read by `readPlainPage`: one transaction, one statement (two with unknown SKUs). */
+  /**
+   * Writes one page read by `readPlainPage`: one transaction, the lots first (three statements,
+   * when the ERP reports lots) so the terms' statement computes the expiring units from them.
+   */
   async function writePlainPage(read: PlainPage, report: PageReport): Promise<void> {
     const at = now();
     const { written, changes } = await db.transaction(async (tx) => {
       if (read.unknownSkus.length > 0) await createErpCatalogueRepository(tx, shop).deactivateErpProducts(read.unknownSkus);
-      return createInventoryLevelsWriter(tx, shop).writeErpTerms(read.rows, at);
+      if (erp.capabilities.lots) await createInventoryLotsWriter(tx, shop).replaceLots(read.skus, read.lots, at);
+      return createInventoryLevelsWriter(tx, shop).writeErpTerms(read.rows, at, horizon());
     });
     await report(written, changes);
   }
@@ -219,7 +270,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
         const at = now();
         const { written, changes } = await db.transaction(async (tx) => {
           await createPositionsRepository(tx, shop).replaceKitStock(page, kitStock, at);
-          return createInventoryLevelsWriter(tx, shop).writeErpTerms(rows, at);
+          return createInventoryLevelsWriter(tx, shop).writeErpTerms(rows, at, horizon());
         });
         await report(written, changes);
       }
@@ -377,6 +428,48 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
     },
 
     listSafetyStockRules: () => positions.listSafetyStockRules(),
+
+    async setSellableShelfLife(input) {
+      const sku = input.sku.trim();
+      const refused = (code: 'UNKNOWN_SKU' | 'INVALID_DAYS', field: string, message: string): SetSellableShelfLifeResult => ({
+        rule: null,
+        positions: [],
+        userErrors: [{ field: ['input', field], message, code }],
+      });
+      if (input.days !== null && (!Number.isInteger(input.days) || input.days < 0 || input.days > MAX_SHELF_LIFE_DAYS)) {
+        return refused('INVALID_DAYS', 'days', `days must be a whole number from 0 to ${MAX_SHELF_LIFE_DAYS}, or null to remove the rule`);
+      }
+      if (sku === '' || (await catalogue.findErpProducts([sku])).length === 0) {
+        return refused('UNKNOWN_SKU', 'sku', `No product with SKU ${sku} in the ERP catalogue`);
+      }
+      const at = now();
+      const { rule, changes } = await db.transaction(async (tx) => {
+        const rules = createShelfLifeRulesRepository(tx, shop);
+        const stored = input.days === null ? null : await rules.upsertRule({ sku, days: input.days }, at);
+        if (input.days === null) await rules.deleteRule(sku);
+        const changed = await createInventoryLevelsWriter(tx, shop).applyExpiry({ skus: [sku] }, horizon(), at);
+        if (changed.length > 0) await recomputeKits(await kitsAbove([sku], createPositionsRepository(tx, shop)), tx);
+        return { rule: stored, changes: changed };
+      });
+      if (changes.length > 0) pushSignal.wake();
+      log.info({ sku, days: input.days, positionsChanged: changes.length }, 'sellable shelf life set');
+      const stored = await positions.getPositionsBySkus([sku]);
+      return { rule, positions: stored.get(sku) ?? [], userErrors: [] };
+    },
+
+    listSellableShelfLifeRules: (args) => shelfLife.listRules(args),
+
+    async reevaluateExpiry() {
+      const at = now();
+      const changes = await db.transaction(async (tx) => {
+        const changed = await createInventoryLevelsWriter(tx, shop).applyExpiry('all', horizon(), at);
+        const moved = [...new Set(changed.filter((c) => c.previousAvailableToPromise !== c.availableToPromise).map((c) => c.sku))];
+        if (moved.length > 0) changed.push(...(await recomputeKits(await kitsAbove(moved, createPositionsRepository(tx, shop)), tx)));
+        return changed;
+      });
+      if (changes.length > 0) pushSignal.wake();
+      return changes;
+    },
     getPositions: (keys) => positions.getPositions(keys),
     getPositionsBySkus: (skus) => positions.getPositionsBySkus([...new Set(skus)]),
   };

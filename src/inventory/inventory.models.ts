@@ -153,6 +153,8 @@ export interface PositionRecord extends Readonly<AtpTerms> {
   readonly location: string;
   /** `pendingOrders + unexplainedShopifyDrop`, as the API shows it. */
   readonly pendingShopifyOrders: number;
+  /** The expiring lot units the formula subtracts: `min(expiringLotUnits, max(0, onHand − allocated))`. */
+  readonly expiringSoon: number;
   readonly availableToPromise: number;
   readonly erpReadAt: Date | null;
   readonly computedAt: Date;
@@ -178,6 +180,30 @@ export interface RefreshPositionsResult {
   readonly changed: readonly PositionChange[];
   /** Requested SKUs the ERP does not know: their positions were zeroed. */
   readonly unknownSkus: readonly string[];
+}
+
+/** A SKU's sellable shelf life: its lots expiring before today + `days` do not count in the ATP. */
+export interface SellableShelfLifeRule {
+  readonly sku: string;
+  readonly days: number;
+  readonly updatedAt: Date;
+}
+
+export type SetSellableShelfLifeErrorCode = 'UNKNOWN_SKU' | 'INVALID_DAYS';
+
+/** An expected refusal of `setSellableShelfLife`, for the payload's `userErrors`. */
+export interface SetSellableShelfLifeUserError {
+  /** The input field at fault, as a path (`['input', 'days']`). */
+  readonly field: readonly string[];
+  readonly message: string;
+  readonly code: SetSellableShelfLifeErrorCode;
+}
+
+/** What `setSellableShelfLife` did: the rule now in force (null: removed or refused) and the SKU's positions. */
+export interface SetSellableShelfLifeResult {
+  readonly rule: SellableShelfLifeRule | null;
+  readonly positions: readonly PositionRecord[];
+  readonly userErrors: readonly SetSellableShelfLifeUserError[];
 }
 
 export interface SafetyStockRule {

@@ -4,6 +4,7 @@ import { erpKitComponents, erpKitStock, erpLocations, erpProducts, inventoryLeve
 import type { PositionRecord, SafetyStockRule } from './inventory.models.js';
 import { inList, jsonParam } from '../db/sql-lists.js';
 import type { PositionKey } from './push-requests.js';
+import { expiringSoon } from './read-model/atp-formula.js';
 
 /**
  * The ATP engine's reads of the read model, and its own tables (kit stock, safety stock rules).
@@ -26,6 +27,8 @@ export function toPositionRecord(row: LevelRow): PositionRecord {
     unexplainedShopifyDrop: row.unexplainedShopifyDrop,
     // A negative drop is a credit the sync releases at its next reading; it never adds stock.
     pendingShopifyOrders: row.pendingOrders + Math.max(0, row.unexplainedShopifyDrop),
+    expiringLotUnits: row.expiringLotUnits,
+    expiringSoon: expiringSoon(row),
     availableToPromise: row.availableToPromise,
     erpReadAt: row.erpReadAt,
     computedAt: row.computedAt,

@@ -54,6 +54,7 @@ export function createPushRepository(db: Db, shop: string) {
             reserved: inventoryLevels.reserved,
             pendingOrders: inventoryLevels.pendingOrders,
             unexplainedShopifyDrop: inventoryLevels.unexplainedShopifyDrop,
+            expiringLotUnits: inventoryLevels.expiringLotUnits,
             availableToPromise: inventoryLevels.availableToPromise,
             shopifyAvailable: inventoryLevels.shopifyAvailable,
             shopifyReadAt: inventoryLevels.shopifyReadAt,

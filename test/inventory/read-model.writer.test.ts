@@ -33,7 +33,7 @@ afterAll(async () => {
 async function position(mark: Date | null, terms: Partial<typeof inventoryLevels.$inferInsert> = {}) {
   counter += 1;
   const key = { sku: `W-${counter}`, location: 'WH1' };
-  const row = { onHand: 20, allocated: 0, safetyStock: 0, wholesaleCommitted: 0, reserved: 0, pendingOrders: 0, unexplainedShopifyDrop: 0, ...terms };
+  const row = { onHand: 20, allocated: 0, safetyStock: 0, wholesaleCommitted: 0, reserved: 0, pendingOrders: 0, unexplainedShopifyDrop: 0, expiringLotUnits: 0, ...terms };
   await database.db.insert(inventoryLevels).values({ shop: SHOP, ...key, ...row, availableToPromise: availableToPromise(row), pushRequestedAt: mark });
   return key;
 }
@@ -189,6 +189,7 @@ describe('every term update keeps the rule and stores the ATP of the new terms',
         { sku: `${key.sku}-GONE`, location: 'WH1', onHand: 0, allocated: 0, wholesaleCommitted: 0, onlyExisting: true },
       ],
       NOW,
+      { today: NOW.toISOString().slice(0, 10), defaultDays: 0 },
     );
     expect(changes.map((c) => c.sku).sort()).toEqual([key.sku, `${key.sku}-NEW`]);
     const row = await read(key);

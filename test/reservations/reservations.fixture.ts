@@ -18,6 +18,7 @@ export interface LevelTerms {
   reserved?: number;
   pendingOrders?: number;
   unexplainedShopifyDrop?: number;
+  expiringLotUnits?: number;
   erpReadAt?: Date | null;
 }
 
@@ -31,6 +32,7 @@ export async function seedLevel(db: Db, sku: string, location: string, terms: Le
     reserved: terms.reserved ?? 0,
     pendingOrders: terms.pendingOrders ?? 0,
     unexplainedShopifyDrop: terms.unexplainedShopifyDrop ?? 0,
+    expiringLotUnits: terms.expiringLotUnits ?? 0,
   };
   await db.insert(inventoryLevels).values({
     shop,

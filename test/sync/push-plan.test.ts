@@ -21,6 +21,7 @@ function position(location: string, terms: Partial<PushPosition> = {}): PushPosi
     reserved: 0,
     pendingOrders: 0,
     unexplainedShopifyDrop: 0,
+    expiringLotUnits: 0,
     availableToPromise: 10,
     shopifyAvailable: 10,
     shopifyReadAt: minutes(-10),

@@ -17,19 +17,40 @@ export interface AtpTerms {
   reserved: number;
   pendingOrders: number;
   unexplainedShopifyDrop: number;
+  /** Units in lots expiring before the sellable horizon, uncapped (the formula caps them: `expiringSoon`). */
+  expiringLotUnits: number;
 }
 
 /**
  * ATP in SQL over the row's current terms:
- * max(0, floor(onHand − allocated − safetyStock − wholesaleCommitted − reserved − pendingShopifyOrders)),
- * where pendingShopifyOrders counts only the positive part of the unexplained drop.
+ * max(0, floor(onHand − allocated − safetyStock − wholesaleCommitted − reserved − pendingShopifyOrders − expiringSoon)),
+ * where pendingShopifyOrders counts only the positive part of the unexplained drop, and
+ * expiringSoon = min(expiring lot units, max(0, onHand − allocated)).
+ *
+ * Why expiringSoon is capped at onHand − allocated: lots are physical stock, and Tryton (like
+ * most ERPs) allocates products, not lots, so we cannot know which lots an allocation will ship.
+ * We assume the worst for selling: allocations take the fresh units, so every expiring unit
+ * that is not allocated stays unsellable. The units an allocation holds are already subtracted
+ * (as `allocated`), so expiring units beyond onHand − allocated would subtract the same
+ * physical units twice. (The other choice, allocations shipping the expiring lots first,
+ * would promise fresh units the picker may then need for those allocations.)
  * (Kits: the ATP engine stores a kit's buildable quantity as its on_hand, so the same formula
- * applies to its own safety stock, reservations and orders.)
+ * applies to its own safety stock, reservations and orders; its components' expiry is already
+ * in their ATP, which is what the kit is built from.)
  */
 export const atpExpression: SQL<number> = sql<number>`greatest(0, floor(
   ${inventoryLevels.onHand} - ${inventoryLevels.allocated} - ${inventoryLevels.safetyStock}
   - ${inventoryLevels.wholesaleCommitted} - ${inventoryLevels.reserved}
-  - ${inventoryLevels.pendingOrders} - greatest(0, ${inventoryLevels.unexplainedShopifyDrop})))::integer`;
+  - ${inventoryLevels.pendingOrders} - greatest(0, ${inventoryLevels.unexplainedShopifyDrop})
+  - least(${inventoryLevels.expiringLotUnits}, greatest(0, ${inventoryLevels.onHand} - ${inventoryLevels.allocated}))))::integer`;
+
+/** `expiringSoon` as the API shows it: the expiring lot units the formula subtracts. */
+export const expiringSoonExpression: SQL<number> = sql<number>`least(${inventoryLevels.expiringLotUnits}, greatest(0, ${inventoryLevels.onHand} - ${inventoryLevels.allocated}))`;
+
+/** The same cap in TypeScript. */
+export function expiringSoon(terms: Pick<AtpTerms, 'onHand' | 'allocated' | 'expiringLotUnits'>): number {
+  return Math.min(terms.expiringLotUnits, Math.max(0, terms.onHand - terms.allocated));
+}
 
 /** `pendingShopifyOrders` as the API shows it: known orders plus unexplained drops. */
 export const pendingShopifyOrdersExpression: SQL<number> = sql<number>`(${inventoryLevels.pendingOrders} + greatest(0, ${inventoryLevels.unexplainedShopifyDrop}))`;
@@ -43,13 +64,14 @@ export function availableToPromise(terms: AtpTerms): number {
     terms.wholesaleCommitted -
     terms.reserved -
     terms.pendingOrders -
-    Math.max(0, terms.unexplainedShopifyDrop);
+    Math.max(0, terms.unexplainedShopifyDrop) -
+    expiringSoon(terms);
   // A tiny epsilon keeps 2.9999999999 (float sums of fractional units) from flooring to 2.
   return Math.max(0, Math.floor(raw + 1e-9));
 }
 
 /** The formula's terms as the table's columns, in the order `atpOf` takes them. */
-export const TERM_COLUMNS = ['on_hand', 'allocated', 'wholesale_committed', 'safety_stock', 'reserved', 'pending_orders', 'unexplained_shopify_drop'] as const;
+export const TERM_COLUMNS = ['on_hand', 'allocated', 'wholesale_committed', 'safety_stock', 'reserved', 'pending_orders', 'unexplained_shopify_drop', 'expiring_lot_units'] as const;
 
 export type TermColumn = (typeof TERM_COLUMNS)[number];
 

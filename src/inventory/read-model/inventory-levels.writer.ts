@@ -1,10 +1,11 @@
 import { and, asc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/database.js';
-import { inventoryLevels, safetyStockRules } from '../../db/schema/index.js';
+import { inventoryLevels, inventoryLots, safetyStockRules } from '../../db/schema/index.js';
 import { jsonParam, inList, pairIn, ROWS_PER_STATEMENT, timestamptz as iso, valuesTable } from '../../db/sql-lists.js';
 import { chunk } from '../../shared/collections.js';
 import type { PositionChange } from '../inventory.models.js';
 import { atpExpression, atpOf } from './atp-formula.js';
+import { expiringLotUnitsSql, type ExpiryHorizon } from './expiry.js';
 
 /**
  * The one writer of the read model (`inventory_levels`). Every INSERT, UPDATE and DELETE of the
@@ -127,11 +128,13 @@ interface WrittenRow {
   allocated: number;
   wholesale_committed: number;
   safety_stock: number;
+  expiring_lot_units: number;
   available_to_promise: number;
   previous_on_hand: number | null;
   previous_allocated: number | null;
   previous_wholesale_committed: number | null;
   previous_safety_stock: number | null;
+  previous_expiring_lot_units: number | null;
   previous_available_to_promise: number | null;
 }
 
@@ -226,10 +229,11 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
 
     /**
      * Writes the ERP terms of these positions (creating new ones), their safety stock from the
-     * rules and their ATP, in one statement. Returns how many were written and which changed. No
-     * push mark: ERP-driven changes are the delta sync's to push.
+     * rules, their expiring lot units (from the stored lots, under `horizon`: write the page's
+     * lots first, in the same transaction) and their ATP, in one statement. Returns how many were
+     * written and which changed. No push mark: ERP-driven changes are the delta sync's to push.
      */
-    async writeErpTerms(rows: readonly TermsRow[], at: Date): Promise<{ written: number; changes: PositionChange[] }> {
+    async writeErpTerms(rows: readonly TermsRow[], at: Date, horizon: ExpiryHorizon): Promise<{ written: number; changes: PositionChange[] }> {
       if (rows.length === 0) return { written: 0, changes: [] };
       const incoming = rows.map((r) => ({
         sku: r.sku,
@@ -245,13 +249,13 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
             as x(sku text, location text, on_hand float8, allocated float8, wholesale_committed float8, only_existing boolean)
         ),
         previous as (
-          select l.sku, l.location, l.on_hand, l.allocated, l.wholesale_committed, l.safety_stock, l.available_to_promise
+          select l.sku, l.location, l.on_hand, l.allocated, l.wholesale_committed, l.safety_stock, l.expiring_lot_units, l.available_to_promise
           from ${inventoryLevels} l join incoming i on i.sku = l.sku and i.location = l.location
           where l.shop = ${shop}
         ),
         written as (
-          insert into ${inventoryLevels} (shop, sku, location, on_hand, allocated, wholesale_committed, safety_stock, available_to_promise, erp_read_at, computed_at)
-          select ${shop}, i.sku, i.location, i.on_hand, i.allocated, i.wholesale_committed, s.safety_stock,
+          insert into ${inventoryLevels} (shop, sku, location, on_hand, allocated, wholesale_committed, safety_stock, expiring_lot_units, available_to_promise, erp_read_at, computed_at)
+          select ${shop}, i.sku, i.location, i.on_hand, i.allocated, i.wholesale_committed, s.safety_stock, e.units,
                  ${atpOf({
                    on_hand: sql`i.on_hand`,
                    allocated: sql`i.allocated`,
@@ -260,29 +264,34 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
                    reserved: sql`0::float8`,
                    pending_orders: sql`0::float8`,
                    unexplained_shopify_drop: sql`0::float8`,
+                   expiring_lot_units: sql`e.units`,
                  })},
                  ${iso(at)}, ${iso(at)}
           from incoming i
           cross join lateral (select ${safetyStockSql(shop, sql`i.sku`, sql`i.location`)} as safety_stock) s
+          cross join lateral (select ${expiringLotUnitsSql(shop, sql`i.sku`, sql`i.location`, horizon)} as units) e
           where not i.only_existing or exists (select 1 from previous p where p.sku = i.sku and p.location = i.location)
           on conflict (shop, sku, location) do update set
             on_hand = excluded.on_hand,
             allocated = excluded.allocated,
             wholesale_committed = excluded.wholesale_committed,
             safety_stock = excluded.safety_stock,
+            expiring_lot_units = excluded.expiring_lot_units,
             available_to_promise = ${atpOf({
               on_hand: sql`excluded.on_hand`,
               allocated: sql`excluded.allocated`,
               wholesale_committed: sql`excluded.wholesale_committed`,
               safety_stock: sql`excluded.safety_stock`,
+              expiring_lot_units: sql`excluded.expiring_lot_units`,
             })},
             erp_read_at = excluded.erp_read_at,
             computed_at = excluded.computed_at
-          returning sku, location, on_hand, allocated, wholesale_committed, safety_stock, available_to_promise
+          returning sku, location, on_hand, allocated, wholesale_committed, safety_stock, expiring_lot_units, available_to_promise
         )
-        select w.sku, w.location, w.on_hand, w.allocated, w.wholesale_committed, w.safety_stock, w.available_to_promise,
+        select w.sku, w.location, w.on_hand, w.allocated, w.wholesale_committed, w.safety_stock, w.expiring_lot_units, w.available_to_promise,
                p.on_hand as previous_on_hand, p.allocated as previous_allocated, p.wholesale_committed as previous_wholesale_committed,
-               p.safety_stock as previous_safety_stock, p.available_to_promise as previous_available_to_promise
+               p.safety_stock as previous_safety_stock, p.expiring_lot_units as previous_expiring_lot_units,
+               p.available_to_promise as previous_available_to_promise
         from written w left join previous p on p.sku = w.sku and p.location = w.location`);
       const written = rowsOf<WrittenRow>(result);
       const changes: PositionChange[] = [];
@@ -295,7 +304,8 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
           Number(row.previous_on_hand) !== Number(row.on_hand) ||
           Number(row.previous_allocated) !== Number(row.allocated) ||
           Number(row.previous_wholesale_committed) !== Number(row.wholesale_committed) ||
-          Number(row.previous_safety_stock) !== Number(row.safety_stock);
+          Number(row.previous_safety_stock) !== Number(row.safety_stock) ||
+          Number(row.previous_expiring_lot_units) !== Number(row.expiring_lot_units);
         if (changed) changes.push({ sku: row.sku, location: row.location, previousAvailableToPromise: previousAtp, availableToPromise: atp });
       }
       return { written: written.length, changes };
@@ -345,6 +355,46 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
         .set({ safetyStock: safetyStockSql(shop, sql`${inventoryLevels.sku}`, sql`${inventoryLevels.location}`) })
         .where(and(sql`${ofShop}`, where));
       return recomputeAtp(where, at, true);
+    },
+
+    /**
+     * Re-evaluates the expiring lot units of the positions in scope (these SKUs' positions, or
+     * every position with dated lots or expiring units) under `horizon`. Where they changed, it
+     * stores them with the ATP of the new terms and marks positions whose ATP changed "push no
+     * later than `at`", in one statement: for time passing (the expiry job) and shelf-life rule
+     * changes. Returns the positions whose expiring units changed.
+     */
+    async applyExpiry(scope: { skus: readonly string[] } | 'all', horizon: ExpiryHorizon, at: Date): Promise<PositionChange[]> {
+      if (scope !== 'all' && scope.skus.length === 0) return [];
+      const candidates =
+        scope === 'all'
+          ? sql`(l.expiring_lot_units <> 0 or exists (
+              select 1 from ${inventoryLots} x where x.shop = ${shop} and x.sku = l.sku and x.location = l.location and x.expires_on is not null))`
+          : inList(sql`l.sku`, scope.skus);
+      const fresh = atpOf({ expiring_lot_units: sql`f.units` });
+      const result = await db.execute(sql`
+        with fresh as (
+          select l.sku, l.location, l.available_to_promise as previous_atp,
+                 ${expiringLotUnitsSql(shop, sql`l.sku`, sql`l.location`, horizon)} as units
+          from ${inventoryLevels} l
+          where l.shop = ${shop} and ${candidates}
+        )
+        update ${inventoryLevels}
+        set expiring_lot_units = f.units,
+            available_to_promise = ${fresh},
+            computed_at = ${iso(at)},
+            push_requested_at = case when ${inventoryLevels.availableToPromise} <> ${fresh}
+              then ${pushNoLaterThan(iso(at))} else ${inventoryLevels.pushRequestedAt} end
+        from fresh f
+        where ${ofShop} and ${inventoryLevels.sku} = f.sku and ${inventoryLevels.location} = f.location
+          and ${inventoryLevels.expiringLotUnits} <> f.units
+        returning ${inventoryLevels.sku} as sku, ${inventoryLevels.location} as location, f.previous_atp, ${inventoryLevels.availableToPromise} as atp`);
+      return rowsOf<{ sku: string; location: string; previous_atp: number; atp: number }>(result).map((row) => ({
+        sku: row.sku,
+        location: row.location,
+        previousAvailableToPromise: Number(row.previous_atp),
+        availableToPromise: Number(row.atp),
+      }));
     },
 
     // ------------------------------------------------------------ other domains' terms

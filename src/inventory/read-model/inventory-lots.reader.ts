@@ -40,7 +40,17 @@ export interface LotChange extends LotChangeCursor {
   readonly lotCount: number;
 }
 
-const fefo = [sql`${inventoryLots.expiresOn} asc nulls last`, asc(inventoryLots.number), asc(inventoryLots.sku), asc(inventoryLots.location)];
+/** FEFO as one sortable key: a lot without expiry sorts as expiring at 'infinity' (last). */
+const expiryKey = sql`coalesce(${inventoryLots.expiresOn}, 'infinity'::date)`;
+const fefo = [asc(expiryKey), asc(inventoryLots.number), asc(inventoryLots.sku), asc(inventoryLots.location)];
+
+/** Where a page of `listLots` ended: the last lot's FEFO key (a keyset cursor's content). */
+export interface LotPosition {
+  readonly expiresOn: string | null;
+  readonly number: string;
+  readonly sku: string;
+  readonly location: string;
+}
 
 const anyOf = (column: SQL | { getSQL(): SQL }, values: readonly string[]) =>
   sql`${column} = any(array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)))`;
@@ -54,21 +64,29 @@ const lotColumns = {
 };
 
 export function createInventoryLotsReader(db: Db, shop: string) {
+  /** The lots of these SKUs, optionally only at these locations, in FEFO order: one query. */
+  async function getLotsBySkus(skus: readonly string[], options: { locations?: readonly string[] } = {}): Promise<StoredLot[]> {
+    if (skus.length === 0) return [];
+    return db
+      .select(lotColumns)
+      .from(inventoryLots)
+      .where(and(eq(inventoryLots.shop, shop), anyOf(inventoryLots.sku, [...new Set(skus)]), options.locations ? anyOf(inventoryLots.location, options.locations) : undefined))
+      .orderBy(...fefo);
+  }
+
   return {
+    getLotsBySkus,
+
     /**
      * Every asked-for SKU (absent ones with no lots and a null digest), with its lots in FEFO
-     * order, optionally only at these locations: two queries, run together.
+     * order, optionally only at these locations, and its digest: two queries, run together.
      */
     async lotsBySkus(skus: readonly string[], options: { locations?: readonly string[] } = {}): Promise<Map<string, SkuLots>> {
       const unique = [...new Set(skus)];
       const out = new Map<string, SkuLots>();
       if (unique.length === 0) return out;
       const [lots, digests] = await Promise.all([
-        db
-          .select(lotColumns)
-          .from(inventoryLots)
-          .where(and(eq(inventoryLots.shop, shop), anyOf(inventoryLots.sku, unique), options.locations ? anyOf(inventoryLots.location, options.locations) : undefined))
-          .orderBy(...fefo),
+        getLotsBySkus(unique, options),
         db
           .select({ sku: inventoryLotDigests.sku, digest: inventoryLotDigests.digest, changedAt: inventoryLotDigests.changedAt })
           .from(inventoryLotDigests)
@@ -84,8 +102,12 @@ export function createInventoryLotsReader(db: Db, shop: string) {
       return out;
     },
 
-    /** Lots of one SKU, or of every SKU, optionally at one location, in FEFO order: at most `limit`. */
-    listLots(args: { sku?: string | null; location?: string | null; limit: number }): Promise<StoredLot[]> {
+    /**
+     * Lots of one SKU, or of every SKU, optionally at one location, in FEFO order, after `after`
+     * (a keyset: the last lot of the previous page), at most `limit`.
+     */
+    listLots(args: { sku?: string | null; location?: string | null; after?: LotPosition | null; limit: number }): Promise<StoredLot[]> {
+      const after = args.after;
       return db
         .select(lotColumns)
         .from(inventoryLots)
@@ -94,6 +116,10 @@ export function createInventoryLotsReader(db: Db, shop: string) {
             eq(inventoryLots.shop, shop),
             args.sku ? eq(inventoryLots.sku, args.sku) : undefined,
             args.location ? eq(inventoryLots.location, args.location) : undefined,
+            after
+              ? sql`(${expiryKey}, ${inventoryLots.number}, ${inventoryLots.sku}, ${inventoryLots.location})
+                  > (coalesce(${after.expiresOn}::date, 'infinity'::date), ${after.number}, ${after.sku}, ${after.location})`
+              : undefined,
           ),
         )
         .orderBy(...fefo)
@@ -102,7 +128,10 @@ export function createInventoryLotsReader(db: Db, shop: string) {
 
     /**
      * SKUs whose lots changed after `after` (null: from the beginning), oldest change first, at
-     * most `limit`: a peer keeps the last one as its cursor and asks again.
+     * most `limit`: a peer keeps the last one as its cursor and asks again. `changedAt` is the
+     * writer's clock at the page's write, so a page committed late can carry an earlier time
+     * than one already read: a peer that must not miss a change also compares digests in its
+     * full pass (`lotsBySkus`).
      */
     listLotChangesSince(after: LotChangeCursor | null, limit: number): Promise<LotChange[]> {
       return db
