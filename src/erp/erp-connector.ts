@@ -2,6 +2,7 @@
  * The ERP port: everything Stockbridge asks of a manufacturer's ERP, in Stockbridge's own terms.
  * One implementation per ERP lives in a folder beside this file (`simulated/`, `tryton/`); the
  * composition root picks one. Every implementation passes `test/erp/erp-connector.contract.ts`.
+ * One file: it is one contract, mostly comments, whose types and guarantees are read together.
  *
  * Conventions that hold for every method:
  * - SKU: the ERP's product code, compared exactly (case-sensitive, no trimming).

@@ -112,7 +112,9 @@ export interface ErpContractOptions {
 /**
  * The one behaviour suite every `ErpConnector` must pass. `setup` runs once; tests own their
  * data through SKUs and references unique to the run, so it may run against a shared ERP
- * database that earlier runs have written to.
+ * database that earlier runs have written to. One file, longer than most: it is the port's
+ * executable contract, run whole against each connector, and its parts share the setup, the
+ * run's naming and the helpers above the tests.
  */
 export function runErpConnectorContract(
   name: string,
