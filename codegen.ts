@@ -41,6 +41,7 @@ const config: CodegenConfig = {
           OrderFlag: '../orders/order.models.js#OrderFlag as OrderFlagModel',
           WebhookDelivery: '../orders/order.models.js#WebhookDeliveryRecord',
           WebhookSubscriptionHealth: '../orders/webhook-subscriptions.service.js#WebhookHealth',
+          Fulfilment: '../fulfilments/fulfilments.models.js#FulfilmentRecord',
         },
         useIndexSignature: true,
         maybeValue: 'T | null | undefined',

@@ -93,6 +93,7 @@ const envSchema = z
     DEMO: z.enum(['1', '0']).optional(),
     INVENTORY_PUSH: z.enum(['on', 'shadow', 'off']).optional(),
     ORDERS_TO_ERP: z.enum(['on', 'off']).optional(),
+    FULFILMENT_NOTIFY_CUSTOMER: z.enum(['on', 'off']).default('on'),
     SHOPIFY_GRANT: z.enum(['static', 'client_credentials', 'authorization_code']).optional(),
     ENCRYPTION_KEY_PREVIOUS: z
       .string()
@@ -256,6 +257,8 @@ function toConfig(env: z.output<typeof envSchema>) {
     },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     retentionDays: env.RETENTION_DAYS,
+    /** Whether Shopify e-mails the customer when a shipment becomes a fulfilment. */
+    fulfilmentNotifyCustomer: env.FULFILMENT_NOTIFY_CUSTOMER === 'on',
   };
 }
 

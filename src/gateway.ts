@@ -11,6 +11,7 @@ import { createRequestLoaders, servicesOf, type AppServices } from './http/graph
 import { buildResolvers } from './http/graphql-schema.js';
 import { createHttpServer, createMetricsServer } from './http/server.js';
 import { createWebhookTopicRegistry, type WebhookTopicRegistry } from './http/webhook-topics.js';
+import { createFulfilmentsModule } from './fulfilments/fulfilments.module.js';
 import { createInventoryModule } from './inventory/inventory.module.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
@@ -272,7 +273,10 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   // Customers' personal data: retention and Shopify's GDPR topics, received on the same route.
   const privacy = createPrivacyModule(deps, { alerts, orders: { contentDigestOf: (snapshot) => contentDigestOf(snapshot as OrderSnapshot) } });
 
-  return [auth, switches, shopifyApp, inventory, reservations, sync, orders, privacy] as const;
+  // ERP shipments back to Shopify as fulfilments.
+  const fulfilments = createFulfilmentsModule(deps, { mapping });
+
+  return [auth, switches, shopifyApp, inventory, reservations, sync, orders, privacy, fulfilments] as const;
 }
 
 /** The gateway's domain modules, as built by `createDomainModules`: the GraphQL context is derived from it. */

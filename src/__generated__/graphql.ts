@@ -8,6 +8,7 @@ import type { ReservationRecord, ReservationEventRecord } from '../reservations/
 import type { SyncRunRecord, SyncRunErrorRecord, SyncRunChangeRecord } from '../sync/sync.models.js';
 import type { OrderRecord, OrderLine as OrderLineModel, OrderFlag as OrderFlagModel, WebhookDeliveryRecord } from '../orders/order.models.js';
 import type { WebhookHealth } from '../orders/webhook-subscriptions.service.js';
+import type { FulfilmentRecord } from '../fulfilments/fulfilments.models.js';
 import type { GraphQLContext } from '../http/graphql-context.js';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;
@@ -88,6 +89,54 @@ export type ErrorResult = {
   errorCode: Scalars['String']['output'];
   message: Scalars['String']['output'];
 };
+
+/** An ERP shipment of an order, written back to Shopify as a fulfilment (once, whatever retries and instances do). */
+export type Fulfilment = {
+  __typename?: 'Fulfilment';
+  attempts: Scalars['Int']['output'];
+  carrier?: Maybe<Scalars['String']['output']>;
+  /** When the gateway recorded it from the ERP's shipment feed. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Why the last attempt failed; null once written. */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** Stable code of lastError (SHOPIFY_UNAVAILABLE, SHOPIFY_IN_DOUBT, FULFILMENT_LINES_UNMATCHED, …). */
+  lastErrorCode?: Maybe<Scalars['String']['output']>;
+  lines: Array<FulfilmentLine>;
+  /** What was left out and why (units already fulfilled in Shopify), for people. */
+  note?: Maybe<Scalars['String']['output']>;
+  /** The ERP's reference of the shipment (e.g. CS000123). */
+  shipmentReference: Scalars['String']['output'];
+  /** When the ERP shipped it. */
+  shippedAt: Scalars['DateTime']['output'];
+  /** Shopify's id of the fulfilment (gid://shopify/Fulfillment/…), once written. */
+  shopifyFulfillmentId?: Maybe<Scalars['ID']['output']>;
+  status: FulfilmentStatus;
+  trackingNumber?: Maybe<Scalars['String']['output']>;
+  trackingUrl?: Maybe<Scalars['String']['output']>;
+};
+
+/** A shipped line as the ERP reported it (ERP SKU and location, ERP units). */
+export type FulfilmentLine = {
+  __typename?: 'FulfilmentLine';
+  location: Scalars['String']['output'];
+  /** The lot the ERP shipped, when it records one. */
+  lotNumber?: Maybe<Scalars['String']['output']>;
+  quantity: Scalars['Float']['output'];
+  sku: Scalars['String']['output'];
+};
+
+/** Where an ERP shipment is on its way to Shopify as a fulfilment. */
+export type FulfilmentStatus =
+  /** Keeps failing, or needs people (an unmapped SKU, a refused scope): lastError says why. Still retried, slowly. */
+  | 'FAILED'
+  /** In Shopify: shopifyFulfillmentId. */
+  | 'FULFILLED'
+  /** Recorded from the ERP; not yet in Shopify (waiting, or retrying: see lastError). */
+  | 'PENDING'
+  /** Not written: every shipped unit was already fulfilled in Shopify (by hand or by another app), or the order was cancelled there. */
+  | 'SKIPPED_MANUAL'
+  /** Sent to Shopify; the answer is not recorded yet (if it was lost, the order's fulfilments are checked before anything is sent again). */
+  | 'SUBMITTING';
 
 /**
  * The gateway's health. Today: the go-live switches as every instance obeys them (read from the
@@ -343,6 +392,8 @@ export type Order = {
   /** The ERP's number for the sales order, once it has one. */
   erpReference?: Maybe<Scalars['String']['output']>;
   flags: Array<OrderFlag>;
+  /** The order's ERP shipments and their fulfilments in Shopify, oldest shipment first. */
+  fulfilments: Array<Fulfilment>;
   /** The gateway's id. */
   id: Scalars['ID']['output'];
   /**
@@ -1239,6 +1290,9 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ErrorResult: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['ErrorResult']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Fulfilment: ResolverTypeWrapper<FulfilmentRecord>;
+  FulfilmentLine: ResolverTypeWrapper<FulfilmentLine>;
+  FulfilmentStatus: FulfilmentStatus;
   Health: ResolverTypeWrapper<Health>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   InsufficientStock: ResolverTypeWrapper<InsufficientStock>;
@@ -1322,6 +1376,8 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   ErrorResult: ResolversInterfaceTypes<ResolversParentTypes>['ErrorResult'];
   Float: Scalars['Float']['output'];
+  Fulfilment: FulfilmentRecord;
+  FulfilmentLine: FulfilmentLine;
   Health: Health;
   ID: Scalars['ID']['output'];
   InsufficientStock: InsufficientStock;
@@ -1442,6 +1498,29 @@ export type ErrorResultResolvers<ContextType = GraphQLContext, ParentType extend
   __resolveType: TypeResolveFn<'InsufficientStock' | 'NotFound', ParentType, ContextType>;
 }>;
 
+export type FulfilmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Fulfilment'] = ResolversParentTypes['Fulfilment']> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  carrier?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lines?: Resolver<Array<ResolversTypes['FulfilmentLine']>, ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  shipmentReference?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  shippedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  shopifyFulfillmentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['FulfilmentStatus'], ParentType, ContextType>;
+  trackingNumber?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  trackingUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type FulfilmentLineResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FulfilmentLine'] = ResolversParentTypes['FulfilmentLine']> = ResolversObject<{
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lotNumber?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type HealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = ResolversObject<{
   inventoryPush?: Resolver<ResolversTypes['InventoryPushMode'], ParentType, ContextType>;
   ordersToErp?: Resolver<ResolversTypes['OrdersToErpMode'], ParentType, ContextType>;
@@ -1550,6 +1629,7 @@ export type OrderResolvers<ContextType = GraphQLContext, ParentType extends Reso
   cancelledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   erpReference?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   flags?: Resolver<Array<ResolversTypes['OrderFlag']>, ParentType, ContextType>;
+  fulfilments?: Resolver<Array<ResolversTypes['Fulfilment']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   inDoubt?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   inDoubtSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1869,6 +1949,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   ErrorResult?: ErrorResultResolvers<ContextType>;
+  Fulfilment?: FulfilmentResolvers<ContextType>;
+  FulfilmentLine?: FulfilmentLineResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
   InsufficientStock?: InsufficientStockResolvers<ContextType>;
   InventoryDrift?: InventoryDriftResolvers<ContextType>;

@@ -1,0 +1,63 @@
+import type { FulfilmentPlannedLine, FulfilmentShipmentLine, FulfilmentStatus } from '../db/schema/fulfilments.js';
+import type { SkuMapping } from '../inventory/inventory.port.js';
+
+export type { FulfilmentPlannedLine, FulfilmentShipmentLine, FulfilmentStatus } from '../db/schema/fulfilments.js';
+
+/** One ERP shipment on its way to Shopify as a fulfilment (a row of `fulfilments`). */
+export interface FulfilmentRecord {
+  readonly id: number;
+  readonly shop: string;
+  readonly shipmentId: string;
+  readonly shipmentReference: string;
+  readonly salesOrderReference: string;
+  /** Numeric Shopify order id; null when the sales order's reference names no Shopify order. */
+  readonly shopifyOrderId: string | null;
+  readonly status: FulfilmentStatus;
+  readonly carrier: string | null;
+  readonly trackingNumber: string | null;
+  readonly trackingUrl: string | null;
+  readonly shippedAt: Date;
+  readonly lines: readonly FulfilmentShipmentLine[];
+  readonly plannedLines: readonly FulfilmentPlannedLine[] | null;
+  /** Set while a sent fulfilment's answer is unknown (in doubt until looked up). */
+  readonly submittedAt: Date | null;
+  readonly shopifyFulfillmentIds: readonly string[];
+  readonly note: string | null;
+  readonly attempts: number;
+  readonly lastErrorCode: string | null;
+  readonly lastError: string | null;
+  readonly nextAttemptAt: Date;
+  readonly alertedAt: Date | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A row held by one worker: every write it makes states `token`. */
+export interface ClaimedFulfilment extends FulfilmentRecord {
+  readonly token: string;
+}
+
+/**
+ * What the fulfilments domain needs of the inventory domain's mapping (a port the composition
+ * root cuts from the mapping service): which Shopify items an ERP SKU is, in which units, and
+ * which Shopify location an ERP location is.
+ */
+export interface FulfilmentMappingLookup {
+  findSkuMappingsBySkus(erpSkus: readonly string[]): Promise<readonly SkuMapping[]>;
+  listLocationMappings(): Promise<readonly { readonly erpLocation: string; readonly shopifyLocationId: string }[]>;
+}
+
+/**
+ * The Shopify order an ERP sales order was made from, by its external reference: the order's
+ * gid (`gid://shopify/Order/123`), with a `@LOCATION` suffix when the order pipeline split it per
+ * warehouse (the inverse of the orders domain's `externalReferenceOf`). Null for an order of
+ * another channel.
+ */
+export function shopifyOrderIdOfReference(externalReference: string): string | null {
+  const match = /^gid:\/\/shopify\/Order\/(\d+)(?:@.*)?$/.exec(externalReference.trim());
+  return match ? match[1]! : null;
+}
+
+export function shopifyOrderGid(shopifyOrderId: string): string {
+  return `gid://shopify/Order/${shopifyOrderId}`;
+}
