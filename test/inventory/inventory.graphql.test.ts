@@ -103,7 +103,7 @@ describe('the inventory read API (demo gateway)', () => {
     const atLeeds = await query(readKey, PAGE, { first: 3, filter: { location: 'LDS' } });
     for (const edge of atLeeds.data.products.edges) expect(edge.node.availability.map((a: Loose) => a.location.code)).toEqual(['LDS']);
 
-    const unmapped = await query(readKey, PAGE, { first: 500, filter: { mapped: false } });
+    const unmapped = await query(readKey, PAGE, { first: 250, filter: { mapped: false } });
     const statuses = new Set(unmapped.data.products.edges.map((e: Loose) => e.node.mappingStatus));
     expect([...statuses].sort()).toEqual(['AMBIGUOUS', 'UNMAPPED']);
     const mapped = await query(readKey, PAGE, { first: 20, filter: { mapped: true } });
