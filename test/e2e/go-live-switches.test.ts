@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { sleep, waitFor } from '../support/waiting.js';
 
 /**
  * The phased switch-on on the demo gateway (simulated ERP and store): the push in shadow mode
@@ -9,16 +10,9 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 let gateway: TestGateway;
 let adminKey: string;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+/** The first truthy answer of `probe`. */
+function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  return waitFor(probe, (value): value is T => Boolean(value), { what, timeoutMs, intervalMs: 100 });
 }
 
 interface Run {

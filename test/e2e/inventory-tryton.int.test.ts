@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startShopifySimulator, type ShopifySimulator } from '../../src/simulators/shopify/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { describeWithTryton, trytonEnvironment } from '../support/tryton.js';
 
 /**
  * End to end against a real Tryton (scripts/tryton.sh) and the Shopify simulator: after a full
  * push, every mapped item-location in the store equals the ATP computed from Tryton's numbers.
  * Runs when ERP_URL and the other ERP_* variables are set; skipped otherwise.
  */
-const erpEnv = {
-  ERP_URL: process.env.ERP_URL,
-  ERP_DATABASE: process.env.ERP_DATABASE,
-  ERP_USER: process.env.ERP_USER,
-  ERP_PASSWORD: process.env.ERP_PASSWORD,
-};
-const describeWithTryton = Object.values(erpEnv).every(Boolean) ? describe : describe.skip;
-
 /** Products the seed script puts in Tryton, with stock in its warehouses. */
 const seededSkus = ['RAW-1', 'SKU-2', 'SKU-3'];
 const warehouses = ['WH', 'WH-EAST', 'WH-WEST'];
@@ -38,7 +31,7 @@ describeWithTryton('inventory end to end with a real Tryton', () => {
     });
     gateway = await startTestGateway({
       ERP_CONNECTOR: 'tryton',
-      ...(erpEnv as Record<string, string>),
+      ...trytonEnvironment(),
       SHOPIFY_SHOP: simulator.shopDomain,
       SHOPIFY_ACCESS_TOKEN: simulator.accessToken,
       SHOPIFY_API_SECRET: simulator.apiSecret,

@@ -7,6 +7,7 @@ import { partyCodeFor } from '../../src/erp/tryton/tryton-customers.js';
 import { TrytonErpConnector } from '../../src/erp/tryton/tryton-erp-connector.js';
 import { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
 import { runErpConnectorContract, type ErpWriteOperation } from './erp-connector.contract.js';
+import { trytonCredentials } from '../support/tryton.js';
 import { TrytonErpFixture } from '../../scripts/lib/tryton-fixture.js';
 import { TrytonWireFaults } from './tryton-wire-faults.js';
 
@@ -15,12 +16,10 @@ import { TrytonWireFaults } from './tryton-wire-faults.js';
  * `eval "$(bash scripts/tryton.sh env)"`. Without ERP_URL (and the other ERP_* variables) the
  * suite reports itself skipped.
  */
-const { ERP_URL, ERP_DATABASE, ERP_USER, ERP_PASSWORD } = process.env;
-
-if (ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD) {
-  const credentials = { url: ERP_URL, database: ERP_DATABASE, user: ERP_USER, password: ERP_PASSWORD };
+if (trytonCredentials) {
+  const credentials = trytonCredentials;
   runErpConnectorContract(
-    `tryton at ${ERP_URL}${ERP_DATABASE}`,
+    `tryton at ${credentials.url}${credentials.database}`,
     async () => {
       const logger = createLogger('silent');
       const connector = new TrytonErpConnector({ ...credentials, logger });

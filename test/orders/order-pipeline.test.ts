@@ -4,16 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryLevels } from '../../src/db/schema/index.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitUntil } from '../support/waiting.js';
 import { seedInventoryLevel, startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
 
 /** Repeats `step` until `done` holds (bounded): retries are scheduled on real timers. */
-async function until(done: () => Promise<boolean>, step: () => Promise<unknown>, attempts = 100): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    await step();
-    if (await done()) return;
-    await sleep(25);
-  }
-  throw new Error('condition not reached');
+function until(done: () => Promise<boolean>, step: () => Promise<unknown>, timeoutMs = 30_000): Promise<void> {
+  return waitUntil(async () => (await step(), done()), { timeoutMs, intervalMs: 25 });
 }
 
 const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M'];
@@ -429,7 +425,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     await until(
       async () => (await instance.module.services.listDeliveries({ topic: 'refunds/create', orderId: String(order.legacyId) })).edges[0]!.node.status === 'DONE',
       () => instance.drain(),
-      200,
+      60_000,
     );
     expect((await world.connector.getStockBySkus(['PIPE-J'], ['WH-A'])).levels[0]!.onHand).toBe(51);
   });

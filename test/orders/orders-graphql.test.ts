@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { waitFor } from '../support/waiting.js';
 
 interface GraphQLAnswer<T> {
   data?: T;
@@ -33,15 +33,6 @@ describe('orders through the gateway (demo store → webhook → ERP → GraphQL
     const answer = await gateway.graphql<GraphQLAnswer<{ order: T | null }>>(readKey, `query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`, { id });
     expect(answer.body.errors).toBeUndefined();
     return answer.body.data!.order;
-  }
-
-  async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-    for (let i = 0; i < 400; i++) {
-      const value = await read();
-      if (done(value)) return value;
-      await sleep(25);
-    }
-    throw new Error('the order did not get there');
   }
 
   function demoSkus(count: number): string[] {

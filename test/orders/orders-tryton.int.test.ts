@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { orderReturns } from '../../src/db/schema/index.js';
@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
 import { TrytonErpFixture } from '../../scripts/lib/tryton-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { describeWithTryton, trytonCredentials } from '../support/tryton.js';
 import { seedInventoryLevel, startOrdersInstance, startShop, type OrdersInstance, type Shop } from './support/orders-harness.js';
 
 /**
@@ -18,14 +19,12 @@ import { seedInventoryLevel, startOrdersInstance, startShop, type OrdersInstance
  * there. Start one with `bash scripts/tryton.sh start` and `eval "$(bash scripts/tryton.sh env)"`;
  * without ERP_URL (and the other ERP_* variables) the suite reports itself skipped.
  */
-const { ERP_URL, ERP_DATABASE, ERP_USER, ERP_PASSWORD } = process.env;
-const describeWithTryton = ERP_URL && ERP_DATABASE && ERP_USER && ERP_PASSWORD ? describe : describe.skip;
 
 describeWithTryton('orders into a real Tryton', () => {
   const run = randomBytes(3).toString('hex').toUpperCase();
   const skus = [`SO${run}-A`, `SO${run}-B`, `SO${run}-C`];
   const logger = createLogger('silent');
-  const credentials = { url: ERP_URL!, database: ERP_DATABASE!, user: ERP_USER!, password: ERP_PASSWORD! };
+  const credentials = trytonCredentials!;
   let connector: TrytonErpConnector;
   let fixture: TrytonErpFixture;
   let shop: Shop;

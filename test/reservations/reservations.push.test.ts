@@ -4,18 +4,9 @@ import type { PushTarget } from '../../src/inventory/inventory.models.js';
 import { groupPushTargets } from '../../src/inventory/push-targets.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { readLevel } from './reservations.fixture.js';
+import { waitFor } from '../support/waiting.js';
 
 type GraphQLBody<T> = { data?: T | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > until) throw new Error(`not reached within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /**
  * The whole path on the demo: a reservation over GraphQL, the event push, the simulated store.

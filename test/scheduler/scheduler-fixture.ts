@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { expect } from 'vitest';
 import type { Database } from '../../src/db/database.js';
@@ -6,6 +5,10 @@ import { createLogger } from '../../src/logger.js';
 import { createMetricsRegistry } from '../../src/metrics.js';
 import type { JobDefinition, JobRunContext } from '../../src/scheduler/job.js';
 import { createScheduler, type JobRunRecord, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
+import { uniqueName } from '../support/fixture-names.js';
+import { sleep, waitFor as waitForValue } from '../support/waiting.js';
+
+export { sleep };
 
 /** Schedulers made by a test, stopped (and their runs awaited) after it. */
 export class SchedulerFixture {
@@ -32,7 +35,7 @@ export class SchedulerFixture {
 
 /** A job name no other test uses, so tests sharing one database never see each other's runs. */
 export function uniqueJobName(what: string): string {
-  return `test.${what}-${randomBytes(4).toString('hex')}`;
+  return uniqueName(`test.${what}`);
 }
 
 /** Counts calls in flight across several job objects (one per simulated instance). */
@@ -89,18 +92,9 @@ export function countingJob(
   };
 }
 
-export async function waitFor<T>(read: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await sleep(20);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** The shared wait, with the scheduler tests' longer default (runs start on the poll interval). */
+export function waitFor<T>(read: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  return waitForValue(read, accept, timeoutMs);
 }
 
 /** Runs of a job, oldest first. */

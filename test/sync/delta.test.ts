@@ -6,6 +6,7 @@ import type { SetAvailableQuantitiesOptions, SetAvailableQuantity, ShopifyClient
 import { createSyncModule } from '../../src/sync/sync.module.js';
 import { createSyncRunRepository } from '../../src/sync/sync-run.repository.js';
 import { ERP_STOCK_FEED } from '../../src/sync/sync.service.js';
+import { waitUntil } from '../support/waiting.js';
 import { startSyncFixture, type SyncFixture } from './sync.fixture.js';
 
 /**
@@ -95,7 +96,7 @@ describe('delta sync', () => {
     // This instance's process "dies" after its first write reached Shopify.
     const doomed = createSyncModule({ ...fixture.deps, shopify: observed(fixture.shopify, true) }, { mapping: fixture.inventory.services.mapping, atp: fixture.inventory.services.atp, pushSignal: fixture.pushSignal, alerts: fixture.alerts });
     void doomed.services.runDelta();
-    await waitFor(() => batches.length > 0);
+    await waitUntil(() => batches.length > 0, { intervalMs: 10 });
     const crashedBatches = [...batches];
     expect(await watermark()).toBe(before);
     const [abandoned] = await fixture.database.db.select().from(syncRuns).where(eq(syncRuns.status, 'RUNNING'));
@@ -145,11 +146,3 @@ describe('delta sync', () => {
     expect(await fixture.mismatches()).toEqual([]);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

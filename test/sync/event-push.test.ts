@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryLevels } from '../../src/db/schema/index.js';
 import { atpExpression } from '../../src/inventory/read-model/atp-formula.js';
 import { requestPush } from '../../src/inventory/push-requests.js';
+import { waitUntil } from '../support/waiting.js';
 import { levelRow, simpleGroup, startSyncFixture, type SyncFixture } from './sync.fixture.js';
 
 let fixture: SyncFixture;
@@ -32,14 +33,6 @@ async function reserve(sku: string, location: string, quantity: number): Promise
   fixture.pushSignal.wake();
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const available = (group: { inventoryItemId: string; shopifyLocationId: string }) =>
   fixture.demo.shopify.state.level({ inventoryItemId: group.inventoryItemId, location: group.shopifyLocationId })?.quantities.available;
 
@@ -50,8 +43,8 @@ describe('event push', () => {
     try {
       await reserve(group.sku, location, 4);
       // The loop polls once a minute: only the wake can bring it this soon.
-      await waitFor(() => available(group) === row.availableToPromise - 4, 5_000);
-      await waitFor(async () => (await levelRow(fixture, group.sku, location)).pushRequestedAt === null, 5_000);
+      await waitUntil(() => available(group) === row.availableToPromise - 4, 5_000);
+      await waitUntil(async () => (await levelRow(fixture, group.sku, location)).pushRequestedAt === null, 5_000);
       const after = await levelRow(fixture, group.sku, location);
       expect(after).toMatchObject({ lastPushedQuantity: row.availableToPromise - 4, shopifyAvailable: row.availableToPromise - 4 });
     } finally {

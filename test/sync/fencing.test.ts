@@ -11,6 +11,7 @@ import { createSyncJobs } from '../../src/sync/sync.job.js';
 import { createSyncModule, type SyncModule } from '../../src/sync/sync.module.js';
 import { createSyncRunRepository } from '../../src/sync/sync-run.repository.js';
 import { ERP_STOCK_FEED } from '../../src/sync/sync.service.js';
+import { waitUntil } from '../support/waiting.js';
 import { startSyncFixture, type SyncFixture } from './sync.fixture.js';
 
 /** A pause point: the first call of `getStockChangesSince` waits until the test opens it. */
@@ -103,7 +104,7 @@ describe('fenced delta runs', () => {
     // More changes, so the frozen holder would move the watermark further if it could. It wakes
     // up once its heartbeat has found the lease gone (its signal fired; it ignores it).
     fixture.demo.erp.simulateActivity(5, seededRandom(22));
-    await until(() => signal?.aborted === true);
+    await waitUntil(() => signal?.aborted === true);
     feed.open();
 
     expect(await frozen).toMatchObject({ status: 'ABANDONED', recorded: false, error: { code: 'JOB_LEASE_LOST' } });
@@ -137,11 +138,3 @@ describe('fenced delta runs', () => {
     await runs().finishRun(live.id, { status: 'SUCCEEDED', tally: { considered: 0, pushed: 0, unchanged: 0, failed: 0, drift: 0 }, full: false, at: new Date() }, liveFence);
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -6,6 +6,7 @@ import type { ShopifyClient } from '../../src/shopify/shopify-client.js';
 import { createSyncModule } from '../../src/sync/sync.module.js';
 import { describeWithPostgres, openSecondInstance, testDatabaseKind } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
+import { waitUntil } from '../support/waiting.js';
 import { startSyncFixture, type SyncFixture } from './sync.fixture.js';
 
 /** Counts Shopify's bulk exports of levels; the first one waits at a pause point until the test opens it. */
@@ -130,11 +131,3 @@ describeWithPostgres('full reconciles across two gateway instances on one Postgr
     }
   });
 });
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not met');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
