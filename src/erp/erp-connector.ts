@@ -1,3 +1,5 @@
+// One unit though long: the ERP port, its types and the guarantee each operation states; a
+// connector implements all of it and the contract suite (test/erp/) checks all of it.
 /**
  * The ERP port: everything Stockbridge asks of a manufacturer's ERP, in Stockbridge's own terms.
  * One implementation per ERP lives in a folder beside this file (`simulated/`, `tryton/`); the

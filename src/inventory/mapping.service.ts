@@ -1,3 +1,7 @@
+// One unit though long: catalogue refreshes, SKU matching and operator mappings share the
+// in-process single flight (`once`), the first-fill readiness gate and the shop's mapping lock,
+// and each changes what the others decide on. Its persistence is split by aggregate (the
+// *.repository.ts files beside it, combined in `repositoriesOf`).
 import type { Db } from '../db/database.js';
 import type { ErpConnector } from '../erp/erp-connector.js';
 import type { Logger } from '../logger.js';

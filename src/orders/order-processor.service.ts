@@ -1,3 +1,7 @@
+// One unit though long: the ERP side of one order (submit, cancel, returns, in-doubt look-ups)
+// is one protocol over one claim. Every step renews the same claim, writes back under its token
+// and records failures and in-doubt sends the same way; split by step, that protocol would be
+// copied into each file. Persistence is order.repository.ts; line mapping is order-line-mapper.ts.
 import { randomUUID } from 'node:crypto';
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { Db } from '../db/database.js';

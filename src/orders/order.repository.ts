@@ -1,3 +1,6 @@
+// One unit though long: the order aggregate (an order, its lines and its returns) and its claim
+// columns, written together in the pipeline's transactions; this is the one writer of those
+// tables. Pending units (pending-units.repository.ts) and the inbox have their own files.
 import { and, asc, desc, eq, inArray, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { orderPollState, orderReturns, shopifyOrderLines, shopifyOrders, type OrderReturnStatus } from '../db/schema/index.js';

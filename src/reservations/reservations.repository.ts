@@ -1,3 +1,6 @@
+// One unit though long: the reservation aggregate (reservations, their units and events) and its
+// changes to the read model's reserved term, which must commit in the same transaction; this is
+// the one writer of the reservation tables.
 import { and, asc, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { inventoryLevels, reservationEvents, reservations } from '../db/schema/index.js';

@@ -1,3 +1,6 @@
+// One unit though long: the ShopifyClient port on the Admin API, one short method per port
+// operation over one transport and one cost bucket. Operations with logic of their own live
+// beside it (set-available-quantities.ts, fulfilment-orders.ts, admin-api-transport.ts).
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { chunk } from '../shared/collections.js';

@@ -1,3 +1,5 @@
+// One unit: sending planned quantities to Shopify and recording each item's outcome (applied,
+// refused, stale, in doubt) are one step, whose records must match what was sent.
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { ShopifyPushGroup } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';

@@ -1,3 +1,6 @@
+// One unit though long: the four run kinds (delta, full reconcile, event push, manual push) share
+// the run record, its fencing token, the shop's go-live switch and the settle step; each kind is
+// one method. Planning is push-plan.ts, sending is push-executor.ts, storage the repositories.
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { ErpConnector } from '../erp/erp-connector.js';
 import { groupPushTargets, type AtpService, type PushTarget, type MappingService } from '../inventory/inventory.port.js';

@@ -1,3 +1,6 @@
+// One unit though long, by rule: every statement that writes `inventory_levels` lives in this
+// file, so the ATP formula and the push-mark rule have one meaning each and one place to check
+// (test/inventory/read-model.rule.test.ts fails on a write of the table anywhere else).
 import { and, asc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/database.js';
 import { inventoryLevels, inventoryLots, safetyStockRules } from '../../db/schema/index.js';
