@@ -404,8 +404,8 @@ export interface ErpConnector {
   getLotsBySkus(skus: readonly string[], locationCodes?: readonly string[]): Promise<readonly Lot[]>;
 
   /**
-   * The change feed: SKUs whose stock terms may have changed since the watermark, read from the
-   * ERP's own clock. The connector re-reads an overlap window before the watermark so that a
+   * The change feed: SKUs whose stock terms or lots (quantities, an expiry date corrected) may
+   * have changed since the watermark, read from the ERP's own clock. The connector re-reads an overlap window before the watermark so that a
    * transaction that commits late with an older timestamp is not missed, and it remembers what it
    * already reported in that window, so a change is reported once (a SKU changed again is
    * reported again). With a null watermark it returns no SKUs and the current watermark.

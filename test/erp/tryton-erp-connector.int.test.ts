@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { customerKey } from '../../src/erp/erp-find-or-create.js';
 import { partyCodeFor } from '../../src/erp/tryton/tryton-customers.js';
 import { TrytonErpConnector } from '../../src/erp/tryton/tryton-erp-connector.js';
+import { TrytonDate } from '../../src/erp/tryton/tryton-codec.js';
 import { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
 import { runErpConnectorContract, type ErpWriteOperation } from './erp-connector.contract.js';
 import { trytonCredentials } from '../support/tryton.js';
@@ -201,6 +202,22 @@ if (trytonCredentials) {
 
       const of = (changes: { shipments: readonly { id: string; trackingNumber: string | null }[] }) => changes.shipments.filter((s) => s.id === String(id)).map((s) => s.trackingNumber);
       expect([of(first), of(second), of(third)]).toEqual([['WRONG-1'], [`RIGHT-${run}`], []]);
+    });
+
+    it('reports in the stock feed the SKU of a lot whose expiry date a clerk corrected, though no stock moved', { timeout: 60_000 }, async () => {
+      const sku = `TT${run}-REDATE`;
+      const number = `R-${run}`;
+      await fixture.createProducts([{ sku, name: 'Re-dated product', lotTracked: true }]);
+      await fixture.receiveStock({ sku, location: 'WH', quantity: 4, lot: { number, expiresOn: '2031-01-31' } });
+      const start = await connector.getStockChangesSince(null);
+      const [lot] = await client.model('stock.lot', 'search', [[['number', '=', number]], 0, 1, null], z.array(z.number()));
+
+      await client.model('stock.lot', 'write', [[lot], { expiration_date: new TrytonDate('2027-01-31') }], z.null());
+      const changes = await connector.getStockChangesSince(start.nextWatermark);
+
+      expect(changes.skus).toContain(sku);
+      expect((await connector.getStockChangesSince(changes.nextWatermark)).skus).not.toContain(sku);
+      expect((await connector.getLotsBySkus([sku], ['WH'])).map((l) => l.expiresOn)).toEqual(['2027-01-31']);
     });
 
     it('reads the seeded lots with their expiry dates', { timeout: 60_000 }, async () => {

@@ -193,7 +193,7 @@ export class TrytonStock {
     const kind = 'tryton-stock';
     const overlap = this.calls.overlap;
     if (watermark === null) {
-      const now = await this.calls.latestStamp(['stock.move']);
+      const now = await this.calls.latestStamp(['stock.move', 'stock.lot']);
       const recent = await this.changedMoves(now - overlap);
       return { skus: [], nextWatermark: encodeWatermark(kind, startFeed(now, recent, overlap)) };
     }
@@ -203,13 +203,20 @@ export class TrytonStock {
     return { skus, nextWatermark: encodeWatermark(kind, next) };
   }
 
-  /** Every stock move created or written after `from` (stock changes only through moves). */
+  /**
+   * Every stock move created or written after `from` (quantities change only through moves), and
+   * every lot written after `from`: a lot's expiry date corrected by a clerk moves no stock, yet
+   * changes which units may still be sold. Lot records are keyed apart from moves (`lot:<id>`).
+   */
   private async changedMoves(from: number): Promise<ChangeRecord[]> {
     const since = new TrytonDateTime(isoFromStamp(from));
     // write_date stays NULL until a record is first written (P7): look at both.
     const rows = await this.calls.searchRead('stock.move', [['OR', ['create_date', '>', since], ['write_date', '>', since]]], ['create_date', 'write_date', 'product.code'], changedMoveRecord);
-    return rows
-      .filter((row) => row['product.']?.code)
-      .map((row) => ({ id: String(row.id), sku: row['product.']!.code!, stamp: Math.max(stampOf(row.create_date), stampOf(row.write_date)) }));
+    // A new lot has no stock until a move brings it, which the moves above report.
+    const lots = await this.calls.searchRead('stock.lot', [['write_date', '>', since]], ['create_date', 'write_date', 'product.code'], changedMoveRecord);
+    return [
+      ...rows.filter((row) => row['product.']?.code).map((row) => ({ id: String(row.id), sku: row['product.']!.code!, stamp: Math.max(stampOf(row.create_date), stampOf(row.write_date)) })),
+      ...lots.filter((row) => row['product.']?.code).map((row) => ({ id: `lot:${row.id}`, sku: row['product.']!.code!, stamp: Math.max(stampOf(row.create_date), stampOf(row.write_date)) })),
+    ];
   }
 }
