@@ -118,7 +118,7 @@ try {
   // The read API. The products query never reaches Shopify (the mapping is read from the
   // database), so the mapping service gets no Shopify client here.
   const mapping = createMappingService({ ...common, db: database.db, shopify: undefined as unknown as ShopifyClient });
-  const reads = createInventoryReadService({ db, shop, erp: connector, mapping });
+  const reads = createInventoryReadService({ db, shop, mapping });
   const graphqlSchema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers([{ resolvers: inventoryResolvers }]) as never });
   const document = `query Page($after: String) {
     products(first: 100, after: $after) {

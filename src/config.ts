@@ -73,6 +73,7 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     WEBHOOK_MAX_BYTES: intFromString(1024, 100 * 1024 * 1024).default(1024 * 1024),
     RESERVATION_DEFAULT_TTL_SECONDS: intFromString(1, 86_400 * 90).default(86_400),
+    SELLABLE_SHELF_LIFE_DAYS: intFromString(0, 3650).default(0),
     NODE_ENV: z.string().trim().optional(),
     GRAPHQL_INTROSPECTION: z.enum(['on', 'off']).optional(),
     GRAPHQL_MAX_DEPTH: intFromString(1, 100).default(12),
@@ -232,6 +233,7 @@ function toConfig(env: z.output<typeof envSchema>) {
     logLevel: env.LOG_LEVEL,
     webhookMaxBytes: env.WEBHOOK_MAX_BYTES,
     reservationDefaultTtlSeconds: env.RESERVATION_DEFAULT_TTL_SECONDS,
+    sellableShelfLifeDays: env.SELLABLE_SHELF_LIFE_DAYS,
     /** DEMO=1: the demo's simulated store and ERP even where a store is configured. */
     demo: env.DEMO === '1',
     /** INVENTORY_PUSH / ORDERS_TO_ERP when set: written to the shared switches at this instance's start. */

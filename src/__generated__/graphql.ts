@@ -229,7 +229,7 @@ export type Location = {
 
 /**
  * Every term of the ATP formula for one SKU at one ERP location, in the ERP's stock unit:
- * availableToPromise = max(0, onHand − allocated − safetyStock − wholesaleCommitted − reserved − pendingShopifyOrders),
+ * availableToPromise = max(0, onHand − allocated − safetyStock − wholesaleCommitted − reserved − pendingShopifyOrders − expiringSoon),
  * rounded down. For a kit, `onHand` is its own stock plus what its components' ATP can build.
  */
 export type LocationAvailability = {
@@ -240,6 +240,12 @@ export type LocationAvailability = {
   computedAt: Scalars['DateTime']['output'];
   /** When the ERP's terms were last read. */
   erpReadAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * Units in lots that expire before today (UTC) + the SKU's sellable shelf life
+   * (`SELLABLE_SHELF_LIFE_DAYS`, or `setSellableShelfLife`), at most onHand − allocated (the ERP
+   * reserves products, not lots: allocated units are already subtracted).
+   */
+  expiringSoon: Scalars['Float']['output'];
   lastPushedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The value Stockbridge last set in Shopify (Shopify units). */
   lastPushedQuantity?: Maybe<Scalars['Int']['output']>;
@@ -260,7 +266,7 @@ export type LocationAvailability = {
   wholesaleCommitted: Scalars['Float']['output'];
 };
 
-/** A lot (batch) of a SKU at an ERP location, as the ERP reports it. */
+/** A lot (batch) of a SKU at an ERP location, as the ERP reported it at the position's last read. */
 export type Lot = {
   __typename?: 'Lot';
   expiresOn?: Maybe<Scalars['Date']['output']>;
@@ -268,6 +274,20 @@ export type Lot = {
   number: Scalars['String']['output'];
   quantity: Scalars['Float']['output'];
   sku: Scalars['String']['output'];
+};
+
+export type LotConnection = {
+  __typename?: 'LotConnection';
+  edges: Array<LotEdge>;
+  pageInfo: PageInfo;
+  /** How many items match, over every page; counted only when asked for. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
+};
+
+export type LotEdge = {
+  __typename?: 'LotEdge';
+  cursor: Scalars['String']['output'];
+  node: Lot;
 };
 
 export type MapLocationInput = {
@@ -312,6 +332,12 @@ export type Mutation = {
   revokeApiKey: ApiKey;
   /** Sets (or removes) a safety stock rule; returns the positions it applies to, recomputed. */
   setSafetyStock: Array<LocationAvailability>;
+  /**
+   * Sets (or removes, with days null) a SKU's sellable shelf life: its lots expiring before today +
+   * days stop counting in the ATP at once, and changed positions are pushed to Shopify.
+   * userErrors codes: UNKNOWN_SKU, INVALID_DAYS.
+   */
+  setSellableShelfLife: SetSellableShelfLifePayload;
   /** Changes the go-live switches for every instance (no restart needed); answers them as now in force. */
   setSwitches: Health;
 };
@@ -364,6 +390,11 @@ export type MutationRevokeApiKeyArgs = {
 
 export type MutationSetSafetyStockArgs = {
   input: SetSafetyStockInput;
+};
+
+
+export type MutationSetSellableShelfLifeArgs = {
+  input: SetSellableShelfLifeInput;
 };
 
 
@@ -527,8 +558,8 @@ export type PageInfo = {
 
 /**
  * A product of the ERP catalogue, with the Shopify variant it feeds (when mapped) and its
- * availability per ERP location. Read from Stockbridge's read model, never live from the ERP
- * (except `lots`).
+ * availability per ERP location. Read from Stockbridge's read model (lots included), never live
+ * from the ERP.
  */
 export type Product = {
   __typename?: 'Product';
@@ -539,7 +570,10 @@ export type Product = {
   availability: Array<LocationAvailability>;
   /** The kit's components (empty for a plain product): its ATP is what they can build. */
   components: Array<KitComponent>;
-  /** Lots (batches) on hand, read from the ERP (one batched call per page of products), soonest expiry first. */
+  /**
+   * Lots (batches) on hand, from the read model (as of the position's last ERP read), FEFO: soonest
+   * expiry first, lots without expiry last, then lot number.
+   */
   lots: Array<Lot>;
   /** How the mapping was made, when mapped. */
   mappingSource?: Maybe<SkuMappingSource>;
@@ -561,8 +595,8 @@ export type Product = {
 
 /**
  * A product of the ERP catalogue, with the Shopify variant it feeds (when mapped) and its
- * availability per ERP location. Read from Stockbridge's read model, never live from the ERP
- * (except `lots`).
+ * availability per ERP location. Read from Stockbridge's read model (lots included), never live
+ * from the ERP.
  */
 export type ProductAvailabilityArgs = {
   location?: InputMaybe<Scalars['String']['input']>;
@@ -571,8 +605,8 @@ export type ProductAvailabilityArgs = {
 
 /**
  * A product of the ERP catalogue, with the Shopify variant it feeds (when mapped) and its
- * availability per ERP location. Read from Stockbridge's read model, never live from the ERP
- * (except `lots`).
+ * availability per ERP location. Read from Stockbridge's read model (lots included), never live
+ * from the ERP.
  */
 export type ProductLotsArgs = {
   location?: InputMaybe<Scalars['String']['input']>;
@@ -636,11 +670,14 @@ export type Query = {
    */
   locations: Array<Location>;
   /**
-   * Lots live from the ERP: of one SKU, or of every product, optionally at one location. At most
-   * `first` lots (default 100, at most 1,000); without `sku` the catalogue may hold at most 500
-   * products. Beyond either bound: RESULT_TOO_LARGE (use `lots(sku:)` or `products(first:, after:) { lots }`).
+   * Lots from the read model (no ERP call): of one SKU, or of every product, optionally at one
+   * location, FEFO (soonest expiry first, lots without expiry last, then lot number). At most
+   * `first` lots (default 100, at most 1,000); more is a RESULT_TOO_LARGE error (narrow with `sku`
+   * or `location`).
    */
   lots: Array<Lot>;
+  /** `lots` as a connection, in the same order, for when there are many. */
+  lotsConnection: LotConnection;
   /** An order by the gateway's id, a Shopify gid or a numeric Shopify id. */
   order?: Maybe<Order>;
   /** Orders, newest first. */
@@ -658,6 +695,11 @@ export type Query = {
    * RESULT_TOO_LARGE error (narrow with `sku` or `location`).
    */
   safetyStockRules: Array<SafetyStockRule>;
+  /**
+   * Per-SKU sellable shelf life rules in SKU order (SKUs without one use `SELLABLE_SHELF_LIFE_DAYS`):
+   * at most `first` (default 100, at most 1,000); more is a RESULT_TOO_LARGE error (narrow with `sku`).
+   */
+  sellableShelfLifeRules: Array<SellableShelfLifeRule>;
   /** Identifies the gateway; useful to check a key works. */
   serverInfo: ServerInfo;
   skuMappingReport: SkuMappingReport;
@@ -699,6 +741,14 @@ export type QueryLocationsArgs = {
 
 
 export type QueryLotsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  location?: InputMaybe<Scalars['String']['input']>;
+  sku?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryLotsConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   location?: InputMaybe<Scalars['String']['input']>;
   sku?: InputMaybe<Scalars['String']['input']>;
@@ -747,6 +797,12 @@ export type QueryReservationsArgs = {
 export type QuerySafetyStockRulesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   location?: InputMaybe<Scalars['String']['input']>;
+  sku?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QuerySellableShelfLifeRulesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
   sku?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -882,6 +938,14 @@ export type Scope =
   | 'RESERVE'
   | 'SYNC';
 
+/** A SKU's sellable shelf life: its lots that expire before today + `days` do not count in the ATP. */
+export type SellableShelfLifeRule = {
+  __typename?: 'SellableShelfLifeRule';
+  days: Scalars['Int']['output'];
+  sku: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
+
 /** What this gateway is and how it runs. */
 export type ServerInfo = {
   __typename?: 'ServerInfo';
@@ -904,6 +968,36 @@ export type SetSafetyStockInput = {
   quantity?: InputMaybe<Scalars['Float']['input']>;
   /** Absent: every SKU. */
   sku?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type SetSellableShelfLifeErrorCode =
+  /** days is not a whole number from 0 to 3650. */
+  | 'INVALID_DAYS'
+  /** No product with this SKU in the ERP catalogue. */
+  | 'UNKNOWN_SKU';
+
+export type SetSellableShelfLifeInput = {
+  /** Days of shelf life a lot must have left to be sold (0 to 3650); null removes the SKU's rule (the default applies). */
+  days?: InputMaybe<Scalars['Int']['input']>;
+  /** An ERP SKU. */
+  sku: Scalars['String']['input'];
+};
+
+export type SetSellableShelfLifePayload = {
+  __typename?: 'SetSellableShelfLifePayload';
+  /** The SKU's positions, re-evaluated (empty when refused). */
+  availability: Array<LocationAvailability>;
+  /** The rule in force; null when removed or refused. */
+  rule?: Maybe<SellableShelfLifeRule>;
+  userErrors: Array<SetSellableShelfLifeUserError>;
+};
+
+export type SetSellableShelfLifeUserError = {
+  __typename?: 'SetSellableShelfLifeUserError';
+  code: SetSellableShelfLifeErrorCode;
+  /** The input field at fault, as a path (e.g. ["input", "days"]). */
+  field: Array<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
 };
 
 export type SetSwitchesInput = {
@@ -1305,6 +1399,8 @@ export type ResolversTypes = ResolversObject<{
   Location: ResolverTypeWrapper<LocationView>;
   LocationAvailability: ResolverTypeWrapper<PositionRecord>;
   Lot: ResolverTypeWrapper<LotModel>;
+  LotConnection: ResolverTypeWrapper<Omit<LotConnection, 'edges'> & { edges: Array<ResolversTypes['LotEdge']> }>;
+  LotEdge: ResolverTypeWrapper<Omit<LotEdge, 'node'> & { node: ResolversTypes['Lot'] }>;
   MapLocationInput: MapLocationInput;
   MapSkuInput: MapSkuInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1334,8 +1430,13 @@ export type ResolversTypes = ResolversObject<{
   ReserveInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ReserveInventoryResult']>;
   SafetyStockRule: ResolverTypeWrapper<SafetyStockRuleModel>;
   Scope: Scope;
+  SellableShelfLifeRule: ResolverTypeWrapper<SellableShelfLifeRule>;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
   SetSafetyStockInput: SetSafetyStockInput;
+  SetSellableShelfLifeErrorCode: SetSellableShelfLifeErrorCode;
+  SetSellableShelfLifeInput: SetSellableShelfLifeInput;
+  SetSellableShelfLifePayload: ResolverTypeWrapper<Omit<SetSellableShelfLifePayload, 'availability'> & { availability: Array<ResolversTypes['LocationAvailability']> }>;
+  SetSellableShelfLifeUserError: ResolverTypeWrapper<SetSellableShelfLifeUserError>;
   SetSwitchesInput: SetSwitchesInput;
   ShopifyVariantCandidate: ResolverTypeWrapper<ShopifyVariantCandidate>;
   SkuMapping: ResolverTypeWrapper<SkuMappingModel>;
@@ -1389,6 +1490,8 @@ export type ResolversParentTypes = ResolversObject<{
   Location: LocationView;
   LocationAvailability: PositionRecord;
   Lot: LotModel;
+  LotConnection: Omit<LotConnection, 'edges'> & { edges: Array<ResolversParentTypes['LotEdge']> };
+  LotEdge: Omit<LotEdge, 'node'> & { node: ResolversParentTypes['Lot'] };
   MapLocationInput: MapLocationInput;
   MapSkuInput: MapSkuInput;
   Mutation: Record<PropertyKey, never>;
@@ -1412,8 +1515,12 @@ export type ResolversParentTypes = ResolversObject<{
   ReserveInventoryInput: ReserveInventoryInput;
   ReserveInventoryResult: ResolversUnionTypes<ResolversParentTypes>['ReserveInventoryResult'];
   SafetyStockRule: SafetyStockRuleModel;
+  SellableShelfLifeRule: SellableShelfLifeRule;
   ServerInfo: ServerInfo;
   SetSafetyStockInput: SetSafetyStockInput;
+  SetSellableShelfLifeInput: SetSellableShelfLifeInput;
+  SetSellableShelfLifePayload: Omit<SetSellableShelfLifePayload, 'availability'> & { availability: Array<ResolversParentTypes['LocationAvailability']> };
+  SetSellableShelfLifeUserError: SetSellableShelfLifeUserError;
   SetSwitchesInput: SetSwitchesInput;
   ShopifyVariantCandidate: ShopifyVariantCandidate;
   SkuMapping: SkuMappingModel;
@@ -1579,6 +1686,7 @@ export type LocationAvailabilityResolvers<ContextType = GraphQLContext, ParentTy
   availableToPromise?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   computedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   erpReadAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiringSoon?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   lastPushedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   lastPushedQuantity?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   location?: Resolver<ResolversTypes['Location'], ParentType, ContextType>;
@@ -1601,6 +1709,17 @@ export type LotResolvers<ContextType = GraphQLContext, ParentType extends Resolv
   sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type LotConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LotConnection'] = ResolversParentTypes['LotConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['LotEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
+export type LotEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LotEdge'] = ResolversParentTypes['LotEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Lot'], ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   commitReservation?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType, RequireFields<MutationCommitReservationArgs, 'id'>>;
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
@@ -1612,6 +1731,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setSafetyStock?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType, RequireFields<MutationSetSafetyStockArgs, 'input'>>;
+  setSellableShelfLife?: Resolver<ResolversTypes['SetSellableShelfLifePayload'], ParentType, ContextType, RequireFields<MutationSetSellableShelfLifeArgs, 'input'>>;
   setSwitches?: Resolver<ResolversTypes['Health'], ParentType, ContextType, RequireFields<MutationSetSwitchesArgs, 'input'>>;
 }>;
 
@@ -1720,6 +1840,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   inventoryDriftConnection?: Resolver<ResolversTypes['InventoryDriftConnection'], ParentType, ContextType, Partial<QueryInventoryDriftConnectionArgs>>;
   locations?: Resolver<Array<ResolversTypes['Location']>, ParentType, ContextType, Partial<QueryLocationsArgs>>;
   lots?: Resolver<Array<ResolversTypes['Lot']>, ParentType, ContextType, Partial<QueryLotsArgs>>;
+  lotsConnection?: Resolver<ResolversTypes['LotConnection'], ParentType, ContextType, Partial<QueryLotsConnectionArgs>>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<QueryOrdersArgs>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'sku'>>;
@@ -1727,6 +1848,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   reservation?: Resolver<Maybe<ResolversTypes['Reservation']>, ParentType, ContextType, RequireFields<QueryReservationArgs, 'id'>>;
   reservations?: Resolver<ResolversTypes['ReservationConnection'], ParentType, ContextType, Partial<QueryReservationsArgs>>;
   safetyStockRules?: Resolver<Array<ResolversTypes['SafetyStockRule']>, ParentType, ContextType, Partial<QuerySafetyStockRulesArgs>>;
+  sellableShelfLifeRules?: Resolver<Array<ResolversTypes['SellableShelfLifeRule']>, ParentType, ContextType, Partial<QuerySellableShelfLifeRulesArgs>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   skuMappingReport?: Resolver<ResolversTypes['SkuMappingReport'], ParentType, ContextType, Partial<QuerySkuMappingReportArgs>>;
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
@@ -1783,6 +1905,12 @@ export type SafetyStockRuleResolvers<ContextType = GraphQLContext, ParentType ex
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
+export type SellableShelfLifeRuleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SellableShelfLifeRule'] = ResolversParentTypes['SellableShelfLifeRule']> = ResolversObject<{
+  days?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServerInfo'] = ResolversParentTypes['ServerInfo']> = ResolversObject<{
   catalogue?: Resolver<Maybe<ResolversTypes['CatalogueStatus']>, ParentType, ContextType>;
   database?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1790,6 +1918,18 @@ export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   shop?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SetSellableShelfLifePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetSellableShelfLifePayload'] = ResolversParentTypes['SetSellableShelfLifePayload']> = ResolversObject<{
+  availability?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType>;
+  rule?: Resolver<Maybe<ResolversTypes['SellableShelfLifeRule']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['SetSellableShelfLifeUserError']>, ParentType, ContextType>;
+}>;
+
+export type SetSellableShelfLifeUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetSellableShelfLifeUserError'] = ResolversParentTypes['SetSellableShelfLifeUserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['SetSellableShelfLifeErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type ShopifyVariantCandidateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ShopifyVariantCandidate'] = ResolversParentTypes['ShopifyVariantCandidate']> = ResolversObject<{
@@ -1960,6 +2100,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Location?: LocationResolvers<ContextType>;
   LocationAvailability?: LocationAvailabilityResolvers<ContextType>;
   Lot?: LotResolvers<ContextType>;
+  LotConnection?: LotConnectionResolvers<ContextType>;
+  LotEdge?: LotEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   NotFound?: NotFoundResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
@@ -1978,7 +2120,10 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ReservationEvent?: ReservationEventResolvers<ContextType>;
   ReserveInventoryResult?: ReserveInventoryResultResolvers<ContextType>;
   SafetyStockRule?: SafetyStockRuleResolvers<ContextType>;
+  SellableShelfLifeRule?: SellableShelfLifeRuleResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
+  SetSellableShelfLifePayload?: SetSellableShelfLifePayloadResolvers<ContextType>;
+  SetSellableShelfLifeUserError?: SetSellableShelfLifeUserErrorResolvers<ContextType>;
   ShopifyVariantCandidate?: ShopifyVariantCandidateResolvers<ContextType>;
   SkuMapping?: SkuMappingResolvers<ContextType>;
   SkuMappingCounts?: SkuMappingCountsResolvers<ContextType>;

@@ -1,22 +1,23 @@
 import { and, asc, eq, gt, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
-import { erpProducts, inventoryLevels, locationMappings as locationMappingTable, shopifyVariants, skuMappingConflicts, skuMappings } from '../db/schema/index.js';
-import type { ErpConnector, Lot } from '../erp/erp-connector.js';
-import { listBound, ResultTooLargeError, withinBound } from '../shared/list-bounds.js';
+import { erpProducts, inventoryLevels, inventoryLots, locationMappings as locationMappingTable, shopifyVariants, skuMappingConflicts, skuMappings } from '../db/schema/index.js';
+import type { Lot } from '../erp/erp-connector.js';
+import { listBound, withinBound } from '../shared/list-bounds.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
-import type { AmbiguousSku, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SafetyStockRule, SkuMapping, SkuMappingReport } from './inventory.models.js';
+import type { AmbiguousSku, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SafetyStockRule, SellableShelfLifeRule, SkuMapping, SkuMappingReport } from './inventory.models.js';
 import { inList } from '../db/sql-lists.js';
-import { createErpCatalogueRepository } from './erp-catalogue.repository.js';
 import { createLocationMappingRepository } from './location-mapping.repository.js';
 import { createPushTargetsRepository } from './push-targets.repository.js';
 import type { MappingService } from './mapping.service.js';
 import { createPositionsRepository } from './positions.repository.js';
+import { createInventoryLotsReader, type LotPosition } from './read-model/inventory-lots.reader.js';
+import { createShelfLifeRulesRepository } from './shelf-life-rules.repository.js';
 import { toShopifyUnits } from './unit-conversion.js';
 
 /**
- * What the GraphQL read API asks of the inventory domain. Everything but lots comes from the
- * read model and the catalogue tables, never from the ERP; every batch method costs one
- * database round trip (lots: a constant number of ERP round trips per page of SKUs).
+ * What the GraphQL read API asks of the inventory domain. Everything comes from the read model
+ * (lots included) and the catalogue tables, never from the ERP; every batch method costs one
+ * database round trip.
  */
 export interface InventoryReadService {
   findProduct(sku: string): Promise<ProductView | null>;
@@ -30,13 +31,15 @@ export interface InventoryReadService {
   listLocations(args?: { warehouse?: string | null; first?: number | null }): Promise<LocationView[]>;
   /** Every ERP location the catalogue knows, inactive ones included, by code (one query; there are few). */
   getLocationsByCode(): Promise<Map<string, LocationView>>;
-  /** Lots from the ERP for these SKUs (all warehouses, or these locations): the lot loader's batch. */
-  getLotsBySkus(skus: readonly string[], locations?: readonly string[]): Promise<readonly Lot[]>;
   /**
-   * Lots of one SKU, or of every active product when `sku` is absent (at most
-   * MAX_CATALOGUE_LOTS_PRODUCTS of them: one live ERP read); optionally at one location. Bounded by `first`.
+   * Stored lots of these SKUs (every location, or these), by SKU then FEFO (soonest expiry
+   * first, no expiry last, then number): the lot loader's batch, one query.
    */
+  getLotsBySkus(skus: readonly string[], locations?: readonly string[]): Promise<readonly Lot[]>;
+  /** Stored lots of one SKU or of every SKU, optionally at one location, FEFO; bounded by `first`. */
   listLots(args: { sku?: string | null; location?: string | null; first?: number | null }): Promise<readonly Lot[]>;
+  /** The same lots, one page (src/shared/pagination.ts). */
+  listLotsPage(args: { sku?: string | null; location?: string | null; first?: number | null; after?: string | null; withTotalCount?: boolean }): Promise<Connection<Lot>>;
   getMappingReport(options?: { limit?: number }): Promise<SkuMappingReport>;
   /**
    * Pushable positions whose ATP (Shopify units) differs from Shopify's last read `available`,
@@ -45,6 +48,8 @@ export interface InventoryReadService {
   getDrift(args: { location?: string | null; sku?: string | null; first?: number | null }): Promise<DriftRecord[]>;
   /** The same drift, one page (src/shared/pagination.ts). */
   listDrift(args: { location?: string | null; sku?: string | null; first?: number | null; after?: string | null; withTotalCount?: boolean }): Promise<Connection<DriftRecord>>;
+  /** Per-SKU sellable shelf life rules in SKU order, optionally of one SKU; bounded by `first`. */
+  listSellableShelfLifeRules(args: { sku?: string | null; first?: number | null }): Promise<SellableShelfLifeRule[]>;
   /** Safety stock rules, optionally of one SKU or location; bounded by `first`. */
   listSafetyStockRules(args: { sku?: string | null; location?: string | null; first?: number | null }): Promise<SafetyStockRule[]>;
 }
@@ -54,17 +59,21 @@ export interface InventoryReadService {
 export interface InventoryReadServiceDeps {
   readonly db: Db;
   readonly shop: string;
-  readonly erp: ErpConnector;
   readonly mapping: MappingService;
 }
 
-/** `lots` without a SKU reads the whole catalogue live from the ERP: only up to this many products. */
-export const MAX_CATALOGUE_LOTS_PRODUCTS = 500;
 
 /** A products cursor holds the SKU: the catalogue's key, unique per shop. */
 function productCursor(after: string): string {
   const [sku] = decodeCursor('products', after, 1);
   return typeof sku === 'string' ? sku : invalidCursor('products', after);
+}
+
+/** A lots cursor holds the lot's whole FEFO key (expiry, number, SKU, location): unique per lot. */
+function lotCursor(after: string): LotPosition {
+  const [expiresOn, number, sku, location] = decodeCursor('lots', after, 4);
+  const valid = (expiresOn === null || typeof expiresOn === 'string') && typeof number === 'string' && typeof sku === 'string' && typeof location === 'string';
+  return valid ? { expiresOn, number, sku, location } : invalidCursor('lots', after);
 }
 
 /** A drift cursor holds the entry's SKU and Shopify location: one entry per pair. */
@@ -75,8 +84,9 @@ function driftCursor(after: string): { sku: string; shopifyLocationId: string } 
 }
 
 export function createInventoryReadService(deps: InventoryReadServiceDeps): InventoryReadService {
-  const { db, shop, erp, mapping } = deps;
-  const catalogue = createErpCatalogueRepository(db, shop);
+  const { db, shop, mapping } = deps;
+  const lots = createInventoryLotsReader(db, shop);
+  const shelfLifeRules = createShelfLifeRulesRepository(db, shop);
   const locationViews = createLocationMappingRepository(db, shop);
   const pushTargets = createPushTargetsRepository(db, shop);
   const positions = createPositionsRepository(db, shop);
@@ -152,14 +162,27 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
     return rowsOf<DriftRow>(result);
   }
 
+  async function countLots(filter: { sku?: string | null; location?: string | null }): Promise<number> {
+    const [row] = await db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(inventoryLots)
+      .where(
+        and(
+          eq(inventoryLots.shop, shop),
+          filter.sku ? eq(inventoryLots.sku, filter.sku) : undefined,
+          filter.location ? eq(inventoryLots.location, filter.location) : undefined,
+        ),
+      );
+    return Number(row?.count ?? 0);
+  }
+
   async function countDrift(filter: { location?: string | null; sku?: string | null }): Promise<number> {
     const [row] = rowsOf<{ count: number | string }>(await db.execute(sql`${driftSql(filter)} select count(*)::int as count from drift`));
     return Number(row?.count ?? 0);
   }
 
   async function getLotsBySkus(skus: readonly string[], locations?: readonly string[]): Promise<readonly Lot[]> {
-    if (skus.length === 0) return [];
-    return erp.getLotsBySkus(skus, locations);
+    return lots.getLotsBySkus(skus, locations ? { locations } : {});
   }
 
   return {
@@ -223,13 +246,23 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
 
     async listLots({ sku, location, first }) {
       const bound = listBound(first);
-      const skus = sku ? [sku] : await catalogue.listMatchableErpSkus();
-      // Checked before the ERP is asked: a catalogue-wide read spends the capacity the sync needs.
-      if (skus.length > MAX_CATALOGUE_LOTS_PRODUCTS) {
-        throw new ResultTooLargeError('lots', MAX_CATALOGUE_LOTS_PRODUCTS, 'ask for one SKU with lots(sku:), or page through products(first:, after:) { lots }');
-      }
-      const lots = await getLotsBySkus(skus, location ? [location] : undefined);
-      return withinBound(lots, bound, 'lots', 'narrow with sku or location, or pass a larger first');
+      const found = await lots.listLots({ sku, location, limit: bound + 1 });
+      return withinBound(found, bound, 'lots', 'narrow with sku or location, or pass a larger first', 'lotsConnection');
+    },
+
+    async listLotsPage({ sku, location, first, after, withTotalCount }) {
+      const size = pageSize(first);
+      const [rows, totalCount] = await Promise.all([
+        lots.listLots({ sku, location, after: after ? lotCursor(after) : null, limit: size + 1 }),
+        withTotalCount ? countLots({ sku, location }) : null,
+      ]);
+      return toConnection('lots', rows, { first: size, after, keyOf: (lot) => [lot.expiresOn, lot.number, lot.sku, lot.location], totalCount });
+    },
+
+    async listSellableShelfLifeRules({ sku, first }) {
+      const bound = listBound(first);
+      const rules = await shelfLifeRules.listRules({ sku, limit: bound + 1 });
+      return withinBound(rules, bound, 'sellableShelfLifeRules', 'narrow with sku, or pass a larger first');
     },
 
     async listSafetyStockRules({ sku, location, first }) {

@@ -13,8 +13,8 @@ export interface LotKey {
 
 /**
  * Per request: products, their availability, locations and lots, each batched so a page of N
- * products costs one database query per kind (and one ERP read of lots per distinct location
- * asked for), never one per product.
+ * products costs one database query per kind (lots: one per distinct location asked for), never
+ * one per product, and no ERP call.
  */
 export function createInventoryLoaders(reads: InventoryReadService) {
   return {
@@ -39,7 +39,7 @@ export function createInventoryLoaders(reads: InventoryReadService) {
 
     lots: new DataLoader<LotKey, Lot[], string>(
       async (keys) => {
-        // One ERP read per distinct location argument (usually one for a whole page).
+        // One read-model query per distinct location argument (usually one for a whole page).
         const byLocation = new Map<string | null, string[]>();
         for (const key of keys) byLocation.set(key.location, [...(byLocation.get(key.location) ?? []), key.sku]);
         const lots = new Map<string, Lot[]>();

@@ -1,6 +1,7 @@
 import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { createAtpService, type AtpService } from './atp.service.js';
 import { createCatalogueRefreshJob } from './catalogue-refresh.job.js';
+import { createExpiryJob } from './expiry.job.js';
 import { createInventoryReadService, type InventoryReadService } from './inventory-read.service.js';
 import { createCatalogueRefreshesRepository } from './catalogue-refreshes.repository.js';
 import { createNormalizationRulesRepository } from './normalization-rules.repository.js';
@@ -81,10 +82,9 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
   });
   const catalogueRefreshes = createCatalogueRefreshesRepository(db, deps.shop);
   const normalizationRules = createNormalizationRulesRepository(db, deps.shop);
-  const atp = createAtpService(common);
-  // GraphQL reads that go live to the ERP (`lots`) queue in the interactive lane: bounded, and
-  // never ahead of the sync, the order pipeline or reservations (see src/erp/erp-lanes.ts).
-  const reads = createInventoryReadService({ db, shop: deps.shop, erp: deps.erp.forLane('interactive'), mapping });
+  const atp = createAtpService({ ...common, sellableShelfLifeDays: deps.config.sellableShelfLifeDays });
+  // Every GraphQL read, lots included, comes from the read model: no ERP call on the read path.
+  const reads = createInventoryReadService({ db, shop: deps.shop, mapping });
 
   const stopping = new AbortController();
 
@@ -155,7 +155,7 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
     services,
     createLoaders: () => createInventoryLoaders(reads),
     resolvers: inventoryResolvers,
-    jobs: [createCatalogueRefreshJob(mapping, { autoMapLocations: options.autoMapLocations ?? true })],
+    jobs: [createCatalogueRefreshJob(mapping, { autoMapLocations: options.autoMapLocations ?? true }), createExpiryJob(atp)],
     async start() {
       if (started) return;
       started = true;

@@ -17,10 +17,12 @@ export const inventoryResolvers: Resolvers = {
     products: (_parent, args, { services }, info) => services.inventory.reads.listProducts({ ...args, withTotalCount: selectsTotalCount(info) }),
     locations: (_parent, args, { services }) => services.inventory.reads.listLocations(args),
     lots: (_parent, args, { services }) => services.inventory.reads.listLots(args).then((lots) => [...lots]),
+    lotsConnection: (_parent, args, { services }, info) => services.inventory.reads.listLotsPage({ ...args, withTotalCount: selectsTotalCount(info) }),
     skuMappingReport: (_parent, { limit }, { services }) => services.inventory.reads.getMappingReport(limit === null || limit === undefined ? {} : { limit }),
     inventoryDrift: (_parent, args, { services }) => services.inventory.reads.getDrift(args),
     inventoryDriftConnection: (_parent, args, { services }, info) => services.inventory.reads.listDrift({ ...args, withTotalCount: selectsTotalCount(info) }),
     safetyStockRules: (_parent, args, { services }) => services.inventory.reads.listSafetyStockRules(args),
+    sellableShelfLifeRules: (_parent, args, { services }) => services.inventory.reads.listSellableShelfLifeRules(args),
   },
 
   Mutation: {
@@ -37,6 +39,14 @@ export const inventoryResolvers: Resolvers = {
       services.inventory.mapping.mapLocation({ erpLocation: input.erpLocation, shopifyLocationId: input.shopifyLocationId ?? null }),
     setSafetyStock: (_parent, { input }, { services }) =>
       services.inventory.atp.setSafetyStock({ sku: input.sku, location: input.location, quantity: input.quantity ?? null }),
+    setSellableShelfLife: async (_parent, { input }, { services }) => {
+      const result = await services.inventory.atp.setSellableShelfLife({ sku: input.sku, days: input.days ?? null });
+      return {
+        rule: result.rule,
+        availability: [...result.positions],
+        userErrors: result.userErrors.map((error) => ({ field: [...error.field], message: error.message, code: error.code })),
+      };
+    },
   },
 
   Product: {

@@ -43,7 +43,7 @@ const PAGE = `
       edges { cursor node {
         sku name shopifySku shopifyVariantId shopifyInventoryItemId mappingStatus
         availability { sku location { code name shopifyLocationId } onHand allocated safetyStock wholesaleCommitted reserved
-                       pendingShopifyOrders availableToPromise shopifyAvailable lastPushedAt computedAt }
+                       pendingShopifyOrders expiringSoon availableToPromise shopifyAvailable lastPushedAt computedAt }
         lots { number sku location quantity expiresOn }
       } }
       pageInfo { hasNextPage endCursor }
@@ -66,7 +66,9 @@ describe('the inventory read API (demo gateway)', () => {
     for (const level of stock.levels) {
       const row = plain.find((n: Loose) => n.sku === level.sku).availability.find((a: Loose) => a.location.code === level.location);
       expect(row).toMatchObject({ onHand: level.onHand, allocated: level.allocated, wholesaleCommitted: level.wholesaleCommitted, reserved: 0, pendingShopifyOrders: 0 });
-      expect(row.availableToPromise).toBe(Math.max(0, Math.floor(level.onHand - level.allocated - level.wholesaleCommitted)));
+      // Demo lots that expired before today count as expiringSoon (SELLABLE_SHELF_LIFE_DAYS 0).
+      expect(row.expiringSoon).toBeLessThanOrEqual(Math.max(0, level.onHand - level.allocated));
+      expect(row.availableToPromise).toBe(Math.max(0, Math.floor(level.onHand - level.allocated - level.wholesaleCommitted - row.expiringSoon)));
       expect(row.location.shopifyLocationId).toMatch(/^gid:\/\/shopify\/Location\//);
     }
     const withLots = edges.filter((e: Loose) => e.node.lots.length > 0);
@@ -110,7 +112,7 @@ describe('the inventory read API (demo gateway)', () => {
     expect(mapped.data.products.edges.every((e: Loose) => e.node.mappingStatus === 'MAPPED' && e.node.shopifyInventoryItemId)).toBe(true);
   });
 
-  it('lists locations with their Shopify location, and lots of one SKU from the ERP', async () => {
+  it('lists locations with their Shopify location, and lots of one SKU from the read model', async () => {
     const { data } = await query(readKey, `{ locations { code name kind shopifyLocationId shopifyLocationName mappingSource } }`);
     const warehouses = data.locations.filter((l: Loose) => l.kind === 'WAREHOUSE');
     expect(warehouses.map((l: Loose) => [l.code, l.mappingSource])).toEqual([
@@ -177,10 +179,10 @@ describe('the inventory read API (demo gateway)', () => {
 });
 
 describe('DataLoader batching', () => {
-  it('answers a page of 100 products with availability at every location and their lots in a constant number of ERP and database round trips', async () => {
+  it('answers a page of 100 products with availability at every location and their lots in a constant number of database round trips, without the ERP', async () => {
     const counted = countingDb(gateway.database);
     const inventory = gateway.services.inventory;
-    const reads = createInventoryReadService({ db: counted.db, shop: gateway.deps.shop, erp: gateway.deps.erp, mapping: inventory.mapping });
+    const reads = createInventoryReadService({ db: counted.db, shop: gateway.deps.shop, mapping: inventory.mapping });
     const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: buildResolvers(gateway.modules) as never });
     const erp = gateway.demo!.erp;
 
@@ -201,9 +203,9 @@ describe('DataLoader batching', () => {
 
     const ten = await cost(10);
     const hundred = await cost(100);
-    // One products query, one availability query, one locations query; lots in one ERP read.
+    // One products query, one availability query, one locations query, one lots query; no ERP call.
     expect(hundred).toEqual(ten);
-    expect(hundred.db).toBe(3);
-    expect(hundred.erp).toBeLessThanOrEqual(2);
+    expect(hundred.db).toBe(4);
+    expect(hundred.erp).toBe(0);
   });
 });
