@@ -10,6 +10,9 @@ import { sql, type SQL } from 'drizzle-orm';
 /** Rows per multi-row statement: well under PostgreSQL's 65,535 parameters at ≤ 30 columns. */
 export const ROWS_PER_STATEMENT = 2_000;
 
+/** Rows per multi-row INSERT of the catalogues and mappings: well under the limit at ≤ 10 columns. */
+export const ROWS_PER_INSERT = 1_000;
+
 /** A value as one jsonb parameter: one bind value whatever its length. */
 export function jsonParam(value: unknown): SQL {
   return sql`${JSON.stringify(value)}::jsonb`;

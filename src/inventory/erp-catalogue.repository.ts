@@ -1,7 +1,7 @@
 import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { erpKitComponents, erpLocations, erpProducts } from '../db/schema/index.js';
-import { inList, jsonParam } from '../db/sql-lists.js';
+import { inList, jsonParam, ROWS_PER_INSERT } from '../db/sql-lists.js';
 import type { Location as ErpLocation, Product as ErpProduct } from '../erp/erp-connector.js';
 import { chunk } from '../shared/collections.js';
 import { catalogueGenerations } from './catalogue-refreshes.repository.js';
@@ -11,9 +11,6 @@ import { catalogueGenerations } from './catalogue-refreshes.repository.js';
  * `erp_products`, `erp_kit_components`), shared by the shops on one ERP. The one writer of those
  * tables; writes of a listing carry its refresh generation (see catalogue-refreshes.repository.ts).
  */
-
-/** Rows per multi-row INSERT: well under PostgreSQL's 65,535 parameters at ≤ 10 columns. */
-const ROWS_PER_INSERT = 1_000;
 
 export function createErpCatalogueRepository(db: Db, shop: string) {
   const { stillNewest, generationOrCurrent } = catalogueGenerations(shop);

@@ -1,7 +1,7 @@
 import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { shopifyLocations, shopifyVariants } from '../db/schema/index.js';
-import { inList } from '../db/sql-lists.js';
+import { inList, ROWS_PER_INSERT } from '../db/sql-lists.js';
 import { chunk } from '../shared/collections.js';
 import type { ShopifyLocation, ShopifyVariant } from '../shopify/shopify-client.js';
 import { catalogueGenerations } from './catalogue-refreshes.repository.js';
@@ -12,9 +12,6 @@ import type { MatchableVariant } from './sku-matching.js';
  * `shopify_locations`). The one writer of those tables; writes of a listing carry its refresh
  * generation (see catalogue-refreshes.repository.ts).
  */
-
-/** Rows per multi-row INSERT: well under PostgreSQL's 65,535 parameters at ≤ 10 columns. */
-const ROWS_PER_INSERT = 1_000;
 
 export function createShopifyCatalogueRepository(db: Db, shop: string) {
   const { stillNewest, generationOrCurrent } = catalogueGenerations(shop);

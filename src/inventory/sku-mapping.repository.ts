@@ -1,7 +1,7 @@
 import { and, asc, eq, ne, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
 import { erpProducts, shopifyVariants, skuMappingConflicts, skuMappings } from '../db/schema/index.js';
-import { inList } from '../db/sql-lists.js';
+import { inList, ROWS_PER_INSERT } from '../db/sql-lists.js';
 import { chunk } from '../shared/collections.js';
 import type { AmbiguousSku, SkuMapping, SkuMappingSource, UnitConversion, UnmappedShopifyVariant } from './inventory.models.js';
 
@@ -10,9 +10,6 @@ import type { AmbiguousSku, SkuMapping, SkuMappingSource, UnitConversion, Unmapp
  * ambiguities the matcher could not decide (`sku_mappings`, `sku_mapping_conflicts`): the one
  * writer of those tables. Writers that decide on the current mappings take `lockMappings` first.
  */
-
-/** Rows per multi-row INSERT: well under PostgreSQL's 65,535 parameters at ≤ 10 columns. */
-const ROWS_PER_INSERT = 1_000;
 
 type SkuMappingRow = typeof skuMappings.$inferSelect;
 
