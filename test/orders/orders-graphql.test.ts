@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { waitFor } from '../support/waiting.js';
 
+/** Webhook registration and an order's way to the ERP run in the background of a whole demo gateway. */
+const ORDER_WAIT = { timeoutMs: 30_000, intervalMs: 25 };
+
 interface GraphQLAnswer<T> {
   data?: T;
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
@@ -54,6 +57,7 @@ describe('orders through the gateway (demo store → webhook → ERP → GraphQL
     const health = await waitFor(
       async () => (await gateway.graphql<GraphQLAnswer<{ webhookSubscriptionHealth: Health }>>(readKey, '{ webhookSubscriptionHealth { healthy address missing present { topic } } }')).body.data!.webhookSubscriptionHealth,
       (value) => value.healthy,
+      ORDER_WAIT,
     );
     expect(health).toMatchObject({ healthy: true, address: `${gateway.url}/webhooks/shopify`, missing: [] });
     expect(health.present.map((p) => p.topic).sort()).toEqual(['ORDERS_CANCELLED', 'ORDERS_CREATE', 'ORDERS_UPDATED', 'REFUNDS_CREATE']);
@@ -64,7 +68,7 @@ describe('orders through the gateway (demo store → webhook → ERP → GraphQL
     const placed = gateway.demo!.shopify.state.placeOrder({ lines: [{ sku: sku!, quantity: 2 }], email: 'buyer@example.com' });
     if (!placed.placed) throw new Error('refused');
     type Order = { status: string; erpReference: string | null; shopifyOrderId: string; source: string; lines: Array<{ sku: string; quantity: number; location: string }> };
-    const order = await waitFor(() => orderByShopifyId<Order>(placed.order.id), (value) => value?.status === 'SUBMITTED');
+    const order = await waitFor(() => orderByShopifyId<Order>(placed.order.id), (value) => value?.status === 'SUBMITTED', ORDER_WAIT);
     expect(order).toMatchObject({ shopifyOrderId: placed.order.id, source: 'WEBHOOK' });
     expect(order!.erpReference).toBeTruthy();
     expect(order!.lines).toHaveLength(1);
@@ -83,7 +87,7 @@ describe('orders through the gateway (demo store → webhook → ERP → GraphQL
     const placed = gateway.demo!.shopify.state.placeOrder({ lines: [{ sku: 'MERCH-TSHIRT-M', quantity: 1 }] });
     if (!placed.placed) throw new Error('refused');
     type Order = { id: string; status: string; lastError: string | null; lastErrorCode: string | null; inDoubt: boolean };
-    const waiting = await waitFor(() => orderByShopifyId<Order>(placed.order.id), (value) => value?.lastErrorCode === 'UNMAPPED_LINE');
+    const waiting = await waitFor(() => orderByShopifyId<Order>(placed.order.id), (value) => value?.lastErrorCode === 'UNMAPPED_LINE', ORDER_WAIT);
     expect(waiting).toMatchObject({ status: 'RECEIVED', inDoubt: false });
     expect(waiting!.lastError).toContain('MERCH-TSHIRT-M');
     expect(waiting!.lastError).toMatch(/mapSku/);
