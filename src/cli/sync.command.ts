@@ -4,9 +4,12 @@ import { composeModuleDeps } from '../gateway.js';
 import { createInventoryModule } from '../inventory/inventory.module.js';
 import { createLogger } from '../logger.js';
 import { createSyncModule } from '../sync/sync.module.js';
-import { parseFlags, type CliCommand, type CliIo } from './command.js';
+import { booleanOption, defineCommand, listOption, UsageError, type CliIo } from './command.js';
 
-const usage = 'sync [--full] [--sku S]... [--location L]... [--dry-run]';
+const usage = 'sync [--full] [--sku S]... [--location L]... [--dry-run] [--json]';
+
+/** How often a running push prints its progress on stderr. */
+const PROGRESS_EVERY_MS = 2_000;
 
 /**
  * `sync`: one push to Shopify now, in this process, against the configured database, ERP and
@@ -14,29 +17,39 @@ const usage = 'sync [--full] [--sku S]... [--location L]... [--dry-run]';
  * run's counts, its per-item errors and, for a dry run, the changes it would make. Exit code 0
  * when the run succeeded, 1 when it failed or some items failed, 2 for a usage problem.
  */
-export const syncCommand: CliCommand = {
+export const syncCommand = defineCommand({
   name: 'sync',
   usage,
   summary: 'push available-to-promise to Shopify now: the named SKUs, or everything (--full reads Shopify first); --dry-run writes nothing',
-  async run(args, io) {
-    const { flags, positional } = parseFlags(args);
-    const unknown = [...flags.keys()].filter((name) => !['full', 'sku', 'location', 'dry-run'].includes(name));
-    if (unknown.length > 0 || positional.length > 0) {
-      io.stderr.write(`usage: ${usage}\n`);
-      return 2;
-    }
-    const list = (name: string) => (flags.get(name) ?? []).flatMap((value) => value.split(',')).map((v) => v.trim()).filter((v) => v && v !== 'true');
-    const skus = list('sku');
-    const locations = list('location');
-    if ((flags.has('sku') && skus.length === 0) || (flags.has('location') && locations.length === 0)) {
-      io.stderr.write(`usage: ${usage}\n`);
-      return 2;
-    }
-    return runSync(io, { skus: skus.length > 0 ? skus : null, locations: locations.length > 0 ? locations : null, full: flags.has('full'), dryRun: flags.has('dry-run') });
+  description: `Runs in this process against the configured database, ERP and store (the gateway need not run;
+if it does, the two push safely side by side). A full run prints its progress on stderr. Exit 0
+when the run succeeded, 1 when it failed or some items failed, 2 for a usage problem. Ctrl-C
+stops the run between batches (recorded as failed: nothing half-written).`,
+  options: {
+    full: { type: 'boolean', description: 'read every level in Shopify first and correct every difference (a reconcile)' },
+    sku: { type: 'string', multiple: true, valueName: 'SKU', description: 'push only these SKUs (comma-separated or repeated)' },
+    location: { type: 'string', multiple: true, valueName: 'CODE', description: 'push only these ERP locations' },
+    'dry-run': { type: 'boolean', description: 'compute and list the changes, write nothing' },
+    json: { type: 'boolean', description: 'print the run as JSON' },
   },
-};
+  async run(args, io) {
+    const skus = listOption(args, 'sku');
+    const locations = listOption(args, 'location');
+    if ((args.values.sku !== undefined && skus.length === 0) || (args.values.location !== undefined && locations.length === 0)) {
+      throw new UsageError('--sku and --location need a value');
+    }
+    return runSync(io, {
+      skus: skus.length > 0 ? skus : null,
+      locations: locations.length > 0 ? locations : null,
+      full: booleanOption(args, 'full'),
+      dryRun: booleanOption(args, 'dry-run'),
+      json: booleanOption(args, 'json'),
+    });
+  },
+});
 
-async function runSync(io: CliIo, input: { skus: string[] | null; locations: string[] | null; full: boolean; dryRun: boolean }): Promise<number> {
+async function runSync(io: CliIo, options: { skus: string[] | null; locations: string[] | null; full: boolean; dryRun: boolean; json: boolean }): Promise<number> {
+  const { json, ...input } = options;
   const config = loadConfig(io.env);
   if (!config.shopify.shop) {
     io.stderr.write(
@@ -58,9 +71,31 @@ async function runSync(io: CliIo, input: { skus: string[] | null; locations: str
       // First use of this database: the catalogue, the mappings and the read model are filled first.
       await inventory.start();
       await inventory.services.whenReady();
-      const started = await sync.services.pushInventory(input);
-      await sync.services.settle();
+      const started = await sync.services.pushInventory(input, { signal: io.signal });
+      // Progress on stderr while the run goes on (a full reconcile takes minutes), from the run's
+      // own record, which the run updates as it goes.
+      const progress = setInterval(() => {
+        sync.services.findRun(started.id).then(
+          (current) => {
+            if (current && current.status === 'RUNNING') {
+              io.stderr.write(`  … ${current.itemsConsidered} considered, ${current.itemsPushed} ${current.dryRun ? 'to push' : 'pushed'}, ${current.itemsFailed} failed\n`);
+            }
+          },
+          () => undefined,
+        );
+      }, PROGRESS_EVERY_MS);
+      try {
+        await sync.services.settle();
+      } finally {
+        clearInterval(progress);
+      }
       const run = (await sync.services.findRun(started.id)) ?? started;
+      if (json) {
+        const errors = (await sync.services.getRunErrors([run.id], 100)).get(run.id) ?? [];
+        const changes = run.dryRun ? ((await sync.services.getRunChanges([run.id], 2_000)).get(run.id) ?? []) : [];
+        io.stdout.write(`${JSON.stringify({ ...run, errors, changes }, null, 2)}\n`);
+        return run.status === 'SUCCEEDED' ? 0 : 1;
+      }
       const seconds = run.finishedAt ? ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1) : '?';
       io.stdout.write(
         `sync run ${run.id}: ${run.status}${run.dryRun ? ' (dry run: nothing written)' : ''} in ${seconds} s\n` +

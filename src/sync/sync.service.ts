@@ -360,7 +360,8 @@ export class SyncService {
    * the read model as it stands). Answers with the finished run, or with it RUNNING when it
    * takes longer than the wait (follow it with `syncRun(id)`).
    */
-  async pushInventory(input: PushInventoryInput): Promise<SyncRunRecord> {
+  /** `signal` stops a manual run between batches (the CLI's Ctrl-C); the run is recorded as failed. */
+  async pushInventory(input: PushInventoryInput, options: { readonly signal?: AbortSignal } = {}): Promise<SyncRunRecord> {
     const skus = input.skus ? [...new Set(input.skus.map((sku) => sku.trim()).filter(Boolean))] : null;
     const locations = input.locations ? [...new Set(input.locations.map((l) => l.trim()).filter(Boolean))] : null;
     if (input.skus && skus!.length === 0) throw new ValidationError('skus, when given, must name at least one SKU', { code: 'SYNC_NO_SKUS' });
@@ -375,7 +376,7 @@ export class SyncService {
 
     let started: { record: SyncRunRecord; done: Promise<SyncRunRecord> };
     if (input.full && !skus) {
-      started = await this.#startFullReconcile({ kind: 'MANUAL', dryRun, locations });
+      started = await this.#startFullReconcile({ kind: 'MANUAL', dryRun, locations, signal: options.signal });
     } else {
       const record = await this.deps.runs.createRun({
         kind: 'MANUAL',
@@ -384,16 +385,16 @@ export class SyncService {
         request: { ...(skus ? { skus } : {}), ...(locations ? { locations } : {}) },
         at: this.deps.now(),
       });
-      started = { record, done: this.#execute(record, undefined, (run) => this.#manual(run, skus, locations, input.full ?? false)) };
+      started = { record, done: this.#execute(record, undefined, (run) => this.#manual(run, skus, locations, input.full ?? false, options.signal)) };
     }
     return this.#answerWithin(started.record.id, started.done, this.deps.manualWaitMs ?? MANUAL_WAIT_MS);
   }
 
-  async #manual(run: RunContext, skus: string[] | null, locations: string[] | null, full: boolean): Promise<void> {
+  async #manual(run: RunContext, skus: string[] | null, locations: string[] | null, full: boolean, signal?: AbortSignal): Promise<void> {
     const { positions, atp, shopify } = this.deps;
     if (skus) {
       if (!run.dryRun) {
-        const refreshed = await atp.refreshPositions(skus);
+        const refreshed = await atp.refreshPositions(skus, { signal });
         skus = [...new Set([...skus, ...refreshed.changed.map((change) => change.sku)])];
       }
       let readings: { get: (key: string) => number | undefined; at: Date } | null = null;
@@ -405,16 +406,17 @@ export class SyncService {
         const byKey = new Map(levels.map((level) => [levelKey(level.inventoryItemId, level.locationId), level.available]));
         readings = { get: (key) => byKey.get(key), at };
       }
-      await this.#pushSkus(run, skus, locations, undefined, 'manual', readings);
+      await this.#pushSkus(run, skus, locations, signal, 'manual', readings);
       return;
     }
-    if (!run.dryRun) await atp.refreshPositions('all', { collectChanges: false });
+    if (!run.dryRun) await atp.refreshPositions('all', { collectChanges: false, signal });
     let after: string | null = null;
     let page = 0;
     for (;;) {
+      throwIfAborted(signal);
       const batch = await positions.listSkus(after, SKUS_PER_PAGE);
       if (batch.length === 0) break;
-      await this.#pushSkus(run, batch, locations, undefined, `manual:${page++}`);
+      await this.#pushSkus(run, batch, locations, signal, `manual:${page++}`);
       after = batch.at(-1)!;
     }
   }
