@@ -1,5 +1,6 @@
 import type { DirectiveNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionNode, ValueNode } from 'graphql';
 import type { ApiScope } from '../../auth/api-key.models.js';
+import { DEFAULT_PAGE_SIZE } from '../../shared/pagination.js';
 import type { FieldRule, SchemaRules } from './field-rules.js';
 
 /**
@@ -33,8 +34,8 @@ export interface OperationAnalysis {
   introspection: boolean;
 }
 
-/** Size counted for a connection that names no `first`/`last` and declares no default. */
-export const DEFAULT_CONNECTION_SIZE = 50;
+/** Size counted for a connection that names no `first`/`last` and declares no default: the page it answers. */
+export const DEFAULT_CONNECTION_SIZE = DEFAULT_PAGE_SIZE;
 /** A mutation field's own weight, as Shopify's. */
 export const MUTATION_WEIGHT = 10;
 /** A connection's own weight, as Shopify's. */
