@@ -48,8 +48,11 @@ export interface FulfilmentsInstance {
   close(): Promise<void>;
 }
 
+/** What an instance needs of its world: a store, an ERP connection, a mapping and an alert endpoint. */
+export type FulfilmentsWorld = Pick<ShopAndErp, 'shopify' | 'mapping' | 'alerts'> & { readonly connector: ErpConnector };
+
 export async function startFulfilmentsInstance(
-  world: ShopAndErp,
+  world: FulfilmentsWorld,
   database: Database,
   options: FulfilmentsModuleOptions & { readonly clock?: TestClock; readonly env?: Record<string, string>; readonly erp?: ErpConnector } = {},
 ): Promise<FulfilmentsInstance> {
