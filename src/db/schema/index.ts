@@ -15,3 +15,4 @@ export * from './shopify-app.js';
 export * from './lots.js';
 export * from './fulfilments.js';
 export * from './sync-shopify-edits.js';
+export * from './operator-actions.js';
