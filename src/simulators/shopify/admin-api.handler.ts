@@ -6,20 +6,17 @@ import {
   GraphQLError,
   isCompositeType,
   Kind,
-  parse,
-  specifiedRules,
-  validate,
   type DocumentNode,
   type ExecutionResult,
-  type FragmentDefinitionNode,
   type GraphQLResolveInfo,
   type OperationDefinitionNode,
-  type ValidationRule,
 } from 'graphql';
 import type { Logger } from 'pino';
 import { pickAdminFault, type AdminApiFaults } from './admin-faults.js';
 import { notImplemented, type AdminContext, type ResolverMap, type ShopInfo } from './admin-api.resolver-kit.js';
+import { AdminDocuments } from './admin-api.documents.js';
 import { createAdminResolvers } from './admin-api.resolvers.js';
+import { headerValue, readBody } from './http-body.js';
 import type { AdminSchema } from './admin-schema.js';
 import type { BulkOperations } from './bulk-operations.js';
 import type { SimulatorClock } from './clock.js';
@@ -54,54 +51,17 @@ export interface AdminApiOptions {
   requestLog: RequestLog;
 }
 
-interface CachedDocument {
-  document: DocumentNode | null;
-  errors: Record<string, unknown>[];
-  fragments: Map<string, FragmentDefinitionNode>;
-  operations: OperationDefinitionNode[];
-}
-
-const DOCUMENT_CACHE_LIMIT = 2_000;
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-/** graphql-ruby's error codes (what Shopify answers with) for graphql-js's validation rules. */
-const VALIDATION_CODES: Record<string, string> = {
-  ExecutableDefinitionsRule: 'definitionNotExecutable',
-  UniqueOperationNamesRule: 'operationNotUnique',
-  LoneAnonymousOperationRule: 'anonymousOperationNotAlone',
-  SingleFieldSubscriptionsRule: 'subscriptionNotSingleField',
-  KnownTypeNamesRule: 'undefinedType',
-  FragmentsOnCompositeTypesRule: 'fragmentOnNonCompositeType',
-  VariablesAreInputTypesRule: 'variableRequiresValidType',
-  ScalarLeafsRule: 'selectionMismatch',
-  FieldsOnCorrectTypeRule: 'undefinedField',
-  UniqueFragmentNamesRule: 'fragmentNotUnique',
-  KnownFragmentNamesRule: 'undefinedFragment',
-  NoUnusedFragmentsRule: 'useAndDefineFragment',
-  PossibleFragmentSpreadsRule: 'cannotSpreadFragment',
-  NoFragmentCyclesRule: 'infiniteLoop',
-  UniqueVariableNamesRule: 'variableNotUnique',
-  NoUndefinedVariablesRule: 'variableNotDefined',
-  NoUnusedVariablesRule: 'variableNotUsed',
-  KnownDirectivesRule: 'undefinedDirective',
-  UniqueDirectivesPerLocationRule: 'directiveNotUnique',
-  KnownArgumentNamesRule: 'argumentNotAccepted',
-  UniqueArgumentNamesRule: 'argumentNotUnique',
-  ValuesOfCorrectTypeRule: 'argumentLiteralsIncompatible',
-  ProvidedRequiredArgumentsRule: 'missingRequiredArguments',
-  VariablesInAllowedPositionRule: 'variableMismatch',
-  OverlappingFieldsCanBeMergedRule: 'fieldConflict',
-  UniqueInputFieldNamesRule: 'inputFieldNotUnique',
-};
 
 const THROTTLED_DOCUMENTATION = 'https://shopify.dev/api/usage/rate-limits';
 
 export class AdminApi {
-  private readonly documents = new Map<string, CachedDocument>();
+  private readonly documents: AdminDocuments;
   private readonly resolvers: ResolverMap = createAdminResolvers();
   private readonly connectionTypes = new Map<string, boolean>();
 
-  constructor(private readonly options: AdminApiOptions) {}
+  constructor(private readonly options: AdminApiOptions) {
+    this.documents = new AdminDocuments(options.adminSchema.schema);
+  }
 
   async handle(request: IncomingMessage, response: ServerResponse, version: string): Promise<void> {
     const started = performance.now();
@@ -209,7 +169,7 @@ export class AdminApi {
       return;
     }
 
-    const cached = this.documentFor(body.query);
+    const cached = this.documents.documentFor(body.query);
     if (cached.errors.length > 0) {
       entry.outcome = 'invalid-document';
       entry.errorCodes = cached.errors.map((error) => String((error.extensions as { code?: string } | undefined)?.code ?? 'parseError'));
@@ -401,56 +361,6 @@ export class AdminApi {
     return known;
   }
 
-  private documentFor(query: string): CachedDocument {
-    const existing = this.documents.get(query);
-    if (existing) return existing;
-    const cached = this.analyse(query);
-    this.documents.set(query, cached);
-    if (this.documents.size > DOCUMENT_CACHE_LIMIT) {
-      const oldest = this.documents.keys().next().value;
-      if (oldest !== undefined) this.documents.delete(oldest);
-    }
-    return cached;
-  }
-
-  private analyse(query: string): CachedDocument {
-    let document: DocumentNode;
-    try {
-      document = parse(query);
-    } catch (error) {
-      const graphqlError = error as GraphQLError;
-      return {
-        document: null,
-        errors: [{ message: graphqlError.message, locations: graphqlError.locations ?? [], extensions: { code: 'parseError' } }],
-        fragments: new Map(),
-        operations: [],
-      };
-    }
-    const { schema } = this.options.adminSchema;
-    const errors = validate(schema, document);
-    if (errors.length > 0) {
-      // Name each error after the rule that raised it, as Shopify's graphql-ruby codes do.
-      const codes = new Map<string, string>();
-      for (const rule of specifiedRules) {
-        const ruleName = (rule as ValidationRule & { name: string }).name;
-        for (const error of validate(schema, document, [rule])) codes.set(errorKey(error), VALIDATION_CODES[ruleName] ?? 'validationError');
-      }
-      return {
-        document: null,
-        errors: errors.map((error) => ({ message: error.message, locations: error.locations ?? [], extensions: { code: codes.get(errorKey(error)) ?? 'validationError' } })),
-        fragments: new Map(),
-        operations: [],
-      };
-    }
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    const operations: OperationDefinitionNode[] = [];
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-      if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
-    }
-    return { document, errors: [], fragments, operations };
-  }
-
   private formatError(error: GraphQLError, beforeExecution: boolean): Record<string, unknown> {
     const original = error.originalError;
     if (original && !(original instanceof GraphQLError)) {
@@ -475,27 +385,6 @@ export class AdminApi {
 
 function typeResolver(value: unknown): string | undefined {
   return value !== null && typeof value === 'object' ? ((value as { __typename?: string }).__typename ?? undefined) : undefined;
-}
-
-function errorKey(error: GraphQLError): string {
-  return `${error.message}@${JSON.stringify(error.locations ?? [])}`;
-}
-
-function headerValue(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Reads a request body, refusing anything over 10 MB. */
-export async function readBody(request: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** Every `userErrors[].code` (and `orderCancelUserErrors`) in a mutation's data, for the log. */

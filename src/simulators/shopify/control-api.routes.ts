@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z, ZodError } from 'zod';
 import { isAppError, ValidationError } from '../../shared/errors.js';
-import { readBody } from './admin-api.handler.js';
+import { readBody } from './http-body.js';
 import type { BulkOperations } from './bulk-operations.js';
 import { shopSeedSchema } from './seed.schema.js';
 import type { SimulatorControl } from './simulator-control.js';
