@@ -158,6 +158,7 @@ describe('ERP shipments become Shopify fulfilments', () => {
   });
 
   it('Shopify failing again and again: retried with backoff, then FAILED with lastError, alerted once', async () => {
+    await instance.close();
     instance = await startFulfilmentsInstance(world, database, { clock, failAfterAttempts: 2 });
     const { order, reference } = await placeOrderInBoth(world, [{ sku: 'HINGE-BUTT-75-SS', quantity: 1 }]);
     const [shipment] = world.erp.shipSalesOrder(reference);
@@ -181,6 +182,7 @@ describe('ERP shipments become Shopify fulfilments', () => {
   });
 
   it('customer notification follows FULFILMENT_NOTIFY_CUSTOMER', async () => {
+    await instance.close();
     instance = await startFulfilmentsInstance(world, database, { clock, env: { FULFILMENT_NOTIFY_CUSTOMER: 'off' } });
     const { order, reference } = await placeOrderInBoth(world, [{ sku: 'HINGE-BUTT-75-SS', quantity: 1 }]);
     world.erp.shipSalesOrder(reference);
