@@ -16,3 +16,4 @@ export * from './lots.js';
 export * from './fulfilments.js';
 export * from './sync-shopify-edits.js';
 export * from './operator-actions.js';
+export * from './health.js';
