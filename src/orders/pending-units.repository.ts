@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
+import { valuesTable } from '../db/sql-lists.js';
 import { shopifyOrderLines } from '../db/schema/index.js';
 import { comparePositions, createInventoryLevelsWriter, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import type { OrderRecord } from './order.models.js';
@@ -89,13 +90,10 @@ export async function setPendingUnits(tx: Db, shop: string, orderId: string, tar
   const lines = rows.map(toLine);
   const { change, next } = await moveUnits(tx, shop, lines, target, at);
   if (next.size > 0) {
-    const values = sql.join(
-      [...next].map(([index, value]) => sql`(${lines[index]!.lineNo}::integer, ${value.pending}::double precision, ${value.explained}::double precision)`),
-      sql`, `,
-    );
+    const rows = [...next].map(([index, value]) => sql`(${lines[index]!.lineNo}::integer, ${value.pending}::double precision, ${value.explained}::double precision)`);
     await tx.execute(sql`
       update ${shopifyOrderLines} set pending_quantity = v.pending, explained_quantity = v.explained
-      from (values ${values}) as v(line_no, pending, explained)
+      from ${valuesTable(rows, 'line_no, pending, explained')}
       where ${shopifyOrderLines.orderId} = ${orderId} and ${shopifyOrderLines.lineNo} = v.line_no`);
   }
   return change;

@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
+import { valuesTable } from '../db/sql-lists.js';
 import { privacyRequests, shopifyOrders, webhookInbox, type PrivacyRequestTopic } from '../db/schema/index.js';
 
 /**
@@ -191,10 +192,7 @@ export function createPrivacyRepository(db: Db): PrivacyRepository {
 
     async redactOrders(orders) {
       if (orders.length === 0) return 0;
-      const values = sql.join(
-        orders.map((order) => sql`(${order.id}::uuid, ${order.keepDigest}::text)`),
-        sql`, `,
-      );
+      const rows = orders.map((order) => sql`(${order.id}::uuid, ${order.keepDigest}::text)`);
       const result = await db.execute(sql`
         update ${shopifyOrders} as o
         set snapshot = jsonb_set(
@@ -202,7 +200,7 @@ export function createPrivacyRepository(db: Db): PrivacyRepository {
               '{shippingAddress}', 'null'::jsonb),
             submitted_digest = coalesce(o.submitted_digest, v.digest),
             redacted_at = now()
-        from (values ${values}) as v(id, digest)
+        from ${valuesTable(rows, 'id, digest')}
         where o.id = v.id and o.redacted_at is null
           and o.status in ('SUBMITTED', 'CANCELLED') and o.next_attempt_at is null
           and (o.lease_until is null or o.lease_until < now())
