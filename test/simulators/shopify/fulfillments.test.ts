@@ -125,6 +125,48 @@ describe('Shopify simulator: fulfilment orders and fulfilments', () => {
     expect(simulator.state.order(cancelledOrder.id).fulfillments).toEqual([]);
   });
 
+  it('ships nothing when one fulfilment order of the call is refused, and refuses fulfilment orders of two locations together', async () => {
+    const order = placeOrder([
+      { sku: 'DESK', quantity: 2, location: 'WH' },
+      { sku: 'DESK', quantity: 1, location: 'STORE' },
+    ]);
+    const [warehouse, store] = (await readOrder(order.id)).fulfillmentOrders.nodes as Loose[];
+    const mixed = await fulfil({
+      lineItemsByFulfillmentOrder: [
+        { fulfillmentOrderId: warehouse.id, fulfillmentOrderLineItems: [{ id: warehouse.lineItems.nodes[0].id, quantity: 1 }] },
+        { fulfillmentOrderId: 'gid://shopify/FulfillmentOrder/99' },
+      ],
+    });
+    expect(mixed.body.data?.fulfillmentCreate.fulfillment).toBeNull();
+    expect(mixed.body.data?.fulfillmentCreate.userErrors.map((error: Loose) => error.field)).toEqual([['fulfillment', 'lineItemsByFulfillmentOrder', '1', 'fulfillmentOrderId']]);
+    const twoLocations = await fulfil({ lineItemsByFulfillmentOrder: [{ fulfillmentOrderId: warehouse.id }, { fulfillmentOrderId: store.id }] });
+    expect(twoLocations.body.data?.fulfillmentCreate.userErrors).toEqual([{ field: ['fulfillment', 'lineItemsByFulfillmentOrder', '1', 'fulfillmentOrderId'], message: 'All fulfillment orders must be assigned to the same location.' }]);
+    const read = await readOrder(order.id);
+    expect(read.fulfillments).toEqual([]);
+    expect(read.fulfillmentOrders.nodes.map((node: Loose) => [node.status, node.lineItems.nodes[0].remainingQuantity])).toEqual([
+      ['OPEN', 2],
+      ['OPEN', 1],
+    ]);
+    expect(simulator.state.level({ sku: 'DESK', location: 'WH' })?.quantities.committed).toBe(2);
+  });
+
+  it('closes a partly shipped fulfilment order and cancels an untouched one when the order is cancelled', async () => {
+    const order = placeOrder([
+      { sku: 'DESK', quantity: 2, location: 'WH' },
+      { sku: 'DESK', quantity: 1, location: 'STORE' },
+    ]);
+    const [warehouse] = (await readOrder(order.id)).fulfillmentOrders.nodes as Loose[];
+    await fulfil({ lineItemsByFulfillmentOrder: [{ fulfillmentOrderId: warehouse.id, fulfillmentOrderLineItems: [{ id: warehouse.lineItems.nodes[0].id, quantity: 1 }] }] });
+    simulator.state.cancelOrder(order.id);
+    const read = await readOrder(order.id);
+    expect(read.fulfillmentOrders.nodes.map((node: Loose) => [node.status, node.lineItems.nodes[0].totalQuantity, node.lineItems.nodes[0].remainingQuantity])).toEqual([
+      ['CLOSED', 1, 0],
+      ['CANCELLED', 0, 0],
+    ]);
+    const displayable = await graphql(simulator, 'query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5, displayable: true) { nodes { status } } } }', { id: order.id });
+    expect(displayable.body.data?.order.fulfillmentOrders.nodes).toEqual([{ status: 'CLOSED' }]);
+  });
+
   it('takes refunded units off the fulfilment order, so only what the customer still awaits can ship', async () => {
     const order = placeOrder([{ sku: 'DESK', quantity: 3, location: 'WH' }]);
     simulator.state.refundOrder(order.id, { lines: [{ sku: 'DESK', quantity: 1 }] });
