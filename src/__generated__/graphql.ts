@@ -80,6 +80,45 @@ export type CreatedApiKey = {
   key: Scalars['String']['output'];
 };
 
+/** What Stockbridge did about a drift. */
+export type DriftAction =
+  /** The ERP's value was (or is being) pushed back. */
+  | 'CORRECTED'
+  /** The position follows Shopify (`setLocationPolicy`): Shopify's value stands. */
+  | 'FOLLOWED'
+  /** Held back as a fall that may be a sale whose order has not arrived (released after the order window). */
+  | 'HELD'
+  /** INVENTORY_PUSH is shadow or off: recorded, not corrected. */
+  | 'SHADOW';
+
+/** One drift found: the level's value before and after, and what Stockbridge would set. */
+export type DriftEvent = {
+  __typename?: 'DriftEvent';
+  action: DriftAction;
+  /** Shopify's `available` as found. */
+  after: Scalars['Int']['output'];
+  /** Shopify's `available` as Stockbridge knew it before; null when never read. */
+  before?: Maybe<Scalars['Int']['output']>;
+  detectedAt: Scalars['DateTime']['output'];
+  /** What Stockbridge would set (the ATP in Shopify units) when the drift was found. */
+  expected: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  /** ERP location code(s) feeding the Shopify location, `+`-joined. */
+  location: Scalars['String']['output'];
+  shopifyInventoryItemId: Scalars['ID']['output'];
+  shopifyLocationId: Scalars['ID']['output'];
+  /** ERP SKU. */
+  sku: Scalars['String']['output'];
+  source: DriftSource;
+};
+
+/** Where a drift (a Shopify level other than Stockbridge set or computed it) was found. */
+export type DriftSource =
+  /** An `inventory_levels/update` Stockbridge did not cause and no known order explains: an edit in the Shopify admin (or by another app). */
+  | 'MERCHANT_EDIT'
+  /** A full reconcile's read of every Shopify level. */
+  | 'RECONCILE';
+
 /**
  * An expected failure of a mutation, returned as data rather than raised (as in Vendure's
  * ErrorResult): clients branch on `__typename` or `errorCode`. Other domains may implement it too.
@@ -173,6 +212,8 @@ export type InventoryDrift = {
   __typename?: 'InventoryDrift';
   /** What Stockbridge would set, in Shopify units. */
   availableToPromise: Scalars['Int']['output'];
+  /** When that drift was found. */
+  detectedAt?: Maybe<Scalars['DateTime']['output']>;
   /** shopifyAvailable − availableToPromise: positive means Shopify offers more than can be promised. */
   difference: Scalars['Int']['output'];
   erpLocations: Array<Scalars['String']['output']>;
@@ -182,6 +223,8 @@ export type InventoryDrift = {
   shopifyInventoryItemId: Scalars['ID']['output'];
   shopifyLocationId: Scalars['ID']['output'];
   sku: Scalars['String']['output'];
+  /** Where this level's latest recorded drift came from; null when none was recorded (the read model's values differ without a drift found, e.g. a push not yet made). */
+  source?: Maybe<DriftSource>;
 };
 
 export type InventoryDriftConnection = {
@@ -266,6 +309,13 @@ export type LocationAvailability = {
   wholesaleCommitted: Scalars['Float']['output'];
 };
 
+/** Who decides a position's `available` in Shopify. */
+export type LocationPolicy =
+  /** The ERP (the default): pushes set Shopify from the ERP's numbers and correct merchants' edits. */
+  | 'ERP_IS_TRUTH'
+  /** Shopify: pushes never write this SKU at this location, and merchants' edits there are followed (recorded, not corrected). */
+  | 'FOLLOW_SHOPIFY';
+
 /** A lot (batch) of a SKU at an ERP location, as the ERP reported it at the position's last read. */
 export type Lot = {
   __typename?: 'Lot';
@@ -330,6 +380,12 @@ export type Mutation = {
   reserveInventory: ReserveInventoryResult;
   /** Revokes an API key by id; requests with it get HTTP 401 from then on. */
   revokeApiKey: ApiKey;
+  /**
+   * Sets who decides a SKU's `available` at an ERP location in Shopify: the ERP (default), or
+   * Shopify (FOLLOW_SHOPIFY: pushes leave it alone, merchants' edits are followed). Back to
+   * ERP_IS_TRUTH pushes the ERP's value at once.
+   */
+  setLocationPolicy: SetLocationPolicyPayload;
   /** Sets (or removes) a safety stock rule; returns the positions it applies to, recomputed. */
   setSafetyStock: Array<LocationAvailability>;
   /**
@@ -385,6 +441,11 @@ export type MutationReserveInventoryArgs = {
 
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetLocationPolicyArgs = {
+  input: SetLocationPolicyInput;
 };
 
 
@@ -556,6 +617,13 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+export type PositionPolicy = {
+  __typename?: 'PositionPolicy';
+  location: Scalars['String']['output'];
+  policy: LocationPolicy;
+  sku: Scalars['String']['output'];
+};
+
 /**
  * A product of the ERP catalogue, with the Shopify variant it feeds (when mapped) and its
  * availability per ERP location. Read from Stockbridge's read model (lots included), never live
@@ -653,6 +721,12 @@ export type Query = {
    * exist the answer is a RESULT_TOO_LARGE error (revoke unused keys, or ask for more).
    */
   apiKeys: Array<ApiKey>;
+  /**
+   * Drift found, newest first: merchants' edits noticed through `inventory_levels/update` and what
+   * full reconciles read. At most `first` (default 50, at most 500); `before` is an `id` from a
+   * previous answer (the next older ones). Kept 30 days.
+   */
+  driftHistory: Array<DriftEvent>;
   /** The gateway's health and go-live switches. */
   health: Health;
   /**
@@ -716,6 +790,15 @@ export type Query = {
 
 export type QueryApiKeysArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryDriftHistoryArgs = {
+  before?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  location?: InputMaybe<Scalars['String']['input']>;
+  sku?: InputMaybe<Scalars['String']['input']>;
+  source?: InputMaybe<DriftSource>;
 };
 
 
@@ -959,6 +1042,35 @@ export type ServerInfo = {
   /** The Shopify shop domain this gateway serves. */
   shop: Scalars['String']['output'];
   version: Scalars['String']['output'];
+};
+
+export type SetLocationPolicyErrorCode =
+  /** location is blank. */
+  | 'BLANK_LOCATION'
+  /** sku is blank. */
+  | 'BLANK_SKU';
+
+export type SetLocationPolicyInput = {
+  /** ERP location code. */
+  location: Scalars['String']['input'];
+  policy: LocationPolicy;
+  /** ERP SKU. */
+  sku: Scalars['String']['input'];
+};
+
+export type SetLocationPolicyPayload = {
+  __typename?: 'SetLocationPolicyPayload';
+  /** The policy in force; null when refused. */
+  policy?: Maybe<PositionPolicy>;
+  userErrors: Array<SetLocationPolicyUserError>;
+};
+
+export type SetLocationPolicyUserError = {
+  __typename?: 'SetLocationPolicyUserError';
+  code: SetLocationPolicyErrorCode;
+  /** The input field at fault, as a path (e.g. ["input", "sku"]). */
+  field: Array<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
 };
 
 export type SetSafetyStockInput = {
@@ -1382,6 +1494,9 @@ export type ResolversTypes = ResolversObject<{
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DriftAction: DriftAction;
+  DriftEvent: ResolverTypeWrapper<DriftEvent>;
+  DriftSource: DriftSource;
   ErrorResult: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['ErrorResult']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Fulfilment: ResolverTypeWrapper<FulfilmentRecord>;
@@ -1398,6 +1513,7 @@ export type ResolversTypes = ResolversObject<{
   KitComponent: ResolverTypeWrapper<KitComponent>;
   Location: ResolverTypeWrapper<LocationView>;
   LocationAvailability: ResolverTypeWrapper<PositionRecord>;
+  LocationPolicy: LocationPolicy;
   Lot: ResolverTypeWrapper<LotModel>;
   LotConnection: ResolverTypeWrapper<Omit<LotConnection, 'edges'> & { edges: Array<ResolversTypes['LotEdge']> }>;
   LotEdge: ResolverTypeWrapper<Omit<LotEdge, 'node'> & { node: ResolversTypes['Lot'] }>;
@@ -1415,6 +1531,7 @@ export type ResolversTypes = ResolversObject<{
   OrderStatus: OrderStatus;
   OrdersToErpMode: OrdersToErpMode;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PositionPolicy: ResolverTypeWrapper<PositionPolicy>;
   Product: ResolverTypeWrapper<ProductView>;
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
   ProductEdge: ResolverTypeWrapper<Omit<ProductEdge, 'node'> & { node: ResolversTypes['Product'] }>;
@@ -1432,6 +1549,10 @@ export type ResolversTypes = ResolversObject<{
   Scope: Scope;
   SellableShelfLifeRule: ResolverTypeWrapper<SellableShelfLifeRule>;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
+  SetLocationPolicyErrorCode: SetLocationPolicyErrorCode;
+  SetLocationPolicyInput: SetLocationPolicyInput;
+  SetLocationPolicyPayload: ResolverTypeWrapper<SetLocationPolicyPayload>;
+  SetLocationPolicyUserError: ResolverTypeWrapper<SetLocationPolicyUserError>;
   SetSafetyStockInput: SetSafetyStockInput;
   SetSellableShelfLifeErrorCode: SetSellableShelfLifeErrorCode;
   SetSellableShelfLifeInput: SetSellableShelfLifeInput;
@@ -1475,6 +1596,7 @@ export type ResolversParentTypes = ResolversObject<{
   CreatedApiKey: Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DriftEvent: DriftEvent;
   ErrorResult: ResolversInterfaceTypes<ResolversParentTypes>['ErrorResult'];
   Float: Scalars['Float']['output'];
   Fulfilment: FulfilmentRecord;
@@ -1502,6 +1624,7 @@ export type ResolversParentTypes = ResolversObject<{
   OrderFlag: OrderFlagModel;
   OrderLine: OrderLineModel;
   PageInfo: PageInfo;
+  PositionPolicy: PositionPolicy;
   Product: ProductView;
   ProductConnection: Omit<ProductConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProductEdge']> };
   ProductEdge: Omit<ProductEdge, 'node'> & { node: ResolversParentTypes['Product'] };
@@ -1517,6 +1640,9 @@ export type ResolversParentTypes = ResolversObject<{
   SafetyStockRule: SafetyStockRuleModel;
   SellableShelfLifeRule: SellableShelfLifeRule;
   ServerInfo: ServerInfo;
+  SetLocationPolicyInput: SetLocationPolicyInput;
+  SetLocationPolicyPayload: SetLocationPolicyPayload;
+  SetLocationPolicyUserError: SetLocationPolicyUserError;
   SetSafetyStockInput: SetSafetyStockInput;
   SetSellableShelfLifeInput: SetSellableShelfLifeInput;
   SetSellableShelfLifePayload: Omit<SetSellableShelfLifePayload, 'availability'> & { availability: Array<ResolversParentTypes['LocationAvailability']> };
@@ -1601,6 +1727,20 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DriftEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DriftEvent'] = ResolversParentTypes['DriftEvent']> = ResolversObject<{
+  action?: Resolver<ResolversTypes['DriftAction'], ParentType, ContextType>;
+  after?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  detectedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  shopifyInventoryItemId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  shopifyLocationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['DriftSource'], ParentType, ContextType>;
+}>;
+
 export type ErrorResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ErrorResult'] = ResolversParentTypes['ErrorResult']> = ResolversObject<{
   __resolveType: TypeResolveFn<'InsufficientStock' | 'NotFound', ParentType, ContextType>;
 }>;
@@ -1646,6 +1786,7 @@ export type InsufficientStockResolvers<ContextType = GraphQLContext, ParentType 
 
 export type InventoryDriftResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InventoryDrift'] = ResolversParentTypes['InventoryDrift']> = ResolversObject<{
   availableToPromise?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  detectedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   difference?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   erpLocations?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1653,6 +1794,7 @@ export type InventoryDriftResolvers<ContextType = GraphQLContext, ParentType ext
   shopifyInventoryItemId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   shopifyLocationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['DriftSource']>, ParentType, ContextType>;
 }>;
 
 export type InventoryDriftConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InventoryDriftConnection'] = ResolversParentTypes['InventoryDriftConnection']> = ResolversObject<{
@@ -1730,6 +1872,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   replayOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationReplayOrderArgs, 'id'>>;
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  setLocationPolicy?: Resolver<ResolversTypes['SetLocationPolicyPayload'], ParentType, ContextType, RequireFields<MutationSetLocationPolicyArgs, 'input'>>;
   setSafetyStock?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType, RequireFields<MutationSetSafetyStockArgs, 'input'>>;
   setSellableShelfLife?: Resolver<ResolversTypes['SetSellableShelfLifePayload'], ParentType, ContextType, RequireFields<MutationSetSellableShelfLifeArgs, 'input'>>;
   setSwitches?: Resolver<ResolversTypes['Health'], ParentType, ContextType, RequireFields<MutationSetSwitchesArgs, 'input'>>;
@@ -1807,6 +1950,12 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type PositionPolicyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PositionPolicy'] = ResolversParentTypes['PositionPolicy']> = ResolversObject<{
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  policy?: Resolver<ResolversTypes['LocationPolicy'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type ProductResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product']> = ResolversObject<{
   availability?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType, Partial<ProductAvailabilityArgs>>;
   components?: Resolver<Array<ResolversTypes['KitComponent']>, ParentType, ContextType>;
@@ -1835,6 +1984,7 @@ export type ProductEdgeResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, Partial<QueryApiKeysArgs>>;
+  driftHistory?: Resolver<Array<ResolversTypes['DriftEvent']>, ParentType, ContextType, RequireFields<QueryDriftHistoryArgs, 'first'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   inventoryDrift?: Resolver<Array<ResolversTypes['InventoryDrift']>, ParentType, ContextType, Partial<QueryInventoryDriftArgs>>;
   inventoryDriftConnection?: Resolver<ResolversTypes['InventoryDriftConnection'], ParentType, ContextType, Partial<QueryInventoryDriftConnectionArgs>>;
@@ -1918,6 +2068,17 @@ export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   shop?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SetLocationPolicyPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetLocationPolicyPayload'] = ResolversParentTypes['SetLocationPolicyPayload']> = ResolversObject<{
+  policy?: Resolver<Maybe<ResolversTypes['PositionPolicy']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['SetLocationPolicyUserError']>, ParentType, ContextType>;
+}>;
+
+export type SetLocationPolicyUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetLocationPolicyUserError'] = ResolversParentTypes['SetLocationPolicyUserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['SetLocationPolicyErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type SetSellableShelfLifePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetSellableShelfLifePayload'] = ResolversParentTypes['SetSellableShelfLifePayload']> = ResolversObject<{
@@ -2088,6 +2249,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DriftEvent?: DriftEventResolvers<ContextType>;
   ErrorResult?: ErrorResultResolvers<ContextType>;
   Fulfilment?: FulfilmentResolvers<ContextType>;
   FulfilmentLine?: FulfilmentLineResolvers<ContextType>;
@@ -2110,6 +2272,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   OrderFlag?: OrderFlagResolvers<ContextType>;
   OrderLine?: OrderLineResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PositionPolicy?: PositionPolicyResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   ProductConnection?: ProductConnectionResolvers<ContextType>;
   ProductEdge?: ProductEdgeResolvers<ContextType>;
@@ -2122,6 +2285,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   SafetyStockRule?: SafetyStockRuleResolvers<ContextType>;
   SellableShelfLifeRule?: SellableShelfLifeRuleResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
+  SetLocationPolicyPayload?: SetLocationPolicyPayloadResolvers<ContextType>;
+  SetLocationPolicyUserError?: SetLocationPolicyUserErrorResolvers<ContextType>;
   SetSellableShelfLifePayload?: SetSellableShelfLifePayloadResolvers<ContextType>;
   SetSellableShelfLifeUserError?: SetSellableShelfLifeUserErrorResolvers<ContextType>;
   ShopifyVariantCandidate?: ShopifyVariantCandidateResolvers<ContextType>;

@@ -1,8 +1,11 @@
 import type { Logger } from '../logger.js';
 import type { ShopifyClient, WebhookSubscription } from '../shopify/shopify-client.js';
 
-/** The topics the order pipeline needs, in the GraphQL enum form `webhookSubscriptionCreate` takes. */
-export const REQUIRED_WEBHOOK_TOPICS = ['ORDERS_CREATE', 'ORDERS_UPDATED', 'ORDERS_CANCELLED', 'REFUNDS_CREATE'] as const;
+/**
+ * The topics the gateway needs, in the GraphQL enum form `webhookSubscriptionCreate` takes: the
+ * order pipeline's, and the sync's `inventory_levels/update` (merchants' edits, src/sync/).
+ */
+export const REQUIRED_WEBHOOK_TOPICS = ['ORDERS_CREATE', 'ORDERS_UPDATED', 'ORDERS_CANCELLED', 'REFUNDS_CREATE', 'INVENTORY_LEVELS_UPDATE'] as const;
 
 export interface WebhookHealth {
   /** The address checked (this gateway's `/webhooks/shopify`), or null when it is not known. */

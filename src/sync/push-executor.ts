@@ -10,6 +10,7 @@ import type { SyncMetrics } from './sync.metrics.js';
 import { addTally, emptyTally, type RunTally, type SyncRunChangeRecord, type SyncRunErrorRecord, type SyncRunKind } from './sync.models.js';
 import type { SyncRunRepository } from './sync-run.repository.js';
 import type { JobFence } from '../scheduler/fence.js';
+import type { NewDriftEvent } from './merchant-edits.repository.js';
 
 /**
  * Pushes Shopify item × location groups: plans each (push-plan.ts), records what readings taught
@@ -27,6 +28,8 @@ export interface RunContext {
   readonly id: string;
   readonly kind: SyncRunKind;
   readonly dryRun: boolean;
+  /** Read Shopify's levels first (a reconcile): the drift it finds is recorded as `RECONCILE`. */
+  readonly full?: boolean;
   readonly tally: RunTally;
   errorsRecorded: number;
   changesRecorded: number;
@@ -61,6 +64,10 @@ export interface PushExecutorDeps {
   readonly now: () => Date;
   /** How long an unexplained Shopify drop waits for its order (see push-plan.ts). */
   readonly orderWindowMs: number;
+  /** Positions a merchant runs from Shopify (FOLLOW_SHOPIFY, `sku|location`): never written. */
+  readonly policies?: { findFollowShopify(skus: readonly string[]): Promise<Set<string>> };
+  /** Where a full reconcile's drift is recorded, with where it came from (`RECONCILE`). */
+  readonly drift?: { recordReconcileDrift(events: readonly NewDriftEvent[]): Promise<void> };
 }
 
 /** Retry delay after the n-th consecutive failure of an item: 30 s, 1 min, 2 min … at most 1 h. */
@@ -104,7 +111,15 @@ export class PushExecutor {
     const { positions: repository, shopify, now } = this.deps;
 
     const positionsByKey = await this.#loadPositions(groups);
-    const withPositions = groups.filter((group) => group.erpLocations.some((location) => positionsByKey.has(`${group.sku}|${location}`)));
+    // Positions that follow Shopify are never written; their marks have nothing to send.
+    const followed = this.deps.policies ? await this.deps.policies.findFollowShopify([...new Set(groups.map((group) => group.sku))]) : new Set<string>();
+    if (followed.size > 0 && !run.dryRun) {
+      const marked = [...positionsByKey.values()].filter((p) => followed.has(`${p.sku}|${p.location}`) && p.pushRequestedAt !== null);
+      await repository.clearMarks(marked.map((p) => ({ sku: p.sku, location: p.location, atp: p.availableToPromise })));
+    }
+    const withPositions = groups.filter(
+      (group) => group.erpLocations.some((location) => positionsByKey.has(`${group.sku}|${location}`)) && !group.erpLocations.some((location) => followed.has(`${group.sku}|${location}`)),
+    );
     const positionsOf = (group: ShopifyPushGroup) =>
       group.erpLocations.map((location) => positionsByKey.get(`${group.sku}|${location}`)).filter((p): p is PushPosition => p !== undefined);
 
@@ -228,6 +243,22 @@ export class PushExecutor {
       );
     }
     if (run.dryRun) return;
+    if (run.full) {
+      const drifted = planned.filter((p) => p.plan.drift && p.plan.newBaseline);
+      await this.deps.drift?.recordReconcileDrift(
+        drifted.map((p) => ({
+          sku: p.group.sku,
+          location: p.group.erpLocations.join('+'),
+          inventoryItemId: p.group.inventoryItemId,
+          shopifyLocationId: p.group.shopifyLocationId,
+          source: 'RECONCILE',
+          before: baselineOf(p.positions)?.available ?? null,
+          after: p.plan.newBaseline!.available,
+          expected: p.plan.target,
+          action: p.plan.target !== p.plan.expected ? 'CORRECTED' : 'HELD',
+        })),
+      );
+    }
     const now = this.deps.now();
     const dropChanges = planned.flatMap((p) => p.plan.dropChanges);
     const dropTimes = planned

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { DriftEventRecord } from './merchant-edits.repository.js';
 import type { SyncRunChangeRecord, SyncRunErrorRecord } from './sync.models.js';
 import type { SyncService } from './sync.service.js';
 
@@ -12,7 +13,7 @@ interface RunItemsKey {
  * Per-request loaders: the errors and changes of every run on a `syncRuns` page in one query
  * each, whatever the page size.
  */
-export function createSyncLoaders(sync: Pick<SyncService, 'getRunErrors' | 'getRunChanges'>) {
+export function createSyncLoaders(sync: Pick<SyncService, 'getRunErrors' | 'getRunChanges' | 'findLatestDrift'>) {
   const batched = <T>(fetch: (runIds: readonly string[], limit: number) => Promise<Map<string, T[]>>) =>
     new DataLoader<RunItemsKey, T[], string>(
       async (keys) => {
@@ -25,6 +26,14 @@ export function createSyncLoaders(sync: Pick<SyncService, 'getRunErrors' | 'getR
   return {
     syncRunErrors: batched<SyncRunErrorRecord>((ids, limit) => sync.getRunErrors(ids, limit)),
     syncRunChanges: batched<SyncRunChangeRecord>((ids, limit) => sync.getRunChanges(ids, limit)),
+    /** The latest drift of each `inventoryDrift` row (its source and when): one query per page. */
+    latestDrift: new DataLoader<{ inventoryItemId: string; shopifyLocationId: string }, DriftEventRecord | null, string>(
+      async (keys) => {
+        const found = await sync.findLatestDrift(keys);
+        return keys.map((key) => found.get(`${key.inventoryItemId}|${key.shopifyLocationId}`) ?? null);
+      },
+      { cacheKeyFn: (key) => `${key.inventoryItemId}|${key.shopifyLocationId}` },
+    ),
   };
 }
 

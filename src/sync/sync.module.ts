@@ -2,6 +2,12 @@ import { createAlertSender, type AlertSender } from '../alerts/alert-sender.js';
 import type { AtpService, MappingService, PushSignalHub } from '../inventory/inventory.port.js';
 import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { EventPusher } from './event-pusher.js';
+import { createInventoryLotsReader } from '../inventory/read-model/inventory-lots.reader.js';
+import { LotsPusher } from './lots-push.js';
+import { createLotMetafieldsRepository } from './lots-metafields.repository.js';
+import { createMerchantEditsRepository } from './merchant-edits.repository.js';
+import { INVENTORY_LEVELS_UPDATE, MerchantEditsService } from './merchant-edits.service.js';
+import { MerchantEditsWorker } from './merchant-edits.worker.js';
 import { PushExecutor } from './push-executor.js';
 import { createPushRepository } from './push.repository.js';
 import { createSyncJobs } from './sync.job.js';
@@ -21,7 +27,7 @@ export interface SyncModule extends DomainModule<'sync', SyncService, SyncLoader
 }
 
 export interface SyncModuleOptions {
-  readonly mapping: Pick<MappingService, 'getPushTargets' | 'listPushTargets'>;
+  readonly mapping: Pick<MappingService, 'getPushTargets' | 'listPushTargets' | 'getErpSources'>;
   readonly atp: Pick<AtpService, 'refreshPositions'>;
   /** The hub every domain wakes after marking positions; the event pusher subscribes to it. */
   readonly pushSignal: PushSignalHub;
@@ -46,6 +52,10 @@ export interface SyncModuleOptions {
    * three order polls, at least 15 minutes (webhooks arrive in seconds; the poll is the fallback).
    */
   readonly orderWindowMs?: number;
+  /** How long a fall in Shopify no known order explains waits for its order before it counts as a merchant's edit (default 60 s). */
+  readonly merchantEditGraceMs?: number;
+  /** Longest wait of the `inventory_levels/update` worker between two looks (default 5 s). */
+  readonly levelEventsPollMs?: number;
 }
 
 /**
@@ -59,7 +69,36 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
   const alerts = options.alerts ?? createAlertSender({ log: deps.log, webhookUrl: deps.config.alertWebhookUrl });
   const metrics = createSyncMetrics(deps.metrics, () => runs.lastSuccessAt(['DELTA', 'FULL']));
   const orderWindowMs = options.orderWindowMs ?? Math.max(15 * 60_000, 3 * deps.config.orderPollIntervalSeconds * 1000);
-  const executor = new PushExecutor({ shopify: deps.shopify, positions, runs, log, metrics, alerts, now: deps.now, orderWindowMs });
+  const edits = createMerchantEditsRepository(deps.database.db, deps.shop);
+  const executor = new PushExecutor({
+    shopify: deps.shopify,
+    positions,
+    runs,
+    log,
+    metrics,
+    alerts,
+    now: deps.now,
+    orderWindowMs,
+    policies: edits,
+    drift: { recordReconcileDrift: async (events) => void (events.length > 0 && (await edits.recordDrift(events, deps.now()))) },
+  });
+  const lots = new LotsPusher({
+    shopify: deps.shopify,
+    mapping: options.mapping,
+    reader: createInventoryLotsReader(deps.database.db, deps.shop),
+    lots: createLotMetafieldsRepository(deps.database.db, deps.shop), log: log.child({ part: 'lots' }), now: deps.now });
+  // Built before the service it pushes through: the calls below happen only once both exist.
+  const merchantEdits: MerchantEditsService = new MerchantEditsService({
+    repository: edits,
+    positions,
+    mapping: options.mapping,
+    push: { pushMode: () => sync.pushMode(), pushWithReadings: (groups, readings, at) => sync.pushWithReadings(groups, readings, at) },
+    wakePush: () => options.pushSignal.wake(),
+    alerts,
+    log: log.child({ part: 'merchant-edits' }),
+    now: deps.now,
+    graceMs: options.merchantEditGraceMs,
+  });
   const sync = new SyncService({
     shop: deps.shop,
     erp: deps.erp,
@@ -75,7 +114,10 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     now: deps.now,
     catalogue: options.catalogue,
     pushMode: deps.switches ? () => deps.switches!.inventoryPush() : undefined,
+    lots,
+    merchantEdits,
   });
+  const levelEvents = new MerchantEditsWorker({ service: merchantEdits, log: log.child({ loop: 'level-events' }), now: deps.now, pollMs: options.levelEventsPollMs });
   const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });
   return {
     name: 'sync',
@@ -87,10 +129,23 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
       reconcileIntervalSeconds: deps.config.reconcileIntervalSeconds,
       ready: options.ready,
     }),
+    webhookTopics: {
+      // Stored before the answer; looked at right after it.
+      [INVENTORY_LEVELS_UPDATE]: async (delivery, requestLog) => {
+        const handled = await merchantEdits.receive(delivery, requestLog);
+        if (handled.result === 'stored') levelEvents.wake();
+        return handled;
+      },
+    },
+    async start() {
+      await lots.ensureDefinition();
+    },
     async startWithScheduler() {
       pusher.start();
+      levelEvents.start();
     },
     async stop() {
+      await levelEvents.stop();
       await pusher.stop();
       await sync.settle();
       if (!options.alerts) await alerts.close();

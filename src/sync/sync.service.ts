@@ -3,12 +3,15 @@
 // one method. Planning is push-plan.ts, sending is push-executor.ts, storage the repositories.
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { ErpConnector } from '../erp/erp-connector.js';
-import { groupPushTargets, type AtpService, type PushTarget, type MappingService } from '../inventory/inventory.port.js';
+import { groupPushTargets, type AtpService, type PushTarget, type MappingService, type ShopifyPushGroup } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { JOB_LEASE_LOST, leaseLostError, type JobFence } from '../scheduler/fence.js';
 import { AppError, isAppError, ValidationError } from '../shared/errors.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';
+import type { LotsPusher } from './lots-push.js';
+import type { DriftEventRecord } from './merchant-edits.repository.js';
+import type { MerchantEditsService, SetLocationPolicyResult } from './merchant-edits.service.js';
 import type { PushExecutor, RunContext } from './push-executor.js';
 import { levelKey } from './push-plan.js';
 import type { PushRepository } from './push.repository.js';
@@ -81,6 +84,10 @@ export interface SyncServiceDeps {
   readonly catalogueWaitMs?: number;
   /** How often a joined run on another instance is looked at (default 1 s). */
   readonly joinPollMs?: number;
+  /** Lots to Shopify metafields: pushed for the same SKUs, by the same runs, as the quantities. */
+  readonly lots?: Pick<LotsPusher, 'pushSkus'>;
+  /** Merchants' edits in Shopify: the drift they made and the per-position policies. */
+  readonly merchantEdits?: Pick<MerchantEditsService, 'setLocationPolicy' | 'listDrift' | 'findLatestDrift'>;
 }
 
 /** What the sync needs to know of the catalogue's first fill. */
@@ -151,6 +158,7 @@ export class SyncService {
         const refreshed = await atp.refreshPositions(skus, { signal: options.signal });
         skus = [...new Set([...skus, ...refreshed.changed.map((change) => change.sku)])].sort();
         await this.#pushSkus(run, skus, null, options.signal);
+        await this.#pushLots(run, skus);
       }
       // Every position the feed named is now in Shopify, unchanged, or marked for a retry: durable.
       await runs.setWatermark(ERP_STOCK_FEED, changes.nextWatermark, this.deps.now(), fence);
@@ -321,6 +329,14 @@ export class SyncService {
     }
     await this.deps.executor.exclusive(() => this.deps.executor.flush(run));
     log.info({ runId: run.id, ...run.tally, ms: Math.round(performance.now() - phaseStarted) }, 'full reconcile: compared and pushed');
+    // Lots: every SKU's metafield compared with what was last written (unchanged ones cost no call).
+    for (let after: string | null = null; ; ) {
+      const batch = await positions.listSkus(after, SKUS_PER_PAGE);
+      if (batch.length === 0) break;
+      await this.#pushLots(run, batch);
+      after = batch.at(-1)!;
+      throwIfAborted(signal);
+    }
     if (run.tally.drift > 0) log.warn({ runId: run.id, drift: run.tally.drift, pushed: run.tally.pushed }, 'full reconcile found Shopify levels that differed from the ATP');
   }
 
@@ -345,6 +361,7 @@ export class SyncService {
     return this.#execute(record, undefined, async (run) => {
       for (let pass = 0; pass < EVENT_PASSES_PER_RUN && skus.length > 0; pass++) {
         await this.#pushSkus(run, skus, null, options.signal, `event:${pass}`);
+        await this.#pushLots(run, skus);
         throwIfAborted(options.signal);
         skus = await positions.findSkusDueForPush(this.deps.now(), SKUS_PER_PAGE);
       }
@@ -407,6 +424,7 @@ export class SyncService {
         readings = { get: (key) => byKey.get(key), at };
       }
       await this.#pushSkus(run, skus, locations, signal, 'manual', readings);
+      await this.#pushLots(run, skus);
       return;
     }
     if (!run.dryRun) await atp.refreshPositions('all', { collectChanges: false, signal });
@@ -417,6 +435,7 @@ export class SyncService {
       const batch = await positions.listSkus(after, SKUS_PER_PAGE);
       if (batch.length === 0) break;
       await this.#pushSkus(run, batch, locations, signal, `manual:${page++}`);
+      await this.#pushLots(run, batch);
       after = batch.at(-1)!;
     }
   }
@@ -441,6 +460,26 @@ export class SyncService {
     }
     const [rows, totalCount] = await Promise.all([this.deps.runs.listRuns(size + 1, afterSeq), withTotalCount ? this.deps.runs.countRuns() : null]);
     return toConnection('syncRuns', rows, { first: size, after, keyOf: (row) => [row.seq], nodeOf: (row) => row.run, totalCount });
+  }
+
+  /** `setLocationPolicy`: whether pushes write this SKU at this ERP location (ERP_IS_TRUTH) or leave Shopify's value (FOLLOW_SHOPIFY). */
+  setLocationPolicy(input: { sku: string; location: string; policy: 'ERP_IS_TRUTH' | 'FOLLOW_SHOPIFY' }): Promise<SetLocationPolicyResult> {
+    return this.#edits().setLocationPolicy(input);
+  }
+
+  /** Drift found (merchants' edits, reconciles), newest first; `beforeId` continues a list. */
+  listDrift(filter: { sku?: string | null; location?: string | null; source?: 'MERCHANT_EDIT' | 'RECONCILE' | null }, limit: number, beforeId: number | null): Promise<DriftEventRecord[]> {
+    return this.#edits().listDrift(filter, limit, beforeId);
+  }
+
+  /** The latest drift of each item × location (`inventoryItemId|shopifyLocationId` keys). */
+  findLatestDrift(items: readonly { inventoryItemId: string; shopifyLocationId: string }[]): Promise<Map<string, DriftEventRecord>> {
+    return this.deps.merchantEdits ? this.deps.merchantEdits.findLatestDrift(items) : Promise.resolve(new Map());
+  }
+
+  #edits(): NonNullable<SyncServiceDeps['merchantEdits']> {
+    if (!this.deps.merchantEdits) throw new AppError('MERCHANT_EDITS_UNAVAILABLE', 'merchant edits are not wired in this process');
+    return this.deps.merchantEdits;
   }
 
   getRunErrors(runIds: readonly string[], limit: number): Promise<Map<string, SyncRunErrorRecord[]>> {
@@ -484,13 +523,44 @@ export class SyncService {
   }
 
   /**
+   * The lots metafields of these SKUs (a dry run counts what would be written). A failure is
+   * logged and left for the next push of the SKUs: lots never fail the quantities' run.
+   */
+  async #pushLots(run: RunContext, skus: readonly string[]): Promise<void> {
+    const { lots, log } = this.deps;
+    if (!lots || skus.length === 0) return;
+    try {
+      const tally = await lots.pushSkus(skus, { dryRun: run.dryRun });
+      if (tally.written > 0 || tally.failed > 0) log.info({ runId: run.id, lots: tally, dryRun: run.dryRun }, 'lots metafields pushed');
+    } catch (error) {
+      log.warn({ err: error, runId: run.id, skus: skus.length }, 'lots metafields push failed; tried again at the next push of these SKUs');
+    }
+  }
+
+  /**
+   * Pushes these groups with readings of Shopify's levels (an `inventory_levels/update`): one
+   * EVENT run through the executor's arithmetic, so a reading is held, released or corrected
+   * exactly as a reconcile's would be. Under INVENTORY_PUSH=shadow a dry run; off: nothing.
+   */
+  async pushWithReadings(groups: readonly ShopifyPushGroup[], readings: ReadonlyMap<string, number>, at: Date): Promise<SyncRunRecord | null> {
+    const mode = await this.pushMode();
+    if (mode === 'off' || groups.length === 0) return null;
+    const record = await this.deps.runs.createRun({ kind: 'EVENT', dryRun: mode !== 'on', full: false, request: { source: 'inventory_levels/update' }, at: this.deps.now() });
+    return this.#execute(record, undefined, async (run) => {
+      await this.deps.executor.exclusive(() =>
+        this.deps.executor.pushGroups(run, groups, { batchId: `${run.id}:levels`, readings: { get: (key) => readings.get(key), at } }),
+      );
+    });
+  }
+
+  /**
    * Runs the work, records the outcome, counts it, alerts on failure. Never throws for a failed
    * run; throws `JOB_LEASE_LOST` when a fenced run's outcome was refused (a newer holder took
    * the run over: its outcome is that holder's to write).
    */
   async #execute(record: SyncRunRecord, fence: JobFence | undefined, work: (run: RunContext) => Promise<void>): Promise<SyncRunRecord> {
     const { runs, metrics, alerts, log } = this.deps;
-    const run: RunContext = { id: record.id, kind: record.kind, dryRun: record.dryRun, tally: emptyTally(), errorsRecorded: 0, changesRecorded: 0, fence };
+    const run: RunContext = { id: record.id, kind: record.kind, dryRun: record.dryRun, full: record.full, tally: emptyTally(), errorsRecorded: 0, changesRecorded: 0, fence };
     const started = this.deps.now();
     let finished: SyncRunRecord | null;
     // Proof of life through long phases (a catalogue-wide ERP refresh), so no one takes the run for abandoned.

@@ -43,13 +43,14 @@ describe('webhooks command', () => {
     expect(status.stdout).toContain('MISSING  ORDERS_CREATE → https://gw.example.com/webhooks/shopify');
   });
 
-  it('registers the four order topics once, and a second run keeps them', async () => {
+  it('registers the four order topics and inventory_levels/update once, and a second run keeps them', async () => {
     const first = await run(['register', '--address', 'https://gw.example.com/webhooks/shopify']);
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('4 created, 0 already there');
+    expect(first.stdout).toContain('5 created, 0 already there');
     const second = await run(['register'], { PUBLIC_URL: 'https://gw.example.com' });
-    expect(second.stdout).toContain('0 created, 4 already there');
+    expect(second.stdout).toContain('0 created, 5 already there');
     expect(shopify.state.webhookSubscriptions().map((s) => `${s.topic} ${s.uri}`).sort()).toEqual([
+      'INVENTORY_LEVELS_UPDATE https://gw.example.com/webhooks/shopify',
       'ORDERS_CANCELLED https://gw.example.com/webhooks/shopify',
       'ORDERS_CREATE https://gw.example.com/webhooks/shopify',
       'ORDERS_UPDATED https://gw.example.com/webhooks/shopify',

@@ -60,7 +60,7 @@ describe('orders through the gateway (demo store → webhook → ERP → GraphQL
       ORDER_WAIT,
     );
     expect(health).toMatchObject({ healthy: true, address: `${gateway.url}/webhooks/shopify`, missing: [] });
-    expect(health.present.map((p) => p.topic).sort()).toEqual(['ORDERS_CANCELLED', 'ORDERS_CREATE', 'ORDERS_UPDATED', 'REFUNDS_CREATE']);
+    expect(health.present.map((p) => p.topic).sort()).toEqual(['INVENTORY_LEVELS_UPDATE', 'ORDERS_CANCELLED', 'ORDERS_CREATE', 'ORDERS_UPDATED', 'REFUNDS_CREATE']);
   });
 
   it('turns a checkout in the store into a SUBMITTED order with its ERP reference and mapped lines', async () => {
