@@ -7,7 +7,14 @@ import type { FulfilmentsService } from './fulfilments.service.js';
  * run's fence, and each is written by a claimed worker that looks up a lost answer before it
  * sends anything again.
  */
-export function createFulfilmentsJob(service: FulfilmentsService, options: { intervalMs?: number } = {}): JobDefinition {
+export function createFulfilmentsJob(
+  service: FulfilmentsService,
+  options: {
+    intervalMs?: number;
+    /** False while the Shopify app is uninstalled: shipments are still recorded, written after the re-install. */
+    shopInstalled?: () => Promise<boolean>;
+  } = {},
+): JobDefinition {
   return {
     name: 'fulfilments.shipments',
     intervalMs: options.intervalMs ?? 60_000,
@@ -15,6 +22,7 @@ export function createFulfilmentsJob(service: FulfilmentsService, options: { int
     runOnStart: true,
     async run({ fence, signal }) {
       const feed = await service.pollShipments({ fence, signal });
+      if (options.shopInstalled && !(await options.shopInstalled())) return { ...feed, skipped: true, reason: 'the Shopify app is uninstalled' };
       const outcomes = await service.processDue({ signal });
       return { ...feed, ...outcomes };
     },

@@ -43,6 +43,11 @@ export function createFulfilmentsModule(deps: ModuleDeps, options: FulfilmentsMo
     services: fulfilments,
     createLoaders: () => createFulfilmentLoaders(fulfilments),
     resolvers: fulfilmentResolvers,
-    jobs: [createFulfilmentsJob(fulfilments, { intervalMs: options.intervalMs })],
+    jobs: [
+      createFulfilmentsJob(fulfilments, {
+        intervalMs: options.intervalMs,
+        shopInstalled: deps.switches ? async () => (await deps.switches!.state()).shopInstalled : undefined,
+      }),
+    ],
   };
 }
