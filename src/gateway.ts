@@ -13,10 +13,13 @@ import { createHttpServer, createMetricsServer } from './http/server.js';
 import { createWebhookTopicRegistry, type WebhookTopicRegistry } from './http/webhook-topics.js';
 import { createFulfilmentsModule } from './fulfilments/fulfilments.module.js';
 import { createInventoryModule } from './inventory/inventory.module.js';
+import { createJobsModule } from './jobs/jobs.module.js';
+import type { JobsSchedulerPort } from './jobs/jobs.service.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { contentDigestOf } from './orders/shopify-order.payloads.js';
 import type { OrderSnapshot } from './orders/order.models.js';
+import { createOperatorActions } from './operator-actions/operator-actions.js';
 import { createOrdersModule } from './orders/orders.module.js';
 import { createPrivacyModule } from './privacy/privacy.module.js';
 import { createReservationsModule } from './reservations/reservations.module.js';
@@ -100,7 +103,10 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     // Every module's webhook topics, one registry: `POST /webhooks/shopify` dispatches on it.
     const webhookRegistry = createWebhookTopicRegistry();
     let listeningUrl: string | null = null;
+    // Before the modules: the jobs module serves its status; the modules' jobs are registered below.
+    const scheduler = createScheduler({ database, log, metrics, now: deps.now });
     const modules = createDomainModules(deps, {
+      scheduler,
       alerts,
       webhookRegistry,
       defaultAbbreviations: demo ? DEMO_FINISH_WORDS : undefined,
@@ -126,7 +132,6 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     const serverInfo = () => ({ name: 'stockbridge', version: VERSION, database: database.kind, erpConnector: config.erp.connector, shop: deps.shop });
 
     // After the modules, so every job is registered; started once HTTP listens (SCHEDULER=on).
-    const scheduler = createScheduler({ database, log, metrics, now: deps.now });
     for (const job of [...(overrides.jobs ?? []), ...modules.flatMap((module) => module.jobs ?? [])]) scheduler.register(job);
 
     const http = await createHttpServer({
@@ -214,6 +219,8 @@ export interface DomainModulesOptions {
   readonly publicUrl: () => string | null;
   /** Create missing webhook subscriptions at start (the demo; a deployment with PUBLIC_URL). */
   readonly registerWebhooksAtStart: boolean;
+  /** The scheduler the jobs API reads and runs jobs through (its jobs are registered after the modules). */
+  readonly scheduler: JobsSchedulerPort;
 }
 
 /**
@@ -276,7 +283,11 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   // ERP shipments back to Shopify as fulfilments.
   const fulfilments = createFulfilmentsModule(deps, { mapping });
 
-  return [auth, switches, shopifyApp, inventory, reservations, sync, orders, privacy, fulfilments] as const;
+  // The scheduler's status, history and run-now; every manual intervention is recorded once.
+  const operatorActions = createOperatorActions(deps.database.db);
+  const jobs = createJobsModule(deps, { scheduler: () => options.scheduler, operatorActions });
+
+  return [auth, switches, shopifyApp, inventory, reservations, sync, orders, privacy, fulfilments, jobs] as const;
 }
 
 /** The gateway's domain modules, as built by `createDomainModules`: the GraphQL context is derived from it. */

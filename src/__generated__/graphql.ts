@@ -247,6 +247,52 @@ export type InventoryPushMode =
   | 'ON'
   | 'SHADOW';
 
+/** One run of a scheduled job, on any instance. */
+export type JobRun = {
+  __typename?: 'JobRun';
+  /** Why a run did not succeed. */
+  error?: Maybe<JobRunError>;
+  /** Null while it runs. */
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** The instance that ran it. */
+  instance: Scalars['String']['output'];
+  job: Scalars['String']['output'];
+  /** What the job returned (counts and the like), as JSON text. */
+  result?: Maybe<Scalars['String']['output']>;
+  /** When it was due (for a run asked for with runJobNow: when it was asked). */
+  scheduledAt: Scalars['DateTime']['output'];
+  startedAt: Scalars['DateTime']['output'];
+  status: JobRunStatus;
+};
+
+export type JobRunConnection = {
+  __typename?: 'JobRunConnection';
+  edges: Array<JobRunEdge>;
+  pageInfo: PageInfo;
+  totalCount?: Maybe<Scalars['Int']['output']>;
+};
+
+export type JobRunEdge = {
+  __typename?: 'JobRunEdge';
+  cursor: Scalars['String']['output'];
+  node: JobRun;
+};
+
+export type JobRunError = {
+  __typename?: 'JobRunError';
+  code: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+};
+
+/** What the last (or a) run of a scheduled job ended as. */
+export type JobRunStatus =
+  | 'ABANDONED'
+  | 'FAILED'
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'TIMED_OUT';
+
 export type KitComponent = {
   __typename?: 'KitComponent';
   /** Units of the component in one kit. */
@@ -381,6 +427,12 @@ export type Mutation = {
   /** Revokes an API key by id; requests with it get HTTP 401 from then on. */
   revokeApiKey: ApiKey;
   /**
+   * Runs a job now, under its lease (one run at a time across instances), whether or not it is due,
+   * and answers once the run ended. Recorded as an operator action.
+   * userErrors codes: UNKNOWN_JOB, JOB_ALREADY_RUNNING, SCHEDULER_STOPPED.
+   */
+  runJobNow: RunJobNowPayload;
+  /**
    * Sets who decides a SKU's `available` at an ERP location in Shopify: the ERP (default), or
    * Shopify (FOLLOW_SHOPIFY: pushes leave it alone, merchants' edits are followed). Back to
    * ERP_IS_TRUTH pushes the ERP's value at once.
@@ -441,6 +493,11 @@ export type MutationReserveInventoryArgs = {
 
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationRunJobNowArgs = {
+  input: RunJobNowInput;
 };
 
 
@@ -738,6 +795,10 @@ export type Query = {
   inventoryDrift: Array<InventoryDrift>;
   /** `inventoryDrift` as a connection, in SKU order, for when there is much of it. */
   inventoryDriftConnection: InventoryDriftConnection;
+  /** Runs of one job (or of all), newest first: the shared connection. */
+  jobRuns: JobRunConnection;
+  /** Every job the scheduler runs, with its last run and its next; the same on every instance. */
+  jobs: Array<ScheduledJob>;
   /**
    * ERP locations with their Shopify location, in code order: at most `first` (default 100, at
    * most 1,000); more is a RESULT_TOO_LARGE error (narrow with `warehouse`).
@@ -814,6 +875,13 @@ export type QueryInventoryDriftConnectionArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   location?: InputMaybe<Scalars['String']['input']>;
   sku?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryJobRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  job?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1005,6 +1073,34 @@ export type ReserveInventoryInput = {
 
 export type ReserveInventoryResult = InsufficientStock | NotFound | Reservation;
 
+export type RunJobNowErrorCode =
+  /** An instance runs it now: one run at a time across instances. */
+  | 'JOB_ALREADY_RUNNING'
+  /** This instance is shutting down. */
+  | 'SCHEDULER_STOPPED'
+  /** No job of that name is registered. */
+  | 'UNKNOWN_JOB';
+
+export type RunJobNowInput = {
+  /** A job name, as `jobs` lists them. */
+  job: Scalars['String']['input'];
+};
+
+export type RunJobNowPayload = {
+  __typename?: 'RunJobNowPayload';
+  /** The run, ended (its status says how); null when refused. */
+  run?: Maybe<JobRun>;
+  userErrors: Array<RunJobNowUserError>;
+};
+
+export type RunJobNowUserError = {
+  __typename?: 'RunJobNowUserError';
+  code: RunJobNowErrorCode;
+  /** The input field at fault, as a path (e.g. ["input", "job"]). */
+  field: Array<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
+};
+
 /** A safety stock rule; the most specific applies: SKU at a location, SKU, location, default. */
 export type SafetyStockRule = {
   __typename?: 'SafetyStockRule';
@@ -1012,6 +1108,24 @@ export type SafetyStockRule = {
   quantity: Scalars['Float']['output'];
   sku?: Maybe<Scalars['String']['output']>;
   updatedAt: Scalars['DateTime']['output'];
+};
+
+/** A job the scheduler runs, as every instance shares it. */
+export type ScheduledJob = {
+  __typename?: 'ScheduledJob';
+  intervalSeconds: Scalars['Float']['output'];
+  /** The last run that started, on any instance; null when it never ran. */
+  lastRun?: Maybe<JobRun>;
+  /** When a run of it last succeeded. */
+  lastSucceededAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** When it is next due; null until an instance with SCHEDULER=on first took it up. */
+  nextRunAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Whether some instance runs it now (its lease is held). */
+  running: Scalars['Boolean']['output'];
+  /** The instance holding its lease while it runs; null otherwise. */
+  runningOn?: Maybe<Scalars['String']['output']>;
+  timeoutSeconds: Scalars['Float']['output'];
 };
 
 /** What an API key may do. Query fields need READ unless marked; mutations say what they need. */
@@ -1510,6 +1624,11 @@ export type ResolversTypes = ResolversObject<{
   InventoryDriftConnection: ResolverTypeWrapper<Omit<InventoryDriftConnection, 'edges'> & { edges: Array<ResolversTypes['InventoryDriftEdge']> }>;
   InventoryDriftEdge: ResolverTypeWrapper<Omit<InventoryDriftEdge, 'node'> & { node: ResolversTypes['InventoryDrift'] }>;
   InventoryPushMode: InventoryPushMode;
+  JobRun: ResolverTypeWrapper<JobRun>;
+  JobRunConnection: ResolverTypeWrapper<JobRunConnection>;
+  JobRunEdge: ResolverTypeWrapper<JobRunEdge>;
+  JobRunError: ResolverTypeWrapper<JobRunError>;
+  JobRunStatus: JobRunStatus;
   KitComponent: ResolverTypeWrapper<KitComponent>;
   Location: ResolverTypeWrapper<LocationView>;
   LocationAvailability: ResolverTypeWrapper<PositionRecord>;
@@ -1545,7 +1664,12 @@ export type ResolversTypes = ResolversObject<{
   ReservationStatus: ReservationStatus;
   ReserveInventoryInput: ReserveInventoryInput;
   ReserveInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ReserveInventoryResult']>;
+  RunJobNowErrorCode: RunJobNowErrorCode;
+  RunJobNowInput: RunJobNowInput;
+  RunJobNowPayload: ResolverTypeWrapper<RunJobNowPayload>;
+  RunJobNowUserError: ResolverTypeWrapper<RunJobNowUserError>;
   SafetyStockRule: ResolverTypeWrapper<SafetyStockRuleModel>;
+  ScheduledJob: ResolverTypeWrapper<ScheduledJob>;
   Scope: Scope;
   SellableShelfLifeRule: ResolverTypeWrapper<SellableShelfLifeRule>;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
@@ -1608,6 +1732,10 @@ export type ResolversParentTypes = ResolversObject<{
   InventoryDrift: DriftRecord;
   InventoryDriftConnection: Omit<InventoryDriftConnection, 'edges'> & { edges: Array<ResolversParentTypes['InventoryDriftEdge']> };
   InventoryDriftEdge: Omit<InventoryDriftEdge, 'node'> & { node: ResolversParentTypes['InventoryDrift'] };
+  JobRun: JobRun;
+  JobRunConnection: JobRunConnection;
+  JobRunEdge: JobRunEdge;
+  JobRunError: JobRunError;
   KitComponent: KitComponent;
   Location: LocationView;
   LocationAvailability: PositionRecord;
@@ -1637,7 +1765,11 @@ export type ResolversParentTypes = ResolversObject<{
   ReservationEvent: ReservationEventRecord;
   ReserveInventoryInput: ReserveInventoryInput;
   ReserveInventoryResult: ResolversUnionTypes<ResolversParentTypes>['ReserveInventoryResult'];
+  RunJobNowInput: RunJobNowInput;
+  RunJobNowPayload: RunJobNowPayload;
+  RunJobNowUserError: RunJobNowUserError;
   SafetyStockRule: SafetyStockRuleModel;
+  ScheduledJob: ScheduledJob;
   SellableShelfLifeRule: SellableShelfLifeRule;
   ServerInfo: ServerInfo;
   SetLocationPolicyInput: SetLocationPolicyInput;
@@ -1808,6 +1940,34 @@ export type InventoryDriftEdgeResolvers<ContextType = GraphQLContext, ParentType
   node?: Resolver<ResolversTypes['InventoryDrift'], ParentType, ContextType>;
 }>;
 
+export type JobRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['JobRun'] = ResolversParentTypes['JobRun']> = ResolversObject<{
+  error?: Resolver<Maybe<ResolversTypes['JobRunError']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  instance?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  job?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  result?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  scheduledAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['JobRunStatus'], ParentType, ContextType>;
+}>;
+
+export type JobRunConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['JobRunConnection'] = ResolversParentTypes['JobRunConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['JobRunEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
+export type JobRunEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['JobRunEdge'] = ResolversParentTypes['JobRunEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['JobRun'], ParentType, ContextType>;
+}>;
+
+export type JobRunErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['JobRunError'] = ResolversParentTypes['JobRunError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type KitComponentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['KitComponent'] = ResolversParentTypes['KitComponent']> = ResolversObject<{
   quantity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1872,6 +2032,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   replayOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationReplayOrderArgs, 'id'>>;
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  runJobNow?: Resolver<ResolversTypes['RunJobNowPayload'], ParentType, ContextType, RequireFields<MutationRunJobNowArgs, 'input'>>;
   setLocationPolicy?: Resolver<ResolversTypes['SetLocationPolicyPayload'], ParentType, ContextType, RequireFields<MutationSetLocationPolicyArgs, 'input'>>;
   setSafetyStock?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType, RequireFields<MutationSetSafetyStockArgs, 'input'>>;
   setSellableShelfLife?: Resolver<ResolversTypes['SetSellableShelfLifePayload'], ParentType, ContextType, RequireFields<MutationSetSellableShelfLifeArgs, 'input'>>;
@@ -1988,6 +2149,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   inventoryDrift?: Resolver<Array<ResolversTypes['InventoryDrift']>, ParentType, ContextType, Partial<QueryInventoryDriftArgs>>;
   inventoryDriftConnection?: Resolver<ResolversTypes['InventoryDriftConnection'], ParentType, ContextType, Partial<QueryInventoryDriftConnectionArgs>>;
+  jobRuns?: Resolver<ResolversTypes['JobRunConnection'], ParentType, ContextType, Partial<QueryJobRunsArgs>>;
+  jobs?: Resolver<Array<ResolversTypes['ScheduledJob']>, ParentType, ContextType>;
   locations?: Resolver<Array<ResolversTypes['Location']>, ParentType, ContextType, Partial<QueryLocationsArgs>>;
   lots?: Resolver<Array<ResolversTypes['Lot']>, ParentType, ContextType, Partial<QueryLotsArgs>>;
   lotsConnection?: Resolver<ResolversTypes['LotConnection'], ParentType, ContextType, Partial<QueryLotsConnectionArgs>>;
@@ -2048,11 +2211,33 @@ export type ReserveInventoryResultResolvers<ContextType = GraphQLContext, Parent
   __resolveType: TypeResolveFn<'InsufficientStock' | 'NotFound' | 'Reservation', ParentType, ContextType>;
 }>;
 
+export type RunJobNowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RunJobNowPayload'] = ResolversParentTypes['RunJobNowPayload']> = ResolversObject<{
+  run?: Resolver<Maybe<ResolversTypes['JobRun']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['RunJobNowUserError']>, ParentType, ContextType>;
+}>;
+
+export type RunJobNowUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RunJobNowUserError'] = ResolversParentTypes['RunJobNowUserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['RunJobNowErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type SafetyStockRuleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SafetyStockRule'] = ResolversParentTypes['SafetyStockRule']> = ResolversObject<{
   location?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   quantity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   sku?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type ScheduledJobResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScheduledJob'] = ResolversParentTypes['ScheduledJob']> = ResolversObject<{
+  intervalSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  lastRun?: Resolver<Maybe<ResolversTypes['JobRun']>, ParentType, ContextType>;
+  lastSucceededAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  nextRunAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  running?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  runningOn?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  timeoutSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
 export type SellableShelfLifeRuleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SellableShelfLifeRule'] = ResolversParentTypes['SellableShelfLifeRule']> = ResolversObject<{
@@ -2258,6 +2443,10 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   InventoryDrift?: InventoryDriftResolvers<ContextType>;
   InventoryDriftConnection?: InventoryDriftConnectionResolvers<ContextType>;
   InventoryDriftEdge?: InventoryDriftEdgeResolvers<ContextType>;
+  JobRun?: JobRunResolvers<ContextType>;
+  JobRunConnection?: JobRunConnectionResolvers<ContextType>;
+  JobRunEdge?: JobRunEdgeResolvers<ContextType>;
+  JobRunError?: JobRunErrorResolvers<ContextType>;
   KitComponent?: KitComponentResolvers<ContextType>;
   Location?: LocationResolvers<ContextType>;
   LocationAvailability?: LocationAvailabilityResolvers<ContextType>;
@@ -2282,7 +2471,10 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ReservationEdge?: ReservationEdgeResolvers<ContextType>;
   ReservationEvent?: ReservationEventResolvers<ContextType>;
   ReserveInventoryResult?: ReserveInventoryResultResolvers<ContextType>;
+  RunJobNowPayload?: RunJobNowPayloadResolvers<ContextType>;
+  RunJobNowUserError?: RunJobNowUserErrorResolvers<ContextType>;
   SafetyStockRule?: SafetyStockRuleResolvers<ContextType>;
+  ScheduledJob?: ScheduledJobResolvers<ContextType>;
   SellableShelfLifeRule?: SellableShelfLifeRuleResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   SetLocationPolicyPayload?: SetLocationPolicyPayloadResolvers<ContextType>;
