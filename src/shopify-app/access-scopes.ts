@@ -18,6 +18,12 @@ export const ACCESS_SCOPES: readonly AccessScopeNeed[] = [
   { scope: 'write_inventory', feature: 'the inventory push (inventorySetQuantities)', needed: ({ inventoryPush }) => inventoryPush !== 'off' },
   { scope: 'read_locations', feature: 'location mapping (Shopify locations to ERP warehouses)', needed: () => true },
   { scope: 'read_orders', feature: 'order webhooks (orders/*, refunds/create) and the order poll', needed: () => true },
+  { scope: 'write_products', feature: "lots to Shopify (the stockbridge.lots variant metafield and its definition)", needed: ({ inventoryPush }) => inventoryPush !== 'off' },
+  {
+    scope: 'write_merchant_managed_fulfillment_orders',
+    feature: "fulfilments: reading an order's fulfilment orders and fulfillmentCreate for ERP shipments",
+    needed: () => true,
+  },
 ];
 
 /** Every scope the app asks for at install (a later switch-on then needs no re-install). */

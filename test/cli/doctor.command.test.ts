@@ -73,7 +73,7 @@ describe('doctor', () => {
   }, 120_000);
 
   it('names a missing access scope and the feature that needs it', async () => {
-    const limited = await startDemoEnvironment({ log, activityPerMinute: 0, shopify: { accessScopes: ['read_products', 'read_inventory', 'read_locations', 'read_orders'] } });
+    const limited = await startDemoEnvironment({ log, activityPerMinute: 0, shopify: { accessScopes: ['read_products', 'write_products', 'read_inventory', 'read_locations', 'read_orders', 'write_merchant_managed_fulfillment_orders'] } });
     try {
       database = await createTestDatabase();
       const report = await runDoctor(envOf(limited), { database, erp: limited.erpConnector, log });

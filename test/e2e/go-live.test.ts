@@ -47,7 +47,7 @@ async function installThroughRedirects(): Promise<Response> {
   const authorize = new URL(start.headers.get('location')!);
   expect(authorize.origin + authorize.pathname).toBe(`${store.shopify.adminUrl}/admin/oauth/authorize`);
   expect(authorize.searchParams.get('client_id')).toBe(API_KEY);
-  expect(authorize.searchParams.get('scope')).toBe('read_products,read_inventory,write_inventory,read_locations,read_orders');
+  expect(authorize.searchParams.get('scope')).toBe('read_products,read_inventory,write_inventory,read_locations,read_orders,write_products,write_merchant_managed_fulfillment_orders');
   expect(authorize.searchParams.get('redirect_uri')).toBe(`${gateway.url.replace('localhost', '127.0.0.1')}/auth/shopify/callback`);
   const approved = await fetch(authorize, { redirect: 'manual' });
   expect(approved.status).toBe(302);
@@ -201,7 +201,7 @@ describe('going live with the client-credentials grant', () => {
     const own = await startDemoEnvironment({
       log: createMemoryLogger('silent').log,
       activityPerMinute: 0,
-      shopify: { apiKey: API_KEY, apiSecret: API_SECRET, oauth: { clientCredentialsScopes: ['read_products', 'read_inventory', 'read_locations', 'read_orders'] } },
+      shopify: { apiKey: API_KEY, apiSecret: API_SECRET, oauth: { clientCredentialsScopes: ['read_products', 'write_products', 'read_inventory', 'read_locations', 'read_orders', 'write_merchant_managed_fulfillment_orders'] } },
     });
     const started = await startTestGateway({
       SHOPIFY_SHOP: own.shopify.shopDomain,

@@ -112,7 +112,7 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
   const buckets = new Map(accessTokens.map((token) => [token, new CostBucket(plan, clock)]));
   const grantedScopes = options.accessScopes ? impliedScopes(options.accessScopes) : null;
   const requestLog = new RequestLog();
-  const defaultScopes = 'read_products,write_products,read_inventory,write_inventory,read_locations,read_orders,write_orders'.split(',');
+  const defaultScopes = 'read_products,write_products,read_inventory,write_inventory,read_locations,read_orders,write_orders,write_merchant_managed_fulfillment_orders'.split(',');
   const oauth = new SimulatedOAuth({
     apiKey,
     apiSecret: () => apiSecret,
