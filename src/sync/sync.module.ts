@@ -138,7 +138,8 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
       },
     },
     async start() {
-      await lots.ensureDefinition();
+      // A write to Shopify like any other: not while INVENTORY_PUSH is shadow or off (the first lots write makes it then).
+      if ((await sync.pushMode()) === 'on') await lots.ensureDefinition();
     },
     async startWithScheduler() {
       pusher.start();
