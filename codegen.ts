@@ -33,6 +33,7 @@ const config: CodegenConfig = {
           SafetyStockRule: '../inventory/inventory.models.js#SafetyStockRule as SafetyStockRuleModel',
           Reservation: '../reservations/reservations.models.js#ReservationRecord',
           ReservationEvent: '../reservations/reservations.models.js#ReservationEventRecord',
+          ReservationLine: '../reservations/reservations.models.js#ReservationLineRecord',
           SyncRun: '../sync/sync.models.js#SyncRunRecord',
           SyncRunError: '../sync/sync.models.js#SyncRunErrorRecord',
           SyncRunChange: '../sync/sync.models.js#SyncRunChangeRecord',

@@ -3,13 +3,16 @@
 // the one writer of the reservation tables.
 import { and, asc, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
-import { inventoryLevels, reservationEvents, reservations } from '../db/schema/index.js';
+import { inventoryLevels, reservationEvents, reservationLines, reservations } from '../db/schema/index.js';
 import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import {
   ERP_CONFIRMATION_ACTOR,
   EXPIRY_ACTOR,
   type ReservationRecord,
   type ReservationActor,
+  type ReservationLineInput,
+  type ReservationLineRecord,
+  type ShortLine,
   type ReservationEventRecord,
   type ReservationFilter,
   type ReservationStatus,
@@ -24,9 +27,8 @@ import {
  */
 
 export interface NewReservation {
-  readonly sku: string;
-  readonly location: string;
-  readonly quantity: number;
+  /** At least one; no two for the same position (the service checks). */
+  readonly lines: readonly ReservationLineInput[];
   readonly reference: string;
   readonly idempotencyKey: string;
   readonly requestHash: string;
@@ -38,17 +40,46 @@ export interface NewReservation {
 export type ReserveResult =
   | { readonly kind: 'created'; readonly reservation: ReservationRecord }
   | { readonly kind: 'existing'; readonly reservation: ReservationRecord; readonly requestHash: string }
-  | { readonly kind: 'insufficient-stock'; readonly availableToPromise: number }
-  | { readonly kind: 'not-found'; readonly unknown: 'sku' | 'location' };
+  /** Nothing was held; every line that could not be is named. */
+  | { readonly kind: 'refused'; readonly lines: readonly ShortLine[] };
 
 export type TransitionResult =
-  | { readonly kind: 'done'; readonly reservation: ReservationRecord }
+  | { readonly kind: 'done'; readonly reservation: ReservationRecord; readonly lines: readonly ReservationLineRecord[] }
   | { readonly kind: 'not-found' }
   | { readonly kind: 'not-active'; readonly reservation: ReservationRecord }
   /** It was still ACTIVE but past `expiresAt`: it has just been expired instead. */
-  | { readonly kind: 'expired'; readonly reservation: ReservationRecord };
+  | { readonly kind: 'expired'; readonly reservation: ReservationRecord; readonly lines: readonly ReservationLineRecord[] }
+  /** Lines asked for by number that the reservation does not have; nothing changed. */
+  | { readonly kind: 'lines-not-found'; readonly reservation: ReservationRecord; readonly lines: readonly number[] }
+  /** Lines asked for that are no longer ACTIVE; nothing changed. */
+  | { readonly kind: 'lines-not-active'; readonly reservation: ReservationRecord; readonly lines: readonly ReservationLineRecord[] };
+
+export type ExtendResult =
+  | { readonly kind: 'done'; readonly reservation: ReservationRecord }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'not-active'; readonly reservation: ReservationRecord }
+  | { readonly kind: 'expired'; readonly reservation: ReservationRecord; readonly lines: readonly ReservationLineRecord[] };
 
 type ReservationRow = typeof reservations.$inferSelect;
+
+type LineRow = typeof reservationLines.$inferSelect;
+
+function toLine(row: LineRow): ReservationLineRecord {
+  return {
+    reservationId: row.reservationId,
+    line: row.line,
+    sku: row.sku,
+    location: row.location,
+    quantity: row.quantity,
+    status: row.status,
+    committedAt: row.committedAt,
+    closedAt: row.closedAt,
+    erpConfirmedAt: row.erpConfirmedAt,
+  };
+}
+
+/** Rows per INSERT of lines: 11 parameters each stays far below PostgreSQL's 65,535. */
+const LINES_PER_INSERT = 1_000;
 
 function toReservation(row: ReservationRow): ReservationRecord {
   return {
@@ -111,43 +142,87 @@ function lockPositions(tx: Db, shop: string, positions: readonly PositionKey[]) 
   return createInventoryLevelsWriter(tx, shop).lockPositions(positions);
 }
 
-/** Units that count in `reserved`: ACTIVE reservations, and COMMITTED ones the ERP has not shown yet. */
-const countsInReserved = sql`(${reservations.status} = 'ACTIVE' or (${reservations.status} = 'COMMITTED' and ${reservations.erpConfirmedAt} is null))`;
+/** Lines whose units count in `reserved`: ACTIVE ones, and COMMITTED ones the ERP has not shown yet. */
+const countsInReserved = sql`(${reservationLines.status} = 'ACTIVE' or (${reservationLines.status} = 'COMMITTED' and ${reservationLines.erpConfirmedAt} is null))`;
 
 async function recordEvents(tx: Db, events: readonly ReservationEventRecord[]): Promise<void> {
   if (events.length === 0) return;
-  await tx.insert(reservationEvents).values(events.map((event) => ({ ...event })));
+  await tx.insert(reservationEvents).values(events.map((event) => ({ ...event, lines: event.lines ? [...event.lines] : null })));
 }
 
 /**
- * Moves ACTIVE reservations matched by `where` to `to`, records the events and frees their units
- * (a commit keeps them counted until the ERP shows the order; see confirmCommittedReservations).
+ * Brings each reservation row in line with its lines after they changed: ACTIVE while any line
+ * is, then COMMITTED if any line was committed, else `closing` (RELEASED or EXPIRED);
+ * `committedAt` is its first line's commit, `erpConfirmedAt` set once every committed line is
+ * confirmed. One statement for all of them. Returns the rows as they now are, in `heads` order.
  */
-async function closeActive(
+async function settleHeads(tx: Db, heads: readonly ReservationRow[], closing: 'RELEASED' | 'EXPIRED', at: Date): Promise<ReservationRecord[]> {
+  if (heads.length === 0) return [];
+  const stats = await tx
+    .select({
+      id: reservationLines.reservationId,
+      active: sql<number>`(count(*) filter (where ${reservationLines.status} = 'ACTIVE'))::int`,
+      committed: sql<number>`(count(*) filter (where ${reservationLines.status} = 'COMMITTED'))::int`,
+      unconfirmed: sql<number>`(count(*) filter (where ${reservationLines.status} = 'COMMITTED' and ${reservationLines.erpConfirmedAt} is null))::int`,
+      firstCommitMs: sql<number | null>`(extract(epoch from min(${reservationLines.committedAt})) * 1000)::float8`,
+    })
+    .from(reservationLines)
+    .where(inArray(reservationLines.reservationId, heads.map((head) => head.id)))
+    .groupBy(reservationLines.reservationId);
+  const statsById = new Map(stats.map((row) => [row.id, row]));
+  const settled = heads.map((head): ReservationRow => {
+    const stat = statsById.get(head.id);
+    const active = Number(stat?.active ?? 0);
+    const committed = Number(stat?.committed ?? 0);
+    const status: ReservationStatus = active > 0 ? 'ACTIVE' : committed > 0 ? 'COMMITTED' : closing;
+    const firstCommit = stat?.firstCommitMs === null || stat?.firstCommitMs === undefined ? null : new Date(Number(stat.firstCommitMs));
+    return {
+      ...head,
+      status,
+      updatedAt: at,
+      committedAt: head.committedAt ?? firstCommit,
+      closedAt: status === 'RELEASED' || status === 'EXPIRED' ? (head.closedAt ?? at) : null,
+      erpConfirmedAt: status === 'COMMITTED' && Number(stat?.unconfirmed ?? 0) === 0 ? (head.erpConfirmedAt ?? at) : null,
+    };
+  });
+  const iso = (value: Date | null) => (value ? value.toISOString() : null);
+  const values = settled.map(
+    (row) => sql`(${row.id}::uuid, ${row.status}::text, ${iso(row.committedAt)}::timestamptz, ${iso(row.closedAt)}::timestamptz, ${iso(row.erpConfirmedAt)}::timestamptz)`,
+  );
+  await tx.execute(sql`
+    update ${reservations} as r
+    set status = v.status, updated_at = ${at.toISOString()}::timestamptz, committed_at = v.committed_at, closed_at = v.closed_at, erp_confirmed_at = v.erp_confirmed_at
+    from (values ${sql.join(values, sql`, `)}) as v(id, status, committed_at, closed_at, erp_confirmed_at)
+    where r.id = v.id`);
+  return settled.map(toReservation);
+}
+
+/**
+ * Moves the given ACTIVE lines of one locked reservation to `to`, frees their units (a commit
+ * keeps them counted until the ERP shows the order; see confirmCommittedReservations), settles
+ * the reservation row and records one event. `partial` names the lines when the caller chose
+ * them (a partial release or commit), null when the whole reservation moved.
+ */
+async function closeLines(
   tx: Db,
   shop: string,
-  where: SQL,
+  head: ReservationRow,
+  lineNumbers: readonly number[],
   to: Exclude<ReservationStatus, 'ACTIVE'>,
   actor: string,
   at: Date,
-): Promise<ReservationRecord[]> {
-  const rows = await tx
-    .update(reservations)
-    .set({
-      status: to,
-      updatedAt: at,
-      ...(to === 'COMMITTED' ? { committedAt: at } : { closedAt: at }),
-    })
-    .where(and(eq(reservations.shop, shop), eq(reservations.status, 'ACTIVE'), where))
-    .returning();
-  if (rows.length === 0) return [];
-  const reason = to === 'COMMITTED' ? 'COMMITTED' : to === 'RELEASED' ? 'RELEASED' : 'EXPIRED';
-  await recordEvents(
-    tx,
-    rows.map((row) => ({ reservationId: row.id, fromStatus: 'ACTIVE', toStatus: to, actor, reason, occurredAt: at })),
-  );
+  partial: readonly number[] | null,
+): Promise<{ reservation: ReservationRecord; lines: ReservationLineRecord[] }> {
+  const rows =
+    lineNumbers.length === 0
+      ? []
+      : await tx
+          .update(reservationLines)
+          .set({ status: to, updatedAt: at, ...(to === 'COMMITTED' ? { committedAt: at } : { closedAt: at }) })
+          .where(and(eq(reservationLines.reservationId, head.id), inArray(reservationLines.line, [...lineNumbers]), eq(reservationLines.status, 'ACTIVE')))
+          .returning();
   if (to === 'COMMITTED') {
-    // ATP does not change at a commit, but the position is marked anyway: every transition
+    // ATP does not change at a commit, but the positions are marked anyway: every transition
     // leads to a push, and the push writes only values that differ.
     await createInventoryLevelsWriter(tx, shop).requestPush(sortedPositions(rows), at);
   } else {
@@ -158,7 +233,47 @@ async function closeActive(
       at,
     );
   }
-  return rows.map(toReservation);
+  const [reservation] = await settleHeads(tx, [head], to === 'COMMITTED' ? 'RELEASED' : to, at);
+  const reason: ReservationEventRecord['reason'] = partial
+    ? to === 'COMMITTED'
+      ? 'LINES_COMMITTED'
+      : 'LINES_RELEASED'
+    : to;
+  await recordEvents(tx, [{ reservationId: head.id, fromStatus: 'ACTIVE', toStatus: reservation!.status, actor, reason, lines: partial, occurredAt: at }]);
+  return { reservation: reservation!, lines: rows.sort((a, b) => a.line - b.line).map(toLine) };
+}
+
+/**
+ * Expires locked ACTIVE reservations whole: their ACTIVE lines become EXPIRED and free their
+ * units; a reservation with committed lines ends COMMITTED, any other EXPIRED.
+ */
+async function expireHeads(tx: Db, shop: string, heads: readonly ReservationRow[], at: Date): Promise<{ reservations: ReservationRecord[]; lines: ReservationLineRecord[] }> {
+  if (heads.length === 0) return { reservations: [], lines: [] };
+  const rows = await tx
+    .update(reservationLines)
+    .set({ status: 'EXPIRED', updatedAt: at, closedAt: at })
+    .where(and(inArray(reservationLines.reservationId, heads.map((head) => head.id)), eq(reservationLines.status, 'ACTIVE')))
+    .returning();
+  await adjustReserved(
+    tx,
+    shop,
+    rows.map((row) => ({ sku: row.sku, location: row.location, delta: -row.quantity })),
+    at,
+  );
+  const settled = await settleHeads(tx, heads, 'EXPIRED', at);
+  await recordEvents(
+    tx,
+    settled.map((reservation) => ({
+      reservationId: reservation.id,
+      fromStatus: 'ACTIVE',
+      toStatus: reservation.status,
+      actor: EXPIRY_ACTOR,
+      reason: 'EXPIRED',
+      lines: null,
+      occurredAt: at,
+    })),
+  );
+  return { reservations: settled, lines: rows.map(toLine) };
 }
 
 /**
@@ -171,56 +286,66 @@ async function closeActive(
 export const DEFAULT_ERP_READ_MARGIN_MS = 10_000;
 
 /**
- * Stops counting committed reservations in `reserved` once the ERP's figures for their position
- * were read after the commit (`erp_read_at - margin > committed_at`): from then on the wholesale
- * order is in the ERP's own terms (wholesale committed, allocated, or already shipped out of
- * on-hand), and counting it here too would subtract it twice. Before then it keeps counting, so
- * it is never subtracted zero times either. (A commit means the order has been entered in the
- * ERP, so every ERP read that begins after it shows the order.)
+ * Stops counting committed lines in `reserved` once the ERP's figures for their position were
+ * read after the commit (`erp_read_at - margin > committed_at`): from then on the wholesale order
+ * is in the ERP's own terms (wholesale committed, allocated, or already shipped out of on-hand),
+ * and counting it here too would subtract it twice. Before then it keeps counting, so it is never
+ * subtracted zero times either. (A commit means the order has been entered in the ERP, so every
+ * ERP read that begins after it shows the order.) A reservation is confirmed (`erpConfirmedAt`)
+ * once all its committed lines are.
  *
  * Runs in the caller's transaction. The ATP engine may call it in the transaction that writes
  * fresh ERP terms (then both changes become visible together and the ATP never dips); the
  * reservations job calls it for every position as a backstop, after asking the ATP engine to
  * re-read SKUs whose commitments no read has shown yet. `positions` limits it to those positions.
+ * Returns the lines it confirmed.
  */
 export async function confirmCommittedReservations(
   tx: Db,
   shop: string,
   at: Date,
   options: { positions?: readonly PositionKey[] | undefined; erpReadMarginMs?: number | undefined } = {},
-): Promise<ReservationRecord[]> {
+): Promise<ReservationLineRecord[]> {
   const { positions } = options;
   if (positions && positions.length === 0) return [];
   const marginMs = options.erpReadMarginMs ?? DEFAULT_ERP_READ_MARGIN_MS;
-  const confirmedByErp = sql`${reservations.committedAt} < (
+  const confirmedByErp = sql`${reservationLines.committedAt} < (
     select ${inventoryLevels.erpReadAt} - make_interval(secs => ${marginMs / 1000}::float8) from ${inventoryLevels}
-    where ${inventoryLevels.shop} = ${reservations.shop} and ${inventoryLevels.sku} = ${reservations.sku}
-      and ${inventoryLevels.location} = ${reservations.location})`;
+    where ${inventoryLevels.shop} = ${reservationLines.shop} and ${inventoryLevels.sku} = ${reservationLines.sku}
+      and ${inventoryLevels.location} = ${reservationLines.location})`;
   const inPositions = positions
-    ? or(...sortedPositions(positions).map((p) => and(eq(reservations.sku, p.sku), eq(reservations.location, p.location))))
+    ? or(...sortedPositions(positions).map((p) => and(eq(reservationLines.sku, p.sku), eq(reservationLines.location, p.location))))
     : undefined;
   const rows = await tx
-    .update(reservations)
+    .update(reservationLines)
     .set({ erpConfirmedAt: at, updatedAt: at })
     .where(
       and(
-        eq(reservations.shop, shop),
-        eq(reservations.status, 'COMMITTED'),
-        sql`${reservations.erpConfirmedAt} is null`,
+        eq(reservationLines.shop, shop),
+        eq(reservationLines.status, 'COMMITTED'),
+        sql`${reservationLines.erpConfirmedAt} is null`,
         confirmedByErp,
         inPositions,
       ),
     )
     .returning();
   if (rows.length === 0) return [];
+  const heads = await tx
+    .select()
+    .from(reservations)
+    .where(inArray(reservations.id, [...new Set(rows.map((row) => row.reservationId))]))
+    .orderBy(asc(reservations.id))
+    .for('update');
+  const settled = await settleHeads(tx, heads, 'RELEASED', at);
   await recordEvents(
     tx,
-    rows.map((row) => ({
-      reservationId: row.id,
-      fromStatus: 'COMMITTED',
-      toStatus: 'COMMITTED',
+    settled.map((reservation) => ({
+      reservationId: reservation.id,
+      fromStatus: reservation.status,
+      toStatus: reservation.status,
       actor: ERP_CONFIRMATION_ACTOR,
       reason: 'ERP_CONFIRMED',
+      lines: null,
       occurredAt: at,
     })),
   );
@@ -230,7 +355,7 @@ export async function confirmCommittedReservations(
     rows.map((row) => ({ sku: row.sku, location: row.location, delta: -row.quantity })),
     at,
   );
-  return rows.map(toReservation);
+  return rows.map(toLine);
 }
 
 /**
@@ -255,14 +380,44 @@ function visibleTo(actor: ReservationActor): SQL | undefined {
   return actor.seesAll ? undefined : eq(reservations.createdBy, actor.id);
 }
 
+/** Units per position, summed (one take per position: the guard checks the total). */
+function totalsOf(takes: readonly { sku: string; location: string; delta: number }[]): Array<{ sku: string; location: string; delta: number }> {
+  const totals = new Map<string, { sku: string; location: string; delta: number }>();
+  for (const take of takes) {
+    const key = `${take.sku}\u0000${take.location}`;
+    const total = totals.get(key);
+    if (total) total.delta += take.delta;
+    else totals.set(key, { ...take });
+  }
+  return sortedPositions([...totals.values()]).map((position) => totals.get(`${position.sku}\u0000${position.location}`)!);
+}
+
+/**
+ * Locks one reservation the actor may see, then its lines (always in this order: reservation,
+ * lines, positions), or null.
+ */
+async function lockReservation(tx: Db, shop: string, actor: ReservationActor, id: string): Promise<{ head: ReservationRow; lines: LineRow[] } | null> {
+  const [head] = await tx
+    .select()
+    .from(reservations)
+    .where(and(eq(reservations.shop, shop), eq(reservations.id, id), visibleTo(actor)))
+    .for('update');
+  if (!head) return null;
+  const lines = await tx.select().from(reservationLines).where(eq(reservationLines.reservationId, id)).orderBy(asc(reservationLines.line)).for('update');
+  return { head, lines };
+}
+
 export function createReservationsRepository(db: Db, shop: string) {
   /** What `list` and `count` read: the shop's reservations the actor sees, filtered. */
   const listConditions = (actor: ReservationActor, filter: ReservationFilter): SQL | undefined =>
     and(
       eq(reservations.shop, shop),
       visibleTo(actor),
-      filter.sku ? eq(reservations.sku, filter.sku) : undefined,
-      filter.location ? eq(reservations.location, filter.location) : undefined,
+      filter.sku || filter.location
+        ? sql`exists (select 1 from ${reservationLines} where ${reservationLines.reservationId} = ${reservations.id}${
+            filter.sku ? sql` and ${reservationLines.sku} = ${filter.sku}` : sql``
+          }${filter.location ? sql` and ${reservationLines.location} = ${filter.location}` : sql``})`
+        : undefined,
       filter.status ? eq(reservations.status, filter.status) : undefined,
     );
 
@@ -274,9 +429,11 @@ export function createReservationsRepository(db: Db, shop: string) {
      *
      * The reservation rows go in first, with ON CONFLICT DO NOTHING on the idempotency index: a
      * key already used returns its reservation (a concurrent transaction inserting the same key
-     * makes this one wait for it, then see its row). Then the batch's positions are locked
-     * (SELECT ... FOR UPDATE, in a fixed order) and each request is decided in arrival order
-     * against the ATP that the requests before it leave. The row locks serialise every
+     * makes this one wait for it, then see its row). Then every position of every line in the
+     * batch is locked (SELECT ... FOR UPDATE, sorted by (sku, location), whatever order the
+     * callers sent the lines in: two transactions never wait on each other in a cycle) and each
+     * request is decided in arrival order against the ATP that the requests before it leave:
+     * held whole if every line fits, refused whole otherwise. The row locks serialise every
      * reservation of a position across connections and instances: no other transaction can
      * change the position's terms until this one commits, so no two can both take the last
      * units. The units are then taken by one conditional UPDATE that re-checks ATP >= q in the
@@ -287,6 +444,7 @@ export function createReservationsRepository(db: Db, shop: string) {
       return inTransaction(db, async (tx) => {
         const results: ReserveResult[] = new Array<ReserveResult>(inputs.length);
         const keyOf = (createdBy: string, idempotencyKey: string) => `${createdBy}\u0000${idempotencyKey}`;
+        const positionOf = (line: PositionKey) => `${line.sku}\u0000${line.location}`;
         const at = new Date(Math.max(...inputs.map((input) => input.at.getTime())));
 
         // The new rows and their RESERVED audit events in one statement (a data-modifying CTE).
@@ -296,9 +454,9 @@ export function createReservationsRepository(db: Db, shop: string) {
             .values(
               inputs.map((input) => ({
                 shop,
-                sku: input.sku,
-                location: input.location,
-                quantity: input.quantity,
+                sku: input.lines[0]!.sku,
+                location: input.lines[0]!.location,
+                quantity: input.lines[0]!.quantity,
                 reference: input.reference,
                 idempotencyKey: input.idempotencyKey,
                 requestHash: input.requestHash,
@@ -317,11 +475,11 @@ export function createReservationsRepository(db: Db, shop: string) {
           select id, null, 'ACTIVE', created_by, 'RESERVED', created_at from ${created}
           returning id`);
         // Sent together (pipelined on the transaction's connection: one round trip) and run by
-        // the server in this order: the inserts, then the position locks, in a fixed order (two
-        // batches never wait on each other in a cycle), reading each position's ATP.
+        // the server in this order: the inserts, then the position locks in canonical order,
+        // reading each position's ATP.
         const [inserted, locked] = await Promise.all([
           tx.with(created, audited).select().from(created),
-          lockPositions(tx, shop, sortedPositions(inputs)),
+          lockPositions(tx, shop, sortedPositions(inputs.flatMap((input) => input.lines))),
         ]);
         const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
 
@@ -345,127 +503,159 @@ export function createReservationsRepository(db: Db, shop: string) {
         }
         if (inserted.length === 0) return results;
 
-        const candidates = new Map<string, Array<{ index: number; row: ReservationRow }>>();
-        inputs.forEach((input, index) => {
-          const row = insertedByKey.get(keyOf(input.createdBy, input.idempotencyKey));
-          if (!row) return;
-          const position = `${input.sku}\u0000${input.location}`;
-          candidates.set(position, [...(candidates.get(position) ?? []), { index, row }]);
-        });
-
-        // Decide each new request in arrival order against the ATP the earlier ones leave.
-        const positions = sortedPositions([...candidates.values()].map((group) => group[0]!.row));
-        const atpByPosition = new Map(locked.map((level) => [`${level.sku}\u0000${level.location}`, Number(level.atp)]));
-        const missing = positions.filter((position) => !atpByPosition.has(`${position.sku}\u0000${position.location}`));
+        const available = new Map(locked.map((level) => [positionOf(level), Number(level.atp)]));
+        const missingSkus = new Set(
+          inputs.flatMap((input) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? input.lines : []).filter((line) => !available.has(positionOf(line))).map((line) => line.sku)),
+        );
         const knownSkus = new Set<string>();
-        if (missing.length > 0) {
+        if (missingSkus.size > 0) {
           const known = await tx
             .selectDistinct({ sku: inventoryLevels.sku })
             .from(inventoryLevels)
-            .where(and(eq(inventoryLevels.shop, shop), inArray(inventoryLevels.sku, [...new Set(missing.map((p) => p.sku))])));
+            .where(and(eq(inventoryLevels.shop, shop), inArray(inventoryLevels.sku, [...missingSkus])));
           for (const { sku } of known) knownSkus.add(sku);
         }
 
+        // Decide each new request in arrival order against the ATP the earlier ones leave.
         const refused: string[] = [];
         const takes: Array<{ sku: string; location: string; delta: number }> = [];
-        for (const position of positions) {
-          const group = candidates.get(`${position.sku}\u0000${position.location}`)!;
-          let available = atpByPosition.get(`${position.sku}\u0000${position.location}`);
-          if (available === undefined) {
-            for (const { index, row } of group) {
-              results[index] = { kind: 'not-found', unknown: knownSkus.has(position.sku) ? 'location' : 'sku' };
-              refused.push(row.id);
-            }
-            continue;
+        const newLines: Array<typeof reservationLines.$inferInsert> = [];
+        inputs.forEach((input, index) => {
+          const row = insertedByKey.get(keyOf(input.createdBy, input.idempotencyKey));
+          if (!row) return;
+          const short: ShortLine[] = [];
+          input.lines.forEach((line, i) => {
+            const atp = available.get(positionOf(line));
+            const base = { line: i + 1, sku: line.sku, location: line.location, requested: line.quantity };
+            if (atp === undefined) short.push({ ...base, available: 0, reason: knownSkus.has(line.sku) ? 'LOCATION_NOT_FOUND' : 'SKU_NOT_FOUND' });
+            else if (line.quantity > atp) short.push({ ...base, available: atp, reason: 'INSUFFICIENT_STOCK' });
+          });
+          if (short.length > 0) {
+            results[index] = { kind: 'refused', lines: short };
+            refused.push(row.id);
+            return;
           }
-          let total = 0;
-          for (const { index, row } of group) {
-            if (row.quantity > available) {
-              results[index] = { kind: 'insufficient-stock', availableToPromise: available };
-              refused.push(row.id);
-              continue;
-            }
-            available -= row.quantity;
-            total += row.quantity;
-            results[index] = { kind: 'created', reservation: toReservation(row) };
-          }
-          if (total > 0) takes.push({ ...position, delta: total });
-        }
-        await takeUnits(tx, shop, takes, at);
+          input.lines.forEach((line, i) => {
+            available.set(positionOf(line), available.get(positionOf(line))! - line.quantity);
+            takes.push({ sku: line.sku, location: line.location, delta: line.quantity });
+            newLines.push({ reservationId: row.id, line: i + 1, shop, sku: line.sku, location: line.location, quantity: line.quantity, status: 'ACTIVE', updatedAt: input.at });
+          });
+          results[index] = { kind: 'created', reservation: toReservation(row) };
+        });
+        for (let i = 0; i < newLines.length; i += LINES_PER_INSERT) await tx.insert(reservationLines).values(newLines.slice(i, i + LINES_PER_INSERT));
+        await takeUnits(tx, shop, totalsOf(takes), at);
         if (refused.length > 0) await tx.delete(reservations).where(inArray(reservations.id, refused));
         return results;
       });
     },
 
-    /** Releases or commits one ACTIVE reservation; one past its `expiresAt` is expired instead. */
-    async transition(actor: ReservationActor, id: string, to: 'RELEASED' | 'COMMITTED', at: Date): Promise<TransitionResult> {
+    /**
+     * Releases or commits an ACTIVE reservation: every ACTIVE line, or only `lineNumbers` (each
+     * must exist and be ACTIVE, else nothing changes). One past its `expiresAt` is expired instead.
+     */
+    async transition(actor: ReservationActor, id: string, to: 'RELEASED' | 'COMMITTED', at: Date, lineNumbers?: readonly number[] | null): Promise<TransitionResult> {
       return inTransaction(db, async (tx): Promise<TransitionResult> => {
-        const mine = and(eq(reservations.id, id), visibleTo(actor))!;
-        const [done] = await closeActive(tx, shop, and(mine, sql`${reservations.expiresAt} > ${at.toISOString()}::timestamptz`)!, to, actor.id, at);
-        if (done) return { kind: 'done', reservation: done };
-        const [expired] = await closeActive(tx, shop, and(mine, sql`${reservations.expiresAt} <= ${at.toISOString()}::timestamptz`)!, 'EXPIRED', EXPIRY_ACTOR, at);
-        if (expired) return { kind: 'expired', reservation: expired };
-        const [current] = await tx.select().from(reservations).where(and(eq(reservations.shop, shop), mine));
-        return current ? { kind: 'not-active', reservation: toReservation(current) } : { kind: 'not-found' };
+        const locked = await lockReservation(tx, shop, actor, id);
+        if (!locked) return { kind: 'not-found' };
+        const { head, lines } = locked;
+        if (head.status !== 'ACTIVE') return { kind: 'not-active', reservation: toReservation(head) };
+        if (head.expiresAt.getTime() <= at.getTime()) {
+          const expired = await expireHeads(tx, shop, [head], at);
+          return { kind: 'expired', reservation: expired.reservations[0]!, lines: expired.lines };
+        }
+        let chosen = lines.filter((line) => line.status === 'ACTIVE').map((line) => line.line);
+        let partial: number[] | null = null;
+        if (lineNumbers) {
+          partial = [...new Set(lineNumbers)].sort((a, b) => a - b);
+          const byNumber = new Map(lines.map((line) => [line.line, line]));
+          const unknown = partial.filter((line) => !byNumber.has(line));
+          if (unknown.length > 0) return { kind: 'lines-not-found', reservation: toReservation(head), lines: unknown };
+          const inactive = partial.map((line) => byNumber.get(line)!).filter((line) => line.status !== 'ACTIVE');
+          if (inactive.length > 0) return { kind: 'lines-not-active', reservation: toReservation(head), lines: inactive.map(toLine) };
+          chosen = partial;
+        }
+        const done = await closeLines(tx, shop, head, chosen, to, actor.id, at, partial);
+        return { kind: 'done', ...done };
+      });
+    },
+
+    /**
+     * Sets an ACTIVE reservation's `expiresAt` to `expiresAt` (later or earlier: the caller says
+     * how long from now to hold). One already past its `expiresAt` is expired instead.
+     */
+    async extend(actor: ReservationActor, id: string, expiresAt: Date, at: Date): Promise<ExtendResult> {
+      return inTransaction(db, async (tx): Promise<ExtendResult> => {
+        const locked = await lockReservation(tx, shop, actor, id);
+        if (!locked) return { kind: 'not-found' };
+        const { head } = locked;
+        if (head.status !== 'ACTIVE') return { kind: 'not-active', reservation: toReservation(head) };
+        if (head.expiresAt.getTime() <= at.getTime()) {
+          const expired = await expireHeads(tx, shop, [head], at);
+          return { kind: 'expired', reservation: expired.reservations[0]!, lines: expired.lines };
+        }
+        const [row] = await tx.update(reservations).set({ expiresAt, updatedAt: at }).where(eq(reservations.id, head.id)).returning();
+        await recordEvents(tx, [{ reservationId: head.id, fromStatus: 'ACTIVE', toStatus: 'ACTIVE', actor: actor.id, reason: 'EXTENDED', lines: null, occurredAt: at }]);
+        return { kind: 'done', reservation: toReservation(row!) };
       });
     },
 
     /**
      * Expires up to `limit` ACTIVE reservations whose `expiresAt` has passed and frees their
      * units. Rows another transaction holds (a release in flight) are skipped, not waited for.
+     * Returns the expired reservations and the lines that were still ACTIVE.
      */
-    async expireDue(at: Date, limit: number): Promise<ReservationRecord[]> {
+    async expireDue(at: Date, limit: number): Promise<{ reservations: ReservationRecord[]; lines: ReservationLineRecord[] }> {
       return inTransaction(db, async (tx) => {
-        const due = tx
-          .select({ id: reservations.id })
+        const due = await tx
+          .select()
           .from(reservations)
           .where(and(eq(reservations.shop, shop), eq(reservations.status, 'ACTIVE'), sql`${reservations.expiresAt} <= ${at.toISOString()}::timestamptz`))
           .orderBy(asc(reservations.expiresAt))
           .limit(limit)
           .for('update', { skipLocked: true });
-        return closeActive(tx, shop, inArray(reservations.id, due), 'EXPIRED', EXPIRY_ACTOR, at);
+        return expireHeads(tx, shop, due, at);
       });
     },
 
-    async confirmCommitted(at: Date, erpReadMarginMs: number, positions?: readonly PositionKey[]): Promise<ReservationRecord[]> {
+    async confirmCommitted(at: Date, erpReadMarginMs: number, positions?: readonly PositionKey[]): Promise<ReservationLineRecord[]> {
       return inTransaction(db, (tx) => confirmCommittedReservations(tx, shop, at, { positions, erpReadMarginMs }));
     },
 
     /**
-     * SKUs with committed reservations that no ERP read has shown yet, committed more than
-     * `marginMs` before `at` (a read that begins now will show them), oldest first.
+     * SKUs with committed lines that no ERP read has shown yet, committed more than `marginMs`
+     * before `at` (a read that begins now will show them), oldest first.
      */
     async findSkusAwaitingErp(at: Date, marginMs: number, limit: number): Promise<string[]> {
       const rows = await db
-        .select({ sku: reservations.sku, since: sql<string>`min(${reservations.committedAt})` })
-        .from(reservations)
+        .select({ sku: reservationLines.sku, since: sql<string>`min(${reservationLines.committedAt})` })
+        .from(reservationLines)
         .where(
           and(
-            eq(reservations.shop, shop),
-            eq(reservations.status, 'COMMITTED'),
-            sql`${reservations.erpConfirmedAt} is null`,
-            sql`${reservations.committedAt} < ${new Date(at.getTime() - marginMs).toISOString()}::timestamptz`,
+            eq(reservationLines.shop, shop),
+            eq(reservationLines.status, 'COMMITTED'),
+            sql`${reservationLines.erpConfirmedAt} is null`,
+            sql`${reservationLines.committedAt} < ${new Date(at.getTime() - marginMs).toISOString()}::timestamptz`,
           ),
         )
-        .groupBy(reservations.sku)
-        .orderBy(sql`min(${reservations.committedAt})`)
+        .groupBy(reservationLines.sku)
+        .orderBy(sql`min(${reservationLines.committedAt})`)
         .limit(limit);
       return rows.map((row) => row.sku);
     },
 
     /**
-     * Finds positions whose `reserved` differs from the units of the reservations that count
+     * Finds positions whose `reserved` differs from the units of the reservation lines that count
      * there (a bug elsewhere, a row rebuilt by hand) and sets it right, each under its row lock:
-     * every change to a position's reservations takes that lock before it commits, so the sum
-     * read under it plus the changes still waiting for it is exactly what `reserved` must become.
+     * every change to a position's lines takes that lock before it commits, so the sum read
+     * under it plus the changes still waiting for it is exactly what `reserved` must become.
      * Returns what it corrected. Reads every position of the shop: run it rarely.
      */
     async repairReservedTerms(at: Date): Promise<Array<{ sku: string; location: string; was: number; now: number }>> {
       const counted = db
-        .select({ sku: reservations.sku, location: reservations.location, units: sql<number>`sum(${reservations.quantity})::float8`.as('units') })
-        .from(reservations)
-        .where(and(eq(reservations.shop, shop), countsInReserved))
-        .groupBy(reservations.sku, reservations.location)
+        .select({ sku: reservationLines.sku, location: reservationLines.location, units: sql<number>`sum(${reservationLines.quantity})::float8`.as('units') })
+        .from(reservationLines)
+        .where(and(eq(reservationLines.shop, shop), countsInReserved))
+        .groupBy(reservationLines.sku, reservationLines.location)
         .as('counted');
       const suspects = await db
         .select({ sku: inventoryLevels.sku, location: inventoryLevels.location })
@@ -478,9 +668,9 @@ export function createReservationsRepository(db: Db, shop: string) {
           const [level] = await lockPositions(tx, shop, [position]);
           if (!level) return null;
           const [sum] = await tx
-            .select({ units: sql<number>`coalesce(sum(${reservations.quantity}), 0)::float8` })
-            .from(reservations)
-            .where(and(eq(reservations.shop, shop), eq(reservations.sku, position.sku), eq(reservations.location, position.location), countsInReserved));
+            .select({ units: sql<number>`coalesce(sum(${reservationLines.quantity}), 0)::float8` })
+            .from(reservationLines)
+            .where(and(eq(reservationLines.shop, shop), eq(reservationLines.sku, position.sku), eq(reservationLines.location, position.location), countsInReserved));
           const units = Number(sum?.units ?? 0);
           if (units === level.reserved) return null;
           await adjustReserved(tx, shop, [{ ...position, delta: units - level.reserved }], at);
@@ -489,6 +679,17 @@ export function createReservationsRepository(db: Db, shop: string) {
         if (fixed) repaired.push(fixed);
       }
       return repaired;
+    },
+
+    /** The lines of several reservations in one query, by reservation then line number. */
+    async getLinesByReservationIds(ids: readonly string[]): Promise<ReservationLineRecord[]> {
+      if (ids.length === 0) return [];
+      const rows = await db
+        .select()
+        .from(reservationLines)
+        .where(inArray(reservationLines.reservationId, [...ids]))
+        .orderBy(asc(reservationLines.reservationId), asc(reservationLines.line));
+      return rows.map(toLine);
     },
 
     async findById(actor: ReservationActor, id: string): Promise<ReservationRecord | null> {
@@ -533,6 +734,7 @@ export function createReservationsRepository(db: Db, shop: string) {
         toStatus: row.toStatus,
         actor: row.actor,
         reason: row.reason as ReservationEventRecord['reason'],
+        lines: row.lines,
         occurredAt: row.occurredAt,
       }));
     },

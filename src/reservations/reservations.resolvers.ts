@@ -1,8 +1,20 @@
 import type { InsufficientStock, NotFound, Resolvers } from '../__generated__/graphql.js';
 import { selectsTotalCount } from '../shared/pagination.js';
-import { actorOf, type ReserveOutcome } from './reservations.models.js';
+import { actorOf, type ReserveOutcome, type ShortLine } from './reservations.models.js';
+import type { PayloadOutcome } from './reservations.service.js';
 
 type ErrorResultShape = (InsufficientStock & { __typename: 'InsufficientStock' }) | (NotFound & { __typename: 'NotFound' });
+
+function shortLines(lines: readonly ShortLine[]) {
+  return lines.map((line) => ({ ...line }));
+}
+
+/** A payload mutation's answer: the reservation, or no reservation and the one user error. */
+function toPayload<C extends string>(outcome: PayloadOutcome<C>) {
+  return outcome.kind === 'done'
+    ? { reservation: outcome.reservation, userErrors: [] }
+    : { reservation: null, userErrors: [{ field: [...outcome.field], message: outcome.message, code: outcome.code }] };
+}
 
 function toGraphQL(outcome: ReserveOutcome) {
   switch (outcome.kind) {
@@ -12,11 +24,15 @@ function toGraphQL(outcome: ReserveOutcome) {
       return {
         __typename: 'InsufficientStock',
         errorCode: 'INSUFFICIENT_STOCK',
-        message: `only ${outcome.availableToPromise} of ${outcome.sku} available to promise at ${outcome.location}; ${outcome.requested} requested`,
+        message:
+          outcome.lines.length > 1
+            ? `${outcome.lines.length} lines cannot be held (first: only ${outcome.availableToPromise} of ${outcome.sku} available to promise at ${outcome.location}; ${outcome.requested} requested); nothing was held`
+            : `only ${outcome.availableToPromise} of ${outcome.sku} available to promise at ${outcome.location}; ${outcome.requested} requested`,
         sku: outcome.sku,
         location: outcome.location,
         requested: outcome.requested,
         availableToPromise: outcome.availableToPromise,
+        lines: shortLines(outcome.lines),
       } satisfies ErrorResultShape;
     case 'not-found':
       return {
@@ -28,6 +44,7 @@ function toGraphQL(outcome: ReserveOutcome) {
             : `SKU ${outcome.sku} has no stock figures at location ${outcome.location}`,
         sku: outcome.sku,
         location: outcome.location,
+        lines: shortLines(outcome.lines),
       } satisfies ErrorResultShape;
   }
 }
@@ -44,6 +61,10 @@ export const reservationResolvers: Resolvers = {
   },
   Reservation: {
     history: (reservation, _args, { loaders }) => loaders.reservations.reservationHistory.load(reservation.id),
+    lines: (reservation, _args, { loaders }) => loaders.reservations.reservationLines.load(reservation.id),
+  },
+  ReservationEvent: {
+    lines: (event) => (event.lines ? [...event.lines] : null),
   },
   Query: {
     reservations: (_parent, args, { services, principal }, info) =>
@@ -59,5 +80,10 @@ export const reservationResolvers: Resolvers = {
       toGraphQL(await services.reservations.reserve(actorOf(principal), input)),
     releaseReservation: (_parent, { id }, { services, principal }) => services.reservations.release(actorOf(principal), id),
     commitReservation: (_parent, { id }, { services, principal }) => services.reservations.commit(actorOf(principal), id),
+    extendReservation: async (_parent, { input }, { services, principal }) => toPayload(await services.reservations.extend(actorOf(principal), input)),
+    releaseReservationLines: async (_parent, { input }, { services, principal }) =>
+      toPayload(await services.reservations.releaseLines(actorOf(principal), input)),
+    commitReservationLines: async (_parent, { input }, { services, principal }) =>
+      toPayload(await services.reservations.commitLines(actorOf(principal), input)),
   },
 };

@@ -7,7 +7,10 @@ import { ValidationError } from '../shared/errors.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
 import { IdempotencyKeyReusedError, ReservationNotActiveError, ReservationNotFoundError } from './reservations.errors.js';
 import {
+  MAX_RESERVATION_LINES,
   reservationStatuses,
+  type ReservationLineInput,
+  type ReservationLineRecord,
   type ReservationRecord,
   type ReservationActor,
   type ReservationEventRecord,
@@ -29,24 +32,50 @@ const text = (field: string) =>
     .max(255, `${field} is at most 255 characters`)
     .refine((value) => value.trim().length > 0, `${field} must not be blank`);
 
-const reserveInputSchema = z.object({
+const quantitySchema = z
+  .number()
+  .int('quantity must be a whole number of units')
+  .min(1, 'quantity must be at least 1')
+  .max(MAX_QUANTITY, `quantity is at most ${MAX_QUANTITY}`);
+
+const lineSchema = z.object({
   // SKUs and locations are the ERP's codes, compared exactly: no trimming or case folding.
   sku: text('sku'),
   location: text('location'),
-  quantity: z
-    .number()
-    .int('quantity must be a whole number of units')
-    .min(1, 'quantity must be at least 1')
-    .max(MAX_QUANTITY, `quantity is at most ${MAX_QUANTITY}`),
+  quantity: quantitySchema,
+});
+
+const ttlSchema = z
+  .number()
+  .int('ttlSeconds must be a whole number')
+  .min(1, 'ttlSeconds must be at least 1')
+  .max(MAX_TTL_SECONDS, `ttlSeconds is at most ${MAX_TTL_SECONDS} (90 days)`);
+
+const reserveInputSchema = z.object({
+  sku: text('sku').nullish(),
+  location: text('location').nullish(),
+  quantity: quantitySchema.nullish(),
+  lines: z
+    .array(lineSchema)
+    .min(1, 'lines must hold at least one line')
+    .max(MAX_RESERVATION_LINES, `lines holds at most ${MAX_RESERVATION_LINES} lines`)
+    .refine((lines) => new Set(lines.map((line) => `${line.sku}\u0000${line.location}`)).size === lines.length, 'lines must not name the same sku and location twice')
+    .nullish(),
   reference: text('reference'),
   idempotencyKey: text('idempotencyKey'),
-  ttlSeconds: z
-    .number()
-    .int('ttlSeconds must be a whole number')
-    .min(1, 'ttlSeconds must be at least 1')
-    .max(MAX_TTL_SECONDS, `ttlSeconds is at most ${MAX_TTL_SECONDS} (90 days)`)
-    .nullish(),
+  ttlSeconds: ttlSchema.nullish(),
 });
+
+/** The lines of a request: `lines`, or the single-line form as one line; never both, never neither. */
+function requestedLines(input: z.infer<typeof reserveInputSchema>): ReservationLineInput[] {
+  const single = input.sku != null || input.location != null || input.quantity != null;
+  if (input.lines && single) throw new ValidationError('send either lines or sku, location and quantity, not both', { fields: ['lines'] });
+  if (input.lines) return input.lines;
+  if (input.sku == null || input.location == null || input.quantity == null) {
+    throw new ValidationError('send lines, or all of sku, location and quantity', { fields: ['sku', 'location', 'quantity', 'lines'] });
+  }
+  return [{ sku: input.sku, location: input.location, quantity: input.quantity }];
+}
 
 const filterSchema = z.object({
   sku: z.string().max(255).nullish(),
@@ -70,6 +99,24 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 function reservationCursor(after: string): number {
   const [seq] = decodeCursor('reservations', after, 1);
   return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : invalidCursor('reservations', after);
+}
+
+/** The user error codes of extendReservation. */
+export type ExtendErrorCode = 'RESERVATION_NOT_FOUND' | 'RESERVATION_NOT_ACTIVE' | 'INVALID_TTL';
+/** The user error codes of releaseReservationLines and commitReservationLines. */
+export type LinesErrorCode = 'RESERVATION_NOT_FOUND' | 'RESERVATION_NOT_ACTIVE' | 'LINE_NOT_FOUND' | 'LINE_NOT_ACTIVE' | 'INVALID_LINES';
+
+/** What the payload mutations answer: the reservation as it now is, or why nothing changed. */
+export type PayloadOutcome<C extends string> =
+  | { readonly kind: 'done'; readonly reservation: ReservationRecord }
+  | { readonly kind: 'refused'; readonly code: C; readonly field: readonly string[]; readonly message: string };
+
+function refusal<C extends string>(code: C, field: readonly string[], message: string): PayloadOutcome<C> {
+  return { kind: 'refused', code, field, message };
+}
+
+function sortedLines(lines: readonly ReservationLineInput[]): ReservationLineInput[] {
+  return [...lines].sort((a, b) => (a.sku === b.sku ? (a.location < b.location ? -1 : a.location > b.location ? 1 : 0) : a.sku < b.sku ? -1 : 1));
 }
 
 export interface ReservationsServiceDeps {
@@ -164,62 +211,110 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
   const batcher = createBatcher<NewReservation, ReserveResult>({
     lanes: deps.batching?.lanes ?? 4,
     maxBatch: deps.batching?.maxBatch ?? 100,
-    laneKey: (input) => `${input.sku}\u0000${input.location}`,
+    // Any lane is correct (the database decides); the first position keeps a hot SKU's single-line requests together.
+    laneKey: (input) => `${input.lines[0]!.sku}\u0000${input.lines[0]!.location}`,
     dedupeKey: (input) => `${input.createdBy}\u0000${input.idempotencyKey}`,
     async run(batch) {
       const results = await deps.repository.reserveBatch(batch);
-      await recomputeKits(batch.filter((_, index) => results[index]?.kind === 'created').map((input) => input.sku));
+      await recomputeKits(batch.filter((_, index) => results[index]?.kind === 'created').flatMap((input) => input.lines.map((line) => line.sku)));
       return results;
     },
     onBatch: (size) => metrics.batchSize.observe(size),
   });
 
-  function requestHash(input: { sku: string; location: string; quantity: number; reference: string; ttlSeconds: number }): string {
-    return createHash('sha256')
-      .update(JSON.stringify([input.sku, input.location, input.quantity, input.reference, input.ttlSeconds]))
-      .digest('hex');
+  /**
+   * What the idempotency key covers: the lines (in any order: the same lines sent in another
+   * order are the same request), the reference and the TTL. A one-line request hashes as the
+   * single-line form always did, so keys used before lines existed still replay.
+   */
+  function requestHash(lines: readonly ReservationLineInput[], reference: string, ttlSeconds: number): string {
+    const [only] = lines;
+    const body =
+      lines.length === 1 && only
+        ? [only.sku, only.location, only.quantity, reference, ttlSeconds]
+        : ['lines', sortedLines(lines).map((line) => [line.sku, line.location, line.quantity]), reference, ttlSeconds];
+    return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  }
+
+  /** Counts, wakes the push and recomputes kits after lines left ACTIVE (expired when touched too). */
+  async function afterTransition(to: 'RELEASED' | 'COMMITTED' | 'EXPIRED', lines: readonly ReservationLineRecord[]): Promise<void> {
+    metrics.transitions.inc({ to });
+    wake();
+    if (to !== 'COMMITTED') await recomputeKits(lines.map((line) => line.sku));
+  }
+
+  async function expiredWhenTouched(id: string, reservation: ReservationRecord, lines: readonly ReservationLineRecord[]): Promise<void> {
+    deps.log.info({ reservationId: id, expiresAt: reservation.expiresAt }, 'reservation past its expiresAt expired when touched');
+    await afterTransition('EXPIRED', lines);
   }
 
   async function transition(actor: ReservationActor, id: string, to: 'RELEASED' | 'COMMITTED'): Promise<ReservationRecord> {
     if (!uuidPattern.test(id)) throw new ReservationNotFoundError(id);
+    const attempted = to === 'RELEASED' ? 'release' : 'commit';
     const result = await deps.repository.transition(actor, id, to, deps.now());
     switch (result.kind) {
       case 'done':
-        metrics.transitions.inc({ to });
-        wake();
-        if (to === 'RELEASED') await recomputeKits([result.reservation.sku]);
+        await afterTransition(to, result.lines);
         return result.reservation;
       case 'expired':
-        metrics.transitions.inc({ to: 'EXPIRED' });
-        deps.log.info({ reservationId: id, expiresAt: result.reservation.expiresAt }, 'reservation past its expiresAt expired when touched');
-        wake();
-        await recomputeKits([result.reservation.sku]);
-        throw new ReservationNotActiveError(id, 'EXPIRED', to === 'RELEASED' ? 'release' : 'commit');
+        await expiredWhenTouched(id, result.reservation, result.lines);
+        throw new ReservationNotActiveError(id, 'EXPIRED', attempted);
       case 'not-active':
-        throw new ReservationNotActiveError(id, result.reservation.status, to === 'RELEASED' ? 'release' : 'commit');
+        throw new ReservationNotActiveError(id, result.reservation.status, attempted);
       case 'not-found':
+      case 'lines-not-found':
+      case 'lines-not-active':
         throw new ReservationNotFoundError(id);
+    }
+  }
+
+  /** A partial release or commit: the payload's reservation, or one user error. */
+  async function transitionLines(actor: ReservationActor, raw: { id: string; lines: readonly number[] }, to: 'RELEASED' | 'COMMITTED'): Promise<PayloadOutcome<LinesErrorCode>> {
+    if (!uuidPattern.test(raw.id)) return refusal('RESERVATION_NOT_FOUND', ['input', 'id'], `reservation ${raw.id} was not found`);
+    if (raw.lines.length === 0 || raw.lines.length > MAX_RESERVATION_LINES || raw.lines.some((line) => !Number.isInteger(line) || line < 1)) {
+      return refusal('INVALID_LINES', ['input', 'lines'], `lines must name 1 to ${MAX_RESERVATION_LINES} line numbers, each a whole number from 1`);
+    }
+    const result = await deps.repository.transition(actor, raw.id, to, deps.now(), raw.lines);
+    switch (result.kind) {
+      case 'done':
+        await afterTransition(to, result.lines);
+        return { kind: 'done', reservation: result.reservation };
+      case 'expired':
+        await expiredWhenTouched(raw.id, result.reservation, result.lines);
+        return refusal('RESERVATION_NOT_ACTIVE', ['input', 'id'], `reservation ${raw.id} is EXPIRED; only an ACTIVE reservation's lines can change`);
+      case 'not-active':
+        return refusal('RESERVATION_NOT_ACTIVE', ['input', 'id'], `reservation ${raw.id} is ${result.reservation.status}; only an ACTIVE reservation's lines can change`);
+      case 'not-found':
+        return refusal('RESERVATION_NOT_FOUND', ['input', 'id'], `reservation ${raw.id} was not found`);
+      case 'lines-not-found':
+        return refusal('LINE_NOT_FOUND', ['input', 'lines'], `reservation ${raw.id} has no line ${result.lines.join(', ')}`);
+      case 'lines-not-active':
+        return refusal(
+          'LINE_NOT_ACTIVE',
+          ['input', 'lines'],
+          `line(s) ${result.lines.map((line) => `${line.line} (${line.status})`).join(', ')} of reservation ${raw.id} are no longer ACTIVE`,
+        );
     }
   }
 
   return {
     /**
-     * Holds `quantity` units if the ATP covers them at this moment. The same idempotency key (per
-     * API key) returns the reservation it made, whatever its status now, and never holds twice;
-     * the same key with other arguments throws IDEMPOTENCY_KEY_REUSED. Invalid input throws
-     * BAD_USER_INPUT. A refusal (insufficient stock, unknown SKU or location) holds nothing and
-     * does not use up the key: a retry decides again.
+     * Holds every line if the ATP covers each at this moment, or none. The same idempotency key
+     * (per API key) returns the reservation it made, whatever its status now, and never holds
+     * twice; the same key with other lines, reference or TTL throws IDEMPOTENCY_KEY_REUSED.
+     * Invalid input throws BAD_USER_INPUT. A refusal (a line short of stock, an unknown SKU or
+     * location) holds nothing, names every short line and does not use up the key: a retry
+     * decides again.
      */
     async reserve(actor: ReservationActor, raw: ReserveInventoryInput): Promise<ReserveOutcome> {
       const input = parse(reserveInputSchema, raw);
+      const lines = requestedLines(input);
       const ttlSeconds = input.ttlSeconds ?? deps.defaultTtlSeconds;
       const at = deps.now();
-      const hash = requestHash({ ...input, ttlSeconds });
+      const hash = requestHash(lines, input.reference, ttlSeconds);
       const stopTimer = metrics.duration.startTimer();
       const result = await batcher.submit({
-        sku: input.sku,
-        location: input.location,
-        quantity: input.quantity,
+        lines,
         reference: input.reference,
         idempotencyKey: input.idempotencyKey,
         requestHash: hash,
@@ -237,32 +332,78 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
           if (result.requestHash !== hash) throw new IdempotencyKeyReusedError(input.idempotencyKey, result.reservation.id);
           metrics.decisions.inc({ outcome: 'replayed' });
           return { kind: 'reserved', reservation: result.reservation, replayed: true };
-        case 'insufficient-stock':
+        case 'refused': {
+          const unknown = result.lines.find((line) => line.reason !== 'INSUFFICIENT_STOCK');
+          if (unknown) {
+            metrics.decisions.inc({ outcome: 'not_found' });
+            return {
+              kind: 'not-found',
+              sku: unknown.sku,
+              location: unknown.location,
+              unknown: unknown.reason === 'SKU_NOT_FOUND' ? 'sku' : 'location',
+              lines: result.lines,
+            };
+          }
+          const first = result.lines[0]!;
           metrics.decisions.inc({ outcome: 'insufficient_stock' });
           return {
             kind: 'insufficient-stock',
-            sku: input.sku,
-            location: input.location,
-            requested: input.quantity,
-            availableToPromise: result.availableToPromise,
+            sku: first.sku,
+            location: first.location,
+            requested: first.requested,
+            availableToPromise: first.available,
+            lines: result.lines,
           };
-        case 'not-found':
-          metrics.decisions.inc({ outcome: 'not_found' });
-          return { kind: 'not-found', sku: input.sku, location: input.location, unknown: result.unknown };
+        }
       }
     },
 
-    /** Frees the units of an ACTIVE reservation. Throws RESERVATION_NOT_FOUND or RESERVATION_NOT_ACTIVE. */
+    /** Frees the units of an ACTIVE reservation (every line still ACTIVE). Throws RESERVATION_NOT_FOUND or RESERVATION_NOT_ACTIVE. */
     release(actor: ReservationActor, id: string): Promise<ReservationRecord> {
       return transition(actor, id, 'RELEASED');
     },
 
     /**
-     * Marks an ACTIVE reservation's order as entered in the ERP. Its units keep counting until an
-     * ERP read taken after this moment shows them (see confirmCommittedReservations), then stop.
+     * Marks an ACTIVE reservation's order (every line still ACTIVE) as entered in the ERP. Its
+     * units keep counting until an ERP read taken after this moment shows them (see
+     * confirmCommittedReservations), then stop.
      */
     commit(actor: ReservationActor, id: string): Promise<ReservationRecord> {
       return transition(actor, id, 'COMMITTED');
+    },
+
+    /** Frees some ACTIVE lines of an ACTIVE reservation; the reservation stays ACTIVE while others are. */
+    releaseLines(actor: ReservationActor, input: { id: string; lines: readonly number[] }): Promise<PayloadOutcome<LinesErrorCode>> {
+      return transitionLines(actor, input, 'RELEASED');
+    },
+
+    /** Commits some ACTIVE lines of an ACTIVE reservation (the part of the order entered in the ERP). */
+    commitLines(actor: ReservationActor, input: { id: string; lines: readonly number[] }): Promise<PayloadOutcome<LinesErrorCode>> {
+      return transitionLines(actor, input, 'COMMITTED');
+    },
+
+    /** Holds an ACTIVE reservation until `ttlSeconds` from now (longer or shorter than before). */
+    async extend(actor: ReservationActor, input: { id: string; ttlSeconds: number }): Promise<PayloadOutcome<ExtendErrorCode>> {
+      if (!uuidPattern.test(input.id)) return refusal('RESERVATION_NOT_FOUND', ['input', 'id'], `reservation ${input.id} was not found`);
+      const ttl = ttlSchema.safeParse(input.ttlSeconds);
+      if (!ttl.success) return refusal('INVALID_TTL', ['input', 'ttlSeconds'], ttl.error.issues.map((issue) => issue.message).join('; '));
+      const at = deps.now();
+      const result = await deps.repository.extend(actor, input.id, new Date(at.getTime() + ttl.data * 1000), at);
+      switch (result.kind) {
+        case 'done':
+          return { kind: 'done', reservation: result.reservation };
+        case 'expired':
+          await expiredWhenTouched(input.id, result.reservation, result.lines);
+          return refusal('RESERVATION_NOT_ACTIVE', ['input', 'id'], `reservation ${input.id} is EXPIRED; only an ACTIVE reservation can be extended`);
+        case 'not-active':
+          return refusal('RESERVATION_NOT_ACTIVE', ['input', 'id'], `reservation ${input.id} is ${result.reservation.status}; only an ACTIVE reservation can be extended`);
+        case 'not-found':
+          return refusal('RESERVATION_NOT_FOUND', ['input', 'id'], `reservation ${input.id} was not found`);
+      }
+    },
+
+    getLinesByReservationIds(ids: readonly string[]): Promise<ReservationLineRecord[]> {
+      return deps.repository.getLinesByReservationIds(ids);
     },
 
     /** Null when it does not exist or the actor may not see it. */
@@ -303,11 +444,11 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
       for (;;) {
         if (options.signal?.aborted) break;
         const expired = await deps.repository.expireDue(deps.now(), options.batchSize ?? 500);
-        if (expired.length === 0) break;
-        total += expired.length;
-        metrics.transitions.inc({ to: 'EXPIRED' }, expired.length);
+        if (expired.reservations.length === 0) break;
+        total += expired.reservations.length;
+        metrics.transitions.inc({ to: 'EXPIRED' }, expired.reservations.length);
         wake();
-        await recomputeKits(expired.map((reservation) => reservation.sku));
+        await recomputeKits(expired.lines.map((line) => line.sku));
       }
       return total;
     },
@@ -339,13 +480,13 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
       return repaired.length;
     },
 
-    /** Stops counting committed reservations the ERP's figures now show (all positions, or these). */
+    /** Stops counting committed lines the ERP's figures now show (all positions, or these); returns how many lines. */
     async confirmCommitted(positions?: readonly PositionKey[]): Promise<number> {
       const confirmed = await deps.repository.confirmCommitted(deps.now(), erpReadMarginMs, positions);
       if (confirmed.length > 0) {
         metrics.transitions.inc({ to: 'ERP_CONFIRMED' }, confirmed.length);
         wake();
-        await recomputeKits(confirmed.map((reservation) => reservation.sku));
+        await recomputeKits(confirmed.map((line) => line.sku));
       }
       return confirmed.length;
     },

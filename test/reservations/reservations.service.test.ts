@@ -66,7 +66,14 @@ describe('reservations', () => {
 
       const outcome = await service.reserve(app, input(sku, { quantity: 8 }));
 
-      expect(outcome).toEqual({ kind: 'insufficient-stock', sku, location: 'WH1', requested: 8, availableToPromise: 7 });
+      expect(outcome).toEqual({
+        kind: 'insufficient-stock',
+        sku,
+        location: 'WH1',
+        requested: 8,
+        availableToPromise: 7,
+        lines: [{ line: 1, sku, location: 'WH1', requested: 8, available: 7, reason: 'INSUFFICIENT_STOCK' }],
+      });
       const level = await readLevel(database.db, sku, 'WH1');
       expect(level.reserved).toBe(0);
       expect(level.pushRequestedAt).toBeNull();
@@ -129,9 +136,7 @@ describe('reservations', () => {
       await seedLevel(database.db, other, 'WH1', { onHand: 1 });
       const repository = createReservationsRepository(database.db, SHOP);
       const request = (key: string, s: string, location: string, quantity: number) => ({
-        sku: s,
-        location,
-        quantity,
+        lines: [{ sku: s, location, quantity }],
         reference: key,
         idempotencyKey: `${sku}-${key}`,
         requestHash: key,
@@ -149,10 +154,10 @@ describe('reservations', () => {
         request('f', sku, 'WH1', 2),
       ]);
 
-      expect(results.map((r) => r.kind)).toEqual(['created', 'insufficient-stock', 'not-found', 'not-found', 'created', 'created']);
-      expect(results[1]).toEqual({ kind: 'insufficient-stock', availableToPromise: 3 });
-      expect(results[2]).toEqual({ kind: 'not-found', unknown: 'location' });
-      expect(results[3]).toEqual({ kind: 'not-found', unknown: 'sku' });
+      expect(results.map((r) => r.kind)).toEqual(['created', 'refused', 'refused', 'refused', 'created', 'created']);
+      expect(results[1]).toEqual({ kind: 'refused', lines: [{ line: 1, sku, location: 'WH1', requested: 5, available: 3, reason: 'INSUFFICIENT_STOCK' }] });
+      expect(results[2]).toEqual({ kind: 'refused', lines: [{ line: 1, sku, location: 'WH7', requested: 1, available: 0, reason: 'LOCATION_NOT_FOUND' }] });
+      expect(results[3]).toEqual({ kind: 'refused', lines: [{ line: 1, sku: `${sku}-X`, location: 'WH1', requested: 1, available: 0, reason: 'SKU_NOT_FOUND' }] });
       expect(await readLevel(database.db, sku, 'WH1')).toMatchObject({ reserved: 5, availableToPromise: 1 });
       expect(await readLevel(database.db, other, 'WH1')).toMatchObject({ reserved: 1, availableToPromise: 0 });
       const rows = await database.db.select().from(reservations).where(eq(reservations.sku, sku));
@@ -267,13 +272,14 @@ describe('reservations', () => {
 
       const events = await service.getEventsByReservationIds([reservation.id]);
       expect(events).toEqual([
-        { reservationId: reservation.id, fromStatus: null, toStatus: 'ACTIVE', actor: app.id, reason: 'RESERVED', occurredAt: reservation.createdAt },
+        { reservationId: reservation.id, fromStatus: null, toStatus: 'ACTIVE', actor: app.id, reason: 'RESERVED', lines: null, occurredAt: reservation.createdAt },
         {
           reservationId: reservation.id,
           fromStatus: 'ACTIVE',
           toStatus: 'COMMITTED',
           actor: operator.id,
           reason: 'COMMITTED',
+          lines: null,
           occurredAt: new Date(reservation.createdAt.getTime() + 1000),
         },
       ]);
