@@ -62,7 +62,7 @@ function peerDomains(domain) {
 const roleFiles = ['*.service.ts', '*.repository.ts', '*.loaders.ts', '*.models.ts', '*.errors.ts'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', '.tryton/', '**/__generated__/**', 'drizzle/'] },
+  { ignores: ['node_modules/', 'dist/', 'console/dist/', '.data/', '.tryton/', '**/__generated__/**', 'drizzle/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

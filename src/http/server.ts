@@ -13,6 +13,7 @@ import type { GraphQLContext } from './graphql-context.js';
 import { errorReportingPlugin, formatGraphQLError } from './graphql-errors.js';
 import { loadTypeDefs } from './graphql-schema.js';
 import { createGraphqlGuard, defaultGraphqlGuardOptions, type GraphqlGuardOptions } from './graphql-guard/graphql-guard.js';
+import { registerConsoleRoutes } from './console.routes.js';
 
 export interface HttpServerDeps {
   log: Logger;
@@ -240,6 +241,9 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
       'request',
     );
   });
+
+  // The operations console's static files (its data comes from /graphql with the operator's key).
+  await registerConsoleRoutes(app);
 
   app.get('/healthz', async () => {
     const live = deps.liveness?.();
