@@ -19,7 +19,7 @@ import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { contentDigestOf } from './orders/shopify-order.payloads.js';
 import type { OrderSnapshot } from './orders/order.models.js';
-import { createOperatorActions } from './operator-actions/operator-actions.js';
+import { createOperatorActionsModule } from './operator-actions/operator-actions.module.js';
 import { createOrdersModule } from './orders/orders.module.js';
 import { createPrivacyModule } from './privacy/privacy.module.js';
 import { createReservationsModule } from './reservations/reservations.module.js';
@@ -284,10 +284,10 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   const fulfilments = createFulfilmentsModule(deps, { mapping });
 
   // The scheduler's status, history and run-now; every manual intervention is recorded once.
-  const operatorActions = createOperatorActions(deps.database.db);
-  const jobs = createJobsModule(deps, { scheduler: () => options.scheduler, operatorActions });
+  const operatorActions = createOperatorActionsModule(deps);
+  const jobs = createJobsModule(deps, { scheduler: () => options.scheduler, operatorActions: operatorActions.services });
 
-  return [auth, switches, shopifyApp, inventory, reservations, sync, orders, privacy, fulfilments, jobs] as const;
+  return [auth, switches, shopifyApp, inventory, reservations, sync, orders, privacy, fulfilments, operatorActions, jobs] as const;
 }
 
 /** The gateway's domain modules, as built by `createDomainModules`: the GraphQL context is derived from it. */

@@ -8,6 +8,7 @@ import { createNormalizationRulesRepository } from './normalization-rules.reposi
 import { createMappingService, type MappingService, type MappingServiceDeps } from './mapping.service.js';
 import { createInventoryLoaders, type InventoryLoaders } from './inventory.loaders.js';
 import { inventoryResolvers } from './inventory.resolvers.js';
+import { mappingAdminResolvers } from './mapping-admin.resolvers.js';
 import { createPushSignal, type PushSignalHub } from './push-signal.js';
 import { DEFAULT_NORMALIZATION_RULES } from './sku-normalization.js';
 import { createPositionsRepository } from './positions.repository.js';
@@ -154,7 +155,7 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
     name: 'inventory',
     services,
     createLoaders: () => createInventoryLoaders(reads),
-    resolvers: inventoryResolvers,
+    resolvers: { ...inventoryResolvers, Mutation: { ...inventoryResolvers.Mutation, ...mappingAdminResolvers.Mutation } },
     jobs: [createCatalogueRefreshJob(mapping, { autoMapLocations: options.autoMapLocations ?? true }), createExpiryJob(atp)],
     async start() {
       if (started) return;

@@ -1,8 +1,7 @@
 import type { DomainModule, ModuleDeps } from '../domain-module.js';
-import type { OperatorActions } from '../operator-actions/operator-actions.js';
 import { createJobsRepository } from './jobs.repository.js';
 import { jobsResolvers } from './jobs.resolvers.js';
-import { createJobsService, type JobsSchedulerPort, type JobsService } from './jobs.service.js';
+import { createJobsService, type JobsSchedulerPort, type JobsService, type RunNowRecorder } from './jobs.service.js';
 
 export type JobsModule = DomainModule<'jobs', JobsService>;
 
@@ -12,7 +11,7 @@ export interface JobsModuleOptions {
    * API only reaches it once requests are served.
    */
   readonly scheduler: () => JobsSchedulerPort;
-  readonly operatorActions: OperatorActions;
+  readonly operatorActions: RunNowRecorder;
 }
 
 /** The scheduler's API (`jobs`, `jobRuns`, `runJobNow`): the scheduler itself is platform code. */

@@ -1,8 +1,12 @@
-import type { OperatorActions } from '../operator-actions/operator-actions.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { AppError } from '../shared/errors.js';
 import { decodeCursor, invalidCursor, toConnection, type Connection } from '../shared/pagination.js';
 import type { JobRunView, JobsRepository } from './jobs.repository.js';
+
+/** Where a run asked for by hand is recorded as a manual intervention (the operator actions record). */
+export interface RunNowRecorder {
+  record(action: { action: 'runJobNow'; actor: string | null; target: string; details: Record<string, unknown> }): Promise<void>;
+}
 
 /** The scheduler as the jobs API uses it: its status and its run-now, nothing else. */
 export type JobsSchedulerPort = Pick<Scheduler, 'status' | 'runNow'>;
@@ -35,7 +39,7 @@ const LIST = 'jobRuns';
 export function createJobsService(deps: {
   scheduler: () => JobsSchedulerPort;
   repository: JobsRepository;
-  operatorActions: OperatorActions;
+  operatorActions: RunNowRecorder;
   now: () => Date;
 }): JobsService {
   const { repository } = deps;
