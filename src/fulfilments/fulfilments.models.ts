@@ -1,5 +1,6 @@
 import type { FulfilmentPlannedLine, FulfilmentShipmentLine, FulfilmentStatus } from '../db/schema/fulfilments.js';
 import type { SkuMapping } from '../inventory/inventory.port.js';
+import { shopifyGid } from '../shopify/gid.js';
 
 export type { FulfilmentPlannedLine, FulfilmentShipmentLine, FulfilmentStatus } from '../db/schema/fulfilments.js';
 
@@ -58,6 +59,7 @@ export function shopifyOrderIdOfReference(externalReference: string): string | n
   return match ? match[1]! : null;
 }
 
+/** The order's gid, made by the one gid helper (src/shopify/gid.ts). */
 export function shopifyOrderGid(shopifyOrderId: string): string {
-  return `gid://shopify/Order/${shopifyOrderId}`;
+  return shopifyGid('Order', shopifyOrderId);
 }

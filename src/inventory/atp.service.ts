@@ -1,3 +1,8 @@
+// The ATP engine: one unit because every path that changes an ATP term (a refresh from the ERP,
+// a safety stock or shelf-life rule, the expiry clock, kits following their components) must
+// read the same terms and write through the same read-model writer in the same order; split by
+// path, the orderings (lots before positions, components before kits) would have to be kept in
+// step across files. Storage is the repositories and the writer; the formula is atp-formula.ts.
 import type { Db } from '../db/database.js';
 import type { ErpConnector, KitComponent, Page, Product } from '../erp/erp-connector.js';
 import type { Logger } from '../logger.js';
