@@ -32,6 +32,7 @@ import { createInventoryLoaders } from '../src/inventory/inventory.loaders.js';
 import { createMappingService } from '../src/inventory/mapping.service.js';
 import { createPushSignal } from '../src/inventory/push-signal.js';
 import { createLogger } from '../src/logger.js';
+import { createLiveNodeCache } from '../src/shopify/live-nodes.js';
 import type { ShopifyClient } from '../src/shopify/shopify-client.js';
 
 const skuCount = Number(process.argv[2] ?? 100_000);
@@ -134,7 +135,7 @@ try {
     const after = i % 2 === 0 ? null : cursorFor(allSkus[Math.floor(((i * 7919) % allSkus.length) * 0.98)]!);
     const context = {
       services: { inventory: { mapping, atp, reads, whenReady: async () => {} } } as unknown as AppServices,
-      loaders: { inventory: createInventoryLoaders(reads) } as unknown as RequestLoaders,
+      loaders: { inventory: createInventoryLoaders(reads, createLiveNodeCache(undefined as unknown as ShopifyClient)) } as unknown as RequestLoaders,
     } as GraphQLContext;
     erp.resetRoundTrips();
     statements = 0;

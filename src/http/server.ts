@@ -14,6 +14,7 @@ import { errorReportingPlugin, formatGraphQLError } from './graphql-errors.js';
 import { loadTypeDefs } from './graphql-schema.js';
 import { createGraphqlGuard, defaultGraphqlGuardOptions, type GraphqlGuardOptions } from './graphql-guard/graphql-guard.js';
 import { registerConsoleRoutes } from './console.routes.js';
+import { shopifyCostPlugin } from './shopify-cost-plugin.js';
 
 export interface HttpServerDeps {
   log: Logger;
@@ -280,7 +281,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     parseOptions: guard.parseOptions,
     // No drain plugin: fastify's own close() already waits for in-flight requests, and the plugin
     // would call app.close() from inside our onClose hook (a deadlock).
-    plugins: [errorReportingPlugin(), guard.plugin],
+    plugins: [errorReportingPlugin(), guard.plugin, shopifyCostPlugin()],
   });
   await apollo.start();
 

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Lot } from '../erp/erp-connector.js';
+import type { LiveNodeCache } from '../shopify/live-nodes.js';
 import type { InventoryReadService } from './inventory-read.service.js';
 import type { LocationView, PositionRecord, ProductView } from './inventory.models.js';
 
@@ -14,10 +15,13 @@ export interface LotKey {
 /**
  * Per request: products, their availability, locations and lots, each batched so a page of N
  * products costs one database query per kind (lots: one per distinct location asked for), never
- * one per product, and no ERP call.
+ * one per product, and no ERP call. `shopifyLive` reads the page's live Shopify fields in one
+ * Shopify call (through the instance's short cache).
  */
-export function createInventoryLoaders(reads: InventoryReadService) {
+export function createInventoryLoaders(reads: InventoryReadService, live: LiveNodeCache) {
   return {
+    shopifyLive: live.loader(),
+
     productBySku: new DataLoader<string, ProductView | null>(async (skus) => {
       const found = await reads.getProductsBySkus(skus);
       return skus.map((sku) => found.get(sku) ?? null);

@@ -12,6 +12,7 @@ import { mappingAdminResolvers } from './mapping-admin.resolvers.js';
 import { createPushSignal, type PushSignalHub } from './push-signal.js';
 import { DEFAULT_NORMALIZATION_RULES } from './sku-normalization.js';
 import { createPositionsRepository } from './positions.repository.js';
+import { createLiveNodeCache, type LiveNodeCacheOptions } from '../shopify/live-nodes.js';
 
 /** The services resolvers and other domains use (`context.services.inventory`). */
 export interface InventoryServices {
@@ -64,6 +65,8 @@ export interface InventoryModuleOptions {
   readonly pause?: MappingServiceDeps['pause'];
   /** Told when a mapping changed (see `MappingServiceDeps.onMappingChanged`). */
   readonly onMappingChanged?: MappingServiceDeps['onMappingChanged'];
+  /** The cache of `Product.shopify` (default: 30 s, 10,000 variants). */
+  readonly liveFields?: LiveNodeCacheOptions;
 }
 
 export function createInventoryModule(deps: ModuleDeps, options: InventoryModuleOptions = {}): InventoryModule {
@@ -86,6 +89,7 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
   const atp = createAtpService({ ...common, sellableShelfLifeDays: deps.config.sellableShelfLifeDays });
   // Every GraphQL read, lots included, comes from the read model: no ERP call on the read path.
   const reads = createInventoryReadService({ db, shop: deps.shop, mapping });
+  const live = createLiveNodeCache(deps.shopify, options.liveFields);
 
   const stopping = new AbortController();
 
@@ -154,7 +158,7 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
   return {
     name: 'inventory',
     services,
-    createLoaders: () => createInventoryLoaders(reads),
+    createLoaders: () => createInventoryLoaders(reads, live),
     resolvers: { ...inventoryResolvers, Mutation: { ...inventoryResolvers.Mutation, ...mappingAdminResolvers.Mutation } },
     jobs: [createCatalogueRefreshJob(mapping, { autoMapLocations: options.autoMapLocations ?? true }), createExpiryJob(atp)],
     async start() {

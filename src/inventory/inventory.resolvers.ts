@@ -1,4 +1,4 @@
-import type { Resolvers } from '../__generated__/graphql.js';
+import type { Resolvers, ShopifyInventoryPolicy, ShopifyProductStatus } from '../__generated__/graphql.js';
 import { selectsTotalCount } from '../shared/pagination.js';
 import { ALL_LOCATIONS } from './inventory.loaders.js';
 import type { LocationView } from './inventory.models.js';
@@ -49,6 +49,17 @@ export const inventoryResolvers: Resolvers = {
     },
   },
 
+  ProductShopify: {
+    variantId: (variant) => variant.id,
+    variantTitle: (variant) => variant.title,
+    productStatus: (variant) => variant.productStatus as ShopifyProductStatus,
+    inventoryPolicy: (variant) => variant.inventoryPolicy as ShopifyInventoryPolicy,
+  },
+
+  ProductErp: {
+    components: (product) => [...product.components],
+  },
+
   Product: {
     shopifySku: (product) => product.mapping?.shopifySku ?? null,
     shopifyVariantId: (product) => product.mapping?.shopifyVariantId ?? null,
@@ -57,6 +68,12 @@ export const inventoryResolvers: Resolvers = {
     mappingSource: (product) => product.mapping?.source ?? null,
     unitConversion: (product) => product.mapping?.conversion ?? null,
     components: (product) => [...product.components],
+    shopify: async (product, _args, { loaders }) => {
+      if (!product.mapping) return null;
+      const node = await loaders.inventory.shopifyLive.load(product.mapping.shopifyVariantId);
+      return node?.kind === 'variant' ? node : null;
+    },
+    erp: (product) => product,
     availability: async (product, { location }, { loaders }) => {
       const wanted = location ?? product.locationScope ?? null;
       // The locations are read beside the positions, so LocationAvailability.location finds them loaded.

@@ -14,6 +14,7 @@ import { createOrdersMetrics } from './orders.metrics.js';
 import { ordersResolvers } from './orders.resolvers.js';
 import { createOrdersService, type OrdersService } from './orders.service.js';
 import { ORDER_TOPICS } from './order.models.js';
+import { createLiveNodeCache } from '../shopify/live-nodes.js';
 import { shopifyWebhookRoute } from './orders.webhooks.js';
 import { createWebhookInboxRepository, type WebhookInboxQueueLimits, type WebhookInboxRepository } from './webhook-inbox.repository.js';
 import { createWebhookInboxService, type WebhookInboxService } from './webhook-inbox.service.js';
@@ -151,6 +152,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     onWork: () => worker?.wake(),
   });
   const subscriptions = createWebhookSubscriptionService({ shopify: deps.shopify, log, now: deps.now });
+  const live = createLiveNodeCache(deps.shopify);
   const orders = createOrdersService({
     db,
     shop: deps.shop,
@@ -177,7 +179,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
   return {
     name: 'orders',
     services: orders,
-    createLoaders: () => createOrdersLoaders(orders),
+    createLoaders: () => createOrdersLoaders(orders, live),
     resolvers: ordersResolvers,
     inbox,
     processor,

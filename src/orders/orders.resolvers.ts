@@ -1,4 +1,4 @@
-import type { Resolvers } from '../__generated__/graphql.js';
+import type { Resolvers, ShopifyOrderFinancialStatus, ShopifyOrderFulfillmentStatus } from '../__generated__/graphql.js';
 import { runInShopifyLane } from '../shopify/cost-bucket.js';
 import { selectsTotalCount } from '../shared/pagination.js';
 import { shopifyGid } from '../shopify/gid.js';
@@ -16,12 +16,22 @@ export const ordersResolvers: Resolvers = {
     replayOrder: (_parent, { id }, { services }) => services.orders.replayOrder(id),
   },
 
+  OrderShopify: {
+    financialStatus: (order) => order.financialStatus as ShopifyOrderFinancialStatus | null,
+    fulfillmentStatus: (order) => order.fulfillmentStatus as ShopifyOrderFulfillmentStatus,
+    cancelledAt: (order) => (order.cancelledAt ? new Date(order.cancelledAt) : null),
+  },
+
   Order: {
     shopifyOrderId: (order) => shopifyGid('Order', order.shopifyOrderId),
     shopifyLegacyId: (order) => order.shopifyOrderId,
     source: (order) => (order.source === 'poll' ? 'POLL' : 'WEBHOOK'),
     lines: (order, _args, { loaders }) => loaders.orders.orderLines.load(order.id),
     flags: (order) => [...order.flags],
+    shopify: async (order, _args, { loaders }) => {
+      const node = await loaders.orders.shopifyLive.load(shopifyGid('Order', order.shopifyOrderId));
+      return node?.kind === 'order' ? node : null;
+    },
     needsAttention: (order) => order.flags.length > 0,
     inDoubt: (order) => order.status === 'IN_DOUBT' || order.lastErrorCode === 'ERP_IN_DOUBT',
     inDoubtSince: (order) => (order.erpSending !== null ? order.erpSentAt : null),

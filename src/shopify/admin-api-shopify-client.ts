@@ -16,6 +16,7 @@ import type {
   ListOrdersQuery,
   ListVariantsQuery,
   ListWebhookSubscriptionsQuery,
+  LiveNodesQuery,
   OrderFieldsFragment,
   OrderLineFieldsFragment,
   OrderDetailFieldsFragment,
@@ -32,6 +33,7 @@ import { createFulfillment, getOrderFulfilments } from './fulfilment-orders.js';
 import { systemClock, type Clock } from './cost-bucket.js';
 import { bulkInventoryLevelsQuery, bulkVariantsQuery } from './operations/bulk.operations.js';
 import { getInventoryLevelsAtLocationDocument, listInventoryLevelsAtLocationDocument } from './operations/inventory.operations.js';
+import { liveNodesDocument } from './operations/live-nodes.operations.js';
 import { listLocationsDocument } from './operations/locations.operations.js';
 import { findOrderDocument, listOrdersDocument, orderDetailLineItemsDocument, orderLineItemsDocument } from './operations/orders.operations.js';
 import { createMetafieldDefinitionDocument, getVariantMetafieldsDocument, listVariantsDocument, setMetafieldsDocument } from './operations/variants.operations.js';
@@ -55,6 +57,7 @@ import type {
   SetAvailableQuantity,
   SetQuantityOutcome,
   ShopifyClient,
+  ShopifyLiveNodes,
   ShopifyLocation,
   ShopifyOrder,
   ShopifyOrderDetailLine,
@@ -108,6 +111,7 @@ const operations = {
   getMetafields: prepareOperation(getVariantMetafieldsDocument),
   setMetafields: prepareOperation(setMetafieldsDocument),
   createMetafieldDefinition: prepareOperation(createMetafieldDefinitionDocument),
+  liveNodes: prepareOperation(liveNodesDocument),
 };
 
 /** Shopify's cap on `first` and on input arrays such as `nodes(ids:)`. */
@@ -472,6 +476,37 @@ export class AdminApiShopifyClient implements ShopifyClient {
       }
     }
     return metafields;
+  }
+
+  async readLiveNodes(ids: readonly string[]): Promise<ShopifyLiveNodes> {
+    const unique = [...new Set(ids)];
+    const result: ShopifyLiveNodes = { nodes: [], calls: 0, requestedQueryCost: 0, actualQueryCost: 0 };
+    if (unique.length === 0) return result;
+    const size = this.#fit(operations.liveNodes, MAX_PAGE, (n) => ({ ids: Array.from({ length: n }, () => '') }));
+    for (const group of chunk(unique, size)) {
+      const answer = await this.#transport.request<LiveNodesQuery>(operations.liveNodes, { ids: group });
+      result.calls += 1;
+      result.requestedQueryCost += answer.requestedCost ?? 0;
+      result.actualQueryCost += answer.actualCost ?? 0;
+      for (const node of answer.data.nodes) {
+        if (node?.__typename === 'ProductVariant') {
+          result.nodes.push({
+            kind: 'variant',
+            id: node.id,
+            title: node.title,
+            price: node.price,
+            inventoryPolicy: node.inventoryPolicy,
+            tracked: node.inventoryItem.tracked,
+            productId: node.product.id,
+            productTitle: node.product.title,
+            productStatus: node.product.status,
+          });
+        } else if (node?.__typename === 'Order') {
+          result.nodes.push({ kind: 'order', id: node.id, financialStatus: node.displayFinancialStatus, fulfillmentStatus: node.displayFulfillmentStatus, cancelledAt: node.cancelledAt });
+        }
+      }
+    }
+    return result;
   }
 
   async setVariantMetafields(metafields: readonly VariantMetafield[]): Promise<void> {

@@ -280,6 +280,45 @@ export interface CreateFulfillmentInput {
   notifyCustomer: boolean;
 }
 
+/** A variant's live Shopify fields (`readLiveNodes`). */
+export interface ShopifyLiveVariant {
+  kind: 'variant';
+  id: VariantId;
+  title: string;
+  /** Decimal string in the shop's currency. */
+  price: string;
+  /** `DENY` or `CONTINUE` (sell when out of stock). */
+  inventoryPolicy: string;
+  tracked: boolean;
+  productId: string;
+  productTitle: string;
+  /** `ACTIVE`, `ARCHIVED`, `DRAFT` or `UNLISTED`. */
+  productStatus: string;
+}
+
+/** An order's live Shopify state (`readLiveNodes`). */
+export interface ShopifyLiveOrder {
+  kind: 'order';
+  id: OrderId;
+  /** Shopify's `OrderDisplayFinancialStatus` (e.g. `PAID`); null when Shopify has none. */
+  financialStatus: string | null;
+  /** Shopify's `OrderDisplayFulfillmentStatus` (e.g. `UNFULFILLED`). */
+  fulfillmentStatus: string;
+  cancelledAt: string | null;
+}
+
+export type ShopifyLiveNode = ShopifyLiveVariant | ShopifyLiveOrder;
+
+/** What `readLiveNodes` read, and what Shopify charged for it over every call it took. */
+export interface ShopifyLiveNodes {
+  /** The ids Shopify knows as a variant or an order; the others are absent. */
+  nodes: ShopifyLiveNode[];
+  calls: number;
+  /** Sum of Shopify's `requestedQueryCost` (null parts, when Shopify did not say, count as 0). */
+  requestedQueryCost: number;
+  actualQueryCost: number;
+}
+
 /** What the client has learned about the shop's rate limit from responses (null before the first). */
 export interface ShopifyRateLimit {
   bucketSize: number;
@@ -367,6 +406,12 @@ export interface ShopifyClient {
    * looks for the fulfilment (`getOrderFulfilments`) before creating it again.
    */
   createFulfillment(input: CreateFulfillmentInput): Promise<{ id: string; status: string; createdAt: string }>;
+
+  /**
+   * The live fields of variants and orders, by id, through `nodes`: one Shopify call per 250
+   * ids (fewer if Shopify's cost limit asks), with what Shopify charged.
+   */
+  readLiveNodes(ids: readonly string[]): Promise<ShopifyLiveNodes>;
 
   /** The shop's rate limit as last seen in a response; null before the first call. */
   rateLimit(): ShopifyRateLimit | null;

@@ -31,7 +31,11 @@ describe('the cost of an operation, as Shopify counts it', () => {
   it('counts bounded lists by first or their declared size, and declared weights', () => {
     expect(analyze('{ locations { code } }').cost).toBe(100);
     expect(analyze('{ locations(first: 5) { code } }').cost).toBe(5);
-    expect(analyze('{ lots(sku: "A", first: 10) { number } }').cost).toBe(60);
+    // The root lots list reads the read model: it costs its elements only, no weight of its own.
+    expect(analyze('{ lots(sku: "A", first: 10) { number } }').cost).toBe(10);
+    // Live Shopify fields weigh what they cost Shopify's bucket: 3 per product, 2 per order.
+    expect(analyze('{ products(first: 100) { edges { node { sku shopify { price } } } } }').cost).toBe(402);
+    expect(analyze('{ orders(first: 100) { edges { node { id shopify { financialStatus } } } } }').cost).toBe(302);
     expect(analyze('{ webhookSubscriptionHealth { healthy } }').cost).toBe(50);
     expect(analyze('{ serverInfo { name } }').cost).toBe(1);
   });

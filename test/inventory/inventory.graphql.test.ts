@@ -8,6 +8,7 @@ import type { AppServices, GraphQLContext, RequestLoaders } from '../../src/http
 import { buildResolvers, loadTypeDefs } from '../../src/http/graphql-schema.js';
 import { createInventoryReadService } from '../../src/inventory/inventory-read.service.js';
 import { createInventoryLoaders } from '../../src/inventory/inventory.loaders.js';
+import { createLiveNodeCache } from '../../src/shopify/live-nodes.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { countingDb } from './support.js';
 
@@ -189,7 +190,7 @@ describe('DataLoader batching', () => {
     const cost = async (first: number) => {
       const context = {
         services: { ...gateway.services, inventory: { ...inventory, reads } } as AppServices,
-        loaders: { inventory: createInventoryLoaders(reads) } as unknown as RequestLoaders,
+        loaders: { inventory: createInventoryLoaders(reads, createLiveNodeCache(gateway.deps.shopify)) } as unknown as RequestLoaders,
       } as GraphQLContext;
       counted.reset();
       erp.resetRoundTrips();
