@@ -10,6 +10,8 @@ import type { OrderRecord, OrderLine as OrderLineModel, OrderFlag as OrderFlagMo
 import type { WebhookHealth } from '../orders/webhook-subscriptions.service.js';
 import type { FulfilmentRecord } from '../fulfilments/fulfilments.models.js';
 import type { ShopifyLiveVariant, ShopifyLiveOrder } from '../shopify/shopify-client.js';
+import type { HealthView } from '../health/health.models.js';
+import type { AlertRecord as AlertModel } from '../alerts/alerts.repository.js';
 import type { GraphQLContext } from '../http/graphql-context.js';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;
@@ -27,6 +29,75 @@ export type Scalars = {
   /** An ISO-8601 timestamp in UTC, e.g. 2026-11-27T10:15:00.000Z. */
   DateTime: { input: Date; output: Date; }
 };
+
+export type AcknowledgeAlertErrorCode =
+  /** No alert with this id. */
+  | 'ALERT_NOT_FOUND';
+
+export type AcknowledgeAlertInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type AcknowledgeAlertPayload = {
+  __typename?: 'AcknowledgeAlertPayload';
+  /** The alert as now stored; null when refused. */
+  alert?: Maybe<Alert>;
+  userErrors: Array<AcknowledgeAlertUserError>;
+};
+
+export type AcknowledgeAlertUserError = {
+  __typename?: 'AcknowledgeAlertUserError';
+  code: AcknowledgeAlertErrorCode;
+  /** The input field at fault, as a path (e.g. ["input", "id"]). */
+  field: Array<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
+};
+
+/**
+ * An alert for people on call, stored once per key (a threshold crossing, an oversell incident, a
+ * day's digest of unmapped SKUs, a failed order) and counted each time it is seen again.
+ */
+export type Alert = {
+  __typename?: 'Alert';
+  acknowledgedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The API key id (or cli:<user>) that acknowledged it. */
+  acknowledgedBy?: Maybe<Scalars['String']['output']>;
+  /** Stable code, e.g. HEALTH_THRESHOLD_BREACHED, OVERSELL, SKUS_UNMAPPED, ORDER_FAILED. */
+  code: Scalars['String']['output'];
+  /** How often it was seen. */
+  count: Scalars['Int']['output'];
+  /** The affected records, as JSON text; `query` (when present) lists them. */
+  details: Scalars['String']['output'];
+  firstSeenAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** What makes two alerts the same one. */
+  key: Scalars['String']['output'];
+  lastSeenAt: Scalars['DateTime']['output'];
+  message: Scalars['String']['output'];
+  /** A GraphQL query (or where to look) listing the affected records. */
+  query?: Maybe<Scalars['String']['output']>;
+  /** When its condition ended (a metric back under its threshold). */
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  severity: AlertSeverity;
+};
+
+export type AlertConnection = {
+  __typename?: 'AlertConnection';
+  edges: Array<AlertEdge>;
+  pageInfo: PageInfo;
+  /** How many items match, over every page; counted only when asked for. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
+};
+
+export type AlertEdge = {
+  __typename?: 'AlertEdge';
+  cursor: Scalars['String']['output'];
+  node: Alert;
+};
+
+export type AlertSeverity =
+  | 'CRITICAL'
+  | 'WARNING';
 
 /**
  * An ERP SKU the rules could not map safely: never pushed until mapped by hand with `mapSku`.
@@ -136,6 +207,31 @@ export type DriftSource =
   | 'RECONCILE';
 
 /**
+ * Error rate: failed item pushes and failed order attempts (failed or retried) over all attempts.
+ * `rate` and `status` are over the last hour.
+ */
+export type ErrorRateMetric = {
+  __typename?: 'ErrorRateMetric';
+  attempts: Scalars['Int']['output'];
+  failures: Scalars['Int']['output'];
+  rate: Scalars['Float']['output'];
+  status: HealthStatus;
+  /** HEALTH_ERROR_RATE (default 0.001). */
+  threshold: Scalars['Float']['output'];
+  window: HealthWindow;
+  windows: Array<ErrorRateWindow>;
+};
+
+/** Failed attempts over attempts in one window. */
+export type ErrorRateWindow = {
+  __typename?: 'ErrorRateWindow';
+  attempts: Scalars['Int']['output'];
+  failures: Scalars['Int']['output'];
+  rate: Scalars['Float']['output'];
+  window: HealthWindow;
+};
+
+/**
  * An expected failure of a mutation, returned as data rather than raised (as in Vendure's
  * ErrorResult): clients branch on `__typename` or `errorCode`. Other domains may implement it too.
  */
@@ -223,18 +319,45 @@ export type FulfilmentStatus =
   | 'SUBMITTING';
 
 /**
- * The gateway's health. Today: the go-live switches as every instance obeys them (read from the
- * database, so a change reaches all instances within seconds, without a restart).
+ * The gateway's health: the go-live switches as every instance obeys them (read from the
+ * database, so a change reaches all instances within seconds, without a restart), and the seed's
+ * four success metrics with their thresholds (schema/health.graphql).
  */
 export type Health = {
   __typename?: 'Health';
+  /** Failed item pushes and orders over attempts, with its threshold and status. */
+  errorRate: ErrorRateMetric;
   /** The push as it runs now (OFF while the Shopify app is uninstalled). */
   inventoryPush: InventoryPushMode;
+  /** Manual interventions per week, with their threshold and status. */
+  manualInterventions: ManualInterventionsMetric;
   /** Order submission as it runs now (OFF while the Shopify app is uninstalled). */
   ordersToErp: OrdersToErpMode;
+  /** Oversell incidents, with their threshold and status. */
+  oversellIncidents: OversellIncidentsMetric;
   /** False after app/uninstalled, until the app is installed again. */
   shopInstalled: Scalars['Boolean']['output'];
+  /** Sync latency p50/p99 (seconds) with its threshold and status. */
+  syncLatencySeconds: SyncLatencyMetric;
 };
+
+/** A count over one window. */
+export type HealthCountWindow = {
+  __typename?: 'HealthCountWindow';
+  count: Scalars['Int']['output'];
+  window: HealthWindow;
+};
+
+/** Whether a success metric is within its threshold. */
+export type HealthStatus =
+  | 'BREACHED'
+  | 'OK';
+
+/** The windows the success metrics are computed over, ending now. */
+export type HealthWindow =
+  | 'LAST_DAY'
+  | 'LAST_HOUR'
+  | 'LAST_WEEK';
 
 /**
  * The ATP does not cover at least one line; nothing was held. The top-level fields describe the
@@ -436,6 +559,16 @@ export type LotEdge = {
   node: Lot;
 };
 
+/** Manual interventions (replays, manual mappings, overrides) over the last week, every instance's. */
+export type ManualInterventionsMetric = {
+  __typename?: 'ManualInterventionsMetric';
+  count: Scalars['Int']['output'];
+  status: HealthStatus;
+  /** HEALTH_MANUAL_INTERVENTIONS_PER_WEEK (default 5). */
+  threshold: Scalars['Int']['output'];
+  window: HealthWindow;
+};
+
 export type MapLocationInput = {
   /** ERP location code. */
   erpLocation: Scalars['String']['input'];
@@ -455,6 +588,11 @@ export type MapSkuInput = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Acknowledges an alert (someone is on it); acknowledging again keeps the first acknowledgement.
+   * userErrors codes: ALERT_NOT_FOUND.
+   */
+  acknowledgeAlert: AcknowledgeAlertPayload;
   /**
    * The wholesale order now lives in the ERP (every line still ACTIVE).
    * Error codes: RESERVATION_NOT_FOUND, RESERVATION_NOT_ACTIVE.
@@ -529,6 +667,11 @@ export type Mutation = {
    * userErrors codes: BLANK_SKU, NOT_MANUALLY_MAPPED.
    */
   unmapSku: UnmapSkuPayload;
+};
+
+
+export type MutationAcknowledgeAlertArgs = {
+  input: AcknowledgeAlertInput;
 };
 
 
@@ -783,6 +926,21 @@ export type OrdersToErpMode =
   | 'ON';
 
 /**
+ * Oversell incidents: an order Shopify accepted beyond the ATP, or Shopify's `available` seen
+ * below zero (each alerted with its SKU, location and order). `count` and `status` are over the
+ * last day.
+ */
+export type OversellIncidentsMetric = {
+  __typename?: 'OversellIncidentsMetric';
+  count: Scalars['Int']['output'];
+  status: HealthStatus;
+  /** HEALTH_OVERSELL_INCIDENTS (default 0). */
+  threshold: Scalars['Int']['output'];
+  window: HealthWindow;
+  windows: Array<HealthCountWindow>;
+};
+
+/**
  * Relay pagination: where a page starts and ends and whether others follow. Every connection
  * pages the same way: `first` defaults to 50 and may be at most 250 (more is a BAD_USER_INPUT
  * error, never a shorter page); `after` takes a cursor of the same list, which is opaque.
@@ -936,6 +1094,11 @@ export type PushInventoryInput = {
 export type Query = {
   __typename?: 'Query';
   /**
+   * Stored alerts, last seen first. `open: true`: neither acknowledged nor resolved; `false`: the
+   * others; absent: all.
+   */
+  alerts: AlertConnection;
+  /**
    * API keys, newest first (admin only). At most `first` (default 100, at most 1,000); when more
    * exist the answer is a RESULT_TOO_LARGE error (revoke unused keys, or ask for more).
    */
@@ -1008,6 +1171,13 @@ export type Query = {
   webhookDeliveries: WebhookDeliveryConnection;
   /** Checks Shopify's webhook subscriptions for the order topics now (a live Shopify call). */
   webhookSubscriptionHealth: WebhookSubscriptionHealth;
+};
+
+
+export type QueryAlertsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  open?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -1217,10 +1387,28 @@ export type ReservationEvent = {
   /** LINES_RELEASED and LINES_COMMITTED: the line numbers moved; null when the event concerned the whole reservation. */
   lines?: Maybe<Array<Scalars['Int']['output']>>;
   occurredAt: Scalars['DateTime']['output'];
-  /** RESERVED, RELEASED, COMMITTED, EXPIRED, ERP_CONFIRMED, EXTENDED, LINES_RELEASED or LINES_COMMITTED. */
-  reason: Scalars['String']['output'];
+  reason: ReservationEventReason;
   toStatus: ReservationStatus;
 };
+
+/** Why a reservation's event was recorded (the wire values the String field had). */
+export type ReservationEventReason =
+  /** Committed by the caller (every line still ACTIVE). */
+  | 'COMMITTED'
+  /** The ERP's figures showed its committed lines. */
+  | 'ERP_CONFIRMED'
+  /** Not committed or released before expiresAt. */
+  | 'EXPIRED'
+  /** extendReservation set a new expiresAt. */
+  | 'EXTENDED'
+  /** commitReservationLines committed the lines in `lines`. */
+  | 'LINES_COMMITTED'
+  /** releaseReservationLines released the lines in `lines`. */
+  | 'LINES_RELEASED'
+  /** Released by the caller (every line still ACTIVE). */
+  | 'RELEASED'
+  /** Created (the units held). */
+  | 'RESERVED';
 
 /** One line of a reservation: units of one SKU at one ERP location, with its own status. */
 export type ReservationLine = {
@@ -1584,6 +1772,33 @@ export type SkuMappingStatus =
   | 'UNMAPPED';
 
 /**
+ * Sync latency: from an ERP change being seen (the stock feed reporting the SKU, or its ATP
+ * changing) to Shopify's `available` confirmed (the push's successful write), per pushed position,
+ * every instance's. `p50`, `p99` and `status` are over the last hour; `threshold` applies to `p99`.
+ */
+export type SyncLatencyMetric = {
+  __typename?: 'SyncLatencyMetric';
+  p50?: Maybe<Scalars['Float']['output']>;
+  p99?: Maybe<Scalars['Float']['output']>;
+  samples: Scalars['Int']['output'];
+  status: HealthStatus;
+  /** HEALTH_SYNC_LATENCY_P99_SECONDS (default 300). */
+  threshold: Scalars['Float']['output'];
+  window: HealthWindow;
+  windows: Array<SyncLatencyWindow>;
+};
+
+/** Sync latency percentiles over one window, in seconds (null without samples). */
+export type SyncLatencyWindow = {
+  __typename?: 'SyncLatencyWindow';
+  p50?: Maybe<Scalars['Float']['output']>;
+  p99?: Maybe<Scalars['Float']['output']>;
+  /** Pushed positions measured. */
+  samples: Scalars['Int']['output'];
+  window: HealthWindow;
+};
+
+/**
  * One push of available-to-promise quantities to Shopify. Counts are per Shopify inventory item
  * at one Shopify location ("item"): `itemsConsidered` compared with Shopify, `itemsPushed`
  * written (for a dry run: would be written), `itemsUnchanged` already right, `itemsFailed`
@@ -1918,6 +2133,14 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  AcknowledgeAlertErrorCode: AcknowledgeAlertErrorCode;
+  AcknowledgeAlertInput: AcknowledgeAlertInput;
+  AcknowledgeAlertPayload: ResolverTypeWrapper<Omit<AcknowledgeAlertPayload, 'alert'> & { alert?: Maybe<ResolversTypes['Alert']> }>;
+  AcknowledgeAlertUserError: ResolverTypeWrapper<AcknowledgeAlertUserError>;
+  Alert: ResolverTypeWrapper<AlertModel>;
+  AlertConnection: ResolverTypeWrapper<Omit<AlertConnection, 'edges'> & { edges: Array<ResolversTypes['AlertEdge']> }>;
+  AlertEdge: ResolverTypeWrapper<Omit<AlertEdge, 'node'> & { node: ResolversTypes['Alert'] }>;
+  AlertSeverity: AlertSeverity;
   AmbiguousSku: ResolverTypeWrapper<AmbiguousSkuModel>;
   ApiKey: ResolverTypeWrapper<ApiKeyRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -1931,6 +2154,8 @@ export type ResolversTypes = ResolversObject<{
   DriftAction: DriftAction;
   DriftEvent: ResolverTypeWrapper<DriftEvent>;
   DriftSource: DriftSource;
+  ErrorRateMetric: ResolverTypeWrapper<ErrorRateMetric>;
+  ErrorRateWindow: ResolverTypeWrapper<ErrorRateWindow>;
   ErrorResult: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['ErrorResult']>;
   ExtendReservationErrorCode: ExtendReservationErrorCode;
   ExtendReservationInput: ExtendReservationInput;
@@ -1940,7 +2165,10 @@ export type ResolversTypes = ResolversObject<{
   Fulfilment: ResolverTypeWrapper<FulfilmentRecord>;
   FulfilmentLine: ResolverTypeWrapper<FulfilmentLine>;
   FulfilmentStatus: FulfilmentStatus;
-  Health: ResolverTypeWrapper<Health>;
+  Health: ResolverTypeWrapper<HealthView>;
+  HealthCountWindow: ResolverTypeWrapper<HealthCountWindow>;
+  HealthStatus: HealthStatus;
+  HealthWindow: HealthWindow;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   InsufficientStock: ResolverTypeWrapper<InsufficientStock>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -1960,6 +2188,7 @@ export type ResolversTypes = ResolversObject<{
   Lot: ResolverTypeWrapper<LotModel>;
   LotConnection: ResolverTypeWrapper<Omit<LotConnection, 'edges'> & { edges: Array<ResolversTypes['LotEdge']> }>;
   LotEdge: ResolverTypeWrapper<Omit<LotEdge, 'node'> & { node: ResolversTypes['Lot'] }>;
+  ManualInterventionsMetric: ResolverTypeWrapper<ManualInterventionsMetric>;
   MapLocationInput: MapLocationInput;
   MapSkuInput: MapSkuInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1974,6 +2203,7 @@ export type ResolversTypes = ResolversObject<{
   OrderSource: OrderSource;
   OrderStatus: OrderStatus;
   OrdersToErpMode: OrdersToErpMode;
+  OversellIncidentsMetric: ResolverTypeWrapper<OversellIncidentsMetric>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PositionPolicy: ResolverTypeWrapper<PositionPolicy>;
   Product: ResolverTypeWrapper<ProductView>;
@@ -1990,6 +2220,7 @@ export type ResolversTypes = ResolversObject<{
   ReservationConnection: ResolverTypeWrapper<Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversTypes['ReservationEdge']> }>;
   ReservationEdge: ResolverTypeWrapper<Omit<ReservationEdge, 'node'> & { node: ResolversTypes['Reservation'] }>;
   ReservationEvent: ResolverTypeWrapper<ReservationEventRecord>;
+  ReservationEventReason: ReservationEventReason;
   ReservationLine: ResolverTypeWrapper<ReservationLineRecord>;
   ReservationLineInput: ReservationLineInput;
   ReservationLineRefusal: ReservationLineRefusal;
@@ -2029,6 +2260,8 @@ export type ResolversTypes = ResolversObject<{
   SkuMappingSource: SkuMappingSource;
   SkuMappingStatus: SkuMappingStatus;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  SyncLatencyMetric: ResolverTypeWrapper<SyncLatencyMetric>;
+  SyncLatencyWindow: ResolverTypeWrapper<SyncLatencyWindow>;
   SyncRun: ResolverTypeWrapper<SyncRunRecord>;
   SyncRunChange: ResolverTypeWrapper<SyncRunChangeRecord>;
   SyncRunConnection: ResolverTypeWrapper<Omit<SyncRunConnection, 'edges'> & { edges: Array<ResolversTypes['SyncRunEdge']> }>;
@@ -2055,6 +2288,12 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  AcknowledgeAlertInput: AcknowledgeAlertInput;
+  AcknowledgeAlertPayload: Omit<AcknowledgeAlertPayload, 'alert'> & { alert?: Maybe<ResolversParentTypes['Alert']> };
+  AcknowledgeAlertUserError: AcknowledgeAlertUserError;
+  Alert: AlertModel;
+  AlertConnection: Omit<AlertConnection, 'edges'> & { edges: Array<ResolversParentTypes['AlertEdge']> };
+  AlertEdge: Omit<AlertEdge, 'node'> & { node: ResolversParentTypes['Alert'] };
   AmbiguousSku: AmbiguousSkuModel;
   ApiKey: ApiKeyRecord;
   Boolean: Scalars['Boolean']['output'];
@@ -2066,6 +2305,8 @@ export type ResolversParentTypes = ResolversObject<{
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DriftEvent: DriftEvent;
+  ErrorRateMetric: ErrorRateMetric;
+  ErrorRateWindow: ErrorRateWindow;
   ErrorResult: ResolversInterfaceTypes<ResolversParentTypes>['ErrorResult'];
   ExtendReservationInput: ExtendReservationInput;
   ExtendReservationPayload: Omit<ExtendReservationPayload, 'reservation'> & { reservation?: Maybe<ResolversParentTypes['Reservation']> };
@@ -2073,7 +2314,8 @@ export type ResolversParentTypes = ResolversObject<{
   Float: Scalars['Float']['output'];
   Fulfilment: FulfilmentRecord;
   FulfilmentLine: FulfilmentLine;
-  Health: Health;
+  Health: HealthView;
+  HealthCountWindow: HealthCountWindow;
   ID: Scalars['ID']['output'];
   InsufficientStock: InsufficientStock;
   Int: Scalars['Int']['output'];
@@ -2090,6 +2332,7 @@ export type ResolversParentTypes = ResolversObject<{
   Lot: LotModel;
   LotConnection: Omit<LotConnection, 'edges'> & { edges: Array<ResolversParentTypes['LotEdge']> };
   LotEdge: Omit<LotEdge, 'node'> & { node: ResolversParentTypes['Lot'] };
+  ManualInterventionsMetric: ManualInterventionsMetric;
   MapLocationInput: MapLocationInput;
   MapSkuInput: MapSkuInput;
   Mutation: Record<PropertyKey, never>;
@@ -2100,6 +2343,7 @@ export type ResolversParentTypes = ResolversObject<{
   OrderFlag: OrderFlagModel;
   OrderLine: OrderLineModel;
   OrderShopify: ShopifyLiveOrder;
+  OversellIncidentsMetric: OversellIncidentsMetric;
   PageInfo: PageInfo;
   PositionPolicy: PositionPolicy;
   Product: ProductView;
@@ -2142,6 +2386,8 @@ export type ResolversParentTypes = ResolversObject<{
   SkuMappingCounts: SkuMappingCounts;
   SkuMappingReport: SkuMappingReportModel;
   String: Scalars['String']['output'];
+  SyncLatencyMetric: SyncLatencyMetric;
+  SyncLatencyWindow: SyncLatencyWindow;
   SyncRun: SyncRunRecord;
   SyncRunChange: SyncRunChangeRecord;
   SyncRunConnection: Omit<SyncRunConnection, 'edges'> & { edges: Array<ResolversParentTypes['SyncRunEdge']> };
@@ -2180,6 +2426,44 @@ export type RequiresScopeDirectiveArgs = {
 };
 
 export type RequiresScopeDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = RequiresScopeDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type AcknowledgeAlertPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AcknowledgeAlertPayload'] = ResolversParentTypes['AcknowledgeAlertPayload']> = ResolversObject<{
+  alert?: Resolver<Maybe<ResolversTypes['Alert']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['AcknowledgeAlertUserError']>, ParentType, ContextType>;
+}>;
+
+export type AcknowledgeAlertUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AcknowledgeAlertUserError'] = ResolversParentTypes['AcknowledgeAlertUserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['AcknowledgeAlertErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type AlertResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Alert'] = ResolversParentTypes['Alert']> = ResolversObject<{
+  acknowledgedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  acknowledgedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  details?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  firstSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  query?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  severity?: Resolver<ResolversTypes['AlertSeverity'], ParentType, ContextType>;
+}>;
+
+export type AlertConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AlertConnection'] = ResolversParentTypes['AlertConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['AlertEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
+export type AlertEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AlertEdge'] = ResolversParentTypes['AlertEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Alert'], ParentType, ContextType>;
+}>;
 
 export type AmbiguousSkuResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AmbiguousSku'] = ResolversParentTypes['AmbiguousSku']> = ResolversObject<{
   candidates?: Resolver<Array<ResolversTypes['ShopifyVariantCandidate']>, ParentType, ContextType>;
@@ -2244,6 +2528,23 @@ export type DriftEventResolvers<ContextType = GraphQLContext, ParentType extends
   source?: Resolver<ResolversTypes['DriftSource'], ParentType, ContextType>;
 }>;
 
+export type ErrorRateMetricResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ErrorRateMetric'] = ResolversParentTypes['ErrorRateMetric']> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  failures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
+  threshold?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['HealthWindow'], ParentType, ContextType>;
+  windows?: Resolver<Array<ResolversTypes['ErrorRateWindow']>, ParentType, ContextType>;
+}>;
+
+export type ErrorRateWindowResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ErrorRateWindow'] = ResolversParentTypes['ErrorRateWindow']> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  failures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['HealthWindow'], ParentType, ContextType>;
+}>;
+
 export type ErrorResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ErrorResult'] = ResolversParentTypes['ErrorResult']> = ResolversObject<{
   __resolveType: TypeResolveFn<'InsufficientStock' | 'NotFound', ParentType, ContextType>;
 }>;
@@ -2283,9 +2584,18 @@ export type FulfilmentLineResolvers<ContextType = GraphQLContext, ParentType ext
 }>;
 
 export type HealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = ResolversObject<{
+  errorRate?: Resolver<ResolversTypes['ErrorRateMetric'], ParentType, ContextType>;
   inventoryPush?: Resolver<ResolversTypes['InventoryPushMode'], ParentType, ContextType>;
+  manualInterventions?: Resolver<ResolversTypes['ManualInterventionsMetric'], ParentType, ContextType>;
   ordersToErp?: Resolver<ResolversTypes['OrdersToErpMode'], ParentType, ContextType>;
+  oversellIncidents?: Resolver<ResolversTypes['OversellIncidentsMetric'], ParentType, ContextType>;
   shopInstalled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  syncLatencySeconds?: Resolver<ResolversTypes['SyncLatencyMetric'], ParentType, ContextType>;
+}>;
+
+export type HealthCountWindowResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['HealthCountWindow'] = ResolversParentTypes['HealthCountWindow']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['HealthWindow'], ParentType, ContextType>;
 }>;
 
 export type InsufficientStockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InsufficientStock'] = ResolversParentTypes['InsufficientStock']> = ResolversObject<{
@@ -2405,7 +2715,15 @@ export type LotEdgeResolvers<ContextType = GraphQLContext, ParentType extends Re
   node?: Resolver<ResolversTypes['Lot'], ParentType, ContextType>;
 }>;
 
+export type ManualInterventionsMetricResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ManualInterventionsMetric'] = ResolversParentTypes['ManualInterventionsMetric']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
+  threshold?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['HealthWindow'], ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  acknowledgeAlert?: Resolver<ResolversTypes['AcknowledgeAlertPayload'], ParentType, ContextType, RequireFields<MutationAcknowledgeAlertArgs, 'input'>>;
   commitReservation?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType, RequireFields<MutationCommitReservationArgs, 'id'>>;
   commitReservationLines?: Resolver<ResolversTypes['CommitReservationLinesPayload'], ParentType, ContextType, RequireFields<MutationCommitReservationLinesArgs, 'input'>>;
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
@@ -2499,6 +2817,14 @@ export type OrderShopifyResolvers<ContextType = GraphQLContext, ParentType exten
   fulfillmentStatus?: Resolver<ResolversTypes['ShopifyOrderFulfillmentStatus'], ParentType, ContextType>;
 }>;
 
+export type OversellIncidentsMetricResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OversellIncidentsMetric'] = ResolversParentTypes['OversellIncidentsMetric']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
+  threshold?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['HealthWindow'], ParentType, ContextType>;
+  windows?: Resolver<Array<ResolversTypes['HealthCountWindow']>, ParentType, ContextType>;
+}>;
+
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -2559,6 +2885,7 @@ export type ProductShopifyResolvers<ContextType = GraphQLContext, ParentType ext
 }>;
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  alerts?: Resolver<ResolversTypes['AlertConnection'], ParentType, ContextType, Partial<QueryAlertsArgs>>;
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, Partial<QueryApiKeysArgs>>;
   driftHistory?: Resolver<Array<ResolversTypes['DriftEvent']>, ParentType, ContextType, RequireFields<QueryDriftHistoryArgs, 'first'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
@@ -2631,7 +2958,7 @@ export type ReservationEventResolvers<ContextType = GraphQLContext, ParentType e
   fromStatus?: Resolver<Maybe<ResolversTypes['ReservationStatus']>, ParentType, ContextType>;
   lines?: Resolver<Maybe<Array<ResolversTypes['Int']>>, ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['ReservationEventReason'], ParentType, ContextType>;
   toStatus?: Resolver<ResolversTypes['ReservationStatus'], ParentType, ContextType>;
 }>;
 
@@ -2758,6 +3085,23 @@ export type SkuMappingReportResolvers<ContextType = GraphQLContext, ParentType e
   unmappedLocations?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   unmappedShopifySkus?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   unmappedShopifyVariants?: Resolver<Array<ResolversTypes['UnmappedShopifyVariant']>, ParentType, ContextType>;
+}>;
+
+export type SyncLatencyMetricResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncLatencyMetric'] = ResolversParentTypes['SyncLatencyMetric']> = ResolversObject<{
+  p50?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  p99?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  samples?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
+  threshold?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['HealthWindow'], ParentType, ContextType>;
+  windows?: Resolver<Array<ResolversTypes['SyncLatencyWindow']>, ParentType, ContextType>;
+}>;
+
+export type SyncLatencyWindowResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncLatencyWindow'] = ResolversParentTypes['SyncLatencyWindow']> = ResolversObject<{
+  p50?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  p99?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  samples?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['HealthWindow'], ParentType, ContextType>;
 }>;
 
 export type SyncRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncRun'] = ResolversParentTypes['SyncRun']> = ResolversObject<{
@@ -2887,6 +3231,11 @@ export type WebhookTopicSubscriptionResolvers<ContextType = GraphQLContext, Pare
 }>;
 
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
+  AcknowledgeAlertPayload?: AcknowledgeAlertPayloadResolvers<ContextType>;
+  AcknowledgeAlertUserError?: AcknowledgeAlertUserErrorResolvers<ContextType>;
+  Alert?: AlertResolvers<ContextType>;
+  AlertConnection?: AlertConnectionResolvers<ContextType>;
+  AlertEdge?: AlertEdgeResolvers<ContextType>;
   AmbiguousSku?: AmbiguousSkuResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
   CatalogueStatus?: CatalogueStatusResolvers<ContextType>;
@@ -2896,12 +3245,15 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DriftEvent?: DriftEventResolvers<ContextType>;
+  ErrorRateMetric?: ErrorRateMetricResolvers<ContextType>;
+  ErrorRateWindow?: ErrorRateWindowResolvers<ContextType>;
   ErrorResult?: ErrorResultResolvers<ContextType>;
   ExtendReservationPayload?: ExtendReservationPayloadResolvers<ContextType>;
   ExtendReservationUserError?: ExtendReservationUserErrorResolvers<ContextType>;
   Fulfilment?: FulfilmentResolvers<ContextType>;
   FulfilmentLine?: FulfilmentLineResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
+  HealthCountWindow?: HealthCountWindowResolvers<ContextType>;
   InsufficientStock?: InsufficientStockResolvers<ContextType>;
   InventoryDrift?: InventoryDriftResolvers<ContextType>;
   InventoryDriftConnection?: InventoryDriftConnectionResolvers<ContextType>;
@@ -2916,6 +3268,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Lot?: LotResolvers<ContextType>;
   LotConnection?: LotConnectionResolvers<ContextType>;
   LotEdge?: LotEdgeResolvers<ContextType>;
+  ManualInterventionsMetric?: ManualInterventionsMetricResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   NotFound?: NotFoundResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
@@ -2924,6 +3277,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   OrderFlag?: OrderFlagResolvers<ContextType>;
   OrderLine?: OrderLineResolvers<ContextType>;
   OrderShopify?: OrderShopifyResolvers<ContextType>;
+  OversellIncidentsMetric?: OversellIncidentsMetricResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PositionPolicy?: PositionPolicyResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
@@ -2955,6 +3309,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   SkuMapping?: SkuMappingResolvers<ContextType>;
   SkuMappingCounts?: SkuMappingCountsResolvers<ContextType>;
   SkuMappingReport?: SkuMappingReportResolvers<ContextType>;
+  SyncLatencyMetric?: SyncLatencyMetricResolvers<ContextType>;
+  SyncLatencyWindow?: SyncLatencyWindowResolvers<ContextType>;
   SyncRun?: SyncRunResolvers<ContextType>;
   SyncRunChange?: SyncRunChangeResolvers<ContextType>;
   SyncRunConnection?: SyncRunConnectionResolvers<ContextType>;
