@@ -1,0 +1,101 @@
+import { userInfo } from 'node:os';
+import { openDatabase } from '../db/database.js';
+import { composeModuleDeps } from '../gateway.js';
+import { createInventoryModule } from '../inventory/inventory.module.js';
+import type { MappingService } from '../inventory/mapping.service.js';
+import { createLogger } from '../logger.js';
+import { createOperatorActions, type OperatorActions } from '../operator-actions/operator-actions.js';
+import { loadCliConfig } from './cli-database.js';
+import { booleanOption, defineCommand, stringOption, UsageError, type CliIo } from './command.js';
+
+const usage = 'mapping report [--limit N] [--json]\nmapping unmap --sku ERP_SKU [--json]';
+
+/** Who acted, as the operator actions record names a CLI user. */
+function cliActor(): string {
+  return `cli:${userInfo().username}`;
+}
+
+async function withMapping(io: CliIo, work: (mapping: MappingService, actions: OperatorActions) => Promise<number>): Promise<number> {
+  const config = loadCliConfig(io);
+  // Logs go to stderr: stdout holds the answer.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, io.stderr);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await database.migrate();
+    const composed = await composeModuleDeps(config, log, database);
+    try {
+      return await work(createInventoryModule(composed.deps).services.mapping, createOperatorActions(database.db));
+    } finally {
+      await composed.close();
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * `mapping report` prints how many ERP SKUs are mapped, unmapped and ambiguous, with the worst
+ * offenders; `mapping unmap` removes a manual mapping (the SKU goes back to rule matching).
+ * Both work on the database every instance shares; with the embedded database (PGlite) the
+ * gateway must be stopped first (one process holds its lock).
+ */
+export const mappingCommand = defineCommand({
+  name: 'mapping',
+  usage,
+  summary: 'report the SKU mapping (mapped, unmapped, ambiguous) or remove a manual SKU mapping',
+  description: `report lists the counts and the first --limit (default 10) unmapped and ambiguous SKUs.
+unmap removes the manual mapping of --sku (set with mapSku); the SKU is matched by the rules again.
+Each unmap is recorded as an operator action (a manual intervention).`,
+  maxPositionals: 1,
+  options: {
+    sku: { type: 'string', valueName: 'ERP_SKU', description: 'unmap: the ERP SKU whose manual mapping goes' },
+    limit: { type: 'string', valueName: 'N', description: 'report: how many SKUs of each list to show (default 10)' },
+    json: { type: 'boolean', description: 'print the answer as JSON' },
+  },
+  async run(args, io) {
+    const action = args.positionals[0] ?? 'report';
+    if (!['report', 'unmap'].includes(action)) throw new UsageError(`unknown action '${action}' (report or unmap)`);
+    const sku = stringOption(args, 'sku')?.trim();
+    const limitText = stringOption(args, 'limit');
+    const json = booleanOption(args, 'json');
+    if (action === 'unmap' && !sku) throw new UsageError('unmap needs --sku');
+    if (action === 'report' && sku !== undefined) throw new UsageError('report takes no --sku');
+    const limit = limitText === undefined ? 10 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 0) throw new UsageError('--limit must be a whole number');
+
+    return withMapping(io, async (mapping, actions) => {
+      if (action === 'unmap') {
+        const [current] = await mapping.findSkuMappingsBySkus([sku!]);
+        if (current?.source !== 'MANUAL') {
+          io.stderr.write(`mapping: ${sku} has no manual mapping (NOT_MANUALLY_MAPPED)\n`);
+          return 1;
+        }
+        await mapping.unmapSku(sku!);
+        await actions.record({ action: 'unmapSku', actor: cliActor(), target: sku!, details: { shopifyVariantId: current.shopifyVariantId } });
+        const [after] = await mapping.findSkuMappingsBySkus([sku!]);
+        const now = after ? `now ${after.source} to ${after.shopifyVariantId}` : 'now unmapped';
+        if (json) io.stdout.write(`${JSON.stringify({ erpSku: sku, unmapped: current.shopifyVariantId, mapping: after ?? null }, null, 2)}\n`);
+        else io.stdout.write(`${sku}: manual mapping to ${current.shopifyVariantId} removed; ${now}\n`);
+        return 0;
+      }
+      const report = await mapping.getMappingReport({ limit });
+      if (json) {
+        io.stdout.write(
+          `${JSON.stringify({ counts: report.counts, unmappedErpSkus: report.unmappedErpSkus, ambiguous: report.ambiguous, unmappedLocations: report.unmappedLocations }, null, 2)}\n`,
+        );
+        return 0;
+      }
+      const { counts } = report;
+      io.stdout.write(`mapped              ${counts.mapped}\n`);
+      io.stdout.write(`unmapped ERP SKUs   ${counts.unmappedErpSkus}\n`);
+      io.stdout.write(`unmapped Shopify    ${counts.unmappedShopifySkus}\n`);
+      io.stdout.write(`ambiguous           ${counts.ambiguous}\n`);
+      if (report.unmappedLocations.length > 0) io.stdout.write(`unmapped locations  ${report.unmappedLocations.join(', ')}\n`);
+      for (const erpSku of report.unmappedErpSkus) io.stdout.write(`UNMAPPED   ${erpSku}\n`);
+      for (const ambiguous of report.ambiguous) {
+        io.stdout.write(`AMBIGUOUS  ${ambiguous.erpSku}  ${ambiguous.reason}  ${ambiguous.candidates.length} candidates${ambiguous.competingErpSkus.length > 0 ? `, competing with ${ambiguous.competingErpSkus.join(', ')}` : ''}\n`);
+      }
+      return 0;
+    });
+  },
+});

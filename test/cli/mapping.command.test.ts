@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mappingCommand } from '../../src/cli/mapping.command.js';
+import { loadConfig } from '../../src/config.js';
+import { startGateway } from '../../src/gateway.js';
+import { createMemoryLogger } from '../support/gateway.js';
+
+function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return { stream, text: () => text };
+}
+
+/**
+ * The demo gateway fills an embedded database and one SKU is mapped by hand; the gateway stops
+ * (PGlite: one process at a time) and the CLI works on the same data directory.
+ */
+describe('mapping command', () => {
+  let dataDir: string;
+  let manualSku: string;
+  let variantId: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-mapping-cli-'));
+    const gateway = await startGateway(loadConfig({ PORT: '0', SCHEDULER: 'off', LOG_LEVEL: 'silent', DATA_DIR: dataDir }), createMemoryLogger('silent').log);
+    try {
+      await gateway.services.inventory.whenReady();
+      const { items } = await gateway.services.inventory.mapping.listPushTargets({ first: 10 });
+      manualSku = items[0]!.sku;
+      const [rule] = await gateway.services.inventory.mapping.findSkuMappingsBySkus([manualSku]);
+      variantId = rule!.shopifyVariantId;
+      await gateway.services.inventory.mapping.mapSku({ erpSku: manualSku, shopifyVariantId: variantId });
+    } finally {
+      await gateway.close();
+    }
+  }, 180_000);
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function run(args: string[]) {
+    const stdout = capture();
+    const stderr = capture();
+    const code = await mappingCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', DATA_DIR: dataDir }, stopSignal: new Promise(() => {}) });
+    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  }
+
+  it('reports the mapping counts as JSON', async () => {
+    const report = await run(['report', '--json']);
+    expect(report.code).toBe(0);
+    const parsed = JSON.parse(report.stdout) as { counts: { mapped: number; ambiguous: number } };
+    expect(parsed.counts.mapped).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('removes a manual mapping (the SKU goes back to its rule match) and refuses a SKU without one with exit code 1', async () => {
+    const unmapped = await run(['unmap', '--sku', manualSku]);
+    expect(unmapped.stderr).toBe('');
+    expect(unmapped.code).toBe(0);
+    expect(unmapped.stdout).toBe(`${manualSku}: manual mapping to ${variantId} removed; now RULE to ${variantId}\n`);
+    const again = await run(['unmap', '--sku', manualSku]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('NOT_MANUALLY_MAPPED');
+  }, 120_000);
+
+  it('needs --sku to unmap (usage error, exit code 2)', async () => {
+    expect((await run(['unmap'])).code).toBe(2);
+  });
+});
