@@ -44,6 +44,8 @@ const config: CodegenConfig = {
           WebhookDelivery: '../orders/order.models.js#WebhookDeliveryRecord',
           WebhookSubscriptionHealth: '../orders/webhook-subscriptions.service.js#WebhookHealth',
           Fulfilment: '../fulfilments/fulfilments.models.js#FulfilmentRecord',
+          Health: '../health/health.models.js#HealthView',
+          Alert: '../alerts/alerts.repository.js#AlertRecord as AlertModel',
           ProductShopify: '../shopify/shopify-client.js#ShopifyLiveVariant',
           ProductErp: '../inventory/inventory.models.js#ProductView as ProductErpModel',
           OrderShopify: '../shopify/shopify-client.js#ShopifyLiveOrder',

@@ -74,6 +74,10 @@ const envSchema = z
     WEBHOOK_MAX_BYTES: intFromString(1024, 100 * 1024 * 1024).default(1024 * 1024),
     RESERVATION_DEFAULT_TTL_SECONDS: intFromString(1, 86_400 * 90).default(86_400),
     SELLABLE_SHELF_LIFE_DAYS: intFromString(0, 3650).default(0),
+    HEALTH_SYNC_LATENCY_P99_SECONDS: z.coerce.number().positive().default(300),
+    HEALTH_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.001),
+    HEALTH_OVERSELL_INCIDENTS: intFromString(0, 1_000_000).default(0),
+    HEALTH_MANUAL_INTERVENTIONS_PER_WEEK: intFromString(0, 1_000_000).default(5),
     NODE_ENV: z.string().trim().optional(),
     GRAPHQL_INTROSPECTION: z.enum(['on', 'off']).optional(),
     GRAPHQL_MAX_DEPTH: intFromString(1, 100).default(12),
@@ -234,6 +238,13 @@ function toConfig(env: z.output<typeof envSchema>) {
     webhookMaxBytes: env.WEBHOOK_MAX_BYTES,
     reservationDefaultTtlSeconds: env.RESERVATION_DEFAULT_TTL_SECONDS,
     sellableShelfLifeDays: env.SELLABLE_SHELF_LIFE_DAYS,
+    /** The success metrics' thresholds (health query, /metrics, alerts). */
+    health: {
+      syncLatencyP99Seconds: env.HEALTH_SYNC_LATENCY_P99_SECONDS,
+      errorRate: env.HEALTH_ERROR_RATE,
+      oversellIncidents: env.HEALTH_OVERSELL_INCIDENTS,
+      manualInterventionsPerWeek: env.HEALTH_MANUAL_INTERVENTIONS_PER_WEEK,
+    },
     /** DEMO=1: the demo's simulated store and ERP even where a store is configured. */
     demo: env.DEMO === '1',
     /** INVENTORY_PUSH / ORDERS_TO_ERP when set: written to the shared switches at this instance's start. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createAlertSender, type AlertSender } from './alerts/alert-sender.js';
+import { createAlertsRepository } from './alerts/alerts.repository.js';
 import { createAuthModule } from './auth/auth.module.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -12,6 +13,7 @@ import { buildResolvers } from './http/graphql-schema.js';
 import { createHttpServer, createMetricsServer } from './http/server.js';
 import { createWebhookTopicRegistry, type WebhookTopicRegistry } from './http/webhook-topics.js';
 import { createFulfilmentsModule } from './fulfilments/fulfilments.module.js';
+import { createHealthModule } from './health/health.module.js';
 import { createInventoryModule } from './inventory/inventory.module.js';
 import { createJobsModule } from './jobs/jobs.module.js';
 import type { JobsSchedulerPort } from './jobs/jobs.service.js';
@@ -97,7 +99,8 @@ export async function startGateway(config: Config, log: Logger, overrides: Gatew
     const { deps, demo } = composed;
     const { metrics } = deps;
 
-    const alerts = createAlertSender({ log, webhookUrl: config.alertWebhookUrl });
+    // Every alert is also stored (deduplicated, acknowledged: `alerts`, the alerts CLI).
+    const alerts = createAlertSender({ log, webhookUrl: config.alertWebhookUrl, store: createAlertsRepository(database.db) });
     closers.push(() => alerts.close());
 
     // Every module's webhook topics, one registry: `POST /webhooks/shopify` dispatches on it.
@@ -246,6 +249,23 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   // The event push's wake-up: every domain that changes an ATP term wakes it; sync listens.
   const { mapping, atp, pushSignal } = inventory.services;
 
+  // The success metrics and stored alerts; sync and orders record through its narrow ports.
+  const health = createHealthModule(deps, {
+    alerts,
+    // Bound late: the operator actions module is built at the end of the list.
+    manualInterventions: { countSince: (since) => operatorActions.services.countSince(since) },
+    mappingGaps: {
+      async mappingGaps() {
+        const report = await mapping.getMappingReport({ limit: 20 });
+        return {
+          unmappedErpSkus: report.counts.unmappedErpSkus,
+          ambiguous: report.counts.ambiguous,
+          samples: { unmappedErpSkus: report.unmappedErpSkus, ambiguous: report.ambiguous.map((a) => a.erpSku) },
+        };
+      },
+    },
+  });
+
   const reservations = createReservationsModule(deps, { pushSignal, atp });
   const sync = createSyncModule(deps, {
     mapping,
@@ -287,7 +307,7 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   const operatorActions = createOperatorActionsModule(deps);
   const jobs = createJobsModule(deps, { scheduler: () => options.scheduler, operatorActions: operatorActions.services });
 
-  return [auth, switches, shopifyApp, inventory, reservations, sync, orders, privacy, fulfilments, operatorActions, jobs] as const;
+  return [auth, switches, shopifyApp, inventory, health, reservations, sync, orders, privacy, fulfilments, operatorActions, jobs] as const;
 }
 
 /** The gateway's domain modules, as built by `createDomainModules`: the GraphQL context is derived from it. */

@@ -9,9 +9,9 @@ import type { SyncRunRecord, SyncRunErrorRecord, SyncRunChangeRecord } from '../
 import type { OrderRecord, OrderLine as OrderLineModel, OrderFlag as OrderFlagModel, WebhookDeliveryRecord } from '../orders/order.models.js';
 import type { WebhookHealth } from '../orders/webhook-subscriptions.service.js';
 import type { FulfilmentRecord } from '../fulfilments/fulfilments.models.js';
-import type { ShopifyLiveVariant, ShopifyLiveOrder } from '../shopify/shopify-client.js';
 import type { HealthView } from '../health/health.models.js';
 import type { AlertRecord as AlertModel } from '../alerts/alerts.repository.js';
+import type { ShopifyLiveVariant, ShopifyLiveOrder } from '../shopify/shopify-client.js';
 import type { GraphQLContext } from '../http/graphql-context.js';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;

@@ -15,10 +15,33 @@ export interface Alert {
   readonly severity: 'warning' | 'critical';
   readonly message: string;
   readonly details?: Readonly<Record<string, unknown>>;
+  /**
+   * What makes two alerts the same one (stored once, counted); default: the code and the
+   * details. Carry the affected records in `details` (ids, and a `query` that lists them).
+   */
+  readonly key?: string;
+}
+
+/**
+ * The durable record of alerts (src/alerts/alerts.repository.ts, the `alerts` table): `record`
+ * answers whether the alert is fresh (first seen, or raised again after it was resolved).
+ */
+export interface AlertStore {
+  record(alert: Alert & { readonly key: string }, at: Date): Promise<{ readonly fresh: boolean }>;
+  resolve(key: string, at: Date): Promise<boolean>;
 }
 
 export interface AlertSender {
+  /** Sends as it comes (rate limited per code) and, with a store, records it (deduplicated by key). */
   send(alert: Alert): void;
+  /**
+   * Records the alert and sends it only when it is fresh: once per crossing of a threshold, once
+   * per incident, once per digest key, however many instances and evaluations raise it.
+   * Answers whether it was sent. Without a store, always sends.
+   */
+  raise(alert: Alert & { readonly key: string }): Promise<boolean>;
+  /** Marks an alert's condition over (a threshold back under its limit): raising it again is a new crossing. */
+  resolve(key: string): Promise<void>;
   /** Sends the summaries of windows that are over and waits for every POST in flight (tests, shutdown). */
   flush(): Promise<void>;
   /** Flushes, then stops the window timers. */
@@ -49,6 +72,13 @@ export interface AlertSenderOptions {
   readonly timeoutMs?: number;
   readonly now?: () => Date;
   readonly fetch?: typeof fetch;
+  /** Where alerts are kept (deduplicated, acknowledged); without it alerts only go out. */
+  readonly store?: AlertStore;
+}
+
+/** The default deduplication key of an alert: its code and its details. */
+export function alertKeyOf(alert: Alert): string {
+  return alert.key ?? `${alert.code}:${JSON.stringify(alert.details ?? {})}`;
 }
 
 interface Window {
@@ -128,35 +158,63 @@ export function createAlertSender(options: AlertSenderOptions): AlertSender {
     for (const [code, window] of windows) if (at - window.startedAt >= windowMs) closeWindow(code, window);
   };
 
+  const track = (promise: Promise<void>) => {
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise));
+  };
+
+  const emit = (alert: Alert) => {
+    try {
+      closeExpired();
+      const at = now();
+      let window = windows.get(alert.code);
+      if (!window) {
+        window = { startedAt: at.getTime(), sent: 0, suppressed: 0, severity: alert.severity, samples: [], timer: null };
+        windows.set(alert.code, window);
+        if (!closed) {
+          const opened = window;
+          opened.timer = setTimeout(() => {
+            if (windows.get(alert.code) === opened) closeWindow(alert.code, opened);
+          }, windowMs);
+          opened.timer.unref();
+        }
+      }
+      if (alert.severity === 'critical') window.severity = 'critical';
+      if (window.sent < burst) {
+        window.sent += 1;
+        deliver({ source: 'stockbridge', code: alert.code, severity: alert.severity, message: alert.message, details: alert.details ?? {}, at: at.toISOString() });
+        return;
+      }
+      window.suppressed += 1;
+      if (window.samples.length < MAX_SAMPLES) window.samples.push(alert.message);
+      log.debug({ code: alert.code, suppressed: window.suppressed }, 'alert held back by the rate limit');
+    } catch (error) {
+      log.warn({ err: error, code: alert.code }, 'could not send an alert');
+    }
+  };
+
   return {
     send(alert) {
-      try {
-        closeExpired();
-        const at = now();
-        let window = windows.get(alert.code);
-        if (!window) {
-          window = { startedAt: at.getTime(), sent: 0, suppressed: 0, severity: alert.severity, samples: [], timer: null };
-          windows.set(alert.code, window);
-          if (!closed) {
-            const opened = window;
-            opened.timer = setTimeout(() => {
-              if (windows.get(alert.code) === opened) closeWindow(alert.code, opened);
-            }, windowMs);
-            opened.timer.unref();
-          }
-        }
-        if (alert.severity === 'critical') window.severity = 'critical';
-        if (window.sent < burst) {
-          window.sent += 1;
-          deliver({ source: 'stockbridge', code: alert.code, severity: alert.severity, message: alert.message, details: alert.details ?? {}, at: at.toISOString() });
-          return;
-        }
-        window.suppressed += 1;
-        if (window.samples.length < MAX_SAMPLES) window.samples.push(alert.message);
-        log.debug({ code: alert.code, suppressed: window.suppressed }, 'alert held back by the rate limit');
-      } catch (error) {
-        log.warn({ err: error, code: alert.code }, 'could not send an alert');
+      emit(alert);
+      const store = options.store;
+      if (!store) return;
+      track(
+        store.record({ ...alert, key: alertKeyOf(alert) }, now()).then(
+          () => undefined,
+          (error: unknown) => log.warn({ err: error, code: alert.code }, 'could not record an alert'),
+        ),
+      );
+    },
+    async raise(alert) {
+      if (options.store) {
+        const { fresh } = await options.store.record(alert, now());
+        if (!fresh) return false;
       }
+      emit(alert);
+      return true;
+    },
+    async resolve(key) {
+      await options.store?.resolve(key, now());
     },
     async flush() {
       closeExpired();

@@ -1,0 +1,91 @@
+import type { AlertSender } from '../alerts/alert-sender.js';
+import { createAlertsRepository, type AlertsRepository } from '../alerts/alerts.repository.js';
+import type { DomainModule, ModuleDeps } from '../domain-module.js';
+import { createHealthJob } from './health.job.js';
+import { createHealthMetrics } from './health.metrics.js';
+import { createHealthRepository } from './health.repository.js';
+import { healthResolvers } from './health.resolvers.js';
+import {
+  createHealthService,
+  type HealthMetrics,
+  type HealthService,
+  type ManualInterventionsPort,
+  type MappingGapsPort,
+  type OversellReport,
+  type PushOutcome,
+} from './health.service.js';
+
+export interface HealthServices extends HealthService {
+  /** The stored alerts (list, acknowledge); written only through the alert sender and here. */
+  readonly alerts: AlertsRepository;
+  readonly now: () => Date;
+}
+
+export interface HealthLoaders {
+  /** The metrics, read once per request however many `Health` fields ask. */
+  metrics(): Promise<HealthMetrics>;
+}
+
+export type HealthModule = DomainModule<'health', HealthServices, HealthLoaders>;
+
+export interface HealthModuleOptions {
+  /** The process's alert sender, built with this module's alert store (`alertStoreOf`). */
+  readonly alerts: AlertSender;
+  readonly manualInterventions: ManualInterventionsPort;
+  readonly mappingGaps?: MappingGapsPort;
+}
+
+/** The ports other domains record through (passed to them in their module options). */
+export interface HealthRecorder {
+  recordPushOutcomes(outcomes: readonly PushOutcome[]): Promise<void>;
+  recordOrderAttempt(ok: boolean): Promise<void>;
+  recordOversell(report: OversellReport): Promise<boolean>;
+}
+
+/** The `alerts` table's writer, for the alert sender (src/gateway.ts builds the sender with it). */
+export function alertStoreOf(deps: Pick<ModuleDeps, 'database'>): AlertsRepository {
+  return createAlertsRepository(deps.database.db);
+}
+
+/**
+ * The seed's success metrics (sync latency, error rate, oversell incidents, manual
+ * interventions), live in `health` and `/metrics`, with thresholds (HEALTH_* variables) and
+ * alerts; the stored alerts (`alerts`, `acknowledgeAlert`).
+ */
+export function createHealthModule(deps: ModuleDeps, options: HealthModuleOptions): HealthModule {
+  const repository = createHealthRepository(deps.database.db);
+  const service = createHealthService({
+    repository,
+    alerts: options.alerts,
+    thresholds: deps.config.health,
+    manualInterventions: options.manualInterventions,
+    mappingGaps: options.mappingGaps,
+    log: deps.log,
+    now: deps.now,
+    shop: deps.shop,
+  });
+  const prom = createHealthMetrics(deps.metrics, () => service.metrics());
+  const services: HealthServices = {
+    ...service,
+    async recordPushOutcomes(outcomes) {
+      for (const outcome of outcomes) {
+        if (outcome.ok && outcome.changeSeenAt && outcome.changeSeenAt <= outcome.confirmedAt) {
+          prom.syncLatency.observe((outcome.confirmedAt.getTime() - outcome.changeSeenAt.getTime()) / 1000);
+        }
+      }
+      await service.recordPushOutcomes(outcomes);
+    },
+    alerts: alertStoreOf(deps),
+    now: deps.now,
+  };
+  return {
+    name: 'health',
+    services,
+    createLoaders: () => {
+      let read: Promise<HealthMetrics> | null = null;
+      return { metrics: () => (read ??= service.metrics()) };
+    },
+    resolvers: healthResolvers,
+    jobs: [createHealthJob(services)],
+  };
+}
