@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
-import { jobRuns, type JobRunStatus } from '../db/schema/scheduler.js';
+import { jobRuns, schedulerLeases, type JobRunStatus } from '../db/schema/scheduler.js';
 
 /** A run as the jobs API shows it, with its sort key as the cursor needs it. */
 export interface JobRunView {
@@ -40,6 +40,8 @@ export interface JobsRepository {
   listRuns(input: { job?: string | undefined; after?: { startedAt: string; id: string } | undefined; limit: number }): Promise<JobRunView[]>;
   findRun(id: string): Promise<JobRunView | null>;
   lastRuns(jobs: readonly string[]): Promise<Map<string, JobRunView>>;
+  /** Every job any instance ever took up (its lease row), by name: what the CLI can list without the job code. */
+  listLeases(): Promise<Array<typeof schedulerLeases.$inferSelect>>;
 }
 
 export function createJobsRepository(db: Db): JobsRepository {
@@ -69,6 +71,9 @@ export function createJobsRepository(db: Db): JobsRepository {
         .where(inArray(jobRuns.job, [...jobs]))
         .orderBy(jobRuns.job, desc(jobRuns.startedAt), desc(jobRuns.id));
       return new Map(rows.map((row) => [row.job, row]));
+    },
+    async listLeases() {
+      return db.select().from(schedulerLeases).orderBy(schedulerLeases.jobName);
     },
   };
 }
