@@ -203,10 +203,12 @@ export type MapSkuMutationVariables = Exact<{
 
 export type MapSkuMutation = { mapSku: { sku: string, shopifySku: string | null, mappingStatus: SkuMappingStatus } };
 
+export type AttentionOrderFragment = { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean };
+
 export type OrdersAttentionQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type OrdersAttentionQuery = { orders: { totalCount: number | null, edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean } }> }, webhookDeliveries: { edges: Array<{ node: { id: string, topic: string, status: WebhookDeliveryStatus, attempts: number, receivedAt: string, outcome: string | null, lastError: string | null } }> } };
+export type OrdersAttentionQuery = { flagged: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, failed: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, recent: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, webhookDeliveries: { edges: Array<{ node: { id: string, topic: string, status: WebhookDeliveryStatus, attempts: number, receivedAt: string, outcome: string | null, lastError: string | null } }> } };
 
 export type WebhookSubscriptionsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -257,7 +259,19 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const AttentionOrderFragmentDoc = new TypedDocumentString(`
+    fragment AttentionOrder on Order {
+  id
+  name
+  status
+  lastError
+  lastErrorCode
+  attempts
+  receivedAt
+  inDoubt
+  needsAttention
+}
+    `, {"fragmentName":"AttentionOrder"}) as unknown as TypedDocumentString<AttentionOrderFragment, unknown>;
 export const ProductInventoryDocument = new TypedDocumentString(`
     query ProductInventory($sku: String!) {
   product(sku: $sku) {
@@ -455,18 +469,24 @@ export const MapSkuDocument = new TypedDocumentString(`
     `) as unknown as TypedDocumentString<MapSkuMutation, MapSkuMutationVariables>;
 export const OrdersAttentionDocument = new TypedDocumentString(`
     query OrdersAttention {
-  orders(needsAttention: true, first: 100) {
-    totalCount
+  flagged: orders(needsAttention: true, first: 100) {
     edges {
       node {
-        id
-        name
-        status
-        lastError
-        lastErrorCode
-        attempts
-        receivedAt
-        inDoubt
+        ...AttentionOrder
+      }
+    }
+  }
+  failed: orders(status: FAILED, first: 100) {
+    edges {
+      node {
+        ...AttentionOrder
+      }
+    }
+  }
+  recent: orders(first: 100) {
+    edges {
+      node {
+        ...AttentionOrder
       }
     }
   }
@@ -484,7 +504,17 @@ export const OrdersAttentionDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<OrdersAttentionQuery, OrdersAttentionQueryVariables>;
+    fragment AttentionOrder on Order {
+  id
+  name
+  status
+  lastError
+  lastErrorCode
+  attempts
+  receivedAt
+  inDoubt
+  needsAttention
+}`) as unknown as TypedDocumentString<OrdersAttentionQuery, OrdersAttentionQueryVariables>;
 export const WebhookSubscriptionsDocument = new TypedDocumentString(`
     query WebhookSubscriptions {
   webhookSubscriptionHealth {

@@ -1,8 +1,17 @@
 import { useState } from 'react';
 import { execute } from '../api';
-import { OrdersAttentionDocument, ReplayOrderDocument, WebhookSubscriptionsDocument } from '../__generated__/graphql';
+import { OrdersAttentionDocument, ReplayOrderDocument, WebhookSubscriptionsDocument, type AttentionOrderFragment, type OrdersAttentionQuery } from '../__generated__/graphql';
 import { useQuery } from '../use-query';
 import { Empty, Section, Status, When } from '../ui';
+
+/** Flagged, failed, and recent orders with an error or in doubt, each once, newest first. */
+function attentionOrders(data: OrdersAttentionQuery | null): AttentionOrderFragment[] {
+  if (!data) return [];
+  const byId = new Map<string, AttentionOrderFragment>();
+  const recent = data.recent.edges.map((edge) => edge.node).filter((order) => order.lastError || order.inDoubt);
+  for (const order of [...data.flagged.edges.map((edge) => edge.node), ...data.failed.edges.map((edge) => edge.node), ...recent]) byId.set(order.id, order);
+  return [...byId.values()].sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
+}
 
 export function OrdersPage() {
   const orders = useQuery(() => execute(OrdersAttentionDocument));
@@ -33,12 +42,12 @@ export function OrdersPage() {
     else next.add(id);
     return next;
   });
-  const list = orders.data?.orders.edges.map((edge) => edge.node) ?? [];
+  const list = attentionOrders(orders.data);
   return (
     <>
       <Section title="Orders needing attention">
         <Status error={orders.error} loading={orders.loading && !orders.data} />
-        {results.length ? <ul role="status" aria-label="Replay results">{results.map((line) => <li key={line}>{line}</li>)}</ul> : null}
+        {results.length ? <div role="status" aria-label="Replay results"><ul>{results.map((line) => <li key={line}>{line}</li>)}</ul></div> : null}
         {orders.data && list.length === 0 ? <Empty>No order needs attention.</Empty> : null}
         {list.length ? (
           <>
@@ -54,7 +63,7 @@ export function OrdersPage() {
                   <tr key={order.id}>
                     <td><input type="checkbox" aria-label={`Select ${order.name}`} checked={selected.has(order.id)} onChange={() => toggle(order.id)} /></td>
                     <th scope="row">{order.name}</th>
-                    <td>{order.status}{order.inDoubt ? ' (in doubt)' : ''}</td>
+                    <td>{order.status}{order.inDoubt ? ' (in doubt)' : ''}{order.needsAttention ? ' (flagged)' : ''}</td>
                     <td>{order.lastErrorCode ? <code>{order.lastErrorCode}</code> : null} {order.lastError}</td>
                     <td className="num">{order.attempts}</td>
                     <td><When at={order.receivedAt} /></td>

@@ -1,0 +1,145 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+/**
+ * The operations console in the machine's Chromium (playwright-core, no browser download): the
+ * built console served by a whole demo gateway, driven as an operator would. Without a Chromium
+ * (`apt-get install -y chromium`) the suite is skipped, saying so.
+ */
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(chromiumPath);
+if (!haveChromium) process.stderr.write(`console browser tests skipped: no Chromium at ${chromiumPath} (apt-get install -y chromium, or set CHROMIUM_PATH)\n`);
+const screenshots = new URL('../output/console/', import.meta.url).pathname;
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: unknown }>;
+}
+
+/** axe-core injected in the page: the violations that are serious or critical. */
+async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run: () => Promise<{ violations: AxeViolation[] }> } }).axe;
+    return (await axe.run()).violations;
+  });
+  return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+}
+
+async function checkPage(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${screenshots}${name}.png`, fullPage: true });
+  const violations = await seriousViolations(page);
+  expect(violations.map((violation) => `${violation.id}: ${violation.help} at ${JSON.stringify(violation.nodes.map((node) => node.target))}`), `axe on ${name}`).toEqual([]);
+}
+
+describe.skipIf(!haveChromium)('operations console in Chromium', () => {
+  let gateway: TestGateway;
+  let browser: Browser;
+  let page: Page;
+  let key: string;
+
+  beforeAll(async () => {
+    mkdirSync(screenshots, { recursive: true });
+    gateway = await startTestGateway();
+    key = await gateway.createKey(['read', 'sync', 'reserve', 'admin']);
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
+    // bypassCSP: the console's policy forbids injected scripts, and axe-core is injected to check it.
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    page.setDefaultTimeout(15_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.close();
+  });
+
+  const base = () => gateway.graphqlUrl.replace(/\/graphql$/, '');
+
+  it('signs in with an API key kept in session storage and shows the overview', async () => {
+    await page.goto(`${base()}/console`);
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Last sync runs' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('heading', { name: 'Switches' }).count()).toBe(1);
+    const storage = await page.evaluate(() => {
+      const scope = globalThis as unknown as { sessionStorage: { length: number }; localStorage: { length: number } };
+      return [scope.sessionStorage.length, scope.localStorage.length];
+    });
+    expect(storage).toEqual([1, 0]);
+    await checkPage(page, 'overview');
+  });
+
+  it('finds a SKU and reads its ATP terms per location', async () => {
+    const sku = gateway.demo!.shopify.state.levels()[0]!.sku!;
+    await page.goto(`${base()}/console/#/inventory`);
+    await page.getByLabel('SKU', { exact: true }).fill(sku);
+    await page.getByRole('button', { name: 'Find' }).click();
+    const table = page.getByRole('region', { name: 'Available to promise per location' });
+    await expect.poll(() => table.getByRole('columnheader', { name: 'ATP', exact: true }).count()).toBe(1);
+    expect(await table.getByRole('row').count()).toBeGreaterThan(1);
+    await page.getByRole('button', { name: 'Dry-run push' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Push result' }).textContent()).toMatch(/Dry run SUCCEEDED/);
+    await checkPage(page, 'inventory');
+  });
+
+  it('replays an order that needs attention and shows its outcome', async () => {
+    const placed = gateway.demo!.shopify.state.placeOrder({ lines: [{ sku: 'MERCH-TSHIRT-M', quantity: 1 }] });
+    if (!placed.placed) throw new Error('the demo store refused the order');
+    // The line matches no ERP SKU: the order waits with its reason, which the console lists.
+    await expect
+      .poll(async () => {
+        const answer = await gateway.graphql<{ data: { order: { lastErrorCode: string | null } | null } }>(key, 'query($id: ID!) { order(id: $id) { lastErrorCode } }', { id: placed.order.id });
+        return answer.body.data.order?.lastErrorCode;
+      }, { timeout: 30_000 })
+      .toBe('UNMAPPED_LINE');
+    await page.goto(`${base()}/console/#/orders`);
+    const replay = page.getByRole('button', { name: /^Replay #/ }).first();
+    await expect.poll(() => replay.count()).toBe(1);
+    await replay.click();
+    await expect.poll(() => page.getByRole('status', { name: 'Replay results' }).textContent()).toMatch(/#\S+: [A-Z_]+/);
+    await checkPage(page, 'orders');
+  });
+
+  it('maps an unmapped SKU in place and sees it pushed', async () => {
+    await page.goto(`${base()}/console/#/mapping`);
+    const unmapped = page.getByRole('region', { name: 'Unmapped ERP SKUs' });
+    await expect.poll(() => page.getByRole('region', { name: 'Locations' }).count()).toBe(1);
+    const mapButton = unmapped.getByRole('button', { name: /^Map / }).first();
+    // The demo catalogue has ERP SKUs that match no Shopify variant by spelling: one is mapped here.
+    await expect.poll(() => mapButton.count()).toBe(1);
+    const label = (await mapButton.textContent())!;
+    const erpSku = label.replace(/^Map /, '');
+    await mapButton.click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain(`${erpSku} mapped`);
+    await page.goto(`${base()}/console/#/inventory`);
+    await page.getByLabel('SKU', { exact: true }).fill(erpSku);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('button', { name: 'Push now' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Push result' }).textContent()).toMatch(/Push SUCCEEDED/);
+    await page.goto(`${base()}/console/#/mapping`);
+    await expect.poll(() => page.getByRole('region', { name: 'Locations' }).count()).toBe(1);
+    await checkPage(page, 'mapping');
+  });
+
+  it('runs a job now and shows the run', async () => {
+    await page.goto(`${base()}/console/#/jobs`);
+    const run = page.getByRole('button', { name: /^Run .* now$/ }).first();
+    await expect.poll(() => run.count()).toBe(1);
+    const job = (await run.textContent())!.replace(/^Run (.*) now$/, '$1');
+    await run.click();
+    await expect.poll(() => page.getByRole('status', { name: 'Run result' }).textContent(), { timeout: 30_000 }).toContain(`${job}: `);
+    await checkPage(page, 'jobs');
+  });
+
+  it('lists active reservations', async () => {
+    await page.goto(`${base()}/console/#/reservations`);
+    await expect.poll(() => page.getByRole('region', { name: 'Active reservations' }).count()).toBe(1);
+    await checkPage(page, 'reservations');
+  });
+});
