@@ -13,7 +13,12 @@ export const ordersResolvers: Resolvers = {
   },
 
   Mutation: {
-    replayOrder: (_parent, { id }, { services }) => services.orders.replayOrder(id),
+    // Every replay by hand is a manual intervention: recorded once it ran (a refusal throws first).
+    replayOrder: async (_parent, { id }, { services, principal }) => {
+      const order = await services.orders.replayOrder(id);
+      await services.operatorActions.record({ action: 'replayOrder', actor: principal.keyId, target: order.id, details: { shopifyOrderId: order.shopifyOrderId, status: order.status } });
+      return order;
+    },
   },
 
   OrderShopify: {
