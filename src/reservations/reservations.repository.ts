@@ -413,10 +413,14 @@ export function createReservationsRepository(db: Db, shop: string) {
     and(
       eq(reservations.shop, shop),
       visibleTo(actor),
+      // Any line's position matches; the first line's is also on the reservation row itself.
       filter.sku || filter.location
-        ? sql`exists (select 1 from ${reservationLines} where ${reservationLines.reservationId} = ${reservations.id}${
-            filter.sku ? sql` and ${reservationLines.sku} = ${filter.sku}` : sql``
-          }${filter.location ? sql` and ${reservationLines.location} = ${filter.location}` : sql``})`
+        ? or(
+            and(filter.sku ? eq(reservations.sku, filter.sku) : undefined, filter.location ? eq(reservations.location, filter.location) : undefined),
+            sql`exists (select 1 from ${reservationLines} where ${reservationLines.reservationId} = ${reservations.id}${
+              filter.sku ? sql` and ${reservationLines.sku} = ${filter.sku}` : sql``
+            }${filter.location ? sql` and ${reservationLines.location} = ${filter.location}` : sql``})`,
+          )
         : undefined,
       filter.status ? eq(reservations.status, filter.status) : undefined,
     );
