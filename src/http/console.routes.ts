@@ -32,6 +32,8 @@ export async function registerConsoleRoutes(app: FastifyInstance, directory = co
     index: 'index.html',
     wildcard: true,
     decorateReply: false,
+    // Our own Cache-Control below (the plugin's would override it with max-age=0 for every file).
+    cacheControl: false,
     setHeaders: (response, path) => {
       for (const [name, value] of Object.entries(securityHeaders)) response.setHeader(name, value);
       // Vite names assets by content hash: cache them for a year; index.html is always revalidated.
