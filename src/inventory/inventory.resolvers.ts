@@ -26,19 +26,32 @@ export const inventoryResolvers: Resolvers = {
   },
 
   Mutation: {
-    mapSku: async (_parent, { input }, { services, loaders }) => {
+    // Mappings and safety stock set by hand are manual interventions: recorded once they took effect.
+    mapSku: async (_parent, { input }, { services, loaders, principal }) => {
       const mapping = await services.inventory.mapping.mapSku({
         erpSku: input.erpSku,
         shopifySku: input.shopifySku,
         shopifyVariantId: input.shopifyVariantId,
         conversion: input.unitConversion,
       });
+      await services.operatorActions.record({ action: 'mapSku', actor: principal.keyId, target: mapping.erpSku, details: { shopifyVariantId: mapping.shopifyVariantId } });
       return (await loaders.inventory.productBySku.load(mapping.erpSku))!;
     },
-    mapLocation: (_parent, { input }, { services }) =>
-      services.inventory.mapping.mapLocation({ erpLocation: input.erpLocation, shopifyLocationId: input.shopifyLocationId ?? null }),
-    setSafetyStock: (_parent, { input }, { services }) =>
-      services.inventory.atp.setSafetyStock({ sku: input.sku, location: input.location, quantity: input.quantity ?? null }),
+    mapLocation: async (_parent, { input }, { services, principal }) => {
+      const location = await services.inventory.mapping.mapLocation({ erpLocation: input.erpLocation, shopifyLocationId: input.shopifyLocationId ?? null });
+      await services.operatorActions.record({ action: 'mapLocation', actor: principal.keyId, target: input.erpLocation, details: { shopifyLocationId: input.shopifyLocationId ?? null } });
+      return location;
+    },
+    setSafetyStock: async (_parent, { input }, { services, principal }) => {
+      const rule = await services.inventory.atp.setSafetyStock({ sku: input.sku, location: input.location, quantity: input.quantity ?? null });
+      await services.operatorActions.record({
+        action: 'setSafetyStock',
+        actor: principal.keyId,
+        target: `${input.sku ?? '*'}@${input.location ?? '*'}`,
+        details: { quantity: input.quantity ?? null },
+      });
+      return rule;
+    },
     setSellableShelfLife: async (_parent, { input }, { services }) => {
       const result = await services.inventory.atp.setSellableShelfLife({ sku: input.sku, days: input.days ?? null });
       return {

@@ -54,4 +54,19 @@ describe('unmapSku over GraphQL on the demo', () => {
     });
     expect(await createOperatorActions(gateway.database.db).countSince(new Date(0), ['unmapSku'])).toBe(1);
   });
+
+  it('records a SKU mapped by hand over GraphQL as an operator action', async () => {
+    const actions = createOperatorActions(gateway.database.db);
+    const { items } = await gateway.services.inventory.mapping.listPushTargets({ first: 50 });
+    const target = items.at(-1)!;
+    const [ruleMapping] = await gateway.services.inventory.mapping.findSkuMappingsBySkus([target.sku]);
+    const before = await actions.countSince(new Date(0), ['mapSku']);
+    const mapped = await gateway.graphql<Body<{ mapSku: { sku: string; mappingSource: string } }>>(
+      adminKey,
+      `mutation ($input: MapSkuInput!) { mapSku(input: $input) { sku mappingSource } }`,
+      { input: { erpSku: target.sku, shopifyVariantId: ruleMapping!.shopifyVariantId } },
+    );
+    expect(mapped.body.data?.mapSku).toEqual({ sku: target.sku, mappingSource: 'MANUAL' });
+    expect(await actions.countSince(new Date(0), ['mapSku'])).toBe(before + 1);
+  });
 });
