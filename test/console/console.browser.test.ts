@@ -106,7 +106,7 @@ describe.skipIf(!haveChromium)('operations console in Chromium', () => {
     await checkPage(page, 'orders');
   });
 
-  it('maps an unmapped SKU in place and sees it pushed', async () => {
+  it('maps an unmapped SKU in place, sees it pushed, and unmaps it', async () => {
     await page.goto(`${base()}/console/#/mapping`);
     const unmapped = page.getByRole('region', { name: 'Unmapped ERP SKUs' });
     await expect.poll(() => page.getByRole('region', { name: 'Locations' }).count()).toBe(1);
@@ -125,6 +125,9 @@ describe.skipIf(!haveChromium)('operations console in Chromium', () => {
     await page.goto(`${base()}/console/#/mapping`);
     await expect.poll(() => page.getByRole('region', { name: 'Locations' }).count()).toBe(1);
     await checkPage(page, 'mapping');
+    // The mapping made by hand is listed and can be undone in place.
+    await page.getByRole('region', { name: 'Manual mappings' }).getByRole('button', { name: `Unmap ${erpSku}` }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain(`${erpSku} unmapped`);
   });
 
   it('runs a job now and shows the run', async () => {

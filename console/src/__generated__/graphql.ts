@@ -118,6 +118,12 @@ export type ShopifyProductStatus =
   | 'DRAFT'
   | 'UNLISTED';
 
+export type SkuMappingSource =
+  /** Set with `mapSku`; survives every catalogue refresh. */
+  | 'MANUAL'
+  /** Found by the normalization rules; recomputed at each catalogue refresh. */
+  | 'RULE';
+
 export type SkuMappingStatus =
   | 'AMBIGUOUS'
   | 'MAPPED'
@@ -146,6 +152,17 @@ export type SyncRunStatus =
 export type UnitConversionInput = {
   erpUnits: number;
   shopifyUnits: number;
+};
+
+export type UnmapSkuErrorCode =
+  /** erpSku is blank. */
+  | 'BLANK_SKU'
+  /** The SKU has no manual mapping (rule matches are changed through the normalization rules). */
+  | 'NOT_MANUALLY_MAPPED';
+
+export type UnmapSkuInput = {
+  /** The ERP SKU whose manual mapping goes. */
+  erpSku: string;
 };
 
 export type WebhookDeliveryStatus =
@@ -194,7 +211,7 @@ export type RunJobNowMutation = { runJobNow: { run: { id: string, job: string, s
 export type MappingQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MappingQuery = { skuMappingReport: { unmappedErpSkus: Array<string>, unmappedLocations: Array<string>, counts: { mapped: number, unmappedErpSkus: number, unmappedShopifySkus: number, ambiguous: number }, unmappedShopifyVariants: Array<{ sku: string | null, variantId: string, productTitle: string, variantTitle: string }>, ambiguous: Array<{ erpSku: string, reason: string, competingErpSkus: Array<string>, candidates: Array<{ variantId: string, sku: string | null }> }> }, locations: Array<{ code: string, name: string, kind: string, warehouseCode: string, shopifyLocationId: string | null, shopifyLocationName: string | null }> };
+export type MappingQuery = { skuMappingReport: { unmappedErpSkus: Array<string>, unmappedLocations: Array<string>, counts: { mapped: number, unmappedErpSkus: number, unmappedShopifySkus: number, ambiguous: number }, mapped: Array<{ erpSku: string, shopifySku: string | null, source: SkuMappingSource }>, unmappedShopifyVariants: Array<{ sku: string | null, variantId: string, productTitle: string, variantTitle: string }>, ambiguous: Array<{ erpSku: string, reason: string, competingErpSkus: Array<string>, candidates: Array<{ variantId: string, sku: string | null }> }> }, locations: Array<{ code: string, name: string, kind: string, warehouseCode: string, shopifyLocationId: string | null, shopifyLocationName: string | null }> };
 
 export type MapSkuMutationVariables = Exact<{
   input: MapSkuInput;
@@ -202,6 +219,13 @@ export type MapSkuMutationVariables = Exact<{
 
 
 export type MapSkuMutation = { mapSku: { sku: string, shopifySku: string | null, mappingStatus: SkuMappingStatus } };
+
+export type UnmapSkuMutationVariables = Exact<{
+  input: UnmapSkuInput;
+}>;
+
+
+export type UnmapSkuMutation = { unmapSku: { product: { sku: string, mappingStatus: SkuMappingStatus } | null, userErrors: Array<{ code: UnmapSkuErrorCode, message: string }> } };
 
 export type AttentionOrderFragment = { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean };
 
@@ -430,6 +454,11 @@ export const MappingDocument = new TypedDocumentString(`
       unmappedShopifySkus
       ambiguous
     }
+    mapped {
+      erpSku
+      shopifySku
+      source
+    }
     unmappedErpSkus
     unmappedShopifyVariants {
       sku
@@ -467,6 +496,20 @@ export const MapSkuDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<MapSkuMutation, MapSkuMutationVariables>;
+export const UnmapSkuDocument = new TypedDocumentString(`
+    mutation UnmapSku($input: UnmapSkuInput!) {
+  unmapSku(input: $input) {
+    product {
+      sku
+      mappingStatus
+    }
+    userErrors {
+      code
+      message
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UnmapSkuMutation, UnmapSkuMutationVariables>;
 export const OrdersAttentionDocument = new TypedDocumentString(`
     query OrdersAttention {
   flagged: orders(needsAttention: true, first: 100) {

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { execute } from '../api';
-import { MapSkuDocument, MappingDocument } from '../__generated__/graphql';
+import { MapSkuDocument, MappingDocument, UnmapSkuDocument } from '../__generated__/graphql';
 import { useQuery } from '../use-query';
 import { Empty, Section, Status } from '../ui';
 
@@ -50,6 +50,17 @@ export function MappingPage() {
   const mapping = useQuery(() => execute(MappingDocument));
   const [message, setMessage] = useState<string | null>(null);
   const report = mapping.data?.skuMappingReport;
+  const unmap = async (erpSku: string) => {
+    try {
+      const payload = (await execute(UnmapSkuDocument, { input: { erpSku } })).unmapSku;
+      const refusal = payload.userErrors[0];
+      setMessage(refusal ? `${erpSku}: ${refusal.code}: ${refusal.message}` : `${erpSku} unmapped (${payload.product?.mappingStatus ?? 'UNMAPPED'}).`);
+    } catch (error) {
+      setMessage(`${erpSku}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    mapping.reload();
+  };
+  const manual = report?.mapped.filter((entry) => entry.source === 'MANUAL') ?? [];
   return (
     <>
       <Status error={mapping.error} loading={mapping.loading && !mapping.data} />
@@ -68,6 +79,22 @@ export function MappingPage() {
                     <tr key={erpSku}>
                       <th scope="row">{erpSku}</th>
                       <td><MapForm erpSku={erpSku} suggestions={rank(erpSku, report.unmappedShopifyVariants)} onMapped={(text) => { setMessage(text); mapping.reload(); }} /></td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Section>
+          <Section title="Manual mappings">
+            {manual.length === 0 ? <Empty>No SKU is mapped by hand (the others follow the SKU spelling rule).</Empty> : (
+              <table>
+                <thead><tr><th scope="col">ERP SKU</th><th scope="col">Shopify SKU</th><th scope="col">Action</th></tr></thead>
+                <tbody>
+                  {manual.map((entry) => (
+                    <tr key={entry.erpSku}>
+                      <th scope="row">{entry.erpSku}</th>
+                      <td>{entry.shopifySku ?? '(no SKU)'}</td>
+                      <td><button type="button" className="secondary" onClick={() => void unmap(entry.erpSku)}>Unmap {entry.erpSku}</button></td>
                     </tr>
                   ))}
                 </tbody>
