@@ -275,6 +275,7 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
     ready: () => inventory.services.whenReady(),
     // Manual pushes and reconciles are refused (CATALOGUE_NOT_READY) until the catalogue was first filled.
     catalogue: inventory.services,
+    outcomes: health.services,
   });
 
   // Shopify webhooks into ERP sales orders.

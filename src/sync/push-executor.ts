@@ -68,6 +68,12 @@ export interface PushExecutorDeps {
   readonly policies?: { findFollowShopify(skus: readonly string[]): Promise<Set<string>> };
   /** Where a full reconcile's drift is recorded, with where it came from (`RECONCILE`). */
   readonly drift?: { recordReconcileDrift(events: readonly NewDriftEvent[]): Promise<void> };
+  /**
+   * The success metrics (src/health/, through a port): each settled item, with when the change
+   * that made it due was seen (its push mark) and when Shopify confirmed it. A failure to record
+   * is logged, never fails the push.
+   */
+  readonly outcomes?: { recordPushOutcomes(outcomes: ReadonlyArray<{ ok: boolean; changeSeenAt: Date | null; confirmedAt: Date }>): Promise<void> };
 }
 
 /** Retry delay after the n-th consecutive failure of an item: 30 s, 1 min, 2 min … at most 1 h. */
@@ -386,9 +392,24 @@ export class PushExecutor {
         const marked = item.positions.map((p) => p.pushRequestedAt?.getTime() ?? Infinity).reduce((a, b) => Math.min(a, b), Infinity);
         if (marked !== Infinity && marked <= at.getTime()) this.deps.metrics.pushDelay.observe((at.getTime() - marked) / 1000);
       }
+      await this.#recordOutcomes(
+        applied.map((item) => {
+          const marked = item.positions.map((p) => p.pushRequestedAt?.getTime() ?? Infinity).reduce((a, b) => Math.min(a, b), Infinity);
+          return { ok: true, changeSeenAt: marked === Infinity ? null : new Date(marked), confirmedAt: at };
+        }),
+      );
       await this.#recordChanges(run, applied, true);
     }
     if (failed.length > 0) await this.#fail(run, failed, tally);
+  }
+
+  async #recordOutcomes(outcomes: ReadonlyArray<{ ok: boolean; changeSeenAt: Date | null; confirmedAt: Date }>): Promise<void> {
+    if (!this.deps.outcomes || outcomes.length === 0) return;
+    try {
+      await this.deps.outcomes.recordPushOutcomes(outcomes);
+    } catch (error) {
+      this.deps.log.warn({ err: error }, 'could not record push outcomes for the health metrics');
+    }
   }
 
   async #fail(run: RunContext, failed: readonly { item: Planned; code: string; message: string }[], tally: RunTally, fixedDelayMs?: number): Promise<void> {
@@ -396,6 +417,7 @@ export class PushExecutor {
     const at = this.deps.now();
     tally.failed += failed.length;
     for (const f of failed) metrics.itemErrors.inc({ kind: run.kind, code: f.code });
+    await this.#recordOutcomes(failed.map(() => ({ ok: false, changeSeenAt: null, confirmedAt: at })));
     const errors: SyncRunErrorRecord[] = failed.map((f) => ({
       sku: f.item.group.sku,
       location: f.item.group.erpLocations.join('+'),

@@ -8,7 +8,7 @@ import { createLotMetafieldsRepository } from './lots-metafields.repository.js';
 import { createMerchantEditsRepository } from './merchant-edits.repository.js';
 import { INVENTORY_LEVELS_UPDATE, MerchantEditsService } from './merchant-edits.service.js';
 import { MerchantEditsWorker } from './merchant-edits.worker.js';
-import { PushExecutor } from './push-executor.js';
+import { PushExecutor, type PushExecutorDeps } from './push-executor.js';
 import { createPushRepository } from './push.repository.js';
 import { createSyncJobs } from './sync.job.js';
 import { createSyncLoaders, type SyncLoaders } from './sync.loaders.js';
@@ -54,6 +54,8 @@ export interface SyncModuleOptions {
   readonly orderWindowMs?: number;
   /** How long a fall in Shopify no known order explains waits for its order before it counts as a merchant's edit (default 60 s). */
   readonly merchantEditGraceMs?: number;
+  /** Where each pushed item's outcome and sync latency is recorded (the health module's port). */
+  readonly outcomes?: PushExecutorDeps['outcomes'];
   /** Longest wait of the `inventory_levels/update` worker between two looks (default 5 s). */
   readonly levelEventsPollMs?: number;
 }
@@ -81,6 +83,7 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     orderWindowMs,
     policies: edits,
     drift: { recordReconcileDrift: async (events) => void (events.length > 0 && (await edits.recordDrift(events, deps.now()))) },
+    outcomes: options.outcomes,
   });
   const lots = new LotsPusher({
     shopify: deps.shopify,
