@@ -99,6 +99,10 @@ export type AlertSeverity =
   | 'CRITICAL'
   | 'WARNING';
 
+export type AmbiguityReason =
+  | 'SEVERAL_ERP_SKUS'
+  | 'SEVERAL_SHOPIFY_VARIANTS';
+
 /**
  * An ERP SKU the rules could not map safely: never pushed until mapped by hand with `mapSku`.
  * SEVERAL_SHOPIFY_VARIANTS: duplicate (or alike) Shopify SKUs; SEVERAL_ERP_SKUS: other ERP SKUs
@@ -109,7 +113,7 @@ export type AmbiguousSku = {
   candidates: Array<ShopifyVariantCandidate>;
   competingErpSkus: Array<Scalars['String']['output']>;
   erpSku: Scalars['String']['output'];
-  reason: Scalars['String']['output'];
+  reason: AmbiguityReason;
 };
 
 /** An API key as stored: never the key itself, only its public prefix. */
@@ -479,9 +483,9 @@ export type Location = {
   /** The ERP's location code. */
   code: Scalars['String']['output'];
   /** WAREHOUSE or STORAGE (a place inside a warehouse). */
-  kind: Scalars['String']['output'];
+  kind: LocationKind;
   /** MANUAL (mapLocation) or AUTO (matched by name at first start); null when unmapped. */
-  mappingSource?: Maybe<Scalars['String']['output']>;
+  mappingSource?: Maybe<LocationMappingSource>;
   name: Scalars['String']['output'];
   shopifyLocationId?: Maybe<Scalars['ID']['output']>;
   shopifyLocationName?: Maybe<Scalars['String']['output']>;
@@ -527,6 +531,18 @@ export type LocationAvailability = {
   sku: Scalars['String']['output'];
   wholesaleCommitted: Scalars['Float']['output'];
 };
+
+export type LocationKind =
+  /** A place inside a warehouse. */
+  | 'STORAGE'
+  /** A site that ships orders. */
+  | 'WAREHOUSE';
+
+export type LocationMappingSource =
+  /** Matched by name at first start. */
+  | 'AUTO'
+  /** Set with `mapLocation`. */
+  | 'MANUAL';
 
 /** Who decides a position's `available` in Shopify. */
 export type LocationPolicy =
@@ -603,20 +619,30 @@ export type Mutation = {
    * userErrors codes: RESERVATION_NOT_FOUND, RESERVATION_NOT_ACTIVE, LINE_NOT_FOUND, LINE_NOT_ACTIVE, INVALID_LINES.
    */
   commitReservationLines: CommitReservationLinesPayload;
-  /** Creates an API key. The key is in the result only, never shown again. */
+  /**
+   * Creates an API key. The key is in the result only, never shown again.
+   * Error codes: BAD_USER_INPUT.
+   */
   createApiKey: CreatedApiKey;
   /**
    * Holds an ACTIVE reservation until ttlSeconds from now.
    * userErrors codes: RESERVATION_NOT_FOUND, RESERVATION_NOT_ACTIVE, INVALID_TTL.
    */
   extendReservation: ExtendReservationPayload;
-  /** Maps (or unmaps) an ERP location to a Shopify location; several ERP locations may feed one. */
+  /**
+   * Maps (or unmaps) an ERP location to a Shopify location; several ERP locations may feed one.
+   * Error codes: CATALOGUE_NOT_READY, UNKNOWN_LOCATION, SHOPIFY_LOCATION_NOT_FOUND, SHOPIFY_LOCATION_INACTIVE, LOCATION_OVERLAP.
+   */
   mapLocation: Location;
-  /** Maps an ERP SKU to a Shopify variant by hand; it then wins over the rules. */
+  /**
+   * Maps an ERP SKU to a Shopify variant by hand; it then wins over the rules.
+   * Error codes: BAD_USER_INPUT, CATALOGUE_NOT_READY, UNKNOWN_SKU, SHOPIFY_VARIANT_NOT_FOUND, SHOPIFY_SKU_AMBIGUOUS, SHOPIFY_VARIANT_ALREADY_MAPPED.
+   */
   mapSku: Product;
   /**
    * Pushes now and answers with the run: finished when it takes less than about 20 seconds,
    * otherwise RUNNING (follow it with `syncRun(id)`).
+   * Error codes: BAD_USER_INPUT, CATALOGUE_NOT_READY, INVENTORY_PUSH_OFF.
    */
   pushInventory: SyncRun;
   /**
@@ -629,7 +655,10 @@ export type Mutation = {
    * userErrors codes: RESERVATION_NOT_FOUND, RESERVATION_NOT_ACTIVE, LINE_NOT_FOUND, LINE_NOT_ACTIVE, INVALID_LINES.
    */
   releaseReservationLines: ReleaseReservationLinesPayload;
-  /** Runs an order through the pipeline again now: a FAILED order is mapped and sent again; a submitted one retries its cancellation or returns. */
+  /**
+   * Runs an order through the pipeline again now: a FAILED order is mapped and sent again; a submitted one retries its cancellation or returns.
+   * Error codes: NOT_FOUND, ORDERS_TO_ERP_OFF.
+   */
   replayOrder: Order;
   /**
    * Holds every line if the ATP covers each now, or none, decided atomically in the database
@@ -637,7 +666,10 @@ export type Mutation = {
    * Error codes: BAD_USER_INPUT, IDEMPOTENCY_KEY_REUSED.
    */
   reserveInventory: ReserveInventoryResult;
-  /** Revokes an API key by id; requests with it get HTTP 401 from then on. */
+  /**
+   * Revokes an API key by id; requests with it get HTTP 401 from then on.
+   * Error codes: NOT_FOUND.
+   */
   revokeApiKey: ApiKey;
   /**
    * Runs a job now, under its lease (one run at a time across instances), whether or not it is due,
@@ -649,9 +681,13 @@ export type Mutation = {
    * Sets who decides a SKU's `available` at an ERP location in Shopify: the ERP (default), or
    * Shopify (FOLLOW_SHOPIFY: pushes leave it alone, merchants' edits are followed). Back to
    * ERP_IS_TRUTH pushes the ERP's value at once.
+   * userErrors codes: BLANK_SKU, BLANK_LOCATION.
    */
   setLocationPolicy: SetLocationPolicyPayload;
-  /** Sets (or removes) a safety stock rule; returns the positions it applies to, recomputed. */
+  /**
+   * Sets (or removes) a safety stock rule; returns the positions it applies to, recomputed.
+   * Error codes: BAD_USER_INPUT, UNKNOWN_SKU, UNKNOWN_LOCATION.
+   */
   setSafetyStock: Array<LocationAvailability>;
   /**
    * Sets (or removes, with days null) a SKU's sellable shelf life: its lots expiring before today +
@@ -659,7 +695,10 @@ export type Mutation = {
    * userErrors codes: UNKNOWN_SKU, INVALID_DAYS.
    */
   setSellableShelfLife: SetSellableShelfLifePayload;
-  /** Changes the go-live switches for every instance (no restart needed); answers them as now in force. */
+  /**
+   * Changes the go-live switches for every instance (no restart needed); answers them as now in force.
+   * Error codes: BAD_USER_INPUT.
+   */
   setSwitches: Health;
   /**
    * Removes an ERP SKU's manual mapping (set with mapSku): the SKU goes back to rule matching,
@@ -1391,7 +1430,7 @@ export type ReservationEvent = {
   toStatus: ReservationStatus;
 };
 
-/** Why a reservation's event was recorded (the wire values the String field had). */
+/** Why a reservation event was recorded. */
 export type ReservationEventReason =
   /** Committed by the caller (every line still ACTIVE). */
   | 'COMMITTED'
@@ -2141,6 +2180,7 @@ export type ResolversTypes = ResolversObject<{
   AlertConnection: ResolverTypeWrapper<Omit<AlertConnection, 'edges'> & { edges: Array<ResolversTypes['AlertEdge']> }>;
   AlertEdge: ResolverTypeWrapper<Omit<AlertEdge, 'node'> & { node: ResolversTypes['Alert'] }>;
   AlertSeverity: AlertSeverity;
+  AmbiguityReason: AmbiguityReason;
   AmbiguousSku: ResolverTypeWrapper<AmbiguousSkuModel>;
   ApiKey: ResolverTypeWrapper<ApiKeyRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -2184,6 +2224,8 @@ export type ResolversTypes = ResolversObject<{
   KitComponent: ResolverTypeWrapper<KitComponent>;
   Location: ResolverTypeWrapper<LocationView>;
   LocationAvailability: ResolverTypeWrapper<PositionRecord>;
+  LocationKind: LocationKind;
+  LocationMappingSource: LocationMappingSource;
   LocationPolicy: LocationPolicy;
   Lot: ResolverTypeWrapper<LotModel>;
   LotConnection: ResolverTypeWrapper<Omit<LotConnection, 'edges'> & { edges: Array<ResolversTypes['LotEdge']> }>;
@@ -2469,7 +2511,7 @@ export type AmbiguousSkuResolvers<ContextType = GraphQLContext, ParentType exten
   candidates?: Resolver<Array<ResolversTypes['ShopifyVariantCandidate']>, ParentType, ContextType>;
   competingErpSkus?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   erpSku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['AmbiguityReason'], ParentType, ContextType>;
 }>;
 
 export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
@@ -2668,8 +2710,8 @@ export type KitComponentResolvers<ContextType = GraphQLContext, ParentType exten
 
 export type LocationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Location'] = ResolversParentTypes['Location']> = ResolversObject<{
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  mappingSource?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['LocationKind'], ParentType, ContextType>;
+  mappingSource?: Resolver<Maybe<ResolversTypes['LocationMappingSource']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   shopifyLocationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   shopifyLocationName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;

@@ -102,7 +102,7 @@ export const inventoryResolvers: Resolvers = {
   },
 
   Location: {
-    kind: (location) => location.kind.toUpperCase(),
+    kind: (location) => (location.kind === 'warehouse' ? 'WAREHOUSE' : 'STORAGE'),
   },
 
   SkuMapping: {

@@ -5,6 +5,10 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type AmbiguityReason =
+  | 'SEVERAL_ERP_SKUS'
+  | 'SEVERAL_SHOPIFY_VARIANTS';
+
 /** What Stockbridge did about a drift. */
 export type DriftAction =
   /** The ERP's value was (or is being) pushed back. */
@@ -36,6 +40,12 @@ export type JobRunStatus =
   | 'RUNNING'
   | 'SUCCEEDED'
   | 'TIMED_OUT';
+
+export type LocationKind =
+  /** A place inside a warehouse. */
+  | 'STORAGE'
+  /** A site that ships orders. */
+  | 'WAREHOUSE';
 
 export type MapSkuInput = {
   erpSku: string;
@@ -211,7 +221,7 @@ export type RunJobNowMutation = { runJobNow: { run: { id: string, job: string, s
 export type MappingQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MappingQuery = { skuMappingReport: { unmappedErpSkus: Array<string>, unmappedLocations: Array<string>, counts: { mapped: number, unmappedErpSkus: number, unmappedShopifySkus: number, ambiguous: number }, mapped: Array<{ erpSku: string, shopifySku: string | null, source: SkuMappingSource }>, unmappedShopifyVariants: Array<{ sku: string | null, variantId: string, productTitle: string, variantTitle: string }>, ambiguous: Array<{ erpSku: string, reason: string, competingErpSkus: Array<string>, candidates: Array<{ variantId: string, sku: string | null }> }> }, locations: Array<{ code: string, name: string, kind: string, warehouseCode: string, shopifyLocationId: string | null, shopifyLocationName: string | null }> };
+export type MappingQuery = { skuMappingReport: { unmappedErpSkus: Array<string>, unmappedLocations: Array<string>, counts: { mapped: number, unmappedErpSkus: number, unmappedShopifySkus: number, ambiguous: number }, mapped: Array<{ erpSku: string, shopifySku: string | null, source: SkuMappingSource }>, unmappedShopifyVariants: Array<{ sku: string | null, variantId: string, productTitle: string, variantTitle: string }>, ambiguous: Array<{ erpSku: string, reason: AmbiguityReason, competingErpSkus: Array<string>, candidates: Array<{ variantId: string, sku: string | null }> }> }, locations: Array<{ code: string, name: string, kind: LocationKind, warehouseCode: string, shopifyLocationId: string | null, shopifyLocationName: string | null }> };
 
 export type MapSkuMutationVariables = Exact<{
   input: MapSkuInput;
