@@ -661,6 +661,14 @@ export type Mutation = {
    */
   replayOrder: Order;
   /**
+   * Replays the orders a filter matches: FAILED ones go back to RECEIVED to be mapped and sent
+   * again, waiting ones become due now; the worker of whichever instance claims them runs them.
+   * Other matched orders are counted and left alone. Each queued order is recorded as an operator
+   * action (replayOrder); a dry run changes and records nothing.
+   * userErrors codes: NO_FILTER, LIMIT_TOO_LARGE, NOT_FOUND, NOT_REPLAYABLE, ORDERS_TO_ERP_OFF.
+   */
+  replayOrders: ReplayOrdersPayload;
+  /**
    * Holds every line if the ATP covers each now, or none, decided atomically in the database
    * across instances; a refusal (InsufficientStock, NotFound) names every short line.
    * Error codes: BAD_USER_INPUT, IDEMPOTENCY_KEY_REUSED.
@@ -761,6 +769,11 @@ export type MutationReleaseReservationLinesArgs = {
 
 export type MutationReplayOrderArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationReplayOrdersArgs = {
+  input: ReplayOrdersInput;
 };
 
 
@@ -1364,6 +1377,51 @@ export type ReleaseReservationLinesUserError = {
   __typename?: 'ReleaseReservationLinesUserError';
   code: ReservationLinesErrorCode;
   /** The input field at fault, as a path (e.g. ["input", "lines"]). */
+  field: Array<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
+};
+
+export type ReplayOrdersErrorCode =
+  | 'LIMIT_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'NOT_REPLAYABLE'
+  | 'NO_FILTER'
+  | 'ORDERS_TO_ERP_OFF';
+
+/** Which orders replayOrders replays: at least one filter; every given filter must match. */
+export type ReplayOrdersInput = {
+  /** Match and report only: nothing is queued or recorded. */
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The order's lastErrorCode, e.g. ERP_UNAVAILABLE or UNMAPPED_LINE. */
+  errorCode?: InputMaybe<Scalars['String']['input']>;
+  /** Gateway order ids. */
+  ids?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** At most this many orders are listed and queued in one call (default 100, at most 500). */
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  /** Received at or after. */
+  receivedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Received before. */
+  receivedBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<OrderStatus>;
+};
+
+export type ReplayOrdersPayload = {
+  __typename?: 'ReplayOrdersPayload';
+  dryRun: Scalars['Boolean']['output'];
+  /** The first matched orders (up to limit), newest first. */
+  matched: OrderConnection;
+  /** Every order the filter matches. */
+  matchedCount: Scalars['Int']['output'];
+  /** The orders queued for the worker (none on a dry run): up to limit, those no other attempt holds right now. */
+  queued: Array<Order>;
+  /** Of those, the ones a replay can help: FAILED, or RECEIVED and waiting after an error. */
+  replayableCount: Scalars['Int']['output'];
+  userErrors: Array<ReplayOrdersUserError>;
+};
+
+export type ReplayOrdersUserError = {
+  __typename?: 'ReplayOrdersUserError';
+  code: ReplayOrdersErrorCode;
   field: Array<Scalars['String']['output']>;
   message: Scalars['String']['output'];
 };
@@ -2258,6 +2316,10 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReleaseReservationLinesPayload: ResolverTypeWrapper<Omit<ReleaseReservationLinesPayload, 'reservation'> & { reservation?: Maybe<ResolversTypes['Reservation']> }>;
   ReleaseReservationLinesUserError: ResolverTypeWrapper<ReleaseReservationLinesUserError>;
+  ReplayOrdersErrorCode: ReplayOrdersErrorCode;
+  ReplayOrdersInput: ReplayOrdersInput;
+  ReplayOrdersPayload: ResolverTypeWrapper<Omit<ReplayOrdersPayload, 'matched' | 'queued'> & { matched: ResolversTypes['OrderConnection'], queued: Array<ResolversTypes['Order']> }>;
+  ReplayOrdersUserError: ResolverTypeWrapper<ReplayOrdersUserError>;
   Reservation: ResolverTypeWrapper<ReservationRecord>;
   ReservationConnection: ResolverTypeWrapper<Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversTypes['ReservationEdge']> }>;
   ReservationEdge: ResolverTypeWrapper<Omit<ReservationEdge, 'node'> & { node: ResolversTypes['Reservation'] }>;
@@ -2398,6 +2460,9 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   ReleaseReservationLinesPayload: Omit<ReleaseReservationLinesPayload, 'reservation'> & { reservation?: Maybe<ResolversParentTypes['Reservation']> };
   ReleaseReservationLinesUserError: ReleaseReservationLinesUserError;
+  ReplayOrdersInput: ReplayOrdersInput;
+  ReplayOrdersPayload: Omit<ReplayOrdersPayload, 'matched' | 'queued'> & { matched: ResolversParentTypes['OrderConnection'], queued: Array<ResolversParentTypes['Order']> };
+  ReplayOrdersUserError: ReplayOrdersUserError;
   Reservation: ReservationRecord;
   ReservationConnection: Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversParentTypes['ReservationEdge']> };
   ReservationEdge: Omit<ReservationEdge, 'node'> & { node: ResolversParentTypes['Reservation'] };
@@ -2776,6 +2841,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   releaseReservation?: Resolver<ResolversTypes['Reservation'], ParentType, ContextType, RequireFields<MutationReleaseReservationArgs, 'id'>>;
   releaseReservationLines?: Resolver<ResolversTypes['ReleaseReservationLinesPayload'], ParentType, ContextType, RequireFields<MutationReleaseReservationLinesArgs, 'input'>>;
   replayOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationReplayOrderArgs, 'id'>>;
+  replayOrders?: Resolver<ResolversTypes['ReplayOrdersPayload'], ParentType, ContextType, RequireFields<MutationReplayOrdersArgs, 'input'>>;
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   runJobNow?: Resolver<ResolversTypes['RunJobNowPayload'], ParentType, ContextType, RequireFields<MutationRunJobNowArgs, 'input'>>;
@@ -2961,6 +3027,21 @@ export type ReleaseReservationLinesPayloadResolvers<ContextType = GraphQLContext
 
 export type ReleaseReservationLinesUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReleaseReservationLinesUserError'] = ResolversParentTypes['ReleaseReservationLinesUserError']> = ResolversObject<{
   code?: Resolver<ResolversTypes['ReservationLinesErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ReplayOrdersPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReplayOrdersPayload'] = ResolversParentTypes['ReplayOrdersPayload']> = ResolversObject<{
+  dryRun?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  matched?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType>;
+  matchedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queued?: Resolver<Array<ResolversTypes['Order']>, ParentType, ContextType>;
+  replayableCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['ReplayOrdersUserError']>, ParentType, ContextType>;
+}>;
+
+export type ReplayOrdersUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReplayOrdersUserError'] = ResolversParentTypes['ReplayOrdersUserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['ReplayOrdersErrorCode'], ParentType, ContextType>;
   field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
@@ -3330,6 +3411,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Query?: QueryResolvers<ContextType>;
   ReleaseReservationLinesPayload?: ReleaseReservationLinesPayloadResolvers<ContextType>;
   ReleaseReservationLinesUserError?: ReleaseReservationLinesUserErrorResolvers<ContextType>;
+  ReplayOrdersPayload?: ReplayOrdersPayloadResolvers<ContextType>;
+  ReplayOrdersUserError?: ReplayOrdersUserErrorResolvers<ContextType>;
   Reservation?: ReservationResolvers<ContextType>;
   ReservationConnection?: ReservationConnectionResolvers<ContextType>;
   ReservationEdge?: ReservationEdgeResolvers<ContextType>;

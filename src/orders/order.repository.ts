@@ -116,6 +116,12 @@ export interface OrderFilter {
   readonly status?: OrderStatus | null;
   /** Only orders with at least one flag for a person. */
   readonly needsAttention?: boolean | null;
+  readonly ids?: readonly string[] | null;
+  readonly errorCode?: string | null;
+  readonly receivedAfter?: Date | null;
+  readonly receivedBefore?: Date | null;
+  /** Only orders a replay can help: FAILED, or RECEIVED and waiting after an error. */
+  readonly replayable?: boolean | null;
 }
 
 /**
@@ -137,11 +143,18 @@ export interface ListedOrder {
 
 const receivedAtKey = sql<string>`to_char(${shopifyOrders.receivedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
+const REPLAYABLE = sql`(${shopifyOrders.status} = 'FAILED' or (${shopifyOrders.status} = 'RECEIVED' and ${shopifyOrders.lastErrorCode} is not null))`;
+
 function listConditions(shop: string, filter: OrderFilter): SQL[] {
   const conditions: SQL[] = [eq(shopifyOrders.shop, shop)];
   if (filter.status) conditions.push(eq(shopifyOrders.status, filter.status));
   if (filter.needsAttention === true) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) > 0`);
   if (filter.needsAttention === false) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) = 0`);
+  if (filter.ids) conditions.push(filter.ids.length > 0 ? inArray(shopifyOrders.id, [...filter.ids]) : sql`false`);
+  if (filter.errorCode) conditions.push(eq(shopifyOrders.lastErrorCode, filter.errorCode));
+  if (filter.receivedAfter) conditions.push(sql`${shopifyOrders.receivedAt} >= ${filter.receivedAfter.toISOString()}::timestamptz`);
+  if (filter.receivedBefore) conditions.push(sql`${shopifyOrders.receivedAt} < ${filter.receivedBefore.toISOString()}::timestamptz`);
+  if (filter.replayable) conditions.push(REPLAYABLE);
   return conditions;
 }
 
@@ -243,6 +256,12 @@ export interface OrderRepository {
   list(shop: string, filter: OrderFilter, page: { first: number; after: OrderCursor | null }): Promise<ListedOrder[]>;
   /** How many orders match `filter` (one indexed count). */
   count(shop: string, filter: OrderFilter): Promise<number>;
+  /**
+   * Queues a replay of up to `limit` orders matching `filter` that a replay can help and no live
+   * claim holds (newest first): a FAILED one back to RECEIVED to be mapped again, attempts and
+   * error cleared, due now, so whichever instance's worker claims it next runs it. Returns them.
+   */
+  queueReplay(shop: string, filter: OrderFilter, limit: number): Promise<OrderRecord[]>;
   /** SUBMITTED orders the ERP has not fully allocated, least recently checked first. */
   awaitingAllocation(shop: string, limit: number): Promise<OrderRecord[]>;
 
@@ -521,6 +540,30 @@ export function createOrderRepository(db: Db): OrderRepository {
         .from(shopifyOrders)
         .where(and(...listConditions(shop, filter)));
       return Number(row?.count ?? 0);
+    },
+
+    async queueReplay(shop, filter, limit) {
+      const candidates = db
+        .select({ id: shopifyOrders.id })
+        .from(shopifyOrders)
+        .where(and(...listConditions(shop, { ...filter, replayable: true }), sql`(${shopifyOrders.leaseUntil} is null or ${shopifyOrders.leaseUntil} < now())`))
+        .orderBy(desc(shopifyOrders.receivedAt), desc(shopifyOrders.id))
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      const rows = await db
+        .update(shopifyOrders)
+        .set({
+          status: sql`(case when ${shopifyOrders.status} = 'FAILED' then 'RECEIVED' else ${shopifyOrders.status} end)`,
+          linesDigest: sql`(case when ${shopifyOrders.status} = 'FAILED' then null else ${shopifyOrders.linesDigest} end)`,
+          attempts: 0,
+          lastError: null,
+          lastErrorCode: null,
+          nextAttemptAt: sql`now()`,
+          updatedAt: sql`now()`,
+        })
+        .where(and(inArray(shopifyOrders.id, candidates), REPLAYABLE))
+        .returning();
+      return rows.map(toOrder).sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime());
     },
 
     async awaitingAllocation(shop, limit) {

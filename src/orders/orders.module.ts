@@ -162,6 +162,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     ordersToErp: deps.switches ? () => deps.switches!.ordersToErp() : undefined,
     subscriptions,
     webhookAddress,
+    onQueued: () => worker?.wake(),
     log,
   });
   const secrets = () => [deps.webhookSecret, options.previousWebhookSecret].filter((secret): secret is string => Boolean(secret));

@@ -19,6 +19,17 @@ export const ordersResolvers: Resolvers = {
       await services.operatorActions.record({ action: 'replayOrder', actor: principal.keyId, target: order.id, details: { shopifyOrderId: order.shopifyOrderId, status: order.status } });
       return order;
     },
+    replayOrders: async (_parent, { input }, { services, principal }) => {
+      const result = await services.orders.replayOrders({
+        ...input,
+        receivedAfter: input.receivedAfter ? new Date(input.receivedAfter) : null,
+        receivedBefore: input.receivedBefore ? new Date(input.receivedBefore) : null,
+      });
+      await services.operatorActions.recordMany(
+        result.queued.map((order) => ({ action: 'replayOrder', actor: principal.keyId, target: order.id, details: { shopifyOrderId: order.shopifyOrderId, status: order.status, byFilter: true } })),
+      );
+      return { ...result, queued: [...result.queued], userErrors: result.userErrors.map((error) => ({ ...error })) };
+    },
   },
 
   OrderShopify: {

@@ -35,6 +35,13 @@ export interface OrdersService {
    * changes nothing and returns the order as it stands.
    */
   replayOrder(id: string): Promise<OrderRecord>;
+  /**
+   * Replays the orders a filter matches, at most `limit` at once: queued for the worker (a FAILED
+   * order back to RECEIVED, a waiting one due now) rather than run here, so one call can take
+   * hundreds. Only FAILED and waiting orders are queued; the rest are counted, never touched. A
+   * dry run matches and changes nothing. Refusals come back as `userErrors`.
+   */
+  replayOrders(input: ReplayOrdersInput): Promise<ReplayOrdersResult>;
   /** Newest first (by id), one page (src/shared/pagination.ts); `withTotalCount` counts every match too. */
   listDeliveries(input: {
     first?: number | null;
@@ -48,6 +55,102 @@ export interface OrdersService {
   webhookHealth(): Promise<WebhookHealth>;
 }
 
+export interface ReplayOrdersInput {
+  readonly ids?: readonly string[] | null;
+  readonly status?: OrderStatus | null;
+  readonly errorCode?: string | null;
+  readonly receivedAfter?: Date | null;
+  readonly receivedBefore?: Date | null;
+  readonly dryRun?: boolean | null;
+  readonly limit?: number | null;
+}
+
+export type ReplayOrdersErrorCode = 'NO_FILTER' | 'LIMIT_TOO_LARGE' | 'NOT_FOUND' | 'NOT_REPLAYABLE' | 'ORDERS_TO_ERP_OFF';
+
+export interface ReplayOrdersResult {
+  readonly dryRun: boolean;
+  /** Every order the filter matches. */
+  readonly matchedCount: number;
+  /** Of those, the ones a replay can help (FAILED, or waiting after an error). */
+  readonly replayableCount: number;
+  /** The first `limit` matched orders, newest first. */
+  readonly matched: Connection<OrderRecord>;
+  /** What was queued for the worker (none on a dry run, none on a refusal). */
+  readonly queued: readonly OrderRecord[];
+  readonly userErrors: ReadonlyArray<{ field: string[]; message: string; code: ReplayOrdersErrorCode }>;
+}
+
+export const REPLAY_ORDERS_DEFAULT_LIMIT = 100;
+export const REPLAY_ORDERS_MAX_LIMIT = 500;
+
+export interface ReplayOrdersOptions {
+  readonly shop: string;
+  readonly orders: OrderRepository;
+  /** The go-live switch ORDERS_TO_ERP: off, a replay (not a dry run) is refused. */
+  readonly ordersToErp?: (() => Promise<'on' | 'off'>) | undefined;
+}
+
+/**
+ * The replay by filter, on the database alone: the GraphQL mutation and the operator CLI
+ * (`orders replay`) both run it; the running gateways' workers take the queued orders.
+ */
+export async function replayOrdersByFilter(options: ReplayOrdersOptions, input: ReplayOrdersInput): Promise<ReplayOrdersResult> {
+  const dryRun = input.dryRun ?? false;
+  const limit = input.limit ?? REPLAY_ORDERS_DEFAULT_LIMIT;
+  const empty = { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, totalCount: 0 };
+  const refuse = (code: ReplayOrdersErrorCode, field: string[], message: string): ReplayOrdersResult => ({
+    dryRun,
+    matchedCount: 0,
+    replayableCount: 0,
+    matched: empty,
+    queued: [],
+    userErrors: [{ field, message, code }],
+  });
+  if (!Number.isInteger(limit) || limit < 1 || limit > REPLAY_ORDERS_MAX_LIMIT) {
+    return refuse('LIMIT_TOO_LARGE', ['input', 'limit'], `limit must be a whole number from 1 to ${REPLAY_ORDERS_MAX_LIMIT}`);
+  }
+  const ids = input.ids ? [...new Set(input.ids.map((id) => id.trim()))] : null;
+  if (!ids?.length && !input.status && !input.errorCode && !input.receivedAfter && !input.receivedBefore) {
+    // Replaying every order of the shop is never what an operator means.
+    return refuse('NO_FILTER', ['input'], 'give at least one filter: ids, status, errorCode, receivedAfter or receivedBefore');
+  }
+  const userErrors: Array<ReplayOrdersResult['userErrors'][number]> = [];
+  const badIds = ids?.filter((id) => !UUID.test(id)) ?? [];
+  if (badIds.length > 0) userErrors.push({ field: ['input', 'ids'], message: `not an order id: ${badIds.join(', ')}`, code: 'NOT_FOUND' });
+  const filter = {
+    ids: ids ? ids.filter((id) => UUID.test(id)) : null,
+    status: input.status,
+    errorCode: input.errorCode,
+    receivedAfter: input.receivedAfter,
+    receivedBefore: input.receivedBefore,
+  };
+  const [rows, matchedCount, replayableCount] = await Promise.all([
+    options.orders.list(options.shop, filter, { first: limit + 1, after: null }),
+    options.orders.count(options.shop, filter),
+    options.orders.count(options.shop, { ...filter, replayable: true }),
+  ]);
+  const matched = toConnection('orders', rows, { first: limit, after: null, keyOf: (row) => [row.receivedAtKey, row.order.id], nodeOf: (row) => row.order, totalCount: matchedCount });
+  if (filter.ids) {
+    const found = new Set(rows.map((row) => row.order.id));
+    const missing = filter.ids.filter((id) => !found.has(id));
+    if (missing.length > 0 && matchedCount <= limit) userErrors.push({ field: ['input', 'ids'], message: `no such order: ${missing.join(', ')}`, code: 'NOT_FOUND' });
+    const named = rows.map((row) => row.order).filter((order) => !(order.status === 'FAILED' || (order.status === 'RECEIVED' && order.lastErrorCode !== null)));
+    if (named.length > 0) {
+      userErrors.push({
+        field: ['input', 'ids'],
+        message: `a replay cannot help ${named.map((order) => `${order.id} (${order.status})`).join(', ')}: only FAILED orders and orders waiting after an error are replayed (replayOrder retries a submitted order's cancellation or returns)`,
+        code: 'NOT_REPLAYABLE',
+      });
+    }
+  }
+  if (dryRun) return { dryRun, matchedCount, replayableCount, matched, queued: [], userErrors };
+  if ((await options.ordersToErp?.()) === 'off') {
+    return { dryRun, matchedCount, replayableCount, matched, queued: [], userErrors: [...userErrors, { field: ['input'], message: 'orders to the ERP are switched off (ORDERS_TO_ERP=off): switch them on first (`switches set --orders-to-erp on`)', code: 'ORDERS_TO_ERP_OFF' }] };
+  }
+  const queued = replayableCount > 0 ? await options.orders.queueReplay(options.shop, filter, limit) : [];
+  return { dryRun, matchedCount, replayableCount, matched, queued, userErrors };
+}
+
 export interface OrdersServiceOptions {
   readonly db: Db;
   readonly shop: string;
@@ -59,6 +162,8 @@ export interface OrdersServiceOptions {
   readonly subscriptions: WebhookSubscriptionService;
   /** This gateway's webhook address (PUBLIC_URL + /webhooks/shopify), when known. */
   readonly webhookAddress: () => string | null;
+  /** Wakes this instance's worker after a replay queued orders (others find them due). */
+  readonly onQueued?: () => void;
   readonly log: Logger;
 }
 
@@ -126,6 +231,15 @@ export function createOrdersService(options: OrdersServiceOptions): OrdersServic
       if (outcome.result === 'busy') options.log.info({ orderId: order.id }, 'the order is being worked on right now; the replay leaves it to that attempt');
       else options.log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, status: order.status, result: outcome.result }, 'order replayed by hand');
       return (await orders.findById(order.id)) ?? order;
+    },
+
+    async replayOrders(input) {
+      const result = await replayOrdersByFilter({ shop, orders, ordersToErp: options.ordersToErp }, input);
+      if (result.queued.length > 0) {
+        options.log.info({ queued: result.queued.length, matched: result.matchedCount }, 'orders queued for a replay by hand');
+        options.onQueued?.();
+      }
+      return result;
     },
 
     async listDeliveries(input) {
