@@ -704,6 +704,13 @@ export type Mutation = {
    */
   setSellableShelfLife: SetSellableShelfLifePayload;
   /**
+   * Replaces the SKU abbreviations and re-matches the catalogue (manual mappings stay); returns
+   * the ERP SKUs whose mapping changes. With dryRun the changes are computed and nothing is
+   * written; a real change is recorded as an operator action and newly mapped SKUs are pushed.
+   * userErrors codes: BLANK_TERM, DUPLICATE_TERM.
+   */
+  setSkuNormalizationRules: SetSkuNormalizationRulesPayload;
+  /**
    * Changes the go-live switches for every instance (no restart needed); answers them as now in force.
    * Error codes: BAD_USER_INPUT.
    */
@@ -804,6 +811,11 @@ export type MutationSetSafetyStockArgs = {
 
 export type MutationSetSellableShelfLifeArgs = {
   input: SetSellableShelfLifeInput;
+};
+
+
+export type MutationSetSkuNormalizationRulesArgs = {
+  input: SetSkuNormalizationRulesInput;
 };
 
 
@@ -1215,6 +1227,8 @@ export type Query = {
   /** Identifies the gateway; useful to check a key works. */
   serverInfo: ServerInfo;
   skuMappingReport: SkuMappingReport;
+  /** The SKU normalization rules in force. */
+  skuNormalizationRules: SkuNormalizationRules;
   /** A sync run by id. */
   syncRun?: Maybe<SyncRun>;
   /** Sync runs, newest first. */
@@ -1766,6 +1780,38 @@ export type SetSellableShelfLifeUserError = {
   message: Scalars['String']['output'];
 };
 
+export type SetSkuNormalizationRulesErrorCode =
+  /** A from or to is blank. */
+  | 'BLANK_TERM'
+  /** A term (compared ignoring case) appears in more than one pair. */
+  | 'DUPLICATE_TERM';
+
+export type SetSkuNormalizationRulesInput = {
+  /** The whole list of abbreviations in force afterwards (an empty list removes them all). */
+  abbreviations: Array<SkuAbbreviationInput>;
+  /** True: compute and return the changes, write nothing. */
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+export type SetSkuNormalizationRulesPayload = {
+  __typename?: 'SetSkuNormalizationRulesPayload';
+  /** The ERP SKUs whose mapping changes, by SKU; empty when refused. */
+  changes: Array<SkuMappingChange>;
+  /** True when nothing was written (dryRun). */
+  dryRun: Scalars['Boolean']['output'];
+  /** The rules in force after the change (for a dry run: those that would be); null when refused. */
+  rules?: Maybe<SkuNormalizationRules>;
+  userErrors: Array<SetSkuNormalizationRulesUserError>;
+};
+
+export type SetSkuNormalizationRulesUserError = {
+  __typename?: 'SetSkuNormalizationRulesUserError';
+  code: SetSkuNormalizationRulesErrorCode;
+  /** The input field at fault, as a path (e.g. ["input", "abbreviations", "0", "from"]). */
+  field: Array<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
+};
+
 export type SetSwitchesInput = {
   inventoryPush?: InputMaybe<InventoryPushMode>;
   ordersToErp?: InputMaybe<OrdersToErpMode>;
@@ -1816,6 +1862,18 @@ export type ShopifyVariantCandidate = {
   variantId: Scalars['ID']['output'];
 };
 
+/** Two words a SKU may spell either way (`BLU` and `BLUE`): SKUs differing only by them match. */
+export type SkuAbbreviation = {
+  __typename?: 'SkuAbbreviation';
+  from: Scalars['String']['output'];
+  to: Scalars['String']['output'];
+};
+
+export type SkuAbbreviationInput = {
+  from: Scalars['String']['input'];
+  to: Scalars['String']['input'];
+};
+
 /** An ERP SKU mapped to a Shopify variant. */
 export type SkuMapping = {
   __typename?: 'SkuMapping';
@@ -1829,6 +1887,14 @@ export type SkuMapping = {
   unitConversion: UnitConversion;
   /** False when the variant is gone from the shop (a manual mapping that outlived it): never pushed. */
   variantExists: Scalars['Boolean']['output'];
+};
+
+/** An ERP SKU whose mapping the new rules change (newly mapped, unmapped, remapped or becoming ambiguous). */
+export type SkuMappingChange = {
+  __typename?: 'SkuMappingChange';
+  after: SkuMappingState;
+  before: SkuMappingState;
+  erpSku: Scalars['String']['output'];
 };
 
 export type SkuMappingCounts = {
@@ -1863,10 +1929,29 @@ export type SkuMappingSource =
   /** Found by the normalization rules; recomputed at each catalogue refresh. */
   | 'RULE';
 
+/** An ERP SKU's mapping state: MAPPED with its variant, or AMBIGUOUS / UNMAPPED with none. */
+export type SkuMappingState = {
+  __typename?: 'SkuMappingState';
+  shopifyVariantId?: Maybe<Scalars['ID']['output']>;
+  status: SkuMappingStatus;
+};
+
 export type SkuMappingStatus =
   | 'AMBIGUOUS'
   | 'MAPPED'
   | 'UNMAPPED';
+
+/** The rules that decide when an ERP SKU and a Shopify SKU match (when no manual mapping decides). */
+export type SkuNormalizationRules = {
+  __typename?: 'SkuNormalizationRules';
+  /** By `from`. */
+  abbreviations: Array<SkuAbbreviation>;
+  ignoreCase: Scalars['Boolean']['output'];
+  ignoreSeparators: Scalars['Boolean']['output'];
+  ignoreWhitespace: Scalars['Boolean']['output'];
+  /** The characters counted as separators when ignoreSeparators is true. */
+  separators: Scalars['String']['output'];
+};
 
 /**
  * Sync latency: from an ERP change being seen (the stock feed reporting the SKU, or its ATP
@@ -2352,17 +2437,26 @@ export type ResolversTypes = ResolversObject<{
   SetSellableShelfLifeInput: SetSellableShelfLifeInput;
   SetSellableShelfLifePayload: ResolverTypeWrapper<Omit<SetSellableShelfLifePayload, 'availability'> & { availability: Array<ResolversTypes['LocationAvailability']> }>;
   SetSellableShelfLifeUserError: ResolverTypeWrapper<SetSellableShelfLifeUserError>;
+  SetSkuNormalizationRulesErrorCode: SetSkuNormalizationRulesErrorCode;
+  SetSkuNormalizationRulesInput: SetSkuNormalizationRulesInput;
+  SetSkuNormalizationRulesPayload: ResolverTypeWrapper<SetSkuNormalizationRulesPayload>;
+  SetSkuNormalizationRulesUserError: ResolverTypeWrapper<SetSkuNormalizationRulesUserError>;
   SetSwitchesInput: SetSwitchesInput;
   ShopifyInventoryPolicy: ShopifyInventoryPolicy;
   ShopifyOrderFinancialStatus: ShopifyOrderFinancialStatus;
   ShopifyOrderFulfillmentStatus: ShopifyOrderFulfillmentStatus;
   ShopifyProductStatus: ShopifyProductStatus;
   ShopifyVariantCandidate: ResolverTypeWrapper<ShopifyVariantCandidate>;
+  SkuAbbreviation: ResolverTypeWrapper<SkuAbbreviation>;
+  SkuAbbreviationInput: SkuAbbreviationInput;
   SkuMapping: ResolverTypeWrapper<SkuMappingModel>;
+  SkuMappingChange: ResolverTypeWrapper<SkuMappingChange>;
   SkuMappingCounts: ResolverTypeWrapper<SkuMappingCounts>;
   SkuMappingReport: ResolverTypeWrapper<SkuMappingReportModel>;
   SkuMappingSource: SkuMappingSource;
+  SkuMappingState: ResolverTypeWrapper<SkuMappingState>;
   SkuMappingStatus: SkuMappingStatus;
+  SkuNormalizationRules: ResolverTypeWrapper<SkuNormalizationRules>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   SyncLatencyMetric: ResolverTypeWrapper<SyncLatencyMetric>;
   SyncLatencyWindow: ResolverTypeWrapper<SyncLatencyWindow>;
@@ -2487,11 +2581,19 @@ export type ResolversParentTypes = ResolversObject<{
   SetSellableShelfLifeInput: SetSellableShelfLifeInput;
   SetSellableShelfLifePayload: Omit<SetSellableShelfLifePayload, 'availability'> & { availability: Array<ResolversParentTypes['LocationAvailability']> };
   SetSellableShelfLifeUserError: SetSellableShelfLifeUserError;
+  SetSkuNormalizationRulesInput: SetSkuNormalizationRulesInput;
+  SetSkuNormalizationRulesPayload: SetSkuNormalizationRulesPayload;
+  SetSkuNormalizationRulesUserError: SetSkuNormalizationRulesUserError;
   SetSwitchesInput: SetSwitchesInput;
   ShopifyVariantCandidate: ShopifyVariantCandidate;
+  SkuAbbreviation: SkuAbbreviation;
+  SkuAbbreviationInput: SkuAbbreviationInput;
   SkuMapping: SkuMappingModel;
+  SkuMappingChange: SkuMappingChange;
   SkuMappingCounts: SkuMappingCounts;
   SkuMappingReport: SkuMappingReportModel;
+  SkuMappingState: SkuMappingState;
+  SkuNormalizationRules: SkuNormalizationRules;
   String: Scalars['String']['output'];
   SyncLatencyMetric: SyncLatencyMetric;
   SyncLatencyWindow: SyncLatencyWindow;
@@ -2848,6 +2950,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   setLocationPolicy?: Resolver<ResolversTypes['SetLocationPolicyPayload'], ParentType, ContextType, RequireFields<MutationSetLocationPolicyArgs, 'input'>>;
   setSafetyStock?: Resolver<Array<ResolversTypes['LocationAvailability']>, ParentType, ContextType, RequireFields<MutationSetSafetyStockArgs, 'input'>>;
   setSellableShelfLife?: Resolver<ResolversTypes['SetSellableShelfLifePayload'], ParentType, ContextType, RequireFields<MutationSetSellableShelfLifeArgs, 'input'>>;
+  setSkuNormalizationRules?: Resolver<ResolversTypes['SetSkuNormalizationRulesPayload'], ParentType, ContextType, RequireFields<MutationSetSkuNormalizationRulesArgs, 'input'>>;
   setSwitches?: Resolver<ResolversTypes['Health'], ParentType, ContextType, RequireFields<MutationSetSwitchesArgs, 'input'>>;
   unmapSku?: Resolver<ResolversTypes['UnmapSkuPayload'], ParentType, ContextType, RequireFields<MutationUnmapSkuArgs, 'input'>>;
 }>;
@@ -3014,6 +3117,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   sellableShelfLifeRules?: Resolver<Array<ResolversTypes['SellableShelfLifeRule']>, ParentType, ContextType, Partial<QuerySellableShelfLifeRulesArgs>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   skuMappingReport?: Resolver<ResolversTypes['SkuMappingReport'], ParentType, ContextType, Partial<QuerySkuMappingReportArgs>>;
+  skuNormalizationRules?: Resolver<ResolversTypes['SkuNormalizationRules'], ParentType, ContextType>;
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
   syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first'>>;
   webhookDeliveries?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType, Partial<QueryWebhookDeliveriesArgs>>;
@@ -3176,10 +3280,28 @@ export type SetSellableShelfLifeUserErrorResolvers<ContextType = GraphQLContext,
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type SetSkuNormalizationRulesPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetSkuNormalizationRulesPayload'] = ResolversParentTypes['SetSkuNormalizationRulesPayload']> = ResolversObject<{
+  changes?: Resolver<Array<ResolversTypes['SkuMappingChange']>, ParentType, ContextType>;
+  dryRun?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  rules?: Resolver<Maybe<ResolversTypes['SkuNormalizationRules']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['SetSkuNormalizationRulesUserError']>, ParentType, ContextType>;
+}>;
+
+export type SetSkuNormalizationRulesUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetSkuNormalizationRulesUserError'] = ResolversParentTypes['SetSkuNormalizationRulesUserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['SetSkuNormalizationRulesErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type ShopifyVariantCandidateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ShopifyVariantCandidate'] = ResolversParentTypes['ShopifyVariantCandidate']> = ResolversObject<{
   inventoryItemId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   sku?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   variantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type SkuAbbreviationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SkuAbbreviation'] = ResolversParentTypes['SkuAbbreviation']> = ResolversObject<{
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type SkuMappingResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SkuMapping'] = ResolversParentTypes['SkuMapping']> = ResolversObject<{
@@ -3191,6 +3313,12 @@ export type SkuMappingResolvers<ContextType = GraphQLContext, ParentType extends
   tracked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   unitConversion?: Resolver<ResolversTypes['UnitConversion'], ParentType, ContextType>;
   variantExists?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type SkuMappingChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SkuMappingChange'] = ResolversParentTypes['SkuMappingChange']> = ResolversObject<{
+  after?: Resolver<ResolversTypes['SkuMappingState'], ParentType, ContextType>;
+  before?: Resolver<ResolversTypes['SkuMappingState'], ParentType, ContextType>;
+  erpSku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type SkuMappingCountsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SkuMappingCounts'] = ResolversParentTypes['SkuMappingCounts']> = ResolversObject<{
@@ -3208,6 +3336,19 @@ export type SkuMappingReportResolvers<ContextType = GraphQLContext, ParentType e
   unmappedLocations?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   unmappedShopifySkus?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   unmappedShopifyVariants?: Resolver<Array<ResolversTypes['UnmappedShopifyVariant']>, ParentType, ContextType>;
+}>;
+
+export type SkuMappingStateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SkuMappingState'] = ResolversParentTypes['SkuMappingState']> = ResolversObject<{
+  shopifyVariantId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SkuMappingStatus'], ParentType, ContextType>;
+}>;
+
+export type SkuNormalizationRulesResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SkuNormalizationRules'] = ResolversParentTypes['SkuNormalizationRules']> = ResolversObject<{
+  abbreviations?: Resolver<Array<ResolversTypes['SkuAbbreviation']>, ParentType, ContextType>;
+  ignoreCase?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  ignoreSeparators?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  ignoreWhitespace?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  separators?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type SyncLatencyMetricResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SyncLatencyMetric'] = ResolversParentTypes['SyncLatencyMetric']> = ResolversObject<{
@@ -3430,10 +3571,16 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   SetLocationPolicyUserError?: SetLocationPolicyUserErrorResolvers<ContextType>;
   SetSellableShelfLifePayload?: SetSellableShelfLifePayloadResolvers<ContextType>;
   SetSellableShelfLifeUserError?: SetSellableShelfLifeUserErrorResolvers<ContextType>;
+  SetSkuNormalizationRulesPayload?: SetSkuNormalizationRulesPayloadResolvers<ContextType>;
+  SetSkuNormalizationRulesUserError?: SetSkuNormalizationRulesUserErrorResolvers<ContextType>;
   ShopifyVariantCandidate?: ShopifyVariantCandidateResolvers<ContextType>;
+  SkuAbbreviation?: SkuAbbreviationResolvers<ContextType>;
   SkuMapping?: SkuMappingResolvers<ContextType>;
+  SkuMappingChange?: SkuMappingChangeResolvers<ContextType>;
   SkuMappingCounts?: SkuMappingCountsResolvers<ContextType>;
   SkuMappingReport?: SkuMappingReportResolvers<ContextType>;
+  SkuMappingState?: SkuMappingStateResolvers<ContextType>;
+  SkuNormalizationRules?: SkuNormalizationRulesResolvers<ContextType>;
   SyncLatencyMetric?: SyncLatencyMetricResolvers<ContextType>;
   SyncLatencyWindow?: SyncLatencyWindowResolvers<ContextType>;
   SyncRun?: SyncRunResolvers<ContextType>;

@@ -159,7 +159,11 @@ export function createInventoryModule(deps: ModuleDeps, options: InventoryModule
     name: 'inventory',
     services,
     createLoaders: () => createInventoryLoaders(reads, live),
-    resolvers: { ...inventoryResolvers, Mutation: { ...inventoryResolvers.Mutation, ...mappingAdminResolvers.Mutation } },
+    resolvers: {
+      ...inventoryResolvers,
+      Query: { ...inventoryResolvers.Query, ...mappingAdminResolvers.Query },
+      Mutation: { ...inventoryResolvers.Mutation, ...mappingAdminResolvers.Mutation },
+    },
     jobs: [createCatalogueRefreshJob(mapping, { autoMapLocations: options.autoMapLocations ?? true }), createExpiryJob(atp)],
     async start() {
       if (started) return;

@@ -105,6 +105,11 @@ export interface MappingService {
   getNormalizationRules(): Promise<NormalizationRules>;
   /** Stores the rules and re-runs matching. */
   setNormalizationRules(rules: NormalizationRules): Promise<MatchingSummary>;
+  /**
+   * Stores the rules, re-runs matching and says which ERP SKUs changed mapping; with `dryRun`
+   * the same work runs in a transaction that is rolled back, so nothing is written.
+   */
+  changeNormalizationRules(rules: NormalizationRules, options?: { dryRun?: boolean }): Promise<NormalizationRulesChange>;
 
   /** The lists may be cut at `limit` entries each (`counts` gives the full sizes). */
   getMappingReport(options?: { limit?: number }): Promise<SkuMappingReport>;
@@ -541,6 +546,34 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
       return rematch();
     },
 
+    async changeNormalizationRules(rules, options = {}) {
+      const checked = checkNormalizationRules(rules);
+      const at = now();
+      const run = async (tx: MappingRepositories): Promise<NormalizationRulesChange> => {
+        await tx.skus.lockMappings();
+        const before = await mappingStates(tx);
+        await tx.rules.setNormalizationRules(checked, at);
+        const summary = await rematchIn(tx, at);
+        const changes = diffMappingStates(before, await mappingStates(tx));
+        return { rules: (await tx.rules.getNormalizationRules()) ?? checked, summary, changes };
+      };
+      if (options.dryRun) {
+        try {
+          await db.transaction(async (tx) => {
+            throw new DryRunRollback(await run(repositoriesOf(tx, shop)));
+          });
+        } catch (error) {
+          if (error instanceof DryRunRollback) return error.result;
+          throw error;
+        }
+        throw new Error('the dry run transaction was not rolled back');
+      }
+      const result = await db.transaction((tx) => run(repositoriesOf(tx, shop)));
+      if (result.summary.newlyMapped.length > 0 || result.changes.length > 0) mappingChanged();
+      log.info({ changes: result.changes.length }, 'SKU normalization rules changed');
+      return result;
+    },
+
     async getMappingReport(options = {}) {
       const limit = options.limit ?? Number.POSITIVE_INFINITY;
       const [mapped, unmappedErpSkus, unmappedShopifyVariants, ambiguous, locations] = [
@@ -597,6 +630,52 @@ export function createMappingService(deps: MappingServiceDeps): MappingService {
     listLocations: () => repository.locations.listLocationViews(),
     listLocationMappings: () => repository.locations.listLocationMappings(),
   };
+}
+
+/** An ERP SKU's mapping as the operator sees it: mapped (to a variant), ambiguous or unmapped. */
+export interface SkuMappingState {
+  readonly status: 'MAPPED' | 'AMBIGUOUS' | 'UNMAPPED';
+  readonly shopifyVariantId: string | null;
+}
+
+export interface SkuMappingChange {
+  readonly erpSku: string;
+  readonly before: SkuMappingState;
+  readonly after: SkuMappingState;
+}
+
+export interface NormalizationRulesChange {
+  readonly rules: NormalizationRules;
+  readonly summary: MatchingSummary;
+  /** ERP SKUs whose state or variant differs after the change, by SKU. */
+  readonly changes: readonly SkuMappingChange[];
+}
+
+const UNMAPPED_STATE: SkuMappingState = { status: 'UNMAPPED', shopifyVariantId: null };
+
+async function mappingStates(tx: MappingRepositories): Promise<Map<string, SkuMappingState>> {
+  const states = new Map<string, SkuMappingState>();
+  for (const conflict of await tx.skus.listConflicts()) states.set(conflict.erpSku, { status: 'AMBIGUOUS', shopifyVariantId: null });
+  for (const mapping of await tx.skus.listSkuMappings()) states.set(mapping.erpSku, { status: 'MAPPED', shopifyVariantId: mapping.shopifyVariantId });
+  return states;
+}
+
+function diffMappingStates(before: Map<string, SkuMappingState>, after: Map<string, SkuMappingState>): SkuMappingChange[] {
+  const skus = [...new Set([...before.keys(), ...after.keys()])].sort();
+  const changes: SkuMappingChange[] = [];
+  for (const erpSku of skus) {
+    const was = before.get(erpSku) ?? UNMAPPED_STATE;
+    const is = after.get(erpSku) ?? UNMAPPED_STATE;
+    if (was.status !== is.status || was.shopifyVariantId !== is.shopifyVariantId) changes.push({ erpSku, before: was, after: is });
+  }
+  return changes;
+}
+
+/** Thrown inside a dry run's transaction to roll it back, carrying what the run computed. */
+class DryRunRollback extends Error {
+  constructor(readonly result: NormalizationRulesChange) {
+    super('dry run rolled back');
+  }
 }
 
 function checkNormalizationRules(rules: NormalizationRules): NormalizationRules {

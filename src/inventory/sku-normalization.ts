@@ -118,3 +118,39 @@ export function createSkuNormalizer(rules: NormalizationRules): (sku: string) =>
     return key + suffix;
   };
 }
+
+export interface AbbreviationProblem {
+  readonly index: number;
+  readonly side: 'from' | 'to';
+  readonly code: 'BLANK_TERM' | 'DUPLICATE_TERM';
+  readonly message: string;
+}
+
+/**
+ * Checks an operator's list of abbreviation pairs: no blank term, and no term (compared trimmed,
+ * ignoring case) in two places, since a term meaning two things would make matching depend on order.
+ * On success gives the pairs trimmed, as the rules store them.
+ */
+export function checkAbbreviations(
+  pairs: ReadonlyArray<{ readonly from: string; readonly to: string }>,
+): { ok: true; abbreviations: Record<string, string> } | { ok: false; problems: AbbreviationProblem[] } {
+  const problems: AbbreviationProblem[] = [];
+  const seen = new Map<string, string>();
+  pairs.forEach((pair, index) => {
+    for (const side of ['from', 'to'] as const) {
+      const term = pair[side].trim();
+      if (term === '') {
+        problems.push({ index, side, code: 'BLANK_TERM', message: `abbreviation ${index + 1}: ${side} is blank` });
+        continue;
+      }
+      const key = term.toUpperCase();
+      // A pair spelling one word twice (`RED` = `red`) is harmless; only other pairs clash.
+      if (side === 'to' && key === pair.from.trim().toUpperCase()) continue;
+      const earlier = seen.get(key);
+      if (earlier !== undefined) problems.push({ index, side, code: 'DUPLICATE_TERM', message: `abbreviation ${index + 1}: ${term} is already used (${earlier})` });
+      else seen.set(key, `abbreviation ${index + 1} ${side}`);
+    }
+  });
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, abbreviations: Object.fromEntries(pairs.map((pair) => [pair.from.trim(), pair.to.trim()])) };
+}
