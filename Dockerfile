@@ -14,6 +14,9 @@ COPY schema ./schema
 COPY drizzle ./drizzle
 COPY vendor ./vendor
 RUN npm run build
+# The operations console (/console): a static single-page app built by Vite (a dev dependency).
+COPY console ./console
+RUN npm run build:console
 RUN npm prune --omit=dev --no-audit --no-fund
 
 # --- run: the compiled service, its migrations, its schema, as a non-root user ----------------
@@ -29,6 +32,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/schema ./schema
 COPY --from=build /app/drizzle ./drizzle
 COPY --from=build /app/vendor ./vendor
+COPY --from=build /app/console/dist ./console/dist
 RUN mkdir -p /var/lib/stockbridge && chown node:node /var/lib/stockbridge
 USER node
 EXPOSE 4000

@@ -26,6 +26,7 @@ while IFS= read -r line; do
       set -- ${line#COPY --from=build }
       src=${1#/app/}; dest=${2#./}
       log "run: copy $src"
+      mkdir -p "$RUN/$(dirname "$dest")"
       cp -a "$BUILD/$src" "$RUN/$dest" ;;
     COPY*)
       [ "$stage" = build ] || continue
@@ -49,6 +50,7 @@ while IFS= read -r line; do
 done < <(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$ROOT/Dockerfile")
 
 [ -f "$RUN/dist/main.js" ] || { log "the build left no dist/main.js"; exit 1; }
+[ -f "$RUN/console/dist/index.html" ] || { log "the build left no console (console/dist/index.html)"; exit 1; }
 if find "$RUN/node_modules" -maxdepth 2 -name typescript -type d | grep -q .; then
   log "development dependencies survived the prune (typescript is in the image)"; exit 1
 fi
@@ -70,6 +72,9 @@ for _ in $(seq 1 120); do
   # HEALTHCHECK CMD in shell form: Docker runs it with /bin/sh -c, and so do we.
   if (cd "$RUN" && PORT=$PORT sh -c "$health"); then
     log "health check passed"
+    node -e "fetch('http://127.0.0.1:$PORT/console/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" \
+      || { log "the image serves no console at /console/"; exit 1; }
+    log "the console is served at /console/"
     kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
     exit 0
   fi
