@@ -13,9 +13,10 @@ import { switchesCommand } from './cli/switches.command.js';
 import { alertsCommand } from './cli/alerts.command.js';
 import { mappingCommand } from './cli/mapping.command.js';
 import { jobsCommand } from './cli/jobs.command.js';
+import { ordersCommand } from './cli/orders.command.js';
 
 /** `npm run cli -- <command>` (or `stockbridge <command>` once built): the operator CLI. Reads process.env only here. */
-const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand, doctorCommand, switchesCommand, alertsCommand, mappingCommand, jobsCommand, rotateEncryptionKeyCommand];
+const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand, doctorCommand, switchesCommand, alertsCommand, mappingCommand, jobsCommand, ordersCommand, rotateEncryptionKeyCommand];
 
 /** After the first Ctrl-C, how long a command may take to stop by itself before the process exits anyway. */
 const STOP_GRACE_MS = 10_000;

@@ -145,8 +145,9 @@ const receivedAtKey = sql<string>`to_char(${shopifyOrders.receivedAt} at time zo
 
 const REPLAYABLE = sql`(${shopifyOrders.status} = 'FAILED' or (${shopifyOrders.status} = 'RECEIVED' and ${shopifyOrders.lastErrorCode} is not null))`;
 
-function listConditions(shop: string, filter: OrderFilter): SQL[] {
-  const conditions: SQL[] = [eq(shopifyOrders.shop, shop)];
+/** `shop` null: every shop's orders (the operator CLI, which may not know the demo's shop). */
+function listConditions(shop: string | null, filter: OrderFilter): SQL[] {
+  const conditions: SQL[] = shop === null ? [] : [eq(shopifyOrders.shop, shop)];
   if (filter.status) conditions.push(eq(shopifyOrders.status, filter.status));
   if (filter.needsAttention === true) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) > 0`);
   if (filter.needsAttention === false) conditions.push(sql`jsonb_array_length(${shopifyOrders.flags}) = 0`);
@@ -253,15 +254,15 @@ export interface OrderRepository {
   dueWaitingForMapping(shop: string): Promise<number>;
 
   /** Newest first (`received_at`, then id, both descending); up to `first` orders after the cursor. */
-  list(shop: string, filter: OrderFilter, page: { first: number; after: OrderCursor | null }): Promise<ListedOrder[]>;
+  list(shop: string | null, filter: OrderFilter, page: { first: number; after: OrderCursor | null }): Promise<ListedOrder[]>;
   /** How many orders match `filter` (one indexed count). */
-  count(shop: string, filter: OrderFilter): Promise<number>;
+  count(shop: string | null, filter: OrderFilter): Promise<number>;
   /**
    * Queues a replay of up to `limit` orders matching `filter` that a replay can help and no live
    * claim holds (newest first): a FAILED one back to RECEIVED to be mapped again, attempts and
    * error cleared, due now, so whichever instance's worker claims it next runs it. Returns them.
    */
-  queueReplay(shop: string, filter: OrderFilter, limit: number): Promise<OrderRecord[]>;
+  queueReplay(shop: string | null, filter: OrderFilter, limit: number): Promise<OrderRecord[]>;
   /** SUBMITTED orders the ERP has not fully allocated, least recently checked first. */
   awaitingAllocation(shop: string, limit: number): Promise<OrderRecord[]>;
 

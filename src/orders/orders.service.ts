@@ -84,7 +84,8 @@ export const REPLAY_ORDERS_DEFAULT_LIMIT = 100;
 export const REPLAY_ORDERS_MAX_LIMIT = 500;
 
 export interface ReplayOrdersOptions {
-  readonly shop: string;
+  /** Null: orders of every shop the database holds. */
+  readonly shop: string | null;
   readonly orders: OrderRepository;
   /** The go-live switch ORDERS_TO_ERP: off, a replay (not a dry run) is refused. */
   readonly ordersToErp?: (() => Promise<'on' | 'off'>) | undefined;
@@ -109,7 +110,8 @@ export async function replayOrdersByFilter(options: ReplayOrdersOptions, input: 
   if (!Number.isInteger(limit) || limit < 1 || limit > REPLAY_ORDERS_MAX_LIMIT) {
     return refuse('LIMIT_TOO_LARGE', ['input', 'limit'], `limit must be a whole number from 1 to ${REPLAY_ORDERS_MAX_LIMIT}`);
   }
-  const ids = input.ids ? [...new Set(input.ids.map((id) => id.trim()))] : null;
+  // An empty list names no order: no ids filter (the CLI passes one when no --id is given).
+  const ids = input.ids?.length ? [...new Set(input.ids.map((id) => id.trim()))] : null;
   if (!ids?.length && !input.status && !input.errorCode && !input.receivedAfter && !input.receivedBefore) {
     // Replaying every order of the shop is never what an operator means.
     return refuse('NO_FILTER', ['input'], 'give at least one filter: ids, status, errorCode, receivedAfter or receivedBefore');

@@ -1,0 +1,97 @@
+import { userInfo } from 'node:os';
+import { openDatabase } from '../db/database.js';
+import { composeModuleDeps } from '../gateway.js';
+import { createLogger } from '../logger.js';
+import { createOperatorActions } from '../operator-actions/operator-actions.js';
+import { createOrderRepository } from '../orders/order.repository.js';
+import type { OrderStatus } from '../orders/order.models.js';
+import { REPLAY_ORDERS_MAX_LIMIT, replayOrdersByFilter } from '../orders/orders.service.js';
+import { loadCliConfig } from './cli-database.js';
+import { booleanOption, defineCommand, listOption, stringOption, UsageError } from './command.js';
+
+const STATUSES: readonly OrderStatus[] = ['RECEIVED', 'SUBMITTED', 'FAILED', 'CANCELLED', 'IN_DOUBT'];
+
+function timeOption(value: string | undefined, name: string): Date | null {
+  if (value === undefined) return null;
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) throw new UsageError(`--${name} must be an ISO 8601 time, got ${value}`);
+  return time;
+}
+
+/**
+ * `orders replay`: the replay by filter of the GraphQL `replayOrders`, on the shared database
+ * directly: the matched FAILED and waiting orders are marked due, and the running gateway's
+ * worker (any instance) takes them. Each queued order is recorded as a `replayOrder` operator
+ * action by `cli:<user>`; `--dry-run` only reports what matches.
+ */
+export const ordersCommand = defineCommand({
+  name: 'orders',
+  usage: 'orders replay [--id ID]... [--status S] [--error-code C] [--received-after T] [--received-before T] [--limit N] [--dry-run] [--json]',
+  summary: 'replay the FAILED and waiting orders a filter matches (queued for the running gateway\'s worker), or report them with --dry-run',
+  description: `replay marks the matched FAILED orders (back to RECEIVED) and waiting ones due now; the worker of a
+running gateway sends them. Other matched orders are counted, never touched. At least one filter is
+needed. Exit 1 when the replay was refused (no filter, orders to the ERP switched off). With the
+embedded database (PGlite) stop the gateway first: it holds the data directory's lock.`,
+  actions: ['replay'],
+  options: {
+    id: { type: 'string', multiple: true, valueName: 'ID', description: 'a gateway order id' },
+    status: { type: 'string', valueName: 'S', description: `order status (${STATUSES.join(', ')})` },
+    'error-code': { type: 'string', valueName: 'C', description: "the order's last error code, e.g. ERP_UNAVAILABLE" },
+    'received-after': { type: 'string', valueName: 'T', description: 'received at or after this ISO 8601 time' },
+    'received-before': { type: 'string', valueName: 'T', description: 'received before this ISO 8601 time' },
+    limit: { type: 'string', valueName: 'N', description: `at most this many orders (default 100, at most ${REPLAY_ORDERS_MAX_LIMIT})` },
+    'dry-run': { type: 'boolean', description: 'report what matches; change and record nothing' },
+    json: { type: 'boolean', description: 'print the answer as JSON' },
+  },
+  async run(args, io) {
+    const status = stringOption(args, 'status');
+    if (status !== undefined && !STATUSES.includes(status as OrderStatus)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+    const limitText = stringOption(args, 'limit');
+    const limit = limitText === undefined ? null : Number(limitText);
+    if (limit !== null && !Number.isInteger(limit)) throw new UsageError('--limit must be a whole number');
+    const input = {
+      ids: listOption(args, 'id'),
+      status: (status as OrderStatus | undefined) ?? null,
+      errorCode: stringOption(args, 'error-code') ?? null,
+      receivedAfter: timeOption(stringOption(args, 'received-after'), 'received-after'),
+      receivedBefore: timeOption(stringOption(args, 'received-before'), 'received-before'),
+      dryRun: booleanOption(args, 'dry-run'),
+      limit,
+    };
+    const json = booleanOption(args, 'json');
+    const config = loadCliConfig(io);
+    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, io.stderr);
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    try {
+      await database.migrate();
+      const composed = await composeModuleDeps(config, log, database);
+      try {
+        const { deps } = composed;
+        const result = await replayOrdersByFilter(
+          // The configured store's orders; the demo's (whose shop the CLI does not know) all of them.
+          { shop: config.shopify.shop && !config.demo ? config.shopify.shop : null, orders: createOrderRepository(database.db), ordersToErp: deps.switches ? () => deps.switches!.ordersToErp() : undefined },
+          input,
+        );
+        const actor = `cli:${userInfo().username}`;
+        await createOperatorActions(database.db).recordMany(
+          result.queued.map((order) => ({ action: 'replayOrder', actor, target: order.id, details: { shopifyOrderId: order.shopifyOrderId, status: order.status, byFilter: true } })),
+        );
+        const matched = result.matched.edges.map((edge) => edge.node);
+        const refused = result.userErrors.some((error) => error.code === 'NO_FILTER' || error.code === 'LIMIT_TOO_LARGE' || error.code === 'ORDERS_TO_ERP_OFF');
+        if (json) {
+          const brief = (order: (typeof matched)[number]) => ({ id: order.id, name: order.name, status: order.status, lastErrorCode: order.lastErrorCode, receivedAt: order.receivedAt });
+          io.stdout.write(`${JSON.stringify({ dryRun: result.dryRun, matchedCount: result.matchedCount, replayableCount: result.replayableCount, matched: matched.map(brief), queued: result.queued.map(brief), userErrors: result.userErrors }, null, 2)}\n`);
+        } else {
+          for (const order of matched) io.stdout.write(`${order.id}  ${order.name}  ${order.status.padEnd(9)}  ${order.lastErrorCode ?? '-'}\n`);
+          for (const error of result.userErrors) io.stderr.write(`${error.code}: ${error.message}\n`);
+          io.stdout.write(`${result.matchedCount} matched, ${result.replayableCount} replayable, ${result.dryRun ? 'dry run: nothing queued' : `${result.queued.length} queued`}\n`);
+        }
+        return refused ? 1 : 0;
+      } finally {
+        await composed.close();
+      }
+    } finally {
+      await database.close();
+    }
+  },
+});
