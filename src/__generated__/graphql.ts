@@ -182,7 +182,6 @@ export type DriftAction =
   /** INVENTORY_PUSH is shadow or off: recorded, not corrected. */
   | 'SHADOW';
 
-/** One drift found: the level's value before and after, and what Stockbridge would set. */
 export type DriftEvent = {
   __typename?: 'DriftEvent';
   action: DriftAction;
@@ -201,6 +200,21 @@ export type DriftEvent = {
   /** ERP SKU. */
   sku: Scalars['String']['output'];
   source: DriftSource;
+};
+
+export type DriftEventConnection = {
+  __typename?: 'DriftEventConnection';
+  edges: Array<DriftEventEdge>;
+  pageInfo: PageInfo;
+  /** Not counted (the history is append-only and large); always null. */
+  totalCount?: Maybe<Scalars['Int']['output']>;
+};
+
+/** One drift found: the level's value before and after, and what Stockbridge would set. */
+export type DriftEventEdge = {
+  __typename?: 'DriftEventEdge';
+  cursor: Scalars['String']['output'];
+  node: DriftEvent;
 };
 
 /** Where a drift (a Shopify level other than Stockbridge set or computed it) was found. */
@@ -329,16 +343,22 @@ export type FulfilmentStatus =
  */
 export type Health = {
   __typename?: 'Health';
-  /** Failed item pushes and orders over attempts, with its threshold and status. */
-  errorRate: ErrorRateMetric;
+  /** Failed item pushes and orders over attempts in the last hour (0 to 1); `errorRateMetric` has its threshold, status and windows. */
+  errorRate: Scalars['Float']['output'];
+  /** The error rate with its threshold (HEALTH_ERROR_RATE), status and windows. */
+  errorRateMetric: ErrorRateMetric;
   /** The push as it runs now (OFF while the Shopify app is uninstalled). */
   inventoryPush: InventoryPushMode;
-  /** Manual interventions per week, with their threshold and status. */
-  manualInterventions: ManualInterventionsMetric;
+  /** Manual interventions in the last week; `manualInterventionsMetric` has the threshold and status. */
+  manualInterventions: Scalars['Int']['output'];
+  /** Manual interventions with their threshold (HEALTH_MANUAL_INTERVENTIONS_PER_WEEK) and status. */
+  manualInterventionsMetric: ManualInterventionsMetric;
   /** Order submission as it runs now (OFF while the Shopify app is uninstalled). */
   ordersToErp: OrdersToErpMode;
-  /** Oversell incidents, with their threshold and status. */
-  oversellIncidents: OversellIncidentsMetric;
+  /** Oversell incidents in the last day; `oversellIncidentsMetric` has the threshold, status and windows. */
+  oversellIncidents: Scalars['Int']['output'];
+  /** Oversell incidents with their threshold (HEALTH_OVERSELL_INCIDENTS), status and windows. */
+  oversellIncidentsMetric: OversellIncidentsMetric;
   /** False after app/uninstalled, until the app is installed again. */
   shopInstalled: Scalars['Boolean']['output'];
   /** Sync latency p50/p99 (seconds) with its threshold and status. */
@@ -1169,10 +1189,10 @@ export type Query = {
   apiKeys: Array<ApiKey>;
   /**
    * Drift found, newest first: merchants' edits noticed through `inventory_levels/update` and what
-   * full reconciles read. At most `first` (default 50, at most 500); `before` is an `id` from a
-   * previous answer (the next older ones). Kept 30 days.
+   * full reconciles read. Paged like every connection (default 50, at most 250; `after` an
+   * `endCursor`). Kept 30 days.
    */
-  driftHistory: Array<DriftEvent>;
+  driftHistory: DriftEventConnection;
   /** The gateway's health and go-live switches. */
   health: Health;
   /**
@@ -1186,7 +1206,7 @@ export type Query = {
   inventoryDriftConnection: InventoryDriftConnection;
   /** Runs of one job (or of all), newest first: the shared connection. */
   jobRuns: JobRunConnection;
-  /** Every job the scheduler runs, with its last run and its next; the same on every instance. */
+  /** Every job the scheduler runs, with its last run and its next; the same on every instance. At most `first` (default 100, at most 1,000; RESULT_TOO_LARGE beyond). */
   jobs: Array<ScheduledJob>;
   /**
    * ERP locations with their Shopify location, in code order: at most `first` (default 100, at
@@ -1253,7 +1273,7 @@ export type QueryApiKeysArgs = {
 
 
 export type QueryDriftHistoryArgs = {
-  before?: InputMaybe<Scalars['ID']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   location?: InputMaybe<Scalars['String']['input']>;
   sku?: InputMaybe<Scalars['String']['input']>;
@@ -1280,6 +1300,11 @@ export type QueryJobRunsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   job?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryJobsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1502,7 +1527,7 @@ export type ReservationEvent = {
   toStatus: ReservationStatus;
 };
 
-/** Why a reservation event was recorded. */
+/** Why a reservation's event was recorded (the wire values the String field had). */
 export type ReservationEventReason =
   /** Committed by the caller (every line still ACTIVE). */
   | 'COMMITTED'
@@ -2336,6 +2361,8 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DriftAction: DriftAction;
   DriftEvent: ResolverTypeWrapper<DriftEvent>;
+  DriftEventConnection: ResolverTypeWrapper<DriftEventConnection>;
+  DriftEventEdge: ResolverTypeWrapper<DriftEventEdge>;
   DriftSource: DriftSource;
   ErrorRateMetric: ResolverTypeWrapper<ErrorRateMetric>;
   ErrorRateWindow: ResolverTypeWrapper<ErrorRateWindow>;
@@ -2503,6 +2530,8 @@ export type ResolversParentTypes = ResolversObject<{
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DriftEvent: DriftEvent;
+  DriftEventConnection: DriftEventConnection;
+  DriftEventEdge: DriftEventEdge;
   ErrorRateMetric: ErrorRateMetric;
   ErrorRateWindow: ErrorRateWindow;
   ErrorResult: ResolversInterfaceTypes<ResolversParentTypes>['ErrorResult'];
@@ -2737,6 +2766,17 @@ export type DriftEventResolvers<ContextType = GraphQLContext, ParentType extends
   source?: Resolver<ResolversTypes['DriftSource'], ParentType, ContextType>;
 }>;
 
+export type DriftEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DriftEventConnection'] = ResolversParentTypes['DriftEventConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['DriftEventEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
+export type DriftEventEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DriftEventEdge'] = ResolversParentTypes['DriftEventEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['DriftEvent'], ParentType, ContextType>;
+}>;
+
 export type ErrorRateMetricResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ErrorRateMetric'] = ResolversParentTypes['ErrorRateMetric']> = ResolversObject<{
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   failures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2793,11 +2833,14 @@ export type FulfilmentLineResolvers<ContextType = GraphQLContext, ParentType ext
 }>;
 
 export type HealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = ResolversObject<{
-  errorRate?: Resolver<ResolversTypes['ErrorRateMetric'], ParentType, ContextType>;
+  errorRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  errorRateMetric?: Resolver<ResolversTypes['ErrorRateMetric'], ParentType, ContextType>;
   inventoryPush?: Resolver<ResolversTypes['InventoryPushMode'], ParentType, ContextType>;
-  manualInterventions?: Resolver<ResolversTypes['ManualInterventionsMetric'], ParentType, ContextType>;
+  manualInterventions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  manualInterventionsMetric?: Resolver<ResolversTypes['ManualInterventionsMetric'], ParentType, ContextType>;
   ordersToErp?: Resolver<ResolversTypes['OrdersToErpMode'], ParentType, ContextType>;
-  oversellIncidents?: Resolver<ResolversTypes['OversellIncidentsMetric'], ParentType, ContextType>;
+  oversellIncidents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  oversellIncidentsMetric?: Resolver<ResolversTypes['OversellIncidentsMetric'], ParentType, ContextType>;
   shopInstalled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   syncLatencySeconds?: Resolver<ResolversTypes['SyncLatencyMetric'], ParentType, ContextType>;
 }>;
@@ -3098,12 +3141,12 @@ export type ProductShopifyResolvers<ContextType = GraphQLContext, ParentType ext
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   alerts?: Resolver<ResolversTypes['AlertConnection'], ParentType, ContextType, Partial<QueryAlertsArgs>>;
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, Partial<QueryApiKeysArgs>>;
-  driftHistory?: Resolver<Array<ResolversTypes['DriftEvent']>, ParentType, ContextType, RequireFields<QueryDriftHistoryArgs, 'first'>>;
+  driftHistory?: Resolver<ResolversTypes['DriftEventConnection'], ParentType, ContextType, Partial<QueryDriftHistoryArgs>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   inventoryDrift?: Resolver<Array<ResolversTypes['InventoryDrift']>, ParentType, ContextType, Partial<QueryInventoryDriftArgs>>;
   inventoryDriftConnection?: Resolver<ResolversTypes['InventoryDriftConnection'], ParentType, ContextType, Partial<QueryInventoryDriftConnectionArgs>>;
   jobRuns?: Resolver<ResolversTypes['JobRunConnection'], ParentType, ContextType, Partial<QueryJobRunsArgs>>;
-  jobs?: Resolver<Array<ResolversTypes['ScheduledJob']>, ParentType, ContextType>;
+  jobs?: Resolver<Array<ResolversTypes['ScheduledJob']>, ParentType, ContextType, Partial<QueryJobsArgs>>;
   locations?: Resolver<Array<ResolversTypes['Location']>, ParentType, ContextType, Partial<QueryLocationsArgs>>;
   lots?: Resolver<Array<ResolversTypes['Lot']>, ParentType, ContextType, Partial<QueryLotsArgs>>;
   lotsConnection?: Resolver<ResolversTypes['LotConnection'], ParentType, ContextType, Partial<QueryLotsConnectionArgs>>;
@@ -3509,6 +3552,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DriftEvent?: DriftEventResolvers<ContextType>;
+  DriftEventConnection?: DriftEventConnectionResolvers<ContextType>;
+  DriftEventEdge?: DriftEventEdgeResolvers<ContextType>;
   ErrorRateMetric?: ErrorRateMetricResolvers<ContextType>;
   ErrorRateWindow?: ErrorRateWindowResolvers<ContextType>;
   ErrorResult?: ErrorResultResolvers<ContextType>;

@@ -8,9 +8,14 @@ const ALERTS = 'alerts';
 export const healthResolvers: Resolvers = {
   Health: {
     syncLatencySeconds: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).syncLatencySeconds,
-    errorRate: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).errorRate,
-    oversellIncidents: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).oversellIncidents,
-    manualInterventions: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).manualInterventions,
+    // The public contract's scalars (the headline value over each metric's own window) ...
+    errorRate: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).errorRate.rate,
+    oversellIncidents: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).oversellIncidents.count,
+    manualInterventions: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).manualInterventions.count,
+    // ... and each with its threshold, status and windows.
+    errorRateMetric: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).errorRate,
+    oversellIncidentsMetric: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).oversellIncidents,
+    manualInterventionsMetric: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).manualInterventions,
   },
   Alert: {
     id: (alert) => String(alert.id),

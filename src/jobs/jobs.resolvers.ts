@@ -1,4 +1,5 @@
 import type { Resolvers } from '../__generated__/graphql.js';
+import { listBound, withinBound } from '../shared/list-bounds.js';
 import { pageSize } from '../shared/pagination.js';
 import type { JobRunView } from './jobs.repository.js';
 
@@ -19,8 +20,8 @@ function toJobRun(run: JobRunView) {
 /** `jobs`, `jobRuns` and `runJobNow`: delegate to the jobs service and map its views. */
 export const jobsResolvers: Resolvers = {
   Query: {
-    jobs: async (_parent, _args, { services }) =>
-      (await services.jobs.listJobs()).map((job) => ({
+    jobs: async (_parent, { first }, { services }) =>
+      withinBound(await services.jobs.listJobs(), listBound(first), 'jobs', 'pass a larger first').map((job) => ({
         name: job.name,
         intervalSeconds: job.intervalMs / 1000,
         timeoutSeconds: job.timeoutMs / 1000,

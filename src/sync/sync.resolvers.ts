@@ -1,6 +1,5 @@
 import type { Resolvers } from '../__generated__/graphql.js';
-import { ValidationError } from '../shared/errors.js';
-import { selectsTotalCount } from '../shared/pagination.js';
+import { decodeCursor, invalidCursor, pageSize, selectsTotalCount, toConnection } from '../shared/pagination.js';
 
 const listOf = (value: unknown): string[] | null => (Array.isArray(value) ? value.map(String) : null);
 
@@ -24,14 +23,23 @@ export const syncResolvers: Resolvers = {
     detectedAt: async (drift, _args, { loaders }) => (await loaders.sync.latestDrift.load(drift))?.detectedAt ?? null,
   },
   Query: {
-    driftHistory: async (_parent, { sku, location, source, first, before }, { services }) => {
-      const beforeId = before ? Number(before) : null;
-      if (beforeId !== null && !Number.isSafeInteger(beforeId)) throw new ValidationError('before is not an id from driftHistory', { code: 'INVALID_CURSOR' });
-      // One rule for lists (src/shared/pagination.ts): beyond the documented maximum an error, never a silent cap.
-      const size = first ?? 50;
-      if (!Number.isInteger(size) || size < 1 || size > 500) throw new ValidationError('first must be a whole number from 1 to 500', { field: 'first', first: size, max: 500 });
-      const events = await services.sync.listDrift({ sku, location, source }, size, beforeId);
-      return events.map((event) => ({ ...event, id: String(event.id), shopifyInventoryItemId: event.inventoryItemId }));
+    driftHistory: async (_parent, { sku, location, source, first, after }, { services }) => {
+      // The shared pagination: newest first, keyed by the event's id (unique, increasing).
+      const size = pageSize(first);
+      let beforeId: number | null = null;
+      if (after) {
+        const [id] = decodeCursor('driftHistory', after, 1);
+        if (typeof id !== 'number' || !Number.isSafeInteger(id)) invalidCursor('driftHistory', after);
+        beforeId = id;
+      }
+      const events = size === 0 ? [] : await services.sync.listDrift({ sku, location, source }, size + 1, beforeId);
+      return toConnection('driftHistory', events, {
+        first: size,
+        after,
+        keyOf: (event) => [event.id],
+        nodeOf: (event) => ({ ...event, id: String(event.id), shopifyInventoryItemId: event.inventoryItemId }),
+        totalCount: null,
+      });
     },
     syncRun: (_parent, { id }, { services }) => services.sync.findRun(id),
     syncRuns: (_parent, { first, after }, { services }, info) => services.sync.listRuns(first, after, selectsTotalCount(info)),

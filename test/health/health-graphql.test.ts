@@ -17,20 +17,25 @@ describe('health and alerts through the gateway', () => {
     const now = new Date();
     await gateway.services.health.recordPushOutcomes([{ ok: true, changeSeenAt: new Date(now.getTime() - 200_000), confirmedAt: now }]);
     await gateway.services.health.recordOversell({ sku: 'SKU-OVER', location: 'WH', orderId: 'order-1', units: 2, source: 'ORDER_BEYOND_ATP' });
-    const { body } = await gateway.graphql<{ data: { health: Record<string, Record<string, unknown>> } }>(
+    const { body } = await gateway.graphql<{ data: { health: Record<string, Record<string, unknown>> & { errorRate: number; oversellIncidents: number; manualInterventions: number } } }>(
       admin,
       `{ health { inventoryPush ordersToErp
           syncLatencySeconds { p50 p99 samples threshold status window windows { window samples } }
-          errorRate { rate attempts failures threshold status }
-          oversellIncidents { count threshold status }
-          manualInterventions { count threshold status window } } }`,
+          errorRate oversellIncidents manualInterventions
+          errorRateMetric { rate attempts failures threshold status }
+          oversellIncidentsMetric { count threshold status }
+          manualInterventionsMetric { count threshold status window } } }`,
     );
     const health = body.data.health;
     expect(health.syncLatencySeconds).toMatchObject({ samples: 1, threshold: 120, status: 'BREACHED', window: 'LAST_HOUR' });
     expect(health.syncLatencySeconds!.p99).toBeCloseTo(200, 0);
-    expect(health.errorRate).toMatchObject({ attempts: 1, failures: 0, rate: 0, threshold: 0.001, status: 'OK' });
-    expect(health.oversellIncidents).toMatchObject({ count: 1, threshold: 0, status: 'BREACHED' });
-    expect(health.manualInterventions).toMatchObject({ threshold: 5, window: 'LAST_WEEK' });
+    // The contract's scalars, then each metric with its threshold and status.
+    expect(health.errorRate).toBe(0);
+    expect(health.oversellIncidents).toBe(1);
+    expect(health.manualInterventions).toBe((health.manualInterventionsMetric as { count: number }).count);
+    expect(health.errorRateMetric).toMatchObject({ attempts: 1, failures: 0, rate: 0, threshold: 0.001, status: 'OK' });
+    expect(health.oversellIncidentsMetric).toMatchObject({ count: 1, threshold: 0, status: 'BREACHED' });
+    expect(health.manualInterventionsMetric).toMatchObject({ threshold: 5, window: 'LAST_WEEK' });
   });
 
   it('/metrics exports the four metrics as gauges with their thresholds', async () => {

@@ -51,7 +51,10 @@ function shapeOf(type: GraphQLOutputType): { name: string; list: boolean } {
 const everyField = Object.values(schema.getTypeMap())
   .filter((type): type is GraphQLObjectType => isObjectType(type) && !type.name.startsWith('__'))
   .flatMap((type) => Object.values(type.getFields()).map((field) => ({ owner: type.name, field })));
+// A mutation payload's connection (replayOrders' `matched`) is the first page of an answer, not a
+// field a client pages through: it still has the shared shape, checked below, but no arguments.
 const connectionFields = everyField.filter(({ field }) => shapeOf(field.type).name.endsWith('Connection'));
+const pagedConnectionFields = connectionFields.filter(({ owner }) => !owner.endsWith('Payload'));
 const rootConnections = Object.values(queryType.getFields()).filter((field) => shapeOf(field.type).name.endsWith('Connection'));
 const rootLists = Object.values(queryType.getFields()).filter((field) => shapeOf(field.type).list);
 
@@ -104,8 +107,10 @@ describe('the schema walk: one connection shape, one page-size rule, bounded pla
     expect(connectionFields.length).toBeGreaterThanOrEqual(rootConnections.length);
     for (const { owner, field } of connectionFields) {
       const where = `${owner}.${field.name}`;
-      expect(String(field.args.find((arg) => arg.name === 'first')?.type), where).toBe('Int');
-      expect(String(field.args.find((arg) => arg.name === 'after')?.type), where).toBe('String');
+      if (pagedConnectionFields.some((paged) => paged.field === field)) {
+        expect(String(field.args.find((arg) => arg.name === 'first')?.type), where).toBe('Int');
+        expect(String(field.args.find((arg) => arg.name === 'after')?.type), where).toBe('String');
+      }
       const connection = schema.getType(shapeOf(field.type).name) as GraphQLObjectType;
       const fields = connection.getFields();
       expect(Object.keys(fields).sort(), where).toEqual(['edges', 'pageInfo', 'totalCount']);
@@ -202,11 +207,18 @@ describe(`paging through ${ROWS} rows written in one statement, ${PAGE} at a tim
 
   it('reservations created in one instant: each once, and totalCount counts them', async () => {
     const sku = `${TAG}RESERVED`;
+    // Each reservation with its one line, as the service writes them (a reservation is found by its lines).
     const ids = await idsOf(sql`
-      insert into reservations (shop, sku, location, quantity, reference, idempotency_key, request_hash, status, expires_at, created_by, created_at, updated_at, closed_at)
-      select ${shop}, ${sku}, 'WH', 1, ${TAG} || g, ${TAG} || g, 'paging', 'RELEASED', now(), 'paging-test', now(), now(), now()
-      from generate_series(1, ${ROWS}) g
-      returning id`);
+      with made as (
+        insert into reservations (shop, sku, location, quantity, reference, idempotency_key, request_hash, status, expires_at, created_by, created_at, updated_at, closed_at)
+        select ${shop}, ${sku}, 'WH', 1, ${TAG} || g, ${TAG} || g, 'paging', 'RELEASED', now(), 'paging-test', now(), now(), now()
+        from generate_series(1, ${ROWS}) g
+        returning id, shop, sku, location, quantity
+      ), lines as (
+        insert into reservation_lines (reservation_id, line, shop, sku, location, quantity, status, updated_at, closed_at)
+        select id, 1, shop, sku, location, quantity, 'RELEASED', now(), now() from made
+      )
+      select id from made`);
     const keys = await pageThrough('reservations', 'id', (node) => node.id, `, sku: "${sku}"`);
     expect(keys.length).toBe(ROWS);
     expectEachOnce(keys, ids);

@@ -25,6 +25,8 @@ const OPEN_STRING_FIELDS = new Set([
   'SyncRunError.code',
   'SyncRunFailure.code',
   'JobRunError.code',
+  // Alerts are raised by every domain (thresholds, oversells, failed orders and fulfilments, privacy requests).
+  'Alert.code',
   // The ErrorResult interface's code: each implementation documents its values.
   'ErrorResult.errorCode',
   'InsufficientStock.errorCode',

@@ -190,7 +190,7 @@ export type ProductInventoryQueryVariables = Exact<{
 }>;
 
 
-export type ProductInventoryQuery = { product: { sku: string, name: string, shopifySku: string | null, mappingStatus: SkuMappingStatus, availability: Array<{ onHand: number, allocated: number, safetyStock: number, wholesaleCommitted: number, reserved: number, pendingShopifyOrders: number, expiringSoon: number, availableToPromise: number, shopifyAvailable: number | null, shopifyReadAt: string | null, lastPushedQuantity: number | null, lastPushedAt: string | null, pushPending: boolean, location: { code: string, name: string, shopifyLocationName: string | null } }>, lots: Array<{ number: string, location: string, quantity: number, expiresOn: string | null }> } | null, inventoryDrift: Array<{ location: string, availableToPromise: number, shopifyAvailable: number, difference: number }>, driftHistory: Array<{ id: string, location: string, source: DriftSource, before: number | null, after: number, expected: number, action: DriftAction, detectedAt: string }> };
+export type ProductInventoryQuery = { product: { sku: string, name: string, shopifySku: string | null, mappingStatus: SkuMappingStatus, availability: Array<{ onHand: number, allocated: number, safetyStock: number, wholesaleCommitted: number, reserved: number, pendingShopifyOrders: number, expiringSoon: number, availableToPromise: number, shopifyAvailable: number | null, shopifyReadAt: string | null, lastPushedQuantity: number | null, lastPushedAt: string | null, pushPending: boolean, location: { code: string, name: string, shopifyLocationName: string | null } }>, lots: Array<{ number: string, location: string, quantity: number, expiresOn: string | null }> } | null, inventoryDrift: Array<{ location: string, availableToPromise: number, shopifyAvailable: number, difference: number }>, driftHistory: { edges: Array<{ node: { id: string, location: string, source: DriftSource, before: number | null, after: number, expected: number, action: DriftAction, detectedAt: string } }> } };
 
 export type ProductShopifyQueryVariables = Exact<{
   sku: string;
@@ -347,14 +347,18 @@ export const ProductInventoryDocument = new TypedDocumentString(`
     difference
   }
   driftHistory(sku: $sku, first: 20) {
-    id
-    location
-    source
-    before
-    after
-    expected
-    action
-    detectedAt
+    edges {
+      node {
+        id
+        location
+        source
+        before
+        after
+        expected
+        action
+        detectedAt
+      }
+    }
   }
 }
     `) as unknown as TypedDocumentString<ProductInventoryQuery, ProductInventoryQueryVariables>;

@@ -121,9 +121,9 @@ function ProductView({ sku }: { sku: string }) {
             </ul>
           )}
           <h3>History</h3>
-          {data.driftHistory.length === 0 ? <Empty>No drift recorded.</Empty> : (
+          {data.driftHistory.edges.length === 0 ? <Empty>No drift recorded.</Empty> : (
             <ul>
-              {data.driftHistory.map((event) => (
+              {data.driftHistory.edges.map(({ node: event }) => (
                 <li key={event.id}><When at={event.detectedAt} /> {event.location}: {event.source} {event.before ?? '—'} → {event.after}, expected {event.expected}, {event.action}</li>
               ))}
             </ul>
