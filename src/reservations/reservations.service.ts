@@ -1,3 +1,7 @@
+// One unit though long: every reservation command (reserve, release, commit, extend, lines,
+// expiry, ERP confirmation) validates its input with the same schemas and marks the same positions
+// for push after the same repository calls; split per command, those steps would be repeated in
+// each file. The input schemas and the metrics come first, the commands after.
 import { createHash } from 'node:crypto';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
