@@ -4,10 +4,11 @@ import { erpProducts, inventoryLevels, inventoryLots, locationMappings as locati
 import type { Lot } from '../erp/erp-connector.js';
 import { listBound, withinBound } from '../shared/list-bounds.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
-import type { AmbiguousSku, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SafetyStockRule, SellableShelfLifeRule, SkuMapping, SkuMappingReport } from './inventory.models.js';
+import type { AmbiguousSku, DriftRecord, LocationView, PositionRecord, ProductFilter, ProductView, SafetyStockRule, SellableShelfLifeRule, SkuMappingReport } from './inventory.models.js';
 import { inList } from '../db/sql-lists.js';
 import { createLocationMappingRepository } from './location-mapping.repository.js';
 import { createPushTargetsRepository } from './push-targets.repository.js';
+import { toSkuMapping } from './sku-mapping.repository.js';
 import type { MappingService } from './mapping.service.js';
 import { createPositionsRepository } from './positions.repository.js';
 import { createInventoryLotsReader, type LotPosition } from './read-model/inventory-lots.reader.js';
@@ -108,19 +109,7 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
       stockTracked: product.stockTracked,
       active: product.active,
       components: product.components,
-      mapping: m
-        ? {
-            erpSku: m.erpSku,
-            source: m.source as SkuMapping['source'],
-            shopifySku: m.shopifySku,
-            shopifyVariantId: m.shopifyVariantId,
-            shopifyInventoryItemId: m.shopifyInventoryItemId,
-            conversion: { erpUnits: m.erpUnits, shopifyUnits: m.shopifyUnits },
-            tracked: tracked ?? false,
-            variantExists: tracked !== null,
-            updatedAt: m.updatedAt,
-          }
-        : null,
+      mapping: m ? toSkuMapping({ mapping: m, tracked }) : null,
       ambiguous: conflict && !m ? { erpSku: conflict.erpSku, reason: conflict.reason as AmbiguousSku['reason'], candidates: conflict.candidates, competingErpSkus: conflict.competingErpSkus } : null,
     }));
   }

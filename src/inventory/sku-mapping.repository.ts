@@ -18,7 +18,8 @@ interface SkuMappingJoined {
   tracked: boolean | null;
 }
 
-function toSkuMapping({ mapping, tracked }: SkuMappingJoined): SkuMapping {
+/** A stored mapping joined with its variant's `tracked` (null: the variant is gone) as the API's SkuMapping. */
+export function toSkuMapping({ mapping, tracked }: SkuMappingJoined): SkuMapping {
   return {
     erpSku: mapping.erpSku,
     source: mapping.source as SkuMappingSource,
