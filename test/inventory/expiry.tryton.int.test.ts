@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TrytonRpcClient } from '../../src/erp/tryton/tryton-rpc-client.js';
 import { createLogger } from '../../src/logger.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../src/simulators/shopify/index.js';
+import { LOTS_METAFIELD_KEY, LOTS_METAFIELD_NAMESPACE, type LotsMetafieldValue } from '../../src/sync/lots-push.js';
 import { TrytonErpFixture } from '../../scripts/lib/tryton-fixture.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWithTryton, trytonCredentials, trytonEnvironment } from '../support/tryton.js';
@@ -10,7 +11,8 @@ import { describeWithTryton, trytonCredentials, trytonEnvironment } from '../sup
 /**
  * Expiry against a real Tryton (with stock_lot_sled: lots carry `expiration_date`) and the
  * Shopify simulator: a lot received with an expiry inside the sellable horizon stops counting in
- * the ATP, and Shopify's `available` drops by its units. Start Tryton with
+ * the ATP, and Shopify's `available` drops by its units; a lot received later reaches the
+ * variant's `stockbridge.lots` metafield in one delta run. Start Tryton with
  * `bash scripts/tryton.sh start` and `eval "$(bash scripts/tryton.sh env)"`; skipped otherwise.
  */
 
@@ -97,5 +99,29 @@ describeWithTryton('expiry-aware ATP with a real Tryton', () => {
 
     expect((await push(false)).body.data?.pushInventory).toMatchObject({ status: 'SUCCEEDED', itemsFailed: 0 });
     expect(simulator.state.level({ sku, location: 'WH' })?.quantities.available).toBe(10);
+  });
+
+  it('a lot received in Tryton reaches the variant’s stockbridge.lots metafield in one delta run', { timeout: 120_000 }, async () => {
+    const lotsInShopify = async () => {
+      const product = await gateway.graphql<Body<{ product: { shopifyVariantId: string } }>>(key, 'query($sku: String!) { product(sku: $sku) { shopifyVariantId } }', { sku });
+      const fields = await gateway.deps.shopify.getVariantMetafields([product.body.data!.product.shopifyVariantId], LOTS_METAFIELD_NAMESPACE);
+      const value = fields.find((field) => field.key === LOTS_METAFIELD_KEY)?.value;
+      return value ? (JSON.parse(value) as LotsMetafieldValue).lots.map((lot) => ({ number: lot.number, location: lot.location, quantity: lot.quantity, expiresOn: lot.expiresOn })) : [];
+    };
+    // The earlier pushes wrote the lots that were there (soonest expiry first).
+    expect((await lotsInShopify()).map((lot) => lot.number)).toEqual([`${sku}-SOON`, `${sku}-FRESH`]);
+
+    // The delta has run before (a running gateway's feed has a position; its first run only takes one).
+    expect(await gateway.scheduler.runNow('sync.delta')).toMatchObject({ status: 'SUCCEEDED' });
+    const fixture = new TrytonErpFixture(new TrytonRpcClient({ ...trytonCredentials!, logger: createLogger('silent') }));
+    await fixture.receiveMany('WH', [{ sku, quantity: 4, lot: { number: `${sku}-NEW`, expiresOn: daysFromToday(200) } }]);
+    // One run of the delta: Tryton's stock feed names the SKU, the ATP refresh reads its lots, the push writes them.
+    const outcome = await gateway.scheduler.runNow('sync.delta');
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await lotsInShopify()).toEqual([
+      { number: `${sku}-SOON`, location: 'WH', quantity: 6, expiresOn: daysFromToday(5) },
+      { number: `${sku}-NEW`, location: 'WH', quantity: 4, expiresOn: daysFromToday(200) },
+      { number: `${sku}-FRESH`, location: 'WH', quantity: 10, expiresOn: daysFromToday(400) },
+    ]);
   });
 });
