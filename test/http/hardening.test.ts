@@ -234,18 +234,19 @@ describe('HTTP hardening (METRICS_PORT, batching off, errors free of internals)'
     expect(answer.text).not.toContain('"data"');
   });
 
-  it('answers an ERP failure without its traceback, database or user, with a request id that leads to them in the log', async () => {
+  // Reads are answered from the read model, never by calling the ERP, so a failing ERP cannot
+  // reach a read's answer at all (how an upstream failure is answered where one can surface is
+  // tested on the formatter itself in hardening-errors.test.ts). The failing ERP's internals stay
+  // in the log, where the catalogue fill at start recorded them.
+  it('answers reads while the ERP fails, from the read model, with nothing of the ERP’s internals', async () => {
     const key = await gateway.createKey(['read']);
-    const { body } = await gateway.graphql<ErrorAnswer>(key, '{ lots(sku: "LOT-SKU-1") { number } }');
+    const { body } = await gateway.graphql<ErrorAnswer & { data?: { lots: unknown[] } }>(key, '{ lots(sku: "LOT-SKU-1") { number } }');
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.lots).toEqual([]);
     const answerText = JSON.stringify(body);
     for (const secret of ['Traceback', 'tryton_prod_secret', 'erp_admin_secret', 'psycopg2', 'SELECT', 'stock_lot', 'dispatcher.py', 'model.']) {
       expect(answerText).not.toContain(secret);
     }
-    const error = body.errors?.[0];
-    expect(error?.extensions?.code).toMatch(/^ERP_/);
-    const requestId = error?.extensions?.requestId;
-    expect(typeof requestId).toBe('string');
-    const logged = gateway.logLines().filter((line) => line.requestId === requestId || line.reqId === requestId);
-    expect(JSON.stringify(logged)).toContain('tryton_prod_secret');
+    expect(JSON.stringify(gateway.logLines())).toContain('stock_lot');
   });
 });
