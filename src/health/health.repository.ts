@@ -1,5 +1,6 @@
 import { and, count, eq, gte, lt, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
+import { timestamptz } from '../db/sql-lists.js';
 import { healthSamples, oversellIncidents } from '../db/schema/health.js';
 import { inventoryLevels } from '../db/schema/inventory-levels.js';
 
@@ -66,7 +67,7 @@ export function createHealthRepository(db: Db): HealthRepository {
             count(latency_seconds) as latency_samples,
             count(*) as attempts,
             count(*) filter (where not ok) as failures
-          from health_samples where at >= ${since}`),
+          from health_samples where at >= ${timestamptz(since)}`),
       );
       return {
         latencyP50: row?.p50 === null || row?.p50 === undefined ? null : Number(row.p50),
