@@ -5,6 +5,7 @@ import { apiKeysCommand } from './cli/api-keys.command.js';
 import type { CliCommand, CliIo } from './cli/command.js';
 import { migrateCommand } from './cli/migrate.command.js';
 import { simulateShopifyCommand } from './cli/simulate-shopify.command.js';
+import { simulateErpCommand } from './cli/simulate-erp.command.js';
 import { syncCommand } from './cli/sync.command.js';
 import { webhooksCommand } from './cli/webhooks.command.js';
 import { doctorCommand } from './cli/doctor.command.js';
@@ -16,7 +17,7 @@ import { jobsCommand } from './cli/jobs.command.js';
 import { ordersCommand } from './cli/orders.command.js';
 
 /** `npm run cli -- <command>` (or `stockbridge <command>` once built): the operator CLI. Reads process.env only here. */
-const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand, doctorCommand, switchesCommand, alertsCommand, mappingCommand, jobsCommand, ordersCommand, rotateEncryptionKeyCommand];
+const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand, simulateErpCommand, doctorCommand, switchesCommand, alertsCommand, mappingCommand, jobsCommand, ordersCommand, rotateEncryptionKeyCommand];
 
 /** After the first Ctrl-C, how long a command may take to stop by itself before the process exits anyway. */
 const STOP_GRACE_MS = 10_000;

@@ -8,6 +8,8 @@ import { DEMO_FINISH_WORDS, startDemoEnvironment, type DemoEnvironment } from '.
 import type { HttpRoute, ModuleDeps } from './domain-module.js';
 import type { ErpConnector } from './erp/erp-connector.js';
 import { TrytonErpConnector } from './erp/tryton/tryton-erp-connector.js';
+import { SimulatedErpConnector } from './erp/simulated/simulated-erp-connector.js';
+import { remoteSimulatedErpWire } from './erp/simulated/simulated-erp-remote.js';
 import { createRequestLoaders, servicesOf, type AppServices } from './http/graphql-context.js';
 import { buildResolvers } from './http/graphql-schema.js';
 import { createHttpServer, createMetricsServer } from './http/server.js';
@@ -282,6 +284,8 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   const orders = createOrdersModule(deps, {
     mapping,
     alerts,
+    // Order attempts (error rate) and orders accepted beyond the ATP (oversells).
+    health: health.services,
     pushSignal,
     publicUrl: options.publicUrl,
     registerWebhooksAtStart: options.registerWebhooksAtStart,
@@ -333,7 +337,9 @@ export async function composeModuleDeps(
     const metrics = createMetricsRegistry();
 
     // Adapters: the configured ERP and store, or the demo's simulated pair on loopback.
-    const wantsDemo = !overrides.noDemo && (config.demo || !config.shopify.shop || (config.erp.connector === 'simulated' && !overrides.erp));
+    // A simulated ERP served over HTTP (ERP_URL: `simulate-erp`, the Black Friday simulation) needs no demo.
+    const remoteSimulatedErp = usesRemoteSimulatedErp(config);
+    const wantsDemo = !overrides.noDemo && (config.demo || !config.shopify.shop || (config.erp.connector === 'simulated' && !overrides.erp && !remoteSimulatedErp));
     const demo = wantsDemo ? await startDemoEnvironment({ log: log.child({ component: 'demo' }) }) : undefined;
     if (demo) closers.push(() => demo.close());
     const erp = overrides.erp ?? createErpConnector(config, log, demo);
@@ -382,6 +388,11 @@ export async function composeModuleDeps(
   }
 }
 
+/** ERP_CONNECTOR=simulated with ERP_URL and a (loopback) store: the simulated ERP served over HTTP, not the demo's. */
+function usesRemoteSimulatedErp(config: Config): boolean {
+  return config.erp.connector === 'simulated' && config.erp.url !== undefined && config.shopify.shop !== undefined && !config.demo;
+}
+
 function createErpConnector(config: Config, log: Logger, demo: DemoEnvironment | undefined): ErpConnector {
   switch (config.erp.connector) {
     case 'tryton':
@@ -398,6 +409,9 @@ function createErpConnector(config: Config, log: Logger, demo: DemoEnvironment |
         'ERP_CONNECTOR=odoo: the Odoo connector is not part of this version (see README, "ERP connectors"); use tryton or simulated',
       );
     case 'simulated':
+      if (usesRemoteSimulatedErp(config)) {
+        return new SimulatedErpConnector(remoteSimulatedErpWire(config.erp.url!), { logger: log.child({ component: 'erp', erp: 'simulated', url: config.erp.url }) });
+      }
       if (!demo) throw new AppError('CONFIG_INVALID', 'ERP_CONNECTOR=simulated needs the demo environment');
       return demo.erpConnector;
   }

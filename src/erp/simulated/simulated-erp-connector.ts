@@ -41,7 +41,7 @@ import {
   uniqueInOrder,
 } from '../erp-inputs.js';
 import { customerKey, KeyedSerializer } from '../erp-find-or-create.js';
-import type { SimulatedErp } from './simulated-erp.js';
+import type { SimulatedErpWire } from './simulated-erp-remote.js';
 
 export interface SimulatedErpConnectorOptions {
   /** Limiter, timeout and retry settings (tests shorten the timeout and skip the backoff). */
@@ -109,7 +109,8 @@ const partySchema = z.object({ id: z.number().int(), key: z.string() });
 type SaleAnswer = z.output<typeof saleSchema>;
 
 /**
- * The connector to the in-process `SimulatedErp`. It talks to it only through its wire
+ * The connector to the simulated ERP: the in-process `SimulatedErp`, or one served over HTTP
+ * (`remoteSimulatedErpWire`, ERP_CONNECTOR=simulated with ERP_URL). It talks to it only through its wire
  * (`call`), parses every answer with zod and goes through the shared call policy, exactly as a
  * connector to a remote ERP does, so outage handling and batching are exercised for real.
  */
@@ -121,7 +122,7 @@ export class SimulatedErpConnector implements ErpConnector {
   private readonly customers = new KeyedSerializer();
 
   constructor(
-    private readonly erp: SimulatedErp,
+    private readonly erp: SimulatedErpWire,
     options: SimulatedErpConnectorOptions = {},
   ) {
     this.capabilities = {
