@@ -284,8 +284,6 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   const orders = createOrdersModule(deps, {
     mapping,
     alerts,
-    // Order attempts (error rate) and orders accepted beyond the ATP (oversells).
-    health: health.services,
     pushSignal,
     publicUrl: options.publicUrl,
     registerWebhooksAtStart: options.registerWebhooksAtStart,
