@@ -129,6 +129,8 @@ export const shopifyOrders = pgTable(
     index('shopify_orders_status_idx').on(table.shop, table.status, table.receivedAt, table.id),
     index('shopify_orders_due_idx').on(table.nextAttemptAt).where(sql`${table.nextAttemptAt} is not null`),
     index('shopify_orders_retention_idx').on(table.receivedAt).where(sql`${table.redactedAt} is null`),
+    // The drain rate of the backlog (src/orders/order-backlog.ts): orders submitted lately.
+    index('shopify_orders_submitted_idx').on(table.shop, table.submittedAt).where(sql`${table.submittedAt} is not null`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "shopify_orders_submitted_idx" ON "shopify_orders" USING btree ("shop","submitted_at") WHERE "shopify_orders"."submitted_at" is not null;
