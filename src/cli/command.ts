@@ -10,6 +10,8 @@ export interface CliIo {
   readonly stopSignal: Promise<void>;
   /** Aborted at the same moment as `stopSignal` resolves; work that takes a signal gets this one. */
   readonly signal?: AbortSignal;
+  /** How often long commands print a progress line on stderr (default 2 s); tests shorten it. */
+  readonly progressEveryMs?: number;
 }
 
 /** One option of a command, as Node's `parseArgs` takes it, plus what `--help` says of it. */
@@ -163,4 +165,76 @@ export function listOption(args: ParsedArgs, name: string): string[] {
 
 export function booleanOption(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
+}
+
+/** What a long command has done so far, for its progress lines. */
+export interface ProgressCounts {
+  /** Units of work done (the rate is computed from this). */
+  readonly done: number;
+  /** All the units there are, when known (adds "of N" and a percentage). */
+  readonly total?: number | null;
+  /** More counts for the line, e.g. `1,200 pushed, 3 failed`. */
+  readonly detail?: string;
+}
+
+export interface ProgressOptions {
+  /** What is counted, e.g. `items`, `orders`, `installations`. */
+  readonly unit: string;
+  /** Reads the counts now; called once per line (an error skips that line). */
+  readonly read: () => ProgressCounts | null | Promise<ProgressCounts | null>;
+  /** No lines at all (`--json`: stderr stays for problems only). */
+  readonly silent?: boolean;
+  /** Between lines (default `io.progressEveryMs`, else 2 s). */
+  readonly everyMs?: number;
+}
+
+export interface Progress {
+  /** Stops the lines; idempotent. */
+  stop(): void;
+}
+
+/** How often a long command prints its progress when neither it nor the io says otherwise. */
+export const PROGRESS_EVERY_MS = 2_000;
+
+const counted = new Intl.NumberFormat('en-US');
+
+/** One progress line: `  … 12,000 of 100,000 items (12%), 3,400/s; 11,990 pushed, 10 failed`. */
+export function formatProgress(counts: ProgressCounts, unit: string, elapsedMs: number): string {
+  const of = counts.total !== undefined && counts.total !== null && counts.total > 0 ? ` of ${counted.format(counts.total)}` : '';
+  const share = of ? ` (${Math.min(100, Math.floor((counts.done / counts.total!) * 100))}%)` : '';
+  const rate = elapsedMs > 0 ? counts.done / (elapsedMs / 1000) : 0;
+  const rateText = rate >= 10 ? counted.format(Math.round(rate)) : rate.toFixed(1);
+  return `  … ${counted.format(counts.done)}${of} ${unit}${share}, ${rateText}/s${counts.detail ? `; ${counts.detail}` : ''}\n`;
+}
+
+/**
+ * Periodic progress lines on stderr for a command that can run more than a few seconds: counts,
+ * and the rate since the start. Stdout keeps the result; `silent` (for `--json`) prints nothing.
+ * The timer does not hold the process open.
+ */
+export function startProgress(io: CliIo, options: ProgressOptions): Progress {
+  if (options.silent) return { stop: () => undefined };
+  const started = Date.now();
+  let stopped = false;
+  let reading = false;
+  const timer = setInterval(() => {
+    if (reading) return;
+    reading = true;
+    Promise.resolve()
+      .then(options.read)
+      .then(
+        (counts) => {
+          if (counts && !stopped) io.stderr.write(formatProgress(counts, options.unit, Date.now() - started));
+        },
+        () => undefined,
+      )
+      .finally(() => (reading = false));
+  }, options.everyMs ?? io.progressEveryMs ?? PROGRESS_EVERY_MS);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }

@@ -4,12 +4,9 @@ import { composeModuleDeps } from '../gateway.js';
 import { createInventoryModule } from '../inventory/inventory.module.js';
 import { createLogger } from '../logger.js';
 import { createSyncModule } from '../sync/sync.module.js';
-import { booleanOption, defineCommand, listOption, UsageError, type CliIo } from './command.js';
+import { booleanOption, defineCommand, listOption, startProgress, UsageError, type CliIo } from './command.js';
 
 const usage = 'sync [--full] [--sku S]... [--location L]... [--dry-run] [--json]';
-
-/** How often a running push prints its progress on stderr. */
-const PROGRESS_EVERY_MS = 2_000;
 
 /**
  * `sync`: one push to Shopify now, in this process, against the configured database, ERP and
@@ -74,20 +71,18 @@ async function runSync(io: CliIo, options: { skus: string[] | null; locations: s
       const started = await sync.services.pushInventory(input, { signal: io.signal });
       // Progress on stderr while the run goes on (a full reconcile takes minutes), from the run's
       // own record, which the run updates as it goes.
-      const progress = setInterval(() => {
-        sync.services.findRun(started.id).then(
-          (current) => {
-            if (current && current.status === 'RUNNING') {
-              io.stderr.write(`  … ${current.itemsConsidered} considered, ${current.itemsPushed} ${current.dryRun ? 'to push' : 'pushed'}, ${current.itemsFailed} failed\n`);
-            }
-          },
-          () => undefined,
-        );
-      }, PROGRESS_EVERY_MS);
+      const progress = startProgress(io, {
+        unit: 'items considered',
+        read: async () => {
+          const current = await sync.services.findRun(started.id);
+          if (!current || current.status !== 'RUNNING') return null;
+          return { done: current.itemsConsidered, detail: `${current.itemsPushed} ${current.dryRun ? 'to push' : 'pushed'}, ${current.itemsUnchanged} unchanged, ${current.itemsFailed} failed` };
+        },
+      });
       try {
         await sync.services.settle();
       } finally {
-        clearInterval(progress);
+        progress.stop();
       }
       const run = (await sync.services.findRun(started.id)) ?? started;
       if (json) {
