@@ -1232,7 +1232,11 @@ export type Query = {
   products: ProductConnection;
   /** One reservation, if it exists and the key may see it. */
   reservation?: Maybe<Reservation>;
-  /** Reservations, newest first: the key's own, or every one for a key with ADMIN. `first` is at most 250 (default 50). */
+  /**
+   * Reservations, newest first: the key's own, or every one for a key with ADMIN. `first` is at most 250 (default 50).
+   * Filters combine: `sku` and `location` match any line; `reference`, `idempotencyKey` and
+   * `createdBy` (an API key id) match exactly.
+   */
   reservations: ReservationConnection;
   /**
    * Safety stock rules, most general first: at most `first` (default 100, at most 1,000); more is a
@@ -1361,8 +1365,11 @@ export type QueryReservationArgs = {
 
 export type QueryReservationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  createdBy?: InputMaybe<Scalars['ID']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   location?: InputMaybe<Scalars['String']['input']>;
+  reference?: InputMaybe<Scalars['String']['input']>;
   sku?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<ReservationStatus>;
 };
@@ -1477,6 +1484,8 @@ export type Reservation = {
   closedAt?: Maybe<Scalars['DateTime']['output']>;
   committedAt?: Maybe<Scalars['DateTime']['output']>;
   createdAt: Scalars['DateTime']['output'];
+  /** The id of the API key that created it (ApiKey.id). */
+  createdBy: Scalars['ID']['output'];
   /** COMMITTED only: when the ERP's figures first showed the order, so the units stopped counting in `reserved`. */
   erpConfirmedAt?: Maybe<Scalars['DateTime']['output']>;
   /** When an ACTIVE reservation expires and frees its units. */
@@ -3197,6 +3206,7 @@ export type ReservationResolvers<ContextType = GraphQLContext, ParentType extend
   closedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   committedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   erpConfirmedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ReservationEvent']>, ParentType, ContextType>;

@@ -133,4 +133,9 @@ export interface ReservationFilter {
   readonly sku?: string | null | undefined;
   readonly location?: string | null | undefined;
   readonly status?: ReservationStatus | null | undefined;
+  /** Exact matches. */
+  readonly reference?: string | null | undefined;
+  readonly idempotencyKey?: string | null | undefined;
+  /** The API key id that created it. */
+  readonly createdBy?: string | null | undefined;
 }

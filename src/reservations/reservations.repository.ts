@@ -423,6 +423,9 @@ export function createReservationsRepository(db: Db, shop: string) {
           )
         : undefined,
       filter.status ? eq(reservations.status, filter.status) : undefined,
+      filter.reference ? eq(reservations.reference, filter.reference) : undefined,
+      filter.idempotencyKey ? eq(reservations.idempotencyKey, filter.idempotencyKey) : undefined,
+      filter.createdBy ? eq(reservations.createdBy, filter.createdBy) : undefined,
     );
 
   return {

@@ -70,7 +70,7 @@ export const reservationResolvers: Resolvers = {
     reservations: (_parent, args, { services, principal }, info) =>
       services.reservations.list(
         actorOf(principal),
-        { sku: args.sku, location: args.location, status: args.status },
+        { sku: args.sku, location: args.location, status: args.status, reference: args.reference, idempotencyKey: args.idempotencyKey, createdBy: args.createdBy },
         { first: args.first, after: args.after, withTotalCount: selectsTotalCount(info) },
       ),
     reservation: (_parent, { id }, { services, principal }) => services.reservations.findById(actorOf(principal), id),

@@ -85,6 +85,9 @@ const filterSchema = z.object({
   sku: z.string().max(255).nullish(),
   location: z.string().max(255).nullish(),
   status: z.enum(reservationStatuses).nullish(),
+  reference: z.string().max(255).nullish(),
+  idempotencyKey: z.string().max(255).nullish(),
+  createdBy: z.string().max(255).nullish(),
 });
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
