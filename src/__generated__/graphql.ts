@@ -689,6 +689,16 @@ export type Mutation = {
    */
   replayOrders: ReplayOrdersPayload;
   /**
+   * Replays stored webhook deliveries: FAILED ones (a body that did not parse, one that could not
+   * be applied, a refund that gave up waiting for its order) go back in the inbox as PENDING, and
+   * ones waiting after an error become due now; the inbox drain of whichever instance claims them
+   * applies them again, as on arrival. Other matched deliveries are counted and left alone. Each
+   * queued delivery is recorded as an operator action (replayWebhookDelivery); a dry run changes
+   * and records nothing.
+   * userErrors codes: NO_FILTER, LIMIT_TOO_LARGE, NOT_FOUND, NOT_REPLAYABLE.
+   */
+  replayWebhookDeliveries: ReplayWebhookDeliveriesPayload;
+  /**
    * Holds every line if the ATP covers each now, or none, decided atomically in the database
    * across instances; a refusal (InsufficientStock, NotFound) names every short line.
    * Error codes: BAD_USER_INPUT, IDEMPOTENCY_KEY_REUSED.
@@ -801,6 +811,11 @@ export type MutationReplayOrderArgs = {
 
 export type MutationReplayOrdersArgs = {
   input: ReplayOrdersInput;
+};
+
+
+export type MutationReplayWebhookDeliveriesArgs = {
+  input: ReplayWebhookDeliveriesInput;
 };
 
 
@@ -1468,6 +1483,48 @@ export type ReplayOrdersPayload = {
 export type ReplayOrdersUserError = {
   __typename?: 'ReplayOrdersUserError';
   code: ReplayOrdersErrorCode;
+  field: Array<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
+};
+
+export type ReplayWebhookDeliveriesErrorCode =
+  /** limit is not a whole number from 1 to 500. */
+  | 'LIMIT_TOO_LARGE'
+  /** An id names no stored delivery of this shop. */
+  | 'NOT_FOUND'
+  /** A delivery named by id is neither FAILED (with its body) nor waiting after an error. */
+  | 'NOT_REPLAYABLE'
+  /** Neither ids nor any filter field was given. */
+  | 'NO_FILTER';
+
+/** Which deliveries replayWebhookDeliveries replays: ids, a filter, or both (then both must match). */
+export type ReplayWebhookDeliveriesInput = {
+  /** Match and report only: nothing is queued or recorded. */
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+  filter?: InputMaybe<WebhookDeliveryFilter>;
+  /** Inbox ids, as WebhookDelivery.id shows them. */
+  ids?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** At most this many deliveries are listed and queued in one call (default 100, at most 500). */
+  limit?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type ReplayWebhookDeliveriesPayload = {
+  __typename?: 'ReplayWebhookDeliveriesPayload';
+  dryRun: Scalars['Boolean']['output'];
+  /** The first matched deliveries (up to limit), newest first. */
+  matched: WebhookDeliveryConnection;
+  /** Every delivery the ids and filter match. */
+  matchedCount: Scalars['Int']['output'];
+  /** The deliveries put back in the inbox, due now (none on a dry run): up to limit, those no drain holds right now. */
+  queued: Array<WebhookDelivery>;
+  /** Of those, the ones a replay can help: FAILED with their body, or PENDING and waiting after an error. */
+  replayableCount: Scalars['Int']['output'];
+  userErrors: Array<ReplayWebhookDeliveriesUserError>;
+};
+
+export type ReplayWebhookDeliveriesUserError = {
+  __typename?: 'ReplayWebhookDeliveriesUserError';
+  code: ReplayWebhookDeliveriesErrorCode;
   field: Array<Scalars['String']['output']>;
   message: Scalars['String']['output'];
 };
@@ -2223,6 +2280,17 @@ export type WebhookDeliveryEdge = {
   node: WebhookDelivery;
 };
 
+/** Which webhook deliveries replayWebhookDeliveries matches: every given field must match. */
+export type WebhookDeliveryFilter = {
+  /** Received at or after. */
+  receivedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Received before. */
+  receivedBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<WebhookDeliveryStatus>;
+  /** The X-Shopify-Topic, e.g. orders/create or refunds/create. */
+  topic?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type WebhookDeliveryStatus =
   /** Applied to the order. */
   | 'DONE'
@@ -2441,6 +2509,10 @@ export type ResolversTypes = ResolversObject<{
   ReplayOrdersInput: ReplayOrdersInput;
   ReplayOrdersPayload: ResolverTypeWrapper<Omit<ReplayOrdersPayload, 'matched' | 'queued'> & { matched: ResolversTypes['OrderConnection'], queued: Array<ResolversTypes['Order']> }>;
   ReplayOrdersUserError: ResolverTypeWrapper<ReplayOrdersUserError>;
+  ReplayWebhookDeliveriesErrorCode: ReplayWebhookDeliveriesErrorCode;
+  ReplayWebhookDeliveriesInput: ReplayWebhookDeliveriesInput;
+  ReplayWebhookDeliveriesPayload: ResolverTypeWrapper<Omit<ReplayWebhookDeliveriesPayload, 'matched' | 'queued'> & { matched: ResolversTypes['WebhookDeliveryConnection'], queued: Array<ResolversTypes['WebhookDelivery']> }>;
+  ReplayWebhookDeliveriesUserError: ResolverTypeWrapper<ReplayWebhookDeliveriesUserError>;
   Reservation: ResolverTypeWrapper<ReservationRecord>;
   ReservationConnection: ResolverTypeWrapper<Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversTypes['ReservationEdge']> }>;
   ReservationEdge: ResolverTypeWrapper<Omit<ReservationEdge, 'node'> & { node: ResolversTypes['Reservation'] }>;
@@ -2514,6 +2586,7 @@ export type ResolversTypes = ResolversObject<{
   WebhookDelivery: ResolverTypeWrapper<WebhookDeliveryRecord>;
   WebhookDeliveryConnection: ResolverTypeWrapper<Omit<WebhookDeliveryConnection, 'edges'> & { edges: Array<ResolversTypes['WebhookDeliveryEdge']> }>;
   WebhookDeliveryEdge: ResolverTypeWrapper<Omit<WebhookDeliveryEdge, 'node'> & { node: ResolversTypes['WebhookDelivery'] }>;
+  WebhookDeliveryFilter: WebhookDeliveryFilter;
   WebhookDeliveryStatus: WebhookDeliveryStatus;
   WebhookElsewhere: ResolverTypeWrapper<WebhookElsewhere>;
   WebhookSubscriptionHealth: ResolverTypeWrapper<WebhookHealth>;
@@ -2595,6 +2668,9 @@ export type ResolversParentTypes = ResolversObject<{
   ReplayOrdersInput: ReplayOrdersInput;
   ReplayOrdersPayload: Omit<ReplayOrdersPayload, 'matched' | 'queued'> & { matched: ResolversParentTypes['OrderConnection'], queued: Array<ResolversParentTypes['Order']> };
   ReplayOrdersUserError: ReplayOrdersUserError;
+  ReplayWebhookDeliveriesInput: ReplayWebhookDeliveriesInput;
+  ReplayWebhookDeliveriesPayload: Omit<ReplayWebhookDeliveriesPayload, 'matched' | 'queued'> & { matched: ResolversParentTypes['WebhookDeliveryConnection'], queued: Array<ResolversParentTypes['WebhookDelivery']> };
+  ReplayWebhookDeliveriesUserError: ReplayWebhookDeliveriesUserError;
   Reservation: ReservationRecord;
   ReservationConnection: Omit<ReservationConnection, 'edges'> & { edges: Array<ResolversParentTypes['ReservationEdge']> };
   ReservationEdge: Omit<ReservationEdge, 'node'> & { node: ResolversParentTypes['Reservation'] };
@@ -2650,6 +2726,7 @@ export type ResolversParentTypes = ResolversObject<{
   WebhookDelivery: WebhookDeliveryRecord;
   WebhookDeliveryConnection: Omit<WebhookDeliveryConnection, 'edges'> & { edges: Array<ResolversParentTypes['WebhookDeliveryEdge']> };
   WebhookDeliveryEdge: Omit<WebhookDeliveryEdge, 'node'> & { node: ResolversParentTypes['WebhookDelivery'] };
+  WebhookDeliveryFilter: WebhookDeliveryFilter;
   WebhookElsewhere: WebhookElsewhere;
   WebhookSubscriptionHealth: WebhookHealth;
   WebhookTopicSubscription: WebhookTopicSubscription;
@@ -2996,6 +3073,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   releaseReservationLines?: Resolver<ResolversTypes['ReleaseReservationLinesPayload'], ParentType, ContextType, RequireFields<MutationReleaseReservationLinesArgs, 'input'>>;
   replayOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationReplayOrderArgs, 'id'>>;
   replayOrders?: Resolver<ResolversTypes['ReplayOrdersPayload'], ParentType, ContextType, RequireFields<MutationReplayOrdersArgs, 'input'>>;
+  replayWebhookDeliveries?: Resolver<ResolversTypes['ReplayWebhookDeliveriesPayload'], ParentType, ContextType, RequireFields<MutationReplayWebhookDeliveriesArgs, 'input'>>;
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'input'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   runJobNow?: Resolver<ResolversTypes['RunJobNowPayload'], ParentType, ContextType, RequireFields<MutationRunJobNowArgs, 'input'>>;
@@ -3198,6 +3276,21 @@ export type ReplayOrdersPayloadResolvers<ContextType = GraphQLContext, ParentTyp
 
 export type ReplayOrdersUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReplayOrdersUserError'] = ResolversParentTypes['ReplayOrdersUserError']> = ResolversObject<{
   code?: Resolver<ResolversTypes['ReplayOrdersErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ReplayWebhookDeliveriesPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReplayWebhookDeliveriesPayload'] = ResolversParentTypes['ReplayWebhookDeliveriesPayload']> = ResolversObject<{
+  dryRun?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  matched?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType>;
+  matchedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queued?: Resolver<Array<ResolversTypes['WebhookDelivery']>, ParentType, ContextType>;
+  replayableCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['ReplayWebhookDeliveriesUserError']>, ParentType, ContextType>;
+}>;
+
+export type ReplayWebhookDeliveriesUserErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReplayWebhookDeliveriesUserError'] = ResolversParentTypes['ReplayWebhookDeliveriesUserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['ReplayWebhookDeliveriesErrorCode'], ParentType, ContextType>;
   field?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
@@ -3609,6 +3702,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ReleaseReservationLinesUserError?: ReleaseReservationLinesUserErrorResolvers<ContextType>;
   ReplayOrdersPayload?: ReplayOrdersPayloadResolvers<ContextType>;
   ReplayOrdersUserError?: ReplayOrdersUserErrorResolvers<ContextType>;
+  ReplayWebhookDeliveriesPayload?: ReplayWebhookDeliveriesPayloadResolvers<ContextType>;
+  ReplayWebhookDeliveriesUserError?: ReplayWebhookDeliveriesUserErrorResolvers<ContextType>;
   Reservation?: ReservationResolvers<ContextType>;
   ReservationConnection?: ReservationConnectionResolvers<ContextType>;
   ReservationEdge?: ReservationEdgeResolvers<ContextType>;

@@ -163,6 +163,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     subscriptions,
     webhookAddress,
     onQueued: () => worker?.wake(),
+    onDeliveriesQueued: () => worker?.wake(),
     log,
   });
   const secrets = () => [deps.webhookSecret, options.previousWebhookSecret].filter((secret): secret is string => Boolean(secret));

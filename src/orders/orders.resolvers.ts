@@ -30,6 +30,29 @@ export const ordersResolvers: Resolvers = {
       );
       return { ...result, queued: [...result.queued], userErrors: result.userErrors.map((error) => ({ ...error })) };
     },
+    replayWebhookDeliveries: async (_parent, { input }, { services, principal }) => {
+      const filter = input.filter ?? {};
+      const result = await services.orders.replayWebhookDeliveries({
+        ids: input.ids,
+        filter: {
+          topic: filter.topic,
+          status: filter.status,
+          receivedAfter: filter.receivedAfter ? new Date(filter.receivedAfter) : null,
+          receivedBefore: filter.receivedBefore ? new Date(filter.receivedBefore) : null,
+        },
+        dryRun: input.dryRun,
+        limit: input.limit,
+      });
+      await services.operatorActions.recordMany(
+        result.queued.map((delivery) => ({
+          action: 'replayWebhookDelivery',
+          actor: principal.keyId,
+          target: delivery.webhookId,
+          details: { deliveryId: delivery.id, topic: delivery.topic, byFilter: !input.ids?.length },
+        })),
+      );
+      return { ...result, queued: [...result.queued], userErrors: result.userErrors.map((error) => ({ ...error })) };
+    },
   },
 
   OrderShopify: {

@@ -8,6 +8,7 @@ import { numericShopifyId } from '../shopify/gid.js';
 import type { OrderLine, OrderRecord, OrderStatus, WebhookDeliveryRecord } from './order.models.js';
 import type { OrderRepository } from './order.repository.js';
 import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
+import { replayDeliveriesByFilter, type ReplayDeliveriesInput, type ReplayDeliveriesResult } from './webhook-inbox.replay.js';
 import type { WebhookHealth, WebhookSubscriptionService } from './webhook-subscriptions.service.js';
 
 /**
@@ -42,6 +43,12 @@ export interface OrdersService {
    * dry run matches and changes nothing. Refusals come back as `userErrors`.
    */
   replayOrders(input: ReplayOrdersInput): Promise<ReplayOrdersResult>;
+  /**
+   * Puts the FAILED and waiting webhook deliveries the ids and filter match back in the inbox,
+   * due now, at most `limit` at once (src/orders/webhook-inbox.replay.ts); a dry run matches and
+   * changes nothing. Refusals come back as `userErrors`.
+   */
+  replayWebhookDeliveries(input: ReplayDeliveriesInput): Promise<ReplayDeliveriesResult>;
   /** Newest first (by id), one page (src/shared/pagination.ts); `withTotalCount` counts every match too. */
   listDeliveries(input: {
     first?: number | null;
@@ -166,6 +173,8 @@ export interface OrdersServiceOptions {
   readonly webhookAddress: () => string | null;
   /** Wakes this instance's worker after a replay queued orders (others find them due). */
   readonly onQueued?: () => void;
+  /** Wakes this instance's inbox drain after a replay put deliveries back (others find them due). */
+  readonly onDeliveriesQueued?: () => void;
   readonly log: Logger;
 }
 
@@ -240,6 +249,15 @@ export function createOrdersService(options: OrdersServiceOptions): OrdersServic
       if (result.queued.length > 0) {
         options.log.info({ queued: result.queued.length, matched: result.matchedCount }, 'orders queued for a replay by hand');
         options.onQueued?.();
+      }
+      return result;
+    },
+
+    async replayWebhookDeliveries(input) {
+      const result = await replayDeliveriesByFilter({ shop, inbox }, input);
+      if (result.queued.length > 0) {
+        options.log.info({ queued: result.queued.length, matched: result.matchedCount }, 'webhook deliveries queued for a replay by hand');
+        options.onDeliveriesQueued?.();
       }
       return result;
     },

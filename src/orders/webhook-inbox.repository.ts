@@ -51,13 +51,34 @@ export interface DeliveryFilter {
   readonly status?: WebhookInboxStatus | null;
   readonly topic?: string | null;
   readonly orderRef?: string | null;
+  /** Inbox ids (an empty list matches nothing). */
+  readonly ids?: readonly number[] | null;
+  /** Received at or after. */
+  readonly receivedAfter?: Date | null;
+  /** Received before. */
+  readonly receivedBefore?: Date | null;
+  /** Only deliveries a replay can help (see REPLAYABLE). */
+  readonly replayable?: boolean | null;
 }
 
-function deliveryConditions(shop: string, filter: DeliveryFilter): SQL[] {
-  const conditions: SQL[] = [eq(webhookInbox.shop, shop)];
+/**
+ * A delivery a replay can help: FAILED with its body still there (not redacted), or PENDING and
+ * waiting after an error (a refund before its order, a failed apply) until its next attempt.
+ */
+const REPLAYABLE = sql`((${webhookInbox.status} = 'FAILED' and ${webhookInbox.redactedAt} is null)
+  or (${webhookInbox.status} = 'PENDING' and ${webhookInbox.lastError} is not null and ${webhookInbox.nextAttemptAt} > now()))`;
+
+/** `shop` null: every shop's deliveries (the CLI on the demo's database, whose shop it does not know). */
+function deliveryConditions(shop: string | null, filter: DeliveryFilter): SQL[] {
+  const conditions: SQL[] = [];
+  if (shop !== null) conditions.push(eq(webhookInbox.shop, shop));
   if (filter.status) conditions.push(eq(webhookInbox.status, filter.status));
   if (filter.topic) conditions.push(eq(webhookInbox.topic, filter.topic));
   if (filter.orderRef) conditions.push(eq(webhookInbox.orderRef, filter.orderRef));
+  if (filter.ids) conditions.push(filter.ids.length > 0 ? inArray(webhookInbox.id, [...filter.ids]) : sql`false`);
+  if (filter.receivedAfter) conditions.push(sql`${webhookInbox.receivedAt} >= ${filter.receivedAfter.toISOString()}::timestamptz`);
+  if (filter.receivedBefore) conditions.push(sql`${webhookInbox.receivedAt} < ${filter.receivedBefore.toISOString()}::timestamptz`);
+  if (filter.replayable) conditions.push(REPLAYABLE);
   return conditions;
 }
 
@@ -100,10 +121,16 @@ export interface WebhookInboxRepository {
   /** When the next PENDING row falls due (null: none). */
   nextDueAt(): Promise<Date | null>;
   find(id: number): Promise<WebhookDeliveryRecord | null>;
-  /** Newest first; `afterId` is the last id of the previous page. */
-  list(shop: string, filter: DeliveryFilter, page: { first: number; afterId: number | null }): Promise<WebhookDeliveryRecord[]>;
+  /** Newest first; `afterId` is the last id of the previous page; `shop` null: every shop's. */
+  list(shop: string | null, filter: DeliveryFilter, page: { first: number; afterId: number | null }): Promise<WebhookDeliveryRecord[]>;
   /** How many deliveries match `filter` (one count). */
-  count(shop: string, filter: DeliveryFilter): Promise<number>;
+  count(shop: string | null, filter: DeliveryFilter): Promise<number>;
+  /**
+   * Puts up to `limit` of the replayable deliveries `filter` matches (newest first) back in the
+   * queue, due now with their attempts reset: a FAILED one PENDING again, a waiting one due at
+   * once. Rows a drain holds right now are skipped. Returns the rows as queued, newest first.
+   */
+  queueReplay(shop: string | null, filter: DeliveryFilter, limit: number): Promise<WebhookDeliveryRecord[]>;
   countByStatus(shop: string): Promise<Record<WebhookInboxStatus, number>>;
   /**
    * True when an order delivery (`orders/*`: one that can record the order) about this order is
@@ -283,6 +310,22 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
         .from(webhookInbox)
         .where(and(...deliveryConditions(shop, filter)));
       return Number(row?.count ?? 0);
+    },
+
+    async queueReplay(shop, filter, limit) {
+      const candidates = db
+        .select({ id: webhookInbox.id })
+        .from(webhookInbox)
+        .where(and(...deliveryConditions(shop, { ...filter, replayable: true })))
+        .orderBy(desc(webhookInbox.id))
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      const rows = await db
+        .update(webhookInbox)
+        .set({ status: 'PENDING', attempts: 0, nextAttemptAt: sql`now()`, lastError: null, outcome: null, processedAt: null })
+        .where(and(inArray(webhookInbox.id, candidates), REPLAYABLE))
+        .returning();
+      return rows.map(toDelivery).sort((a, b) => b.id - a.id);
     },
 
     async hasPendingOrderFor(shop, orderRef) {
