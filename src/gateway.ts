@@ -284,6 +284,8 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   const orders = createOrdersModule(deps, {
     mapping,
     alerts,
+    // Order attempts (error rate) and orders accepted beyond the ATP (oversells).
+    health: health.services,
     pushSignal,
     publicUrl: options.publicUrl,
     registerWebhooksAtStart: options.registerWebhooksAtStart,

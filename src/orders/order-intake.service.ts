@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { shopifyGid } from '../shopify/gid.js';
+import type { OversellFinding } from './order-health.port.js';
 import type { OrderFlag, OrderFlagCode, OrderRecord, OrderSnapshot, RefundSnapshot } from './order.models.js';
 import type { NewLine, OrderRepository } from './order.repository.js';
 import { moveUnits, pendingTargetOf, replaceOrderLines, setPendingUnits } from './pending-units.repository.js';
@@ -26,6 +27,8 @@ export type IntakeResult =
       readonly created?: boolean;
       readonly due: boolean;
       readonly pendingChanged: boolean;
+      /** Units counted beyond the ATP (oversells), for the caller to report once committed. */
+      readonly oversold?: readonly OversellFinding[];
     }
   | { readonly kind: 'ignored'; readonly outcome: string }
   /** The event cannot be applied yet (a refund before its order): try again later. */
@@ -108,9 +111,11 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
         if (inserted) {
           // Its units count as pending from now on, in the transaction that records the order.
           let pendingChanged = false;
+          let oversold: readonly OversellFinding[] = [];
           if (!cancelled && via.lines) {
             const change = await replaceOrderLines(tx, repository, shop, inserted, via.lines, contentDigestOf(snapshot), options.now(), { newOrder: true });
             pendingChanged = change.positions.length > 0;
+            oversold = change.oversold ?? [];
           }
           return {
             kind: 'applied',
@@ -119,6 +124,7 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
             created: true,
             due: !cancelled,
             pendingChanged,
+            oversold,
           };
         }
         // Another transaction created it between our read and insert: treat this as a later event.
@@ -149,14 +155,22 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
         return order ? mapped.map((line) => ({ ...line, orderId: order.id, pendingQuantity: 0, erpCoveredQuantity: 0, explainedQuantity: 0 })) : [];
       });
       // A new, open order's lines hold all their units: nothing is allocated in the ERP yet.
-      const { change, next } = await moveUnits(tx, shop, lines, (line) => line.quantity ?? 0, options.now());
+      const { change, next } = await moveUnits(tx, shop, lines, (line) => line.quantity ?? 0, options.now(), (index) => lines[index]!.orderId);
       await repository.insertLines(
         tx,
         shop,
         lines.map((line, index) => ({ ...line, pendingQuantity: next.get(index)?.pending ?? 0, explainedQuantity: next.get(index)?.explained ?? 0 })),
       );
       for (const order of inserted) {
-        results.set(order.shopifyOrderId, { kind: 'applied', outcome: 'order received', orderId: order.id, created: true, due: true, pendingChanged: change.positions.length > 0 });
+        results.set(order.shopifyOrderId, {
+          kind: 'applied',
+          outcome: 'order received',
+          orderId: order.id,
+          created: true,
+          due: true,
+          pendingChanged: change.positions.length > 0,
+          oversold: (change.oversold ?? []).filter((finding) => finding.orderId === order.id),
+        });
       }
       return results;
     },
@@ -215,9 +229,11 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
       const digest = contentDigestOf(snapshot);
       const changed = digest !== contentDigestOf(order.snapshot);
       let pendingChanged = false;
+      let oversold: readonly OversellFinding[] = [];
       if (changed && via.lines) {
         const change = await replaceOrderLines(tx, repository, shop, { ...order, snapshot }, via.lines, digest, options.now());
         pendingChanged = change.positions.length > 0;
+        oversold = change.oversold ?? [];
       }
       if (changed && order.status === 'RECEIVED') await repository.update(tx, order.id, { due: 'now' });
       return {
@@ -226,6 +242,7 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
         orderId: order.id,
         due: changed && order.status === 'RECEIVED',
         pendingChanged,
+        oversold,
       };
     }
     await repository.update(tx, order.id, { shopifyUpdatedAt: updatedAt });

@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';
+import type { OversellFinding } from './order-health.port.js';
 import type { OrderIntake } from './order-intake.service.js';
 import type { OrderLineMapper } from './order-line-mapper.js';
 import { numericShopifyId } from '../shopify/gid.js';
@@ -46,6 +47,8 @@ export interface OrderPollServiceOptions {
   readonly pageSize?: number;
   /** Called when the poll put orders into the pipeline. */
   readonly onWork?: () => void;
+  /** Called after a missed order was recorded with units its positions' ATP could not cover. */
+  readonly onOversold?: (findings: readonly OversellFinding[]) => Promise<void>;
 }
 
 export function createOrderPollService(options: OrderPollServiceOptions): OrderPollService {
@@ -93,10 +96,13 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
           // Mapped before the transaction, so its units count as pending from the same commit.
           const lines = snapshot.cancelledAt ? null : await options.mapper.mapLines(snapshot).catch(() => null);
           let applied = false;
+          let oversold: readonly OversellFinding[] = [];
           await apply(async (tx) => {
             const result = await intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt: state.cutoverAt, lines });
             applied = result.kind === 'applied' && result.created === true;
+            oversold = result.kind === 'applied' ? (result.oversold ?? []) : [];
           });
+          if (oversold.length > 0) await options.onOversold?.(oversold);
           if (applied) {
             missed += 1;
             options.metrics.missedByWebhooks.inc();

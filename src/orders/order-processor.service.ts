@@ -10,6 +10,7 @@ import type { PushSignal } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { AppError, isAppError } from '../shared/errors.js';
 import { refundReferenceOf, withFlag } from './order-intake.service.js';
+import type { OrderHealthPort, OversellFinding } from './order-health.port.js';
 import type { OrderLineMapper } from './order-line-mapper.js';
 import { externalReferenceOf, type OrderFlag, type OrderFlagCode, type OrderRecord } from './order.models.js';
 import type { ClaimedOrder, OrderChanges, OrderRepository, StoredLine } from './order.repository.js';
@@ -54,6 +55,10 @@ export interface OrderProcessorOptions {
   readonly metrics: OrdersMetrics;
   readonly log: Logger;
   readonly now: () => Date;
+  /** The success metrics: each ERP attempt's outcome (error rate). Absent: not recorded. */
+  readonly health?: Pick<OrderHealthPort, 'recordOrderAttempt'>;
+  /** Called with the oversells found when an order's lines are mapped (and counted) here, once committed. */
+  readonly onOversold?: (findings: readonly OversellFinding[]) => Promise<void>;
   /** Attempts after which a retried order raises an alert (default 8); retries go on. */
   readonly maxAttempts?: number;
   /** First backoff; doubles per attempt up to `backoffMaxMs` (defaults 5 s and 10 min). */
@@ -289,6 +294,16 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     return new Date(recorded.getTime() + Math.max(0, left.getTime() - attempt.markedAt));
   }
 
+  /** One ERP attempt's outcome for the error rate; a failure to record it never fails the order. */
+  async function recordAttempt(ok: boolean): Promise<void> {
+    if (!options.health) return;
+    try {
+      await options.health.recordOrderAttempt(ok);
+    } catch (error) {
+      log.warn({ err: error }, 'could not record an order attempt for the health metrics');
+    }
+  }
+
   function alertFailure(order: OrderRecord, code: string, message: string, phase: string, alertCode?: string) {
     options.alerts.send({
       code: alertCode ?? (phase === 'create' ? 'ORDER_FAILED' : phase === 'cancel' ? 'ORDER_CANCEL_FAILED' : 'ORDER_RETURN_FAILED'),
@@ -339,6 +354,8 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     const attempts = order.attempts + 1;
     const permanent = PERMANENT_CODES.has(code);
     options.metrics.erpCalls.inc({ operation: phase, result: permanent ? 'refused' : 'failed' });
+    // A snapshot that changed while its lines were mapped is no ERP attempt: it is mapped again.
+    if (code !== 'ORDER_LINES_CHANGING') await recordAttempt(false);
     if (!permanent) {
       const delay = backoff(attempts);
       log.warn({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, phase, code, attempts, retryInMs: delay, err: error }, 'ERP step failed; will retry');
@@ -398,6 +415,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     if (order.linesDigest === digest && stored.length > 0 && !unmapped) return stored;
     const mapped = await mapper.mapLines(order.snapshot);
     let pendingChanged = false;
+    let oversold: readonly OversellFinding[] = [];
     await db.transaction(async (transaction) => {
       const tx = transaction as unknown as Db;
       const fresh = await repository.lockById(tx, order.id);
@@ -405,8 +423,10 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       if (!fresh || contentDigestOf(fresh.snapshot) !== digest) return;
       const change = await replaceOrderLines(tx, repository, shop, fresh, mapped, digest, options.now());
       pendingChanged = change.positions.length > 0;
+      oversold = change.oversold ?? [];
     });
     if (pendingChanged) options.pushSignal.wake();
+    if (oversold.length > 0) await options.onOversold?.(oversold);
     return (await repository.linesOf(db, [order.id])).get(order.id) ?? [];
   }
 
@@ -486,6 +506,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     }
     await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'create' });
     options.metrics.erpCalls.inc({ operation: 'create', result: 'ok' });
+    await recordAttempt(true);
     return recordSubmitted(attempt, result.erpReference, digest);
   }
 
@@ -531,6 +552,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     if (operation === 'create') {
       if (found) {
         log.info({ orderId: order.id, erpReference: found.erpReference }, 'in-doubt create resolved: the ERP has the order');
+        await recordAttempt(true);
         return recordSubmitted(attempt, found.erpReference, order.submittedDigest ?? contentDigestOf(order.snapshot));
       }
       log.info({ orderId: order.id }, 'in-doubt create resolved: the ERP never got the order; sending it again');
@@ -566,6 +588,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           const result = await attempt.erp.cancelSalesOrder(externalReferenceOf(order.shopifyOrderId));
           await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'cancel' });
           options.metrics.erpCalls.inc({ operation: 'cancel', result: 'ok' });
+          await recordAttempt(true);
           log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, erpReference: result.erpReference, cancelled: result.cancelled }, 'order cancelled in the ERP');
         } catch (error) {
           await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'cancel' });
@@ -664,6 +687,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           const result = await attempt.erp.createCustomerReturn(input);
           await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'return' });
           options.metrics.erpCalls.inc({ operation: 'return', result: 'ok' });
+          await recordAttempt(true);
           if (result.supported) {
             await settle(pending.id, { status: 'DONE', erpReference: result.erpReference });
             log.info({ orderId: order.id, refundId: pending.shopifyRefundId, erpReference: result.erpReference }, 'customer return recorded in the ERP');
@@ -856,6 +880,8 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         if (fullyHeld) allocated += 1;
         if (change.delta < 0) released += -change.delta;
         if (change.positions.length > 0) options.pushSignal.wake();
+        // Units counted only now (their position had no row at intake) are checked as they are added.
+        if ((change.oversold ?? []).length > 0) await options.onOversold?.(change.oversold!);
       }
       return { checked, allocated, released };
     },

@@ -2,6 +2,7 @@ import type { AlertSender } from '../alerts/alert-sender.js';
 import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { createWebhookTopicRegistry, type WebhookTopicHandler, type WebhookTopicRegistry } from '../http/webhook-topics.js';
 import type { PushSignal } from '../inventory/inventory.port.js';
+import type { OrderHealthPort, OversellFinding } from './order-health.port.js';
 import { createOrderIntake } from './order-intake.service.js';
 import { createOrderLineMapper, type OrderMappingLookup } from './order-line-mapper.js';
 import { createOrderPollService, type OrderPollService } from './order-poll.service.js';
@@ -24,6 +25,11 @@ export interface OrdersModuleOptions {
   /** The inventory domain's mapping (Shopify variant → ERP SKU, Shopify location → ERP location). */
   readonly mapping: OrderMappingLookup;
   readonly alerts: AlertSender;
+  /**
+   * The success metrics (src/health/ through the composition root): each ERP attempt's outcome
+   * and each order accepted beyond the ATP. Absent: nothing is recorded.
+   */
+  readonly health?: OrderHealthPort;
   /** Wakes the event push after pending units change; without it the marks wait for the pusher's poll. */
   readonly pushSignal?: PushSignal | undefined;
   /**
@@ -102,6 +108,19 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
   };
 
   const intake = createOrderIntake({ repository: orderRepository, shop: deps.shop, log, now: deps.now });
+  // Oversells are found where an order's units are counted (in the worker, the poll and the
+  // allocation check: never on the webhook's acknowledgement path, never with an ERP call) and
+  // reported once their transaction committed; a failure to record one never fails the order.
+  const onOversold = async (findings: readonly OversellFinding[]) => {
+    for (const finding of findings) {
+      log.warn({ ...finding }, 'order accepted by Shopify beyond the ATP');
+      try {
+        await options.health?.recordOversell({ ...finding, source: 'ORDER_BEYOND_ATP' });
+      } catch (error) {
+        log.warn({ err: error, ...finding }, 'could not record an oversell incident');
+      }
+    }
+  };
   const mapper = createOrderLineMapper({ mapping: options.mapping, erp: deps.erp, shopify: deps.shopify, log, defaultLocation: options.defaultLocation });
   const processor = createOrderProcessor({
     db,
@@ -114,6 +133,8 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     metrics,
     log,
     now: deps.now,
+    health: options.health,
+    onOversold,
     ...options.processor,
   });
   let worker: OrderWorker | null = null;
@@ -127,6 +148,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     metrics,
     log,
     onStored: () => worker?.wake(),
+    onOversold,
     ...options.inboxWait,
   });
   worker = createOrderWorker({
@@ -150,6 +172,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     log,
     overlapMs: options.pollOverlapMs,
     onWork: () => worker?.wake(),
+    onOversold,
   });
   const subscriptions = createWebhookSubscriptionService({ shopify: deps.shopify, log, now: deps.now });
   const live = createLiveNodeCache(deps.shopify);

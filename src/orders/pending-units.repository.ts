@@ -1,8 +1,10 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
-import { valuesTable } from '../db/sql-lists.js';
-import { shopifyOrderLines } from '../db/schema/index.js';
+import { pairIn, valuesTable } from '../db/sql-lists.js';
+import { inventoryLevels, shopifyOrderLines } from '../db/schema/index.js';
+import { expiringSoon } from '../inventory/read-model/atp-formula.js';
 import { comparePositions, createInventoryLevelsWriter, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
+import type { OversellFinding } from './order-health.port.js';
 import type { OrderRecord } from './order.models.js';
 import { toLine, type NewLine, type OrderRepository, type StoredLine } from './order.repository.js';
 
@@ -24,6 +26,11 @@ export interface PendingChange {
   readonly positions: readonly PositionKey[];
   /** Net units added (negative: released) over all positions. */
   readonly delta: number;
+  /**
+   * Units added beyond what the ATP could cover at that moment (before the order's own units
+   * were counted): one finding per order and position. Reported once the transaction commits.
+   */
+  readonly oversold?: readonly OversellFinding[];
 }
 
 const EPSILON = 1e-9;
@@ -46,6 +53,8 @@ export async function moveUnits(
   lines: readonly StoredLine[],
   target: (line: StoredLine, index: number) => number,
   at: Date,
+  /** The order each line belongs to (for oversell findings); without it, nothing is looked for. */
+  orderIdOf?: (index: number) => string,
 ): Promise<{ change: PendingChange; next: Map<number, { pending: number; explained: number }> }> {
   const wanted = new Map<string, PositionKey>();
   for (const line of lines) if (line.erpSku && line.location) wanted.set(keyOf(line.erpSku, line.location), { sku: line.erpSku, location: line.location });
@@ -57,6 +66,8 @@ export async function moveUnits(
 
   const perPosition = new Map<string, { sku: string; location: string; delta: number; explain: number }>();
   const next = new Map<number, { pending: number; explained: number }>();
+  /** Each line's change, in line order, for the oversell check. */
+  const steps: Array<{ key: string; index: number; delta: number; explain: number }> = [];
   let net = 0;
   for (const [index, line] of lines.entries()) {
     const mapped = line.erpSku !== null && line.location !== null && line.quantity !== null;
@@ -71,6 +82,7 @@ export async function moveUnits(
       next.set(index, { pending: desired, explained: Math.max(line.explainedQuantity, desired) });
     }
     if (!present || (Math.abs(delta) <= EPSILON && explain <= EPSILON)) continue;
+    steps.push({ key: key!, index, delta, explain });
     const change = perPosition.get(key!) ?? { sku: line.erpSku!, location: line.location!, delta: 0, explain: 0 };
     change.delta += delta;
     change.explain += explain;
@@ -79,16 +91,67 @@ export async function moveUnits(
   }
 
   const changed = [...perPosition.values()].sort(comparePositions);
+  const oversold = orderIdOf && steps.some((step) => step.delta > EPSILON) ? await oversoldBy(tx, shop, lines, steps, orderIdOf) : [];
   // One statement: the new terms, their ATP and the push mark.
   await writer.adjustPendingOrders(changed, at);
-  return { change: { positions: changed.map(({ sku, location }) => ({ sku, location })), delta: net }, next };
+  return { change: { positions: changed.map(({ sku, location }) => ({ sku, location })), delta: net, oversold }, next };
+}
+
+/**
+ * The oversell check, on the positions as locked (before this call's changes): each line that
+ * adds units is compared with the ATP left for it, i.e. the formula over the position's terms
+ * with the earlier lines' changes applied and this line's Shopify drop explained (its units
+ * already shown as a drop are its own, not someone else's), but without its own units. What it
+ * adds beyond that is an oversell of its order at that position. Reads only the read model.
+ */
+async function oversoldBy(
+  tx: Db,
+  shop: string,
+  lines: readonly StoredLine[],
+  steps: ReadonlyArray<{ key: string; index: number; delta: number; explain: number }>,
+  orderIdOf: (index: number) => string,
+): Promise<OversellFinding[]> {
+  const positions = [...new Map(steps.filter((step) => step.delta > EPSILON).map((step) => [step.key, { sku: lines[step.index]!.erpSku!, location: lines[step.index]!.location! }])).values()];
+  const rows = await tx
+    .select()
+    .from(inventoryLevels)
+    .where(and(eq(inventoryLevels.shop, shop), pairIn(inventoryLevels.sku, inventoryLevels.location, positions.map((p) => [p.sku, p.location] as const))));
+  const state = new Map(
+    rows.map((row) => [
+      keyOf(row.sku, row.location),
+      {
+        // Every term but the unexplained drop (which each line may explain in part).
+        base: row.onHand - row.allocated - row.safetyStock - row.wholesaleCommitted - row.reserved - row.pendingOrders - expiringSoon(row),
+        drop: row.unexplainedShopifyDrop,
+      },
+    ]),
+  );
+  const found = new Map<string, OversellFinding & { units: number }>();
+  for (const step of steps) {
+    const position = state.get(step.key);
+    if (!position) continue;
+    if (step.delta > EPSILON) {
+      const left = Math.max(0, Math.floor(position.base - Math.max(0, position.drop - step.explain) + EPSILON));
+      const beyond = step.delta - left;
+      if (beyond > EPSILON) {
+        const line = lines[step.index]!;
+        const orderId = orderIdOf(step.index);
+        const id = `${orderId}\u0000${step.key}`;
+        const previous = found.get(id);
+        found.set(id, { sku: line.erpSku!, location: line.location!, orderId, units: (previous?.units ?? 0) + beyond });
+      }
+    }
+    position.base -= step.delta;
+    position.drop -= step.explain;
+  }
+  return [...found.values()];
 }
 
 /** Moves every line of a stored order to `target(line)` pending units (see `moveUnits`). */
 export async function setPendingUnits(tx: Db, shop: string, orderId: string, target: (line: StoredLine) => number, at: Date): Promise<PendingChange> {
   const rows = await tx.select().from(shopifyOrderLines).where(eq(shopifyOrderLines.orderId, orderId)).orderBy(shopifyOrderLines.lineNo).for('update');
   const lines = rows.map(toLine);
-  const { change, next } = await moveUnits(tx, shop, lines, target, at);
+  const { change, next } = await moveUnits(tx, shop, lines, target, at, () => orderId);
   if (next.size > 0) {
     const rows = [...next].map(([index, value]) => sql`(${lines[index]!.lineNo}::integer, ${value.pending}::double precision, ${value.explained}::double precision)`);
     await tx.execute(sql`
@@ -132,7 +195,7 @@ export async function replaceOrderLines(
   }));
   // The new lines are ours alone until this transaction commits: their units are worked out
   // before they are written, and written once.
-  const { change: added, next } = await moveUnits(tx, shop, fresh, pendingTargetOf(order), at);
+  const { change: added, next } = await moveUnits(tx, shop, fresh, pendingTargetOf(order), at, () => order.id);
   await repository.replaceLines(
     tx,
     shop,
@@ -142,5 +205,5 @@ export async function replaceOrderLines(
   );
   await repository.update(tx, order.id, { linesDigest: digest });
   const positions = new Map([...released.positions, ...added.positions].map((position) => [`${position.sku}\u0000${position.location}`, position]));
-  return { positions: [...positions.values()], delta: released.delta + added.delta };
+  return { positions: [...positions.values()], delta: released.delta + added.delta, oversold: added.oversold ?? [] };
 }

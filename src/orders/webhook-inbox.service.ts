@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { OversellFinding } from './order-health.port.js';
 import type { IntakeResult, OrderIntake } from './order-intake.service.js';
 import { isOrderTopic, type OrderSnapshot, type WebhookDeliveryRecord } from './order.models.js';
 import type { NewLine, OrderRepository } from './order.repository.js';
@@ -33,6 +34,8 @@ export interface DrainResult {
   /** Orders that got work for the ERP side. */
   readonly dueOrderIds: readonly string[];
   readonly pendingChanged: boolean;
+  /** Orders whose units the ATP could not cover when they were counted (already reported through `onOversold`). */
+  readonly oversold: readonly OversellFinding[];
 }
 
 export interface WebhookInboxService {
@@ -56,6 +59,8 @@ export interface WebhookInboxServiceOptions {
   readonly log: Logger;
   /** Called after a delivery is stored, to wake the drain. */
   readonly onStored?: () => void;
+  /** Called after a batch committed with the oversells its orders made (never on the acknowledgement path). */
+  readonly onOversold?: (findings: readonly OversellFinding[]) => Promise<void>;
   /** How long a refund waits for its order before it is FAILED (attempts; default 12, about 17 h). */
   readonly maxWaits?: number;
   /** First wait for a delivery that cannot be applied yet; doubles per attempt (default 10 s). */
@@ -115,10 +120,13 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
   ): Promise<DrainResult> {
     const dueOrderIds = new Set<string>();
     let pendingChanged = false;
+    let oversold: OversellFinding[] = [];
     let settled = 0;
     let claimed = 0;
     await db.transaction(async (transaction) => {
       const tx = transaction as unknown as Db;
+      // A retried transaction starts again from nothing.
+      oversold = [];
       const rows = await options.inbox.claimDue(tx, batchSize);
       claimed = rows.length;
       const bodies = new Map(rows.map((row) => [row.id, parsed.get(row.id) ?? parseOrReason(row.topic, row.body)]));
@@ -149,6 +157,7 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
           settled += 1;
           dueOrderIds.add(result.orderId);
           if (result.pendingChanged) pendingChanged = true;
+          oversold.push(...(result.oversold ?? []));
         }
       }
 
@@ -201,10 +210,12 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
         await options.inbox.complete(tx, row.id, { status: 'DONE', outcome: result.outcome });
         if (result.due) dueOrderIds.add(result.orderId);
         if (result.pendingChanged) pendingChanged = true;
+        oversold.push(...(result.oversold ?? []));
         rowLog.debug({ outcome: result.outcome, orderId: result.orderId }, 'webhook delivery applied');
       }
     });
-    return { claimed, settled, dueOrderIds: [...dueOrderIds], pendingChanged };
+    if (oversold.length > 0) await options.onOversold?.(oversold);
+    return { claimed, settled, dueOrderIds: [...dueOrderIds], pendingChanged, oversold };
   }
 
   return {
