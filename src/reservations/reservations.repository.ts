@@ -5,6 +5,7 @@ import { and, asc, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/database.js';
 import { inventoryLevels, reservationEvents, reservationLines, reservations } from '../db/schema/index.js';
 import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
+import { reserveInOneStatement } from './reserve-statement.js';
 import {
   ERP_CONFIRMATION_ACTOR,
   EXPIRY_ACTOR,
@@ -448,6 +449,9 @@ export function createReservationsRepository(db: Db, shop: string) {
      */
     async reserveBatch(inputs: readonly NewReservation[]): Promise<ReserveResult[]> {
       if (inputs.length === 0) return [];
+      // The common case (the whole batch fits) in one statement; otherwise request by request below.
+      const fast = await reserveInOneStatement(db, shop, inputs);
+      if (fast) return fast;
       return inTransaction(db, async (tx) => {
         const results: ReserveResult[] = new Array<ReserveResult>(inputs.length);
         const keyOf = (createdBy: string, idempotencyKey: string) => `${createdBy}\u0000${idempotencyKey}`;
@@ -482,11 +486,12 @@ export function createReservationsRepository(db: Db, shop: string) {
           select id, null, 'ACTIVE', created_by, 'RESERVED', created_at from ${created}
           returning id`);
         // Sent together (pipelined on the transaction's connection: one round trip) and run by
-        // the server in this order: the inserts, then the position locks in canonical order,
-        // reading each position's ATP.
-        const [inserted, locked] = await Promise.all([
-          tx.with(created, audited).select().from(created),
+        // the server in this order: the position locks in canonical order, reading each
+        // position's ATP, then the inserts (the order of the one-statement path: positions
+        // before idempotency keys, so the two paths never wait on each other in a cycle).
+        const [locked, inserted] = await Promise.all([
           lockPositions(tx, shop, sortedPositions(inputs.flatMap((input) => input.lines))),
+          tx.with(created, audited).select().from(created),
         ]);
         const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
 

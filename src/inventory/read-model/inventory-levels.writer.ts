@@ -454,6 +454,25 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
     },
 
     /**
+     * `takeReserved` as a statement for the caller to embed in one of its own (a data-modifying
+     * CTE: the reservation's rows, its lines and the units in one statement, one round trip).
+     * `source` is a query yielding `(sku text, location text, quantity integer)`, one row per
+     * position; the statement returns the sku of each position that took its units. Same guard,
+     * same ATP and push mark as `takeReserved`; the caller locks the rows first in the same
+     * statement and must fail it when fewer positions took their units than it asked for.
+     */
+    takeReservedStatement(source: SQL, at: Date): SQL {
+      return sql`update ${inventoryLevels}
+          set reserved = ${inventoryLevels.reserved} + v.quantity,
+              available_to_promise = ${atpOf({ reserved: sql`${inventoryLevels.reserved} + v.quantity` })},
+              computed_at = ${iso(at)},
+              push_requested_at = ${pushNoLaterThan(iso(at))}
+          from (${source}) as v
+          where ${matchesV} and ${atpExpression} >= v.quantity
+          returning ${inventoryLevels.sku}`;
+    },
+
+    /**
      * Moves `pending_orders` of each position by `delta` (never below 0) and takes `explain` off
      * `unexplained_shopify_drop` (the order handshake with the sync: units an order adds for the
      * first time explain Shopify's drop), stores the ATP of the new terms and marks the positions
