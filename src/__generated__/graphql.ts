@@ -359,10 +359,25 @@ export type Health = {
   oversellIncidents: Scalars['Int']['output'];
   /** Oversell incidents with their threshold (HEALTH_OVERSELL_INCIDENTS), status and windows. */
   oversellIncidentsMetric: OversellIncidentsMetric;
+  /**
+   * The window cut in buckets, oldest first, the last ending now: LAST_HOUR in 12 of 5 minutes,
+   * LAST_DAY in 24 of an hour, LAST_WEEK in 7 of a day. Empty buckets are zeros.
+   */
+  series: Array<HealthSeriesPoint>;
   /** False after app/uninstalled, until the app is installed again. */
   shopInstalled: Scalars['Boolean']['output'];
   /** Sync latency p50/p99 (seconds) with its threshold and status. */
   syncLatencySeconds: SyncLatencyMetric;
+};
+
+
+/**
+ * The gateway's health: the go-live switches as every instance obeys them (read from the
+ * database, so a change reaches all instances within seconds, without a restart), and the seed's
+ * four success metrics with their thresholds (schema/health.graphql).
+ */
+export type HealthSeriesArgs = {
+  window: HealthWindow;
 };
 
 /** A count over one window. */
@@ -370,6 +385,28 @@ export type HealthCountWindow = {
   __typename?: 'HealthCountWindow';
   count: Scalars['Int']['output'];
   window: HealthWindow;
+};
+
+/**
+ * One bucket of a window's samples (an item push or an order sent to the ERP each), from
+ * `health_samples`, every instance's: push volume, errors and sync latency over time.
+ */
+export type HealthSeriesPoint = {
+  __typename?: 'HealthSeriesPoint';
+  from: Scalars['DateTime']['output'];
+  /** Item pushes Shopify refused or that failed. */
+  itemPushFailures: Scalars['Int']['output'];
+  /** Positions written to Shopify. */
+  itemsPushed: Scalars['Int']['output'];
+  /** Sync latency of the bucket's successful pushes, in seconds (null without samples). */
+  latencyP50?: Maybe<Scalars['Float']['output']>;
+  latencyP99?: Maybe<Scalars['Float']['output']>;
+  latencySamples: Scalars['Int']['output'];
+  /** Orders sent to the ERP (each attempt). */
+  orderAttempts: Scalars['Int']['output'];
+  /** Order attempts that failed or were retried. */
+  orderFailures: Scalars['Int']['output'];
+  to: Scalars['DateTime']['output'];
 };
 
 /** Whether a success metric is within its threshold. */
@@ -2454,6 +2491,7 @@ export type ResolversTypes = ResolversObject<{
   FulfilmentStatus: FulfilmentStatus;
   Health: ResolverTypeWrapper<HealthView>;
   HealthCountWindow: ResolverTypeWrapper<HealthCountWindow>;
+  HealthSeriesPoint: ResolverTypeWrapper<HealthSeriesPoint>;
   HealthStatus: HealthStatus;
   HealthWindow: HealthWindow;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
@@ -2625,6 +2663,7 @@ export type ResolversParentTypes = ResolversObject<{
   FulfilmentLine: FulfilmentLine;
   Health: HealthView;
   HealthCountWindow: HealthCountWindow;
+  HealthSeriesPoint: HealthSeriesPoint;
   ID: Scalars['ID']['output'];
   InsufficientStock: InsufficientStock;
   Int: Scalars['Int']['output'];
@@ -2927,6 +2966,7 @@ export type HealthResolvers<ContextType = GraphQLContext, ParentType extends Res
   ordersToErp?: Resolver<ResolversTypes['OrdersToErpMode'], ParentType, ContextType>;
   oversellIncidents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   oversellIncidentsMetric?: Resolver<ResolversTypes['OversellIncidentsMetric'], ParentType, ContextType>;
+  series?: Resolver<Array<ResolversTypes['HealthSeriesPoint']>, ParentType, ContextType, RequireFields<HealthSeriesArgs, 'window'>>;
   shopInstalled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   syncLatencySeconds?: Resolver<ResolversTypes['SyncLatencyMetric'], ParentType, ContextType>;
 }>;
@@ -2934,6 +2974,18 @@ export type HealthResolvers<ContextType = GraphQLContext, ParentType extends Res
 export type HealthCountWindowResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['HealthCountWindow'] = ResolversParentTypes['HealthCountWindow']> = ResolversObject<{
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   window?: Resolver<ResolversTypes['HealthWindow'], ParentType, ContextType>;
+}>;
+
+export type HealthSeriesPointResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['HealthSeriesPoint'] = ResolversParentTypes['HealthSeriesPoint']> = ResolversObject<{
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  itemPushFailures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  itemsPushed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  latencyP50?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  latencyP99?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  latencySamples?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  orderAttempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  orderFailures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
 export type InsufficientStockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InsufficientStock'] = ResolversParentTypes['InsufficientStock']> = ResolversObject<{
@@ -3666,6 +3718,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   FulfilmentLine?: FulfilmentLineResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
   HealthCountWindow?: HealthCountWindowResolvers<ContextType>;
+  HealthSeriesPoint?: HealthSeriesPointResolvers<ContextType>;
   InsufficientStock?: InsufficientStockResolvers<ContextType>;
   InventoryDrift?: InventoryDriftResolvers<ContextType>;
   InventoryDriftConnection?: InventoryDriftConnectionResolvers<ContextType>;

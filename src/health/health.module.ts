@@ -4,6 +4,7 @@ import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { createHealthJob } from './health.job.js';
 import { createHealthMetrics } from './health.metrics.js';
 import { createHealthRepository } from './health.repository.js';
+import { createHealthSeries, type HealthSeries } from './health.series.js';
 import { healthResolvers } from './health.resolvers.js';
 import {
   createHealthService,
@@ -19,6 +20,8 @@ export interface HealthServices extends HealthService {
   /** The stored alerts (list, acknowledge); written only through the alert sender and here. */
   readonly alerts: AlertsRepository;
   readonly now: () => Date;
+  /** Push volume, errors and latency per bucket of a window (the console's charts). */
+  readonly series: HealthSeries['series'];
 }
 
 export interface HealthLoaders {
@@ -75,6 +78,7 @@ export function createHealthModule(deps: ModuleDeps, options: HealthModuleOption
       }
       await service.recordPushOutcomes(outcomes);
     },
+    series: createHealthSeries(deps.database.db, deps.now).series,
     alerts: alertStoreOf(deps),
     now: deps.now,
   };

@@ -16,6 +16,8 @@ export const healthResolvers: Resolvers = {
     errorRateMetric: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).errorRate,
     oversellIncidentsMetric: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).oversellIncidents,
     manualInterventionsMetric: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).manualInterventions,
+    // Samples per bucket of a window, for charts.
+    series: (_parent, { window }, { services }) => services.health.series(window),
   },
   Alert: {
     id: (alert) => String(alert.id),
