@@ -57,7 +57,14 @@ try {
   const client = createGraphqlClient(gateway.graphqlUrl, gateway.key, clients);
   try {
     const cpu = () => gateway.ask<{ user: number; system: number }>({ what: 'cpuUsage' });
+    // Transactions the gateway's database committed (a lone statement is one): the whole gateway, background included.
+    const commits = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // statistics are flushed about once a second
+      const [row] = await admin<{ commits: string }[]>`select xact_commit::text as commits from pg_stat_database where datname = ${name}`;
+      return Number(row?.commits ?? 0);
+    };
     const run = async (label: string, count: number, skuFor: (i: number) => string) => {
+      const commitsBefore = await commits();
       const before = await cpu();
       const result = await client.load(count, clients, (i) =>
         JSON.stringify({ query: MUTATION, variables: { input: { sku: skuFor(i), location: 'WH1', quantity: 1, reference: `PO-${i}`, idempotencyKey: `${label}-${i}` } } }),
@@ -66,7 +73,8 @@ try {
       if (refused.length > 0) throw new Error(`${refused.length} reservations not granted, e.g. ${JSON.stringify(refused[0])}`);
       const after = await cpu();
       const gatewayCpu = (after.user - before.user + after.system - before.system) / 1000 / count;
-      console.log(`${summary(label, result, clients)}  gateway CPU ${gatewayCpu.toFixed(2)} ms/request`);
+      const transactions = ((await commits()) - commitsBefore) / count;
+      console.log(`${summary(label, result, clients)}  gateway CPU ${gatewayCpu.toFixed(2)} ms/request, ${transactions.toFixed(1)} database transactions/request`);
     };
     await run('warm-up', 500, (i) => spread[i % spread.length]!);
     await run('one hot SKU over HTTP', total, () => 'HOT-1');
