@@ -256,6 +256,8 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
     alerts,
     // Bound late: the operator actions module is built at the end of the list.
     manualInterventions: { countSince: (since) => operatorActions.services.countSince(since) },
+    // Bound late too: the orders module comes after health.
+    orderBacklog: { backlog: () => orders.backlog() },
     mappingGaps: {
       async mappingGaps() {
         const report = await mapping.getMappingReport({ limit: 20 });

@@ -353,6 +353,8 @@ export type Health = {
   manualInterventions: Scalars['Int']['output'];
   /** Manual interventions with their threshold (HEALTH_MANUAL_INTERVENTIONS_PER_WEEK) and status. */
   manualInterventionsMetric: ManualInterventionsMetric;
+  /** The backlog toward the ERP: how many orders wait, the oldest one's age, and the drain rate. */
+  orderBacklog: OrderBacklog;
   /** Order submission as it runs now (OFF while the Shopify app is uninstalled). */
   ordersToErp: OrdersToErpMode;
   /** Oversell incidents in the last day; `oversellIncidentsMetric` has the threshold, status and windows. */
@@ -966,6 +968,20 @@ export type Order = {
   source: OrderSource;
   status: OrderStatus;
   submittedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/**
+ * The backlog toward the ERP, every instance's, read from the shared tables: orders acknowledged to
+ * Shopify and not yet in the ERP.
+ */
+export type OrderBacklog = {
+  __typename?: 'OrderBacklog';
+  /** Orders the ERP took per minute, averaged over the last 5 minutes. */
+  drainRatePerMinute: Scalars['Float']['output'];
+  /** Seconds since the oldest waiting order was acknowledged; null when none waits. */
+  oldestAgeSeconds?: Maybe<Scalars['Float']['output']>;
+  /** Orders waiting for the ERP: `orders/create` deliveries stored and not yet applied, and orders received or in doubt (not cancelled; FAILED orders wait for a person and are not counted). */
+  waiting: Scalars['Int']['output'];
 };
 
 export type OrderConnection = {
@@ -2521,6 +2537,7 @@ export type ResolversTypes = ResolversObject<{
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NotFound: ResolverTypeWrapper<NotFound>;
   Order: ResolverTypeWrapper<OrderRecord>;
+  OrderBacklog: ResolverTypeWrapper<OrderBacklog>;
   OrderConnection: ResolverTypeWrapper<Omit<OrderConnection, 'edges'> & { edges: Array<ResolversTypes['OrderEdge']> }>;
   OrderEdge: ResolverTypeWrapper<Omit<OrderEdge, 'node'> & { node: ResolversTypes['Order'] }>;
   OrderFlag: ResolverTypeWrapper<OrderFlagModel>;
@@ -2686,6 +2703,7 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   NotFound: NotFound;
   Order: OrderRecord;
+  OrderBacklog: OrderBacklog;
   OrderConnection: Omit<OrderConnection, 'edges'> & { edges: Array<ResolversParentTypes['OrderEdge']> };
   OrderEdge: Omit<OrderEdge, 'node'> & { node: ResolversParentTypes['Order'] };
   OrderFlag: OrderFlagModel;
@@ -2963,6 +2981,7 @@ export type HealthResolvers<ContextType = GraphQLContext, ParentType extends Res
   inventoryPush?: Resolver<ResolversTypes['InventoryPushMode'], ParentType, ContextType>;
   manualInterventions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   manualInterventionsMetric?: Resolver<ResolversTypes['ManualInterventionsMetric'], ParentType, ContextType>;
+  orderBacklog?: Resolver<ResolversTypes['OrderBacklog'], ParentType, ContextType>;
   ordersToErp?: Resolver<ResolversTypes['OrdersToErpMode'], ParentType, ContextType>;
   oversellIncidents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   oversellIncidentsMetric?: Resolver<ResolversTypes['OversellIncidentsMetric'], ParentType, ContextType>;
@@ -3172,6 +3191,12 @@ export type OrderResolvers<ContextType = GraphQLContext, ParentType extends Reso
   source?: Resolver<ResolversTypes['OrderSource'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['OrderStatus'], ParentType, ContextType>;
   submittedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+}>;
+
+export type OrderBacklogResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OrderBacklog'] = ResolversParentTypes['OrderBacklog']> = ResolversObject<{
+  drainRatePerMinute?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  oldestAgeSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  waiting?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type OrderConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OrderConnection'] = ResolversParentTypes['OrderConnection']> = ResolversObject<{
@@ -3737,6 +3762,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Mutation?: MutationResolvers<ContextType>;
   NotFound?: NotFoundResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
+  OrderBacklog?: OrderBacklogResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
   OrderFlag?: OrderFlagResolvers<ContextType>;

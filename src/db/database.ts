@@ -33,6 +33,11 @@ export interface Database {
   close(): Promise<void>;
   /** PGlite only: a dump of the data directory (to make test templates). */
   dumpPgliteDataDir?: () => Promise<Blob>;
+  /**
+   * LISTEN on `channel`: `onNotify` gets each NOTIFY's payload (sent by any instance, this one
+   * included, at the sender's commit). Resolves with a function that stops listening.
+   */
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
 export const migrationsFolder = resolve(fileURLToPath(new URL('../../drizzle', import.meta.url)));
@@ -129,6 +134,12 @@ async function openPglite(dataDir: string | undefined, dump: Blob | undefined): 
       }
     },
     dumpPgliteDataDir: () => client.dumpDataDir('none'),
+    async listen(channel, onNotify) {
+      const stop = await client.listen(channel, onNotify);
+      return async () => {
+        if (!client.closed) await stop();
+      };
+    },
   };
 }
 
@@ -155,6 +166,11 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     },
     async migrationsApplied() {
       return (await appliedMigrationCount(db)) >= expectedMigrationCount();
+    },
+    async listen(channel, onNotify) {
+      // postgres.js holds one dedicated connection for every LISTEN of the pool, reconnecting it.
+      const request = await client.listen(channel, onNotify);
+      return () => request.unlisten();
     },
     async close() {
       await client.end({ timeout: 5 });

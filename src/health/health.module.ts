@@ -16,7 +16,21 @@ import {
   type PushOutcome,
 } from './health.service.js';
 
+/** The backlog toward the ERP, as the orders domain reads it (`Health.orderBacklog`). */
+export interface OrderBacklogFigures {
+  readonly waiting: number;
+  readonly oldestAgeSeconds: number | null;
+  readonly drainRatePerMinute: number;
+}
+
+/** Reads the orders domain's backlog (bound in src/gateway.ts; the orders module's `backlog`). */
+export interface OrderBacklogPort {
+  backlog(): Promise<OrderBacklogFigures>;
+}
+
 export interface HealthServices extends HealthService {
+  /** The backlog toward the ERP (orders waiting, the oldest one's age, the drain rate). */
+  orderBacklog(): Promise<OrderBacklogFigures>;
   /** The stored alerts (list, acknowledge); written only through the alert sender and here. */
   readonly alerts: AlertsRepository;
   readonly now: () => Date;
@@ -36,6 +50,8 @@ export interface HealthModuleOptions {
   readonly alerts: AlertSender;
   readonly manualInterventions: ManualInterventionsPort;
   readonly mappingGaps?: MappingGapsPort;
+  /** The orders domain's backlog toward the ERP. */
+  readonly orderBacklog: OrderBacklogPort;
 }
 
 /** The ports other domains record through (passed to them in their module options). */
@@ -81,6 +97,7 @@ export function createHealthModule(deps: ModuleDeps, options: HealthModuleOption
     series: createHealthSeries(deps.database.db, deps.now).series,
     alerts: alertStoreOf(deps),
     now: deps.now,
+    orderBacklog: () => options.orderBacklog.backlog(),
   };
   return {
     name: 'health',

@@ -18,6 +18,8 @@ export const healthResolvers: Resolvers = {
     manualInterventionsMetric: async (_parent, _args, { loaders }) => (await loaders.health.metrics()).manualInterventions,
     // Samples per bucket of a window, for charts.
     series: (_parent, { window }, { services }) => services.health.series(window),
+    // The orders domain's backlog toward the ERP (a port bound in src/gateway.ts).
+    orderBacklog: (_parent, _args, { services }) => services.health.orderBacklog(),
   },
   Alert: {
     id: (alert) => String(alert.id),

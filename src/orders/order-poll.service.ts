@@ -45,7 +45,7 @@ export interface OrderPollServiceOptions {
   readonly overlapMs?: number;
   /** Orders per page (default 50). */
   readonly pageSize?: number;
-  /** Called when the poll put orders into the pipeline. */
+  /** Called as soon as the poll put an order (or a cancellation) into the pipeline: its work starts at once. */
   readonly onWork?: () => void;
   /** Called after a missed order was recorded with units its positions' ATP could not cover. */
   readonly onOversold?: (findings: readonly OversellFinding[]) => Promise<void>;
@@ -83,6 +83,7 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
               const snapshot = { ...known.snapshot, cancelledAt: new Date(order.cancelledAt).toISOString(), updatedAt: updatedAt.toISOString() };
               await apply((tx) => intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt: state.cutoverAt }));
               cancellations += 1;
+              options.onWork?.();
               log.warn({ shopifyOrderId: legacyId, name: order.name }, 'the poll found a cancellation no webhook delivered');
             }
             continue;
@@ -105,6 +106,7 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
           if (oversold.length > 0) await options.onOversold?.(oversold);
           if (applied) {
             missed += 1;
+            options.onWork?.();
             options.metrics.missedByWebhooks.inc();
             log.warn({ shopifyOrderId: legacyId, name: order.name }, 'the poll found an order no webhook delivered: it joins the pipeline');
           }
@@ -112,7 +114,6 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
         cursor = page.nextCursor;
       } while (cursor);
       await repository.setPollWatermark(shop, watermark);
-      if (missed > 0 || cancellations > 0) options.onWork?.();
       return { seen, missed, cancellations, watermark: watermark.toISOString() };
     },
   };

@@ -15,6 +15,11 @@ import type { WebhookInboxService } from './webhook-inbox.service.js';
 export interface OrderWorker {
   /** Something was stored: apply it soon. Never throws, never waits. */
   wake(): void;
+  /**
+   * Orders became due outside the inbox (the poll, a replay, another instance's announcement):
+   * work on them now. Never throws, never waits.
+   */
+  wakeOrders(): void;
   start(): void;
   /** Stops both loops and waits for the work in hand to finish. */
   stop(): Promise<void>;
@@ -39,6 +44,8 @@ export interface OrderWorkerOptions {
    * orders loop looks again every few seconds, so switching on sends the waiting ones at once.
    */
   readonly ordersToErp?: () => Promise<'on' | 'off'>;
+  /** Called when applying the inbox made orders due (tells the other instances; order-work-signal.ts). */
+  readonly onOrdersDue?: () => void;
 }
 
 class Loop {
@@ -117,7 +124,10 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
   async function applyInbox(): Promise<{ claimed: number; settled: number }> {
     const result = await options.inbox.drain();
     if (result.pendingChanged) options.pushSignal.wake();
-    if (result.dueOrderIds.length > 0) ordersLoop.wake();
+    if (result.dueOrderIds.length > 0) {
+      ordersLoop.wake();
+      options.onOrdersDue?.();
+    }
     return result;
   }
 
@@ -148,6 +158,9 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
   return {
     wake() {
       inboxLoop.wake();
+    },
+    wakeOrders() {
+      ordersLoop.wake();
     },
     start() {
       inboxLoop.start();

@@ -8,6 +8,8 @@ import { createOrderLineMapper, type OrderMappingLookup } from './order-line-map
 import { createOrderPollService, type OrderPollService } from './order-poll.service.js';
 import { createOrderProcessor, type OrderProcessor, type OrderProcessorOptions } from './order-processor.service.js';
 import { createOrderWorker, type OrderWorker } from './order-worker.js';
+import { createOrderWorkSignal } from './order-work-signal.js';
+import { readOrderBacklog, registerOrderBacklogGauges, type OrderBacklog } from './order-backlog.js';
 import { createOrderRepository, type OrderRepository } from './order.repository.js';
 import { createOrderJobs } from './orders.job.js';
 import { createOrdersLoaders, type OrdersLoaders } from './orders.loaders.js';
@@ -84,6 +86,8 @@ export interface OrdersModule extends DomainModule<'orders', OrdersService, Orde
   readonly worker: OrderWorker;
   readonly repositories: { readonly orders: OrderRepository; readonly inbox: WebhookInboxRepository };
   readonly webhookTopics: Readonly<Record<string, WebhookTopicHandler>>;
+  /** The backlog toward the ERP (every instance's): orders waiting, the oldest one's age, the drain rate. */
+  backlog(): Promise<OrderBacklog>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -99,6 +103,8 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
   const log = deps.log.child({ component: 'orders' });
   const db = deps.database.db;
   const metrics = createOrdersMetrics(deps.metrics);
+  const backlog = () => readOrderBacklog(db, deps.shop, deps.now());
+  registerOrderBacklogGauges(deps.metrics, backlog);
   const pushSignal: PushSignal = options.pushSignal ?? { wake() {} };
   const orderRepository = createOrderRepository(db);
   const inboxRepository = createWebhookInboxRepository(db, options.inboxQueue);
@@ -138,6 +144,12 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     ...options.processor,
   });
   let worker: OrderWorker | null = null;
+  // Found work starts at once: this process's worker is woken directly, the other instances by NOTIFY.
+  const workSignal = createOrderWorkSignal(deps.database, deps.shop, log);
+  const ordersDue = () => {
+    worker?.wakeOrders();
+    workSignal.announce();
+  };
   const inbox = createWebhookInboxService({
     db,
     shop: deps.shop,
@@ -159,6 +171,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     pushSignal,
     log,
     ordersToErp: deps.switches ? () => deps.switches!.ordersToErp() : undefined,
+    onOrdersDue: () => workSignal.announce(),
   });
   const poll = createOrderPollService({
     db,
@@ -171,7 +184,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     metrics,
     log,
     overlapMs: options.pollOverlapMs,
-    onWork: () => worker?.wake(),
+    onWork: ordersDue,
     onOversold,
   });
   const subscriptions = createWebhookSubscriptionService({ shopify: deps.shopify, log, now: deps.now });
@@ -185,7 +198,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     ordersToErp: deps.switches ? () => deps.switches!.ordersToErp() : undefined,
     subscriptions,
     webhookAddress,
-    onQueued: () => worker?.wake(),
+    onQueued: ordersDue,
     onDeliveriesQueued: () => worker?.wake(),
     log,
   });
@@ -227,6 +240,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     }),
     routes: [shopifyWebhookRoute({ topics: registry, secrets, maxBytes: deps.config.webhookMaxBytes, metrics, log })],
     webhookTopics,
+    backlog,
     async start() {
       const state = await orderRepository.pollState(deps.shop);
       log.info({ cutoverAt: state.cutoverAt.toISOString() }, 'orders created in Shopify from the cut-over on go to the ERP');
@@ -242,13 +256,18 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
       if (runWorker) {
         const ready = options.mappingReady?.() ?? Promise.resolve();
         void ready.catch(() => undefined).then(() => {
-          if (!stopped) theWorker.start();
+          if (stopped) return;
+          theWorker.start();
+          workSignal.listen(() => theWorker.wakeOrders()).catch((error: unknown) => {
+            log.warn({ err: error }, 'could not listen for order work of other instances; the pipeline job covers it');
+          });
         });
       }
     },
     async stop() {
       stopped = true;
       await registering;
+      await workSignal.stop();
       await theWorker.stop();
     },
   };
