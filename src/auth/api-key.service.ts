@@ -15,8 +15,14 @@ function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** `last_used_at` is stamped at most once a minute per key: a coarse "is this key still used". */
+const TOUCH_COARSENESS_MS = 60_000;
+
 export function createApiKeyService(deps: { repository: ApiKeyRepository; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
+  // When this instance last stamped each key: within the coarseness the stamp would change
+  // nothing (the UPDATE's own condition), so the statement is not sent at all.
+  const stamped = new Map<string, number>();
   return {
     async create(input: { name: string; scopes: string[] }): Promise<{ key: string; apiKey: ApiKeyRecord }> {
       const name = input.name.trim();
@@ -48,7 +54,12 @@ export function createApiKeyService(deps: { repository: ApiKeyRepository; now?: 
       const expected = Buffer.from(record.hash, 'hex');
       const actual = Buffer.from(hashKey(key), 'hex');
       if (!timingSafeEqual(expected, actual)) return null;
-      await deps.repository.touch(record.id, now(), 60_000);
+      const at = now();
+      const last = stamped.get(record.id);
+      if (last === undefined || at.getTime() - last >= TOUCH_COARSENESS_MS || at.getTime() < last) {
+        await deps.repository.touch(record.id, at, TOUCH_COARSENESS_MS);
+        stamped.set(record.id, at.getTime());
+      }
       return { keyId: record.id, name: record.name, scopes: new Set(record.scopes) };
     },
 
