@@ -62,6 +62,16 @@ describe.skipIf(!haveChromium)('operations console in Chromium', () => {
   const base = () => gateway.graphqlUrl.replace(/\/graphql$/, '');
 
   it('signs in with an API key kept in session storage and shows the overview', async () => {
+    // Stockbridge's own samples for the charts and metrics: two pushes (40 s and 50 s from the ERP
+    // change to Shopify), one failed push, and an oversell incident, which breaches its threshold
+    // (0 a day) and raises an alert.
+    const now = new Date();
+    await gateway.services.health.recordPushOutcomes([
+      { ok: true, changeSeenAt: new Date(now.getTime() - 40_000), confirmedAt: now },
+      { ok: true, changeSeenAt: new Date(now.getTime() - 50_000), confirmedAt: now },
+      { ok: false, changeSeenAt: null, confirmedAt: now },
+    ]);
+    await gateway.services.health.recordOversell({ sku: 'CONSOLE-OVERSOLD', location: 'WH', orderId: null, units: 1, source: 'SHOPIFY_NEGATIVE_AVAILABLE', occurrence: 'console-test' });
     await page.goto(`${base()}/console`);
     await page.getByLabel('API key').fill(key);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -72,7 +82,33 @@ describe.skipIf(!haveChromium)('operations console in Chromium', () => {
       return [scope.sessionStorage.length, scope.localStorage.length];
     });
     expect(storage).toEqual([1, 0]);
+
+    // The four success metrics, each with its threshold and status.
+    const metrics = page.getByRole('region', { name: 'Success metrics' });
+    const metricRow = (name: string) => metrics.getByRole('row').filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${name}`) }) });
+    await expect.poll(() => metricRow('Oversell incidents').textContent()).toMatch(/Oversell incidents.*1at most 0last 24 hoursBreached/);
+    expect(await metricRow('Sync latency').textContent()).toMatch(/50 sat most 300 slast hourOK/);
+    expect(await metricRow('Error rate').textContent()).toMatch(/1 failed of 3 .*33\.3 %at most 0\.10 %last hourBreached/);
+    expect(await metricRow('Manual interventions').textContent()).toMatch(/at most 5last 7 days(OK|Breached)/);
+
+    // The charts: 24 hourly buckets from the samples, the last one holding this test's pushes.
+    const pushed = page.getByRole('img', { name: /^Items pushed:/ });
+    const buckets = async () => (await pushed.getAttribute('aria-label'))!.replace(/^Items pushed: /, '').split(', ');
+    expect(await buckets()).toHaveLength(24);
+    expect((await buckets()).at(-1)).toMatch(/ 2$/);
+    expect((await page.getByRole('img', { name: /^Errors/ }).getAttribute('aria-label'))!).toMatch(/ 1$/);
+    expect((await page.getByRole('img', { name: /^Sync latency/ }).getAttribute('aria-label'))!).toMatch(/ 49\.9$/);
+
+    // The open alerts, acknowledged in place.
+    const alerts = page.getByRole('region', { name: 'Open alerts' });
+    await expect.poll(() => alerts.getByRole('rowheader', { name: /^OVERSELL / }).count()).toBe(1);
     await checkPage(page, 'overview');
+    await page.getByLabel('Period').selectOption('7d');
+    expect(await buckets()).toHaveLength(7);
+    expect((await buckets()).at(-1)).toMatch(/ 2$/);
+    await alerts.getByRole('button', { name: 'Acknowledge OVERSELL' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Alert acknowledgement' }).textContent()).toBe('OVERSELL acknowledged');
+    await expect.poll(() => alerts.getByRole('rowheader', { name: /^OVERSELL / }).count()).toBe(0);
   });
 
   it('finds a SKU and reads its ATP terms per location', async () => {
@@ -140,9 +176,60 @@ describe.skipIf(!haveChromium)('operations console in Chromium', () => {
     await checkPage(page, 'jobs');
   });
 
-  it('lists active reservations', async () => {
+  it('lists active reservations with their expiry, filtered by SKU, reference and API key', async () => {
+    // Two keys hold units of one demo SKU under different references.
+    const products = await gateway.graphql<{ data: { products: { edges: Array<{ node: { sku: string; availability: Array<{ location: { code: string }; availableToPromise: number }> } }> } } }>(
+      key,
+      '{ products(first: 50) { edges { node { sku availability { location { code } availableToPromise } } } } }',
+    );
+    const position = products.body.data.products.edges
+      .flatMap((edge) => edge.node.availability.map((row) => ({ sku: edge.node.sku, location: row.location.code, atp: row.availableToPromise })))
+      .find((row) => row.atp >= 3);
+    if (!position) throw new Error('the demo catalogue has no position with 3 units to promise');
+    const wholesale = await gateway.createKey(['read', 'reserve']);
+    const reserve = async (by: string, reference: string) => {
+      const answer = await gateway.graphql<{ data: { reserveInventory: { __typename: string } } }>(
+        by,
+        'mutation($input: ReserveInventoryInput!) { reserveInventory(input: $input) { __typename } }',
+        { input: { sku: position.sku, location: position.location, quantity: 1, reference, idempotencyKey: `console-${reference}`, ttlSeconds: 3600 } },
+      );
+      expect(answer.body.data.reserveInventory.__typename).toBe('Reservation');
+    };
+    await reserve(key, 'PO-CONSOLE-1');
+    await reserve(wholesale, 'PO-CONSOLE-2');
+
     await page.goto(`${base()}/console/#/reservations`);
-    await expect.poll(() => page.getByRole('region', { name: 'Active reservations' }).count()).toBe(1);
+    const region = page.getByRole('region', { name: 'Active reservations' });
+    const references = () => region.getByRole('rowheader').allTextContents();
+    await expect.poll(references).toEqual(['PO-CONSOLE-2', 'PO-CONSOLE-1']);
+    expect(await region.getByRole('row').filter({ hasText: 'PO-CONSOLE-1' }).textContent()).toContain(`${position.sku} @ ${position.location} × 1`);
+    expect(await region.getByRole('row').filter({ hasText: 'PO-CONSOLE-1' }).locator('time').count()).toBe(2);
     await checkPage(page, 'reservations');
+
+    const filter = async () => {
+      await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    };
+    await page.getByLabel('Reference').fill('PO-CONSOLE-1');
+    await filter();
+    await expect.poll(references).toEqual(['PO-CONSOLE-1']);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await expect.poll(references).toEqual(['PO-CONSOLE-2', 'PO-CONSOLE-1']);
+
+    // The API key filter names the keys (this admin key lists them); the wholesale key's reservation only.
+    const option = page.locator('#reservation-key option', { hasText: /^test read,reserve \(/ });
+    await page.getByLabel('API key', { exact: true }).selectOption((await option.getAttribute('value'))!);
+    await filter();
+    await expect.poll(references).toEqual(['PO-CONSOLE-2']);
+    expect(await region.getByRole('row').filter({ hasText: 'PO-CONSOLE-2' }).textContent()).toContain('test read,reserve (');
+
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('SKU', { exact: true }).fill(`${position.sku}-NONE`);
+    await filter();
+    await expect.poll(() => region.getByText('No active reservation matches these filters.').count()).toBe(1);
+    await page.getByLabel('SKU', { exact: true }).fill(position.sku);
+    await filter();
+    await expect.poll(references).toEqual(['PO-CONSOLE-2', 'PO-CONSOLE-1']);
+    const violations = await seriousViolations(page);
+    expect(violations.map((violation) => violation.id)).toEqual([]);
   });
 });

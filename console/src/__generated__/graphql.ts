@@ -5,6 +5,18 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type AcknowledgeAlertErrorCode =
+  /** No alert with this id. */
+  | 'ALERT_NOT_FOUND';
+
+export type AcknowledgeAlertInput = {
+  id: string;
+};
+
+export type AlertSeverity =
+  | 'CRITICAL'
+  | 'WARNING';
+
 export type AmbiguityReason =
   | 'SEVERAL_ERP_SKUS'
   | 'SEVERAL_SHOPIFY_VARIANTS';
@@ -26,6 +38,17 @@ export type DriftSource =
   | 'MERCHANT_EDIT'
   /** A full reconcile's read of every Shopify level. */
   | 'RECONCILE';
+
+/** Whether a success metric is within its threshold. */
+export type HealthStatus =
+  | 'BREACHED'
+  | 'OK';
+
+/** The windows the success metrics are computed over, ending now. */
+export type HealthWindow =
+  | 'LAST_DAY'
+  | 'LAST_HOUR'
+  | 'LAST_WEEK';
 
 /** How the inventory push runs: ON writes to Shopify, SHADOW computes and records what it would write and the drift (writing nothing), OFF pushes nothing. */
 export type InventoryPushMode =
@@ -256,10 +279,14 @@ export type ReplayOrderMutationVariables = Exact<{
 
 export type ReplayOrderMutation = { replayOrder: { id: string, name: string, status: OrderStatus, lastError: string | null } };
 
+export type SeriesPointFragment = { from: string, to: string, itemsPushed: number, itemPushFailures: number, orderAttempts: number, orderFailures: number, latencyP50: number | null, latencyP99: number | null, latencySamples: number };
+
+export type OpenAlertFragment = { id: string, code: string, severity: AlertSeverity, message: string, query: string | null, firstSeenAt: string, lastSeenAt: string, count: number };
+
 export type OverviewQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type OverviewQuery = { serverInfo: { name: string, version: string, database: string, erpConnector: string, shop: string }, health: { inventoryPush: InventoryPushMode, ordersToErp: OrdersToErpMode, shopInstalled: boolean }, syncRuns: { edges: Array<{ node: { id: string, kind: SyncRunKind, status: SyncRunStatus, dryRun: boolean, full: boolean, startedAt: string, finishedAt: string | null, itemsConsidered: number, itemsPushed: number, itemsUnchanged: number, itemsFailed: number, failure: { code: string, message: string } | null } }> } };
+export type OverviewQuery = { serverInfo: { name: string, version: string, database: string, erpConnector: string, shop: string }, health: { inventoryPush: InventoryPushMode, ordersToErp: OrdersToErpMode, shopInstalled: boolean, syncLatencySeconds: { window: HealthWindow, p50: number | null, p99: number | null, samples: number, threshold: number, status: HealthStatus }, errorRateMetric: { window: HealthWindow, rate: number, attempts: number, failures: number, threshold: number, status: HealthStatus }, oversellIncidentsMetric: { window: HealthWindow, count: number, threshold: number, status: HealthStatus }, manualInterventionsMetric: { window: HealthWindow, count: number, threshold: number, status: HealthStatus }, day: Array<{ from: string, to: string, itemsPushed: number, itemPushFailures: number, orderAttempts: number, orderFailures: number, latencyP50: number | null, latencyP99: number | null, latencySamples: number }>, week: Array<{ from: string, to: string, itemsPushed: number, itemPushFailures: number, orderAttempts: number, orderFailures: number, latencyP50: number | null, latencyP99: number | null, latencySamples: number }> }, alerts: { totalCount: number | null, edges: Array<{ node: { id: string, code: string, severity: AlertSeverity, message: string, query: string | null, firstSeenAt: string, lastSeenAt: string, count: number } }> }, syncRuns: { edges: Array<{ node: { id: string, kind: SyncRunKind, status: SyncRunStatus, dryRun: boolean, full: boolean, startedAt: string, finishedAt: string | null, itemsConsidered: number, itemsPushed: number, itemsUnchanged: number, itemsFailed: number, failure: { code: string, message: string } | null } }> } };
 
 export type SetSwitchesMutationVariables = Exact<{
   input: SetSwitchesInput;
@@ -268,12 +295,26 @@ export type SetSwitchesMutationVariables = Exact<{
 
 export type SetSwitchesMutation = { setSwitches: { inventoryPush: InventoryPushMode, ordersToErp: OrdersToErpMode, shopInstalled: boolean } };
 
-export type ActiveReservationsQueryVariables = Exact<{
-  sku?: string | null | undefined;
+export type AcknowledgeAlertMutationVariables = Exact<{
+  input: AcknowledgeAlertInput;
 }>;
 
 
-export type ActiveReservationsQuery = { reservations: { totalCount: number | null, edges: Array<{ node: { id: string, sku: string, location: string, quantity: number, reference: string, idempotencyKey: string, expiresAt: string, createdAt: string, lines: Array<{ line: number, sku: string, location: string, quantity: number, status: ReservationStatus }> } }> } };
+export type AcknowledgeAlertMutation = { acknowledgeAlert: { alert: { id: string, acknowledgedAt: string | null } | null, userErrors: Array<{ code: AcknowledgeAlertErrorCode, message: string }> } };
+
+export type ActiveReservationsQueryVariables = Exact<{
+  sku?: string | null | undefined;
+  reference?: string | null | undefined;
+  createdBy?: string | null | undefined;
+}>;
+
+
+export type ActiveReservationsQuery = { reservations: { totalCount: number | null, edges: Array<{ node: { id: string, sku: string, location: string, quantity: number, reference: string, idempotencyKey: string, createdBy: string, expiresAt: string, createdAt: string, lines: Array<{ line: number, sku: string, location: string, quantity: number, status: ReservationStatus }> } }> } };
+
+export type ReservationKeysQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ReservationKeysQuery = { apiKeys: Array<{ id: string, name: string, prefix: string, revokedAt: string | null }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -306,6 +347,31 @@ export const AttentionOrderFragmentDoc = new TypedDocumentString(`
   needsAttention
 }
     `, {"fragmentName":"AttentionOrder"}) as unknown as TypedDocumentString<AttentionOrderFragment, unknown>;
+export const SeriesPointFragmentDoc = new TypedDocumentString(`
+    fragment SeriesPoint on HealthSeriesPoint {
+  from
+  to
+  itemsPushed
+  itemPushFailures
+  orderAttempts
+  orderFailures
+  latencyP50
+  latencyP99
+  latencySamples
+}
+    `, {"fragmentName":"SeriesPoint"}) as unknown as TypedDocumentString<SeriesPointFragment, unknown>;
+export const OpenAlertFragmentDoc = new TypedDocumentString(`
+    fragment OpenAlert on Alert {
+  id
+  code
+  severity
+  message
+  query
+  firstSeenAt
+  lastSeenAt
+  count
+}
+    `, {"fragmentName":"OpenAlert"}) as unknown as TypedDocumentString<OpenAlertFragment, unknown>;
 export const ProductInventoryDocument = new TypedDocumentString(`
     query ProductInventory($sku: String!) {
   product(sku: $sku) {
@@ -605,8 +671,50 @@ export const OverviewDocument = new TypedDocumentString(`
     inventoryPush
     ordersToErp
     shopInstalled
+    syncLatencySeconds {
+      window
+      p50
+      p99
+      samples
+      threshold
+      status
+    }
+    errorRateMetric {
+      window
+      rate
+      attempts
+      failures
+      threshold
+      status
+    }
+    oversellIncidentsMetric {
+      window
+      count
+      threshold
+      status
+    }
+    manualInterventionsMetric {
+      window
+      count
+      threshold
+      status
+    }
+    day: series(window: LAST_DAY) {
+      ...SeriesPoint
+    }
+    week: series(window: LAST_WEEK) {
+      ...SeriesPoint
+    }
   }
-  syncRuns(first: 100) {
+  alerts(open: true, first: 20) {
+    totalCount
+    edges {
+      node {
+        ...OpenAlert
+      }
+    }
+  }
+  syncRuns(first: 10) {
     edges {
       node {
         id
@@ -628,7 +736,27 @@ export const OverviewDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<OverviewQuery, OverviewQueryVariables>;
+    fragment SeriesPoint on HealthSeriesPoint {
+  from
+  to
+  itemsPushed
+  itemPushFailures
+  orderAttempts
+  orderFailures
+  latencyP50
+  latencyP99
+  latencySamples
+}
+fragment OpenAlert on Alert {
+  id
+  code
+  severity
+  message
+  query
+  firstSeenAt
+  lastSeenAt
+  count
+}`) as unknown as TypedDocumentString<OverviewQuery, OverviewQueryVariables>;
 export const SetSwitchesDocument = new TypedDocumentString(`
     mutation SetSwitches($input: SetSwitchesInput!) {
   setSwitches(input: $input) {
@@ -638,9 +766,29 @@ export const SetSwitchesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<SetSwitchesMutation, SetSwitchesMutationVariables>;
+export const AcknowledgeAlertDocument = new TypedDocumentString(`
+    mutation AcknowledgeAlert($input: AcknowledgeAlertInput!) {
+  acknowledgeAlert(input: $input) {
+    alert {
+      id
+      acknowledgedAt
+    }
+    userErrors {
+      code
+      message
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AcknowledgeAlertMutation, AcknowledgeAlertMutationVariables>;
 export const ActiveReservationsDocument = new TypedDocumentString(`
-    query ActiveReservations($sku: String) {
-  reservations(status: ACTIVE, sku: $sku, first: 100) {
+    query ActiveReservations($sku: String, $reference: String, $createdBy: ID) {
+  reservations(
+    status: ACTIVE
+    sku: $sku
+    reference: $reference
+    createdBy: $createdBy
+    first: 100
+  ) {
     totalCount
     edges {
       node {
@@ -650,6 +798,7 @@ export const ActiveReservationsDocument = new TypedDocumentString(`
         quantity
         reference
         idempotencyKey
+        createdBy
         expiresAt
         createdAt
         lines {
@@ -664,3 +813,13 @@ export const ActiveReservationsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ActiveReservationsQuery, ActiveReservationsQueryVariables>;
+export const ReservationKeysDocument = new TypedDocumentString(`
+    query ReservationKeys {
+  apiKeys(first: 100) {
+    id
+    name
+    prefix
+    revokedAt
+  }
+}
+    `) as unknown as TypedDocumentString<ReservationKeysQuery, ReservationKeysQueryVariables>;
