@@ -6,7 +6,8 @@ import { AdminApiShopifyClient } from '../shopify/admin-api-shopify-client.js';
 import { createShopifyCredentials } from '../shopify/credentials/credentials.js';
 import { AppError } from '../shared/errors.js';
 import { loadCliConfig } from './cli-database.js';
-import { defineCommand, stringOption } from './command.js';
+import { defineCommand, stringOption, UsageError } from './command.js';
+import { runWebhooksReplay } from './webhooks-replay.js';
 
 /**
  * `webhooks register --address URL`: creates the Shopify webhook subscriptions the order
@@ -14,18 +15,46 @@ import { defineCommand, stringOption } from './command.js';
  * gateway's `/webhooks/shopify`, keeping the ones that exist. `webhooks status [--address URL]`
  * lists what is present and missing, and exits 1 when something is missing (for monitoring
  * scripts). The address defaults to `PUBLIC_URL`; a base URL gets `/webhooks/shopify` appended.
+ * `webhooks replay` puts failed and waiting deliveries back in the inbox (src/cli/webhooks-replay.ts).
  */
 export const webhooksCommand = defineCommand({
   name: 'webhooks',
-  usage: 'webhooks register [--address URL]\nwebhooks status [--address URL]',
-  summary: "create the Shopify webhook subscriptions orders need (idempotent), or report missing ones (address defaults to PUBLIC_URL)",
+  usage:
+    'webhooks register [--address URL]\nwebhooks status [--address URL]\n' +
+    'webhooks replay [--id ID]... [--topic T] [--status S] [--received-after T] [--received-before T] [--limit N] [--dry-run] [--json]',
+  summary: 'create the Shopify webhook subscriptions orders need (idempotent), report missing ones, or replay failed deliveries',
   description: `register creates the missing subscriptions (idempotent); status lists present and missing ones and
 exits 1 when one is missing. The address defaults to PUBLIC_URL; a base URL gets /webhooks/shopify
-appended.`,
-  actions: ['register', 'status'],
-  options: { address: { type: 'string', valueName: 'URL', description: 'where Shopify delivers (default PUBLIC_URL)' } },
+appended.
+
+replay puts the stored deliveries the ids and filter match back in the inbox, due now: FAILED ones
+(with their body) and ones waiting after an error; the running gateway's inbox drain applies them
+again (with the embedded database, stop the gateway first: it holds the data directory's lock, and
+the deliveries are applied when it starts). Give ids or at least one filter. Many deliveries go in
+batches of 500 with progress on stderr; each queued one is recorded as an operator action. Exit 0
+done, 1 refused (no filter), 2 usage.
+
+examples:
+  npm run cli -- webhooks replay --status FAILED --topic refunds/create --dry-run
+  npm run cli -- webhooks replay --id 4182 --id 4190
+  npm run cli -- webhooks replay --status FAILED --received-after 2026-12-01T00:00:00Z --json`,
+  actions: ['register', 'status', 'replay'],
+  options: {
+    address: { type: 'string', valueName: 'URL', description: 'register, status: where Shopify delivers (default PUBLIC_URL)' },
+    id: { type: 'string', multiple: true, valueName: 'ID', description: 'replay: a delivery id (webhookDeliveries shows them)' },
+    topic: { type: 'string', valueName: 'T', description: 'replay: deliveries of this topic, e.g. orders/create' },
+    status: { type: 'string', valueName: 'S', description: 'replay: deliveries in this status (FAILED, PENDING, DONE, IGNORED)' },
+    'received-after': { type: 'string', valueName: 'T', description: 'replay: received at or after this ISO 8601 time' },
+    'received-before': { type: 'string', valueName: 'T', description: 'replay: received before this ISO 8601 time' },
+    limit: { type: 'string', valueName: 'N', description: 'replay: queue at most N deliveries (default: every replayable match)' },
+    'dry-run': { type: 'boolean', description: 'replay: report what matches; change and record nothing' },
+    json: { type: 'boolean', description: 'replay: print the answer as JSON' },
+  },
   run: async (args, io) => {
     const action = args.positionals[0];
+    if (action === 'replay') return runWebhooksReplay(args, io);
+    const replayOnly = ['id', 'topic', 'status', 'received-after', 'received-before', 'limit', 'dry-run', 'json'].filter((name) => args.values[name] !== undefined);
+    if (replayOnly.length > 0) throw new UsageError(`${action} takes no ${replayOnly.map((name) => `--${name}`).join(', ')} (replay options)`);
     const config = loadCliConfig(io);
     if (!config.shopify.shop || (config.shopify.grant === 'static' && !config.shopify.accessToken)) {
       throw new AppError('CONFIG_INVALID', 'webhooks: SHOPIFY_SHOP and its credentials are needed (the demo subscribes its simulated store by itself at start)');
