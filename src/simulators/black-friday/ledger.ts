@@ -49,6 +49,10 @@ export interface OversoldSku {
   readonly location: string;
   readonly existed: number;
   readonly consumed: number;
+  /** Of `consumed`: units Shopify sold (net of cancellations), wholesale put into the ERP, other channels sold in the ERP. */
+  readonly shopify: number;
+  readonly wholesale: number;
+  readonly erpSales: number;
   readonly oversold: number;
 }
 
@@ -77,6 +81,7 @@ export interface LedgerVerdict {
  */
 export function judgeLedger(ledger: Ledger, erpSale: (reference: string) => ErpSaleFacts): LedgerVerdict {
   const consumed = new Map<string, number>();
+  const shopify = new Map<string, number>();
   let inErp = 0;
   let cancelled = 0;
   let cancelledButLive = 0;
@@ -92,15 +97,24 @@ export function judgeLedger(ledger: Ledger, erpSale: (reference: string) => ErpS
       continue;
     }
     if (facts.sales === 0) lostReferences.push(order.reference);
-    for (const line of order.lines) addUnits(consumed, positionKey(line.sku, line.location), line.quantity);
+    for (const line of order.lines) addUnits(shopify, positionKey(line.sku, line.location), line.quantity);
   }
-  for (const source of [ledger.wholesale, ledger.erpSales]) for (const [key, units] of source) addUnits(consumed, key, units);
+  for (const source of [shopify, ledger.wholesale, ledger.erpSales]) for (const [key, units] of source) addUnits(consumed, key, units);
   const oversoldPositions: OversoldSku[] = [];
   for (const [key, used] of [...consumed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const existed = ledger.existed.get(key) ?? 0;
     if (used > existed) {
       const at = key.lastIndexOf('@');
-      oversoldPositions.push({ sku: key.slice(0, at), location: key.slice(at + 1), existed, consumed: used, oversold: used - existed });
+      oversoldPositions.push({
+        sku: key.slice(0, at),
+        location: key.slice(at + 1),
+        existed,
+        consumed: used,
+        shopify: shopify.get(key) ?? 0,
+        wholesale: ledger.wholesale.get(key) ?? 0,
+        erpSales: ledger.erpSales.get(key) ?? 0,
+        oversold: used - existed,
+      });
     }
   }
   return {

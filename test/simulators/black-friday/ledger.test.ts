@@ -55,8 +55,8 @@ describe('the Black Friday verdict', () => {
     const verdict = judgeLedger(ledger, () => ({ sales: 1, cancelled: true }));
 
     expect(verdict.oversoldPositions).toEqual([
-      { sku: 'HOT', location: 'WH', existed: 15, consumed: 17, oversold: 2 },
-      { sku: 'NEW', location: 'WH', existed: 0, consumed: 1, oversold: 1 },
+      { sku: 'HOT', location: 'WH', existed: 15, consumed: 17, shopify: 12, wholesale: 3, erpSales: 2, oversold: 2 },
+      { sku: 'NEW', location: 'WH', existed: 0, consumed: 1, shopify: 0, wholesale: 1, erpSales: 0, oversold: 1 },
     ]);
     expect(verdict.oversold).toBe(3);
     expect(verdict.lost).toBe(0);

@@ -1,4 +1,4 @@
-import { createServer, createConnection, type Server } from 'node:net';
+import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTcpCutProxy, type TcpCutProxy } from '../../../src/simulators/chaos/tcp-cut-proxy.js';
@@ -18,16 +18,16 @@ describe('TCP cut proxy', () => {
   });
 
   const connect = () =>
-    new Promise<import('node:net').Socket>((resolve, reject) => {
+    new Promise<Socket>((resolve, reject) => {
       const socket = createConnection({ host: proxy.host, port: proxy.port }, () => resolve(socket));
       socket.once('error', reject);
     });
-  const echoOf = (socket: import('node:net').Socket, text: string) =>
+  const echoOf = (socket: Socket, text: string) =>
     new Promise<string>((resolve) => {
       socket.once('data', (data) => resolve(data.toString()));
       socket.write(text);
     });
-  const closed = (socket: import('node:net').Socket) => new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)));
+  const closed = (socket: Socket) => new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)));
 
   it('forwards bytes, cuts every open connection, refuses new ones for a while, then lets them through', async () => {
     const first = await connect();

@@ -1,0 +1,229 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startSimulatedErpServer, type SimulatedErpServer } from '../../erp/simulated/simulated-erp-server.js';
+import type { SimulatedErp } from '../../erp/simulated/simulated-erp.js';
+// eslint-disable-next-line no-restricted-imports -- a gateway as a child process (a simulator), not the composition root the '**/gateway*' pattern guards
+import { gatewayProcess, type GatewayProcess } from '../chaos/gateway-process.js';
+import { startHttpChaosProxy, type HttpChaosProxy } from '../chaos/http-chaos-proxy.js';
+import { startRoundRobinProxy, type RoundRobinProxy } from '../chaos/round-robin-proxy.js';
+import { startShopifySimulator, type ShopifySimulator } from '../shopify/index.js';
+import { seededRandom } from '../shopify/random.js';
+import { buildErp, planCatalogue, shopCatalogue, WAREHOUSES } from './catalogue.js';
+import { createRunDatabase, runCli, type RunDatabase } from './environment.js';
+import { runErpActivity } from './erp-activity.js';
+import { faultActions } from './fault-actions.js';
+import { planFaults, runFaults, type FaultEvent } from './faults.js';
+import { gatewayClient, type GatewayClient } from './instance-client.js';
+import { emptyLedger, judgeLedger, type ErpSaleFacts, type Ledger } from './ledger.js';
+import { generateLoad } from './load-generator.js';
+import { driftPositions, healthFigures, orderToErp, webhookFigures, type DriftPosition } from './measurements.js';
+import type { BlackFridayOptions } from './options.js';
+import { htmlReport, passed, type BlackFridayReport } from './report.js';
+import { runWholesale } from './wholesale.js';
+
+/**
+ * The Black Friday run: the simulated store (Plus plan), the simulated ERP over HTTP behind a
+ * chaos proxy, the run's own database behind a cut proxy, K gateway processes behind a
+ * round-robin balancer that the store's webhooks go through. Then M minutes of orders, wholesale
+ * reservations, ERP activity, scheduled pushes and faults; a settle phase; the verdict and report.
+ */
+export async function runBlackFriday(options: BlackFridayOptions, log: (line: string) => void, stop: AbortSignal): Promise<BlackFridayReport> {
+  const startedAt = new Date();
+  const runId = startedAt.getTime().toString(36).toUpperCase().slice(-5);
+  const random = seededRandom(options.seed);
+  const durationMs = Math.round(options.minutes * 60_000);
+  const totalOrders = Math.round(options.ordersPerMinute * options.minutes);
+  const plan = planCatalogue({ skus: options.skus, totalOrders, runId });
+  const ledger = emptyLedger();
+  const erp = buildErp(plan, ledger);
+
+  const closers: Array<() => Promise<unknown>> = [];
+  let database: RunDatabase | undefined;
+  const instances: GatewayProcess[] = [];
+  try {
+    const erpServer: SimulatedErpServer = await startSimulatedErpServer({ erp });
+    closers.push(() => erpServer.close());
+    const erpProxy: HttpChaosProxy = await startHttpChaosProxy({ target: erpServer.url, seed: options.seed });
+    closers.push(() => erpProxy.close());
+    const simulator: ShopifySimulator = await startShopifySimulator({ plan: 'plus', seed: options.seed, webhookTimeScale: 0.001, catalogue: shopCatalogue(plan) });
+    closers.push(() => simulator.close());
+    const balancer: RoundRobinProxy = await startRoundRobinProxy();
+    closers.push(() => balancer.close());
+    database = await createRunDatabase(options.databaseUrl);
+    log(`database ${database.name} (${options.databaseUrl ? 'PostgreSQL, through a cut proxy' : 'PGlite'}); ERP ${erpServer.url}; store ${simulator.adminUrl}; webhooks via ${balancer.url}`);
+
+    // Migrated and keyed before any instance starts (PGlite: one process at a time).
+    await runCli(['migrate'], database.cliEnv);
+    const keyOutput = await runCli(['api-keys', 'create', '--name', `black-friday-${runId}`, '--scopes', 'read,sync,reserve,admin'], database.cliEnv);
+    const key = keyOutput.trim().split('\n').at(-1)!.trim();
+
+    const env = {
+      ...database.gatewayEnv,
+      ERP_CONNECTOR: 'simulated',
+      ERP_URL: erpProxy.url,
+      SHOPIFY_SHOP: simulator.shopDomain,
+      SHOPIFY_ACCESS_TOKEN: simulator.accessToken,
+      SHOPIFY_API_SECRET: simulator.apiSecret,
+      SHOPIFY_ADMIN_URL: simulator.adminUrl,
+      PUBLIC_URL: balancer.url,
+      ORDER_POLL_INTERVAL_SECONDS: '10',
+      SYNC_INTERVAL_SECONDS: String(options.syncIntervalSeconds),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'test',
+    };
+    for (let i = 0; i < options.instances; i++) instances.push(await gatewayProcess(String.fromCharCode(97 + i), env));
+    balancer.setTargets(instances.map((instance) => instance.url));
+    closers.push(async () => {
+      for (const instance of instances) await instance.kill('SIGTERM').catch(() => {});
+    });
+    for (const instance of instances) await instance.start();
+    log(`${instances.length} gateway instance(s) ready`);
+    const client: GatewayClient = gatewayClient(() => instances, key);
+
+    // The store gets its numbers before anyone buys.
+    await client.request('mutation { pushInventory(input: { full: true }) { id status } }');
+    const stocked = Date.now() + 120_000;
+    while (Date.now() < stocked && plan.all.some((sku) => (simulator.state.level({ sku, location: WAREHOUSES[0] })?.quantities.available ?? 0) <= 0)) await sleep(500);
+    log(`store stocked; placing ${totalOrders} orders over ${options.minutes} min`);
+
+    // ---- load phase
+    const load = new AbortController();
+    const onStop = () => load.abort();
+    stop.addEventListener('abort', onStop, { once: true });
+    const loadStarted = Date.now();
+    const faultEvents: FaultEvent[] = [];
+    const faults = runFaults(
+      planFaults(options.faults, durationMs, options.faultMode, random),
+      faultActions({ simulator, erpProxy, instances, cutProxy: database.cutProxy, random }),
+      loadStarted,
+      load.signal,
+      faultEvents,
+    );
+    const wholesale = runWholesale({ client, erp, plan, ledger, random, runId, everyMs: 1_000, signal: load.signal });
+    const erpActivity = runErpActivity({
+      erp,
+      plan,
+      ledger,
+      random,
+      runId,
+      everyMs: 2_000,
+      shipAfterMs: 20_000,
+      receiptUnits: Math.max(5, Math.round(totalOrders / 200)),
+      signal: load.signal,
+    });
+    const pushes = (async () => {
+      while (!load.signal.aborted) {
+        await sleep(options.syncIntervalSeconds * 1_000, undefined, { signal: load.signal }).catch(() => {});
+        if (!load.signal.aborted) await client.request('mutation { pushInventory(input: {}) { id } }').catch(() => {});
+      }
+    })();
+    const inErpPerSecond: number[] = [];
+    const counted = new Set<string>();
+    const countInErp = () => {
+      const second = Math.floor((Date.now() - loadStarted) / 1000);
+      for (const order of ledger.accepted) {
+        if (counted.has(order.reference) || erp.countSalesOrders(order.reference) === 0) continue;
+        counted.add(order.reference);
+        inErpPerSecond[second] = (inErpPerSecond[second] ?? 0) + 1;
+      }
+    };
+    const progress = setInterval(() => {
+      countInErp();
+      const live = instances.filter((instance) => instance.running()).length;
+      const active = faultEvents.filter((event) => event.endedAt === null).map((event) => event.fault);
+      log(`${Math.round((Date.now() - loadStarted) / 1000)} s: placed ${ledger.accepted.length + ledger.refused}, accepted ${ledger.accepted.length}, in ERP ${counted.size}; instances up ${live}/${instances.length}; faults ${active.join(', ') || 'none'}`);
+    }, 1_000);
+    progress.unref();
+    const timeline = await generateLoad({ simulator, plan, ledger, random, ordersPerMinute: options.ordersPerMinute, durationMs, runId, signal: load.signal });
+    load.abort();
+    stop.removeEventListener('abort', onStop);
+    const [wholesaleStats, erpStats] = await Promise.all([wholesale, erpActivity, faults, pushes]);
+
+    // ---- settle: faults off, every instance up, every order in the ERP, then Shopify equal to the ATP.
+    simulator.state.clearFaults();
+    erpProxy.setFaults({});
+    for (const instance of instances) await instance.start();
+    const settleStarted = Date.now();
+    const settleDeadline = settleStarted + options.settleSeconds * 1_000;
+    log(`load done; settling (at most ${options.settleSeconds} s)`);
+    const waiting = () => ledger.accepted.filter((order) => !order.cancelled && erp.countSalesOrders(order.reference) === 0).length;
+    while (waiting() > 0 && Date.now() < settleDeadline && !stop.aborted) await sleep(1_000);
+    const complete = waiting() === 0;
+    let drift: DriftPosition[] = [];
+    const driftDeadline = Math.max(settleDeadline, Date.now() + 60_000);
+    await client.request('mutation { pushInventory(input: { full: true }) { id } }').catch(() => {});
+    for (let round = 0; !stop.aborted; round++) {
+      await sleep(2_000);
+      drift = await driftPositions(client, simulator, plan.all).catch(() => [{ sku: '(unreadable)', location: '', atp: 0, shopify: 0 }]);
+      if (drift.length === 0 || Date.now() > driftDeadline) break;
+      if (round % 5 === 4) await client.request('mutation { pushInventory(input: { full: true }) { id } }').catch(() => {});
+    }
+    clearInterval(progress);
+    countInErp();
+    const settleSeconds = Math.round((Date.now() - settleStarted) / 1000);
+
+    // ---- verdict and figures
+    const facts = await erpFacts(erp, ledger);
+    const verdict = judgeLedger(ledger, (reference) => facts.get(reference) ?? { sales: 0, cancelled: false });
+    const webhooks = webhookFigures(simulator);
+    const health = await healthFigures(client);
+    const { ackMs, orderAckAt, ...webhookCounts } = webhooks;
+    const report: BlackFridayReport = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      settings: { ...withoutUrl(options), database: options.databaseUrl ? 'postgres' : 'pglite' },
+      verdict,
+      passed: passed(verdict, drift.length),
+      drift: { positions: drift.length, sample: drift.slice(0, 20) },
+      settle: { seconds: settleSeconds, complete },
+      latency: { webhookAckMs: ackMs, orderToErpMs: orderToErp(ledger, orderAckAt, (reference) => erpServer.saleCreatedAt(reference)), syncSeconds: health.syncLatencySeconds },
+      health,
+      webhooks: webhookCounts,
+      wholesale: wholesaleStats,
+      erpActivity: erpStats,
+      gatewayCalls: { ...client.stats },
+      errorRate: health.errorRate,
+      manualInterventions: health.manualInterventions,
+      faults: faultEvents.map((event) => ({
+        fault: event.fault,
+        detail: event.detail,
+        startedAt: new Date(event.startedAt).toISOString(),
+        endedAt: event.endedAt === null ? null : new Date(event.endedAt).toISOString(),
+        atSecond: Math.round((event.startedAt - loadStarted) / 1000),
+      })),
+      timeline: { ...timeline, inErpPerSecond },
+    };
+    await mkdir(options.reportDir, { recursive: true });
+    await writeFile(join(options.reportDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(join(options.reportDir, 'report.html'), htmlReport(report));
+    return report;
+  } catch (error) {
+    const tails = instances.map((instance) => `--- gateway ${instance.name}\n${instance.output().slice(-3_000)}`).join('\n');
+    if (tails) log(tails);
+    throw error;
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    await database?.close(options.keepDatabase).catch((error: unknown) => log(`could not drop database ${database?.name}: ${String(error)}`));
+  }
+}
+
+/** What the ERP holds for each accepted order: its sales, and (for orders cancelled in Shopify) whether the first is cancelled. */
+async function erpFacts(erp: SimulatedErp, ledger: Ledger): Promise<Map<string, ErpSaleFacts>> {
+  const facts = new Map<string, ErpSaleFacts>();
+  for (const order of ledger.accepted) {
+    const sales = erp.countSalesOrders(order.reference);
+    let cancelled = false;
+    if (sales > 0 && order.cancelled) {
+      const answer = (await erp.call('sale.search', { reference: order.reference })) as { result?: { id: number; state: string }[] };
+      cancelled = [...(answer.result ?? [])].sort((a, b) => a.id - b.id)[0]?.state === 'cancelled';
+    }
+    facts.set(order.reference, { sales, cancelled });
+  }
+  return facts;
+}
+
+function withoutUrl(options: BlackFridayOptions): Omit<BlackFridayOptions, 'databaseUrl'> {
+  const { databaseUrl: _url, ...rest } = options;
+  return rest;
+}
