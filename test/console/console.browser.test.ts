@@ -124,22 +124,42 @@ describe.skipIf(!haveChromium)('operations console in Chromium', () => {
     await checkPage(page, 'inventory');
   });
 
-  it('replays an order that needs attention and shows its outcome', async () => {
-    const placed = gateway.demo!.shopify.state.placeOrder({ lines: [{ sku: 'MERCH-TSHIRT-M', quantity: 1 }] });
-    if (!placed.placed) throw new Error('the demo store refused the order');
-    // The line matches no ERP SKU: the order waits with its reason, which the console lists.
-    await expect
-      .poll(async () => {
-        const answer = await gateway.graphql<{ data: { order: { lastErrorCode: string | null } | null } }>(key, 'query($id: ID!) { order(id: $id) { lastErrorCode } }', { id: placed.order.id });
-        return answer.body.data.order?.lastErrorCode;
-      }, { timeout: 30_000 })
-      .toBe('UNMAPPED_LINE');
+  it('replays a failed order and a waiting one together, and the failed one reaches the ERP', async () => {
+    type Found = { data: { order: { name: string; status: string; lastErrorCode: string | null } | null } };
+    const orderOf = async (id: string) => (await gateway.graphql<Found>(key, 'query($id: ID!) { order(id: $id) { name status lastErrorCode } }', { id })).body.data.order;
+    // The ERP refuses the sale: the order is FAILED with ERP_REJECTED until someone replays it.
+    const level = gateway.demo!.shopify.state.levels().find((candidate) => candidate.sku && candidate.quantities.available >= 5 && !['GIFT-CARD-25', 'MERCH-TSHIRT-M', 'SAMPLE-PACK'].includes(candidate.sku));
+    gateway.demo!.erp.fail({ mode: 'reject', methods: ['sale.create'] });
+    const failed = gateway.demo!.shopify.state.placeOrder({ lines: [{ sku: level!.sku!, quantity: 1 }] });
+    if (!failed.placed) throw new Error('the demo store refused the order');
+    await expect.poll(async () => (await orderOf(failed.order.id))?.status, { timeout: 30_000 }).toBe('FAILED');
+    gateway.demo!.erp.recover();
+    // This line matches no ERP SKU: the order waits with its reason, which the console lists too.
+    const waiting = gateway.demo!.shopify.state.placeOrder({ lines: [{ sku: 'MERCH-TSHIRT-M', quantity: 1 }] });
+    if (!waiting.placed) throw new Error('the demo store refused the order');
+    await expect.poll(async () => (await orderOf(waiting.order.id))?.lastErrorCode, { timeout: 30_000 }).toBe('UNMAPPED_LINE');
+    const failedName = (await orderOf(failed.order.id))!.name;
+    const waitingName = (await orderOf(waiting.order.id))!.name;
+
     await page.goto(`${base()}/console/#/orders`);
-    const replay = page.getByRole('button', { name: /^Replay #/ }).first();
-    await expect.poll(() => replay.count()).toBe(1);
-    await replay.click();
-    await expect.poll(() => page.getByRole('status', { name: 'Replay results' }).textContent()).toMatch(/#\S+: [A-Z_]+/);
+    const region = page.getByRole('region', { name: 'Orders needing attention' });
+    const row = (name: string) => region.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+    await expect.poll(() => row(failedName).textContent()).toMatch(/FAILED.*ERP_REJECTED/);
+    expect(await row(waitingName).textContent()).toContain('UNMAPPED_LINE');
     await checkPage(page, 'orders');
+
+    // Replay many: both selected, one replayOrder each, each outcome on its line.
+    await region.getByRole('checkbox', { name: `Select ${failedName}` }).check();
+    await region.getByRole('checkbox', { name: `Select ${waitingName}` }).check();
+    await region.getByRole('button', { name: 'Replay selected (2)' }).click();
+    const results = page.getByRole('status', { name: 'Replay results' });
+    await expect.poll(() => results.getByRole('listitem').allTextContents()).toEqual([expect.stringMatching(new RegExp(`^${failedName}: [A-Z_]+`)), expect.stringMatching(new RegExp(`^${waitingName}: [A-Z_]+`))]);
+    // The failed order now reaches the ERP, once, and leaves the list; the waiting one waits on.
+    await expect.poll(async () => (await orderOf(failed.order.id))?.status, { timeout: 30_000 }).toBe('SUBMITTED');
+    expect(gateway.demo!.erp.countSalesOrders(failed.order.id)).toBe(1);
+    await page.reload();
+    await expect.poll(() => row(waitingName).count()).toBe(1);
+    expect(await row(failedName).count()).toBe(0);
   });
 
   it('maps an unmapped SKU in place, sees it pushed, and unmaps it', async () => {

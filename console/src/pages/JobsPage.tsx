@@ -52,7 +52,7 @@ export function JobsPage() {
                 <thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Instance</th><th scope="col">Started</th><th scope="col">Finished</th><th scope="col">Result or error</th></tr></thead>
                 <tbody>
                   {jobs.data.jobRuns.edges.map(({ node }) => (
-                    <tr key={node.id}><th scope="row">{node.job}</th><td>{node.status}</td><td>{node.instance}</td><td><When at={node.startedAt} /></td><td><When at={node.finishedAt} /></td><td>{node.error ? `${node.error.code}: ${node.error.message}` : node.result ?? ''}</td></tr>
+                    <tr key={node.id}><th scope="row">{node.job}</th><td className="nowrap">{node.status}</td><td>{node.instance}</td><td><When at={node.startedAt} /></td><td><When at={node.finishedAt} /></td><td>{node.error ? `${node.error.code}: ${node.error.message}` : node.result ?? ''}</td></tr>
                   ))}
                 </tbody>
               </table>

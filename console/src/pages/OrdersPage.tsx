@@ -56,16 +56,16 @@ export function OrdersPage() {
             </button>
             <table>
               <thead>
-                <tr><th scope="col">Select</th><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Error</th><th scope="col" className="num">Attempts</th><th scope="col">Received</th><th scope="col">Action</th></tr>
+                <tr><th scope="col" className="nowrap">Select</th><th scope="col" className="nowrap">Order</th><th scope="col" className="nowrap">Status</th><th scope="col">Error</th><th scope="col" className="num nowrap">Attempts</th><th scope="col">Received</th><th scope="col">Action</th></tr>
               </thead>
               <tbody>
                 {list.map((order) => (
                   <tr key={order.id}>
                     <td><input type="checkbox" aria-label={`Select ${order.name}`} checked={selected.has(order.id)} onChange={() => toggle(order.id)} /></td>
-                    <th scope="row">{order.name}</th>
-                    <td>{order.status}{order.inDoubt ? ' (in doubt)' : ''}{order.needsAttention ? ' (flagged)' : ''}</td>
+                    <th scope="row" className="nowrap">{order.name}</th>
+                    <td className="nowrap">{order.status}{order.inDoubt ? ' (in doubt)' : ''}{order.needsAttention ? ' (flagged)' : ''}</td>
                     <td>{order.lastErrorCode ? <code>{order.lastErrorCode}</code> : null} {order.lastError}</td>
-                    <td className="num">{order.attempts}</td>
+                    <td className="num nowrap">{order.attempts}</td>
                     <td><When at={order.receivedAt} /></td>
                     <td><button type="button" className="secondary" disabled={busy} onClick={() => void replay([order.id])}>Replay {order.name}</button></td>
                   </tr>
