@@ -255,9 +255,18 @@ export type ErrorRateWindow = {
  */
 export type ErrorResult = {
   /** A stable SCREAMING_SNAKE code, e.g. INSUFFICIENT_STOCK. */
-  errorCode: Scalars['String']['output'];
+  errorCode: ErrorResultCode;
   message: Scalars['String']['output'];
 };
+
+/** The codes of ErrorResult: each implementation names the ones it answers. */
+export type ErrorResultCode =
+  /** InsufficientStock: the ATP does not cover a line. */
+  | 'INSUFFICIENT_STOCK'
+  /** NotFound: a line's location is not known to Stockbridge (for that SKU). */
+  | 'LOCATION_NOT_FOUND'
+  /** NotFound: a line's SKU is not known to Stockbridge. */
+  | 'SKU_NOT_FOUND';
 
 export type ExtendReservationErrorCode =
   /** ttlSeconds is not a whole number from 1 to 7776000 (90 days). */
@@ -298,7 +307,7 @@ export type Fulfilment = {
   /** Why the last attempt failed; null once written. */
   lastError?: Maybe<Scalars['String']['output']>;
   /** Stable code of lastError (SHOPIFY_UNAVAILABLE, SHOPIFY_IN_DOUBT, FULFILMENT_LINES_UNMATCHED, …). */
-  lastErrorCode?: Maybe<Scalars['String']['output']>;
+  lastErrorCode?: Maybe<FulfilmentErrorCode>;
   lines: Array<FulfilmentLine>;
   /** What was left out and why (units already fulfilled in Shopify), for people. */
   note?: Maybe<Scalars['String']['output']>;
@@ -312,6 +321,30 @@ export type Fulfilment = {
   trackingNumber?: Maybe<Scalars['String']['output']>;
   trackingUrl?: Maybe<Scalars['String']['output']>;
 };
+
+/**
+ * Stable code of a fulfilment's lastError: the shipment's lines or order not found in Shopify
+ * (FULFILMENT_*, SHOPIFY_ORDER_NOT_FOUND), Shopify's failures (SHOPIFY_*), and INTERNAL_ERROR for
+ * anything else.
+ */
+export type FulfilmentErrorCode =
+  /** No line of the Shopify order is the shipment's SKU (check the SKU mapping). */
+  | 'FULFILMENT_LINES_UNMATCHED'
+  /** The ERP sales order was not made from a Shopify order. */
+  | 'FULFILMENT_ORDER_UNKNOWN'
+  | 'INTERNAL_ERROR'
+  | 'SHOPIFY_BAD_RESPONSE'
+  | 'SHOPIFY_BULK_OPERATION_FAILED'
+  /** The fulfilment was sent and Shopify's answer lost: looked up before anything is sent again. */
+  | 'SHOPIFY_IN_DOUBT'
+  | 'SHOPIFY_NOT_INSTALLED'
+  | 'SHOPIFY_ORDER_NOT_FOUND'
+  | 'SHOPIFY_QUERY_REFUSED'
+  | 'SHOPIFY_QUERY_TOO_COSTLY'
+  | 'SHOPIFY_REINSTALL_NEEDED'
+  | 'SHOPIFY_UNAUTHORIZED'
+  | 'SHOPIFY_UNAVAILABLE'
+  | 'SHOPIFY_USER_ERROR';
 
 /** A shipped line as the ERP reported it (ERP SKU and location, ERP units). */
 export type FulfilmentLine = {
@@ -431,7 +464,7 @@ export type InsufficientStock = ErrorResult & {
   /** Units available to promise at the moment of the decision. */
   availableToPromise: Scalars['Int']['output'];
   /** INSUFFICIENT_STOCK */
-  errorCode: Scalars['String']['output'];
+  errorCode: ErrorResultCode;
   /** Every line that could not be held, with its reason. */
   lines: Array<ReservationShortLine>;
   location: Scalars['String']['output'];
@@ -910,7 +943,7 @@ export type MutationUnmapSkuArgs = {
 export type NotFound = ErrorResult & {
   __typename?: 'NotFound';
   /** SKU_NOT_FOUND or LOCATION_NOT_FOUND */
-  errorCode: Scalars['String']['output'];
+  errorCode: ErrorResultCode;
   /** Every line that could not be held, with its reason. */
   lines: Array<ReservationShortLine>;
   location: Scalars['String']['output'];
@@ -943,7 +976,7 @@ export type Order = {
   inDoubtSince?: Maybe<Scalars['DateTime']['output']>;
   lastError?: Maybe<Scalars['String']['output']>;
   /** Stable code of lastError (ERP_UNAVAILABLE, UNKNOWN_SKU, UNMAPPED_LINE, ERP_REJECTED, …). */
-  lastErrorCode?: Maybe<Scalars['String']['output']>;
+  lastErrorCode?: Maybe<OrderErrorCode>;
   lines: Array<OrderLine>;
   /** Shopify's order name, e.g. #1001. */
   name: Scalars['String']['output'];
@@ -997,6 +1030,41 @@ export type OrderEdge = {
   cursor: Scalars['String']['output'];
   node: Order;
 };
+
+/**
+ * Stable code of an order's lastError: the ERP connector's failures (ERP_*, UNKNOWN_SKU,
+ * UNKNOWN_LOCATION), the pipeline's own reasons (UNMAPPED_LINE: waits for a mapping;
+ * ORDER_WITHOUT_GOODS; ORDER_LINES_CHANGING; ORDER_MAPPING_UNAVAILABLE; BAD_USER_INPUT; NOT_FOUND),
+ * Shopify's failures met while mapping lines (SHOPIFY_*), and INTERNAL_ERROR for anything else.
+ */
+export type OrderErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'ERP_BUSY'
+  | 'ERP_CONFLICT'
+  | 'ERP_INVALID_RESPONSE'
+  /** The ERP's answer to a write was lost: looked up once settled, never sent again blind. */
+  | 'ERP_IN_DOUBT'
+  | 'ERP_REJECTED'
+  | 'ERP_UNAVAILABLE'
+  | 'INTERNAL_ERROR'
+  | 'NOT_FOUND'
+  | 'ORDER_LINES_CHANGING'
+  | 'ORDER_MAPPING_UNAVAILABLE'
+  | 'ORDER_WITHOUT_GOODS'
+  | 'SHOPIFY_BAD_RESPONSE'
+  | 'SHOPIFY_BULK_OPERATION_FAILED'
+  | 'SHOPIFY_IN_DOUBT'
+  | 'SHOPIFY_NOT_INSTALLED'
+  | 'SHOPIFY_QUERY_REFUSED'
+  | 'SHOPIFY_QUERY_TOO_COSTLY'
+  | 'SHOPIFY_REINSTALL_NEEDED'
+  | 'SHOPIFY_UNAUTHORIZED'
+  | 'SHOPIFY_UNAVAILABLE'
+  | 'SHOPIFY_USER_ERROR'
+  | 'UNKNOWN_LOCATION'
+  | 'UNKNOWN_SKU'
+  /** A line maps to no ERP SKU or location: the order waits and goes once mapped. */
+  | 'UNMAPPED_LINE';
 
 export type OrderFlag = {
   __typename?: 'OrderFlag';
@@ -1507,7 +1575,7 @@ export type ReplayOrdersInput = {
   /** Match and report only: nothing is queued or recorded. */
   dryRun?: InputMaybe<Scalars['Boolean']['input']>;
   /** The order's lastErrorCode, e.g. ERP_UNAVAILABLE or UNMAPPED_LINE. */
-  errorCode?: InputMaybe<Scalars['String']['input']>;
+  errorCode?: InputMaybe<OrderErrorCode>;
   /** Gateway order ids. */
   ids?: InputMaybe<Array<Scalars['ID']['input']>>;
   /** At most this many orders are listed and queued in one call (default 100, at most 500). */
@@ -2497,12 +2565,14 @@ export type ResolversTypes = ResolversObject<{
   ErrorRateMetric: ResolverTypeWrapper<ErrorRateMetric>;
   ErrorRateWindow: ResolverTypeWrapper<ErrorRateWindow>;
   ErrorResult: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['ErrorResult']>;
+  ErrorResultCode: ErrorResultCode;
   ExtendReservationErrorCode: ExtendReservationErrorCode;
   ExtendReservationInput: ExtendReservationInput;
   ExtendReservationPayload: ResolverTypeWrapper<Omit<ExtendReservationPayload, 'reservation'> & { reservation?: Maybe<ResolversTypes['Reservation']> }>;
   ExtendReservationUserError: ResolverTypeWrapper<ExtendReservationUserError>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Fulfilment: ResolverTypeWrapper<FulfilmentRecord>;
+  FulfilmentErrorCode: FulfilmentErrorCode;
   FulfilmentLine: ResolverTypeWrapper<FulfilmentLine>;
   FulfilmentStatus: FulfilmentStatus;
   Health: ResolverTypeWrapper<HealthView>;
@@ -2540,6 +2610,7 @@ export type ResolversTypes = ResolversObject<{
   OrderBacklog: ResolverTypeWrapper<OrderBacklog>;
   OrderConnection: ResolverTypeWrapper<Omit<OrderConnection, 'edges'> & { edges: Array<ResolversTypes['OrderEdge']> }>;
   OrderEdge: ResolverTypeWrapper<Omit<OrderEdge, 'node'> & { node: ResolversTypes['Order'] }>;
+  OrderErrorCode: OrderErrorCode;
   OrderFlag: ResolverTypeWrapper<OrderFlagModel>;
   OrderFlagCode: OrderFlagCode;
   OrderLine: ResolverTypeWrapper<OrderLineModel>;
@@ -2957,7 +3028,7 @@ export type FulfilmentResolvers<ContextType = GraphQLContext, ParentType extends
   carrier?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  lastErrorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorCode?: Resolver<Maybe<ResolversTypes['FulfilmentErrorCode']>, ParentType, ContextType>;
   lines?: Resolver<Array<ResolversTypes['FulfilmentLine']>, ParentType, ContextType>;
   note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   shipmentReference?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -3009,7 +3080,7 @@ export type HealthSeriesPointResolvers<ContextType = GraphQLContext, ParentType 
 
 export type InsufficientStockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InsufficientStock'] = ResolversParentTypes['InsufficientStock']> = ResolversObject<{
   availableToPromise?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  errorCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  errorCode?: Resolver<ResolversTypes['ErrorResultCode'], ParentType, ContextType>;
   lines?: Resolver<Array<ResolversTypes['ReservationShortLine']>, ParentType, ContextType>;
   location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -3157,7 +3228,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
 }>;
 
 export type NotFoundResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NotFound'] = ResolversParentTypes['NotFound']> = ResolversObject<{
-  errorCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  errorCode?: Resolver<ResolversTypes['ErrorResultCode'], ParentType, ContextType>;
   lines?: Resolver<Array<ResolversTypes['ReservationShortLine']>, ParentType, ContextType>;
   location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -3176,7 +3247,7 @@ export type OrderResolvers<ContextType = GraphQLContext, ParentType extends Reso
   inDoubt?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   inDoubtSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  lastErrorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorCode?: Resolver<Maybe<ResolversTypes['OrderErrorCode']>, ParentType, ContextType>;
   lines?: Resolver<Array<ResolversTypes['OrderLine']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   needsAttention?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;

@@ -4,6 +4,38 @@ import { shopifyGid } from '../shopify/gid.js';
 
 export type { FulfilmentPlannedLine, FulfilmentShipmentLine, FulfilmentStatus } from '../db/schema/fulfilments.js';
 
+/**
+ * Every code a fulfilment's `lastErrorCode` may hold (`FulfilmentErrorCode` in
+ * schema/fulfilments.graphql lists the same; test/orders/error-codes.test.ts keeps them equal).
+ * A code outside the list is stored as INTERNAL_ERROR (the message keeps the detail).
+ */
+export const FULFILMENT_ERROR_CODES = [
+  'FULFILMENT_LINES_UNMATCHED',
+  'FULFILMENT_ORDER_UNKNOWN',
+  'SHOPIFY_ORDER_NOT_FOUND',
+  // src/shopify/shopify.errors.ts and the credentials.
+  'SHOPIFY_UNAVAILABLE',
+  'SHOPIFY_UNAUTHORIZED',
+  'SHOPIFY_QUERY_REFUSED',
+  'SHOPIFY_QUERY_TOO_COSTLY',
+  'SHOPIFY_USER_ERROR',
+  'SHOPIFY_BAD_RESPONSE',
+  'SHOPIFY_BULK_OPERATION_FAILED',
+  'SHOPIFY_IN_DOUBT',
+  'SHOPIFY_NOT_INSTALLED',
+  'SHOPIFY_REINSTALL_NEEDED',
+  'INTERNAL_ERROR',
+] as const;
+
+export type FulfilmentErrorCode = (typeof FULFILMENT_ERROR_CODES)[number];
+
+const FULFILMENT_ERROR_CODE_SET: ReadonlySet<string> = new Set(FULFILMENT_ERROR_CODES);
+
+/** The stored code of an error code: itself when listed, else INTERNAL_ERROR. */
+export function fulfilmentErrorCodeOf(code: string): FulfilmentErrorCode {
+  return FULFILMENT_ERROR_CODE_SET.has(code) ? (code as FulfilmentErrorCode) : 'INTERNAL_ERROR';
+}
+
 /** One ERP shipment on its way to Shopify as a fulfilment (a row of `fulfilments`). */
 export interface FulfilmentRecord {
   readonly id: number;
@@ -25,7 +57,7 @@ export interface FulfilmentRecord {
   readonly shopifyFulfillmentIds: readonly string[];
   readonly note: string | null;
   readonly attempts: number;
-  readonly lastErrorCode: string | null;
+  readonly lastErrorCode: FulfilmentErrorCode | null;
   readonly lastError: string | null;
   readonly nextAttemptAt: Date;
   readonly alertedAt: Date | null;

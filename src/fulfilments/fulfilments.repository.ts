@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js';
 import { fulfilmentFeedPositions, fulfilments, type FulfilmentPlannedLine, type FulfilmentShipmentLine, type FulfilmentStatus } from '../db/schema/index.js';
 import { timestamptz } from '../db/sql-lists.js';
 import { assertFenceHeld, leaseLostError, type JobFence } from '../scheduler/fence.js';
-import type { ClaimedFulfilment, FulfilmentRecord } from './fulfilments.models.js';
+import { fulfilmentErrorCodeOf, type ClaimedFulfilment, type FulfilmentErrorCode, type FulfilmentRecord } from './fulfilments.models.js';
 
 /** A shipment as the feed records it. */
 export interface ShipmentToRecord {
@@ -27,7 +27,7 @@ export interface FulfilmentUpdate {
   readonly shopifyFulfillmentIds?: readonly string[];
   readonly note?: string | null;
   readonly attempts?: number;
-  readonly lastErrorCode?: string | null;
+  readonly lastErrorCode?: FulfilmentErrorCode | null;
   readonly lastError?: string | null;
   readonly alertedAt?: Date;
   /** Keep the claim (a write before sending); otherwise the row is released. */
@@ -55,7 +55,7 @@ function toRecord(row: Row): FulfilmentRecord {
     shopifyFulfillmentIds: row.shopifyFulfillmentIds,
     note: row.note,
     attempts: row.attempts,
-    lastErrorCode: row.lastErrorCode,
+    lastErrorCode: row.lastErrorCode === null ? null : fulfilmentErrorCodeOf(row.lastErrorCode),
     lastError: row.lastError,
     nextAttemptAt: row.nextAttemptAt,
     alertedAt: row.alertedAt,

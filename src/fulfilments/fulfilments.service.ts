@@ -6,6 +6,7 @@ import { AppError, isAppError } from '../shared/errors.js';
 import type { ShopifyClient } from '../shopify/shopify-client.js';
 import { findOwnFulfillment, planFulfilment, type ItemIdentity } from './fulfilment-plan.js';
 import {
+  fulfilmentErrorCodeOf,
   shopifyOrderGid,
   shopifyOrderIdOfReference,
   type ClaimedFulfilment,
@@ -123,7 +124,7 @@ export function createFulfilmentsService(options: FulfilmentsServiceOptions): Fu
   }
 
   async function fail(row: ClaimedFulfilment, error: unknown, inDoubt: boolean): Promise<FulfilmentOutcome> {
-    const code = isAppError(error) ? error.code : 'INTERNAL_ERROR';
+    const code = isAppError(error) ? fulfilmentErrorCodeOf(error.code) : 'INTERNAL_ERROR';
     const attempts = row.attempts + 1;
     const failed = attempts >= failAfter || NEEDS_PEOPLE.has(code);
     const message = describe(code, error);

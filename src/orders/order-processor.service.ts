@@ -12,7 +12,7 @@ import { AppError, isAppError } from '../shared/errors.js';
 import { refundReferenceOf, withFlag } from './order-intake.service.js';
 import type { OrderHealthPort, OversellFinding } from './order-health.port.js';
 import type { OrderLineMapper } from './order-line-mapper.js';
-import { externalReferenceOf, type OrderFlag, type OrderFlagCode, type OrderRecord } from './order.models.js';
+import { externalReferenceOf, orderErrorCodeOf, type OrderErrorCode, type OrderFlag, type OrderFlagCode, type OrderRecord } from './order.models.js';
 import type { ClaimedOrder, OrderChanges, OrderRepository, StoredLine } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import { pendingTargetOf, replaceOrderLines, setPendingUnits, type PendingChange } from './pending-units.repository.js';
@@ -123,7 +123,7 @@ export interface OrderProcessor {
 }
 
 /** Refusals that sending again cannot change: the order fails for good. */
-const PERMANENT_CODES = new Set(['UNKNOWN_SKU', 'UNKNOWN_LOCATION', 'ERP_REJECTED', 'ORDER_WITHOUT_GOODS', 'BAD_USER_INPUT']);
+const PERMANENT_CODES = new Set<OrderErrorCode>(['UNKNOWN_SKU', 'UNKNOWN_LOCATION', 'ERP_REJECTED', 'ORDER_WITHOUT_GOODS', 'BAD_USER_INPUT']);
 
 /** Longest wait between two looks at the mapping for an order waiting for one. */
 const MAPPING_RETRY_MAX_MS = 5 * 60_000;
@@ -134,8 +134,9 @@ class ClaimLost extends Error {
   }
 }
 
-function errorCode(error: unknown): string {
-  return isAppError(error) ? error.code : 'INTERNAL_ERROR';
+/** The error's code as an order stores it (one of ORDER_ERROR_CODES). */
+function errorCode(error: unknown): OrderErrorCode {
+  return isAppError(error) ? orderErrorCodeOf(error.code) : 'INTERNAL_ERROR';
 }
 
 function errorMessage(error: unknown): string {
@@ -723,7 +724,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       let flags: OrderFlag[] = [...fresh.flags];
       for (const flag of raised) flags = withFlag(flags, flag.code, flag.message, options.now()) ?? flags;
       const cancelDue = fresh.shopifyCancelledAt !== null && fresh.status !== 'CANCELLED';
-      const inDoubt = lookAgainAt !== null ? { lastError: "a customer return's answer was lost; it is looked up again once settled", lastErrorCode: 'ERP_IN_DOUBT' } : { lastError: null, lastErrorCode: null };
+      const inDoubt = lookAgainAt !== null ? { lastError: "a customer return's answer was lost; it is looked up again once settled", lastErrorCode: 'ERP_IN_DOUBT' as const } : { lastError: null, lastErrorCode: null };
       return { attempts: 0, ...inDoubt, due: cancelDue ? 'now' : lookAgainAt, flags };
     });
     return lookAgainAt !== null ? 'in-doubt' : 'returns';

@@ -99,6 +99,54 @@ export interface OrderLine {
   readonly pendingQuantity: number;
 }
 
+/**
+ * Every code an order's `lastErrorCode` may hold (`OrderErrorCode` in schema/orders.graphql lists
+ * the same; test/orders/error-codes.test.ts keeps them equal): the ERP connector's failures, the
+ * pipeline's own reasons to wait or fail, and the Shopify and credential failures the line
+ * mapping can meet. A code outside the list is stored as INTERNAL_ERROR (the message keeps the
+ * detail), so the GraphQL enum never meets a value it does not know.
+ */
+export const ORDER_ERROR_CODES = [
+  // The ERP connector (src/erp/erp-errors.ts).
+  'ERP_UNAVAILABLE',
+  'ERP_IN_DOUBT',
+  'ERP_CONFLICT',
+  'ERP_BUSY',
+  'ERP_REJECTED',
+  'ERP_INVALID_RESPONSE',
+  'UNKNOWN_SKU',
+  'UNKNOWN_LOCATION',
+  // The pipeline's own.
+  'UNMAPPED_LINE',
+  'ORDER_WITHOUT_GOODS',
+  'ORDER_LINES_CHANGING',
+  'ORDER_MAPPING_UNAVAILABLE',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  // Shopify, read by the line mapping (src/shopify/shopify.errors.ts, credentials).
+  'SHOPIFY_UNAVAILABLE',
+  'SHOPIFY_UNAUTHORIZED',
+  'SHOPIFY_QUERY_REFUSED',
+  'SHOPIFY_QUERY_TOO_COSTLY',
+  'SHOPIFY_USER_ERROR',
+  'SHOPIFY_BAD_RESPONSE',
+  'SHOPIFY_BULK_OPERATION_FAILED',
+  'SHOPIFY_IN_DOUBT',
+  'SHOPIFY_NOT_INSTALLED',
+  'SHOPIFY_REINSTALL_NEEDED',
+  // Anything else (a bug, a database error).
+  'INTERNAL_ERROR',
+] as const;
+
+export type OrderErrorCode = (typeof ORDER_ERROR_CODES)[number];
+
+const ORDER_ERROR_CODE_SET: ReadonlySet<string> = new Set(ORDER_ERROR_CODES);
+
+/** The stored code of an error code: itself when listed, else INTERNAL_ERROR. */
+export function orderErrorCodeOf(code: string): OrderErrorCode {
+  return ORDER_ERROR_CODE_SET.has(code) ? (code as OrderErrorCode) : 'INTERNAL_ERROR';
+}
+
 export interface OrderRecord {
   /** The gateway's id (a UUID). */
   readonly id: string;
@@ -109,7 +157,7 @@ export interface OrderRecord {
   readonly source: 'webhook' | 'poll';
   readonly erpReference: string | null;
   readonly lastError: string | null;
-  readonly lastErrorCode: string | null;
+  readonly lastErrorCode: OrderErrorCode | null;
   readonly attempts: number;
   readonly nextAttemptAt: Date | null;
   readonly receivedAt: Date;

@@ -4,7 +4,7 @@
 import { and, asc, desc, eq, inArray, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { orderPollState, orderReturns, shopifyOrderLines, shopifyOrders, type OrderReturnStatus } from '../db/schema/index.js';
-import type { OrderFlag, OrderLine, OrderRecord, OrderSnapshot, OrderStatus } from './order.models.js';
+import { orderErrorCodeOf, type OrderErrorCode, type OrderFlag, type OrderLine, type OrderRecord, type OrderSnapshot, type OrderStatus } from './order.models.js';
 
 /**
  * Reads and writes of Shopify orders, their lines and returns, and the poll's state. Methods that
@@ -25,7 +25,8 @@ export function toOrder(row: OrderRow): OrderRecord {
     source: row.source === 'poll' ? 'poll' : 'webhook',
     erpReference: row.erpReference,
     lastError: row.lastError,
-    lastErrorCode: row.lastErrorCode,
+    // Rows written before the codes were a closed set may hold another: read as INTERNAL_ERROR.
+    lastErrorCode: row.lastErrorCode === null ? null : orderErrorCodeOf(row.lastErrorCode),
     attempts: row.attempts,
     nextAttemptAt: row.nextAttemptAt,
     receivedAt: row.receivedAt,
@@ -91,7 +92,6 @@ export type OrderChanges = Partial<
     | 'name'
     | 'erpReference'
     | 'lastError'
-    | 'lastErrorCode'
     | 'attempts'
     | 'snapshot'
     | 'linesDigest'
@@ -108,6 +108,8 @@ export type OrderChanges = Partial<
     | 'flags'
   >
 > & {
+  /** Only the listed codes are stored (schema/orders.graphql's OrderErrorCode). */
+  readonly lastErrorCode?: OrderErrorCode | null;
   /** `'now'` = due at once; a number = due in that many milliseconds; a date = due then; null = nothing to do. */
   readonly due?: 'now' | number | Date | null;
 };

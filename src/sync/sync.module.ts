@@ -130,7 +130,6 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     jobs: createSyncJobs(sync, {
       syncIntervalSeconds: deps.config.syncIntervalSeconds,
       reconcileIntervalSeconds: deps.config.reconcileIntervalSeconds,
-      stockWatchIntervalSeconds: deps.config.stockWatchIntervalSeconds,
       ready: options.ready,
     }),
     webhookTopics: {

@@ -20,17 +20,11 @@ const ENTITY_MUTATIONS = ['createApiKey', 'revokeApiKey', 'setSwitches'];
  */
 const OPEN_STRING_FIELDS = new Set([
   // Codes raised by any part of the pipeline or returned by Shopify/the ERP: the set grows.
-  'Order.lastErrorCode',
-  'Fulfilment.lastErrorCode',
   'SyncRunError.code',
   'SyncRunFailure.code',
   'JobRunError.code',
   // Alerts are raised by every domain (thresholds, oversells, failed orders and fulfilments, privacy requests).
   'Alert.code',
-  // The ErrorResult interface's code: each implementation documents its values.
-  'ErrorResult.errorCode',
-  'InsufficientStock.errorCode',
-  'NotFound.errorCode',
   // Names and ids that happen to end in a listed word.
   'Location.code',
   'Location.warehouseCode',

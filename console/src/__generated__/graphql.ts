@@ -80,6 +80,41 @@ export type MapSkuInput = {
   unitConversion?: UnitConversionInput | null | undefined;
 };
 
+/**
+ * Stable code of an order's lastError: the ERP connector's failures (ERP_*, UNKNOWN_SKU,
+ * UNKNOWN_LOCATION), the pipeline's own reasons (UNMAPPED_LINE: waits for a mapping;
+ * ORDER_WITHOUT_GOODS; ORDER_LINES_CHANGING; ORDER_MAPPING_UNAVAILABLE; BAD_USER_INPUT; NOT_FOUND),
+ * Shopify's failures met while mapping lines (SHOPIFY_*), and INTERNAL_ERROR for anything else.
+ */
+export type OrderErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'ERP_BUSY'
+  | 'ERP_CONFLICT'
+  | 'ERP_INVALID_RESPONSE'
+  /** The ERP's answer to a write was lost: looked up once settled, never sent again blind. */
+  | 'ERP_IN_DOUBT'
+  | 'ERP_REJECTED'
+  | 'ERP_UNAVAILABLE'
+  | 'INTERNAL_ERROR'
+  | 'NOT_FOUND'
+  | 'ORDER_LINES_CHANGING'
+  | 'ORDER_MAPPING_UNAVAILABLE'
+  | 'ORDER_WITHOUT_GOODS'
+  | 'SHOPIFY_BAD_RESPONSE'
+  | 'SHOPIFY_BULK_OPERATION_FAILED'
+  | 'SHOPIFY_IN_DOUBT'
+  | 'SHOPIFY_NOT_INSTALLED'
+  | 'SHOPIFY_QUERY_REFUSED'
+  | 'SHOPIFY_QUERY_TOO_COSTLY'
+  | 'SHOPIFY_REINSTALL_NEEDED'
+  | 'SHOPIFY_UNAUTHORIZED'
+  | 'SHOPIFY_UNAVAILABLE'
+  | 'SHOPIFY_USER_ERROR'
+  | 'UNKNOWN_LOCATION'
+  | 'UNKNOWN_SKU'
+  /** A line maps to no ERP SKU or location: the order waits and goes once mapped. */
+  | 'UNMAPPED_LINE';
+
 /** Where a Shopify order is on its way to the ERP. */
 export type OrderStatus =
   /** Cancelled in Shopify: cancelled in the ERP too, or never sent. */
@@ -260,12 +295,12 @@ export type UnmapSkuMutationVariables = Exact<{
 
 export type UnmapSkuMutation = { unmapSku: { product: { sku: string, mappingStatus: SkuMappingStatus } | null, userErrors: Array<{ code: UnmapSkuErrorCode, message: string }> } };
 
-export type AttentionOrderFragment = { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean };
+export type AttentionOrderFragment = { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: OrderErrorCode | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean };
 
 export type OrdersAttentionQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type OrdersAttentionQuery = { flagged: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, failed: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, recent: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: string | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, webhookDeliveries: { edges: Array<{ node: { id: string, topic: string, status: WebhookDeliveryStatus, attempts: number, receivedAt: string, outcome: string | null, lastError: string | null } }> } };
+export type OrdersAttentionQuery = { flagged: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: OrderErrorCode | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, failed: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: OrderErrorCode | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, recent: { edges: Array<{ node: { id: string, name: string, status: OrderStatus, lastError: string | null, lastErrorCode: OrderErrorCode | null, attempts: number, receivedAt: string, inDoubt: boolean, needsAttention: boolean } }> }, webhookDeliveries: { edges: Array<{ node: { id: string, topic: string, status: WebhookDeliveryStatus, attempts: number, receivedAt: string, outcome: string | null, lastError: string | null } }> } };
 
 export type WebhookSubscriptionsQueryVariables = Exact<{ [key: string]: never; }>;
 

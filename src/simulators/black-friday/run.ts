@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -90,8 +89,6 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
 
     // ---- load phase
     const load = new AbortController();
-    // Every planned fault, the wholesale apps, the ERP and the pushes wait on this one signal.
-    setMaxListeners(100, load.signal);
     const onStop = () => load.abort();
     stop.addEventListener('abort', onStop, { once: true });
     const loadStarted = Date.now();
