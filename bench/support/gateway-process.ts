@@ -88,6 +88,17 @@ async function runChild(): Promise<void> {
     void (async () => {
       try {
         if (message.type === 'start') {
+          // BENCH_SHOPIFY_SIMULATOR=1 (a real ERP, no store): the Shopify simulator in this process, empty.
+          if (process.env.BENCH_SHOPIFY_SIMULATOR === '1') {
+            const { startShopifySimulator } = await import('../../src/simulators/shopify/index.js');
+            const simulator = await startShopifySimulator({ plan: 'standard' });
+            Object.assign(process.env, {
+              SHOPIFY_SHOP: simulator.shopDomain,
+              SHOPIFY_ACCESS_TOKEN: simulator.accessToken,
+              SHOPIFY_API_SECRET: simulator.apiSecret,
+              SHOPIFY_ADMIN_URL: simulator.adminUrl,
+            });
+          }
           const config = loadConfig(process.env);
           gateway = await startGateway(config, createLogger(config.logLevel));
           if (message.waitReady) await gateway.services.inventory.whenReady();

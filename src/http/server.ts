@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { makeExecutableSchema } from '@graphql-tools/schema';
@@ -178,6 +179,17 @@ function clientErrorHandler(log: Logger) {
  * The gateway's HTTP surface: POST /graphql (Apollo), /healthz, /readyz, /metrics and the
  * domains' routes. `close()` stops accepting connections and waits for in-flight requests.
  */
+/** Every GraphQL answer is per key and current: never stored by a browser or proxy. */
+const noStorePlugin: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('cache-control', 'no-store');
+      },
+    };
+  },
+};
+
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const limits: HttpLimits = { ...defaultLimits, ...deps.http };
   const app = Fastify({
@@ -281,7 +293,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     parseOptions: guard.parseOptions,
     // No drain plugin: fastify's own close() already waits for in-flight requests, and the plugin
     // would call app.close() from inside our onClose hook (a deadlock).
-    plugins: [errorReportingPlugin(), guard.plugin, shopifyCostPlugin()],
+    // Apollo's cache-control plugin is off: it is the only one that watches every field
+    // (willResolveField), which makes Apollo wrap every resolver, a cost paid per field of a
+    // products page (thousands). Nothing here is cacheable (answers depend on the key), so
+    // every answer says `cache-control: no-store` itself, as that plugin did.
+    plugins: [ApolloServerPluginCacheControlDisabled(), noStorePlugin, errorReportingPlugin(), guard.plugin, shopifyCostPlugin()],
   });
   await apollo.start();
 

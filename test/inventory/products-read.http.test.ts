@@ -57,6 +57,8 @@ describe(`products(first: 100) over HTTP (${testDatabaseKind})`, () => {
       body: JSON.stringify({ query: PAGE, variables: { first, after } }),
     });
     expect(response.status).toBe(200);
+    // Per key and current: never stored by a browser or proxy.
+    expect(response.headers.get('cache-control')).toBe('no-store');
     return { body: await response.json(), statements: counted.queries(), erpCalls: erp.roundTrips() };
   }
 
