@@ -98,6 +98,14 @@ export interface Planned {
   readonly plan: GroupPlan;
 }
 
+/** Groups planned by `prepareGroups`, their writes not yet sent. */
+export interface PreparedPush {
+  /** What planning counted (considered, unchanged, drift); already added to the run's tally. */
+  readonly tally: RunTally;
+  toWrite: Planned[];
+  readonly batchId: string;
+}
+
 export class PushExecutor {
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -112,8 +120,22 @@ export class PushExecutor {
 
   /** Plans, records and pushes these groups; returns what it counted (also added to `run.tally`). */
   async pushGroups(run: RunContext, groups: readonly ShopifyPushGroup[], options: PushGroupsOptions): Promise<RunTally> {
+    const prepared = await this.prepareGroups(run, groups, options);
+    const written = await this.writePrepared(run, prepared);
+    return addTally(addTally(emptyTally(), prepared.tally), written);
+  }
+
+  /**
+   * The first half of `pushGroups`: plans these groups and records what the plans taught (readings,
+   * drops, unchanged items' marks); the writes wait in the result for `writePrepared`. A pipelined
+   * push prepares the next page while this one's writes are in flight; its pages must not share
+   * an item (a plan made before another write of its item landed would be stale: compare-and-set
+   * would refuse it and the retry re-plan it, at the cost of a call).
+   */
+  async prepareGroups(run: RunContext, groups: readonly ShopifyPushGroup[], options: PushGroupsOptions): Promise<PreparedPush> {
     const tally = emptyTally();
-    if (groups.length === 0) return tally;
+    const prepared: PreparedPush = { tally, toWrite: [], batchId: options.batchId };
+    if (groups.length === 0) return prepared;
     const { positions: repository, shopify, now } = this.deps;
 
     const positionsByKey = await this.#loadPositions(groups);
@@ -168,10 +190,19 @@ export class PushExecutor {
       if (options.deferWrites) {
         (run.deferred ??= []).push(...toWrite);
         if (run.deferred.length >= QUANTITIES_PER_CALL) await this.#flush(run, tally, false);
-      } else if (toWrite.length > 0) {
-        await this.#write(run, toWrite, options.batchId, tally);
+      } else {
+        prepared.toWrite = toWrite;
       }
     }
+    addTally(run.tally, tally);
+    return prepared;
+  }
+
+  /** The second half of `pushGroups`: sends what `prepareGroups` planned and records the outcomes. */
+  async writePrepared(run: RunContext, prepared: PreparedPush): Promise<RunTally> {
+    const tally = emptyTally();
+    if (prepared.toWrite.length === 0) return tally;
+    await this.#write(run, prepared.toWrite, prepared.batchId, tally);
     addTally(run.tally, tally);
     return tally;
   }

@@ -8,8 +8,8 @@ import type { SyncService } from './sync.service.js';
  * while one runs (a manual `pushInventory(full: true)`, another instance) joins it.
  */
 export function createSyncJobs(
-  service: Pick<SyncService, 'runDelta' | 'runFullReconcile' | 'lastFullReconcileAt'> & Partial<Pick<SyncService, 'pushMode'>>,
-  options: { syncIntervalSeconds: number; reconcileIntervalSeconds: number; ready?: (() => Promise<void>) | undefined },
+  service: Pick<SyncService, 'runDelta' | 'runFullReconcile' | 'lastFullReconcileAt'> & Partial<Pick<SyncService, 'pushMode' | 'watchStock'>>,
+  options: { syncIntervalSeconds: number; reconcileIntervalSeconds: number; stockWatchIntervalSeconds?: number; ready?: (() => Promise<void>) | undefined },
 ): JobDefinition[] {
   // The first runs after start-up wait for the mapping and the read model to be filled.
   const ready = async (signal: AbortSignal) => {
@@ -28,7 +28,28 @@ export function createSyncJobs(
     failed: run.itemsFailed,
     drift: run.driftFound,
   });
+  const watchMs = (options.stockWatchIntervalSeconds ?? 0) * 1000;
+  const watch = service.watchStock?.bind(service);
+  // The stock watch: one look at the ERP's change feed every few seconds, changes pushed at once
+  // (one instance at a time, its watermark fenced like the delta's). 0 = off: the delta alone.
+  const stockWatch: JobDefinition[] =
+    watchMs > 0 && watch
+      ? [
+          {
+            name: 'sync.stock-watch',
+            intervalMs: watchMs,
+            timeoutMs: Math.max(5 * 60_000, 10 * watchMs),
+            runOnStart: true,
+            async run({ signal, fence }) {
+              await ready(signal);
+              const { changedSkus, run } = await watch({ signal, fence });
+              return run ? { changedSkus, ...summary(run) } : { changedSkus };
+            },
+          },
+        ]
+      : [];
   return [
+    ...stockWatch,
     {
       name: 'sync.delta',
       intervalMs: deltaMs,

@@ -130,6 +130,7 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     jobs: createSyncJobs(sync, {
       syncIntervalSeconds: deps.config.syncIntervalSeconds,
       reconcileIntervalSeconds: deps.config.reconcileIntervalSeconds,
+      stockWatchIntervalSeconds: deps.config.stockWatchIntervalSeconds,
       ready: options.ready,
     }),
     webhookTopics: {

@@ -12,7 +12,8 @@ import type { ShopifyClient } from '../shopify/shopify-client.js';
 import type { LotsPusher } from './lots-push.js';
 import type { DriftEventRecord } from './merchant-edits.repository.js';
 import type { MerchantEditsService, SetLocationPolicyResult } from './merchant-edits.service.js';
-import type { PushExecutor, RunContext } from './push-executor.js';
+import type { PreparedPush, PushExecutor, RunContext } from './push-executor.js';
+import { PushPipeline } from './push-pipeline.js';
 import { levelKey } from './push-plan.js';
 import type { PushRepository } from './push.repository.js';
 import type { SyncMetrics } from './sync.metrics.js';
@@ -35,8 +36,16 @@ import type { SyncRunRepository } from './sync-run.repository.js';
 
 /** The ERP stock change feed's name in `sync_watermarks`. */
 export const ERP_STOCK_FEED = 'erp-stock';
+/** The stock watch's own position in the same feed (the delta's is left to the delta). */
+export const ERP_STOCK_WATCH_FEED = 'erp-stock-watch';
 /** SKUs per page of a push (one targets lookup, one positions read, up to ~12 Shopify writes at 3 locations). */
 const SKUS_PER_PAGE = 1_000;
+/**
+ * SKUs per page of a pipelined push (about 3 Shopify calls at 3 locations): small enough that
+ * the next page is read and planned while this one's few calls are in flight, and a page's
+ * database work never holds the writes back for long.
+ */
+const PIPELINED_SKUS_PER_PAGE = 250;
 /** Push targets per page of a full reconcile (positions held in memory per page: a few MB). */
 const TARGETS_PER_PAGE = 10_000;
 /** A RUNNING run that has not beaten for this long belongs to a dead process. */
@@ -132,7 +141,7 @@ export class SyncService {
    * left RUNNING is taken over under its id, so its Shopify writes replay under the same keys.
    */
   async runDelta(options: RunOptions = {}): Promise<SyncRunRecord> {
-    const { runs, erp, atp, log } = this.deps;
+    const { runs, erp, log } = this.deps;
     const { fence } = options;
     // Event and manual runs a dead process left RUNNING stop showing as running (a live run beats
     // every page, a delta run is taken over below, a full one by the next reconcile).
@@ -153,17 +162,47 @@ export class SyncService {
     return this.#execute(record, fence, async (run) => {
       const changes = await erp.getStockChangesSince(watermarkFrom);
       throwIfAborted(options.signal);
-      let skus = [...changes.skus];
+      let skus = [...new Set(changes.skus)].sort();
       if (skus.length > 0) {
-        const refreshed = await atp.refreshPositions(skus, { signal: options.signal });
-        skus = [...new Set([...skus, ...refreshed.changed.map((change) => change.sku)])].sort();
-        await this.#pushSkus(run, skus, null, options.signal);
+        skus = await this.#refreshAndPush(run, skus, null, options.signal, 'skus');
         await this.#pushLots(run, skus);
       }
       // Every position the feed named is now in Shopify, unchanged, or marked for a retry: durable.
       await runs.setWatermark(ERP_STOCK_FEED, changes.nextWatermark, this.deps.now(), fence);
       if (skus.length > 0) log.info({ runId: run.id, skus: skus.length, ...run.tally }, 'delta sync pushed the ERP changes');
     });
+  }
+
+  // ------------------------------------------------------------------ stock watch
+
+  /**
+   * The stock watch (`sync.stock-watch`, every `STOCK_WATCH_INTERVAL_SECONDS`): one look at the
+   * ERP's change feed (its cheapest call) from the watch's own watermark. SKUs it names are
+   * refreshed and pushed at once, in an EVENT run (`request.source` = `stock-watch`), and only
+   * then the watch's watermark moves (under the job's fence, like the delta's). Nothing changed:
+   * no run is recorded. The delta keeps its own watermark and still runs (the safety net: it
+   * finds the same SKUs already pushed and sends nothing for them). Off unless the push is on.
+   */
+  async watchStock(options: RunOptions = {}): Promise<{ changedSkus: number; run: SyncRunRecord | null }> {
+    const { runs, erp } = this.deps;
+    if ((await this.pushMode()) !== 'on') return { changedSkus: 0, run: null };
+    // A first look starts where the delta stands (or, before any delta, at the ERP's present).
+    const watermarkFrom = (await runs.getWatermark(ERP_STOCK_WATCH_FEED)) ?? (await runs.getWatermark(ERP_STOCK_FEED));
+    const changes = await erp.getStockChangesSince(watermarkFrom);
+    throwIfAborted(options.signal);
+    const skus = [...new Set(changes.skus)].sort();
+    if (skus.length === 0) {
+      if (changes.nextWatermark !== watermarkFrom) await runs.setWatermark(ERP_STOCK_WATCH_FEED, changes.nextWatermark, this.deps.now(), options.fence);
+      return { changedSkus: 0, run: null };
+    }
+    const record = await runs.createRun({ kind: 'EVENT', dryRun: false, full: false, request: { source: 'stock-watch', skus: skus.slice(0, 100), changedSkus: skus.length }, at: this.deps.now() });
+    const finished = await this.#execute(record, undefined, async (run) => {
+      const pushed = await this.#refreshAndPush(run, skus, null, options.signal, 'watch');
+      await this.#pushLots(run, pushed);
+    });
+    // Pushed (or durably marked for a retry): the watch need not name these SKUs again.
+    if (finished.status !== 'FAILED' || finished.failure === null) await runs.setWatermark(ERP_STOCK_WATCH_FEED, changes.nextWatermark, this.deps.now(), options.fence);
+    return { changedSkus: skus.length, run: finished };
   }
 
   // ------------------------------------------------------------------ full reconcile
@@ -409,20 +448,23 @@ export class SyncService {
 
   async #manual(run: RunContext, skus: string[] | null, locations: string[] | null, full: boolean, signal?: AbortSignal): Promise<void> {
     const { positions, atp, shopify } = this.deps;
+    if (skus && !full) {
+      // Refreshed (not in a dry run) and pushed a page at a time, reads overlapping writes.
+      skus = await this.#refreshAndPush(run, skus, locations, signal, 'manual', !run.dryRun);
+      await this.#pushLots(run, skus);
+      return;
+    }
     if (skus) {
       if (!run.dryRun) {
         const refreshed = await atp.refreshPositions(skus, { signal });
         skus = [...new Set([...skus, ...refreshed.changed.map((change) => change.sku)])];
       }
-      let readings: { get: (key: string) => number | undefined; at: Date } | null = null;
-      if (full) {
-        // A full push of named SKUs: read their Shopify levels now rather than trust the read model.
-        const targets = await this.deps.mapping.getPushTargets(skus);
-        const at = this.deps.now();
-        const levels = await shopify.getInventoryLevels(groupPushTargets(targets).map((g) => ({ inventoryItemId: g.inventoryItemId, locationId: g.shopifyLocationId })));
-        const byKey = new Map(levels.map((level) => [levelKey(level.inventoryItemId, level.locationId), level.available]));
-        readings = { get: (key) => byKey.get(key), at };
-      }
+      // A full push of named SKUs: read their Shopify levels now rather than trust the read model.
+      const targets = await this.deps.mapping.getPushTargets(skus);
+      const at = this.deps.now();
+      const levels = await shopify.getInventoryLevels(groupPushTargets(targets).map((g) => ({ inventoryItemId: g.inventoryItemId, locationId: g.shopifyLocationId })));
+      const byKey = new Map(levels.map((level) => [levelKey(level.inventoryItemId, level.locationId), level.available]));
+      const readings = { get: (key: string) => byKey.get(key), at };
       await this.#pushSkus(run, skus, locations, signal, 'manual', readings);
       await this.#pushLots(run, skus);
       return;
@@ -520,6 +562,57 @@ export class SyncService {
       await this.deps.runs.heartbeat(run.id, run.tally, false, this.deps.now(), run.fence);
       throwIfAborted(signal);
     }
+  }
+
+  /**
+   * Refreshes these SKUs from the ERP (unless `refresh` is false) and pushes them a page at a
+   * time, each page's ERP read and planning overlapping the previous page's Shopify writes
+   * (push-pipeline.ts), so a large push runs at the cost bucket's pace. Pages are the SKUs in
+   * the order given (a delta taken over sends its pages under the same idempotency keys). SKUs a
+   * refresh changed outside its page (kits over components) are pushed once every page is
+   * written. The whole push holds the executor (`exclusive`). Returns every SKU pushed.
+   */
+  async #refreshAndPush(run: RunContext, skus: readonly string[], locations: readonly string[] | null, signal: AbortSignal | undefined, label: string, refresh = true): Promise<string[]> {
+    const { atp, executor, mapping } = this.deps;
+    const wanted = new Set(skus);
+    const pushed = new Set<string>();
+    const again = new Set<string>();
+    const pipeline = new PushPipeline<PreparedPush>(
+      {
+        prepare: async (batch, page) => {
+          const targets = await mapping.getPushTargets(batch);
+          const groups = groupPushTargets(targets).filter((group) => !locations || group.erpLocations.some((l) => locations.includes(l)));
+          return executor.prepareGroups(run, groups, { batchId: `${run.id}:${label}:${page}` });
+        },
+        write: async (prepared) => {
+          await executor.writePrepared(run, prepared);
+          await this.deps.runs.heartbeat(run.id, run.tally, false, this.deps.now(), run.fence);
+        },
+      },
+      { pageSize: PIPELINED_SKUS_PER_PAGE, maxQueued: 2 },
+    );
+    await executor.exclusive(async () => {
+      try {
+        for (let start = 0; start < skus.length; start += SKUS_PER_PAGE) {
+          throwIfAborted(signal);
+          const chunk = skus.slice(start, start + SKUS_PER_PAGE);
+          if (refresh) {
+            const inChunk = new Set(chunk);
+            const refreshed = await atp.refreshPositions(chunk, { signal });
+            for (const { sku } of refreshed.changed) if (!inChunk.has(sku) && (!wanted.has(sku) || pushed.has(sku))) again.add(sku);
+          }
+          for (const sku of chunk) pushed.add(sku);
+          await pipeline.add(chunk);
+        }
+        await pipeline.finish();
+      } finally {
+        await pipeline.drain();
+      }
+    });
+    throwIfAborted(signal);
+    const extra = [...again].sort();
+    if (extra.length > 0) await this.#pushSkus(run, extra, locations, signal, `${label}:again`);
+    return [...new Set([...pushed, ...extra])];
   }
 
   /**

@@ -1,0 +1,177 @@
+/**
+ * How long an ERP stock change takes to show in Shopify with the default configuration (the
+ * stock watch every 3 s, the delta every 60 s), and how many ERP calls the watch adds.
+ *
+ *   npx tsx bench/erp-to-shopify-latency.bench.ts              # simulated ERP, PGlite
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/erp-to-shopify-latency.bench.ts
+ *   eval "$(bash scripts/tryton.sh env)"; npx tsx bench/erp-to-shopify-latency.bench.ts   # the real Tryton
+ *
+ * The gateway's sync and inventory modules run with the real scheduler (the `sync.*` jobs, the
+ * default intervals); the store runs in its own process. `LATENCY_CHANGES` (default 40) stock
+ * changes are made one after another at random moments (0.2–4 s apart), each a receipt of one
+ * unit of a random SKU at a random warehouse; each is timed from the ERP write to the moment the
+ * store answers with the new `available` (polled every 50 ms). Then, with the ERP quiet, the ERP
+ * calls of one minute are counted (connector calls by method; the simulated ERP's wire round
+ * trips too). With ERP_URL set it uses the BENCH-… products of bench/erp-stock.bench.ts.
+ */
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import type { ModuleDeps } from '../src/domain-module.js';
+import type { ErpConnector } from '../src/erp/erp-connector.js';
+import { createDemoErp } from '../src/erp/simulated/demo-catalogue.js';
+import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
+import { createInventoryModule } from '../src/inventory/inventory.module.js';
+import { createPushSignal } from '../src/inventory/push-signal.js';
+import { createMetricsRegistry } from '../src/metrics.js';
+import { createScheduler } from '../src/scheduler/scheduler.js';
+import { AdminApiShopifyClient } from '../src/shopify/admin-api-shopify-client.js';
+import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
+import { createSyncModule } from '../src/sync/sync.module.js';
+import { openBenchDatabase, startStoreProcess } from './sync/bench-store.js';
+
+const CHANGES = Number(process.env.LATENCY_CHANGES ?? 40);
+const SKUS = 200;
+const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Counts the connector's calls by method, and passes them on. */
+function counting(connector: ErpConnector): { connector: ErpConnector; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(connector, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.set(String(property), (calls.get(String(property)) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { connector: proxy, calls };
+}
+
+interface Source {
+  readonly label: string;
+  readonly connector: ErpConnector;
+  readonly skus: readonly string[];
+  readonly warehouses: readonly string[];
+  receive(sku: string, location: string): Promise<void>;
+  wireRoundTrips(): number | null;
+}
+
+async function simulatedSource(): Promise<Source> {
+  const erp = createDemoErp({ skus: SKUS, locations: 3 });
+  const connector = new SimulatedErpConnector(erp, { logger: log });
+  const warehouses = (await connector.listLocations()).filter((l) => l.kind === 'warehouse').map((l) => l.code);
+  const page = await connector.listProducts({ limit: 1_000 });
+  const skus = page.items.filter((p) => p.components.length === 0 && p.stockTracked).map((p) => p.sku);
+  return {
+    label: 'simulated ERP (in process)',
+    connector,
+    skus,
+    warehouses,
+    receive: async (sku, location) => erp.receiveStock({ sku, location, quantity: 1 }),
+    wireRoundTrips: () => erp.roundTrips(),
+  };
+}
+
+async function trytonSource(url: string): Promise<Source> {
+  const { TrytonErpConnector } = await import('../src/erp/tryton/tryton-erp-connector.js');
+  const { TrytonRpcClient } = await import('../src/erp/tryton/tryton-rpc-client.js');
+  const { TrytonErpFixture } = await import('../scripts/lib/tryton-fixture.js');
+  const credentials = { url, database: process.env.ERP_DATABASE ?? '', user: process.env.ERP_USER ?? '', password: process.env.ERP_PASSWORD ?? '' };
+  const connector = new TrytonErpConnector({ ...credentials, logger: log, timeoutMs: 120_000 });
+  const seeder = new TrytonErpFixture(new TrytonRpcClient({ ...credentials, logger: log, timeoutMs: 300_000 }), { locations: ['WH', 'WH-EAST'] });
+  const skus = Array.from({ length: SKUS }, (_, i) => `BENCH-${String(i + 1).padStart(5, '0')}`);
+  const existing = await seeder.existingSkus(skus);
+  if (existing.size < skus.length) throw new Error(`Tryton has ${existing.size} of the ${skus.length} BENCH- products: run bench/erp-stock.bench.ts first`);
+  return {
+    label: `Tryton at ${new URL(url).host}`,
+    connector,
+    skus,
+    warehouses: ['WH', 'WH-EAST'],
+    receive: (sku, location) => seeder.receiveMany(location, [{ sku, quantity: 1 }]),
+    wireRoundTrips: () => null,
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main() {
+  const source = process.env.ERP_URL ? await trytonSource(process.env.ERP_URL) : await simulatedSource();
+  const { connector, calls } = counting(source.connector);
+  const snapshot = await connector.getStockBySkus(source.skus, source.warehouses);
+  const free = new Map(snapshot.levels.map((l) => [`${l.sku}|${l.location}`, Math.max(0, Math.floor(l.onHand - l.allocated - l.wholesaleCommitted))]));
+  const products: SeedProduct[] = source.skus.map((sku) => ({ title: sku, variants: [{ sku, levels: Object.fromEntries(source.warehouses.map((w) => [w, free.get(`${sku}|${w}`) ?? 0])) }] }));
+  const store = await startStoreProcess({ locations: source.warehouses.map((key) => ({ key, name: key })), products });
+  const { database, drop } = await openBenchDatabase();
+  await database.migrate();
+  const metrics = createMetricsRegistry({ defaultMetrics: false });
+  const shopify = new AdminApiShopifyClient({ shopDomain: store.shopDomain, accessToken: store.accessToken, adminUrl: store.adminUrl, logger: log, metrics });
+  // The default configuration: the intervals are whatever loadConfig gives without overrides.
+  const config = loadConfig({});
+  const deps: ModuleDeps = { config, log, database, metrics, erp: connector, shopify, shop: store.shopDomain, webhookSecret: store.apiSecret, now: () => new Date() };
+  const pushSignal = createPushSignal();
+  const inventory = createInventoryModule(deps, { pushSignal });
+  await inventory.start();
+  await inventory.services.whenReady();
+  const sync = createSyncModule(deps, { mapping: inventory.services.mapping, atp: inventory.services.atp, pushSignal, ready: () => inventory.services.whenReady() });
+  await sync.services.runDelta();
+  await sync.services.runFullReconcile();
+  const scheduler = createScheduler({ database, log, metrics });
+  for (const job of sync.jobs ?? []) scheduler.register(job);
+  await scheduler.start();
+  await sync.startWithScheduler();
+  say(`setup: ${source.label}, ${source.skus.length} SKUs × ${source.warehouses.length} warehouses; stock watch every ${config.stockWatchIntervalSeconds} s, delta every ${config.syncIntervalSeconds} s (database: ${database.kind})`);
+  await sleep(5_000); // the start-up runs of the jobs
+
+  const shopifyAvailable = async (sku: string, location: string) => {
+    const [level] = await store.control<Array<{ quantities: { available: number } }>>('GET', `/levels?sku=${encodeURIComponent(sku)}&location=${encodeURIComponent(location)}`);
+    return level?.quantities.available ?? 0;
+  };
+  const latencies: number[] = [];
+  let random = 7;
+  const next = () => (random = (random * 48_271) % 2_147_483_647) / 2_147_483_647;
+  for (let i = 0; i < CHANGES; i++) {
+    await sleep(200 + next() * 3_800);
+    const sku = source.skus[Math.floor(next() * source.skus.length)]!;
+    const location = source.warehouses[Math.floor(next() * source.warehouses.length)]!;
+    const before = await shopifyAvailable(sku, location);
+    const changedAt = performance.now();
+    await source.receive(sku, location);
+    for (;;) {
+      if ((await shopifyAvailable(sku, location)) === before + 1) break;
+      if (performance.now() - changedAt > 120_000) throw new Error(`${sku} at ${location} did not reach Shopify in 2 minutes`);
+      await sleep(50);
+    }
+    latencies.push((performance.now() - changedAt) / 1000);
+  }
+  latencies.sort((a, b) => a - b);
+  say(
+    `ERP change -> Shopify confirmed, ${latencies.length} changes: p50 ${percentile(latencies, 50).toFixed(2)} s, p99 ${percentile(latencies, 99).toFixed(2)} s, max ${latencies.at(-1)!.toFixed(2)} s`,
+  );
+
+  // A quiet minute: what the watch costs the ERP.
+  calls.clear();
+  const wireBefore = source.wireRoundTrips();
+  await sleep(60_000);
+  const perMethod = [...calls.entries()].map(([method, count]) => `${method} ${count}`).join(', ') || 'none';
+  const wire = source.wireRoundTrips();
+  say(`quiet ERP, one minute: connector calls ${[...calls.values()].reduce((a, b) => a + b, 0)} (${perMethod})${wire !== null && wireBefore !== null ? `, wire round trips ${wire - wireBefore}` : ''}`);
+
+  await scheduler.stop();
+  await sync.stop();
+  await inventory.stop();
+  await shopify.close();
+  await store.close();
+  await database.close();
+  await drop();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

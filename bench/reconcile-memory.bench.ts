@@ -1,0 +1,175 @@
+/**
+ * A full reconcile of 300,000 levels (100,000 SKUs × 3 warehouses): its time, and the peak RSS
+ * of the gateway side alone. Three processes, as in production: this one serves the simulated
+ * ERP over HTTP (`startSimulatedErpServer`), the simulated store runs in its own, and the gateway
+ * side (the inventory and sync modules, and PGlite when no DATABASE_URL is given) runs in a
+ * child that does nothing else, so `process.resourceUsage().maxRSS` there is the reconcile's.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/reconcile-memory.bench.ts
+ *   npx tsx bench/reconcile-memory.bench.ts          # PGlite on disk, inside the gateway child
+ *   RECONCILE_SKUS=10000 npx tsx bench/reconcile-memory.bench.ts    # a smaller catalogue
+ *
+ * A first child fills the database (catalogue, read model, one reconcile learning every level:
+ * minutes at full size), then the store is changed behind Stockbridge's back (0.1% of levels
+ * raised), then a fresh child runs the measured reconcile and reports its time and peak RSS.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/database.js';
+import type { ModuleDeps } from '../src/domain-module.js';
+import { createDemoErp } from '../src/erp/simulated/demo-catalogue.js';
+import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
+import { remoteSimulatedErpWire } from '../src/erp/simulated/simulated-erp-remote.js';
+import { startSimulatedErpServer } from '../src/erp/simulated/simulated-erp-server.js';
+import { createInventoryModule } from '../src/inventory/inventory.module.js';
+import { createPushSignal } from '../src/inventory/push-signal.js';
+import { createMetricsRegistry } from '../src/metrics.js';
+import { AdminApiShopifyClient } from '../src/shopify/admin-api-shopify-client.js';
+import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
+import { createSyncModule } from '../src/sync/sync.module.js';
+import { startStoreProcess } from './sync/bench-store.js';
+
+const SKUS = Number(process.env.RECONCILE_SKUS ?? 100_000);
+const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+interface ChildEnv {
+  readonly BENCH_ERP_URL: string;
+  readonly BENCH_STORE: string;
+  readonly BENCH_DATABASE_URL?: string;
+  readonly BENCH_PGLITE_DIR?: string;
+}
+
+interface ChildReport {
+  readonly seconds: number;
+  readonly maxRssBytes: number;
+  readonly rssBeforeBytes: number;
+  readonly levels: number;
+  readonly pushed: number;
+  readonly drift: number | null;
+  readonly status: string;
+}
+
+/** The gateway side: `setup` fills the database, `reconcile` runs the measured reconcile. */
+async function child(mode: 'setup' | 'reconcile'): Promise<void> {
+  const store = JSON.parse(process.env.BENCH_STORE!) as { adminUrl: string; shopDomain: string; accessToken: string; apiSecret: string };
+  const database = await openDatabase({ databaseUrl: process.env.BENCH_DATABASE_URL, dataDir: process.env.BENCH_PGLITE_DIR, maxConnections: 10 });
+  if (mode === 'setup') await database.migrate();
+  const metrics = createMetricsRegistry({ defaultMetrics: false });
+  const shopify = new AdminApiShopifyClient({ shopDomain: store.shopDomain, accessToken: store.accessToken, adminUrl: store.adminUrl, logger: log, metrics });
+  const erp = new SimulatedErpConnector(remoteSimulatedErpWire(process.env.BENCH_ERP_URL!), { logger: log });
+  const deps: ModuleDeps = { config: loadConfig({ SCHEDULER: 'off' }), log, database, metrics, erp, shopify, shop: store.shopDomain, webhookSecret: store.apiSecret, now: () => new Date() };
+  const pushSignal = createPushSignal();
+  const inventory = createInventoryModule(deps, { pushSignal });
+  if (mode === 'setup') {
+    await inventory.start();
+    await inventory.services.whenReady();
+  }
+  const sync = createSyncModule(deps, { mapping: inventory.services.mapping, atp: inventory.services.atp, pushSignal });
+  if (mode === 'setup') await sync.services.runDelta();
+  const rssBefore = process.memoryUsage().rss;
+  const started = performance.now();
+  const run = await sync.services.runFullReconcile();
+  const report: ChildReport = {
+    seconds: (performance.now() - started) / 1000,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    rssBeforeBytes: rssBefore,
+    levels: run.itemsConsidered,
+    pushed: run.itemsPushed,
+    drift: run.driftFound,
+    status: run.status,
+  };
+  await sync.stop();
+  if (mode === 'setup') await inventory.stop();
+  await shopify.close();
+  await database.close();
+  process.send!(report);
+}
+
+function runChild(mode: 'setup' | 'reconcile', env: ChildEnv): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const worker = fork(fileURLToPath(import.meta.url), ['--child', mode], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let report: ChildReport | undefined;
+    worker.on('message', (message) => (report = message as ChildReport));
+    worker.once('exit', (code) => (report && code === 0 ? resolve(report) : reject(new Error(`the ${mode} child exited with ${code}`))));
+  });
+}
+
+async function parent(): Promise<void> {
+  const erp = createDemoErp({ skus: SKUS, locations: 3 });
+  const server = await startSimulatedErpServer({ erp });
+  const connector = new SimulatedErpConnector(erp, { logger: log });
+  const warehouses = (await connector.listLocations()).filter((l) => l.kind === 'warehouse');
+  const free = new Map<string, number>();
+  for (let cursor: string | null | undefined; ; ) {
+    const page = await connector.listAllStock({ cursor, limit: 5_000 });
+    for (const level of page.items) free.set(`${level.sku}|${level.location}`, Math.max(0, Math.floor(level.onHand - level.allocated - level.wholesaleCommitted)));
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  const products: SeedProduct[] = [];
+  for (let cursor: string | null | undefined; ; ) {
+    const page = await connector.listProducts({ cursor, limit: 1_000 });
+    for (const product of page.items) products.push({ title: product.name, variants: [{ sku: product.sku, levels: Object.fromEntries(warehouses.map((w) => [w.code, free.get(`${product.sku}|${w.code}`) ?? 0])) }] });
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  free.clear();
+  const store = await startStoreProcess({ locations: warehouses.map((w) => ({ key: w.code, name: w.name })), products });
+  const skus = products.map((p) => p.variants[0]!.sku!).filter((sku) => !sku.startsWith('KIT-'));
+  products.length = 0;
+  await store.control('PUT', '/plan', { plan: { name: 'setup (unlimited)', maximumAvailable: 1_000_000_000, restoreRate: 1_000_000_000 } });
+
+  let dropDatabase = async () => {};
+  const env: ChildEnv = await (async () => {
+    const base = { BENCH_ERP_URL: server.url, BENCH_STORE: JSON.stringify({ adminUrl: store.adminUrl, shopDomain: store.shopDomain, accessToken: store.accessToken, apiSecret: store.apiSecret }) };
+    const adminUrl = process.env.DATABASE_URL;
+    if (!adminUrl) return { ...base, BENCH_PGLITE_DIR: await mkdtemp(join(tmpdir(), 'reconcile-bench-pglite-')) };
+    const name = `sb_bench_${randomBytes(4).toString('hex')}`;
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    dropDatabase = async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    };
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return { ...base, BENCH_DATABASE_URL: url.toString() };
+  })();
+
+  const setup = await runChild('setup', env);
+  say(`setup: ${SKUS.toLocaleString('en')} SKUs × ${warehouses.length} warehouses, ${setup.levels.toLocaleString('en')} levels learnt in ${setup.seconds.toFixed(1)} s (first reconcile; its child's peak RSS ${mb(setup.maxRssBytes)} MB) (database: ${env.BENCH_DATABASE_URL ? 'postgres' : 'pglite'})`);
+
+  // Behind Stockbridge's back: 0.1% of the levels raised in the store.
+  const wrong = Math.max(1, Math.round(skus.length / 1_000));
+  for (let i = 0; i < wrong; i++) {
+    const sku = skus[(i * 997) % skus.length]!;
+    const location = warehouses[i % warehouses.length]!.code;
+    const [level] = await store.control<Array<{ quantities: { available: number } }>>('GET', `/levels?sku=${encodeURIComponent(sku)}&location=${location}`);
+    await store.control('POST', '/levels', { sku, location, quantity: (level?.quantities.available ?? 0) + 7 });
+  }
+  await store.control('PUT', '/plan', { plan: 'standard' });
+
+  const measured = await runChild('reconcile', env);
+  say(
+    `reconcile: ${measured.levels.toLocaleString('en')} levels, ${wrong} made wrong -> ${measured.status}, drift ${measured.drift}, pushed ${measured.pushed} in ${measured.seconds.toFixed(1)} s; ` +
+      `gateway side peak RSS ${mb(measured.maxRssBytes)} MB (RSS ${mb(measured.rssBeforeBytes)} MB before the reconcile); ERP process RSS ${mb(process.memoryUsage().rss)} MB`,
+  );
+  await store.close();
+  await server.close();
+  await dropDatabase();
+}
+
+const mode = process.argv[2] === '--child' ? (process.argv[3] as 'setup' | 'reconcile') : null;
+(mode ? child(mode) : parent()).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
