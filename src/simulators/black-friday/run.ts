@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -72,7 +73,7 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
       LOG_LEVEL: 'warn',
       NODE_ENV: 'test',
     };
-    for (let i = 0; i < options.instances; i++) instances.push(await gatewayProcess(String.fromCharCode(97 + i), env));
+    for (let i = 0; i < options.instances; i++) instances.push(await gatewayProcess(String.fromCharCode(97 + i), env, { readyTimeoutMs: 300_000 }));
     balancer.setTargets(instances.map((instance) => instance.url));
     closers.push(async () => {
       for (const instance of instances) await instance.kill('SIGTERM').catch(() => {});
@@ -89,6 +90,8 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
 
     // ---- load phase
     const load = new AbortController();
+    // Every planned fault, the wholesale apps, the ERP and the pushes wait on this one signal.
+    setMaxListeners(100, load.signal);
     const onStop = () => load.abort();
     stop.addEventListener('abort', onStop, { once: true });
     const loadStarted = Date.now();
