@@ -9,7 +9,9 @@ import { waitFor } from '../support/waiting.js';
  * GraphQL against the real gateway (the demo's simulated ERP and store) and checked as
  * `extensions.code`. The list of cases must equal what the schema lists: a new mutation or code
  * without a case here fails the first test. A code that needs a state this gateway cannot be put
- * in from outside is in NOT_HERE with the test that produces it.
+ * in from outside is in NOT_HERE with the test that produces it. The operator actions' payload
+ * mutations (`userErrors codes: A, B.`) get the same treatment: each listed code is answered as a
+ * userError through GraphQL.
  */
 
 type Answer = { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
@@ -37,6 +39,18 @@ const NOT_HERE: Record<string, Record<string, string>> = {
     LOCATION_OVERLAP: 'test/inventory/mapping.service.test.ts (nested ERP locations; the demo ERP has none)',
   },
   pushInventory: { CATALOGUE_NOT_READY: 'test/inventory/catalogue-refresh.test.ts' },
+};
+
+/** The payload mutations of the operator actions whose every listed userErrors code is produced here. */
+const PAYLOAD_MUTATIONS = ['acknowledgeAlert', 'unmapSku', 'setSkuNormalizationRules', 'runJobNow', 'replayOrders', 'replayWebhookDeliveries'];
+const listedUserErrors: Record<string, string[]> = Object.fromEntries(
+  Object.values(schema.getMutationType()!.getFields()).flatMap((field) => {
+    const line = /^userErrors codes: ([A-Z_]+(?:, [A-Z_]+)*)\.$/m.exec(field.description ?? '');
+    return line && PAYLOAD_MUTATIONS.includes(field.name) ? [[field.name, line[1]!.split(', ')]] : [];
+  }),
+);
+const USER_ERRORS_NOT_HERE: Record<string, Record<string, string>> = {
+  runJobNow: { SCHEDULER_STOPPED: 'test/scheduler/scheduler.test.ts (a scheduler that is shutting down)' },
 };
 
 let demoSku = '';
@@ -135,6 +149,70 @@ const CASES: Record<string, Record<string, Call>> = {
   },
 };
 
+/** A job the test holds running, so a second run of it is refused. */
+let releaseHeld: () => void = () => undefined;
+const HELD_JOB = {
+  name: 'test.held',
+  intervalMs: 3_600_000,
+  timeoutMs: 120_000,
+  run: () =>
+    new Promise<{ held: boolean }>((resolve) => {
+      releaseHeld = () => resolve({ held: true });
+    }),
+};
+
+const REPLAY_ORDERS = 'mutation($input: ReplayOrdersInput!) { replayOrders(input: $input) { userErrors { code } } }';
+const REPLAY_DELIVERIES = 'mutation($input: ReplayWebhookDeliveriesInput!) { replayWebhookDeliveries(input: $input) { userErrors { code } } }';
+const RULES = 'mutation($input: SetSkuNormalizationRulesInput!) { setSkuNormalizationRules(input: $input) { userErrors { code } } }';
+const RUN_JOB = 'mutation($input: RunJobNowInput!) { runJobNow(input: $input) { userErrors { code } } }';
+
+const USER_ERROR_CASES: Record<string, Record<string, Call>> = {
+  acknowledgeAlert: {
+    ALERT_NOT_FOUND: gql('mutation { acknowledgeAlert(input: { id: "999999" }) { userErrors { code } } }'),
+  },
+  unmapSku: {
+    BLANK_SKU: gql('mutation { unmapSku(input: { erpSku: "  " }) { userErrors { code } } }'),
+    NOT_MANUALLY_MAPPED: (gateway, key) => gql('mutation($sku: String!) { unmapSku(input: { erpSku: $sku }) { userErrors { code } } }', { sku: demoSku })(gateway, key),
+  },
+  setSkuNormalizationRules: {
+    BLANK_TERM: gql(RULES, { input: { abbreviations: [{ from: ' ', to: 'BLACK' }], dryRun: true } }),
+    DUPLICATE_TERM: gql(RULES, { input: { abbreviations: [{ from: 'BLK', to: 'BLACK' }, { from: 'BLK', to: 'BLUE' }], dryRun: true } }),
+  },
+  runJobNow: {
+    UNKNOWN_JOB: gql(RUN_JOB, { input: { job: 'no.such.job' } }),
+    JOB_ALREADY_RUNNING: async (gateway, key) => {
+      const first = gql(RUN_JOB, { input: { job: HELD_JOB.name } })(gateway, key);
+      await waitFor(() => gateway.scheduler.status(), (status) => status.jobs.some((job) => job.name === HELD_JOB.name && job.runningHere), { timeoutMs: 30_000 });
+      try {
+        return await gql(RUN_JOB, { input: { job: HELD_JOB.name } })(gateway, key);
+      } finally {
+        releaseHeld();
+        expect((await first).errors).toBeUndefined();
+      }
+    },
+  },
+  replayOrders: {
+    NO_FILTER: gql(REPLAY_ORDERS, { input: { dryRun: true } }),
+    LIMIT_TOO_LARGE: gql(REPLAY_ORDERS, { input: { status: 'FAILED', limit: 501 } }),
+    NOT_FOUND: gql(REPLAY_ORDERS, { input: { ids: [ZERO_ID], dryRun: true } }),
+    NOT_REPLAYABLE: (gateway, key) => gql(REPLAY_ORDERS, { input: { ids: [orderId], dryRun: true } })(gateway, key),
+    ORDERS_TO_ERP_OFF: (gateway, key) => withSwitch(gateway, key, { ordersToErp: 'OFF' }, { ordersToErp: 'ON' }, gql(REPLAY_ORDERS, { input: { status: 'FAILED' } })),
+  },
+  replayWebhookDeliveries: {
+    NO_FILTER: gql(REPLAY_DELIVERIES, { input: { dryRun: true } }),
+    LIMIT_TOO_LARGE: gql(REPLAY_DELIVERIES, { input: { filter: { status: 'FAILED' }, limit: 501 } }),
+    NOT_FOUND: gql(REPLAY_DELIVERIES, { input: { ids: ['99999999999'], dryRun: true } }),
+    NOT_REPLAYABLE: async (gateway, key) => {
+      const applied = await waitFor(
+        async () => (await gateway.services.orders.listDeliveries({ orderId, topic: 'orders/create' })).edges[0]?.node,
+        (node) => node?.status === 'DONE',
+        { timeoutMs: 60_000 },
+      );
+      return gql(REPLAY_DELIVERIES, { input: { ids: [String(applied!.id)], dryRun: true } })(gateway, key);
+    },
+  },
+};
+
 describe('every error code a contract mutation lists is produced through GraphQL', () => {
   it('has a case (or a named test elsewhere) for exactly the mutations and codes the schema lists', () => {
     const covered = Object.fromEntries(
@@ -144,12 +222,18 @@ describe('every error code a contract mutation lists is produced through GraphQL
     expect(covered).toEqual(wanted);
   });
 
+  it("has a case (or a named test elsewhere) for every userErrors code the operator actions' payload mutations list", () => {
+    const covered = Object.fromEntries(PAYLOAD_MUTATIONS.map((name) => [name, [...Object.keys(USER_ERROR_CASES[name] ?? {}), ...Object.keys(USER_ERRORS_NOT_HERE[name] ?? {})].sort()]));
+    const wanted = Object.fromEntries(PAYLOAD_MUTATIONS.map((name) => [name, [...(listedUserErrors[name] ?? [])].sort()]));
+    expect(covered).toEqual(wanted);
+  });
+
   describe('against the gateway', () => {
     let gateway: TestGateway;
     let key: string;
 
     beforeAll(async () => {
-      gateway = await startTestGateway();
+      gateway = await startTestGateway({}, { jobs: [HELD_JOB] });
       key = await gateway.createKey(['read', 'sync', 'reserve', 'admin']);
       await gateway.services.inventory.whenReady();
       const level = gateway.demo!.shopify.state.levels().find((candidate) => candidate.sku && candidate.quantities.available >= 10 && !['GIFT-CARD-25', 'MERCH-TSHIRT-M', 'SAMPLE-PACK'].includes(candidate.sku))!;
@@ -171,5 +255,13 @@ describe('every error code a contract mutation lists is produced through GraphQL
       const answer = await call(gateway, key);
       expect(answer.errors?.map((error) => error.extensions?.code), JSON.stringify(answer.errors)).toEqual([code]);
     }, 60_000);
+
+    const userErrorCases = Object.entries(USER_ERROR_CASES).flatMap(([mutation, codes]) => Object.entries(codes).map(([code, call]) => ({ mutation, code, call })));
+    it.each(userErrorCases)('$mutation answers the userError $code', async ({ mutation, code, call }) => {
+      const answer = await call(gateway, key);
+      expect(answer.errors, JSON.stringify(answer.errors)).toBeUndefined();
+      const result = answer.data![mutation] as { userErrors: Array<{ code: string }> };
+      expect(result.userErrors.map((error) => error.code)).toContain(code);
+    }, 90_000);
   });
 });
