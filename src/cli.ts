@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config.js';
 import { isAppError } from './shared/errors.js';
 import { apiKeysCommand } from './cli/api-keys.command.js';
@@ -16,9 +18,14 @@ import { alertsCommand } from './cli/alerts.command.js';
 import { mappingCommand } from './cli/mapping.command.js';
 import { jobsCommand } from './cli/jobs.command.js';
 import { ordersCommand } from './cli/orders.command.js';
+import { driftCommand } from './cli/drift.command.js';
 
-/** `npm run cli -- <command>` (or `stockbridge <command>` once built): the operator CLI. Reads process.env only here. */
-const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand, simulateErpCommand, simulateCommand, doctorCommand, switchesCommand, alertsCommand, mappingCommand, jobsCommand, ordersCommand, rotateEncryptionKeyCommand];
+/**
+ * `npm run cli -- <command>` (or `stockbridge <command>` once built): the operator CLI. Reads
+ * process.env only here. `commands` is the registry (every command is listed here; the tests
+ * walk it); importing this module runs nothing.
+ */
+export const commands: CliCommand[] = [migrateCommand, apiKeysCommand, syncCommand, webhooksCommand, simulateShopifyCommand, simulateErpCommand, simulateCommand, doctorCommand, switchesCommand, alertsCommand, mappingCommand, driftCommand, jobsCommand, ordersCommand, rotateEncryptionKeyCommand];
 
 /** After the first Ctrl-C, how long a command may take to stop by itself before the process exits anyway. */
 const STOP_GRACE_MS = 10_000;
@@ -80,10 +87,23 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+/** Run as the program (`tsx src/cli.ts`, `node dist/cli.js`, the `stockbridge` bin's link), not imported. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -16,6 +16,9 @@ export const alertsCommand = defineCommand({
   summary: 'list the stored alerts (open ones, or all) or acknowledge one',
   description: 'list: the 100 newest open alerts (--all: acknowledged and resolved ones too). ack ID: marks the alert acknowledged.',
   maxPositionals: 2,
+  actions: ['list', 'ack'],
+  defaultAction: 'list',
+  examples: ['alerts', 'alerts list --all --json', 'alerts ack 12'],
   options: {
     all: { type: 'boolean', description: 'list: include acknowledged and resolved alerts' },
     json: { type: 'boolean', description: 'print the alerts as JSON' },

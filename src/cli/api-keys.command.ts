@@ -17,6 +17,7 @@ and create another. With the embedded database, stop the gateway first (one proc
 embedded database), or use the createApiKey mutation of the running gateway.`,
   actions: ['create', 'list', 'revoke'],
   maxPositionals: 2,
+  examples: ['api-keys create --name warehouse-app --scopes read,reserve', 'api-keys list --json', 'api-keys revoke 3f9a1c2e'],
   options: {
     name: { type: 'string', valueName: 'NAME', description: 'create: a name saying who uses the key' },
     scopes: { type: 'string', multiple: true, valueName: 'LIST', description: 'create: comma-separated scopes (read, sync, reserve, admin)' },

@@ -41,6 +41,8 @@ export interface CliCommand {
   readonly name: string;
   readonly usage: string;
   readonly summary: string;
+  /** The actions (first positional) the command takes, e.g. `list`, `ack`; empty when none. */
+  readonly actions: readonly string[];
   run(args: string[], io: CliIo): Promise<number>;
   /** The full `--help` text. */
   help(): string;
@@ -56,6 +58,13 @@ export interface CommandDefinition {
   readonly options?: Readonly<Record<string, CliOption>>;
   /** Actions (first positional) the command accepts; any other first word is a usage error. */
   readonly actions?: readonly string[];
+  /** The action taken when none is given (e.g. `list`); without one, an action is required. */
+  readonly defaultAction?: string;
+  /**
+   * Command lines `--help` shows as examples, without the `npm run cli --` in front, e.g.
+   * `alerts ack 12`; one at least for each action.
+   */
+  readonly examples?: readonly string[];
   /** The most positionals (the action included) the command takes (default: none beyond the action). */
   readonly maxPositionals?: number;
   run(args: ParsedArgs, io: CliIo): Promise<number>;
@@ -94,6 +103,7 @@ export function defineCommand(definition: CommandDefinition): CliCommand {
     const parts = [usage.join('\n'), '', definition.summary];
     if (definition.description) parts.push('', definition.description.trim());
     parts.push('', 'options:', ...optionLines(options));
+    if (definition.examples?.length) parts.push('', 'examples:', ...definition.examples.map((example) => `  npm run cli -- ${example}`));
     return `${parts.join('\n')}\n`;
   };
   const usageError = (io: CliIo, message: string): number => {
@@ -107,6 +117,7 @@ export function defineCommand(definition: CommandDefinition): CliCommand {
     name: definition.name,
     usage: definition.usage,
     summary: definition.summary,
+    actions: definition.actions ?? [],
     help,
     async run(args, io) {
       // `--` ends the options: a `--help` after it is a value, not a request for help.
@@ -130,7 +141,7 @@ export function defineCommand(definition: CommandDefinition): CliCommand {
         return usageError(io, error instanceof Error ? error.message.replace(/\. To specify a positional argument.*$/s, '') : String(error));
       }
       if (definition.actions) {
-        const action = parsed.positionals[0];
+        const action = parsed.positionals[0] ?? definition.defaultAction;
         if (action === undefined || !definition.actions.includes(action)) {
           return usageError(io, action === undefined ? `say which: ${definition.actions.join(', ')}` : `unknown action '${action}' (one of ${definition.actions.join(', ')})`);
         }

@@ -302,6 +302,7 @@ export const doctorCommand = defineCommand({
   summary: 'the go-live check: configuration, database, ERP, Shopify token and scopes, API version, mappings, webhooks, clock, switches (exit 0 only when nothing blocks)',
   description: `Each check prints ok, warn or FAIL with what to do. Exit 0 only when nothing blocks going live,
 1 otherwise. --json prints the same report as one JSON document (for scripts and monitoring).`,
+  examples: ['doctor', 'doctor --json'],
   options: { json: { type: 'boolean', description: 'print the report as JSON' } },
   async run(args, io) {
     const log = createLogger(io.env.LOG_LEVEL === 'debug' || io.env.LOG_LEVEL === 'trace' ? io.env.LOG_LEVEL : 'silent', io.stderr);

@@ -72,6 +72,9 @@ abbreviations with the --abbreviation pairs given (none: no abbreviations) and r
 catalogue, printing the ERP SKUs whose mapping changes; with --dry-run it only prints them.
 A real set is recorded as an operator action.`,
   maxPositionals: 2,
+  actions: ['report', 'unmap', 'rules'],
+  defaultAction: 'report',
+  examples: ['mapping report --limit 50', 'mapping unmap --sku BRACKET-L-BLU', 'mapping rules show --json', 'mapping rules set --abbreviation BLU=BLUE --abbreviation BLK=BLACK --dry-run'],
   options: {
     sku: { type: 'string', valueName: 'ERP_SKU', description: 'unmap: the ERP SKU whose manual mapping goes' },
     limit: { type: 'string', valueName: 'N', description: 'report: how many SKUs of each list to show (default 10)' },

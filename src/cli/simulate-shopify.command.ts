@@ -18,6 +18,7 @@ export const simulateShopifyCommand = defineCommand({
   summary: 'run a simulated Shopify store (Admin API 2026-10, webhooks, control API under /_simulator/)',
   description: `Serves until Ctrl-C. Prints the admin URL and the variables that point a gateway at it. The seed
 file format is in src/simulators/shopify/README.md.`,
+  examples: ['simulate-shopify --port 9100 --plan plus', 'simulate-shopify --port 0 --shop staging.myshopify.com --seed ./catalogue.json'],
   options: {
     port: { type: 'string', valueName: 'P', description: 'listen port (default 9100; 0 picks a free one)' },
     host: { type: 'string', valueName: 'H', description: 'listen address (default 127.0.0.1)' },

@@ -30,6 +30,9 @@ export const switchesCommand = defineCommand({
   description: `INVENTORY_PUSH and ORDERS_TO_ERP in the environment are the defaults; a value set here wins and
 is read by every running instance within seconds. json prints the state as JSON.`,
   maxPositionals: 1,
+  actions: ['show', 'set'],
+  defaultAction: 'show',
+  examples: ['switches', 'switches show --json', 'switches set --inventory-push shadow', 'switches set --inventory-push on --orders-to-erp on'],
   options: {
     'inventory-push': { type: 'string', valueName: 'on|shadow|off', description: 'set: on (push), shadow (compute and report, write nothing) or off' },
     'orders-to-erp': { type: 'string', valueName: 'on|off', description: 'set: on (send orders to the ERP) or off (receive and store only)' },

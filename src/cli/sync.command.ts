@@ -22,6 +22,7 @@ export const syncCommand = defineCommand({
 if it does, the two push safely side by side). A full run prints its progress on stderr. Exit 0
 when the run succeeded, 1 when it failed or some items failed, 2 for a usage problem. Ctrl-C
 stops the run between batches (recorded as failed: nothing half-written).`,
+  examples: ['sync --sku BOLT-M8X50-A2-PK10 --sku NUT-M8-A2-PK10', 'sync --full --dry-run', 'sync --full --location LDS --json'],
   options: {
     full: { type: 'boolean', description: 'read every level in Shopify first and correct every difference (a reconcile)' },
     sku: { type: 'string', multiple: true, valueName: 'SKU', description: 'push only these SKUs (comma-separated or repeated)' },
