@@ -45,8 +45,12 @@ export interface InstallationRepository {
   createState(nonce: string, shop: string, expiresAt: Date): Promise<void>;
   /** Uses the nonce (at most once, before it expires, for that shop); deletes expired ones. */
   consumeState(nonce: string, shop: string, at: Date): Promise<ConsumeStateResult>;
-  /** Seals every stored token again under the box's current key; answers how many rows changed. */
-  resealAll(): Promise<{ rows: number; resealed: number }>;
+  /**
+   * Seals every stored token again under the box's current key, in one transaction; answers how
+   * many rows changed. `onProgress` hears the counts after each row; an aborted `signal` rolls
+   * the whole transaction back (nothing half-done).
+   */
+  resealAll(options?: { onProgress?: (progress: { rows: number; checked: number; resealed: number }) => void; signal?: AbortSignal }): Promise<{ rows: number; resealed: number }>;
 }
 
 type Row = typeof shopifyInstallations.$inferSelect;
@@ -147,20 +151,27 @@ export function createInstallationRepository(db: Db, box: SecretBox | null): Ins
       return 'expired';
     },
 
-    async resealAll() {
+    async resealAll(options = {}) {
       const secrets = requireBox();
       return db.transaction(async (tx) => {
         const rows = await tx.select().from(shopifyInstallations).for('update');
         let resealed = 0;
+        let checked = 0;
         for (const row of rows) {
+          options.signal?.throwIfAborted();
           const stale = [row.accessTokenSealed, row.refreshTokenSealed].some((value) => value !== null && secrets.needsResealing(value));
-          if (!stale) continue;
-          const again = (value: string | null) => (value === null ? null : secrets.seal(secrets.open(value, row.shop), row.shop));
-          await tx
-            .update(shopifyInstallations)
-            .set({ accessTokenSealed: again(row.accessTokenSealed), refreshTokenSealed: again(row.refreshTokenSealed) })
-            .where(eq(shopifyInstallations.shop, row.shop));
-          resealed += 1;
+          if (stale) {
+            const again = (value: string | null) => (value === null ? null : secrets.seal(secrets.open(value, row.shop), row.shop));
+            await tx
+              .update(shopifyInstallations)
+              .set({ accessTokenSealed: again(row.accessTokenSealed), refreshTokenSealed: again(row.refreshTokenSealed) })
+              .where(eq(shopifyInstallations.shop, row.shop));
+            resealed += 1;
+          }
+          checked += 1;
+          options.onProgress?.({ rows: rows.length, checked, resealed });
+          // The embedded database answers without I/O: let timers (progress lines, Ctrl-C) run now and then.
+          if ((options.onProgress || options.signal) && checked % 25 === 0) await new Promise((resolve) => setImmediate(resolve));
         }
         return { rows: rows.length, resealed };
       });
