@@ -12,6 +12,9 @@ import { ids, type TrytonCalls } from './tryton-calls.js';
 export class TrytonCustomers {
   private readonly serializer = new KeyedSerializer();
 
+  /** Country ids by ISO code: reference data, read once per code (a miss is not remembered). */
+  private readonly countries = new Map<string, number>();
+
   constructor(private readonly calls: TrytonCalls) {}
 
   /**
@@ -64,7 +67,12 @@ export class TrytonCustomers {
       return oldest!;
     }
     const street = [postal.company, postal.line1, postal.line2].filter((part): part is string => Boolean(part?.trim())).join('\n');
-    const [country] = await this.calls.read('country.country', 'search', [[['code', '=', postal.countryCode.toUpperCase()]], 0, 1, null], ids);
+    const code = postal.countryCode.toUpperCase();
+    let country = this.countries.get(code);
+    if (country === undefined) {
+      [country] = await this.calls.read('country.country', 'search', [[['code', '=', code]], 0, 1, null], ids);
+      if (country !== undefined) this.countries.set(code, country);
+    }
     const values = { street, city: postal.city, postal_code: postal.postalCode, country: country ?? null, party_name: postal.name };
     const [same] = await this.calls.read(
       'party.address',

@@ -51,6 +51,9 @@ const wizardStart = z.tuple([z.number().int(), z.string(), z.string()]);
 const wizardAsk = z.object({ view: z.object({ defaults: z.object({ domain_moves: ids }) }) });
 
 export class TrytonSales {
+  /** Currency ids by ISO code: reference data, read once per code (a miss is not remembered). */
+  private readonly currencies = new Map<string, number>();
+
   constructor(
     private readonly calls: TrytonCalls,
     private readonly records: TrytonRecords,
@@ -78,8 +81,12 @@ export class TrytonSales {
       return { externalReference: order.externalReference, erpReference: erpReferenceOf(sale), status: view.status, created: false };
     }
 
-    const [currency] = await this.calls.read('currency.currency', 'search', [[['code', '=', order.currency]], 0, 1, null], ids);
-    if (currency === undefined) throw new ErpRejectedError(`Tryton has no currency ${order.currency}`, { currency: order.currency });
+    let currency = this.currencies.get(order.currency);
+    if (currency === undefined) {
+      [currency] = await this.calls.read('currency.currency', 'search', [[['code', '=', order.currency]], 0, 1, null], ids);
+      if (currency === undefined) throw new ErpRejectedError(`Tryton has no currency ${order.currency}`, { currency: order.currency });
+      this.currencies.set(order.currency, currency);
+    }
     const customer = await this.customers.customerParty(order);
 
     let saleId: number;
