@@ -84,3 +84,26 @@ describe('orders command', () => {
     }
   }, 120_000);
 });
+
+describe('orders replay --wait', () => {
+  async function run(args: string[], env: Record<string, string>) {
+    const stdout = capture();
+    const stderr = capture();
+    const code = await ordersCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', ...env }, stopSignal: new Promise(() => {}) });
+    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  }
+
+  it('is refused with exit 2 on the embedded database (no gateway runs to send the orders) and with --dry-run', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-orders-wait-'));
+    try {
+      const embedded = await run(['replay', '--status', 'FAILED', '--wait'], { DATA_DIR: join(dataDir, 'data') });
+      expect(embedded.code).toBe(2);
+      expect(embedded.stderr.split('\n')[0]).toBe('orders: --wait needs the shared PostgreSQL database (DATABASE_URL): with the embedded one the gateway is stopped, so no worker sends the orders');
+      const dry = await run(['replay', '--status', 'FAILED', '--wait', '--dry-run'], { DATA_DIR: join(dataDir, 'data') });
+      expect(dry.code).toBe(2);
+      expect(dry.stderr).toContain('--wait goes with a real replay');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
