@@ -35,6 +35,8 @@ batches of 500 with progress on stderr; each queued one is recorded as an operat
 done, 1 refused (no filter), 2 usage.
 
 examples:
+  npm run cli -- webhooks register --address https://stockbridge.example.com
+  npm run cli -- webhooks status
   npm run cli -- webhooks replay --status FAILED --topic refunds/create --dry-run
   npm run cli -- webhooks replay --id 4182 --id 4190
   npm run cli -- webhooks replay --status FAILED --received-after 2026-12-01T00:00:00Z --json`,
