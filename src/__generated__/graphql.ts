@@ -1274,6 +1274,8 @@ export type ProductErp = {
   name: Scalars['String']['output'];
   /** Whether the ERP keeps stock of it (false: a service, or a kit assembled on demand). */
   stockTracked: Scalars['Boolean']['output'];
+  /** The ERP's name of the product's stock unit of measure, the unit its quantities are in (e.g. "Unit", "Kilogram"); null when the ERP gives none. */
+  unit?: Maybe<Scalars['String']['output']>;
 };
 
 export type ProductFilter = {
@@ -3360,6 +3362,7 @@ export type ProductErpResolvers<ContextType = GraphQLContext, ParentType extends
   components?: Resolver<Array<ResolversTypes['KitComponent']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   stockTracked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  unit?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type ProductShopifyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProductShopify'] = ResolversParentTypes['ProductShopify']> = ResolversObject<{

@@ -106,6 +106,11 @@ export interface Product {
   readonly stockTracked: boolean;
   /** Non-empty when the ERP defines the product as a kit (a BOM); empty otherwise. */
   readonly components: readonly KitComponent[];
+  /**
+   * The name of the product's stock unit of measure in the ERP (Tryton `default_uom`, e.g.
+   * "Unit", "Kilogram"): the unit its quantities are in. Null when the ERP gives none.
+   */
+  readonly unit: string | null;
 }
 
 /** The ERP's stock terms for one SKU at one location (figures include sub-locations). */

@@ -366,7 +366,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
         const gone = await catalogue.deactivateErpProductsNotIn(seen);
         unknown.push(...gone);
         await refreshPlain(
-          gone.map((sku) => ({ sku, name: sku, stockTracked: false, components: [] })),
+          gone.map((sku) => ({ sku, name: sku, stockTracked: false, components: [], unit: null })),
           locations,
           report,
           options,
@@ -386,7 +386,7 @@ export function createAtpService(deps: AtpServiceDeps): AtpService {
           for (const sku of toRead) wanted.add(sku);
         }
         await catalogue.upsertErpProducts(products, now());
-        const gone = unknown.map((sku) => ({ sku, name: sku, stockTracked: false, components: [] as KitComponent[] }));
+        const gone = unknown.map((sku) => ({ sku, name: sku, stockTracked: false, components: [] as KitComponent[], unit: null }));
         if (unknown.length > 0) await catalogue.deactivateErpProducts(unknown);
         await refreshPlain([...takeKits(products), ...gone], locations, report, options);
       }

@@ -69,6 +69,7 @@ export function createErpCatalogueRepository(db: Db, shop: string) {
               name: p.name,
               stockTracked: p.stockTracked,
               components: p.components.map((c) => ({ sku: c.sku, quantity: c.quantity })),
+              unit: p.unit,
               active: true,
               refreshedAt: at,
             })),
@@ -79,11 +80,12 @@ export function createErpCatalogueRepository(db: Db, shop: string) {
               name: sql`excluded.name`,
               stockTracked: sql`excluded.stock_tracked`,
               components: sql`excluded.components`,
+              unit: sql`excluded.unit`,
               active: true,
               refreshedAt: sql`excluded.refreshed_at`,
             },
-            setWhere: sql`(${erpProducts.name}, ${erpProducts.stockTracked}, ${erpProducts.components}, ${erpProducts.active})
-              is distinct from (excluded.name, excluded.stock_tracked, excluded.components, true)`,
+            setWhere: sql`(${erpProducts.name}, ${erpProducts.stockTracked}, ${erpProducts.components}, ${erpProducts.unit}, ${erpProducts.active})
+              is distinct from (excluded.name, excluded.stock_tracked, excluded.components, excluded.unit, true)`,
           })
           .returning({ sku: erpProducts.sku });
         if (written.length === 0) continue;

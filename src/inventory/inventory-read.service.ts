@@ -109,6 +109,7 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
       stockTracked: product.stockTracked,
       active: product.active,
       components: product.components,
+      unit: product.unit,
       mapping: m ? toSkuMapping({ mapping: m, tracked }) : null,
       ambiguous: conflict && !m ? { erpSku: conflict.erpSku, reason: conflict.reason as AmbiguousSku['reason'], candidates: conflict.candidates, competingErpSkus: conflict.competingErpSkus } : null,
     }));

@@ -141,6 +141,8 @@ export interface ProductView {
   readonly stockTracked: boolean;
   readonly active: boolean;
   readonly components: readonly { readonly sku: string; readonly quantity: number }[];
+  /** The ERP's name of the stock unit of measure, or null. */
+  readonly unit: string | null;
   readonly mapping: SkuMapping | null;
   readonly ambiguous: AmbiguousSku | null;
   /** Set by `products(filter: {location})`: the product's availability then shows that location only. */

@@ -27,6 +27,8 @@ export const erpProducts = pgTable(
     stockTracked: boolean('stock_tracked').notNull(),
     /** `[{ sku, quantity }]`: quantity of each component per kit; empty for a plain product. */
     components: jsonb('components').$type<Array<{ sku: string; quantity: number }>>().notNull().default([]),
+    /** The ERP's name of the product's stock unit of measure ("Unit", "Kilogram"); null when it gives none. */
+    unit: text('unit'),
     /** False once the ERP stopped knowing the SKU (deleted, archived): its ATP is then 0. */
     active: boolean('active').notNull().default(true),
     refreshedAt: timestamp('refreshed_at', { withTimezone: true }).notNull().defaultNow(),

@@ -74,6 +74,7 @@ const productsSchema = z.array(
     name: z.string(),
     tracked: z.boolean(),
     components: z.array(z.object({ sku: z.string().min(1), quantity: z.number().positive() })),
+    unit: z.string().nullable().optional(),
   }),
 );
 const changesSchema = z.object({
@@ -428,7 +429,7 @@ export class SimulatedErpConnector implements ErpConnector {
 }
 
 function toProduct(row: z.output<typeof productsSchema>[number]): Product {
-  return { sku: row.sku, name: row.name, stockTracked: row.tracked, components: row.components };
+  return { sku: row.sku, name: row.name, stockTracked: row.tracked, components: row.components, unit: row.unit ?? null };
 }
 
 function toStockLevel(row: z.output<typeof stockRowsSchema>[number]): StockLevel {

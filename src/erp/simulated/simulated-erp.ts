@@ -95,6 +95,8 @@ interface ProductRecord {
   readonly stockTracked: boolean;
   readonly lotTracked: boolean;
   readonly components: readonly KitComponent[];
+  /** The stock unit of measure's name ("Unit" unless set). */
+  readonly unit: string;
 }
 
 /** Stock of one product in one storage location. */
@@ -365,6 +367,7 @@ export class SimulatedErp {
       name: product.name,
       tracked: product.stockTracked,
       components: product.components.map((c) => ({ sku: c.sku, quantity: c.quantity })),
+      unit: product.unit,
     };
   }
 
@@ -574,7 +577,7 @@ export class SimulatedErp {
     }
   }
 
-  addProduct(input: { sku: string; name: string; stockTracked?: boolean; lotTracked?: boolean; components?: readonly KitComponent[] }): void {
+  addProduct(input: { sku: string; name: string; stockTracked?: boolean; lotTracked?: boolean; components?: readonly KitComponent[]; unit?: string }): void {
     if (this.products.has(input.sku)) throw new Error(`Product ${input.sku} exists`);
     for (const component of input.components ?? []) {
       if (!this.products.has(component.sku)) throw new Error(`Component ${component.sku} of ${input.sku} is not a product`);
@@ -586,6 +589,7 @@ export class SimulatedErp {
       stockTracked: input.stockTracked ?? true,
       lotTracked: input.lotTracked ?? false,
       components: (input.components ?? []).map((c) => ({ sku: c.sku, quantity: c.quantity })),
+      unit: input.unit ?? 'Unit',
     });
     this.sortedSkus = null;
     this.recordChange(this.productLog, input.sku, this.tick());

@@ -20,10 +20,12 @@ const productRecord = z.object({
   type: z.string(),
   consumable: bool.optional(),
   default_uom: z.number().int(),
+  'default_uom.': z.object({ name: z.string() }).nullable().optional(),
   boms: z.array(z.number().int()).optional(),
 });
 type ProductRecord = z.output<typeof productRecord>;
-const PRODUCT_FIELDS = ['code', 'name', 'type', 'consumable', 'default_uom', 'boms'];
+// `default_uom.name`: the unit's name comes in the same read (Tryton answers it as `default_uom.`).
+const PRODUCT_FIELDS = ['code', 'name', 'type', 'consumable', 'default_uom', 'default_uom.name', 'boms'];
 
 const bomLinkRecord = z.object({ id: z.number().int(), product: z.number().int(), bom: z.number().int(), sequence: z.number().nullable().optional() });
 const bomLineRecord = z.object({
@@ -176,6 +178,7 @@ export class TrytonRecords {
       name: r.name,
       stockTracked: r.type === 'goods' && !r.consumable,
       components: components.get(r.id) ?? [],
+      unit: r['default_uom.']?.name ?? null,
     }));
   }
 }
