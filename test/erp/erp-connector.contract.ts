@@ -21,7 +21,8 @@ export interface ErpContractFixture {
   /**
    * Creates stock-tracked, salable products with these SKUs (never seen before: the suite makes
    * them unique per run). `components` defines the product as a kit (a BOM: that many units of
-   * each component make one unit). `lotTracked` products receive stock in lots.
+   * each component make one unit). `lotTracked` products receive stock in lots. Their stock unit
+   * of measure is the ERP's piece unit, named "Unit".
    */
   createProducts(
     products: readonly { sku: string; name: string; components?: readonly KitComponent[]; lotTracked?: boolean }[],
@@ -261,17 +262,21 @@ export function runErpConnectorContract(
       expect(partProduct!.name).toBe(`Contract ${part}`);
       expect(partProduct!.stockTracked).toBe(true);
       expect(partProduct!.components).toEqual([]);
+      expect(partProduct!.unit).toBe('Unit');
+      expect(kitProduct!.unit).toBe('Unit');
       if (connector.capabilities.kits) expect(kitProduct!.components).toEqual([{ sku: part, quantity: 2 }]);
     });
 
     it('pages through every product in SKU order without repeating one', { timeout }, async () => {
       const skus = await makeProducts(['PAGE', 'PAGE', 'PAGE']);
       const seen: string[] = [];
+      const units = new Map<string, string | null>();
       let cursor: string | null = null;
       let pages = 0;
       do {
         const page = await connector.listProducts({ cursor, limit: 25 });
         seen.push(...page.items.map((p) => p.sku));
+        for (const p of page.items) if (skus.includes(p.sku)) units.set(p.sku, p.unit);
         cursor = page.nextCursor;
         pages += 1;
         expect(pages, 'listProducts terminates').toBeLessThan(10_000);
@@ -279,6 +284,7 @@ export function runErpConnectorContract(
 
       expect(new Set(seen).size).toBe(seen.length);
       expect(seen.filter((s) => skus.includes(s))).toEqual([...skus].sort());
+      expect([...units.values()], 'listProducts reads the unit in the same page').toEqual(skus.map(() => 'Unit'));
     });
 
     it('reports a product created after the watermark as changed', { timeout }, async () => {

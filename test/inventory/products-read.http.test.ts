@@ -16,6 +16,7 @@ const PAGE = `query Page($first: Int, $after: String) {
       availability { location { code name shopifyLocationId } onHand allocated safetyStock wholesaleCommitted reserved
                      pendingShopifyOrders expiringSoon availableToPromise shopifyAvailable lastPushedAt computedAt }
       lots { number location quantity expiresOn }
+      erp { name unit components { sku quantity } }
     } }
     pageInfo { hasNextPage endCursor }
   }
@@ -78,6 +79,15 @@ describe(`products(first: 100) over HTTP (${testDatabaseKind})`, () => {
     const next = await page(100, hundred.body.data.products.pageInfo.endCursor);
     expect(next.body.errors).toBeUndefined();
     expect(next.erpCalls).toBe(0);
+    // Product.erp comes from the read model too: the demo ERP counts fasteners in packs, the rest
+    // in units, and defines kits with components.
+    const nodes = [...edges, ...(next.body.data.products.edges as Loose[])].map((edge) => edge.node);
+    expect(nodes.every((node) => node.erp.name === node.name)).toBe(true);
+    expect(nodes.filter((node) => /-PK\d+/.test(node.sku)).map((node) => node.erp.unit)).toContain('Pack');
+    expect(nodes.every((node) => node.erp.unit === (/-PK\d+/.test(node.sku) ? 'Pack' : 'Unit'))).toBe(true);
+    const kits = nodes.filter((node) => node.sku.startsWith('KIT-'));
+    expect(kits.length).toBeGreaterThan(0);
+    expect(kits.every((kit) => kit.erp.components.length > 0 && kit.erp.unit === 'Unit')).toBe(true);
     // The page size does not change the count.
     const ten = await page(10);
     expect(ten.statements).toBe(hundred.statements);

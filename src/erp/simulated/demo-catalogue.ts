@@ -130,7 +130,8 @@ export function createDemoErp(options: DemoErpOptions = {}): SimulatedErp {
 
   let lotSequence = 0;
   for (const article of articles) {
-    erp.addProduct({ sku: article.sku, name: article.name, lotTracked: article.family.lots !== undefined });
+    // Fasteners are counted in packs (the pack is their stock unit); everything else in units.
+    erp.addProduct({ sku: article.sku, name: article.name, lotTracked: article.family.lots !== undefined, unit: article.family.packs ? 'Pack' : 'Unit' });
     for (const warehouse of warehouses) {
       if (random() < 0.1) continue; // not stocked at every site
       const quantity = Math.floor(random() * article.family.stockScale * 2);
