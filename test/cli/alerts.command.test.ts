@@ -1,28 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createAlertsRepository } from '../../src/alerts/alerts.repository.js';
 import { alertsCommand } from '../../src/cli/alerts.command.js';
 import { openDatabase } from '../../src/db/database.js';
-
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
+import { dataDirEnv, runCommand, useTempDataDir } from '../support/cli.js';
 
 type Stored = { id: number; code: string; count: number; acknowledgedAt: string | null; acknowledgedBy: string | null; resolvedAt: string | null };
 
 /** Two alerts stored (one seen twice) and one resolved on an embedded database; the CLI lists and acknowledges them there. */
 describe('alerts command', () => {
+  const tempDir = useTempDataDir('stockbridge-alerts-cli-');
   let dataDir: string;
   const ids: Record<string, number> = {};
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-alerts-cli-'));
+    dataDir = tempDir.path();
     const database = await openDatabase({ dataDir });
     try {
       await database.migrate();
@@ -38,15 +29,9 @@ describe('alerts command', () => {
       await database.close();
     }
   }, 120_000);
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
 
-  async function run(args: string[]) {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await alertsCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', DATA_DIR: dataDir }, stopSignal: new Promise(() => {}) });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  function run(args: string[]) {
+    return runCommand(alertsCommand, args, dataDirEnv(dataDir));
   }
 
   it('refuses a missing or bad id and an id given to list as usage errors (exit 2)', async () => {

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftCommand } from '../../src/cli/drift.command.js';
 import { syncCommand } from '../../src/cli/sync.command.js';
@@ -10,6 +9,7 @@ import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/demo-
 import { sql } from 'drizzle-orm';
 import { openDatabase, rowsOf } from '../../src/db/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
+import { runCommand, simulatedStoreEnv } from '../support/cli.js';
 
 /**
  * `drift` and `drift history` against a simulated store started here and the simulated demo ERP
@@ -25,13 +25,7 @@ beforeAll(async () => {
   store = await startDemoEnvironment({ log: createMemoryLogger('silent').log, activityPerMinute: 0 });
   dataDir = await mkdtemp(join(tmpdir(), 'drift-command-'));
   env = {
-    SHOPIFY_SHOP: store.shopify.shopDomain,
-    SHOPIFY_ACCESS_TOKEN: store.shopify.accessToken,
-    SHOPIFY_API_SECRET: store.shopify.apiSecret,
-    SHOPIFY_ADMIN_URL: store.shopify.adminUrl,
-    ERP_CONNECTOR: 'simulated',
-    DATA_DIR: join(dataDir, 'data'),
-    LOG_LEVEL: 'silent',
+    ...simulatedStoreEnv(store, join(dataDir, 'data')),
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
   };
 });
@@ -41,15 +35,8 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function run(command: CliCommand, args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const code = await command.run(args, { stdout, stderr, env, stopSignal: new Promise(() => {}) });
-  return { code, stdout: out, stderr: err };
+function run(command: CliCommand, args: string[]) {
+  return runCommand(command, args, env);
 }
 
 interface DriftJson {

@@ -1,37 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { jobsCommand } from '../../src/cli/jobs.command.js';
 import { openDatabase } from '../../src/db/database.js';
 import { operatorActions } from '../../src/db/schema/operator-actions.js';
-
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
+import { dataDirEnv, runCommand, useTempDataDir } from '../support/cli.js';
 
 type RunAnswer = { run: { id: string; job: string; status: string; finishedAt: string | null; result: unknown } | null; userErrors: Array<{ code: string }> };
 
 /** `jobs run` builds the gateway's modules on an embedded database (the demo's ERP and store) and runs one job now. */
 describe('jobs run command', () => {
+  const tempDir = useTempDataDir('stockbridge-jobs-run-cli-');
   let dataDir: string;
 
   beforeAll(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-jobs-run-cli-'));
-  });
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
+    dataDir = tempDir.path();
   });
 
-  async function run(args: string[]) {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await jobsCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', DATA_DIR: dataDir }, stopSignal: new Promise(() => {}) });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  function run(args: string[]) {
+    return runCommand(jobsCommand, args, dataDirEnv(dataDir));
   }
 
   it('needs --job and takes no --limit (usage errors, exit 2); --help shows examples', async () => {

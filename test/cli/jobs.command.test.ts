@@ -1,27 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { jobsCommand } from '../../src/cli/jobs.command.js';
 import { openDatabase } from '../../src/db/database.js';
 import { createScheduler } from '../../src/scheduler/scheduler.js';
 import { createMemoryLogger } from '../support/gateway.js';
-
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
+import { dataDirEnv, runCommand, useTempDataDir } from '../support/cli.js';
 
 /** A scheduler ran two jobs on an embedded database; the CLI reads the same data directory after. */
 describe('jobs command', () => {
+  const tempDir = useTempDataDir('stockbridge-jobs-cli-');
   let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-jobs-cli-'));
+    dataDir = tempDir.path();
     const database = await openDatabase({ dataDir });
     try {
       await database.migrate();
@@ -43,15 +34,9 @@ describe('jobs command', () => {
       await database.close();
     }
   }, 120_000);
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
 
-  async function run(args: string[]) {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await jobsCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', DATA_DIR: dataDir }, stopSignal: new Promise(() => {}) });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  function run(args: string[]) {
+    return runCommand(jobsCommand, args, dataDirEnv(dataDir));
   }
 
   it('lists every job with its last run, nobody running it', async () => {

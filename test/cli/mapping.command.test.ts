@@ -1,31 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mappingCommand } from '../../src/cli/mapping.command.js';
 import { loadConfig } from '../../src/config.js';
 import { startGateway } from '../../src/gateway.js';
 import { createMemoryLogger } from '../support/gateway.js';
-
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
+import { dataDirEnv, runCommand, useTempDataDir } from '../support/cli.js';
 
 /**
  * The demo gateway fills an embedded database and one SKU is mapped by hand; the gateway stops
  * (PGlite: one process at a time) and the CLI works on the same data directory.
  */
 describe('mapping command', () => {
+  const tempDir = useTempDataDir('stockbridge-mapping-cli-');
   let dataDir: string;
   let manualSku: string;
   let variantId: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-mapping-cli-'));
+    dataDir = tempDir.path();
     const gateway = await startGateway(loadConfig({ PORT: '0', SCHEDULER: 'off', LOG_LEVEL: 'silent', DATA_DIR: dataDir }), createMemoryLogger('silent').log);
     try {
       await gateway.services.inventory.whenReady();
@@ -38,15 +29,9 @@ describe('mapping command', () => {
       await gateway.close();
     }
   }, 180_000);
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
 
-  async function run(args: string[]) {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await mappingCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', DATA_DIR: dataDir }, stopSignal: new Promise(() => {}) });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  function run(args: string[]) {
+    return runCommand(mappingCommand, args, dataDirEnv(dataDir));
   }
 
   it('reports the mapping counts as JSON', async () => {

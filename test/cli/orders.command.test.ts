@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ordersCommand } from '../../src/cli/orders.command.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -11,13 +8,7 @@ import { createOperatorActions } from '../../src/operator-actions/operator-actio
 import { createOrderRepository } from '../../src/orders/order.repository.js';
 import { createMemoryLogger } from '../support/gateway.js';
 import { waitFor } from '../support/waiting.js';
-
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
+import { dataDirEnv, runCommand, useTempDataDir } from '../support/cli.js';
 
 type Answer = { dryRun: boolean; matchedCount: number; replayableCount: number; matched: Array<{ id: string }>; queued: Array<{ id: string; lastErrorCode: string | null }>; userErrors: Array<{ code: string }> };
 
@@ -26,11 +17,12 @@ type Answer = { dryRun: boolean; matchedCount: number; replayableCount: number; 
  * the gateway stops (PGlite: one process at a time) and the CLI replays it on the data directory.
  */
 describe('orders command', () => {
+  const tempDir = useTempDataDir('stockbridge-orders-cli-');
   let dataDir: string;
   let orderId: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-orders-cli-'));
+    dataDir = tempDir.path();
     const gateway = await startGateway(loadConfig({ PORT: '0', SCHEDULER: 'off', LOG_LEVEL: 'silent', DATA_DIR: dataDir }), createMemoryLogger('silent').log);
     try {
       await gateway.services.inventory.whenReady();
@@ -42,15 +34,9 @@ describe('orders command', () => {
       await gateway.close();
     }
   }, 180_000);
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
 
-  async function run(args: string[]) {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await ordersCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', DATA_DIR: dataDir }, stopSignal: new Promise(() => {}) });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  function run(args: string[]) {
+    return runCommand(ordersCommand, args, dataDirEnv(dataDir));
   }
 
   it('refuses a bad status or time as a usage error (exit 2) and a call without a filter (exit 1)', async () => {
@@ -86,24 +72,19 @@ describe('orders command', () => {
 });
 
 describe('orders replay --wait', () => {
-  async function run(args: string[], env: Record<string, string>) {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await ordersCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', ...env }, stopSignal: new Promise(() => {}) });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  const tempDir = useTempDataDir('stockbridge-orders-wait-');
+
+  function run(args: string[], env: Record<string, string>) {
+    return runCommand(ordersCommand, args, { LOG_LEVEL: 'silent', ...env });
   }
 
   it('is refused with exit 2 on the embedded database (no gateway runs to send the orders) and with --dry-run', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-orders-wait-'));
-    try {
-      const embedded = await run(['replay', '--status', 'FAILED', '--wait'], { DATA_DIR: join(dataDir, 'data') });
-      expect(embedded.code).toBe(2);
-      expect(embedded.stderr.split('\n')[0]).toBe('orders: --wait needs the shared PostgreSQL database (DATABASE_URL): with the embedded one the gateway is stopped, so no worker sends the orders');
-      const dry = await run(['replay', '--status', 'FAILED', '--wait', '--dry-run'], { DATA_DIR: join(dataDir, 'data') });
-      expect(dry.code).toBe(2);
-      expect(dry.stderr).toContain('--wait goes with a real replay');
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    const dataDir = join(tempDir.path(), 'data');
+    const embedded = await run(['replay', '--status', 'FAILED', '--wait'], { DATA_DIR: dataDir });
+    expect(embedded.code).toBe(2);
+    expect(embedded.stderr.split('\n')[0]).toBe('orders: --wait needs the shared PostgreSQL database (DATABASE_URL): with the embedded one the gateway is stopped, so no worker sends the orders');
+    const dry = await run(['replay', '--status', 'FAILED', '--wait', '--dry-run'], { DATA_DIR: dataDir });
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain('--wait goes with a real replay');
   });
 });

@@ -1,18 +1,11 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncCommand } from '../../src/cli/sync.command.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/demo-environment.js';
 import { createMemoryLogger } from '../support/gateway.js';
-
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
+import { runCommand, simulatedStoreEnv } from '../support/cli.js';
 
 /**
  * The store is a simulated one started here; the ERP is the simulated demo ERP, which the command
@@ -23,26 +16,15 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   store = await startDemoEnvironment({ log: createMemoryLogger('silent').log, activityPerMinute: 0 });
-  env = {
-    SHOPIFY_SHOP: store.shopify.shopDomain,
-    SHOPIFY_ACCESS_TOKEN: store.shopify.accessToken,
-    SHOPIFY_API_SECRET: store.shopify.apiSecret,
-    SHOPIFY_ADMIN_URL: store.shopify.adminUrl,
-    ERP_CONNECTOR: 'simulated',
-    DATA_DIR: await mkdtemp(join(tmpdir(), 'sync-command-')),
-    LOG_LEVEL: 'silent',
-  };
+  env = simulatedStoreEnv(store, await mkdtemp(join(tmpdir(), 'sync-command-')));
 });
 
 afterAll(async () => {
   await store?.close();
 });
 
-async function sync(args: string[]) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await syncCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env, stopSignal: new Promise(() => {}) });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+function sync(args: string[]) {
+  return runCommand(syncCommand, args, env);
 }
 
 describe('sync command', () => {
@@ -73,10 +55,8 @@ describe('sync command', () => {
 
   it('refuses unknown flags, and explains that the demo store is not reachable from the CLI', async () => {
     expect((await sync(['--fulll'])).code).toBe(2);
-    const stdout = capture();
-    const stderr = capture();
-    const code = await syncCommand.run([], { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent' }, stopSignal: new Promise(() => {}) });
-    expect(code).toBe(2);
-    expect(stderr.text()).toContain('pushInventory');
+    const demo = await runCommand(syncCommand, [], { LOG_LEVEL: 'silent' });
+    expect(demo.code).toBe(2);
+    expect(demo.stderr).toContain('pushInventory');
   });
 });

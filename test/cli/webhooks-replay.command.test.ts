@@ -1,19 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { webhooksCommand } from '../../src/cli/webhooks.command.js';
 import { openDatabase } from '../../src/db/database.js';
 import { createOperatorActions } from '../../src/operator-actions/operator-actions.js';
 import { createWebhookInboxRepository } from '../../src/orders/webhook-inbox.repository.js';
-
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { stream, text: () => text };
-}
+import { dataDirEnv, runCommand, useTempDataDir } from '../support/cli.js';
 
 type Brief = { id: string; status: string; attempts: number; lastError: string | null };
 type Answer = { dryRun: boolean; matchedCount: number; replayableCount: number; matched: Brief[]; queued: Brief[]; stopped: boolean; userErrors: Array<{ code: string }> };
@@ -26,11 +16,12 @@ const FAILED_COUNT = 1_200;
  * the database is closed before each command runs).
  */
 describe('webhooks replay command', () => {
+  const tempDir = useTempDataDir('stockbridge-webhooks-replay-cli-');
   let dataDir: string;
   let appliedId: number;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'stockbridge-webhooks-replay-cli-'));
+    dataDir = tempDir.path();
     const database = await openDatabase({ dataDir });
     try {
       await database.migrate();
@@ -60,15 +51,9 @@ describe('webhooks replay command', () => {
       await database.close();
     }
   }, 120_000);
-  afterAll(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
 
-  async function run(args: string[]) {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await webhooksCommand.run(args, { stdout: stdout.stream, stderr: stderr.stream, env: { LOG_LEVEL: 'silent', DATA_DIR: dataDir }, stopSignal: new Promise(() => {}), progressEveryMs: 1 });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  function run(args: string[]) {
+    return runCommand(webhooksCommand, args, dataDirEnv(dataDir), { progressEveryMs: 1 });
   }
 
   async function inDatabase<T>(work: (inbox: ReturnType<typeof createWebhookInboxRepository>, actions: ReturnType<typeof createOperatorActions>) => Promise<T>): Promise<T> {
