@@ -1,12 +1,9 @@
-import { openDatabase } from '../db/database.js';
-import { composeModuleDeps } from '../gateway.js';
 import type { DriftRecord } from '../inventory/inventory.models.js';
 import { createInventoryModule } from '../inventory/inventory.module.js';
-import { createLogger } from '../logger.js';
 import type { DriftEventRecord } from '../sync/merchant-edits.repository.js';
 import { createSyncModule, type SyncModule } from '../sync/sync.module.js';
 import type { InventoryModule } from '../inventory/inventory.module.js';
-import { loadCliConfig } from './cli-database.js';
+import { withModuleDeps } from './cli-modules.js';
 import { booleanOption, defineCommand, listOption, stringOption, UsageError, type CliIo } from './command.js';
 
 const SOURCES = ['MERCHANT_EDIT', 'RECONCILE'] as const;
@@ -21,25 +18,13 @@ drift history --sku S [--location L] [--source MERCHANT_EDIT|RECONCILE] [--limit
 
 /** The inventory and sync services of the configured store, on the configured database, for one command. */
 async function withDriftServices(io: CliIo, work: (inventory: InventoryModule, sync: SyncModule) => Promise<number>): Promise<number> {
-  const config = loadCliConfig(io);
-  // Logs go to stderr: stdout holds the answer.
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, io.stderr);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await database.migrate();
-    const composed = await composeModuleDeps(config, log, database);
-    try {
-      // Built, not started: both answer from the database alone (no ERP or Shopify call).
-      const inventory = createInventoryModule(composed.deps);
-      const { mapping, atp, pushSignal } = inventory.services;
-      const sync = createSyncModule(composed.deps, { mapping, atp, pushSignal, catalogue: inventory.services });
-      return await work(inventory, sync);
-    } finally {
-      await composed.close();
-    }
-  } finally {
-    await database.close();
-  }
+  return withModuleDeps(io, async ({ composed }) => {
+    // Built, not started: both answer from the database alone (no ERP or Shopify call).
+    const inventory = createInventoryModule(composed.deps);
+    const { mapping, atp, pushSignal } = inventory.services;
+    const sync = createSyncModule(composed.deps, { mapping, atp, pushSignal, catalogue: inventory.services });
+    return work(inventory, sync);
+  });
 }
 
 /** Up to `limit` drift rows of one filter, through the same paged read as `inventoryDriftConnection`. */

@@ -1,15 +1,13 @@
 import { userInfo } from 'node:os';
 import { createAlertSender } from '../alerts/alert-sender.js';
 import { createAlertsRepository } from '../alerts/alerts.repository.js';
-import { openDatabase } from '../db/database.js';
 import { DEMO_FINISH_WORDS } from '../demo/demo-environment.js';
-import { composeModuleDeps, createDomainModules } from '../gateway.js';
+import { createDomainModules } from '../gateway.js';
 import { servicesOf } from '../http/graphql-context.js';
 import { createWebhookTopicRegistry } from '../http/webhook-topics.js';
 import type { JobRunView } from '../jobs/jobs.repository.js';
-import { createLogger } from '../logger.js';
 import { createScheduler } from '../scheduler/scheduler.js';
-import { loadCliConfig } from './cli-database.js';
+import { withModuleDeps } from './cli-modules.js';
 import type { CliIo } from './command.js';
 
 /**
@@ -20,13 +18,7 @@ import type { CliIo } from './command.js';
  * and the command waits for its end. Exit 0 when the run succeeded, 1 when it did not or was refused.
  */
 export async function runJobOnce(io: CliIo, job: string, json: boolean): Promise<number> {
-  const config = loadCliConfig(io);
-  // Logs go to stderr: stdout holds the run.
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, io.stderr);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await database.migrate();
-    const composed = await composeModuleDeps(config, log, database);
+  return withModuleDeps(io, async ({ composed, database, config, log }) => {
     const { deps, demo } = composed;
     const alerts = createAlertSender({ log, webhookUrl: config.alertWebhookUrl, store: createAlertsRepository(database.db) });
     const scheduler = createScheduler({ database, log, metrics: deps.metrics, now: deps.now });
@@ -63,11 +55,8 @@ export async function runJobOnce(io: CliIo, job: string, json: boolean): Promise
         }
       }
       await alerts.close();
-      await composed.close();
     }
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 function printRun(io: CliIo, run: JobRunView, json: boolean): void {

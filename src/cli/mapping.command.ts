@@ -1,13 +1,10 @@
 import { userInfo } from 'node:os';
-import { openDatabase } from '../db/database.js';
-import { composeModuleDeps } from '../gateway.js';
 import { createInventoryModule } from '../inventory/inventory.module.js';
 import type { MappingService, NormalizationRulesChange } from '../inventory/mapping.service.js';
 import type { NormalizationRules } from '../inventory/inventory.models.js';
 import { checkAbbreviations } from '../inventory/sku-normalization.js';
-import { createLogger } from '../logger.js';
 import { createOperatorActions, type OperatorActions } from '../operator-actions/operator-actions.js';
-import { loadCliConfig } from './cli-database.js';
+import { withModuleDeps } from './cli-modules.js';
 import { booleanOption, defineCommand, listOption, stringOption, UsageError, type CliIo } from './command.js';
 
 const usage = `mapping report [--limit N] [--json]
@@ -37,21 +34,7 @@ function parseAbbreviation(text: string): { from: string; to: string } {
 }
 
 async function withMapping(io: CliIo, work: (mapping: MappingService, actions: OperatorActions) => Promise<number>): Promise<number> {
-  const config = loadCliConfig(io);
-  // Logs go to stderr: stdout holds the answer.
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, io.stderr);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await database.migrate();
-    const composed = await composeModuleDeps(config, log, database);
-    try {
-      return await work(createInventoryModule(composed.deps).services.mapping, createOperatorActions(database.db));
-    } finally {
-      await composed.close();
-    }
-  } finally {
-    await database.close();
-  }
+  return withModuleDeps(io, ({ composed, database }) => work(createInventoryModule(composed.deps).services.mapping, createOperatorActions(database.db)));
 }
 
 /**

@@ -1,13 +1,11 @@
 import { userInfo } from 'node:os';
-import { openDatabase } from '../db/database.js';
-import { composeModuleDeps } from '../gateway.js';
-import { createLogger } from '../logger.js';
 import { createOperatorActions } from '../operator-actions/operator-actions.js';
 import { createOrderRepository } from '../orders/order.repository.js';
 import type { OrderRecord, OrderStatus } from '../orders/order.models.js';
 import type { OrderRepository } from '../orders/order.repository.js';
 import { REPLAY_ORDERS_MAX_LIMIT, replayOrdersByFilter } from '../orders/orders.service.js';
 import { loadCliConfig } from './cli-database.js';
+import { withModuleDeps } from './cli-modules.js';
 import { booleanOption, defineCommand, listOption, startProgress, stringOption, UsageError, type CliIo } from './command.js';
 
 const STATUSES: readonly OrderStatus[] = ['RECEIVED', 'SUBMITTED', 'FAILED', 'CANCELLED', 'IN_DOUBT'];
@@ -111,12 +109,9 @@ queued) and exits 1. Exit 1 too when a waited-for order failed again.`,
     if (wait && !config.databaseUrl) {
       throw new UsageError('--wait needs the shared PostgreSQL database (DATABASE_URL): with the embedded one the gateway is stopped, so no worker sends the orders');
     }
-    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, io.stderr);
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    try {
-      await database.migrate();
-      const composed = await composeModuleDeps(config, log, database);
-      try {
+    return withModuleDeps(
+      io,
+      async ({ composed, database }) => {
         const { deps } = composed;
         // The configured store's orders; the demo's (whose shop the CLI does not know) all of them.
         const shop = config.shopify.shop && !config.demo ? config.shopify.shop : null;
@@ -162,11 +157,8 @@ queued) and exits 1. Exit 1 too when a waited-for order failed again.`,
           io.stdout.write(`${result.matchedCount} matched, ${result.replayableCount} replayable, ${result.dryRun ? 'dry run: nothing queued' : `${result.queued.length} queued`}${outcome}\n`);
         }
         return refused || waited?.stopped || failedAgain.length > 0 ? 1 : 0;
-      } finally {
-        await composed.close();
-      }
-    } finally {
-      await database.close();
-    }
+      },
+      config,
+    );
   },
 });
