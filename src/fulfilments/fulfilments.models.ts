@@ -1,6 +1,8 @@
 import type { FulfilmentPlannedLine, FulfilmentShipmentLine, FulfilmentStatus } from '../db/schema/fulfilments.js';
 import type { SkuMapping } from '../inventory/inventory.port.js';
+import { closedCode } from '../shared/closed-code.js';
 import { shopifyGid } from '../shopify/gid.js';
+import { SHOPIFY_FAILURE_CODES } from '../shopify/shopify.errors.js';
 
 export type { FulfilmentPlannedLine, FulfilmentShipmentLine, FulfilmentStatus } from '../db/schema/fulfilments.js';
 
@@ -14,27 +16,14 @@ export const FULFILMENT_ERROR_CODES = [
   'FULFILMENT_ORDER_UNKNOWN',
   'SHOPIFY_ORDER_NOT_FOUND',
   // src/shopify/shopify.errors.ts and the credentials.
-  'SHOPIFY_UNAVAILABLE',
-  'SHOPIFY_UNAUTHORIZED',
-  'SHOPIFY_QUERY_REFUSED',
-  'SHOPIFY_QUERY_TOO_COSTLY',
-  'SHOPIFY_USER_ERROR',
-  'SHOPIFY_BAD_RESPONSE',
-  'SHOPIFY_BULK_OPERATION_FAILED',
-  'SHOPIFY_IN_DOUBT',
-  'SHOPIFY_NOT_INSTALLED',
-  'SHOPIFY_REINSTALL_NEEDED',
+  ...SHOPIFY_FAILURE_CODES,
   'INTERNAL_ERROR',
 ] as const;
 
 export type FulfilmentErrorCode = (typeof FULFILMENT_ERROR_CODES)[number];
 
-const FULFILMENT_ERROR_CODE_SET: ReadonlySet<string> = new Set(FULFILMENT_ERROR_CODES);
-
 /** The stored code of an error code: itself when listed, else INTERNAL_ERROR. */
-export function fulfilmentErrorCodeOf(code: string): FulfilmentErrorCode {
-  return FULFILMENT_ERROR_CODE_SET.has(code) ? (code as FulfilmentErrorCode) : 'INTERNAL_ERROR';
-}
+export const fulfilmentErrorCodeOf: (code: string) => FulfilmentErrorCode = closedCode(FULFILMENT_ERROR_CODES, 'INTERNAL_ERROR');
 
 /** One ERP shipment on its way to Shopify as a fulfilment (a row of `fulfilments`). */
 export interface FulfilmentRecord {

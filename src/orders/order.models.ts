@@ -1,5 +1,7 @@
 import type { PostalAddress } from '../erp/erp-connector.js';
+import { closedCode } from '../shared/closed-code.js';
 import { shopifyGid } from '../shopify/gid.js';
+import { SHOPIFY_FAILURE_CODES } from '../shopify/shopify.errors.js';
 import type { OrderStatusValue, WebhookInboxStatus } from '../db/schema/orders.js';
 
 /**
@@ -124,28 +126,15 @@ export const ORDER_ERROR_CODES = [
   'BAD_USER_INPUT',
   'NOT_FOUND',
   // Shopify, read by the line mapping (src/shopify/shopify.errors.ts, credentials).
-  'SHOPIFY_UNAVAILABLE',
-  'SHOPIFY_UNAUTHORIZED',
-  'SHOPIFY_QUERY_REFUSED',
-  'SHOPIFY_QUERY_TOO_COSTLY',
-  'SHOPIFY_USER_ERROR',
-  'SHOPIFY_BAD_RESPONSE',
-  'SHOPIFY_BULK_OPERATION_FAILED',
-  'SHOPIFY_IN_DOUBT',
-  'SHOPIFY_NOT_INSTALLED',
-  'SHOPIFY_REINSTALL_NEEDED',
+  ...SHOPIFY_FAILURE_CODES,
   // Anything else (a bug, a database error).
   'INTERNAL_ERROR',
 ] as const;
 
 export type OrderErrorCode = (typeof ORDER_ERROR_CODES)[number];
 
-const ORDER_ERROR_CODE_SET: ReadonlySet<string> = new Set(ORDER_ERROR_CODES);
-
 /** The stored code of an error code: itself when listed, else INTERNAL_ERROR. */
-export function orderErrorCodeOf(code: string): OrderErrorCode {
-  return ORDER_ERROR_CODE_SET.has(code) ? (code as OrderErrorCode) : 'INTERNAL_ERROR';
-}
+export const orderErrorCodeOf: (code: string) => OrderErrorCode = closedCode(ORDER_ERROR_CODES, 'INTERNAL_ERROR');
 
 export interface OrderRecord {
   /** The gateway's id (a UUID). */

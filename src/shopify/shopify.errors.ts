@@ -12,15 +12,25 @@ import { AppError } from '../shared/errors.js';
  * - SHOPIFY_IN_DOUBT: a mutation without an idempotency key was sent and its answer lost; it may
  *   have been applied (look it up before sending it again).
  */
-export type ShopifyErrorCode =
-  | 'SHOPIFY_UNAVAILABLE'
-  | 'SHOPIFY_UNAUTHORIZED'
-  | 'SHOPIFY_QUERY_REFUSED'
-  | 'SHOPIFY_QUERY_TOO_COSTLY'
-  | 'SHOPIFY_USER_ERROR'
-  | 'SHOPIFY_BAD_RESPONSE'
-  | 'SHOPIFY_BULK_OPERATION_FAILED'
-  | 'SHOPIFY_IN_DOUBT';
+export const SHOPIFY_ERROR_CODES = [
+  'SHOPIFY_UNAVAILABLE',
+  'SHOPIFY_UNAUTHORIZED',
+  'SHOPIFY_QUERY_REFUSED',
+  'SHOPIFY_QUERY_TOO_COSTLY',
+  'SHOPIFY_USER_ERROR',
+  'SHOPIFY_BAD_RESPONSE',
+  'SHOPIFY_BULK_OPERATION_FAILED',
+  'SHOPIFY_IN_DOUBT',
+] as const;
+
+export type ShopifyErrorCode = (typeof SHOPIFY_ERROR_CODES)[number];
+
+/**
+ * Every code a call through the Shopify adapter may fail with: `ShopifyErrorCode` and the
+ * credentials' (src/shopify/credentials: the app not installed, or to be installed again). A
+ * domain that stores a failure's code spreads this into its closed list.
+ */
+export const SHOPIFY_FAILURE_CODES = [...SHOPIFY_ERROR_CODES, 'SHOPIFY_NOT_INSTALLED', 'SHOPIFY_REINSTALL_NEEDED'] as const;
 
 export class ShopifyError extends AppError {
   constructor(code: ShopifyErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
