@@ -5,6 +5,7 @@ import { and, asc, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/database.js';
 import { inventoryLevels, reservationEvents, reservationLines, reservations } from '../db/schema/index.js';
 import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
+import { findIdempotencyReplays, idempotencyKeyOf, toReservation } from './idempotency-replays.js';
 import { reserveInOneStatement } from './reserve-statement.js';
 import {
   ERP_CONFIRMATION_ACTOR,
@@ -81,25 +82,6 @@ function toLine(row: LineRow): ReservationLineRecord {
 
 /** Rows per INSERT of lines: 11 parameters each stays far below PostgreSQL's 65,535. */
 const LINES_PER_INSERT = 1_000;
-
-function toReservation(row: ReservationRow): ReservationRecord {
-  return {
-    id: row.id,
-    sku: row.sku,
-    location: row.location,
-    quantity: row.quantity,
-    reference: row.reference,
-    idempotencyKey: row.idempotencyKey,
-    status: row.status,
-    expiresAt: row.expiresAt,
-    createdBy: row.createdBy,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    committedAt: row.committedAt,
-    closedAt: row.closedAt,
-    erpConfirmedAt: row.erpConfirmedAt,
-  };
-}
 
 const RETRYABLE_CODES = new Set(['40P01', '40001']);
 
@@ -454,7 +436,7 @@ export function createReservationsRepository(db: Db, shop: string) {
       if (fast) return fast;
       return inTransaction(db, async (tx) => {
         const results: ReserveResult[] = new Array<ReserveResult>(inputs.length);
-        const keyOf = (createdBy: string, idempotencyKey: string) => `${createdBy}\u0000${idempotencyKey}`;
+        const keyOf = idempotencyKeyOf;
         const positionOf = (line: PositionKey) => `${line.sku}\u0000${line.location}`;
         const at = new Date(Math.max(...inputs.map((input) => input.at.getTime())));
 
@@ -496,23 +478,7 @@ export function createReservationsRepository(db: Db, shop: string) {
         const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
 
         const replays = inputs.flatMap((input, index) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? [] : [index]));
-        if (replays.length > 0) {
-          const existing = await tx
-            .select()
-            .from(reservations)
-            .where(
-              and(
-                eq(reservations.shop, shop),
-                or(...replays.map((index) => and(eq(reservations.createdBy, inputs[index]!.createdBy), eq(reservations.idempotencyKey, inputs[index]!.idempotencyKey)))),
-              ),
-            );
-          const existingByKey = new Map(existing.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
-          for (const index of replays) {
-            const row = existingByKey.get(keyOf(inputs[index]!.createdBy, inputs[index]!.idempotencyKey));
-            if (!row) throw new Error('idempotency conflict without a row: the unique index and the lookup disagree');
-            results[index] = { kind: 'existing', reservation: toReservation(row), requestHash: row.requestHash };
-          }
-        }
+        for (const [index, replay] of await findIdempotencyReplays(tx, shop, inputs, replays)) results[index] = replay;
         if (inserted.length === 0) return results;
 
         const available = new Map(locked.map((level) => [positionOf(level), Number(level.atp)]));

@@ -1,9 +1,10 @@
-import { and, eq, or, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
 import { inventoryLevels, reservationEvents, reservationLines, reservations } from '../db/schema/index.js';
 import { jsonParam } from '../db/sql-lists.js';
 import { createInventoryLevelsWriter } from '../inventory/read-model/inventory-levels.writer.js';
 import { atpExpression } from '../inventory/read-model/atp-formula.js';
+import { findIdempotencyReplays, idempotencyKeyOf, toReservation } from './idempotency-replays.js';
 import type { ReservationRecord } from './reservations.models.js';
 
 /**
@@ -53,27 +54,6 @@ function isRetryable(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return false;
-}
-
-type ReservationRow = typeof reservations.$inferSelect;
-
-function record(row: Pick<ReservationRow, keyof ReservationRecord>): ReservationRecord {
-  return {
-    id: row.id,
-    sku: row.sku,
-    location: row.location,
-    quantity: row.quantity,
-    reference: row.reference,
-    idempotencyKey: row.idempotencyKey,
-    status: row.status,
-    expiresAt: row.expiresAt,
-    createdBy: row.createdBy,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    committedAt: row.committedAt,
-    closedAt: row.closedAt,
-    erpConfirmedAt: row.erpConfirmedAt,
-  };
 }
 
 /**
@@ -170,13 +150,12 @@ export async function reserveInOneStatement(db: Db, shop: string, inputs: readon
   }
   if (!answer?.fits) return null;
   const created = (typeof answer.created === 'string' ? JSON.parse(answer.created) : answer.created) as Array<[string, string, string]>;
-  const keyOf = (createdBy: string, idempotencyKey: string) => `${createdBy}\u0000${idempotencyKey}`;
-  const idByKey = new Map(created.map(([createdBy, idempotencyKey, id]) => [keyOf(createdBy, idempotencyKey), id]));
+  const idByKey = new Map(created.map(([createdBy, idempotencyKey, id]) => [idempotencyKeyOf(createdBy, idempotencyKey), id]));
 
   const results: FastResult[] = new Array<FastResult>(inputs.length);
   const replays: number[] = [];
   inputs.forEach((input, index) => {
-    const id = idByKey.get(keyOf(input.createdBy, input.idempotencyKey));
+    const id = idByKey.get(idempotencyKeyOf(input.createdBy, input.idempotencyKey));
     if (!id) {
       replays.push(index);
       return;
@@ -184,7 +163,7 @@ export async function reserveInOneStatement(db: Db, shop: string, inputs: readon
     const first = input.lines[0]!;
     results[index] = {
       kind: 'created',
-      reservation: record({
+      reservation: toReservation({
         id,
         sku: first.sku,
         location: first.location,
@@ -202,23 +181,7 @@ export async function reserveInOneStatement(db: Db, shop: string, inputs: readon
       }),
     };
   });
-  if (replays.length > 0) {
-    // Keys already used: their rows are committed (the insert waited for any in flight).
-    const existing = await db
-      .select()
-      .from(reservations)
-      .where(
-        and(
-          eq(reservations.shop, shop),
-          or(...replays.map((index) => and(eq(reservations.createdBy, inputs[index]!.createdBy), eq(reservations.idempotencyKey, inputs[index]!.idempotencyKey)))),
-        ),
-      );
-    const byKey = new Map(existing.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
-    for (const index of replays) {
-      const row = byKey.get(keyOf(inputs[index]!.createdBy, inputs[index]!.idempotencyKey));
-      if (!row) throw new Error('idempotency conflict without a row: the unique index and the lookup disagree');
-      results[index] = { kind: 'existing', reservation: record(row), requestHash: row.requestHash };
-    }
-  }
+  // Keys already used: their rows are committed (the insert waited for any in flight).
+  for (const [index, replay] of await findIdempotencyReplays(db, shop, inputs, replays)) results[index] = replay;
   return results;
 }
