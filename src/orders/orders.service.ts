@@ -3,6 +3,7 @@ import type { WebhookInboxStatus } from '../db/schema/index.js';
 import type { Logger } from '../logger.js';
 import { AppError, NotFoundError } from '../shared/errors.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
+import { refusedReplay, type ReplayResult } from './replay-result.js';
 import type { OrderProcessor } from './order-processor.service.js';
 import { numericShopifyId } from '../shopify/gid.js';
 import type { OrderLine, OrderRecord, OrderStatus, WebhookDeliveryRecord } from './order.models.js';
@@ -74,18 +75,8 @@ export interface ReplayOrdersInput {
 
 export type ReplayOrdersErrorCode = 'NO_FILTER' | 'LIMIT_TOO_LARGE' | 'NOT_FOUND' | 'NOT_REPLAYABLE' | 'ORDERS_TO_ERP_OFF';
 
-export interface ReplayOrdersResult {
-  readonly dryRun: boolean;
-  /** Every order the filter matches. */
-  readonly matchedCount: number;
-  /** Of those, the ones a replay can help (FAILED, or waiting after an error). */
-  readonly replayableCount: number;
-  /** The first `limit` matched orders, newest first. */
-  readonly matched: Connection<OrderRecord>;
-  /** What was queued for the worker (none on a dry run, none on a refusal). */
-  readonly queued: readonly OrderRecord[];
-  readonly userErrors: ReadonlyArray<{ field: string[]; message: string; code: ReplayOrdersErrorCode }>;
-}
+/** `queued`: what was queued for the worker. */
+export type ReplayOrdersResult = ReplayResult<OrderRecord, ReplayOrdersErrorCode>;
 
 export const REPLAY_ORDERS_DEFAULT_LIMIT = 100;
 export const REPLAY_ORDERS_MAX_LIMIT = 500;
@@ -105,15 +96,7 @@ export interface ReplayOrdersOptions {
 export async function replayOrdersByFilter(options: ReplayOrdersOptions, input: ReplayOrdersInput): Promise<ReplayOrdersResult> {
   const dryRun = input.dryRun ?? false;
   const limit = input.limit ?? REPLAY_ORDERS_DEFAULT_LIMIT;
-  const empty = { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, totalCount: 0 };
-  const refuse = (code: ReplayOrdersErrorCode, field: string[], message: string): ReplayOrdersResult => ({
-    dryRun,
-    matchedCount: 0,
-    replayableCount: 0,
-    matched: empty,
-    queued: [],
-    userErrors: [{ field, message, code }],
-  });
+  const refuse = (code: ReplayOrdersErrorCode, field: string[], message: string): ReplayOrdersResult => refusedReplay(dryRun, code, field, message);
   if (!Number.isInteger(limit) || limit < 1 || limit > REPLAY_ORDERS_MAX_LIMIT) {
     return refuse('LIMIT_TOO_LARGE', ['input', 'limit'], `limit must be a whole number from 1 to ${REPLAY_ORDERS_MAX_LIMIT}`);
   }

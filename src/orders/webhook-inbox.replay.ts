@@ -1,5 +1,6 @@
 import type { WebhookInboxStatus } from '../db/schema/index.js';
-import { toConnection, type Connection } from '../shared/pagination.js';
+import { toConnection } from '../shared/pagination.js';
+import { refusedReplay, type ReplayResult } from './replay-result.js';
 import type { WebhookDeliveryRecord } from './order.models.js';
 import type { DeliveryFilter, WebhookInboxRepository } from './webhook-inbox.repository.js';
 
@@ -26,23 +27,11 @@ export interface ReplayDeliveriesInput {
 
 export type ReplayDeliveriesErrorCode = 'NO_FILTER' | 'LIMIT_TOO_LARGE' | 'NOT_FOUND' | 'NOT_REPLAYABLE';
 
-export interface ReplayDeliveriesResult {
-  readonly dryRun: boolean;
-  /** Every delivery the ids and filter match. */
-  readonly matchedCount: number;
-  /** Of those, the ones a replay can help (FAILED, or waiting after an error). */
-  readonly replayableCount: number;
-  /** The first `limit` matched deliveries, newest first. */
-  readonly matched: Connection<WebhookDeliveryRecord>;
-  /** Put back in the inbox, due now (none on a dry run or a refusal). */
-  readonly queued: readonly WebhookDeliveryRecord[];
-  readonly userErrors: ReadonlyArray<{ field: string[]; message: string; code: ReplayDeliveriesErrorCode }>;
-}
+/** `queued`: put back in the inbox, due now. */
+export type ReplayDeliveriesResult = ReplayResult<WebhookDeliveryRecord, ReplayDeliveriesErrorCode>;
 
 export const REPLAY_DELIVERIES_DEFAULT_LIMIT = 100;
 export const REPLAY_DELIVERIES_MAX_LIMIT = 500;
-
-const EMPTY: Connection<WebhookDeliveryRecord> = { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, totalCount: 0 };
 
 /** A delivery a replay can help, as the repository's REPLAYABLE condition says (read back in memory). */
 function replayable(delivery: WebhookDeliveryRecord, now: number): boolean {
@@ -56,14 +45,7 @@ export async function replayDeliveriesByFilter(
 ): Promise<ReplayDeliveriesResult> {
   const dryRun = input.dryRun ?? false;
   const limit = input.limit ?? REPLAY_DELIVERIES_DEFAULT_LIMIT;
-  const refuse = (code: ReplayDeliveriesErrorCode, field: string[], message: string): ReplayDeliveriesResult => ({
-    dryRun,
-    matchedCount: 0,
-    replayableCount: 0,
-    matched: EMPTY,
-    queued: [],
-    userErrors: [{ field, message, code }],
-  });
+  const refuse = (code: ReplayDeliveriesErrorCode, field: string[], message: string): ReplayDeliveriesResult => refusedReplay(dryRun, code, field, message);
   if (!Number.isInteger(limit) || limit < 1 || limit > REPLAY_DELIVERIES_MAX_LIMIT) {
     return refuse('LIMIT_TOO_LARGE', ['input', 'limit'], `limit must be a whole number from 1 to ${REPLAY_DELIVERIES_MAX_LIMIT}`);
   }
