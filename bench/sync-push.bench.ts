@@ -21,16 +21,8 @@
  * every 50 ms: RSS of this process (Stockbridge, the simulated ERP and, without DATABASE_URL, the
  * embedded database) and its JavaScript heap, before and during each run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { openDatabase, type Database } from '../src/db/database.js';
 import { createDemoErp } from '../src/erp/simulated/demo-catalogue.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
 import { createInventoryModule } from '../src/inventory/inventory.module.js';
@@ -43,57 +35,7 @@ import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
 import { createSyncModule } from '../src/sync/sync.module.js';
 import { inventoryLevels } from '../src/db/schema/index.js';
 import { and, eq } from 'drizzle-orm';
-
-/** The simulated store in a child process, driven through its control API over HTTP. */
-interface Store {
-  readonly adminUrl: string;
-  readonly shopDomain: string;
-  readonly accessToken: string;
-  readonly apiSecret: string;
-  control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
-  close(): Promise<void>;
-}
-
-async function startStore(seed: unknown): Promise<Store> {
-  const directory = await mkdtemp(join(tmpdir(), 'sync-bench-'));
-  const seedFile = join(directory, 'seed.json');
-  await writeFile(seedFile, JSON.stringify(seed));
-  const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', cli, 'simulate-shopify', '--port', '0', '--plan', 'standard', '--shop', 'bench.myshopify.com', '--seed', seedFile], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      if (out.includes('SHOPIFY_API_SECRET=')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`simulate-shopify exited with ${code}: ${out}`)));
-  });
-  const value = (name: string) => new RegExp(`${name}=(\\S+)`).exec(out)![1]!;
-  const adminUrl = value('SHOPIFY_ADMIN_URL');
-  return {
-    adminUrl,
-    shopDomain: value('SHOPIFY_SHOP'),
-    accessToken: value('SHOPIFY_ACCESS_TOKEN'),
-    apiSecret: value('SHOPIFY_API_SECRET'),
-    async control<T>(method: string, path: string, body?: unknown) {
-      const response = await fetch(`${adminUrl}/_simulator${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${await response.text()}`);
-      const text = await response.text();
-      return (text ? JSON.parse(text) : undefined) as T;
-    },
-    async close() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
+import { openBenchDatabase, startStoreProcess } from './sync/bench-store.js';
 
 interface LevelView {
   quantities: { available: number };
@@ -134,24 +76,6 @@ function memorySampler() {
   };
 }
 
-async function openBenchDatabase(): Promise<{ database: Database; drop: () => Promise<void> }> {
-  const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) return { database: await openDatabase({}), drop: async () => {} };
-  const name = `sb_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: url.toString(), maxConnections: 10 });
-  return {
-    database,
-    drop: async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    },
-  };
-}
-
 async function main() {
   const setupStarted = performance.now();
   const erp = createDemoErp({ skus: SKUS, locations: 3 });
@@ -176,7 +100,7 @@ async function main() {
     cursor = page.nextCursor;
   }
   free.clear();
-  const store = await startStore({ locations: warehouses.map((w) => ({ key: w.code, name: w.name })), products });
+  const store = await startStoreProcess({ locations: warehouses.map((w) => ({ key: w.code, name: w.name })), products });
   products.length = 0;
   await store.control('PUT', '/plan', { plan: { name: 'setup (unlimited)', maximumAvailable: 1_000_000_000, restoreRate: 1_000_000_000 } });
   const { database, drop } = await openBenchDatabase();
