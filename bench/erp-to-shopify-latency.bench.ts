@@ -16,18 +16,14 @@
  */
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import type { ModuleDeps } from '../src/domain-module.js';
 import type { ErpConnector } from '../src/erp/erp-connector.js';
 import { createDemoErp } from '../src/erp/simulated/demo-catalogue.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
-import { createInventoryModule } from '../src/inventory/inventory.module.js';
-import { createPushSignal } from '../src/inventory/push-signal.js';
-import { createMetricsRegistry } from '../src/metrics.js';
 import { createScheduler } from '../src/scheduler/scheduler.js';
-import { AdminApiShopifyClient } from '../src/shopify/admin-api-shopify-client.js';
 import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
 import { createSyncModule } from '../src/sync/sync.module.js';
-import { openBenchDatabase, startStoreProcess } from './sync/bench-store.js';
+import { startBenchInventory } from './sync/bench-inventory.js';
+import { startStoreProcess } from './sync/bench-store.js';
 
 const CHANGES = Number(process.env.LATENCY_CHANGES ?? 40);
 const SKUS = 200;
@@ -107,21 +103,13 @@ async function main() {
   const free = new Map(snapshot.levels.map((l) => [`${l.sku}|${l.location}`, Math.max(0, Math.floor(l.onHand - l.allocated - l.wholesaleCommitted))]));
   const products: SeedProduct[] = source.skus.map((sku) => ({ title: sku, variants: [{ sku, levels: Object.fromEntries(source.warehouses.map((w) => [w, free.get(`${sku}|${w}`) ?? 0])) }] }));
   const store = await startStoreProcess({ locations: source.warehouses.map((key) => ({ key, name: key })), products });
-  const { database, drop } = await openBenchDatabase();
-  await database.migrate();
-  const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const shopify = new AdminApiShopifyClient({ shopDomain: store.shopDomain, accessToken: store.accessToken, adminUrl: store.adminUrl, logger: log, metrics });
   // The default configuration: the intervals are whatever loadConfig gives without overrides.
   const config = loadConfig({});
-  const deps: ModuleDeps = { config, log, database, metrics, erp: connector, shopify, shop: store.shopDomain, webhookSecret: store.apiSecret, now: () => new Date() };
-  const pushSignal = createPushSignal();
-  const inventory = createInventoryModule(deps, { pushSignal });
-  await inventory.start();
-  await inventory.services.whenReady();
+  const { database, deps, pushSignal, inventory, close } = await startBenchInventory(store, connector, log, config);
   const sync = createSyncModule(deps, { mapping: inventory.services.mapping, atp: inventory.services.atp, pushSignal, ready: () => inventory.services.whenReady() });
   await sync.services.runDelta();
   await sync.services.runFullReconcile();
-  const scheduler = createScheduler({ database, log, metrics });
+  const scheduler = createScheduler({ database, log, metrics: deps.metrics });
   for (const job of sync.jobs ?? []) scheduler.register(job);
   await scheduler.start();
   await sync.startWithScheduler();
@@ -164,11 +152,7 @@ async function main() {
 
   await scheduler.stop();
   await sync.stop();
-  await inventory.stop();
-  await shopify.close();
-  await store.close();
-  await database.close();
-  await drop();
+  await close();
 }
 
 main().catch((error: unknown) => {

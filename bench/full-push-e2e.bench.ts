@@ -22,12 +22,10 @@ import type { ErpConnector } from '../src/erp/erp-connector.js';
 import { createDemoErp } from '../src/erp/simulated/demo-catalogue.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
 import { createInventoryModule } from '../src/inventory/inventory.module.js';
-import { createPushSignal } from '../src/inventory/push-signal.js';
-import { createMetricsRegistry } from '../src/metrics.js';
-import { AdminApiShopifyClient } from '../src/shopify/admin-api-shopify-client.js';
 import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
 import { createSyncModule } from '../src/sync/sync.module.js';
-import { costOf, openBenchDatabase, startStoreProcess } from './sync/bench-store.js';
+import { startBenchInventory } from './sync/bench-inventory.js';
+import { costOf, startStoreProcess } from './sync/bench-store.js';
 
 const LEVELS = Number(process.env.FULL_PUSH_LEVELS ?? 10_000);
 const RESTORE_PER_SECOND = 100;
@@ -103,25 +101,7 @@ async function main() {
   const products: SeedProduct[] = source.skus.map((sku) => ({ title: sku, variants: [{ sku, levels: Object.fromEntries(source.warehouses.map((w) => [w, free.get(`${sku}|${w}`) ?? 0])) }] }));
   const store = await startStoreProcess({ locations: source.warehouses.map((key) => ({ key, name: key })), products });
   await store.control('PUT', '/plan', { plan: { name: 'setup (unlimited)', maximumAvailable: 1_000_000_000, restoreRate: 1_000_000_000 } });
-  const { database, drop } = await openBenchDatabase();
-  await database.migrate();
-  const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const shopify = new AdminApiShopifyClient({ shopDomain: store.shopDomain, accessToken: store.accessToken, adminUrl: store.adminUrl, logger: log, metrics });
-  const deps: ModuleDeps = {
-    config: loadConfig({ SCHEDULER: 'off' }),
-    log,
-    database,
-    metrics,
-    erp: connector,
-    shopify,
-    shop: store.shopDomain,
-    webhookSecret: store.apiSecret,
-    now: () => new Date(),
-  };
-  const pushSignal = createPushSignal();
-  const inventory = createInventoryModule(deps, { pushSignal });
-  await inventory.start();
-  await inventory.services.whenReady();
+  const { database, deps, pushSignal, shopify, close } = await startBenchInventory(store, connector, log, loadConfig({ SCHEDULER: 'off' }));
   // Busy time of each side during the measured run: summed over calls, so a sum above the
   // run's wall time is the overlap the pipeline bought.
   const busy = { shopifyWrites: 0, erp: 0 };
@@ -167,11 +147,7 @@ async function main() {
   say(`busy during the run: Shopify writes ${(busy.shopifyWrites / 1000).toFixed(2)} s, ERP reads ${(busy.erp / 1000).toFixed(2)} s (wall ${(ms / 1000).toFixed(2)} s; the rest is the database and planning)`);
 
   await sync.stop();
-  await inventory.stop();
-  await shopify.close();
-  await store.close();
-  await database.close();
-  await drop();
+  await close();
 }
 
 main().catch((error: unknown) => {

@@ -25,17 +25,13 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createDemoErp } from '../src/erp/simulated/demo-catalogue.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
-import { createInventoryModule } from '../src/inventory/inventory.module.js';
-import { createPushSignal } from '../src/inventory/push-signal.js';
-import { createMetricsRegistry } from '../src/metrics.js';
-import type { ModuleDeps } from '../src/domain-module.js';
-import { AdminApiShopifyClient } from '../src/shopify/admin-api-shopify-client.js';
 import type { AdminRequestLogEntry } from '../src/simulators/shopify/index.js';
 import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
 import { createSyncModule } from '../src/sync/sync.module.js';
 import { inventoryLevels } from '../src/db/schema/index.js';
 import { and, eq } from 'drizzle-orm';
-import { openBenchDatabase, startStoreProcess } from './sync/bench-store.js';
+import { startBenchInventory } from './sync/bench-inventory.js';
+import { startStoreProcess } from './sync/bench-store.js';
 
 interface LevelView {
   quantities: { available: number };
@@ -103,25 +99,7 @@ async function main() {
   const store = await startStoreProcess({ locations: warehouses.map((w) => ({ key: w.code, name: w.name })), products });
   products.length = 0;
   await store.control('PUT', '/plan', { plan: { name: 'setup (unlimited)', maximumAvailable: 1_000_000_000, restoreRate: 1_000_000_000 } });
-  const { database, drop } = await openBenchDatabase();
-  await database.migrate();
-  const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const shopify = new AdminApiShopifyClient({ shopDomain: store.shopDomain, accessToken: store.accessToken, adminUrl: store.adminUrl, logger: log, metrics });
-  const deps: ModuleDeps = {
-    config: loadConfig({ SCHEDULER: 'off' }),
-    log,
-    database,
-    metrics,
-    erp: connector,
-    shopify,
-    shop: store.shopDomain,
-    webhookSecret: store.apiSecret,
-    now: () => new Date(),
-  };
-  const pushSignal = createPushSignal();
-  const inventory = createInventoryModule(deps, { pushSignal });
-  await inventory.start();
-  await inventory.services.whenReady();
+  const { database, deps, pushSignal, inventory, close } = await startBenchInventory(store, connector, log, loadConfig({ SCHEDULER: 'off' }));
   const sync = createSyncModule(deps, { mapping: inventory.services.mapping, atp: inventory.services.atp, pushSignal });
   await sync.services.runDelta(); // starts the ERP change feed
 
@@ -201,11 +179,7 @@ async function main() {
   );
 
   await sync.stop();
-  await inventory.stop();
-  await shopify.close();
-  await store.close();
-  await database.close();
-  await drop();
+  await close();
 }
 
 main().catch((error: unknown) => {
