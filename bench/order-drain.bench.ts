@@ -35,13 +35,10 @@ import type { ModuleDeps } from '../src/domain-module.js';
 import type { ErpConnector } from '../src/erp/erp-connector.js';
 import { TrytonErpConnector } from '../src/erp/tryton/tryton-erp-connector.js';
 import { TrytonRpcClient } from '../src/erp/tryton/tryton-rpc-client.js';
-import { SimulatedErp } from '../src/erp/simulated/simulated-erp.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
-import type { LocationMapping, SkuMapping } from '../src/inventory/inventory.models.js';
 import { createLogger } from '../src/logger.js';
-import type { OrderMappingLookup } from '../src/orders/order-line-mapper.js';
 import { createOrdersModule } from '../src/orders/orders.module.js';
-import type { ShopifyClient } from '../src/shopify/shopify-client.js';
+import { noShopify, stockedErp, tableMapping } from './support/orders-bench.js';
 
 const total = Number(process.argv[2] ?? 3_000);
 const which = process.argv[3] ?? 'both';
@@ -129,28 +126,12 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
     database = await openDatabase({});
   }
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  const erp = new SimulatedErp();
-  for (const code of warehouses) erp.addWarehouse({ code, name: code });
-  for (const sku of skus) {
-    erp.addProduct({ sku, name: sku });
-    for (const code of warehouses) erp.seedStock({ sku, location: code, quantity: 1_000_000 });
-  }
+  const erp = stockedErp(skus, warehouses);
   const erpConcurrency = process.env.BENCH_ERP_CONCURRENCY ? Number(process.env.BENCH_ERP_CONCURRENCY) : undefined;
   const connector: ErpConnector =
     erpKind === 'tryton' ? await trytonConnector(log) : new SimulatedErpConnector(erp, { logger: log, ...(erpConcurrency ? { policy: { maxConcurrent: erpConcurrency } } : {}) });
-  const skuMappings = new Map<string, SkuMapping>(
-    skus.map((sku, i) => {
-      const variantId = `gid://shopify/ProductVariant/${1000 + i}`;
-      return [variantId, { erpSku: sku, source: 'MANUAL', shopifySku: sku, shopifyVariantId: variantId, shopifyInventoryItemId: `gid://shopify/InventoryItem/${5000 + i}`, conversion: { erpUnits: 1, shopifyUnits: 1 }, tracked: true, variantExists: true, updatedAt: new Date() }];
-    }),
-  );
-  const mapping: OrderMappingLookup = {
-    findSkuMappingsByVariantIds: async (ids) => ids.flatMap((id) => (skuMappings.has(id) ? [skuMappings.get(id)!] : [])),
-    listLocationMappings: async (): Promise<LocationMapping[]> => warehouses.map((code, i) => ({ erpLocation: code, shopifyLocationId: `gid://shopify/Location/${i + 1}`, source: 'MANUAL' })),
-  };
-  const shopify = new Proxy({} as ShopifyClient, {
-    get: (_target, property) => () => Promise.reject(new Error(`the benchmark does not call Shopify (${String(property)})`)),
-  });
+  const mapping = tableMapping(skus, warehouses);
+  const shopify = noShopify();
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'warn', SCHEDULER: 'off' });
   const deps: ModuleDeps = { config, log, database, metrics: new Registry(), erp: connector, shopify, shop, webhookSecret: 'bench', now: () => new Date() };
   const alerts = createAlertSender({ log });

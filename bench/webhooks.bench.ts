@@ -26,14 +26,11 @@ import { createAlertSender } from '../src/alerts/alert-sender.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { inventoryLevels, shopifyOrders } from '../src/db/schema/index.js';
-import { SimulatedErp } from '../src/erp/simulated/simulated-erp.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
-import type { LocationMapping, SkuMapping } from '../src/inventory/inventory.models.js';
 import { createLogger } from '../src/logger.js';
 import { createMetricsRegistry } from '../src/metrics.js';
-import type { OrderMappingLookup } from '../src/orders/order-line-mapper.js';
 import { createOrdersModule } from '../src/orders/orders.module.js';
-import type { ShopifyClient } from '../src/shopify/shopify-client.js';
+import { noShopify, stockedErp, tableMapping } from './support/orders-bench.js';
 import type { ModuleDeps } from '../src/domain-module.js';
 import { count, eq, sql } from 'drizzle-orm';
 
@@ -111,29 +108,13 @@ async function main(): Promise<void> {
   const database: Database = await openDatabase({ databaseUrl: url.toString(), maxConnections: 20 });
 
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  const erp = new SimulatedErp();
-  for (const code of warehouses) erp.addWarehouse({ code, name: code });
-  for (const sku of skus) {
-    erp.addProduct({ sku, name: sku });
-    for (const code of warehouses) erp.seedStock({ sku, location: code, quantity: 1_000_000 });
-  }
+  const erp = stockedErp(skus, warehouses);
   const connector = new SimulatedErpConnector(erp, { logger: log });
 
   // The inventory domain's mapping, as a table (variant n ↔ SKU n).
-  const skuMappings = new Map<string, SkuMapping>(
-    skus.map((sku, i) => {
-      const variantId = `gid://shopify/ProductVariant/${1000 + i}`;
-      return [variantId, { erpSku: sku, source: 'MANUAL', shopifySku: sku, shopifyVariantId: variantId, shopifyInventoryItemId: `gid://shopify/InventoryItem/${5000 + i}`, conversion: { erpUnits: 1, shopifyUnits: 1 }, tracked: true, variantExists: true, updatedAt: new Date() }];
-    }),
-  );
-  const mapping: OrderMappingLookup = {
-    findSkuMappingsByVariantIds: async (ids) => ids.flatMap((id) => (skuMappings.has(id) ? [skuMappings.get(id)!] : [])),
-    listLocationMappings: async (): Promise<LocationMapping[]> => warehouses.map((code, i) => ({ erpLocation: code, shopifyLocationId: `gid://shopify/Location/${i + 1}`, source: 'MANUAL' })),
-  };
+  const mapping = tableMapping(skus, warehouses);
   // Neither the webhook route nor the drain talks to Shopify (the poll does, and is not run here).
-  const shopify = new Proxy({} as ShopifyClient, {
-    get: (_target, property) => () => Promise.reject(new Error(`the benchmark does not call Shopify (${String(property)})`)),
-  });
+  const shopify = noShopify();
 
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'warn', SCHEDULER: 'off' });
