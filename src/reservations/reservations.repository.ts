@@ -6,7 +6,7 @@ import type { Db } from '../db/database.js';
 import { inventoryLevels, reservationEvents, reservationLines, reservations } from '../db/schema/index.js';
 import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import { findIdempotencyReplays, idempotencyKeyOf, toReservation } from './idempotency-replays.js';
-import { reserveInOneStatement } from './reserve-statement.js';
+import { reserveInOneStatement, type FastReservation, type FastResult } from './reserve-statement.js';
 import {
   ERP_CONFIRMATION_ACTOR,
   EXPIRY_ACTOR,
@@ -28,20 +28,13 @@ import {
  * ATP recomputed from it, and the push mark commit together or not at all.
  */
 
-export interface NewReservation {
+export interface NewReservation extends FastReservation {
   /** At least one; no two for the same position (the service checks). */
   readonly lines: readonly ReservationLineInput[];
-  readonly reference: string;
-  readonly idempotencyKey: string;
-  readonly requestHash: string;
-  readonly expiresAt: Date;
-  readonly createdBy: string;
-  readonly at: Date;
 }
 
 export type ReserveResult =
-  | { readonly kind: 'created'; readonly reservation: ReservationRecord }
-  | { readonly kind: 'existing'; readonly reservation: ReservationRecord; readonly requestHash: string }
+  | FastResult
   /** Nothing was held; every line that could not be is named. */
   | { readonly kind: 'refused'; readonly lines: readonly ShortLine[] };
 
