@@ -32,9 +32,8 @@ import { createInventoryModule } from '../src/inventory/inventory.module.js';
 import { createPushSignal } from '../src/inventory/push-signal.js';
 import { createMetricsRegistry } from '../src/metrics.js';
 import { AdminApiShopifyClient } from '../src/shopify/admin-api-shopify-client.js';
-import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
 import { createSyncModule } from '../src/sync/sync.module.js';
-import { startStoreProcess } from './sync/bench-store.js';
+import { startStoreProcess, storeProductsAtFreeStock } from './sync/bench-store.js';
 
 const SKUS = Number(process.env.RECONCILE_SKUS ?? 100_000);
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -108,21 +107,7 @@ async function parent(): Promise<void> {
   const server = await startSimulatedErpServer({ erp });
   const connector = new SimulatedErpConnector(erp, { logger: log });
   const warehouses = (await connector.listLocations()).filter((l) => l.kind === 'warehouse');
-  const free = new Map<string, number>();
-  for (let cursor: string | null | undefined; ; ) {
-    const page = await connector.listAllStock({ cursor, limit: 5_000 });
-    for (const level of page.items) free.set(`${level.sku}|${level.location}`, Math.max(0, Math.floor(level.onHand - level.allocated - level.wholesaleCommitted)));
-    if (!page.nextCursor) break;
-    cursor = page.nextCursor;
-  }
-  const products: SeedProduct[] = [];
-  for (let cursor: string | null | undefined; ; ) {
-    const page = await connector.listProducts({ cursor, limit: 1_000 });
-    for (const product of page.items) products.push({ title: product.name, variants: [{ sku: product.sku, levels: Object.fromEntries(warehouses.map((w) => [w.code, free.get(`${product.sku}|${w.code}`) ?? 0])) }] });
-    if (!page.nextCursor) break;
-    cursor = page.nextCursor;
-  }
-  free.clear();
+  const products = await storeProductsAtFreeStock(connector, warehouses);
   const store = await startStoreProcess({ locations: warehouses.map((w) => ({ key: w.code, name: w.name })), products });
   const skus = products.map((p) => p.variants[0]!.sku!).filter((sku) => !sku.startsWith('KIT-'));
   products.length = 0;

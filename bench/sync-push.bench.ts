@@ -26,12 +26,11 @@ import { loadConfig } from '../src/config.js';
 import { createDemoErp } from '../src/erp/simulated/demo-catalogue.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
 import type { AdminRequestLogEntry } from '../src/simulators/shopify/index.js';
-import type { SeedProduct } from '../src/simulators/shopify/seed.schema.js';
 import { createSyncModule } from '../src/sync/sync.module.js';
 import { inventoryLevels } from '../src/db/schema/index.js';
 import { and, eq } from 'drizzle-orm';
 import { startBenchInventory } from './sync/bench-inventory.js';
-import { startStoreProcess } from './sync/bench-store.js';
+import { startStoreProcess, storeProductsAtFreeStock } from './sync/bench-store.js';
 
 interface LevelView {
   quantities: { available: number };
@@ -79,23 +78,7 @@ async function main() {
   const warehouses = (await connector.listLocations()).filter((l) => l.kind === 'warehouse');
   // The store starts roughly where an established shop would: every level at the ERP's free
   // stock (kits, which the ATP engine derives, are set right by the first reconcile).
-  const free = new Map<string, number>();
-  for (let cursor: string | null | undefined; ; ) {
-    const page = await connector.listAllStock({ cursor, limit: 5_000 });
-    for (const level of page.items) free.set(`${level.sku}|${level.location}`, Math.max(0, Math.floor(level.onHand - level.allocated - level.wholesaleCommitted)));
-    if (!page.nextCursor) break;
-    cursor = page.nextCursor;
-  }
-  const products: SeedProduct[] = [];
-  for (let cursor: string | null | undefined; ; ) {
-    const page = await connector.listProducts({ cursor, limit: 1_000 });
-    for (const product of page.items) {
-      products.push({ title: product.name, variants: [{ sku: product.sku, levels: Object.fromEntries(warehouses.map((w) => [w.code, free.get(`${product.sku}|${w.code}`) ?? 0])) }] });
-    }
-    if (!page.nextCursor) break;
-    cursor = page.nextCursor;
-  }
-  free.clear();
+  const products = await storeProductsAtFreeStock(connector, warehouses);
   const store = await startStoreProcess({ locations: warehouses.map((w) => ({ key: w.code, name: w.name })), products });
   products.length = 0;
   await store.control('PUT', '/plan', { plan: { name: 'setup (unlimited)', maximumAvailable: 1_000_000_000, restoreRate: 1_000_000_000 } });

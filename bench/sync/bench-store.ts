@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { openDatabase, type Database } from '../../src/db/database.js';
+import type { ErpConnector } from '../../src/erp/erp-connector.js';
 import type { AdminRequestLogEntry } from '../../src/simulators/shopify/index.js';
+import type { SeedProduct } from '../../src/simulators/shopify/seed.schema.js';
 
 export interface StoreProcess {
   readonly adminUrl: string;
@@ -91,4 +93,26 @@ export function costOf(log: readonly AdminRequestLogEntry[]): { points: number; 
     writes: log.filter((entry) => entry.operationName === 'SetInventoryQuantities').length,
     throttled: log.filter((entry) => entry.throttled).length,
   };
+}
+
+/**
+ * The store's products for a catalogue the ERP holds, SKU for SKU, each level at the ERP's free
+ * stock at that warehouse (on hand less allocated and wholesale-committed, at least 0).
+ */
+export async function storeProductsAtFreeStock(connector: ErpConnector, warehouses: readonly { readonly code: string }[]): Promise<SeedProduct[]> {
+  const free = new Map<string, number>();
+  for (let cursor: string | null | undefined; ; ) {
+    const page = await connector.listAllStock({ cursor, limit: 5_000 });
+    for (const level of page.items) free.set(`${level.sku}|${level.location}`, Math.max(0, Math.floor(level.onHand - level.allocated - level.wholesaleCommitted)));
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  const products: SeedProduct[] = [];
+  for (let cursor: string | null | undefined; ; ) {
+    const page = await connector.listProducts({ cursor, limit: 1_000 });
+    for (const product of page.items) products.push({ title: product.name, variants: [{ sku: product.sku, levels: Object.fromEntries(warehouses.map((w) => [w.code, free.get(`${product.sku}|${w.code}`) ?? 0])) }] });
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  return products;
 }
