@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftCommand } from '../../src/cli/drift.command.js';
 import { syncCommand } from '../../src/cli/sync.command.js';
 import type { CliCommand } from '../../src/cli/command.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/demo-environment.js';
 import { sql } from 'drizzle-orm';
 import { openDatabase, rowsOf } from '../../src/db/database.js';
@@ -20,17 +21,21 @@ import { runCommand, simulatedStoreEnv } from '../support/cli.js';
 let store: DemoEnvironment;
 let dataDir: string;
 let env: Record<string, string>;
+let privateDatabase: TestDatabase | undefined;
 
 beforeAll(async () => {
   store = await startDemoEnvironment({ log: createMemoryLogger('silent').log, activityPerMinute: 0 });
   dataDir = await mkdtemp(join(tmpdir(), 'drift-command-'));
+  // On PostgreSQL a private database of its own (the command migrates it), dropped afterwards.
+  if (process.env.DATABASE_URL) privateDatabase = await createTestDatabase({ migrate: false });
   env = {
     ...simulatedStoreEnv(store, join(dataDir, 'data')),
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...(privateDatabase?.url ? { DATABASE_URL: privateDatabase.url } : {}),
   };
 });
 
 afterAll(async () => {
+  await privateDatabase?.close();
   await store?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });

@@ -9,6 +9,7 @@ import { SimulatedErpConnector } from '../../src/erp/simulated/simulated-erp-con
 import { startSimulatedErpServer, type SimulatedErpServer } from '../../src/erp/simulated/simulated-erp-server.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../src/simulators/shopify/index.js';
 import type { SeedProduct } from '../../src/simulators/shopify/seed.schema.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
 
 /**
@@ -32,6 +33,7 @@ describeAtScale('sync --full on 100,000 SKUs', () => {
   let store: ShopifySimulator;
   let dataDir: string;
   let env: Record<string, string>;
+  let privateDatabase: TestDatabase | undefined;
 
   beforeAll(async () => {
     const erp = createDemoErp({ skus: SKUS, locations: 1 });
@@ -55,6 +57,8 @@ describeAtScale('sync --full on 100,000 SKUs', () => {
       cursor = page.nextCursor;
     }
     erpServer = await startSimulatedErpServer({ erp });
+    // On PostgreSQL a private database of its own (the command migrates it), dropped afterwards.
+    if (process.env.DATABASE_URL) privateDatabase = await createTestDatabase({ migrate: false });
     // The rate limits are not what this test is about: an unlimited bucket keeps it short.
     store = await startShopifySimulator({
       plan: { name: 'unlimited', maximumAvailable: 1_000_000_000, restoreRate: 1_000_000_000 },
@@ -70,11 +74,12 @@ describeAtScale('sync --full on 100,000 SKUs', () => {
       ERP_URL: erpServer.url,
       DATA_DIR: join(dataDir, 'data'),
       LOG_LEVEL: 'silent',
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...(privateDatabase?.url ? { DATABASE_URL: privateDatabase.url } : {}),
     };
   }, 300_000);
 
   afterAll(async () => {
+    await privateDatabase?.close();
     await store?.close();
     await erpServer?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -69,7 +69,7 @@ describe('webhooks replay command', () => {
     const help = await run(['replay', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/webhooks replay \[--id ID\]/);
-    expect(help.stdout).toMatch(/examples:\n {2}npm run cli -- webhooks replay/);
+    expect(help.stdout).toMatch(/examples:\n(?: {2}.*\n)* {2}npm run cli -- webhooks replay/);
     expect((await run(['replay', '--status', 'LOST'])).code).toBe(2);
     expect((await run(['replay', '--received-after', 'yesterday'])).code).toBe(2);
     expect((await run(['replay', '--limit', '0'])).code).toBe(2);
