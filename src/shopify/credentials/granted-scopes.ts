@@ -35,12 +35,7 @@ export async function readGrantedScopes(options: {
     if (fromGrant && fromGrant.length > 0) return { scopes: fromGrant, serverDate: null, versionServed: true, servedVersion: null };
   }
   const base = (options.adminUrl ?? `https://${options.shop}`).replace(/\/+$/, '');
-  const response = await fetch(`${base}/admin/api/${options.apiVersion}/graphql.json`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-shopify-access-token': token },
-    body: JSON.stringify({ query: 'query GrantedScopes { currentAppInstallation { accessScopes { handle } } }' }),
-    signal: AbortSignal.timeout(15_000),
-  });
+  const response = await postReadQuery(`${base}/admin/api/${options.apiVersion}/graphql.json`, token);
   const date = response.headers.get('date');
   const serverDate = date ? new Date(date) : null;
   const servedVersion = response.headers.get('x-shopify-api-version');
@@ -50,4 +45,28 @@ export async function readGrantedScopes(options: {
   }
   const parsed = answer.parse(await response.json());
   return { scopes: parsed.data.currentAppInstallation.accessScopes.map((scope) => scope.handle).sort(), serverDate, versionServed: true, servedVersion };
+}
+
+/**
+ * The access-scopes query is a read, so a request that never got an answer (a connection reset
+ * or refused, a socket closed under a reused keep-alive connection) is sent again, up to three
+ * times a short moment apart; the last failure names its cause instead of undici's "fetch failed".
+ */
+async function postReadQuery(url: string, token: string): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-shopify-access-token': token },
+        body: JSON.stringify({ query: 'query GrantedScopes { currentAppInstallation { accessScopes { handle } } }' }),
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof TypeError)) {
+        const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+        throw new AppError('SHOPIFY_UNAVAILABLE', `Shopify could not be reached at ${new URL(url).origin}${cause}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
 }
