@@ -107,7 +107,9 @@ describe('rotate-encryption-key on many installations', () => {
     expect(done.stdout).toContain(`${INSTALLATIONS} of ${INSTALLATIONS} stored Shopify installations re-encrypted`);
     const lines = done.stderr.split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThanOrEqual(1);
-    for (const line of lines) expect(line).toMatch(/^ {2}… \d+ of 600 installations checked \(\d+%\), [\d.,]+\/s; \d+ re-encrypted$/);
+    // A line printed while the rows are still being read has no total yet ("… 0 installations checked").
+    for (const line of lines) expect(line).toMatch(/^ {2}… \d+ (of 600 )?installations checked( \(\d+%\))?, [\d.,]+\/s; \d+ re-encrypted$/);
+    expect(lines.some((line) => / of 600 installations checked \(\d+%\)/.test(line)) || lines.length === 1).toBe(true);
     const checked = lines.map((line) => Number(/… (\d+)/.exec(line)![1]));
     expect(checked).toEqual([...checked].sort((a, b) => a - b));
     expect(await underNewKey()).toBe(sampled);
