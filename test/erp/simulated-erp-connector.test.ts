@@ -4,45 +4,10 @@ import { createDemoErp } from '../../src/erp/simulated/demo-catalogue.js';
 import { SimulatedErpConnector, type SimulatedErpConnectorOptions } from '../../src/erp/simulated/simulated-erp-connector.js';
 import { SimulatedErp } from '../../src/erp/simulated/simulated-erp.js';
 import { isAppError } from '../../src/shared/errors.js';
-import { customerKey } from '../../src/erp/erp-find-or-create.js';
-import { runErpConnectorContract, type ErpContractSetup, type ErpWriteOperation } from './erp-connector.contract.js';
+import { runErpConnectorContract } from './erp-connector.contract.js';
+import { simulatedErpContractSetup } from './simulated-contract-setup.js';
 
-/** The wire methods that carry each port write in the simulated ERP. */
-const WRITE_METHODS: Record<ErpWriteOperation, string> = { createSalesOrder: 'sale.create', cancelSalesOrder: 'sale.cancel', createCustomerReturn: 'return.create' };
-
-function contractSetup(erp: SimulatedErp, options: SimulatedErpConnectorOptions = {}): ErpContractSetup {
-  erp.addWarehouse({ code: 'NORTH', name: 'North warehouse' });
-  erp.addWarehouse({ code: 'SOUTH', name: 'South warehouse' });
-  return {
-    connector: new SimulatedErpConnector(erp, options),
-    otherProcess: new SimulatedErpConnector(erp, options),
-    faults: {
-      connector: new SimulatedErpConnector(erp, { ...options, inDoubtSettleMs: 1_000 }),
-      loseAnswerOf: (operation, commitDelayMs) => erp.fail({ mode: 'lost', methods: [WRITE_METHODS[operation]], times: 1, delayMs: commitDelayMs }),
-      raceNextCustomerCreation: (customer) =>
-        erp.beforeNextCall('party.create', () => erp.addCustomer({ key: customerKey(customer), name: customer.name, email: customer.email?.toLowerCase() ?? null })),
-      conflictOnNextOrderCreate: () => erp.fail({ mode: 'conflict', methods: ['sale.create'], times: 1 }),
-      settled: () => erp.settled(),
-    },
-    fixture: {
-      locations: ['NORTH', 'SOUTH'],
-      lotExpiry: true,
-      createProducts: async (products) => {
-        for (const product of products) erp.addProduct(product);
-      },
-      receiveStock: async (input) => erp.receiveStock(input),
-      assignSalesOrder: async (reference) => erp.assignSalesOrder(reference),
-      // The simulated ERP takes lots itself (soonest expiry first): the suite names lots alone in stock.
-      shipSalesOrder: async (reference, options) => erp.shipSalesOrder(reference, { trackingNumber: options.trackingNumber, lines: options.lines.map(({ sku, quantity }) => ({ sku, quantity })) }),
-      createOtherChannelOrder: async (input) => {
-        erp.createWholesaleOrder(input);
-      },
-      countSalesOrders: async (reference) => erp.countSalesOrders(reference),
-      countCustomers: async (email) => erp.countCustomers(email),
-      roundTrips: () => erp.roundTrips(),
-    },
-  };
-}
+const contractSetup = (erp: SimulatedErp, options: SimulatedErpConnectorOptions = {}) => simulatedErpContractSetup(erp, (connectorOptions) => new SimulatedErpConnector(erp, connectorOptions), options);
 
 runErpConnectorContract('simulated', async () => contractSetup(new SimulatedErp()));
 runErpConnectorContract('simulated, reserving on confirmation, small pages', async () =>
