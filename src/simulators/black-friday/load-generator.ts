@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ShopifySimulator } from '../shopify/index.js';
 import type { Random } from '../shopify/random.js';
-import { WAREHOUSES, type StockPlan } from './catalogue.js';
+import type { StockPlan } from './catalogue.js';
 import type { Ledger, LedgerOrder } from './ledger.js';
 
 /**
@@ -46,7 +46,7 @@ export async function generateLoad(options: LoadGeneratorOptions): Promise<LoadT
       const hot = random() < 0.7;
       const sku = pick(hot ? plan.hot : plan.cold);
       const quantity = hot ? 1 + Math.floor(random() * 2) : 1 + Math.floor(random() * 3);
-      const location = pick(WAREHOUSES);
+      const location = pick(plan.locations);
       const customer = Math.floor(random() * 2_000);
       try {
         const result = simulator.state.placeOrder({

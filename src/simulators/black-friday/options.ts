@@ -31,6 +31,8 @@ export interface BlackFridayOptions {
   readonly skus: number;
   /** Interval of the instances' own scheduled push and of the simulation's `pushInventory` calls. */
   readonly syncIntervalSeconds: number;
+  /** `simulated`: the simulated ERP over HTTP; `configured`: the ERP the ERP_* environment names (Tryton). */
+  readonly erp: 'simulated' | 'configured';
 }
 
 export const DEFAULT_OPTIONS = {
@@ -43,6 +45,7 @@ export const DEFAULT_OPTIONS = {
   reportDir: './black-friday-report',
   skus: 60,
   syncIntervalSeconds: 15,
+  erp: 'simulated',
 } as const;
 
 /** `all`, `none`, or a comma-separated list of fault names; unknown names are reported. */
@@ -57,11 +60,22 @@ export function parseFaultList(text: string): { faults: FaultName[] } | { unknow
 }
 
 /** Why the run cannot go ahead as asked (one line each), before anything starts. */
-export function refusals(options: Pick<BlackFridayOptions, 'instances' | 'databaseUrl'>): string[] {
+export function refusals(options: Pick<BlackFridayOptions, 'instances' | 'databaseUrl'> & { readonly erp?: BlackFridayOptions['erp'] }, env: Readonly<Record<string, string | undefined>> = {}): string[] {
+  const problems: string[] = [];
   if (options.instances > 1 && !options.databaseUrl) {
-    return [
+    problems.push(
       `${options.instances} gateway instances share one database, and the embedded one (PGlite) serves a single process: set DATABASE_URL to a PostgreSQL server (e.g. postgres://postgres@127.0.0.1:5432/postgres; the run creates and drops its own database there), or run with --instances 1`,
-    ];
+    );
   }
-  return [];
+  if (options.erp === 'configured') problems.push(...configuredErpRefusals(env));
+  return problems;
+}
+
+/** Why `--erp configured` cannot run with this environment (one line each). */
+export function configuredErpRefusals(env: Readonly<Record<string, string | undefined>>): string[] {
+  if (env.ERP_CONNECTOR !== 'tryton') {
+    return [`--erp configured plays against the ERP the environment configures, and ERP_CONNECTOR is ${env.ERP_CONNECTOR ? `'${env.ERP_CONNECTOR}'` : 'not set'}: set ERP_CONNECTOR=tryton with ERP_URL, ERP_DATABASE, ERP_USER and ERP_PASSWORD (e.g. eval "$(bash scripts/tryton.sh env)"), or use --erp simulated`];
+  }
+  const missing = ['ERP_URL', 'ERP_DATABASE', 'ERP_USER', 'ERP_PASSWORD'].filter((name) => !env[name]);
+  return missing.length > 0 ? [`--erp configured with ERP_CONNECTOR=tryton needs ${missing.join(', ')} (e.g. eval "$(bash scripts/tryton.sh env)")`] : [];
 }

@@ -4,6 +4,8 @@ import type { LoadTimeline } from './load-generator.js';
 import type { LedgerVerdict } from './ledger.js';
 import type { Distribution, DriftPosition, HealthFigures, WebhookFigures } from './measurements.js';
 import type { BlackFridayOptions } from './options.js';
+import type { LatencyFigures } from './probe-figures.js';
+import type { VisibilityFigures } from './read-probes.js';
 import type { WholesaleStats } from './wholesale.js';
 
 /** Everything a run measured, as written to report.json (and drawn in report.html). */
@@ -15,11 +17,23 @@ export interface BlackFridayReport {
   readonly passed: boolean;
   readonly drift: { readonly positions: number; readonly sample: readonly DriftPosition[] };
   readonly settle: { readonly seconds: number; readonly complete: boolean };
+  /** The ERP played against, and the faults that could not apply to this run. */
+  readonly erp: { readonly kind: 'simulated' | 'configured'; readonly description: string; readonly faultsNotApplied: readonly string[] };
   readonly latency: {
+    /** Webhook acknowledgements as the store timed them (first attempts). */
     readonly webhookAckMs: Distribution;
+    /** The same as the balancer timed them: request forwarded → the instance's whole answer; `notAcknowledged`: answers not 2xx. */
+    readonly webhookAckAtBalancerMs: LatencyFigures & { readonly notAcknowledged: number; readonly notAcknowledgedByStatus: Readonly<Record<string, number>> };
     readonly orderToErpMs: Distribution & { readonly fromPlacement: number };
+    /** The gateways' own `health` figure (last hour). */
     readonly syncSeconds: HealthFigures['syncLatencySeconds'];
+    /** Measured in the run: ERP goods receipt → Shopify `available` showing it; `notShown`: receipts never shown within 120 s. */
+    readonly erpToShopifyMs: Distribution & { readonly receipts: number; readonly notShown: number };
   };
+  /** `products(first: 100)` with availability and lots through the balancer every ~2 s during the load. */
+  readonly productsRead: Distribution & { readonly probes: number; readonly errors: number; readonly firstProblem: string | null; readonly queryCost: number | null; readonly overLimit: number | null; readonly limitMs: number };
+  /** Sampled accepted orders: acknowledgement (at the balancer) → visible at the gateway with their pending units. */
+  readonly orderVisibility: VisibilityFigures;
   readonly health: HealthFigures;
   readonly webhooks: Omit<WebhookFigures, 'ackMs' | 'orderAckAt'>;
   readonly wholesale: WholesaleStats;
@@ -28,7 +42,13 @@ export interface BlackFridayReport {
   readonly errorRate: number | null;
   readonly manualInterventions: number | null;
   readonly faults: readonly (Omit<FaultEvent, 'startedAt' | 'endedAt'> & { readonly startedAt: string; readonly endedAt: string | null; readonly atSecond: number })[];
-  readonly timeline: LoadTimeline & { readonly inErpPerSecond: number[] };
+  readonly timeline: LoadTimeline & {
+    readonly inErpPerSecond: number[];
+    /** Per second of the run, the slowest products probe of that second (the last one repeated between probes). */
+    readonly productsReadMsPerSecond: number[];
+    /** Per second of the run, the ERP → Shopify latency of the receipts made that second (the last one repeated between). */
+    readonly erpToShopifyMsPerSecond: number[];
+  };
 }
 
 /** Exit 0 only when nothing was lost, doubled or oversold and Shopify equals the ATP after the settle. */
@@ -36,6 +56,10 @@ export function passed(verdict: LedgerVerdict, driftPositions: number): boolean 
   return verdict.lost === 0 && verdict.duplicated === 0 && verdict.oversold === 0 && driftPositions === 0;
 }
 
+const byStatus = (counts: Readonly<Record<string, number>>): string => {
+  const parts = Object.entries(counts).map(([status, count]) => `${count}× ${status}`);
+  return parts.length ? `: ${parts.join(', ')}` : '';
+};
 const ms = (value: number | null): string => (value === null ? 'n/a' : `${Math.round(value)} ms`);
 const s = (value: number | null | undefined): string => (value === null || value === undefined ? 'n/a' : `${value.toFixed(2)} s`);
 
@@ -48,8 +72,13 @@ export function terminalSummary(report: BlackFridayReport): string {
     `  drift after the settle: ${report.drift.positions} position(s)${report.drift.sample.length ? ` (e.g. ${report.drift.sample.slice(0, 3).map((d) => `${d.sku}@${d.location} ATP ${d.atp} Shopify ${d.shopify}`).join('; ')})` : ''}`,
     `  settle: ${report.settle.seconds} s${report.settle.complete ? '' : ' (gave up before every order reached the ERP)'}`,
     `  webhook ack: p50 ${ms(report.latency.webhookAckMs.p50)}, p99 ${ms(report.latency.webhookAckMs.p99)}, max ${ms(report.latency.webhookAckMs.max)} (${report.webhooks.deliveries} deliveries, ${report.webhooks.dropped} dropped, ${report.webhooks.duplicated} duplicated, ${report.webhooks.reordered} reordered)`,
+    `  webhook ack at the balancer: p50 ${ms(report.latency.webhookAckAtBalancerMs.p50)}, p99 ${ms(report.latency.webhookAckAtBalancerMs.p99)}, max ${ms(report.latency.webhookAckAtBalancerMs.max)} (${report.latency.webhookAckAtBalancerMs.samples} acknowledged, ${report.latency.webhookAckAtBalancerMs.notAcknowledged} answered otherwise${byStatus(report.latency.webhookAckAtBalancerMs.notAcknowledgedByStatus)})`,
     `  order to ERP: p50 ${ms(report.latency.orderToErpMs.p50)}, p99 ${ms(report.latency.orderToErpMs.p99)}, max ${ms(report.latency.orderToErpMs.max)}`,
+    `  ERP stock change to Shopify available (in the run): p50 ${ms(report.latency.erpToShopifyMs.p50)}, p99 ${ms(report.latency.erpToShopifyMs.p99)}, max ${ms(report.latency.erpToShopifyMs.max)} (${report.latency.erpToShopifyMs.samples} of ${report.latency.erpToShopifyMs.receipts} receipts shown, ${report.latency.erpToShopifyMs.notShown} not within 120 s)`,
     `  sync latency (gateways' health): p50 ${s(report.latency.syncSeconds?.p50)}, p99 ${s(report.latency.syncSeconds?.p99)} (${report.latency.syncSeconds?.samples ?? 0} samples)`,
+    `  products(first: 100) with availability and lots, via the balancer: p50 ${ms(report.productsRead.p50)}, p99 ${ms(report.productsRead.p99)}, max ${ms(report.productsRead.max)} (${report.productsRead.probes} probes${report.productsRead.queryCost === null ? '' : ` of cost ${report.productsRead.queryCost}`}, ${report.productsRead.errors} failed${report.productsRead.firstProblem ? ` (${report.productsRead.firstProblem})` : ''}, ${report.productsRead.overLimit ?? 0} over ${report.productsRead.limitMs} ms; p99 < ${report.productsRead.limitMs} ms ${report.productsRead.p99 !== null && report.productsRead.p99 < report.productsRead.limitMs ? 'met' : 'NOT met'})`,
+    `  order visible with its pending units after its ack: p50 ${ms(report.orderVisibility.p50)}, p99 ${ms(report.orderVisibility.p99)}, max ${ms(report.orderVisibility.max)} (${report.orderVisibility.sampled} sampled, ${report.orderVisibility.exceeded} beyond 5 s of which ${report.orderVisibility.notVisible} never within 60 s, ${report.orderVisibility.fromPlacement} timed from placement: no ack seen; ${report.orderVisibility.failedPolls} failed polls${report.orderVisibility.firstProblem ? `, e.g. ${report.orderVisibility.firstProblem}` : ''})`,
+    `  ERP: ${report.erp.description}${report.erp.faultsNotApplied.length ? `; faults not applied: ${report.erp.faultsNotApplied.join('; ')}` : ''}`,
     `  error rate: ${report.errorRate === null ? 'n/a' : `${(report.errorRate * 100).toFixed(2)} %`}; manual interventions: ${report.manualInterventions ?? 'n/a'}${report.health.orderBacklog ? `; order backlog: ${report.health.orderBacklog.waiting} waiting` : ''}`,
     `  wholesale: ${report.wholesale.reserved} reserved, ${report.wholesale.committed} committed, ${report.wholesale.released} released, ${report.wholesale.refused} refused; ERP: ${report.erpActivity.receipts} receipts, ${report.erpActivity.shipments} shipments, ${report.erpActivity.erpSales} ERP-side sales`,
     `  faults: ${report.faults.map((f) => `${f.fault} at ${f.atSecond}s`).join(', ') || 'none'}`,
@@ -87,6 +116,11 @@ function lineChart(title: string, series: readonly { name: string; colour: strin
     .join('');
   const legend = series.map((serie, i) => `<text x="${pad + i * 160}" y="16" fill="${serie.colour}" font-size="12">${escape(serie.name)}</text>`).join('');
   return `<figure><figcaption>${escape(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${bands}<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#999"/><text x="4" y="${pad}" font-size="10">${top}</text><text x="${width - pad}" y="${height - 8}" font-size="10" text-anchor="end">${length} s</text>${paths}${legend}</svg></figure>`;
+}
+
+/** One row of the figures table (milliseconds). */
+function figureRow(name: string, d: Distribution, notes: string): string {
+  return `<tr><th>${escape(name)}</th><td>${d.samples}</td><td>${ms(d.p50)}</td><td>${ms(d.p99)}</td><td>${ms(d.max)}</td><td>${notes}</td></tr>`;
 }
 
 /** Horizontal bars of p50 / p99 / max. */
@@ -129,9 +163,26 @@ ${lineChart('Orders per second: placed, accepted by Shopify, reaching the ERP (f
     { name: 'in ERP', colour: '#e94', values: report.timeline.inErpPerSecond },
   ], report.faults)}
 ${latencyBars([
-    { name: 'webhook ack', d: report.latency.webhookAckMs, unit: 'ms' },
+    { name: 'webhook ack (store)', d: report.latency.webhookAckMs, unit: 'ms' },
+    { name: 'webhook ack (balancer)', d: report.latency.webhookAckAtBalancerMs, unit: 'ms' },
+    { name: 'products(first: 100)', d: report.productsRead, unit: 'ms' },
+    { name: 'order visible', d: report.orderVisibility, unit: 'ms' },
+  ])}
+${latencyBars([
+    { name: 'ERP change → Shopify', d: report.latency.erpToShopifyMs, unit: 'ms' },
     { name: 'order to ERP', d: report.latency.orderToErpMs, unit: 'ms' },
   ])}
+${lineChart('products(first: 100) through the balancer, ms (slowest probe of each second)', [{ name: 'products read ms', colour: '#36c', values: report.timeline.productsReadMsPerSecond }], report.faults)}
+${lineChart('ERP goods receipt → Shopify available, ms (by the second of the receipt)', [{ name: 'ERP → Shopify ms', colour: '#e94', values: report.timeline.erpToShopifyMsPerSecond }], report.faults)}
+<table>
+<tr><th>figure</th><th>samples</th><th>p50</th><th>p99</th><th>max</th><th>notes</th></tr>
+${figureRow('ERP stock change → Shopify available', report.latency.erpToShopifyMs, `${report.latency.erpToShopifyMs.receipts} receipts, ${report.latency.erpToShopifyMs.notShown} not shown within 120 s`)}
+${figureRow('webhook ack, as the store timed it', report.latency.webhookAckMs, `${report.webhooks.deliveries} deliveries`)}
+${figureRow('webhook ack, as the balancer timed it', report.latency.webhookAckAtBalancerMs, `${report.latency.webhookAckAtBalancerMs.notAcknowledged} answered other than 2xx`)}
+${figureRow('products(first: 100) with availability and lots', report.productsRead, `${report.productsRead.probes} probes, ${report.productsRead.errors} failed, ${report.productsRead.overLimit ?? 0} over ${report.productsRead.limitMs} ms (target p99 &lt; ${report.productsRead.limitMs} ms)`)}
+${figureRow('order visible with its pending units after its ack', report.orderVisibility, `${report.orderVisibility.sampled} sampled, ${report.orderVisibility.exceeded} beyond 5 s, ${report.orderVisibility.notVisible} never within 60 s, ${report.orderVisibility.fromPlacement} from placement`)}
+</table>
+<p>ERP: ${escape(report.erp.description)}${report.erp.faultsNotApplied.length ? `; faults not applied: ${escape(report.erp.faultsNotApplied.join('; '))}` : '; every fault applied'}.</p>
 <p>Sync latency (the gateways' health, last hour): p50 ${s(report.latency.syncSeconds?.p50)}, p99 ${s(report.latency.syncSeconds?.p99)}.</p>
 <h2>Faults</h2><table><tr><th>fault</th><th>at</th><th>started</th><th>ended</th><th>what</th></tr>${faultRows}</table>
 <h2>Oversold positions</h2>${oversoldRows ? `<table><tr><th>SKU</th><th>location</th><th>existed</th><th>consumed</th><th>Shopify</th><th>wholesale</th><th>ERP-side</th><th>oversold</th></tr>${oversoldRows}</table>` : '<p>none</p>'}

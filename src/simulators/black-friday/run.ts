@@ -2,67 +2,74 @@ import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSimulatedErpServer, type SimulatedErpServer } from '../../erp/simulated/simulated-erp-server.js';
-import type { SimulatedErp } from '../../erp/simulated/simulated-erp.js';
 // eslint-disable-next-line no-restricted-imports -- a gateway as a child process (a simulator), not the composition root the '**/gateway*' pattern guards
 import { gatewayProcess, type GatewayProcess } from '../chaos/gateway-process.js';
 import { startHttpChaosProxy, type HttpChaosProxy } from '../chaos/http-chaos-proxy.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../chaos/round-robin-proxy.js';
 import { startShopifySimulator, type ShopifySimulator } from '../shopify/index.js';
 import { seededRandom } from '../shopify/random.js';
-import { buildErp, planCatalogue, shopCatalogue, WAREHOUSES } from './catalogue.js';
+import { planCatalogue, shopCatalogue, WAREHOUSES } from './catalogue.js';
 import { createRunDatabase, runCli, type RunDatabase } from './environment.js';
 import { runErpActivity } from './erp-activity.js';
 import { faultActions } from './fault-actions.js';
 import { planFaults, runFaults, type FaultEvent } from './faults.js';
 import { gatewayClient, type GatewayClient } from './instance-client.js';
-import { emptyLedger, judgeLedger, type ErpSaleFacts, type Ledger } from './ledger.js';
+import { emptyLedger, judgeLedger } from './ledger.js';
 import { generateLoad } from './load-generator.js';
 import { driftPositions, healthFigures, orderToErp, webhookFigures, type DriftPosition } from './measurements.js';
 import type { BlackFridayOptions } from './options.js';
+import { secondsSeries } from './probe-figures.js';
+import { balancerWebhooks, probeOrderVisibility, probeProducts, visibilityFigures } from './read-probes.js';
 import { htmlReport, passed, type BlackFridayReport } from './report.js';
+import { configuredRunErp, simulatedRunErp, type RunErp, type SaleRecord } from './run-erp.js';
+import { startSyncWatch } from './sync-watch.js';
 import { runWholesale } from './wholesale.js';
 
 /**
- * The Black Friday run: the simulated store (Plus plan), the simulated ERP over HTTP behind a
- * chaos proxy, the run's own database behind a cut proxy, K gateway processes behind a
- * round-robin balancer that the store's webhooks go through. Then M minutes of orders, wholesale
- * reservations, ERP activity, scheduled pushes and faults; a settle phase; the verdict and report.
+ * The Black Friday run: the simulated store (Plus plan), the ERP (simulated over HTTP, or the
+ * configured one) behind a chaos proxy, the run's own database behind a cut proxy, K gateway
+ * processes behind a round-robin balancer that the store's webhooks and the read probes go
+ * through. Then M minutes of orders, wholesale reservations, ERP activity, scheduled pushes,
+ * faults and probes (sync latency, products reads, order visibility); a settle phase; the
+ * verdict and report. `env` holds the ERP_* variables for `--erp configured`.
  */
-export async function runBlackFriday(options: BlackFridayOptions, log: (line: string) => void, stop: AbortSignal): Promise<BlackFridayReport> {
+export async function runBlackFriday(options: BlackFridayOptions, log: (line: string) => void, stop: AbortSignal, env: Readonly<Record<string, string | undefined>> = {}): Promise<BlackFridayReport> {
   const startedAt = new Date();
   const runId = startedAt.getTime().toString(36).toUpperCase().slice(-5);
   const random = seededRandom(options.seed);
   const durationMs = Math.round(options.minutes * 60_000);
   const totalOrders = Math.round(options.ordersPerMinute * options.minutes);
-  const plan = planCatalogue({ skus: options.skus, totalOrders, runId });
   const ledger = emptyLedger();
-  const erp = buildErp(plan, ledger);
 
   const closers: Array<() => Promise<unknown>> = [];
   let database: RunDatabase | undefined;
   const instances: GatewayProcess[] = [];
   try {
-    const erpServer: SimulatedErpServer = await startSimulatedErpServer({ erp });
-    closers.push(() => erpServer.close());
-    const erpProxy: HttpChaosProxy = await startHttpChaosProxy({ target: erpServer.url, seed: options.seed });
+    const erp: RunErp = options.erp === 'configured' ? await configuredRunErp(env) : await simulatedRunErp(WAREHOUSES);
+    closers.push(() => erp.close());
+    const plan = planCatalogue({ skus: options.skus, totalOrders, runId, locations: erp.locations });
+    await erp.seed(plan.all, plan.initial, ledger);
+    const erpProxy: HttpChaosProxy = await startHttpChaosProxy({ target: erp.url, seed: options.seed });
     closers.push(() => erpProxy.close());
     const simulator: ShopifySimulator = await startShopifySimulator({ plan: 'plus', seed: options.seed, webhookTimeScale: 0.001, catalogue: shopCatalogue(plan) });
     closers.push(() => simulator.close());
-    const balancer: RoundRobinProxy = await startRoundRobinProxy();
+    const webhooksAtBalancer = balancerWebhooks();
+    const balancer: RoundRobinProxy = await startRoundRobinProxy([], { onAnswer: webhooksAtBalancer.onAnswer });
     closers.push(() => balancer.close());
     database = await createRunDatabase(options.databaseUrl);
-    log(`database ${database.name} (${options.databaseUrl ? 'PostgreSQL, through a cut proxy' : 'PGlite'}); ERP ${erpServer.url}; store ${simulator.adminUrl}; webhooks via ${balancer.url}`);
+    log(`database ${database.name} (${options.databaseUrl ? 'PostgreSQL, through a cut proxy' : 'PGlite'}); ERP: ${erp.description}, through a chaos proxy; store ${simulator.adminUrl}; webhooks and probes via ${balancer.url}`);
 
     // Migrated and keyed before any instance starts (PGlite: one process at a time).
     await runCli(['migrate'], database.cliEnv);
     const keyOutput = await runCli(['api-keys', 'create', '--name', `black-friday-${runId}`, '--scopes', 'read,sync,reserve,admin'], database.cliEnv);
     const key = keyOutput.trim().split('\n').at(-1)!.trim();
+    // The read probes' own key: their calls must not empty the wholesale apps' cost bucket, nor theirs.
+    const probeKeyOutput = await runCli(['api-keys', 'create', '--name', `black-friday-probes-${runId}`, '--scopes', 'read'], database.cliEnv);
+    const probeKey = probeKeyOutput.trim().split('\n').at(-1)!.trim();
 
-    const env = {
+    const gatewayEnv = {
       ...database.gatewayEnv,
-      ERP_CONNECTOR: 'simulated',
-      ERP_URL: erpProxy.url,
+      ...erp.gatewayEnv(erpProxy.url),
       SHOPIFY_SHOP: simulator.shopDomain,
       SHOPIFY_ACCESS_TOKEN: simulator.accessToken,
       SHOPIFY_API_SECRET: simulator.apiSecret,
@@ -72,8 +79,12 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
       SYNC_INTERVAL_SECONDS: String(options.syncIntervalSeconds),
       LOG_LEVEL: 'warn',
       NODE_ENV: 'test',
+      // products(first: 100) with availability and lots costs about 500 points; every 2 s that is
+      // 250 a second, beyond the default 50 a key's bucket restores. The run measures reads, not
+      // the rate limit: restore fast enough for the probes.
+      GRAPHQL_RESTORE_RATE: '1000',
     };
-    for (let i = 0; i < options.instances; i++) instances.push(await gatewayProcess(String.fromCharCode(97 + i), env, { readyTimeoutMs: 300_000 }));
+    for (let i = 0; i < options.instances; i++) instances.push(await gatewayProcess(String.fromCharCode(97 + i), gatewayEnv, { readyTimeoutMs: 300_000 }));
     balancer.setTargets(instances.map((instance) => instance.url));
     closers.push(async () => {
       for (const instance of instances) await instance.kill('SIGTERM').catch(() => {});
@@ -85,7 +96,7 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
     // The store gets its numbers before anyone buys.
     await client.request('mutation { pushInventory(input: { full: true }) { id status } }');
     const stocked = Date.now() + 120_000;
-    while (Date.now() < stocked && plan.all.some((sku) => (simulator.state.level({ sku, location: WAREHOUSES[0] })?.quantities.available ?? 0) <= 0)) await sleep(500);
+    while (Date.now() < stocked && plan.all.some((sku) => (simulator.state.level({ sku, location: plan.locations[0] })?.quantities.available ?? 0) <= 0)) await sleep(500);
     log(`store stocked; placing ${totalOrders} orders over ${options.minutes} min`);
 
     // ---- load phase
@@ -103,7 +114,10 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
       load.signal,
       faultEvents,
     );
-    const wholesale = runWholesale({ client, erp, plan, ledger, random, runId, everyMs: 1_000, signal: load.signal });
+    const syncWatch = startSyncWatch({ simulator, ledger });
+    const wholesale = runWholesale({ client, erp, plan, ledger, random, runId, everyMs: 1_000, signal: load.signal, onReserved: (sku, location, units) => syncWatch.reserved(sku, location, units) });
+    const productsProbe = probeProducts({ url: balancer.url, key: probeKey, everyMs: 2_000, signal: load.signal });
+    const visibilityProbe = probeOrderVisibility({ url: balancer.url, key: probeKey, ledger, everyMs: 1_000, pollMs: 250, giveUpMs: 60_000, maxPending: 5, signal: load.signal });
     const erpActivity = runErpActivity({
       erp,
       plan,
@@ -113,6 +127,7 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
       everyMs: 2_000,
       shipAfterMs: 20_000,
       receiptUnits: Math.max(5, Math.round(totalOrders / 200)),
+      syncWatch,
       signal: load.signal,
     });
     const pushes = (async () => {
@@ -123,16 +138,20 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
     })();
     const inErpPerSecond: number[] = [];
     const counted = new Set<string>();
-    const countInErp = () => {
-      const second = Math.floor((Date.now() - loadStarted) / 1000);
-      for (const order of ledger.accepted) {
-        if (counted.has(order.reference) || erp.countSalesOrders(order.reference) === 0) continue;
-        counted.add(order.reference);
-        inErpPerSecond[second] = (inErpPerSecond[second] ?? 0) + 1;
-      }
-    };
+    let counting: Promise<void> | null = null;
+    /** Accepted orders newly found in the ERP, per second of the run (one look at a time). */
+    const countInErp = (): Promise<void> =>
+      (counting ??= (async () => {
+        const second = Math.floor((Date.now() - loadStarted) / 1000);
+        const unseen = ledger.accepted.filter((order) => !counted.has(order.reference)).map((order) => order.reference);
+        const found = await erp.salesOf(unseen).catch(() => new Map<string, SaleRecord>());
+        for (const reference of found.keys()) {
+          counted.add(reference);
+          inErpPerSecond[second] = (inErpPerSecond[second] ?? 0) + 1;
+        }
+      })().finally(() => (counting = null)));
     const progress = setInterval(() => {
-      countInErp();
+      void countInErp();
       const live = instances.filter((instance) => instance.running()).length;
       const active = faultEvents.filter((event) => event.endedAt === null).map((event) => event.fault);
       log(`${Math.round((Date.now() - loadStarted) / 1000)} s: placed ${ledger.accepted.length + ledger.refused}, accepted ${ledger.accepted.length}, in ERP ${counted.size}; instances up ${live}/${instances.length}; faults ${active.join(', ') || 'none'}`);
@@ -141,7 +160,7 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
     const timeline = await generateLoad({ simulator, plan, ledger, random, ordersPerMinute: options.ordersPerMinute, durationMs, runId, signal: load.signal });
     load.abort();
     stop.removeEventListener('abort', onStop);
-    const [wholesaleStats, erpStats] = await Promise.all([wholesale, erpActivity, faults, pushes]);
+    const [wholesaleStats, erpStats, productsFigures, visibilitySamples] = await Promise.all([wholesale, erpActivity, productsProbe, visibilityProbe, faults, pushes]);
 
     // ---- settle: faults off, every instance up, every order in the ERP, then Shopify equal to the ATP.
     simulator.state.clearFaults();
@@ -150,24 +169,31 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
     const settleStarted = Date.now();
     const settleDeadline = settleStarted + options.settleSeconds * 1_000;
     log(`load done; settling (at most ${options.settleSeconds} s)`);
-    const waiting = () => ledger.accepted.filter((order) => !order.cancelled && erp.countSalesOrders(order.reference) === 0).length;
-    while (waiting() > 0 && Date.now() < settleDeadline && !stop.aborted) await sleep(1_000);
-    const complete = waiting() === 0;
+    const waiting = async () => {
+      await countInErp();
+      return ledger.accepted.filter((order) => !order.cancelled && !counted.has(order.reference)).length;
+    };
+    while ((await waiting()) > 0 && Date.now() < settleDeadline && !stop.aborted) await sleep(1_000);
+    const complete = (await waiting()) === 0;
     let drift: DriftPosition[] = [];
     const driftDeadline = Math.max(settleDeadline, Date.now() + 60_000);
     await client.request('mutation { pushInventory(input: { full: true }) { id } }').catch(() => {});
     for (let round = 0; !stop.aborted; round++) {
       await sleep(2_000);
-      drift = await driftPositions(client, simulator, plan.all).catch(() => [{ sku: '(unreadable)', location: '', atp: 0, shopify: 0 }]);
+      drift = await driftPositions(client, simulator, plan.all, plan.locations).catch(() => [{ sku: '(unreadable)', location: '', atp: 0, shopify: 0 }]);
       if (drift.length === 0 || Date.now() > driftDeadline) break;
       if (round % 5 === 4) await client.request('mutation { pushInventory(input: { full: true }) { id } }').catch(() => {});
     }
     clearInterval(progress);
-    countInErp();
+    await countInErp();
+    const sync = syncWatch.stop();
     const settleSeconds = Math.round((Date.now() - settleStarted) / 1000);
 
-    // ---- verdict and figures
-    const facts = await erpFacts(erp, ledger);
+    // ---- verdict and figures, from the ERP's own records
+    const facts = await erp.salesOf(
+      ledger.accepted.map((order) => order.reference),
+      new Set(ledger.accepted.filter((order) => order.cancelled).map((order) => order.reference)),
+    );
     const verdict = judgeLedger(ledger, (reference) => facts.get(reference) ?? { sales: 0, cancelled: false });
     const webhooks = webhookFigures(simulator);
     const health = await healthFigures(client);
@@ -180,7 +206,21 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
       passed: passed(verdict, drift.length),
       drift: { positions: drift.length, sample: drift.slice(0, 20) },
       settle: { seconds: settleSeconds, complete },
-      latency: { webhookAckMs: ackMs, orderToErpMs: orderToErp(ledger, orderAckAt, (reference) => erpServer.saleCreatedAt(reference)), syncSeconds: health.syncLatencySeconds },
+      erp: {
+        kind: erp.kind,
+        description: erp.description,
+        // The ERP faults act at the chaos proxy in front of either ERP; only db-cut needs a server connection to cut.
+        faultsNotApplied: !options.databaseUrl && options.faults.includes('db-cut') ? ['db-cut: the embedded database (no DATABASE_URL) has no connection to cut'] : [],
+      },
+      latency: {
+        webhookAckMs: ackMs,
+        webhookAckAtBalancerMs: webhooksAtBalancer.figures(),
+        orderToErpMs: orderToErp(ledger, orderAckAt, (reference) => facts.get(reference)?.createdAt),
+        syncSeconds: health.syncLatencySeconds,
+        erpToShopifyMs: { receipts: sync.receipts, notShown: sync.notShown, samples: sync.samples, p50: sync.p50, p99: sync.p99, max: sync.max },
+      },
+      productsRead: { probes: productsFigures.probes, errors: productsFigures.errors, firstProblem: productsFigures.firstProblem, queryCost: productsFigures.queryCost, samples: productsFigures.samples, p50: productsFigures.p50, p99: productsFigures.p99, max: productsFigures.max, overLimit: productsFigures.overLimit, limitMs: 100 },
+      orderVisibility: visibilityFigures(visibilitySamples, webhooksAtBalancer.orderAckAt, 5_000),
       health,
       webhooks: webhookCounts,
       wholesale: wholesaleStats,
@@ -195,7 +235,12 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
         endedAt: event.endedAt === null ? null : new Date(event.endedAt).toISOString(),
         atSecond: Math.round((event.startedAt - loadStarted) / 1000),
       })),
-      timeline: { ...timeline, inErpPerSecond },
+      timeline: {
+        ...timeline,
+        inErpPerSecond,
+        productsReadMsPerSecond: secondsSeries(productsFigures.timed, loadStarted),
+        erpToShopifyMsPerSecond: secondsSeries(sync.timed, loadStarted),
+      },
     };
     await mkdir(options.reportDir, { recursive: true });
     await writeFile(join(options.reportDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -209,21 +254,6 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
     for (const close of closers.reverse()) await close().catch(() => {});
     await database?.close(options.keepDatabase).catch((error: unknown) => log(`could not drop database ${database?.name}: ${String(error)}`));
   }
-}
-
-/** What the ERP holds for each accepted order: its sales, and (for orders cancelled in Shopify) whether the first is cancelled. */
-async function erpFacts(erp: SimulatedErp, ledger: Ledger): Promise<Map<string, ErpSaleFacts>> {
-  const facts = new Map<string, ErpSaleFacts>();
-  for (const order of ledger.accepted) {
-    const sales = erp.countSalesOrders(order.reference);
-    let cancelled = false;
-    if (sales > 0 && order.cancelled) {
-      const answer = (await erp.call('sale.search', { reference: order.reference })) as { result?: { id: number; state: string }[] };
-      cancelled = [...(answer.result ?? [])].sort((a, b) => a.id - b.id)[0]?.state === 'cancelled';
-    }
-    facts.set(order.reference, { sales, cancelled });
-  }
-  return facts;
 }
 
 function withoutUrl(options: BlackFridayOptions): Omit<BlackFridayOptions, 'databaseUrl'> {

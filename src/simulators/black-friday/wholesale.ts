@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SimulatedErp } from '../../erp/simulated/simulated-erp.js';
 import type { Random } from '../shopify/random.js';
-import { WAREHOUSES, type StockPlan } from './catalogue.js';
+import type { StockPlan } from './catalogue.js';
 import type { GatewayClient } from './instance-client.js';
 import { addUnits, positionKey, type Ledger } from './ledger.js';
+import type { RunErp } from './run-erp.js';
 
 /**
  * Wholesale apps on the peak day: every `everyMs` one reserves a few units through
@@ -24,7 +24,9 @@ const RESERVE = `mutation ($input: ReserveInventoryInput!) {
 
 export async function runWholesale(options: {
   client: GatewayClient;
-  erp: SimulatedErp;
+  erp: RunErp;
+  /** Hears of each reservation made (the sync watch: reserved units keep the pushed level down). */
+  onReserved?: (sku: string, location: string, quantity: number) => void;
   plan: StockPlan;
   ledger: Ledger;
   random: Random;
@@ -38,7 +40,7 @@ export async function runWholesale(options: {
   for (let n = 1; !options.signal.aborted; n++) {
     const pool = random() < 0.5 ? plan.hot : plan.cold;
     const sku = pool[Math.floor(random() * pool.length)]!;
-    const location = WAREHOUSES[Math.floor(random() * WAREHOUSES.length)]!;
+    const location = plan.locations[Math.floor(random() * plan.locations.length)]!;
     const quantity = 1 + Math.floor(random() * 5);
     const commit = random() < 0.7;
     const job = (async () => {
@@ -52,10 +54,11 @@ export async function runWholesale(options: {
           return;
         }
         stats.reserved += 1;
+        options.onReserved?.(sku, location, quantity);
         const id = answer.reserveInventory.id;
         await sleep(500 + random() * 1_500);
         if (commit) {
-          erp.createWholesaleOrder({ reference, lines: [{ sku, location, quantity }] });
+          await erp.wholesaleOrder(reference, [{ sku, location, quantity }]);
           addUnits(ledger.wholesale, positionKey(sku, location), quantity);
           await client.request('mutation ($id: ID!) { commitReservation(id: $id) { id status } }', { id });
           stats.committed += 1;

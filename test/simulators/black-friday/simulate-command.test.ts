@@ -44,6 +44,24 @@ describe('simulate black-friday', () => {
     expect(await (await run(simulateCommand, ['cyber-monday'])).exit).toBe(2);
   });
 
+  it('--erp: simulated or configured; configured needs the Tryton ERP_* environment, said in one line before anything starts', async () => {
+    const unknown = await run(simulateCommand, ['black-friday', '--erp', 'odoo', '--instances', '1']);
+    expect(await unknown.exit).toBe(2);
+    expect(unknown.stderr()).toContain('--erp must be simulated or configured');
+
+    const unconfigured = await run(simulateCommand, ['black-friday', '--erp', 'configured', '--instances', '1']);
+    expect(await unconfigured.exit).toBe(1);
+    const lines = unconfigured.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ERP_CONNECTOR=tryton/);
+    expect(lines[0]).toMatch(/scripts\/tryton\.sh env/);
+    expect(unconfigured.stdout()).toBe('');
+
+    expect(refusals({ instances: 1, databaseUrl: undefined, erp: 'configured' }, { ERP_CONNECTOR: 'tryton', ERP_URL: 'http://127.0.0.1:8000/' })[0]).toContain('needs ERP_DATABASE, ERP_USER, ERP_PASSWORD');
+    expect(refusals({ instances: 1, databaseUrl: undefined, erp: 'configured' }, { ERP_CONNECTOR: 'tryton', ERP_URL: 'u', ERP_DATABASE: 'd', ERP_USER: 'a', ERP_PASSWORD: 'p' })).toEqual([]);
+    expect(refusals({ instances: 1, databaseUrl: undefined, erp: 'simulated' }, {})).toEqual([]);
+  });
+
   it('reads fault lists: all, none, names', () => {
     expect(parseFaultList('all')).toEqual({ faults: [...FAULT_NAMES] });
     expect(parseFaultList('none')).toEqual({ faults: [] });
