@@ -15,7 +15,7 @@
  *
  * Knobs to compare settings (defaults: the processor's and the connector's own):
  * BENCH_CONCURRENCY (orders worked on at once), BENCH_ERP_SLOTS (orders past the claim check
- * waiting for the ERP), BENCH_ERP_CONCURRENCY (the simulated connector's calls in flight).
+ * waiting for the ERP), BENCH_ERP_CONCURRENCY (the connector's calls in flight, simulated or Tryton).
  *
  * With DATABASE_URL it creates and drops a private database next to DATABASE_URL's. The
  * machine's load average is printed with each figure: on a shared two-core machine they move
@@ -39,6 +39,7 @@ import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connec
 import { createLogger } from '../src/logger.js';
 import { createOrdersModule } from '../src/orders/orders.module.js';
 import { noShopify, stockedErp, tableMapping } from './support/orders-bench.js';
+import { createWireCounter, wireLines } from './support/tryton-wire.js';
 
 const total = Number(process.argv[2] ?? 3_000);
 const which = process.argv[3] ?? 'both';
@@ -51,24 +52,7 @@ const warehouses = tryton ? ['WH'] : ['WH-A', 'WH-B'];
 const orderBase = tryton ? 700_000_000 + (parseInt(runId, 16) % 1_000) * 100_000 : 900_000_000;
 
 /** Tryton's JSON-RPC methods as seen on the wire: calls and total milliseconds per method. */
-const wire = new Map<string, { calls: number; ms: number }>();
-const timedFetch: typeof fetch = async (input, init) => {
-  let method = 'unknown';
-  try {
-    method = (JSON.parse(String(init?.body)) as { method?: string }).method ?? method;
-  } catch {
-    // not a JSON-RPC body
-  }
-  const started = performance.now();
-  try {
-    return await fetch(input, init);
-  } finally {
-    const entry = wire.get(method) ?? { calls: 0, ms: 0 };
-    entry.calls += 1;
-    entry.ms += performance.now() - started;
-    wire.set(method, entry);
-  }
-};
+const wire = createWireCounter();
 
 async function trytonConnector(log: ReturnType<typeof createLogger>): Promise<ErpConnector> {
   const { ERP_URL, ERP_DATABASE, ERP_USER, ERP_PASSWORD } = process.env;
@@ -80,7 +64,10 @@ async function trytonConnector(log: ReturnType<typeof createLogger>): Promise<Er
   const fixture = new TrytonErpFixture(new TrytonRpcClient({ ...credentials, logger: log }));
   await fixture.createProducts(skus.map((sku) => ({ sku, name: `Drain bench ${sku}` })));
   await fixture.receiveMany('WH', skus.map((sku) => ({ sku, quantity: 100_000 })));
-  return new TrytonErpConnector({ ...credentials, logger: log, fetch: timedFetch });
+  // BENCH_ERP_CONCURRENCY: the connector's calls in flight (its default is 2; trytond serves
+  // each request on a thread of its one process).
+  const slots = process.env.BENCH_ERP_CONCURRENCY ? Number(process.env.BENCH_ERP_CONCURRENCY) : undefined;
+  return new TrytonErpConnector({ ...credentials, logger: log, fetch: wire.fetch, ...(slots ? { policy: { maxConcurrent: slots } } : {}) });
 }
 
 function body(orderId: number, i: number): string {
@@ -154,7 +141,7 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
       body: Buffer.from(body(orderBase + i, i)),
     }));
     const tripsBefore = erp.roundTrips();
-    wire.clear();
+    wire.reset();
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     // Stored as the route stores them, 32 at a time, while the worker drains alongside.
@@ -173,16 +160,15 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
     }
     const ms = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
-    const trips = erpKind === 'tryton' ? [...wire.values()].reduce((sum, entry) => sum + entry.calls, 0) : erp.roundTrips() - tripsBefore;
+    const trips = erpKind === 'tryton' ? wire.total() : erp.roundTrips() - tripsBefore;
     process.stdout.write(
       `${kind.padEnd(8)} ${total} orders stored (in ${(storedMs / 1000).toFixed(1)} s) and drained into the ${erpKind === 'tryton' ? 'real Tryton' : 'simulated ERP'} in ${(ms / 1000).toFixed(1)} s: ` +
         `${Math.round((total / ms) * 60_000)} orders/min, ${(trips / total).toFixed(2)} ERP round trips per order, ` +
         `gateway CPU ${((cpu.user + cpu.system) / 1000 / total).toFixed(2)} ms per order  (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)\n`,
     );
     if (erpKind === 'tryton') {
-      for (const [method, entry] of [...wire].sort((a, b) => b[1].ms - a[1].ms)) {
-        process.stdout.write(`  ${method.padEnd(44)} ${(entry.calls / total).toFixed(2).padStart(6)} calls/order  mean ${(entry.ms / entry.calls).toFixed(0).padStart(5)} ms  ${((entry.ms / total) / 1000).toFixed(2).padStart(6)} s of wire time per order\n`);
-      }
+      process.stdout.write(`  the connector's calls in flight: ${process.env.BENCH_ERP_CONCURRENCY ?? '2 (default)'}\n`);
+      for (const line of wireLines(wire.entries(), { count: total, unit: 'order' })) process.stdout.write(`${line}\n`);
     }
   } finally {
     await module.stop();

@@ -55,8 +55,13 @@ export interface TrytonErpConnectorOptions {
   readonly policy?: Partial<Omit<ErpCallPolicyOptions, 'erp' | 'logger'>>;
   /** SKUs per page of batch reads (and per `code in [...]` domain). */
   readonly maxSkusPerRequest?: number;
-  /** How far back each change-feed read goes before the watermark (late commits, P8). */
+  /** How far back the stock change feed reads before the watermark (late commits, P8); default 300 s. */
   readonly overlapSeconds?: number;
+  /**
+   * How far back a look of the stock feed reads between reads of the whole overlap window
+   * (default 30 s), and how often each chain of watermarks reads the whole window (default 60 s).
+   */
+  readonly stockFeed?: { readonly recentOverlapSeconds?: number; readonly wholeWindowEverySeconds?: number };
   /** How long the location tree is trusted before it is read again. */
   readonly locationCacheSeconds?: number;
 }
@@ -116,7 +121,10 @@ export class TrytonErpConnector implements ErpConnector {
       overlap: (options.overlapSeconds ?? 300) * 1_000_000,
     });
     this.records = new TrytonRecords(this.calls);
-    this.stock = new TrytonStock(this.calls);
+    this.stock = new TrytonStock(this.calls, {
+      recentOverlap: (options.stockFeed?.recentOverlapSeconds ?? 30) * 1_000_000,
+      wholeWindowEveryMs: (options.stockFeed?.wholeWindowEverySeconds ?? 60) * 1000,
+    });
     this.sales = new TrytonSales(this.calls, this.records, new TrytonCustomers(this.calls));
     this.returns = new TrytonReturns(this.calls, this.records, this.sales);
     this.shipments = new TrytonShipments(this.calls);

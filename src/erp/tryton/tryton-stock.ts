@@ -44,10 +44,41 @@ const lotRecord = z.object({
   shelf_life_expiration_date: z.string().nullable().optional(),
 });
 
+/** How far each look of the stock feed reads back, in microseconds and milliseconds. */
+export interface TrytonStockFeedOptions {
+  /**
+   * What each look reads back before the watermark between reads of the whole overlap window:
+   * long enough for the transactions that write stock moves (a record carries its
+   * transaction's start time, so every commit is late by its transaction's duration).
+   */
+  readonly recentOverlap: number;
+  /** How often (local milliseconds) a chain of watermarks reads its whole overlap window again. */
+  readonly wholeWindowEveryMs: number;
+}
+
+/** Chains of watermarks whose last whole-window read is remembered (one per feed that calls: the watch, the delta, …). */
+const MAX_REMEMBERED_CHAINS = 64;
+
+/**
+ * The stock change feed reads the overlap window before its watermark (`erp-change-feed.ts`).
+ * Read whole at every look, that window costs each look every move of the last five minutes,
+ * again and again (the stock watch looks every 3 s): on a busy day thousands of rows per look,
+ * and after the day ends the same rows until the next change moves the watermark. So a look
+ * reads back only `recentOverlap` (30 s) before the watermark, which holds every commit a
+ * transaction of ordinary length can make late, and the whole window is read again at least
+ * every `wholeWindowEveryMs` (60 s) per chain of watermarks, which catches a longer
+ * transaction's late commit at most that much later (the delta, which looks every 60 s, always
+ * reads it whole). A record is still reported once: what a look has seen is in the watermark.
+ */
 export class TrytonStock {
   private lotExpiryFields: Promise<string[]> | null = null;
+  /** Issued watermark → local time (ms) its chain last read the whole window. */
+  private readonly wholeWindowReads = new Map<ErpWatermark, number>();
 
-  constructor(private readonly calls: TrytonCalls) {}
+  constructor(
+    private readonly calls: TrytonCalls,
+    private readonly feed: TrytonStockFeedOptions,
+  ) {}
 
   async getStockBySkus(skus: readonly string[], locationCodes?: readonly string[]): Promise<StockSnapshot> {
     const { tree, locations } = await this.calls.resolveLocations(locationCodes);
@@ -192,15 +223,33 @@ export class TrytonStock {
   async getStockChangesSince(watermark: ErpWatermark | null): Promise<StockChanges> {
     const kind = 'tryton-stock';
     const overlap = this.calls.overlap;
+    const lookedAt = Date.now();
     if (watermark === null) {
       const now = await this.calls.latestStamp(['stock.move', 'stock.lot']);
       const recent = await this.changedMoves(now - overlap);
-      return { skus: [], nextWatermark: encodeWatermark(kind, startFeed(now, recent, overlap)) };
+      const nextWatermark = encodeWatermark(kind, startFeed(now, recent, overlap));
+      this.rememberWholeWindowRead(nextWatermark, lookedAt);
+      return { skus: [], nextWatermark };
     }
     const position = decodeWatermark(kind, watermark);
-    const records = await this.changedMoves(readFrom(position, overlap));
+    // The whole overlap window is read again at least every `wholeWindowEveryMs` per chain of
+    // watermarks (and always for a watermark this connector did not issue, e.g. after a
+    // restart); in between, each look reads back only the recent part of it (see the class).
+    const wholeReadAt = this.wholeWindowReads.get(watermark);
+    const whole = wholeReadAt === undefined || lookedAt - wholeReadAt >= this.feed.wholeWindowEveryMs;
+    const from = whole ? readFrom(position, overlap) : position.stamp - Math.min(this.feed.recentOverlap, overlap);
+    const records = await this.changedMoves(from);
     const { skus, next } = advanceFeed(position, records, overlap);
-    return { skus, nextWatermark: encodeWatermark(kind, next) };
+    const nextWatermark = encodeWatermark(kind, next);
+    this.rememberWholeWindowRead(nextWatermark, whole ? lookedAt : wholeReadAt!);
+    return { skus, nextWatermark };
+  }
+
+  /** Remembers when the chain that issued `watermark` last read its whole window (bounded: the oldest go first). */
+  private rememberWholeWindowRead(watermark: ErpWatermark, at: number): void {
+    this.wholeWindowReads.delete(watermark);
+    this.wholeWindowReads.set(watermark, at);
+    while (this.wholeWindowReads.size > MAX_REMEMBERED_CHAINS) this.wholeWindowReads.delete(this.wholeWindowReads.keys().next().value!);
   }
 
   /**
@@ -210,10 +259,13 @@ export class TrytonStock {
    */
   private async changedMoves(from: number): Promise<ChangeRecord[]> {
     const since = new TrytonDateTime(isoFromStamp(from));
-    // write_date stays NULL until a record is first written (P7): look at both.
-    const rows = await this.calls.searchRead('stock.move', [['OR', ['create_date', '>', since], ['write_date', '>', since]]], ['create_date', 'write_date', 'product.code'], changedMoveRecord);
-    // A new lot has no stock until a move brings it, which the moves above report.
-    const lots = await this.calls.searchRead('stock.lot', [['write_date', '>', since]], ['create_date', 'write_date', 'product.code'], changedMoveRecord);
+    // write_date stays NULL until a record is first written (P7): look at both. The two reads
+    // are independent: they go out together (the connector's two slots).
+    const [rows, lots] = await Promise.all([
+      this.calls.searchRead('stock.move', [['OR', ['create_date', '>', since], ['write_date', '>', since]]], ['create_date', 'write_date', 'product.code'], changedMoveRecord),
+      // A new lot has no stock until a move brings it, which the moves above report.
+      this.calls.searchRead('stock.lot', [['write_date', '>', since]], ['create_date', 'write_date', 'product.code'], changedMoveRecord),
+    ]);
     return [
       ...rows.filter((row) => row['product.']?.code).map((row) => ({ id: String(row.id), sku: row['product.']!.code!, stamp: Math.max(stampOf(row.create_date), stampOf(row.write_date)) })),
       ...lots.filter((row) => row['product.']?.code).map((row) => ({ id: `lot:${row.id}`, sku: row['product.']!.code!, stamp: Math.max(stampOf(row.create_date), stampOf(row.write_date)) })),
