@@ -63,7 +63,8 @@ export interface MerchantEditsDeps {
   /** Pushes groups with Shopify readings (the executor's arithmetic) under INVENTORY_PUSH. */
   readonly push: {
     pushMode(): Promise<'on' | 'shadow' | 'off'>;
-    pushWithReadings(groups: readonly ShopifyPushGroup[], readings: ReadonlyMap<string, number>, at: Date): Promise<unknown>;
+    /** `times`: when each reading was Shopify's value (the webhook's `updated_at`); `at` otherwise. */
+    pushWithReadings(groups: readonly ShopifyPushGroup[], readings: ReadonlyMap<string, number>, at: Date, times?: ReadonlyMap<string, Date>): Promise<unknown>;
   };
   /** Wakes the event push (positions marked for push). */
   readonly wakePush: () => void;
@@ -190,6 +191,7 @@ export class MerchantEditsService {
 
     const toPush: ShopifyPushGroup[] = [];
     const readings = new Map<string, number>();
+    const readingTimes = new Map<string, Date>();
     const drift: Array<{ event: NewDriftEvent; alert: boolean }> = [];
     const releases: Array<{ sku: string; location: string; delta: number }> = [];
     const released: Array<{ inventoryItemId: string; shopifyLocationId: string; lastUnexplainedDropAt: Date | null }> = [];
@@ -275,6 +277,9 @@ export class MerchantEditsService {
       // the difference corrected), like a reconcile of this one level.
       toPush.push(group);
       readings.set(key, event.available);
+      // Dated when Shopify held that value, not when we processed it: orders counted since may
+      // have sold after it, and the push's arithmetic must not take their credit for this reading.
+      readingTimes.set(key, event.shopifyUpdatedAt ?? event.receivedAt);
       if (baseline === null || event.available === target) {
         settle('CONSISTENT', event.id);
       } else if (event.available > baseline.available) {
@@ -292,7 +297,7 @@ export class MerchantEditsService {
     }
 
     if (followedReadings.length > 0) await positions.recordReadings(followedReadings);
-    if (toPush.length > 0) await this.deps.push.pushWithReadings(toPush, readings, now);
+    if (toPush.length > 0) await this.deps.push.pushWithReadings(toPush, readings, now, readingTimes);
     if (releases.length > 0 || released.length > 0) await positions.applyDropChanges(releases, released, now);
     if (marks.length > 0) {
       await positions.markForPushAt(marks, 'earliest');

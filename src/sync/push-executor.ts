@@ -44,7 +44,12 @@ export interface PushGroupsOptions {
   /** Stable per run and page: the Shopify idempotency keys derive from it. */
   readonly batchId: string;
   /** Readings of Shopify's levels (a full reconcile's export); absent = trust the read model's baseline. */
-  readonly readings?: { readonly get: (key: string) => number | undefined; readonly at: Date } | null;
+  readonly readings?: {
+    readonly get: (key: string) => number | undefined;
+    readonly at: Date;
+    /** When that level's value was Shopify's (e.g. a webhook's `updated_at`), if not `at`. */
+    readonly atOf?: (key: string) => Date | undefined;
+  } | null;
   /** With `readings`: a level absent from them is 0 (the export lists every level Shopify has). */
   readonly readingsComplete?: boolean;
   /**
@@ -156,8 +161,10 @@ export class PushExecutor {
     const readings = new Map<string, ShopifyReading>();
     if (options.readings) {
       for (const group of withPositions) {
-        const available = options.readings.get(levelKey(group.inventoryItemId, group.shopifyLocationId));
-        if (available !== undefined) readings.set(itemKeyOf(group), { available, at: options.readings.at });
+        const key = levelKey(group.inventoryItemId, group.shopifyLocationId);
+        const available = options.readings.get(key);
+        const heldAt = options.readings.atOf?.(key);
+        if (available !== undefined) readings.set(itemKeyOf(group), { available, at: options.readings.at, ...(heldAt ? { heldAt } : {}) });
         else if (options.readingsComplete) readings.set(itemKeyOf(group), { available: 0, at: options.readings.at });
       }
     }
@@ -225,8 +232,12 @@ export class PushExecutor {
     await this.#write(run, batch, `${run.id}:deferred:${run.flushes}`, tally);
   }
 
-  async #loadPositions(groups: readonly ShopifyPushGroup[]): Promise<Map<string, PushPosition>> {
-    const rows = await this.deps.positions.getPositionsBySkus(groups.map((group) => group.sku));
+  /**
+   * `waitForWriters` (the stale re-plans): waits for a reservation's transaction holding the rows,
+   * whose take out of Shopify may be what made the write stale, so the re-plan sees its grant.
+   */
+  async #loadPositions(groups: readonly ShopifyPushGroup[], waitForWriters = false): Promise<Map<string, PushPosition>> {
+    const rows = await this.deps.positions.getPositionsBySkus(groups.map((group) => group.sku), { waitForWriters });
     return new Map(rows.map((row) => [`${row.sku}|${row.location}`, row]));
   }
 
@@ -301,13 +312,21 @@ export class PushExecutor {
     const dropTimes = planned
       .filter((p) => (p.plan.lastUnexplainedDropAt?.getTime() ?? null) !== (p.plan.lastUnexplainedDropAtBefore?.getTime() ?? null))
       .map((p) => ({ inventoryItemId: p.group.inventoryItemId, shopifyLocationId: p.group.shopifyLocationId, lastUnexplainedDropAt: p.plan.lastUnexplainedDropAt }));
-    await this.deps.positions.applyDropChanges(dropChanges, dropTimes, now);
-    const readings = planned.flatMap((p) => {
-      const reading = p.plan.newBaseline;
-      if (!reading) return [];
-      return p.positions.filter((position) => position.shopifyAvailable !== reading.available).map((position) => ({ sku: position.sku, location: position.location, available: reading.available, at: reading.at }));
-    });
-    await this.deps.positions.recordReadings(readings);
+    // Each position's drop change and the plan's reading, applied together and only where the
+    // baseline is still the one planned from (a concurrent reader of the same fall counts it once).
+    const deltas = new Map(dropChanges.map((change) => [`${change.sku}|${change.location}`, change.delta]));
+    const learned = planned.flatMap((p) =>
+      p.positions
+        .map((position) => ({
+          sku: position.sku,
+          location: position.location,
+          delta: deltas.get(`${position.sku}|${position.location}`) ?? 0,
+          baselineAt: position.shopifyReadAt,
+          reading: p.plan.newBaseline,
+        }))
+        .filter((change) => change.delta !== 0 || (change.reading !== null && change.reading.at.getTime() !== change.baselineAt?.getTime())),
+    );
+    await this.deps.positions.applyPlannedReadings(learned, dropTimes, now);
   }
 
   #atps(item: Planned): { sku: string; location: string; atp: number }[] {
@@ -325,6 +344,9 @@ export class PushExecutor {
   }
 
   async #writeOnce(run: RunContext, toWrite: readonly Planned[], batchId: string, tally: RunTally, plans: Planned[]): Promise<void> {
+    // A stale write's answer carries Shopify's value as of some moment after the request left:
+    // Shopify surely held it at the sending (`heldAt`, for the credit rule in push-plan.ts).
+    const firstSentAt = this.deps.now();
     const first = await this.#send(run, toWrite, batchId);
     const stale: { item: Planned; currentAvailable: number }[] = [];
     await this.#settle(run, first, tally, (item, currentAvailable) => stale.push({ item, currentAvailable }));
@@ -334,9 +356,9 @@ export class PushExecutor {
     // re-plan from the fresh value and the positions as they are now, and retry once. Shopify
     // refused the stale writes, so their intents go first: they must not explain the reading.
     await this.deps.positions.deleteIntents(run.id, stale.map((s) => s.item.group));
+    const positionsByKey = await this.#loadPositions(stale.map((s) => s.item.group), true);
     const at = this.deps.now();
-    const positionsByKey = await this.#loadPositions(stale.map((s) => s.item.group));
-    const fresh = new Map(stale.map((s) => [itemKeyOf(s.item.group), { available: s.currentAvailable, at }]));
+    const fresh = new Map(stale.map((s) => [itemKeyOf(s.item.group), { available: s.currentAvailable, at, heldAt: firstSentAt }]));
     const replanned = await this.#plan(
       stale.map((s) => s.item.group),
       (group) => group.erpLocations.map((location) => positionsByKey.get(`${group.sku}|${location}`)).filter((p): p is PushPosition => p !== undefined),
@@ -351,6 +373,7 @@ export class PushExecutor {
     await this.deps.positions.clearMarks(settled.flatMap((p) => this.#atps(p).filter((_, i) => p.positions[i]!.pushRequestedAt !== null)));
     if (retry.length === 0) return;
 
+    const secondSentAt = this.deps.now();
     const second = await this.#send(run, retry, `${batchId}:stale-retry`);
     const staleAgain: { item: Planned; currentAvailable: number }[] = [];
     await this.#settle(run, second, tally, (item, currentAvailable) => staleAgain.push({ item, currentAvailable }));
@@ -359,8 +382,8 @@ export class PushExecutor {
     // Still moving under us (a busy item during a sale): learn the latest reading, count it as
     // failed for this run, and let the event push try again in a few seconds.
     await this.deps.positions.deleteIntents(run.id, staleAgain.map((s) => s.item.group));
-    const again = new Map(staleAgain.map((s) => [itemKeyOf(s.item.group), { available: s.currentAvailable, at: this.deps.now() }]));
-    const positionsAgain = await this.#loadPositions(staleAgain.map((s) => s.item.group));
+    const again = new Map(staleAgain.map((s) => [itemKeyOf(s.item.group), { available: s.currentAvailable, at: this.deps.now(), heldAt: secondSentAt }]));
+    const positionsAgain = await this.#loadPositions(staleAgain.map((s) => s.item.group), true);
     const replannedAgain = await this.#plan(
       staleAgain.map((s) => s.item.group),
       (group) => group.erpLocations.map((location) => positionsAgain.get(`${group.sku}|${location}`)).filter((p): p is PushPosition => p !== undefined),

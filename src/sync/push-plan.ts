@@ -28,12 +28,20 @@ export interface PushPosition extends Readonly<AtpTerms> {
   readonly shopifyAvailable: number | null;
   readonly shopifyReadAt: Date | null;
   readonly pushRequestedAt: Date | null;
+  /** When an order last added units here (`pending_counted_at`); absent = never. */
+  readonly pendingCountedAt?: Date | null;
 }
 
 /** Shopify's `available` as read at `at` (0 when Shopify has no level for the pair). */
 export interface ShopifyReading {
   readonly available: number;
   readonly at: Date;
+  /**
+   * The moment Shopify surely held that value (the request's sending, a webhook's `updated_at`),
+   * when earlier than `at`: an order counted after it may have sold after it, so no credit is
+   * released for it. Absent: `at`.
+   */
+  readonly heldAt?: Date;
 }
 
 export interface GroupInput {
@@ -141,8 +149,12 @@ export function planGroup(input: GroupInput, options: PlanOptions): GroupPlan {
       }
     }
     // Orders subtracted from the drop whose sale this reading does not show: their units were
-    // never taken from Shopify's `available`, so they need not be held back.
-    if (drop < -EPSILON) {
+    // never taken from Shopify's `available`, so they need not be held back. Only when the
+    // reading was taken after the last order counted here: an order counted after it may have
+    // sold after it too, and its fall, read next time, must still meet its credit (releasing the
+    // credit now would count that sale twice, as a pending order and as a drop).
+    const lastCounted = Math.max(0, ...positions.map((position) => position.pendingCountedAt?.getTime() ?? 0));
+    if (drop < -EPSILON && (reading.heldAt ?? reading.at).getTime() > lastCounted) {
       released.credit += -drop;
       drop = 0;
     }

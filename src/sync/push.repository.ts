@@ -40,10 +40,16 @@ export function createPushRepository(db: Db, shop: string) {
   const levels = createInventoryLevelsWriter(db, shop);
 
   return {
-    async getPositionsBySkus(skus: readonly string[]): Promise<PushPosition[]> {
+    /**
+     * The positions of these SKUs. `waitForWriters` (the stale re-plan) reads them `FOR SHARE`:
+     * the read waits for a reservation's transaction still holding their rows (its take out of
+     * Shopify already made, its grant not yet committed), so the re-plan never sees the ATP from
+     * before a grant whose take it is looking at in Shopify's value.
+     */
+    async getPositionsBySkus(skus: readonly string[], options: { waitForWriters?: boolean } = {}): Promise<PushPosition[]> {
       const out: PushPosition[] = [];
       for (const page of chunks([...new Set(skus)])) {
-        const rows = await db
+        const rows = db
           .select({
             sku: inventoryLevels.sku,
             location: inventoryLevels.location,
@@ -59,10 +65,13 @@ export function createPushRepository(db: Db, shop: string) {
             shopifyAvailable: inventoryLevels.shopifyAvailable,
             shopifyReadAt: inventoryLevels.shopifyReadAt,
             pushRequestedAt: inventoryLevels.pushRequestedAt,
+            pendingCountedAt: inventoryLevels.pendingCountedAt,
           })
           .from(inventoryLevels)
-          .where(and(eq(inventoryLevels.shop, shop), inArray(inventoryLevels.sku, page)));
-        out.push(...rows);
+          .where(and(eq(inventoryLevels.shop, shop), inArray(inventoryLevels.sku, page)))
+          .$dynamic();
+        // In (sku, location) order, as every writer locks them.
+        out.push(...(options.waitForWriters ? await rows.orderBy(inventoryLevels.sku, inventoryLevels.location).for('share') : await rows));
       }
       return out;
     },
@@ -140,6 +149,27 @@ export function createPushRepository(db: Db, shop: string) {
       if (changes.length === 0 && dropTimes.length === 0) return;
       await db.transaction(async (tx) => {
         await createInventoryLevelsWriter(tx, shop).addUnexplainedDrop(changes, at);
+        for (const page of chunks(dropTimes)) {
+          await tx
+            .insert(syncItemStates)
+            .values(page.map((d) => ({ shop, inventoryItemId: d.inventoryItemId, shopifyLocationId: d.shopifyLocationId, lastUnexplainedDropAt: d.lastUnexplainedDropAt })))
+            .onConflictDoUpdate({
+              target: [syncItemStates.shop, syncItemStates.inventoryItemId, syncItemStates.shopifyLocationId],
+              set: { lastUnexplainedDropAt: sql`excluded.last_unexplained_drop_at` },
+            });
+        }
+      });
+    },
+
+    /** See the writer's `applyPlannedReadings`: a plan's drop changes and reading, only where its baseline still holds. */
+    async applyPlannedReadings(
+      changes: readonly (PositionRef & { delta: number; baselineAt: Date | null; reading: { available: number; at: Date } | null })[],
+      dropTimes: readonly (ItemRef & { lastUnexplainedDropAt: Date | null })[],
+      at: Date,
+    ): Promise<void> {
+      if (changes.length === 0 && dropTimes.length === 0) return;
+      await db.transaction(async (tx) => {
+        await createInventoryLevelsWriter(tx, shop).applyPlannedReadings(changes, at);
         for (const page of chunks(dropTimes)) {
           await tx
             .insert(syncItemStates)

@@ -95,7 +95,7 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     repository: edits,
     positions,
     mapping: options.mapping,
-    push: { pushMode: () => sync.pushMode(), pushWithReadings: (groups, readings, at) => sync.pushWithReadings(groups, readings, at) },
+    push: { pushMode: () => sync.pushMode(), pushWithReadings: (groups, readings, at, times) => sync.pushWithReadings(groups, readings, at, times) },
     wakePush: () => options.pushSignal.wake(),
     alerts,
     log: log.child({ part: 'merchant-edits' }),

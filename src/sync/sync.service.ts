@@ -635,13 +635,13 @@ export class SyncService {
    * EVENT run through the executor's arithmetic, so a reading is held, released or corrected
    * exactly as a reconcile's would be. Under INVENTORY_PUSH=shadow a dry run; off: nothing.
    */
-  async pushWithReadings(groups: readonly ShopifyPushGroup[], readings: ReadonlyMap<string, number>, at: Date): Promise<SyncRunRecord | null> {
+  async pushWithReadings(groups: readonly ShopifyPushGroup[], readings: ReadonlyMap<string, number>, at: Date, times?: ReadonlyMap<string, Date>): Promise<SyncRunRecord | null> {
     const mode = await this.pushMode();
     if (mode === 'off' || groups.length === 0) return null;
     const record = await this.deps.runs.createRun({ kind: 'EVENT', dryRun: mode !== 'on', full: false, request: { source: 'inventory_levels/update' }, at: this.deps.now() });
     return this.#execute(record, undefined, async (run) => {
       await this.deps.executor.exclusive(() =>
-        this.deps.executor.pushGroups(run, groups, { batchId: `${run.id}:levels`, readings: { get: (key) => readings.get(key), at } }),
+        this.deps.executor.pushGroups(run, groups, { batchId: `${run.id}:levels`, readings: { get: (key) => readings.get(key), at, atOf: (key) => times?.get(key) } }),
       );
     });
   }

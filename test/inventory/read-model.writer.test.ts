@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryLevels } from '../../src/db/schema/index.js';
 import { availableToPromise } from '../../src/inventory/read-model/atp-formula.js';
@@ -155,6 +155,30 @@ describe('every term update keeps the rule and stores the ATP of the new terms',
     expect(await read(key)).toMatchObject({ pendingOrders: 4, unexplainedShopifyDrop: 0, availableToPromise: 16, pushRequestedAt: NOW });
     await writer.adjustPendingOrders([{ ...key, delta: -10, explain: 0 }], NOW);
     expect(await read(key)).toMatchObject({ pendingOrders: 0, availableToPromise: 20 });
+  });
+
+  it('pending Shopify orders: an order that explains units stamps when it was counted, a release does not', async () => {
+    const key = await position(null);
+    await writer.adjustPendingOrders([{ ...key, delta: 2, explain: 2 }], NOW);
+    const counted = (await read(key)).pendingCountedAt;
+    expect(counted).not.toBeNull();
+    expect(counted!.getTime()).toBeGreaterThanOrEqual(NOW.getTime());
+    await writer.adjustPendingOrders([{ ...key, delta: -2, explain: 0 }], LATER);
+    expect((await read(key)).pendingCountedAt).toEqual(counted);
+  });
+
+  it('a plan\u2019s reading and drop apply only where the baseline is still the one it planned from', async () => {
+    const key = await position(null, { shopifyAvailable: 20, shopifyReadAt: EARLIER });
+    // Two readers saw the same fall of 3 from the same baseline: the first counts it, the second finds the baseline moved.
+    const change = { ...key, delta: 3, baselineAt: EARLIER, reading: { available: 17, at: NOW } };
+    expect(await writer.applyPlannedReadings([change], NOW)).toEqual([key]);
+    expect(await read(key)).toMatchObject({ unexplainedShopifyDrop: 3, availableToPromise: 17, shopifyAvailable: 17, shopifyReadAt: NOW });
+    expect(await writer.applyPlannedReadings([{ ...change, reading: { available: 17, at: LATER } }], LATER)).toEqual([]);
+    expect(await read(key)).toMatchObject({ unexplainedShopifyDrop: 3, availableToPromise: 17, shopifyAvailable: 17, shopifyReadAt: NOW });
+    // A baseline stored with microseconds (set in SQL) still matches its millisecond reading.
+    await database.db.execute(sql`update inventory_levels set shopify_read_at = ${NOW.toISOString()}::timestamptz + interval '0.0004 seconds' where shop = ${SHOP} and sku = ${key.sku}`);
+    expect(await writer.applyPlannedReadings([{ ...key, delta: -1, baselineAt: NOW, reading: null }], LATER)).toEqual([key]);
+    expect(await read(key)).toMatchObject({ unexplainedShopifyDrop: 2, availableToPromise: 18 });
   });
 
   it('unexplained drops: the ATP follows, only the positive part counts, no mark of its own', async () => {

@@ -90,6 +90,34 @@ describe('planning a push for one Shopify item at one location', () => {
     expect(plan.dropChanges).toEqual([{ sku: 'BRACKET-L-BLU', location: 'LDS', delta: 2 }]);
   });
 
+  it('keeps the credit of an order counted after the reading was taken: its sale, read next, is counted once', () => {
+    // Shopify held 10 when the reading was taken (a webhook's updated_at, a request's sending);
+    // an order of 2 was counted a second later (its sale came after the reading). Releasing its
+    // credit now would count that sale twice once the next reading shows it: pending 2, drop 2.
+    const counted = new Date(now.getTime() - 1_000);
+    const taken = new Date(now.getTime() - 2_000);
+    const early = planGroup(
+      input({ positions: [position('LDS', { pendingOrders: 2, unexplainedShopifyDrop: -2, pendingCountedAt: counted })], reading: { available: 10, at: now, heldAt: taken } }),
+      options,
+    );
+    expect(early.released.credit).toBe(0);
+    expect(early.dropChanges).toEqual([]);
+    expect(early.target).toBe(8);
+    // The next reading shows the sale: the credit meets it, nothing is held twice.
+    const next = planGroup(
+      input({ positions: [position('LDS', { pendingOrders: 2, unexplainedShopifyDrop: -2, pendingCountedAt: counted, shopifyReadAt: now })], reading: { available: 8, at: minutes(1) } }),
+      options,
+    );
+    expect(next.dropChanges).toEqual([{ sku: 'BRACKET-L-BLU', location: 'LDS', delta: 2 }]);
+    expect(next.target).toBe(8);
+    // A reading taken after the order was counted that still does not show the sale releases it.
+    const later = planGroup(
+      input({ positions: [position('LDS', { pendingOrders: 2, unexplainedShopifyDrop: -2, pendingCountedAt: counted })], reading: { available: 10, at: now, heldAt: now } }),
+      options,
+    );
+    expect(later.released.credit).toBe(2);
+  });
+
   it('releases a drop no order explained within the order window (a merchant edit, a lost order)', () => {
     const held = planGroup(input({ positions: [position('LDS', { unexplainedShopifyDrop: 4, shopifyAvailable: 6 })], lastUnexplainedDropAt: minutes(-14) }), options);
     expect(held.target).toBe(6);

@@ -24,7 +24,8 @@ import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp }
  * - `unexplained_shopify_drop` is signed. The sync adds to it what Shopify's `available` fell by
  *   (as read) beyond the value it last knew there, and subtracts what it rose by; it releases a
  *   positive remainder that no order explained within the order window, and a negative one at
- *   the next read of Shopify.
+ *   the next reading of Shopify taken after the last order counted there (`pending_counted_at`):
+ *   an earlier reading may simply predate that order's sale.
  * - The orders domain, when it adds q units to `pending_orders` (a Shopify order it learned of),
  *   subtracts q from `unexplained_shopify_drop` in the same statement. It may go negative: an
  *   order whose sale the sync has not yet seen in Shopify's numbers. When units leave
@@ -56,6 +57,12 @@ export const inventoryLevels = pgTable(
      * signed, only the positive part counts (see the handshake above).
      */
     unexplainedShopifyDrop: doublePrecision('unexplained_shopify_drop').notNull().default(0),
+    /**
+     * When an order last added units here (and took them off the drop): a reading of Shopify
+     * taken before that moment may not show that order's sale yet, so it releases no credit
+     * (the handshake above; src/sync/push-plan.ts).
+     */
+    pendingCountedAt: timestamp('pending_counted_at', { withTimezone: true }),
     availableToPromise: integer('available_to_promise').notNull().default(0),
     erpReadAt: timestamp('erp_read_at', { withTimezone: true }),
     computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),

@@ -475,7 +475,7 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
     /**
      * Moves `pending_orders` of each position by `delta` (never below 0) and takes `explain` off
      * `unexplained_shopify_drop` (the order handshake with the sync: units an order adds for the
-     * first time explain Shopify's drop), stores the ATP of the new terms and marks the positions
+     * first time explain Shopify's drop, and `pending_counted_at` records when), stores the ATP of the new terms and marks the positions
      * "push no later than `at`", in one statement. The caller locks the positions first
      * (lockPositions) when it decides on their rows.
      */
@@ -487,6 +487,7 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
           update ${inventoryLevels}
           set pending_orders = greatest(0, ${inventoryLevels.pendingOrders} + v.delta),
               unexplained_shopify_drop = ${inventoryLevels.unexplainedShopifyDrop} - v.explain,
+              pending_counted_at = case when v.explain > 0 then greatest(${iso(at)}, clock_timestamp()) else ${inventoryLevels.pendingCountedAt} end,
               available_to_promise = ${atpOf({
                 pending_orders: sql`greatest(0, ${inventoryLevels.pendingOrders} + v.delta)`,
                 unexplained_shopify_drop: sql`${inventoryLevels.unexplainedShopifyDrop} - v.explain`,
@@ -517,6 +518,39 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
           from ${valuesTable(rows, 'sku, location, delta')}
           where ${matchesV}`);
       }
+    },
+
+    /**
+     * What one push plan learned, per position, applied only where the baseline is still the
+     * one the plan started from (`shopify_read_at` as the plan loaded it, to the millisecond):
+     * `delta` added to the unexplained drop (with its ATP) and, when the plan read Shopify, that
+     * reading as the new baseline. Two instances reading the same fall from the same baseline
+     * thus count it once: the second finds the baseline moved and applies nothing (its plan's
+     * write still goes through Shopify's compare-and-set). Returns the positions applied.
+     */
+    async applyPlannedReadings(
+      changes: readonly (PositionKey & { delta: number; baselineAt: Date | null; reading: { available: number; at: Date } | null })[],
+      at: Date,
+    ): Promise<PositionKey[]> {
+      const applied: PositionKey[] = [];
+      for (const page of chunks(changes)) {
+        const rows = page.map(
+          (c) =>
+            sql`(${c.sku}::text, ${c.location}::text, ${c.delta}::float8, ${c.baselineAt ? iso(c.baselineAt) : null}::timestamptz, ${c.reading?.available ?? null}::int, ${c.reading ? iso(c.reading.at) : null}::timestamptz)`,
+        );
+        const result = await db.execute<{ sku: string; location: string }>(sql`
+          update ${inventoryLevels}
+          set unexplained_shopify_drop = ${inventoryLevels.unexplainedShopifyDrop} + v.delta,
+              available_to_promise = ${atpOf({ unexplained_shopify_drop: sql`${inventoryLevels.unexplainedShopifyDrop} + v.delta` })},
+              shopify_available = coalesce(v.available, ${inventoryLevels.shopifyAvailable}),
+              shopify_read_at = coalesce(v.read_at, ${inventoryLevels.shopifyReadAt}),
+              computed_at = ${iso(at)}
+          from ${valuesTable(rows, 'sku, location, delta, baseline_at, available, read_at')}
+          where ${matchesV} and date_trunc('milliseconds', ${inventoryLevels.shopifyReadAt}) is not distinct from v.baseline_at
+          returning ${inventoryLevels.sku}, ${inventoryLevels.location}`);
+        applied.push(...rowsOf<{ sku: string; location: string }>(result));
+      }
+      return applied;
     },
 
     /** Shopify's `available` as read at `at`, unless a newer reading or write is already recorded. */

@@ -1,0 +1,1 @@
+ALTER TABLE "inventory_levels" ADD COLUMN "pending_counted_at" timestamp with time zone;
