@@ -28,7 +28,7 @@ import type {
 } from './__generated__/admin.types.js';
 import { z } from 'zod';
 import { AdminApiTransport, prepareOperation, type PreparedOperation, type RetryPolicy } from './admin-api-transport.js';
-import { runBulkExport } from './bulk-export.js';
+import { runBulkExport, type BulkExportRun } from './bulk-export.js';
 import { createFulfillment, getOrderFulfilments } from './fulfilment-orders.js';
 import { systemClock, type Clock } from './cost-bucket.js';
 import { bulkInventoryLevelsQuery, bulkVariantsQuery } from './operations/bulk.operations.js';
@@ -45,6 +45,7 @@ import { ShopifyError } from './shopify.errors.js';
 import type {
   CreateFulfillmentInput,
   CreateWebhookSubscription,
+  ExportInventoryLevelsOptions,
   GuardedVariantMetafield,
   InventoryItemLocation,
   MetafieldWriteOutcome,
@@ -352,12 +353,12 @@ export class AdminApiShopifyClient implements ShopifyClient {
     );
   }
 
-  #bulk(query: string): AsyncGenerator<Record<string, unknown>> {
-    return runBulkExport({ transport: this.#transport, logger: this.#logger, clock: this.#clock, ...this.#bulkOptions }, query);
+  #bulk(query: string, run?: BulkExportRun): AsyncGenerator<Record<string, unknown>> {
+    return runBulkExport({ transport: this.#transport, logger: this.#logger, clock: this.#clock, ...this.#bulkOptions }, query, run);
   }
 
-  async *exportInventoryLevels(): AsyncIterable<InventoryLevelQuantities> {
-    for await (const line of this.#bulk(bulkInventoryLevelsQuery)) {
+  async *exportInventoryLevels(options: ExportInventoryLevelsOptions = {}): AsyncIterable<InventoryLevelQuantities> {
+    for await (const line of this.#bulk(bulkInventoryLevelsQuery, { beforeDownload: options.beforeDownload })) {
       // Location lines carry only an id; level lines name their location as __parentId.
       if (!('__parentId' in line)) continue;
       const level = bulkLevelLine.safeParse(line);

@@ -64,6 +64,12 @@ export interface InventoryLevelQuantities extends InventoryItemLocation {
   updatedAt: string | null;
 }
 
+/** `exportInventoryLevels`: what the caller needs between Shopify's end of the export and the download. */
+export interface ExportInventoryLevelsOptions {
+  /** Awaited before the result is fetched (a reconcile still refreshing the ERP); a rejection ends the export with it. */
+  readonly beforeDownload?: () => Promise<void>;
+}
+
 export interface SetAvailableQuantity extends InventoryItemLocation {
   /** The new absolute `available` quantity. */
   quantity: number;
@@ -358,8 +364,10 @@ export interface ShopifyClient {
   /**
    * Every inventory level at every active location, from one Shopify bulk export (about 10 cost
    * points whatever the catalogue size), streamed as the result file is read: the full-reconcile read.
+   * Levels come location by location (each location's line before its levels); the download waits
+   * for `beforeDownload` once Shopify has finished the export.
    */
-  exportInventoryLevels(): AsyncIterable<InventoryLevelQuantities>;
+  exportInventoryLevels(options?: ExportInventoryLevelsOptions): AsyncIterable<InventoryLevelQuantities>;
 
   /** Every variant with its inventory item, from one bulk export, streamed: mapping a whole catalogue. */
   exportVariants(): AsyncIterable<ShopifyVariant>;

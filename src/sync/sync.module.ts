@@ -58,6 +58,8 @@ export interface SyncModuleOptions {
   readonly outcomes?: PushExecutorDeps['outcomes'];
   /** Longest wait of the `inventory_levels/update` worker between two looks (default 5 s). */
   readonly levelEventsPollMs?: number;
+  /** Levels of Shopify's export per compared page of a full reconcile (default 5,000; tests make it small). */
+  readonly reconcileLevelsPerPage?: number;
 }
 
 /**
@@ -119,6 +121,7 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     pushMode: deps.switches ? () => deps.switches!.inventoryPush() : undefined,
     lots,
     merchantEdits,
+    reconcileLevelsPerPage: options.reconcileLevelsPerPage,
   });
   const levelEvents = new MerchantEditsWorker({ service: merchantEdits, log: log.child({ loop: 'level-events' }), now: deps.now, pollMs: options.levelEventsPollMs });
   const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });

@@ -3,17 +3,18 @@
 // one method. Planning is push-plan.ts, sending is push-executor.ts, storage the repositories.
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { ErpConnector } from '../erp/erp-connector.js';
-import { groupPushTargets, type AtpService, type PushTarget, type MappingService, type ShopifyPushGroup } from '../inventory/inventory.port.js';
+import { groupPushTargets, type AtpService, type ErpSource, type MappingService, type ShopifyPushGroup } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { JOB_LEASE_LOST, leaseLostError, type JobFence } from '../scheduler/fence.js';
 import { AppError, isAppError, ValidationError } from '../shared/errors.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
-import type { ShopifyClient } from '../shopify/shopify-client.js';
+import type { InventoryLevelQuantities, ShopifyClient } from '../shopify/shopify-client.js';
 import type { LotsPusher } from './lots-push.js';
 import type { DriftEventRecord } from './merchant-edits.repository.js';
 import type { MerchantEditsService, SetLocationPolicyResult } from './merchant-edits.service.js';
 import type { PreparedPush, PushExecutor, RunContext } from './push-executor.js';
 import { PushPipeline } from './push-pipeline.js';
+import { SeenLevels } from './seen-levels.js';
 import { levelKey } from './push-plan.js';
 import type { PushRepository } from './push.repository.js';
 import type { SyncMetrics } from './sync.metrics.js';
@@ -46,8 +47,10 @@ const SKUS_PER_PAGE = 1_000;
  * database work never holds the writes back for long.
  */
 const PIPELINED_SKUS_PER_PAGE = 250;
-/** Push targets per page of a full reconcile (positions held in memory per page: a few MB). */
+/** Push targets per page of a full reconcile's pass over the targets the export did not list. */
 const TARGETS_PER_PAGE = 10_000;
+/** Levels of Shopify's export per page of a full reconcile: compared, pushed and dropped before the one after next is read. */
+const RECONCILE_LEVELS_PER_PAGE = 5_000;
 /** A RUNNING run that has not beaten for this long belongs to a dead process. */
 const ABANDONED_AFTER_MS = 10 * 60_000;
 const HEARTBEAT_MS = 60_000;
@@ -67,7 +70,7 @@ export interface SyncServiceDeps {
   readonly shop: string;
   readonly erp: ErpConnector;
   readonly shopify: ShopifyClient;
-  readonly mapping: Pick<MappingService, 'getPushTargets' | 'listPushTargets'>;
+  readonly mapping: Pick<MappingService, 'getPushTargets' | 'listPushTargets' | 'getErpSources'>;
   readonly atp: Pick<AtpService, 'refreshPositions'>;
   readonly runs: SyncRunRepository;
   readonly positions: PushRepository;
@@ -93,6 +96,8 @@ export interface SyncServiceDeps {
   readonly catalogueWaitMs?: number;
   /** How often a joined run on another instance is looked at (default 1 s). */
   readonly joinPollMs?: number;
+  /** Levels of Shopify's export per compared page of a full reconcile (default 5,000). */
+  readonly reconcileLevelsPerPage?: number;
   /** Lots to Shopify metafields: pushed for the same SKUs, by the same runs, as the quantities. */
   readonly lots?: Pick<LotsPusher, 'pushSkus'>;
   /** Merchants' edits in Shopify: the drift they made and the per-position policies. */
@@ -119,6 +124,12 @@ export interface RunOptions {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AppError('SYNC_ABORTED', 'the run was stopped (timeout or shutdown)');
+}
+
+/** An export level's push group, from the reverse lookup of its item × location. */
+function groupOfSource(source: ErpSource): ShopifyPushGroup {
+  const { sku, inventoryItemId, variantId, shopifyLocationId, erpLocations, conversion } = source;
+  return { sku, inventoryItemId, variantId, shopifySku: null, shopifyLocationId, erpLocations, conversion };
 }
 
 function statusOf(tally: RunTally): 'SUCCEEDED' | 'PARTIAL' | 'FAILED' {
@@ -306,68 +317,99 @@ export class SyncService {
     );
   }
 
+  /**
+   * The full reconcile, streamed: Shopify's export is read a page of levels at a time (the next
+   * page read while this one is compared), each page joined to its push targets, compared and
+   * pushed, then dropped; no more than two pages of levels are ever held. Every position is
+   * refreshed from the ERP first (paged by the ATP engine) while Shopify runs the export, whose
+   * download waits for the refresh (a page is never compared with positions not yet refreshed).
+   * Targets the export never listed are then compared with 0 (Shopify has no level there).
+   */
   async #reconcile(run: RunContext, dryRun: boolean, locations: readonly string[] | null, signal: AbortSignal | undefined): Promise<void> {
-    const { shopify, atp, mapping, runs, positions, log } = this.deps;
+    const { shopify, atp, mapping, runs, positions, executor, log } = this.deps;
     if (!dryRun) {
       await positions.deleteIntentsOlderThan(new Date(this.deps.now().getTime() - INTENT_RETENTION_MS));
       const pruned = await runs.deleteFinishedBefore(new Date(this.deps.now().getTime() - RUN_RETENTION_MS));
       if (pruned > 0) log.info({ runId: run.id, pruned }, 'sync runs older than 30 days deleted');
     }
 
-    // Shopify's export (a bulk operation: mostly waiting for Shopify) and the ERP refresh run side
-    // by side. The readings are stamped with the export's start, so the executor ignores any that
-    // a write recorded since has made out of date.
+    // The readings are stamped with the export's start, so the executor ignores any that a write
+    // recorded since has made out of date.
     const readAt = this.deps.now();
     const started = performance.now();
-    const levels = new Map<string, number>();
-    const reading = (async () => {
-      for await (const level of shopify.exportInventoryLevels()) levels.set(levelKey(level.inventoryItemId, level.locationId), level.available);
-      log.info({ runId: run.id, levels: levels.size, ms: Math.round(performance.now() - started) }, 'full reconcile: Shopify levels read');
-    })();
     const refreshing = (async () => {
       if (dryRun) return;
       const refreshed = await atp.refreshPositions('all', { signal, collectChanges: false });
       log.info({ runId: run.id, positions: refreshed.positionsRead, ms: Math.round(performance.now() - started) }, 'full reconcile: positions refreshed from the ERP');
     })();
-    const [read, refreshed] = await Promise.allSettled([reading, refreshing]);
-    if (read.status === 'rejected') throw read.reason;
-    if (refreshed.status === 'rejected') throw refreshed.reason;
-    throwIfAborted(signal);
-    const phaseStarted = performance.now();
+    refreshing.catch(() => undefined); // awaited below
+    const wanted = (group: ShopifyPushGroup) => !locations || group.erpLocations.some((l) => locations.includes(l));
+    const push = (groups: readonly ShopifyPushGroup[], label: string, readings: { get: (key: string) => number | undefined; at: Date }) =>
+      executor.exclusive(() => executor.pushGroups(run, groups, { batchId: `${run.id}:${label}`, readings, readingsComplete: true, deferWrites: true }));
 
-    const readings = { get: (key: string) => levels.get(key), at: readAt };
-    let page = 0;
-    // A page of targets may end in the middle of a SKU's locations: the last SKU waits for the next page.
-    let carried: PushTarget[] = [];
-    // The next page of targets is read while this one is compared and pushed.
-    const prefetch = (after: string | null) => {
-      const page = mapping.listPushTargets({ after, first: TARGETS_PER_PAGE });
-      page.catch(() => undefined); // awaited below; an abort meanwhile must not leave it unhandled
+    const levels = shopify.exportInventoryLevels({ beforeDownload: () => refreshing })[Symbol.asyncIterator]();
+    const seen = new SeenLevels();
+    const readPage = async (): Promise<InventoryLevelQuantities[]> => {
+      const page: InventoryLevelQuantities[] = [];
+      while (page.length < this.#levelsPerPage) {
+        const next = await levels.next();
+        if (next.done) break;
+        page.push(next.value);
+      }
       return page;
     };
-    let next = prefetch(null);
-    for (;;) {
-      const result = await next;
-      if (result.nextCursor !== null) next = prefetch(result.nextCursor);
-      let targets = [...carried, ...result.items];
-      carried = [];
-      if (result.nextCursor !== null && targets.length > 0) {
-        const lastSku = targets.at(-1)!.sku;
-        carried = targets.filter((t) => t.sku === lastSku);
-        if (carried.length < targets.length) targets = targets.filter((t) => t.sku !== lastSku);
-        else carried = [];
-      }
-      const groups = groupPushTargets(targets).filter((group) => !locations || group.erpLocations.some((l) => locations.includes(l)));
-      await this.deps.executor.exclusive(() =>
-        this.deps.executor.pushGroups(run, groups, { batchId: `${run.id}:full:${page}`, readings, readingsComplete: true, deferWrites: true }),
-      );
-      page += 1;
-      await runs.heartbeat(run.id, run.tally, true, this.deps.now());
+    let next = readPage();
+    next.catch(() => undefined); // awaited below
+    let read = 0;
+    let page = 0;
+    try {
+      const [refreshed, first] = await Promise.allSettled([refreshing, next]);
+      if (refreshed.status === 'rejected') throw refreshed.reason;
+      if (first.status === 'rejected') throw first.reason;
       throwIfAborted(signal);
-      if (result.nextCursor === null) break;
+      for (;;) {
+        const current = await next;
+        if (current.length === 0) break;
+        // The next page is read (and parsed) while this one is compared and pushed.
+        next = current.length < this.#levelsPerPage ? Promise.resolve([]) : readPage();
+        next.catch(() => undefined);
+        read += current.length;
+        const available = new Map<string, number>();
+        for (const level of current) {
+          seen.add(level.inventoryItemId, level.locationId);
+          available.set(levelKey(level.inventoryItemId, level.locationId), level.available);
+        }
+        const sources = await mapping.getErpSources(current.map((level) => ({ inventoryItemId: level.inventoryItemId, locationId: level.locationId })));
+        await push(sources.map(groupOfSource).filter(wanted), `full:${page++}`, { get: (key) => available.get(key), at: readAt });
+        await runs.heartbeat(run.id, run.tally, true, this.deps.now());
+        throwIfAborted(signal);
+      }
+    } finally {
+      // Stopped early (a failure, an abort): the download is cancelled, not left half-read.
+      await next.catch(() => undefined);
+      await levels.return?.();
     }
-    await this.deps.executor.exclusive(() => this.deps.executor.flush(run));
-    log.info({ runId: run.id, ...run.tally, ms: Math.round(performance.now() - phaseStarted) }, 'full reconcile: compared and pushed');
+    log.info({ runId: run.id, levels: read, pages: page, ms: Math.round(performance.now() - started) }, 'full reconcile: Shopify levels read, compared and pushed');
+
+    // Targets the export did not list: Shopify holds no level for the item there (0).
+    const absent = { get: () => undefined, at: readAt };
+    for (let after: string | null = null, unseen = 0; ; ) {
+      const result: Awaited<ReturnType<typeof mapping.listPushTargets>> = await mapping.listPushTargets({ after, first: TARGETS_PER_PAGE });
+      const groups = groupPushTargets(result.items).filter((group) => wanted(group) && !seen.has(group.inventoryItemId, group.shopifyLocationId));
+      if (groups.length > 0) {
+        unseen += groups.length;
+        await push(groups, `full:absent:${page++}`, absent);
+        await runs.heartbeat(run.id, run.tally, true, this.deps.now());
+      }
+      throwIfAborted(signal);
+      if (result.nextCursor === null) {
+        if (unseen > 0) log.info({ runId: run.id, targets: unseen }, 'full reconcile: targets the export did not list compared with 0');
+        break;
+      }
+      after = result.nextCursor;
+    }
+    await executor.exclusive(() => executor.flush(run));
+    log.info({ runId: run.id, ...run.tally, ms: Math.round(performance.now() - started) }, 'full reconcile: compared and pushed');
     // Lots: every SKU's metafield compared with what was last written (unchanged ones cost no call).
     for (let after: string | null = null; ; ) {
       const batch = await positions.listSkus(after, SKUS_PER_PAGE);
@@ -377,6 +419,10 @@ export class SyncService {
       throwIfAborted(signal);
     }
     if (run.tally.drift > 0) log.warn({ runId: run.id, drift: run.tally.drift, pushed: run.tally.pushed }, 'full reconcile found Shopify levels that differed from the ATP');
+  }
+
+  get #levelsPerPage(): number {
+    return this.deps.reconcileLevelsPerPage ?? RECONCILE_LEVELS_PER_PAGE;
   }
 
   // ------------------------------------------------------------------ event push

@@ -14,6 +14,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SimulatorClock } from './clock.js';
 import { gid, idOfType } from './gid.js';
@@ -63,12 +64,15 @@ export interface BulkOperationsOptions {
 }
 
 const MAX_RUNNING = 5;
+/** Lines per write of a result download (about 100 KB of levels). */
+const RESULT_LINES_PER_WRITE = 1_000;
 const MAX_CONNECTIONS = 5;
 const MAX_NESTING = 2;
 
 export class BulkOperations {
   private readonly operations = new Map<number, BulkOperationRecord>();
-  private readonly results = new Map<number, string>();
+  /** Each completed operation's JSONL lines (without their newline), kept as lines: never joined into one string. */
+  private readonly results = new Map<number, readonly string[]>();
   private closed = false;
 
   constructor(private readonly options: BulkOperationsOptions) {}
@@ -81,9 +85,33 @@ export class BulkOperations {
     return [...this.operations.values()];
   }
 
-  /** The JSONL of a completed operation, or undefined. */
-  result(id: number): string | undefined {
-    return this.results.get(id);
+  /**
+   * Serves a completed operation's JSONL on `response`, a few hundred lines per write, waiting for
+   * the socket to drain when the client reads slowly (back-pressure), and stopping if it goes away.
+   * Returns false when there is no such result (the caller answers 404).
+   */
+  async writeResult(id: number, response: ServerResponse): Promise<boolean> {
+    const lines = this.results.get(id);
+    if (lines === undefined) return false;
+    const record = this.operations.get(id);
+    response.writeHead(200, { 'Content-Type': 'application/jsonl', ...(record?.fileSize != null ? { 'Content-Length': String(record.fileSize) } : {}) });
+    for (let start = 0; start < lines.length; start += RESULT_LINES_PER_WRITE) {
+      if (response.destroyed) return true;
+      const chunk = `${lines.slice(start, start + RESULT_LINES_PER_WRITE).join('\n')}\n`;
+      if (!response.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            response.off('drain', done);
+            response.off('close', done);
+            resolve();
+          };
+          response.on('drain', done);
+          response.on('close', done);
+        });
+      }
+    }
+    response.end();
+    return true;
   }
 
   close(): void {
@@ -218,11 +246,10 @@ export class BulkOperations {
       for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
       const flattener = new JsonlFlattener(this.options.schema, fragments, lines, () => roots++);
       flattener.flattenRoot(operation.selectionSet, data);
-      const body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
-      this.results.set(record.id, body);
+      this.results.set(record.id, lines);
       record.objectCount = lines.length;
       record.rootObjectCount = roots;
-      record.fileSize = Buffer.byteLength(body);
+      record.fileSize = lines.reduce((size, line) => size + Buffer.byteLength(line) + 1, 0);
       record.url = `${this.options.resultBaseUrl()}/${record.id}.jsonl`;
       this.finish(record, 'COMPLETED');
     } catch (error) {

@@ -213,9 +213,8 @@ export function createControlRoutes(control: SimulatorControl, bulk: () => BulkO
     };
     const bulkMatch = /^\/bulk\/(\d+)\.jsonl$/.exec(path);
     if (bulkMatch && request.method === 'GET') {
-      const jsonl = bulk().result(Number(bulkMatch[1]));
-      if (jsonl === undefined) send(404, { error: { code: 'NOT_FOUND', message: 'no such bulk operation result' } });
-      else send(200, jsonl, 'application/jsonl');
+      // Streamed a few hundred lines at a time at the reader's pace (bulk-operations.ts).
+      if (!(await bulk().writeResult(Number(bulkMatch[1]), response))) send(404, { error: { code: 'NOT_FOUND', message: 'no such bulk operation result' } });
       return;
     }
     const candidates = routes.filter((route) => route.pattern.test(path));
