@@ -53,6 +53,10 @@ interface ChildReport {
   readonly rssBeforeBytes: number;
   /** CPU time (user + system) of the gateway side during the reconcile. */
   readonly cpuSeconds: number;
+  /** Sampled every 250 ms during the reconcile: the highest RSS and V8 heap, and when RSS peaked (s after the start). */
+  readonly sampledPeakRssBytes: number;
+  readonly sampledPeakHeapUsedBytes: number;
+  readonly sampledPeakAtSeconds: number;
   /** Load average (1 min) when the reconcile ended: the machine is shared. */
   readonly loadAverage: number;
   readonly levels: number;
@@ -83,7 +87,14 @@ async function child(mode: 'setup' | 'reconcile'): Promise<void> {
   const rssBefore = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
+  const peak = { rss: 0, heapUsed: 0, at: 0 };
+  const sampler = setInterval(() => {
+    const { rss, heapUsed } = process.memoryUsage();
+    if (rss > peak.rss) Object.assign(peak, { rss, at: (performance.now() - started) / 1000 });
+    peak.heapUsed = Math.max(peak.heapUsed, heapUsed);
+  }, 250);
   const run = await sync.services.runFullReconcile();
+  clearInterval(sampler);
   const cpu = process.cpuUsage(cpuBefore);
   const report: ChildReport = {
     seconds: (performance.now() - started) / 1000,
@@ -91,6 +102,9 @@ async function child(mode: 'setup' | 'reconcile'): Promise<void> {
     rssBeforeBytes: rssBefore,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     loadAverage: loadavg()[0]!,
+    sampledPeakRssBytes: peak.rss,
+    sampledPeakHeapUsedBytes: peak.heapUsed,
+    sampledPeakAtSeconds: peak.at,
     levels: run.itemsConsidered,
     pushed: run.itemsPushed,
     drift: run.driftFound,
@@ -157,7 +171,7 @@ async function parent(): Promise<void> {
   say(
     `reconcile: ${measured.levels.toLocaleString('en')} levels, ${wrong} made wrong -> ${measured.status}, drift ${measured.drift}, pushed ${measured.pushed} in ${measured.seconds.toFixed(1)} s ` +
       `(gateway CPU ${measured.cpuSeconds.toFixed(1)} s, ${((measured.cpuSeconds * 1e6) / Math.max(1, measured.levels)).toFixed(0)} µs per level; load average ${measured.loadAverage.toFixed(1)}); ` +
-      `gateway side peak RSS ${mb(measured.maxRssBytes)} MB (RSS ${mb(measured.rssBeforeBytes)} MB before the reconcile); ERP process RSS ${mb(process.memoryUsage().rss)} MB`,
+      `gateway side peak RSS ${mb(measured.maxRssBytes)} MB (RSS ${mb(measured.rssBeforeBytes)} MB before the reconcile; sampled: RSS peak ${mb(measured.sampledPeakRssBytes)} MB at ${measured.sampledPeakAtSeconds.toFixed(0)} s, V8 heap used at most ${mb(measured.sampledPeakHeapUsedBytes)} MB); ERP process RSS ${mb(process.memoryUsage().rss)} MB`,
   );
   await store.close();
   await server.close();
