@@ -270,7 +270,17 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
     },
   });
 
-  const reservations = createReservationsModule(deps, { pushSignal, atp });
+  // A grant first takes its units out of what Shopify offers, through the sync domain (built next: bound late).
+  const reservations = createReservationsModule(deps, {
+    pushSignal,
+    atp,
+    storeTake: {
+      groupsFor: (positions) => sync.storeTake.groupsFor(positions),
+      readLevels: (groups) => sync.storeTake.readLevels(groups),
+      adjust: (changes, options) => sync.storeTake.adjust(changes, options),
+      record: (tx, records, at) => sync.storeTake.record(tx, records, at),
+    },
+  });
   const sync = createSyncModule(deps, {
     mapping,
     atp,

@@ -772,8 +772,10 @@ export type Mutation = {
   replayWebhookDeliveries: ReplayWebhookDeliveriesPayload;
   /**
    * Holds every line if the ATP covers each now, or none, decided atomically in the database
-   * across instances; a refusal (InsufficientStock, NotFound) names every short line.
-   * Error codes: BAD_USER_INPUT, IDEMPOTENCY_KEY_REUSED.
+   * across instances; a refusal (InsufficientStock, NotFound) names every short line. While
+   * INVENTORY_PUSH is on, the units are first taken out of Shopify's available (so no channel sells
+   * them twice); STORE_UNAVAILABLE (retryable) when Shopify did not answer: nothing was held.
+   * Error codes: BAD_USER_INPUT, IDEMPOTENCY_KEY_REUSED, STORE_UNAVAILABLE.
    */
   reserveInventory: ReserveInventoryResult;
   /**

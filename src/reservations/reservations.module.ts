@@ -1,5 +1,5 @@
 import type { DomainModule, ModuleDeps } from '../domain-module.js';
-import type { PushSignal } from '../inventory/inventory.port.js';
+import type { PushSignal, StoreTakePort } from '../inventory/inventory.port.js';
 import { createReservationsJob, createReservedTermCheckJob } from './reservations.job.js';
 import { createReservationLoaders, type ReservationLoaders } from './reservations.loaders.js';
 import { createReservationsRepository } from './reservations.repository.js';
@@ -15,6 +15,8 @@ export interface ReservationsModuleOptions {
   readonly atp?: ReservationAtpPort | undefined;
   /** See DEFAULT_ERP_READ_MARGIN_MS. */
   readonly erpReadMarginMs?: number | undefined;
+  /** Shopify's side of a grant, implemented by the sync domain (src/sync/store-take.ts); absent = decided locally. */
+  readonly storeTake?: StoreTakePort | undefined;
 }
 
 /**
@@ -32,6 +34,7 @@ export function createReservationsModule(deps: ModuleDeps, options: Reservations
     pushSignal: options.pushSignal,
     atp: options.atp,
     erpReadMarginMs: options.erpReadMarginMs,
+    storeTake: options.storeTake,
   });
   return {
     name: 'reservations',

@@ -7,6 +7,8 @@ import { inventoryLevels, reservationEvents, reservationLines, reservations } fr
 import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import { findIdempotencyReplays, idempotencyKeyOf, toReservation } from './idempotency-replays.js';
 import { reserveInOneStatement, type FastReservation, type FastResult } from './reserve-statement.js';
+import { decideWithStore, groupPositions, type StoreTakeContext, type TakePosition, type Granted } from './store-take.js';
+import { StoreUnavailableError } from '../inventory/inventory.port.js';
 import {
   ERP_CONFIRMATION_ACTOR,
   EXPIRY_ACTOR,
@@ -36,7 +38,9 @@ export interface NewReservation extends FastReservation {
 export type ReserveResult =
   | FastResult
   /** Nothing was held; every line that could not be is named. */
-  | { readonly kind: 'refused'; readonly lines: readonly ShortLine[] };
+  | { readonly kind: 'refused'; readonly lines: readonly ShortLine[] }
+  /** Shopify did not answer the take within its budget: nothing was held (the key is not used up). */
+  | { readonly kind: 'store-unavailable'; readonly message: string };
 
 export type TransitionResult =
   | { readonly kind: 'done'; readonly reservation: ReservationRecord; readonly lines: readonly ReservationLineRecord[] }
@@ -404,6 +408,159 @@ export function createReservationsRepository(db: Db, shop: string) {
       filter.createdBy ? eq(reservations.createdBy, filter.createdBy) : undefined,
     );
 
+  /**
+   * The request-by-request decision in one transaction (see reserveBatch). With `store`, the
+   * groups' positions are locked too and the take out of Shopify's `available` happens here,
+   * before the lines are inserted and the units taken, the row locks held (store-take.ts).
+   */
+  function decideInTransaction(inputs: readonly NewReservation[], store: StoreTakeContext | undefined): Promise<ReserveResult[]> {
+    return inTransaction(db, async (tx) => {
+      const results: ReserveResult[] = new Array<ReserveResult>(inputs.length);
+      const keyOf = idempotencyKeyOf;
+      const positionOf = (line: PositionKey) => `${line.sku}\u0000${line.location}`;
+      const at = new Date(Math.max(...inputs.map((input) => input.at.getTime())));
+
+      // The new rows and their RESERVED audit events in one statement (a data-modifying CTE).
+      const created = tx.$with('created').as(
+        tx
+          .insert(reservations)
+          .values(
+            inputs.map((input) => ({
+              shop,
+              sku: input.lines[0]!.sku,
+              location: input.lines[0]!.location,
+              quantity: input.lines[0]!.quantity,
+              reference: input.reference,
+              idempotencyKey: input.idempotencyKey,
+              requestHash: input.requestHash,
+              status: 'ACTIVE' as const,
+              expiresAt: input.expiresAt,
+              createdBy: input.createdBy,
+              createdAt: input.at,
+              updatedAt: input.at,
+            })),
+          )
+          .onConflictDoNothing({ target: [reservations.shop, reservations.createdBy, reservations.idempotencyKey] })
+          .returning(),
+      );
+      const audited = tx.$with('audited', { id: sql<number>`id` }).as(sql`
+        insert into ${reservationEvents} (reservation_id, from_status, to_status, actor, reason, occurred_at)
+        select id, null, 'ACTIVE', created_by, 'RESERVED', created_at from ${created}
+        returning id`);
+      // Sent together (pipelined on the transaction's connection: one round trip) and run by
+      // the server in this order: the position locks in canonical order, reading each
+      // position's ATP, then the inserts (the order of the one-statement path: positions
+      // before idempotency keys, so the two paths never wait on each other in a cycle). With a
+      // store, every position of the Shopify levels the lines feed is locked too.
+      const toLock = sortedPositions([...inputs.flatMap((input) => input.lines), ...(store ? groupPositions(store.groups) : [])]);
+      const [locked, inserted] = await Promise.all([lockPositions(tx, shop, toLock), tx.with(created, audited).select().from(created)]);
+      const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
+
+      const replays = inputs.flatMap((input, index) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? [] : [index]));
+      for (const [index, replay] of await findIdempotencyReplays(tx, shop, inputs, replays)) results[index] = replay;
+      if (inserted.length === 0) return results;
+
+      const atpOf = new Map(locked.map((level) => [positionOf(level), Number(level.atp)]));
+      const missingSkus = new Set(
+        inputs.flatMap((input) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? input.lines : []).filter((line) => !atpOf.has(positionOf(line))).map((line) => line.sku)),
+      );
+      const knownSkus = new Set<string>();
+      if (missingSkus.size > 0) {
+        const known = await tx
+          .selectDistinct({ sku: inventoryLevels.sku })
+          .from(inventoryLevels)
+          .where(and(eq(inventoryLevels.shop, shop), inArray(inventoryLevels.sku, [...missingSkus])));
+        for (const { sku } of known) knownSkus.add(sku);
+      }
+
+      const groupOfPosition = new Map<string, string>();
+      for (const group of store?.groups ?? []) for (const location of group.erpLocations) groupOfPosition.set(positionOf({ sku: group.sku, location }), group.key);
+
+      /** Each new request in arrival order against the ATP the earlier ones leave (and, with budgets, each line's group budget). */
+      const decide = (budgets: ReadonlyMap<string, number> | null) => {
+        const decided: ReserveResult[] = [...results];
+        const available = new Map(atpOf);
+        const room = new Map(budgets ?? []);
+        const refused: string[] = [];
+        const takes: Array<{ sku: string; location: string; delta: number }> = [];
+        const newLines: Array<typeof reservationLines.$inferInsert> = [];
+        const byPosition = new Map<string, number>();
+        inputs.forEach((input, index) => {
+          const row = insertedByKey.get(keyOf(input.createdBy, input.idempotencyKey));
+          if (!row) return;
+          const short: ShortLine[] = [];
+          const wantedByGroup = new Map<string, number>();
+          for (const line of input.lines) {
+            const group = groupOfPosition.get(positionOf(line));
+            if (group !== undefined && room.has(group)) wantedByGroup.set(group, (wantedByGroup.get(group) ?? 0) + line.quantity);
+          }
+          input.lines.forEach((line, i) => {
+            const atp = available.get(positionOf(line));
+            const base = { line: i + 1, sku: line.sku, location: line.location, requested: line.quantity };
+            const group = groupOfPosition.get(positionOf(line));
+            const budget = group !== undefined ? room.get(group) : undefined;
+            if (atp === undefined) short.push({ ...base, available: 0, reason: knownSkus.has(line.sku) ? 'LOCATION_NOT_FOUND' : 'SKU_NOT_FOUND' });
+            else if (line.quantity > atp) short.push({ ...base, available: atp, reason: 'INSUFFICIENT_STOCK' });
+            else if (budget !== undefined && wantedByGroup.get(group!)! > budget) short.push({ ...base, available: Math.max(0, Math.min(atp, budget)), reason: 'INSUFFICIENT_STOCK' });
+          });
+          if (short.length > 0) {
+            decided[index] = { kind: 'refused', lines: short };
+            refused.push(row.id);
+            return;
+          }
+          for (const [group, wanted] of wantedByGroup) room.set(group, room.get(group)! - wanted);
+          input.lines.forEach((line, i) => {
+            const key = positionOf(line);
+            available.set(key, available.get(key)! - line.quantity);
+            byPosition.set(key, (byPosition.get(key) ?? 0) + line.quantity);
+            takes.push({ sku: line.sku, location: line.location, delta: line.quantity });
+            newLines.push({ reservationId: row.id, line: i + 1, shop, sku: line.sku, location: line.location, quantity: line.quantity, status: 'ACTIVE', updatedAt: input.at });
+          });
+          decided[index] = { kind: 'created', reservation: toReservation(row) };
+        });
+        const granted: Granted = { byPosition };
+        return { decision: { results: decided, refused, takes, newLines }, granted };
+      };
+
+      let decision: ReturnType<typeof decide>['decision'];
+      let record = async (): Promise<void> => undefined;
+      if (!store) {
+        decision = decide(null).decision;
+      } else {
+        const states = await tx
+          .select({
+            sku: inventoryLevels.sku,
+            location: inventoryLevels.location,
+            shopifyAvailable: inventoryLevels.shopifyAvailable,
+            shopifyReadAt: inventoryLevels.shopifyReadAt,
+            unexplainedShopifyDrop: inventoryLevels.unexplainedShopifyDrop,
+          })
+          .from(inventoryLevels)
+          .where(and(eq(inventoryLevels.shop, shop), or(...toLock.map((p) => and(eq(inventoryLevels.sku, p.sku), eq(inventoryLevels.location, p.location))))));
+        const positions = new Map<string, TakePosition>(
+          states.map((row) => [positionOf(row), { ...row, unexplainedShopifyDrop: Number(row.unexplainedShopifyDrop), atp: atpOf.get(positionOf(row)) ?? 0 }]),
+        );
+        ({ decision, record } = await decideWithStore({
+          tx,
+          shop,
+          context: store,
+          positions,
+          decide,
+          requests: inputs.flatMap((input) => {
+            const row = insertedByKey.get(keyOf(input.createdBy, input.idempotencyKey));
+            return row ? [{ createdBy: input.createdBy, idempotencyKey: input.idempotencyKey, id: row.id }] : [];
+          }),
+          at,
+        }));
+      }
+      for (let i = 0; i < decision.newLines.length; i += LINES_PER_INSERT) await tx.insert(reservationLines).values(decision.newLines.slice(i, i + LINES_PER_INSERT));
+      await takeUnits(tx, shop, totalsOf(decision.takes), at);
+      await record();
+      if (decision.refused.length > 0) await tx.delete(reservations).where(inArray(reservations.id, decision.refused));
+      return decision.results;
+    });
+  }
+
   return {
     /**
      * The atomic decision, for a batch of reservation requests in one transaction (one commit,
@@ -422,102 +579,24 @@ export function createReservationsRepository(db: Db, shop: string) {
      * units. The units are then taken by one conditional UPDATE that re-checks ATP >= q in the
      * database. Refused requests' rows are deleted again before the commit.
      */
-    async reserveBatch(inputs: readonly NewReservation[]): Promise<ReserveResult[]> {
+    async reserveBatch(inputs: readonly NewReservation[], store?: StoreTakeContext): Promise<ReserveResult[]> {
       if (inputs.length === 0) return [];
-      // The common case (the whole batch fits) in one statement; otherwise request by request below.
-      const fast = await reserveInOneStatement(db, shop, inputs);
-      if (fast) return fast;
-      return inTransaction(db, async (tx) => {
-        const results: ReserveResult[] = new Array<ReserveResult>(inputs.length);
-        const keyOf = idempotencyKeyOf;
-        const positionOf = (line: PositionKey) => `${line.sku}\u0000${line.location}`;
-        const at = new Date(Math.max(...inputs.map((input) => input.at.getTime())));
-
-        // The new rows and their RESERVED audit events in one statement (a data-modifying CTE).
-        const created = tx.$with('created').as(
-          tx
-            .insert(reservations)
-            .values(
-              inputs.map((input) => ({
-                shop,
-                sku: input.lines[0]!.sku,
-                location: input.lines[0]!.location,
-                quantity: input.lines[0]!.quantity,
-                reference: input.reference,
-                idempotencyKey: input.idempotencyKey,
-                requestHash: input.requestHash,
-                status: 'ACTIVE' as const,
-                expiresAt: input.expiresAt,
-                createdBy: input.createdBy,
-                createdAt: input.at,
-                updatedAt: input.at,
-              })),
-            )
-            .onConflictDoNothing({ target: [reservations.shop, reservations.createdBy, reservations.idempotencyKey] })
-            .returning(),
-        );
-        const audited = tx.$with('audited', { id: sql<number>`id` }).as(sql`
-          insert into ${reservationEvents} (reservation_id, from_status, to_status, actor, reason, occurred_at)
-          select id, null, 'ACTIVE', created_by, 'RESERVED', created_at from ${created}
-          returning id`);
-        // Sent together (pipelined on the transaction's connection: one round trip) and run by
-        // the server in this order: the position locks in canonical order, reading each
-        // position's ATP, then the inserts (the order of the one-statement path: positions
-        // before idempotency keys, so the two paths never wait on each other in a cycle).
-        const [locked, inserted] = await Promise.all([
-          lockPositions(tx, shop, sortedPositions(inputs.flatMap((input) => input.lines))),
-          tx.with(created, audited).select().from(created),
-        ]);
-        const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
-
-        const replays = inputs.flatMap((input, index) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? [] : [index]));
-        for (const [index, replay] of await findIdempotencyReplays(tx, shop, inputs, replays)) results[index] = replay;
-        if (inserted.length === 0) return results;
-
-        const available = new Map(locked.map((level) => [positionOf(level), Number(level.atp)]));
-        const missingSkus = new Set(
-          inputs.flatMap((input) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? input.lines : []).filter((line) => !available.has(positionOf(line))).map((line) => line.sku)),
-        );
-        const knownSkus = new Set<string>();
-        if (missingSkus.size > 0) {
-          const known = await tx
-            .selectDistinct({ sku: inventoryLevels.sku })
-            .from(inventoryLevels)
-            .where(and(eq(inventoryLevels.shop, shop), inArray(inventoryLevels.sku, [...missingSkus])));
-          for (const { sku } of known) knownSkus.add(sku);
-        }
-
-        // Decide each new request in arrival order against the ATP the earlier ones leave.
-        const refused: string[] = [];
-        const takes: Array<{ sku: string; location: string; delta: number }> = [];
-        const newLines: Array<typeof reservationLines.$inferInsert> = [];
-        inputs.forEach((input, index) => {
-          const row = insertedByKey.get(keyOf(input.createdBy, input.idempotencyKey));
-          if (!row) return;
-          const short: ShortLine[] = [];
-          input.lines.forEach((line, i) => {
-            const atp = available.get(positionOf(line));
-            const base = { line: i + 1, sku: line.sku, location: line.location, requested: line.quantity };
-            if (atp === undefined) short.push({ ...base, available: 0, reason: knownSkus.has(line.sku) ? 'LOCATION_NOT_FOUND' : 'SKU_NOT_FOUND' });
-            else if (line.quantity > atp) short.push({ ...base, available: atp, reason: 'INSUFFICIENT_STOCK' });
-          });
-          if (short.length > 0) {
-            results[index] = { kind: 'refused', lines: short };
-            refused.push(row.id);
-            return;
-          }
-          input.lines.forEach((line, i) => {
-            available.set(positionOf(line), available.get(positionOf(line))! - line.quantity);
-            takes.push({ sku: line.sku, location: line.location, delta: line.quantity });
-            newLines.push({ reservationId: row.id, line: i + 1, shop, sku: line.sku, location: line.location, quantity: line.quantity, status: 'ACTIVE', updatedAt: input.at });
-          });
-          results[index] = { kind: 'created', reservation: toReservation(row) };
-        });
-        for (let i = 0; i < newLines.length; i += LINES_PER_INSERT) await tx.insert(reservationLines).values(newLines.slice(i, i + LINES_PER_INSERT));
-        await takeUnits(tx, shop, totalsOf(takes), at);
-        if (refused.length > 0) await tx.delete(reservations).where(inArray(reservations.id, refused));
-        return results;
-      });
+      const withStore = store && store.groups.length > 0 ? store : undefined;
+      // The common case (the whole batch fits, no Shopify level to take from) in one statement;
+      // otherwise request by request below.
+      if (!withStore) {
+        const fast = await reserveInOneStatement(db, shop, inputs);
+        if (fast) return fast;
+      }
+      try {
+        return await decideInTransaction(inputs, withStore);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        // Nothing was written; a take that may have landed leaves Shopify low: the push corrects it.
+        withStore?.onTake?.('unavailable', null);
+        await createInventoryLevelsWriter(db, shop).requestPush(sortedPositions(inputs.flatMap((input) => input.lines)), withStore?.now?.() ?? new Date());
+        return inputs.map(() => ({ kind: 'store-unavailable' as const, message: error.message }));
+      }
     },
 
     /**

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
-import type { PositionKey, PushSignal } from '../inventory/inventory.port.js';
+import { StoreUnavailableError, type PositionKey, type PushSignal, type StoreTakePort } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { ValidationError } from '../shared/errors.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
@@ -144,6 +144,12 @@ export interface ReservationsServiceDeps {
    * read has shown yet are re-read so the commitments stop counting twice.
    */
   readonly atp?: ReservationAtpPort | undefined;
+  /**
+   * Shopify's side of a grant (src/reservations/README.md, "No two channels sell the same unit"):
+   * when present and INVENTORY_PUSH is on, the units a grant needs are taken out of Shopify's
+   * `available` before it commits. Absent: decided locally.
+   */
+  readonly storeTake?: StoreTakePort | undefined;
 }
 
 /** What reservations need of the ATP engine (src/inventory/atp.service.ts). */
@@ -158,7 +164,7 @@ function reservationMetrics(registry: Registry) {
     existing ??
     new Counter({
       name: 'stockbridge_reservation_decisions_total',
-      help: 'reserveInventory outcomes: reserved, replayed, insufficient_stock, not_found',
+      help: 'reserveInventory outcomes: reserved, replayed, insufficient_stock, not_found, store_unavailable',
       labelNames: ['outcome'] as const,
       registers: [registry],
     });
@@ -193,7 +199,23 @@ function reservationMetrics(registry: Registry) {
       help: 'Positions whose reserved term differed from their reservations and was corrected (should stay 0)',
       registers: [registry],
     });
-  return { decisions, transitions, duration, batchSize, repairs };
+  const storeTakes =
+    (registry.getSingleMetric('stockbridge_reservation_store_takes_total') as Counter<'outcome'> | undefined) ??
+    new Counter({
+      name: 'stockbridge_reservation_store_takes_total',
+      help: "Reservation batches' takes out of Shopify's available: taken, none_needed (Shopify already offers less), short (Shopify had sold units we did not know of), unavailable",
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    });
+  const storeTakeSeconds =
+    (registry.getSingleMetric('stockbridge_reservation_store_take_seconds') as Histogram | undefined) ??
+    new Histogram({
+      name: 'stockbridge_reservation_store_take_seconds',
+      help: "Time a reservation batch spent on Shopify's side of the grant (level read, take, give-back), row locks held",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+  return { decisions, transitions, duration, batchSize, repairs, storeTakes, storeTakeSeconds };
 }
 
 /**
@@ -222,7 +244,22 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
     laneKey: (input) => `${input.lines[0]!.sku}\u0000${input.lines[0]!.location}`,
     dedupeKey: (input) => `${input.createdBy}\u0000${input.idempotencyKey}`,
     async run(batch) {
-      const results = await deps.repository.reserveBatch(batch);
+      const store = deps.storeTake;
+      const groups = store ? await store.groupsFor(batch.flatMap((input) => input.lines)) : [];
+      const results = await deps.repository.reserveBatch(
+        batch,
+        store && groups.length > 0
+          ? {
+              port: store,
+              groups,
+              now: deps.now,
+              onTake(outcome, seconds) {
+                metrics.storeTakes.inc({ outcome });
+                if (seconds !== null) metrics.storeTakeSeconds.observe(seconds);
+              },
+            }
+          : undefined,
+      );
       await recomputeKits(batch.filter((_, index) => results[index]?.kind === 'created').flatMap((input) => input.lines.map((line) => line.sku)));
       return results;
     },
@@ -339,6 +376,10 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
           if (result.requestHash !== hash) throw new IdempotencyKeyReusedError(input.idempotencyKey, result.reservation.id);
           metrics.decisions.inc({ outcome: 'replayed' });
           return { kind: 'reserved', reservation: result.reservation, replayed: true };
+        case 'store-unavailable':
+          metrics.decisions.inc({ outcome: 'store_unavailable' });
+          wake();
+          throw new StoreUnavailableError(result.message, { retryAfterSeconds: 1 });
         case 'refused': {
           const unknown = result.lines.find((line) => line.reason !== 'INSUFFICIENT_STOCK');
           if (unknown) {

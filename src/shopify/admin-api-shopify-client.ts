@@ -40,9 +40,13 @@ import { createMetafieldDefinitionDocument, getVariantMetafieldsDocument, listVa
 import { createWebhookSubscriptionDocument, listWebhookSubscriptionsDocument } from './operations/webhooks.operations.js';
 import { SINGLE_QUERY_MAX_COST } from './query-cost.js';
 import { setAvailableQuantities } from './set-available-quantities.js';
+import { adjustAvailableQuantities } from './adjust-available-quantities.js';
 import type { ShopifyTokenProvider } from './credentials/token-provider.js';
 import { ShopifyError } from './shopify.errors.js';
 import type {
+  AdjustAvailableOptions,
+  AdjustAvailableQuantity,
+  AdjustedAvailable,
   CreateFulfillmentInput,
   CreateWebhookSubscription,
   ExportInventoryLevelsOptions,
@@ -351,6 +355,10 @@ export class AdminApiShopifyClient implements ShopifyClient {
       items,
       options,
     );
+  }
+
+  adjustAvailableQuantities(changes: readonly AdjustAvailableQuantity[], options: AdjustAvailableOptions): Promise<AdjustedAvailable[]> {
+    return adjustAvailableQuantities(this.#transport, changes, options);
   }
 
   #bulk(query: string, run?: BulkExportRun): AsyncGenerator<Record<string, unknown>> {

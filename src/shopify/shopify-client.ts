@@ -81,6 +81,29 @@ export interface SetAvailableQuantity extends InventoryItemLocation {
   changeFromQuantity: number | null;
 }
 
+/** One relative change of `available` (`adjustAvailableQuantities`). */
+export interface AdjustAvailableQuantity extends InventoryItemLocation {
+  /** Negative takes units out of what Shopify offers; positive gives them back. Never 0. */
+  delta: number;
+}
+
+export interface AdjustAvailableOptions {
+  /**
+   * The `@idempotent` key, derived by the caller from what it decided: the same key sent again
+   * (a retry after a lost answer) replays the first call instead of applying it twice.
+   */
+  idempotencyKey: string;
+  /** Shopify adjustment reason, e.g. `reservation_created`. */
+  reason: string;
+  /** e.g. `gid://stockbridge/Reservation/<id>`; shown in Shopify's inventory history. */
+  referenceDocumentUri: string;
+}
+
+/** One change as Shopify applied it: `quantityAfterChange` is `available` right after it (may be negative). */
+export interface AdjustedAvailable extends AdjustAvailableQuantity {
+  quantityAfterChange: number;
+}
+
 export interface SetAvailableQuantitiesOptions {
   /**
    * Stable id of the caller's batch (e.g. the sync run id). Idempotency keys are derived from it,
@@ -360,6 +383,15 @@ export interface ShopifyClient {
    * outcome per requested item, in order. Duplicate item×location pairs in `items` are refused.
    */
   setAvailableQuantities(items: readonly SetAvailableQuantity[], options: SetAvailableQuantitiesOptions): Promise<SetQuantityOutcome[]>;
+
+  /**
+   * Adds each delta to Shopify's `available` in ONE call (at most 250 changes; no compare-and-set),
+   * under the caller's idempotency key, and returns each change with Shopify's value after it.
+   * Shopify applies the call all or none: a refusal throws `SHOPIFY_USER_ERROR` (nothing changed);
+   * the store unreachable after the client's retries throws `SHOPIFY_UNAVAILABLE` (the change may
+   * or may not have landed; the same key sent again replays it).
+   */
+  adjustAvailableQuantities(changes: readonly AdjustAvailableQuantity[], options: AdjustAvailableOptions): Promise<AdjustedAvailable[]>;
 
   /**
    * Every inventory level at every active location, from one Shopify bulk export (about 10 cost

@@ -1,5 +1,5 @@
 import { createAlertSender, type AlertSender } from '../alerts/alert-sender.js';
-import type { AtpService, MappingService, PushSignalHub } from '../inventory/inventory.port.js';
+import type { AtpService, MappingService, PushSignalHub, StoreTakePort } from '../inventory/inventory.port.js';
 import type { DomainModule, ModuleDeps } from '../domain-module.js';
 import { EventPusher } from './event-pusher.js';
 import { createInventoryLotsReader } from '../inventory/read-model/inventory-lots.reader.js';
@@ -15,6 +15,7 @@ import { createSyncLoaders, type SyncLoaders } from './sync.loaders.js';
 import { createSyncMetrics } from './sync.metrics.js';
 import { SyncService, type SyncCatalogueReadiness } from './sync.service.js';
 import { createSyncRunRepository } from './sync-run.repository.js';
+import { createStoreTake } from './store-take.js';
 import { syncResolvers } from './sync.resolvers.js';
 
 /**
@@ -24,6 +25,8 @@ import { syncResolvers } from './sync.resolvers.js';
 export interface SyncModule extends DomainModule<'sync', SyncService, SyncLoaders> {
   startWithScheduler(): Promise<void>;
   stop(): Promise<void>;
+  /** Shopify's side of a reservation's grant (store-take.ts), for the reservations module. */
+  readonly storeTake: StoreTakePort;
 }
 
 export interface SyncModuleOptions {
@@ -125,8 +128,17 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
   });
   const levelEvents = new MerchantEditsWorker({ service: merchantEdits, log: log.child({ loop: 'level-events' }), now: deps.now, pollMs: options.levelEventsPollMs });
   const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });
+  const storeTake = createStoreTake({
+    shop: deps.shop,
+    shopify: deps.shopify,
+    mapping: options.mapping,
+    pushMode: () => sync.pushMode(),
+    policies: edits,
+    log: log.child({ part: 'store-take' }),
+  });
   return {
     name: 'sync',
+    storeTake,
     services: sync,
     createLoaders: () => createSyncLoaders(sync),
     resolvers: syncResolvers,

@@ -39,6 +39,7 @@ const NOT_HERE: Record<string, Record<string, string>> = {
     LOCATION_OVERLAP: 'test/inventory/mapping.service.test.ts (nested ERP locations; the demo ERP has none)',
   },
   pushInventory: { CATALOGUE_NOT_READY: 'test/inventory/catalogue-refresh.test.ts' },
+  reserveInventory: { STORE_UNAVAILABLE: 'test/reservations/reservations.store-take.test.ts (the store answering 503 to every call)' },
 };
 
 /** The payload mutations of the operator actions whose every listed userErrors code is produced here. */

@@ -1108,6 +1108,129 @@ export type HasMetafieldsMetafieldIdentifierInput = {
   namespace?: string | null | undefined;
 };
 
+/** The input fields required to adjust inventory quantities. */
+export type InventoryAdjustQuantitiesInput = {
+  /** The quantity changes of items at locations to be made. */
+  changes: Array<InventoryChangeInput>;
+  /**
+   * The quantity [name](https://shopify.dev/docs/apps/fulfillment/inventory-management-apps#inventory-states)
+   * to be adjusted.
+   */
+  name: string;
+  /**
+   * The reason for the quantity changes. The value must be one of the [possible
+   * reasons](https://shopify.dev/docs/apps/fulfillment/inventory-management-apps/quantities-states#set-inventory-quantities-on-hand).
+   */
+  reason: string;
+  /**
+   * A URI that represents why the inventory change happened, identifying the
+   * source system and document that caused this adjustment. Enables complete audit
+   * trails and brand visibility in Shopify admin inventory history.
+   *
+   * Preferred format - Global ID (GID): gid://[your-app-name]/[entity-type]/[id]
+   *
+   * Examples:
+   * - gid://warehouse-app/PurchaseOrder/PO-2024-001 (stock received)
+   * - gid://3pl-system/CycleCount/CC-2024-0125 (cycle count adjustment)
+   * - gid://pos-app/Transaction/TXN-98765 (in-store sale)
+   * - gid://erp-connector/SyncJob/SYNC-2024-11-21-001 (ERP sync)
+   * - gid://shopify/Order/1234567890 (Shopify order reference)
+   *
+   * Benefits: Your app name appears directly in merchant inventory history,
+   * reducing support tickets and providing clear audit trails for compliance.
+   *
+   * Alternative formats (also supported): https://myapp.com/documents/12345, custom-scheme://identifier
+   *
+   * Requirements: Valid URI with scheme and content. For GID format, all components (app, entity, id) must be present.
+   */
+  referenceDocumentUri?: string | null | undefined;
+};
+
+/** Possible error codes that can be returned by `InventoryAdjustQuantitiesUserError`. */
+export type InventoryAdjustQuantitiesUserErrorCode =
+  /** The quantities couldn't be adjusted. Try again. */
+  | 'ADJUST_QUANTITIES_FAILED'
+  /** The changeFromQuantity argument no longer matches the persisted quantity. */
+  | 'CHANGE_FROM_QUANTITY_STALE'
+  /** This request is currently in progress, please try again. */
+  | 'IDEMPOTENCY_CONCURRENT_REQUEST'
+  /** The same idempotency key cannot be used with different operation parameters. */
+  | 'IDEMPOTENCY_KEY_PARAMETER_MISMATCH'
+  /** A previous request with this idempotency key failed. Retry with a new idempotency key. */
+  | 'IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED'
+  /** Internal (gid://shopify/) ledger documents are not allowed to be adjusted via API. */
+  | 'INTERNAL_LEDGER_DOCUMENT'
+  /** A ledger document URI is not allowed when adjusting available. */
+  | 'INVALID_AVAILABLE_DOCUMENT'
+  /** The specified inventory item could not be found. */
+  | 'INVALID_INVENTORY_ITEM'
+  /** The specified ledger document is invalid. */
+  | 'INVALID_LEDGER_DOCUMENT'
+  /** The specified location could not be found. */
+  | 'INVALID_LOCATION'
+  /** A ledger document URI is required except when adjusting available. */
+  | 'INVALID_QUANTITY_DOCUMENT'
+  /** The specified quantity name is invalid. */
+  | 'INVALID_QUANTITY_NAME'
+  /** The quantity can't be higher than 2,000,000,000. */
+  | 'INVALID_QUANTITY_TOO_HIGH'
+  /** The quantity can't be lower than -2,000,000,000. */
+  | 'INVALID_QUANTITY_TOO_LOW'
+  /** The specified reason is invalid. */
+  | 'INVALID_REASON'
+  /** The specified reference document is invalid. */
+  | 'INVALID_REFERENCE_DOCUMENT'
+  /** All changes must have the same ledger document URI or, in the case of adjusting available, no ledger document URI. */
+  | 'MAX_ONE_LEDGER_DOCUMENT'
+  /** The specified inventory item is not allowed to be adjusted via API. Example: if the inventory item is a parent bundle. */
+  | 'NON_MUTABLE_INVENTORY_ITEM'
+  /** The service is temporarily unavailable. Try again later. */
+  | 'SERVICE_UNAVAILABLE';
+
+/** The input fields for the change to be made to an inventory item at a location. */
+export type InventoryChangeInput = {
+  /**
+   * The quantity currently expected at this location, before the delta is applied.
+   *
+   * This field enables a compare-and-swap (CAS) safety check. If the location’s
+   * current quantity doesn't match the value you provide, then the mutation fails
+   * with a `CHANGE_FROM_QUANTITY_STALE` error. This prevents unintended overwrites
+   * when the request is based on stale inventory data.
+   *
+   * To skip the CAS check, pass `null`. Use this only when your system is the
+   * source of truth for this inventory and you don’t need to protect against
+   * concurrent updates.
+   * This field is mandatory: you must explicitly pass in a value, even if that
+   * value is `null`, or the mutation returns an error.
+   *
+   * For more information, refer to the [compare and swap documentation](https://shopify.dev/docs/apps/build/orders-fulfillment/inventory-management-apps/manage-quantities-states#compare-and-swap).
+   */
+  changeFromQuantity?: number | null | undefined;
+  /** The amount by which the inventory quantity will be changed. */
+  delta: number;
+  /** Specifies the inventory item to which the change will be applied. */
+  inventoryItemId: string;
+  /**
+   * A non-Shopify URI that identifies what specific inventory transaction or
+   * ledger entry was changed. Represents the exact inventory movement being
+   * referenced, distinct from the business reason for the change.
+   *
+   * Preferred format - Global ID (GID): gid://[your-app-name]/[transaction-type]/[id]
+   *
+   * Examples:
+   * - gid://warehouse-app/InventoryTransaction/TXN-2024-001 (specific transaction)
+   * - gid://3pl-system/StockMovement/SM-2024-0125 (stock movement record)
+   * - gid://pos-app/InventoryUpdate/UPD-98765 (POS inventory update)
+   * - gid://erp-connector/LedgerEntry/LE-2024-11-21-001 (ledger entry)
+   *
+   * Requirements: Valid non-Shopify URI with scheme and content. Required for all
+   * quantity names except `available`. Cannot use gid://shopify/* format.
+   */
+  ledgerDocumentUri?: string | null | undefined;
+  /** Specifies the location at which the change will be applied. */
+  locationId: string;
+};
+
 /** The input fields for the quantity to be set for an inventory item at a location. */
 export type InventoryQuantityInput = {
   /**
@@ -3062,6 +3185,14 @@ export type SetInventoryQuantitiesMutationVariables = Exact<{
 
 
 export type SetInventoryQuantitiesMutation = { inventorySetQuantities: { inventoryAdjustmentGroup: { id: string } | null, userErrors: Array<{ field: Array<string> | null, message: string, code: InventorySetQuantitiesUserErrorCode | null }> } | null };
+
+export type AdjustInventoryQuantitiesMutationVariables = Exact<{
+  input: InventoryAdjustQuantitiesInput;
+  idempotencyKey: string;
+}>;
+
+
+export type AdjustInventoryQuantitiesMutation = { inventoryAdjustQuantities: { inventoryAdjustmentGroup: { id: string, changes: Array<{ name: string, delta: number, quantityAfterChange: number | null, item: { id: string } | null, location: { id: string } | null }> } | null, userErrors: Array<{ field: Array<string> | null, message: string, code: InventoryAdjustQuantitiesUserErrorCode | null }> } | null };
 
 export type LiveNodesQueryVariables = Exact<{
   ids: Array<string> | string;

@@ -62,3 +62,34 @@ export const setInventoryQuantitiesDocument = /* GraphQL */ `#graphql
     }
   }
 `;
+
+/**
+ * Adds deltas to `available` (a reservation's take out of what Shopify offers, or its give-back):
+ * no compare-and-set, `@idempotent` so a retry after a lost answer replays instead of taking
+ * twice; `quantityAfterChange` of each `available` change is Shopify's value right after it.
+ */
+export const adjustInventoryQuantitiesDocument = /* GraphQL */ `#graphql
+  mutation AdjustInventoryQuantities($input: InventoryAdjustQuantitiesInput!, $idempotencyKey: String!) {
+    inventoryAdjustQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+      inventoryAdjustmentGroup {
+        id
+        changes(quantityNames: ["available"]) {
+          name
+          delta
+          quantityAfterChange
+          item {
+            id
+          }
+          location {
+            id
+          }
+        }
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;

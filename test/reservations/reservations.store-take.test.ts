@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetricsRegistry } from '../../src/metrics.js';
+import { createReservationsRepository } from '../../src/reservations/reservations.repository.js';
+import { createReservationsService, type ReservationsService } from '../../src/reservations/reservations.service.js';
+import type { StoreTakePort } from '../../src/inventory/inventory.port.js';
+import type { AdjustAvailableOptions, AdjustAvailableQuantity, ShopifyClient } from '../../src/shopify/shopify-client.js';
+import { createStoreTake } from '../../src/sync/store-take.js';
+import { createMemoryLogger } from '../support/gateway.js';
+import { levelRow, simpleGroup, startSyncFixture, type SyncFixture } from '../sync/sync.fixture.js';
+
+/**
+ * "No two channels sell the same unit" (src/reservations/README.md): a reservation takes its units
+ * out of Shopify's `available` before it is granted. Real parts: the database (PGlite or
+ * DATABASE_URL), the demo's simulated ERP and Shopify store over HTTP, the real Shopify client,
+ * the inventory and sync modules. No orders module runs, so Shopify's sales here are orders whose
+ * webhook never reaches Stockbridge.
+ */
+let fixture: SyncFixture;
+const calls = { adjust: 0, keys: [] as string[] };
+
+function counted(client: ShopifyClient): ShopifyClient {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'adjustAvailableQuantities') {
+        return (changes: readonly AdjustAvailableQuantity[], options: AdjustAvailableOptions) => {
+          calls.adjust += 1;
+          calls.keys.push(options.idempotencyKey);
+          return target.adjustAvailableQuantities(changes, options);
+        };
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+beforeAll(async () => {
+  fixture = await startSyncFixture({ wrapShopify: counted, eventPollMs: 60_000 });
+  await fixture.sync.services.runFullReconcile();
+}, 120_000);
+
+afterAll(async () => {
+  await fixture?.close();
+});
+
+const actor = { id: '00000000-0000-4000-8000-0000000000c1', seesAll: false };
+
+function service(storeTake: StoreTakePort = fixture.sync.storeTake): ReservationsService {
+  return createReservationsService({
+    repository: createReservationsRepository(fixture.database.db, fixture.deps.shop),
+    log: createMemoryLogger().log,
+    now: fixture.clock.now,
+    defaultTtlSeconds: 3600,
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    storeTake,
+  });
+}
+
+const available = (group: { inventoryItemId: string; shopifyLocationId: string }) =>
+  fixture.demo.shopify.state.level({ inventoryItemId: group.inventoryItemId, location: group.shopifyLocationId })!.quantities.available;
+
+/** A Shopify sale whose webhook never arrives (no orders module listens). */
+function sell(group: { variantId: string; shopifyLocationId: string }, quantity: number): boolean {
+  return fixture.demo.shopify.state.placeOrder({ lines: [{ variantId: group.variantId, quantity, location: group.shopifyLocationId }] }).placed;
+}
+
+describe('a reservation takes its units out of what Shopify offers before it is granted', () => {
+  it('refuses the units Shopify sold without Stockbridge knowing, grants the rest, and lowers Shopify at once', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    const n = row.availableToPromise;
+    expect(available(group)).toBe(n);
+    expect(sell(group, 3)).toBe(true);
+    const reservations = service();
+
+    const all = await reservations.reserve(actor, { sku: group.sku, location, quantity: n, reference: 'W-ALL', idempotencyKey: `all-${group.sku}` });
+    expect(all).toMatchObject({ kind: 'insufficient-stock', requested: n, availableToPromise: n - 3 });
+    // Nothing held; Shopify offers again what it offered before the refused take.
+    expect((await levelRow(fixture, group.sku, location)).reserved).toBe(0);
+    expect(available(group)).toBe(n - 3);
+
+    const rest = await reservations.reserve(actor, { sku: group.sku, location, quantity: n - 3, reference: 'W-REST', idempotencyKey: `rest-${group.sku}` });
+    expect(rest.kind).toBe('reserved');
+    expect(available(group)).toBe(0);
+    const after = await levelRow(fixture, group.sku, location);
+    expect(after.reserved).toBe(n - 3);
+    expect(after.availableToPromise).toBe(0);
+    expect(after.shopifyAvailable).toBe(0);
+
+    // The push that follows has nothing to hand back.
+    await fixture.sync.services.runEventPush();
+    expect(available(group)).toBe(0);
+  });
+
+  it('makes no Shopify call when Shopify already offers less than what remains (a receipt not pushed yet)', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 10 });
+    await fixture.inventory.services.atp.refreshPositions([group.sku]);
+    expect((await levelRow(fixture, group.sku, location)).availableToPromise).toBe(row.availableToPromise + 10);
+    const before = calls.adjust;
+
+    const outcome = await service().reserve(actor, { sku: group.sku, location, quantity: 10, reference: 'W-RECEIPT', idempotencyKey: `receipt-${group.sku}` });
+
+    expect(outcome.kind).toBe('reserved');
+    expect(calls.adjust).toBe(before);
+    expect(available(group)).toBe(row.availableToPromise);
+  });
+
+  it('makes no Shopify call while INVENTORY_PUSH is shadow', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    const shadow = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'shadow', log: createMemoryLogger().log });
+    const before = calls.adjust;
+
+    const outcome = await service(shadow).reserve(actor, { sku: group.sku, location, quantity: 5, reference: 'W-SHADOW', idempotencyKey: `shadow-${group.sku}` });
+
+    expect(outcome.kind).toBe('reserved');
+    expect(calls.adjust).toBe(before);
+    expect(available(group)).toBe(row.availableToPromise);
+  });
+
+  it('refuses with STORE_UNAVAILABLE when the store does not answer, holds nothing, and the key decides again later', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    const quick = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'on', log: createMemoryLogger().log, budgetMs: 1_000 });
+    const reservations = service(quick);
+    const input = { sku: group.sku, location, quantity: 4, reference: 'W-DOWN', idempotencyKey: `down-${group.sku}` };
+    fixture.demo.shopify.state.setAdminFaults({ http503Rate: 1 });
+    try {
+      await expect(reservations.reserve(actor, input)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    } finally {
+      fixture.demo.shopify.state.clearFaults();
+    }
+    const held = await levelRow(fixture, group.sku, location);
+    expect(held.reserved).toBe(0);
+    expect(held.pushRequestedAt).not.toBeNull();
+    expect(available(group)).toBe(row.availableToPromise);
+
+    const again = await reservations.reserve(actor, input);
+    expect(again).toMatchObject({ kind: 'reserved', replayed: false });
+    expect(available(group)).toBe(row.availableToPromise - 4);
+  });
+
+  it('does not take twice when the take\u2019s answer is lost and it is sent again', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    fixture.demo.shopify.state.setAdminFaults({ script: ['dropAfterExecute'] });
+    const keys = calls.keys.length;
+    try {
+      const outcome = await service().reserve(actor, { sku: group.sku, location, quantity: 6, reference: 'W-LOST', idempotencyKey: `lost-${group.sku}` });
+      expect(outcome.kind).toBe('reserved');
+    } finally {
+      fixture.demo.shopify.state.clearFaults();
+    }
+    expect(available(group)).toBe(row.availableToPromise - 6);
+    expect(new Set(calls.keys.slice(keys)).size).toBe(1);
+    expect((await levelRow(fixture, group.sku, location)).shopifyAvailable).toBe(row.availableToPromise - 6);
+  });
+
+  it('never lets Shopify sales and reservations together exceed the stock of a hot SKU, under concurrent pushes', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    const stock = row.availableToPromise;
+    const reservations = service();
+    let sold = 0;
+    let reserved = 0;
+    let n = 0;
+    const reserveSome = async () => {
+      const quantity = 1 + (n % 3);
+      const outcome = await reservations.reserve(actor, { sku: group.sku, location, quantity, reference: 'W-HOT', idempotencyKey: `hot-${group.sku}-${n++}` });
+      if (outcome.kind === 'reserved') reserved += quantity;
+    };
+    const sellSome = async () => {
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+      if (sell(group, 1 + (n % 2))) sold += 1 + (n % 2);
+    };
+    for (let round = 0; round < 25; round++) {
+      await Promise.all([reserveSome(), reserveSome(), sellSome(), sellSome(), fixture.sync.services.runEventPush(), reserveSome(), sellSome()]);
+      expect(sold + reserved, `round ${round}: sold ${sold}, reserved ${reserved}, stock ${stock}`).toBeLessThanOrEqual(stock);
+    }
+    expect(sold).toBeGreaterThan(0);
+    expect(reserved).toBeGreaterThan(0);
+    expect((await levelRow(fixture, group.sku, location)).reserved).toBe(reserved);
+    expect(sold + reserved).toBeLessThanOrEqual(stock);
+    expect(available(group)).toBeGreaterThanOrEqual(0);
+  }, 120_000);
+});
