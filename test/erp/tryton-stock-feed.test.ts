@@ -40,8 +40,8 @@ function scriptedTryton(moves: Move[]): { fetch: typeof fetch; sinces: number[] 
   return { fetch: fake, sinces };
 }
 
-const connectorOn = (fetch: typeof fetch) =>
-  new TrytonErpConnector({ url: 'http://tryton.invalid/', database: 'erp', user: 'admin', password: 'secret-pw-1', logger: createLogger('silent'), fetch });
+const connectorOn = (fetchFn: typeof globalThis.fetch) =>
+  new TrytonErpConnector({ url: 'http://tryton.invalid/', database: 'erp', user: 'admin', password: 'secret-pw-1', logger: createLogger('silent'), fetch: fetchFn });
 
 afterEach(() => {
   vi.useRealTimers();

@@ -1,3 +1,4 @@
+import type { AtpCheck } from './atp-check.js';
 import type { ErpActivityStats } from './erp-activity.js';
 import type { FaultEvent } from './faults.js';
 import type { LoadTimeline } from './load-generator.js';
@@ -16,6 +17,8 @@ export interface BlackFridayReport {
   readonly verdict: LedgerVerdict;
   readonly passed: boolean;
   readonly drift: { readonly positions: number; readonly sample: readonly DriftPosition[] };
+  /** The gateway's ATP against the ledger's free units after the settle (hidden or over-promised stock); null if unreadable. */
+  readonly atp: AtpCheck | null;
   readonly settle: { readonly seconds: number; readonly complete: boolean };
   /** The ERP played against, and the faults that could not apply to this run. */
   readonly erp: { readonly kind: 'simulated' | 'configured'; readonly description: string; readonly faultsNotApplied: readonly string[] };
@@ -52,8 +55,9 @@ export interface BlackFridayReport {
 }
 
 /** Exit 0 only when nothing was lost, doubled or oversold and Shopify equals the ATP after the settle. */
-export function passed(verdict: LedgerVerdict, driftPositions: number): boolean {
-  return verdict.lost === 0 && verdict.duplicated === 0 && verdict.oversold === 0 && driftPositions === 0;
+/** Nothing lost, doubled or oversold, no drift, and (when checked) an ATP equal to the units really free. */
+export function passed(verdict: LedgerVerdict, driftPositions: number, atp: AtpCheck | null = null): boolean {
+  return verdict.lost === 0 && verdict.duplicated === 0 && verdict.oversold === 0 && driftPositions === 0 && (atp === null || atp.mismatches === 0);
 }
 
 const byStatus = (counts: Readonly<Record<string, number>>): string => {
@@ -70,6 +74,7 @@ export function terminalSummary(report: BlackFridayReport): string {
     `Black Friday simulation ${report.passed ? 'PASSED' : 'FAILED'}: ${report.settings.ordersPerMinute} orders/min for ${report.settings.minutes} min, ${report.settings.instances} instance(s), faults: ${report.settings.faults.join(', ') || 'none'} (${report.settings.faultMode})`,
     `  cancelled by customers: ${verdict.cancelled}; cancelled in Shopify with a live ERP sale: ${verdict.cancelledButLive}`,
     `  drift after the settle: ${report.drift.positions} position(s)${report.drift.sample.length ? ` (e.g. ${report.drift.sample.slice(0, 3).map((d) => `${d.sku}@${d.location} ATP ${d.atp} Shopify ${d.shopify}`).join('; ')})` : ''}`,
+    `  ATP after the settle: ${report.atp ? `${report.atp.hiddenUnits} unit(s) hidden, ${report.atp.overPromisedUnits} over-promised, ${report.atp.mismatches} of ${report.atp.positions} position(s) off${report.atp.sample.length ? ` (e.g. ${report.atp.sample.slice(0, 3).map((m) => `${m.sku}@${m.location} ATP ${m.atp} free ${m.expected}`).join('; ')})` : ''}` : 'not read'}`,
     `  settle: ${report.settle.seconds} s${report.settle.complete ? '' : ' (gave up before every order reached the ERP)'}`,
     `  webhook ack: p50 ${ms(report.latency.webhookAckMs.p50)}, p99 ${ms(report.latency.webhookAckMs.p99)}, max ${ms(report.latency.webhookAckMs.max)} (${report.webhooks.deliveries} deliveries, ${report.webhooks.dropped} dropped, ${report.webhooks.duplicated} duplicated, ${report.webhooks.reordered} reordered)`,
     `  webhook ack at the balancer: p50 ${ms(report.latency.webhookAckAtBalancerMs.p50)}, p99 ${ms(report.latency.webhookAckAtBalancerMs.p99)}, max ${ms(report.latency.webhookAckAtBalancerMs.max)} (${report.latency.webhookAckAtBalancerMs.samples} acknowledged, ${report.latency.webhookAckAtBalancerMs.notAcknowledged} answered otherwise${byStatus(report.latency.webhookAckAtBalancerMs.notAcknowledgedByStatus)})`,

@@ -20,6 +20,7 @@ function sampleReport(): BlackFridayReport {
     verdict,
     passed: true,
     drift: { positions: 0, sample: [] },
+    atp: { positions: 1, hiddenUnits: 0, overPromisedUnits: 0, mismatches: 0, sample: [] },
     settle: { seconds: 12, complete: true },
     erp: { kind: 'configured', description: 'Tryton 6.0.0 at http://127.0.0.1:8000/ (database t)', faultsNotApplied: [] },
     latency: {
