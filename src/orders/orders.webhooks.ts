@@ -44,8 +44,9 @@ export function shopifyWebhookRoute(options: ShopifyWebhookRouteOptions) {
 
     app.post(SHOPIFY_WEBHOOK_PATH, { bodyLimit: options.maxBytes }, async (request: FastifyRequest, reply: FastifyReply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      // The domain's logger (not the framework's request logger), with the request id.
-      const log = options.log.child({ reqId: String(request.id) });
+      // The domain's logger (not the framework's request logger), with the request id; one child
+      // per delivery, made only once the delivery goes to its handler.
+      const reqId = String(request.id);
       const topic = header(request, 'x-shopify-topic')?.trim();
       const webhookId = header(request, 'x-shopify-webhook-id');
       const secrets = options.secrets();
@@ -56,14 +57,14 @@ export function shopifyWebhookRoute(options: ShopifyWebhookRouteOptions) {
       if (!verifyShopifyWebhook(secrets, body, header(request, 'x-shopify-hmac-sha256'))) {
         // Nothing of an unsigned request is trusted, its topic included: always `other`.
         options.metrics.webhooks.inc({ topic: 'other', result: 'rejected' });
-        log.warn({ topic: topic?.slice(0, 100), webhookId: webhookId?.slice(0, 100) }, 'webhook with a missing or wrong signature refused');
+        options.log.warn({ reqId, topic: topic?.slice(0, 100), webhookId: webhookId?.slice(0, 100) }, 'webhook with a missing or wrong signature refused');
         return reply.code(401).send({ error: { code: 'WEBHOOK_SIGNATURE_INVALID', message: 'invalid webhook signature', requestId: String(request.id) } });
       }
       const label = options.topics.labelOf(topic);
       const handler = options.topics.handlerFor(topic);
       if (!handler) {
         options.metrics.webhooks.inc({ topic: label, result: 'ignored' });
-        log.info({ topic: topic?.slice(0, 100) || null, webhookId }, 'webhook topic not handled: acknowledged and ignored');
+        options.log.info({ reqId, topic: topic?.slice(0, 100) || null, webhookId }, 'webhook topic not handled: acknowledged and ignored');
         return reply.code(200).send({ result: 'ignored' });
       }
       const delivery: VerifiedDelivery = {
@@ -75,13 +76,14 @@ export function shopifyWebhookRoute(options: ShopifyWebhookRouteOptions) {
         triggeredAt: header(request, 'x-shopify-triggered-at'),
         body,
       };
+      const log = options.log.child({ reqId, topic, webhookId });
       let handled: WebhookHandled;
       try {
-        handled = await handler(delivery, log.child({ topic, webhookId }));
+        handled = await handler(delivery, log);
       } catch (error) {
         if (isAppError(error) && error.code === 'WEBHOOK_INBOX_FULL') {
           options.metrics.webhooks.inc({ topic: label, result: 'saturated' });
-          log.warn({ topic, webhookId }, 'webhook inbox queue full: answered 503, Shopify will retry');
+          log.warn('webhook inbox queue full: answered 503, Shopify will retry');
           return reply
             .code(503)
             .header('retry-after', '5')

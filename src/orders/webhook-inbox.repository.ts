@@ -109,6 +109,13 @@ export interface WebhookInboxRepository {
    * WebhookInboxFullError and nothing is stored (a delivery resolved true is committed, always).
    */
   insert(delivery: NewDelivery): Promise<boolean>;
+  /**
+   * Acknowledgements first: resolves once no delivery waits for or is in an insert (at once when
+   * none does), or after `maxWaitMs`. The inbox drain awaits it before each batch, so under a
+   * flood of webhooks its transactions take turns with the acknowledgements' inserts (and batch
+   * what arrived meanwhile) instead of queueing in front of them.
+   */
+  whenWritesIdle(maxWaitMs: number): Promise<void>;
   /** Due PENDING rows, read without locking (to prepare their mapping before claiming them). */
   peekDue(limit: number): Promise<Array<Pick<WebhookDeliveryRecord, 'id' | 'topic' | 'body'>>>;
   /** PENDING rows that are due, locked for the caller's transaction; others skip them. */
@@ -157,6 +164,7 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
   const waiting: Array<{ delivery: NewDelivery; bytes: number; resolve: (stored: boolean) => void; reject: (error: unknown) => void }> = [];
   let queuedBytes = 0;
   let writing = false;
+  const idleWaiters = new Set<() => void>();
 
   async function insertMany(deliveries: readonly NewDelivery[]): Promise<Set<string>> {
     const inserted = await db
@@ -208,6 +216,8 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
       }
     } finally {
       writing = false;
+      for (const resolve of idleWaiters) resolve();
+      idleWaiters.clear();
     }
   }
 
@@ -223,6 +233,19 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
         waiting.push({ delivery, bytes, resolve, reject });
         queuedBytes += bytes;
         if (!writing) void writeWaiting();
+      });
+    },
+
+    whenWritesIdle(maxWaitMs) {
+      if (!writing && waiting.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          idleWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, maxWaitMs));
+        idleWaiters.add(done);
       });
     },
 

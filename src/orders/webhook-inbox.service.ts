@@ -13,7 +13,9 @@ import type { VerifiedDelivery } from '../shopify/webhook-delivery.js';
 
 /**
  * The inbox: what happens to a signed delivery. `receive` stores it (the only work before the
- * 200); `drain` applies stored deliveries to the orders' state later, many instances at once.
+ * 200: a JSON read for the order it names, and one insert shared with the deliveries that arrive
+ * meanwhile); `drain` validates and applies stored deliveries to the orders' state later (orders,
+ * lines, pending units), many instances at once, giving way to acknowledgements in flight.
  */
 
 export type ReceiveResult =
@@ -66,17 +68,37 @@ export interface WebhookInboxServiceOptions {
   /** First wait for a delivery that cannot be applied yet; doubles per attempt (default 10 s). */
   readonly waitBaseMs?: number;
   readonly waitMaxMs?: number;
+  /**
+   * Longest wait of a drain for the acknowledgements' inserts in flight (default 50 ms): under a
+   * flood of webhooks the drain batches what arrived meanwhile instead of competing with each
+   * acknowledgement for the event loop and the database. Far under the 5 s within which an
+   * acknowledged order must show with its pending units.
+   */
+  readonly ackYieldMs?: number;
 }
 
-/** Order id named by a body, read loosely (also from a body that failed validation). */
-function orderRefOf(topic: string, body: string): string | null {
+/**
+ * What the acknowledgement reads of a body: the order it names (`id`, a refund's `order_id`), or
+ * why it is plainly not what its topic promises (not JSON, no order id, an order without a
+ * `line_items` list). One JSON.parse and no schema: the full validation (zod) is the drain's,
+ * which stores a body failing it as FAILED with the reason, as here.
+ */
+function readAtReceipt(topic: string, body: string): { orderRef: string | null; malformed: string | null } {
+  let json: unknown;
   try {
-    const json = JSON.parse(body) as Record<string, unknown>;
-    const value = topic === 'refunds/create' ? json.order_id : json.id;
-    return typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)) ? String(value) : null;
-  } catch {
-    return null;
+    json = JSON.parse(body);
+  } catch (error) {
+    return { orderRef: null, malformed: `body is not JSON: ${(error as Error).message}` };
   }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return { orderRef: null, malformed: 'body is not a JSON object' };
+  const record = json as Record<string, unknown>;
+  const refund = topic === 'refunds/create';
+  const value = refund ? record.order_id : record.id;
+  const orderRef = (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) || (typeof value === 'string' && /^\d+$/.test(value)) ? String(value) : null;
+  if (refund) return { orderRef, malformed: orderRef ? null : 'not a Shopify refund: order_id: a numeric id is required' };
+  if (!orderRef) return { orderRef, malformed: 'not a Shopify order: id: a numeric id is required' };
+  if (!Array.isArray(record.line_items)) return { orderRef, malformed: 'not a Shopify order: line_items: a list is required' };
+  return { orderRef, malformed: null };
 }
 
 export function createWebhookInboxService(options: WebhookInboxServiceOptions): WebhookInboxService {
@@ -84,6 +106,7 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
   const maxWaits = options.maxWaits ?? 12;
   const waitBaseMs = options.waitBaseMs ?? 10_000;
   const waitMaxMs = options.waitMaxMs ?? 4 * 60 * 60_000;
+  const ackYieldMs = options.ackYieldMs ?? 50;
   let cutover: Date | null = null;
 
   const cutoverAt = async () => {
@@ -230,18 +253,8 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
         return { result: 'ignored', reason: `shop ${delivery.shopDomain} is not served by this gateway` };
       }
       const body = delivery.body.toString('utf8');
-      let status: 'PENDING' | 'FAILED' = 'PENDING';
-      let lastError: string | null = null;
-      let orderRef: string | null = null;
-      try {
-        const parsed = parseWebhookBody(topic, body);
-        orderRef = parsed.kind === 'order' ? parsed.snapshot.shopifyOrderId : parsed.refund.shopifyOrderId;
-      } catch (error) {
-        if (!(error instanceof MalformedWebhookBody)) throw error;
-        status = 'FAILED';
-        lastError = error.message;
-        orderRef = orderRefOf(topic, body);
-      }
+      const { orderRef, malformed: lastError } = readAtReceipt(topic, body);
+      const status: 'PENDING' | 'FAILED' = lastError === null ? 'PENDING' : 'FAILED';
       // Shopify always sends a webhook id; without one, the body itself identifies the delivery.
       const webhookId = delivery.webhookId?.trim() || `body-sha256:${createHash('sha256').update(topic).update(delivery.body).digest('hex')}`;
       const triggeredAt = delivery.triggeredAt && !Number.isNaN(Date.parse(delivery.triggeredAt)) ? new Date(delivery.triggeredAt) : null;
@@ -270,6 +283,8 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
     },
 
     async drain({ batchSize = 100 } = {}) {
+      // Acknowledgements first: wait (briefly) for the inserts of those in flight.
+      await options.inbox.whenWritesIdle(ackYieldMs);
       const cutoverAtValue = await cutoverAt();
       // Read ahead, outside any transaction: the due bodies, and the mapping their orders need
       // (the mapping reads its own tables; PGlite has one connection, so never inside ours).

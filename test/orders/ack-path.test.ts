@@ -1,0 +1,175 @@
+/**
+ * The webhook acknowledgement path (issue 17): the 200 waits for one shared insert and nothing
+ * else; validation, the order, its lines and pending units come after it, in the drain, which
+ * gives way to acknowledgements in flight. Every acknowledged order must still show with its
+ * pending units within 5 s, whatever the ERP does.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../src/db/database.js';
+import { signWebhookBody } from '../../src/simulators/shopify/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { seedInventoryLevel, startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
+
+const SKU = 'ACK-1';
+
+function orderBody(id: number, variantId: string, overrides: Record<string, unknown> = {}): string {
+  const now = new Date().toISOString();
+  return JSON.stringify({
+    id,
+    admin_graphql_api_id: `gid://shopify/Order/${id}`,
+    name: `#${id}`,
+    created_at: now,
+    updated_at: now,
+    cancelled_at: null,
+    currency: 'EUR',
+    test: false,
+    email: 'buyer@example.com',
+    line_items: [{ id: id * 10, sku: SKU, variant_id: Number(variantId.split('/').pop()), title: 'Ack product', quantity: 2, current_quantity: 2, price: '10.00' }],
+    ...overrides,
+  });
+}
+
+describe('webhook acknowledgement path', () => {
+  let world: ShopAndErp;
+  let database: TestDatabase;
+  let instance: OrdersInstance;
+  let variantId: string;
+
+  async function deliver(body: string, webhookId = randomUUID()): Promise<{ status: number; result: string; ackedAt: number }> {
+    const response = await fetch(instance.webhookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-shopify-topic': 'orders/create',
+        'x-shopify-shop-domain': world.shopify.shopDomain,
+        'x-shopify-webhook-id': webhookId,
+        'x-shopify-hmac-sha256': signWebhookBody(world.shopify.apiSecret, body),
+      },
+      body,
+    });
+    const json = (await response.json()) as { result: string };
+    return { status: response.status, result: json.result, ackedAt: Date.now() };
+  }
+
+  async function inbox(webhookId: string) {
+    const page = await instance.module.services.listDeliveries({ first: 250 });
+    return page.edges.map((edge) => edge.node).find((node) => node.webhookId === webhookId);
+  }
+
+  beforeAll(async () => {
+    world = await startShopAndErp([{ sku: SKU }]);
+    database = await createTestDatabase();
+    // The worker runs, as in production: woken by each stored delivery.
+    instance = await startOrdersInstance(world, database, { worker: true });
+    variantId = world.variants.get(SKU)!.variantId;
+    for (const location of ['WH-A', 'WH-B']) await seedInventoryLevel(database, world.shopify.shopDomain, { sku: SKU, location, onHand: 1_000_000 });
+  });
+
+  afterAll(async () => {
+    world?.erp.recover();
+    await instance?.close();
+    await database?.close();
+    await world?.close();
+  });
+
+  it('a drain waits for the acknowledgements in flight, at most its bound; at once when none is', async () => {
+    const repository = instance.module.repositories.inbox;
+    const started = performance.now();
+    await repository.whenWritesIdle(10_000);
+    expect(performance.now() - started).toBeLessThan(50);
+
+    // Hold the inbox table: one acknowledgement's insert stays in flight.
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked: () => void = () => {};
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = database.db.transaction(async (tx) => {
+      await tx.execute(sql`lock table webhook_inbox in exclusive mode`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    try {
+      // An acknowledgement's insert, waiting for the table: in flight from now on.
+      const answer = repository.insert({
+        shop: world.shopify.shopDomain,
+        webhookId: randomUUID(),
+        eventId: null,
+        topic: 'orders/create',
+        apiVersion: null,
+        triggeredAt: null,
+        body: orderBody(7_100_001, variantId),
+        orderRef: '7100001',
+        status: 'PENDING',
+        lastError: null,
+      });
+      const bounded = performance.now();
+      await repository.whenWritesIdle(80);
+      expect(performance.now() - bounded).toBeGreaterThanOrEqual(70);
+
+      let idle = false;
+      const waiting = repository.whenWritesIdle(60_000).then(() => (idle = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(idle).toBe(false);
+      release();
+      await holder;
+      expect(await answer).toBe(true);
+      await waiting;
+      expect(idle).toBe(true);
+    } finally {
+      release();
+      await holder;
+    }
+  });
+
+  it('stores a body that reads as an order but fails validation, and the drain marks it FAILED with the reason', async () => {
+    const webhookId = randomUUID();
+    const answer = await deliver(orderBody(7_100_002, variantId, { currency: 'euros' }), webhookId);
+    expect(answer).toMatchObject({ status: 200, result: 'stored' });
+    for (let i = 0; i < 100 && (await inbox(webhookId))?.status !== 'FAILED'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const stored = await inbox(webhookId);
+    expect(stored).toMatchObject({ status: 'FAILED', orderRef: '7100002' });
+    expect(stored!.lastError).toMatch(/not a Shopify order: currency/);
+    expect(await instance.module.services.findOrder('7100002')).toBeNull();
+  });
+
+  it('shows every acknowledged order with its pending units within 5 s of its acknowledgement, with the ERP down, under 16 concurrent senders', async () => {
+    world.erp.fail({ mode: 'down' });
+    const [before] = rowsOf<{ units: number }>(await database.db.execute(sql`select coalesce(sum(pending_orders), 0)::int as units from inventory_levels where sku = ${SKU}`));
+    const firstId = 7_200_000;
+    const total = 160;
+    let next = 0;
+    const acked = new Map<string, number>();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = next++; i < total; i = next++) {
+          const answer = await deliver(orderBody(firstId + i, variantId));
+          expect(answer).toMatchObject({ status: 200, result: 'stored' });
+          acked.set(String(firstId + i), answer.ackedAt);
+        }
+      }),
+    );
+    expect(acked.size).toBe(total);
+    // Applied: the order row exists (with its lines' units pending) once its delivery is DONE.
+    let applied: Array<{ orderRef: string; processedAt: string }> = [];
+    for (let waited = 0; waited < 10_000; waited += 100) {
+      applied = rowsOf(
+        await database.db.execute(
+          sql`select order_ref as "orderRef", (extract(epoch from processed_at) * 1000)::float8::text as "processedAt" from webhook_inbox where status = 'DONE' and order_ref::bigint between ${firstId} and ${firstId + total - 1}`,
+        ),
+      );
+      if (applied.length === total) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(applied).toHaveLength(total);
+    const lags = applied.map((row) => Number(row.processedAt) - acked.get(row.orderRef)!);
+    expect(Math.max(...lags)).toBeLessThan(5_000);
+    const [after] = rowsOf<{ units: number }>(await database.db.execute(sql`select coalesce(sum(pending_orders), 0)::int as units from inventory_levels where sku = ${SKU}`));
+    expect(after!.units - before!.units).toBe(total * 2);
+    const [orders] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from shopify_orders where shopify_order_id::bigint between ${firstId} and ${firstId + total - 1}`));
+    expect(orders!.n).toBe(total);
+    world.erp.recover();
+  }, 180_000);
+});
