@@ -6,7 +6,12 @@
  * back as SUBMITTED, the ERP round trips and the database statements per order, on PGlite and,
  * with DATABASE_URL, on PostgreSQL. Target (issue #17): at least 10,000 orders/min.
  *
- *   npx tsx bench/order-drain.bench.ts [orders] [pglite|postgres|both|tryton]
+ *   npx tsx bench/order-drain.bench.ts [orders] [pglite|postgres|both|tryton|http]
+ *
+ * `http`: the same drain into the simulated ERP served over HTTP by `simulate-erp`'s server
+ * (startSimulatedErpServer, in this process) through the remote wire, as the Black Friday
+ * simulation runs it (ERP_CONNECTOR=simulated with ERP_URL); on PostgreSQL when DATABASE_URL is
+ * set, else PGlite.
  *
  * `tryton`: the same drain into a real trytond (ERP_URL, ERP_DATABASE, ERP_USER, ERP_PASSWORD:
  * `eval "$(bash scripts/tryton.sh env)"`), on PostgreSQL when DATABASE_URL is set, else PGlite;
@@ -36,6 +41,13 @@ import type { ErpConnector } from '../src/erp/erp-connector.js';
 import { TrytonErpConnector } from '../src/erp/tryton/tryton-erp-connector.js';
 import { TrytonRpcClient } from '../src/erp/tryton/tryton-rpc-client.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
+import { remoteSimulatedErpWire } from '../src/erp/simulated/simulated-erp-remote.js';
+import { startSimulatedErpServer, type SimulatedErpServer } from '../src/erp/simulated/simulated-erp-server.js';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Db } from '../src/db/database.js';
+import * as schema from '../src/db/schema/index.js';
 import { createLogger } from '../src/logger.js';
 import { createOrdersModule } from '../src/orders/orders.module.js';
 import { noShopify, stockedErp, tableMapping } from './support/orders-bench.js';
@@ -94,7 +106,24 @@ function body(orderId: number, i: number): string {
   });
 }
 
-async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' = 'simulated'): Promise<void> {
+/**
+ * The database with every statement counted: Drizzle's query log (one per statement sent) plus
+ * BEGIN and COMMIT of each transaction, which the log does not show.
+ */
+function countStatements(database: Database): { database: Database; statements: () => number } {
+  let count = 0;
+  const logger = { logQuery: () => void count++ };
+  const client = (database.db as unknown as { $client: unknown }).$client;
+  const db = (database.kind === 'pglite' ? drizzlePglite(client as PGlite, { schema, logger }) : drizzlePostgres(client as postgres.Sql, { schema, logger })) as unknown as Db;
+  const transaction = db.transaction.bind(db);
+  (db as { transaction: Db['transaction'] }).transaction = ((work, config) => {
+    count += 2;
+    return transaction(work, config);
+  }) as Db['transaction'];
+  return { database: { ...database, db, migrate: () => database.migrate(), close: () => database.close() }, statements: () => count };
+}
+
+async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' | 'http' = 'simulated'): Promise<void> {
   let database: Database;
   let drop: (() => Promise<void>) | null = null;
   if (kind === 'postgres') {
@@ -112,11 +141,18 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
   } else {
     database = await openDatabase({});
   }
+  const counted = countStatements(database);
+  database = counted.database;
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const erp = stockedErp(skus, warehouses);
   const erpConcurrency = process.env.BENCH_ERP_CONCURRENCY ? Number(process.env.BENCH_ERP_CONCURRENCY) : undefined;
+  const simulatedOptions = { logger: log, ...(erpConcurrency ? { policy: { maxConcurrent: erpConcurrency } } : {}) };
+  let server: SimulatedErpServer | null = null;
+  if (erpKind === 'http') server = await startSimulatedErpServer({ erp });
   const connector: ErpConnector =
-    erpKind === 'tryton' ? await trytonConnector(log) : new SimulatedErpConnector(erp, { logger: log, ...(erpConcurrency ? { policy: { maxConcurrent: erpConcurrency } } : {}) });
+    erpKind === 'tryton'
+      ? await trytonConnector(log)
+      : new SimulatedErpConnector(server ? remoteSimulatedErpWire(server.url) : erp, simulatedOptions);
   const mapping = tableMapping(skus, warehouses);
   const shopify = noShopify();
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'warn', SCHEDULER: 'off' });
@@ -141,6 +177,7 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
       body: Buffer.from(body(orderBase + i, i)),
     }));
     const tripsBefore = erp.roundTrips();
+    const statementsBefore = counted.statements();
     wire.reset();
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
@@ -160,11 +197,12 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
     }
     const ms = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    const statements = counted.statements() - statementsBefore;
     const trips = erpKind === 'tryton' ? wire.total() : erp.roundTrips() - tripsBefore;
     process.stdout.write(
-      `${kind.padEnd(8)} ${total} orders stored (in ${(storedMs / 1000).toFixed(1)} s) and drained into the ${erpKind === 'tryton' ? 'real Tryton' : 'simulated ERP'} in ${(ms / 1000).toFixed(1)} s: ` +
-        `${Math.round((total / ms) * 60_000)} orders/min, ${(trips / total).toFixed(2)} ERP round trips per order, ` +
-        `gateway CPU ${((cpu.user + cpu.system) / 1000 / total).toFixed(2)} ms per order  (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)\n`,
+      `${kind.padEnd(8)} ${total} orders stored (in ${(storedMs / 1000).toFixed(1)} s) and drained into the ${erpKind === 'tryton' ? 'real Tryton' : erpKind === 'http' ? 'simulated ERP over HTTP' : 'simulated ERP'} in ${(ms / 1000).toFixed(1)} s: ` +
+        `${Math.round((total / ms) * 60_000)} orders/min, ${(trips / total).toFixed(2)} ERP round trips and ${(statements / total).toFixed(2)} SQL statements per order (inbox included), ` +
+        `gateway CPU ${((cpu.user + cpu.system) / 1000 / total).toFixed(2)} ms per order${server ? ' (the ERP server in this process included)' : ''}  (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)\n`,
     );
     if (erpKind === 'tryton') {
       process.stdout.write(`  the connector's calls in flight: ${process.env.BENCH_ERP_CONCURRENCY ?? '2 (default)'}\n`);
@@ -174,12 +212,14 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
     await module.stop();
     await alerts.close();
     await (connector as { close?: () => Promise<void> }).close?.();
+    await server?.close();
     await database.close();
     await drop?.();
   }
 }
 
 if (tryton) await run(process.env.DATABASE_URL ? 'postgres' : 'pglite', 'tryton');
+if (which === 'http') await run(process.env.DATABASE_URL ? 'postgres' : 'pglite', 'http');
 if (which === 'both' || which === 'pglite') await run('pglite');
 if (which === 'both' || which === 'postgres') {
   if (process.env.DATABASE_URL) await run('postgres');

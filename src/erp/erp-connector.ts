@@ -339,6 +339,12 @@ export interface ErpCapabilities {
    * up, i.e. its own request or transaction timeout. See "In-doubt writes" above.
    */
   readonly inDoubtSettleMs: number;
+  /**
+   * How many orders the order pipeline may keep in this ERP's queue at once (its ERP slots): many
+   * for an ERP that answers in a millisecond, few for one whose sale takes seconds (a sale queued
+   * behind too many others outlasts its wait). Absent: 4.
+   */
+  readonly ordersInFlight?: number;
 }
 
 /** Which share of the ERP's capacity a call uses (see "Lanes" above). */

@@ -13,7 +13,8 @@ import { refundReferenceOf, withFlag } from './order-intake.service.js';
 import type { OrderHealthPort, OversellFinding } from './order-health.port.js';
 import type { OrderLineMapper } from './order-line-mapper.js';
 import { externalReferenceOf, orderErrorCodeOf, type OrderErrorCode, type OrderFlag, type OrderFlagCode, type OrderRecord } from './order.models.js';
-import type { ClaimedOrder, OrderChanges, OrderRepository, StoredLine } from './order.repository.js';
+import { microBatch } from './micro-batch.js';
+import { claimKey, type ClaimedOrder, type OrderChanges, type OrderRepository, type StoredLine, type SubmittedWriteBack } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import { pendingTargetOf, replaceOrderLines, setPendingUnits, type PendingChange } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';
@@ -68,9 +69,9 @@ export interface OrderProcessorOptions {
   readonly leaseMs?: number;
   /** How often the holder renews its claims (default a third of the lease; 0: never, for tests of frozen holders). */
   readonly heartbeatMs?: number;
-  /** Orders worked on at once by this instance (default 8). */
+  /** Orders worked on at once by this instance (default twice the ERP slots, at least 8). */
   readonly concurrency?: number;
-  /** Orders waiting in this instance's ERP queue at once, past the claim check (default 4). */
+  /** Orders waiting in this instance's ERP queue at once, past the claim check (default the connector's `capabilities.ordersInFlight`, else 4). */
   readonly erpSlots?: number;
   /** Overrides `erp.capabilities.inDoubtSettleMs`. */
   readonly inDoubtSettleMs?: number;
@@ -194,8 +195,9 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   const backoffMaxMs = options.backoffMaxMs ?? 10 * 60_000;
   const leaseMs = options.leaseMs ?? 45_000;
   const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3));
-  const concurrency = Math.max(1, options.concurrency ?? 8);
-  const erpSlots = semaphore(Math.max(1, options.erpSlots ?? 4));
+  const slots = Math.max(1, options.erpSlots ?? options.erp.capabilities.ordersInFlight ?? 4);
+  const concurrency = Math.max(1, options.concurrency ?? Math.max(8, 2 * slots));
+  const erpSlots = semaphore(slots);
   const random = options.random ?? Math.random;
   const settleMs = () => options.inDoubtSettleMs ?? options.erp.capabilities.inDoubtSettleMs;
   const pause = options.pause ?? (async () => undefined);
@@ -203,6 +205,51 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   const at = () => options.clock?.();
   /** Claims held by this instance now, renewed by the heartbeat. */
   const held = new Map<string, { readonly token: string; readonly controller: AbortController; lastRenewed: number }>();
+
+  // Group commit: the orders worked on at once share their statements (one read of their lines,
+  // one fenced send record, one SUBMITTED write-back transaction per batch instead of per order).
+  // Each row still states its own claim's token; a stale one is left out, the others are written.
+  const linesBatch = microBatch(async (ids: readonly string[]) => {
+    const byOrder = await repository.linesOf(db, [...new Set(ids)]);
+    return ids.map((id) => byOrder.get(id) ?? []);
+  });
+  const sendBatch = microBatch(async (claims: ReadonlyArray<{ id: string; token: string; operation: 'create' | 'cancel' }>) => {
+    const sent = await repository.markSendingMany(claims, leaseMs, at());
+    return claims.map((claim) => sent.get(claimKey(claim.id, claim.token)) ?? null);
+  });
+  const submittedBatch = microBatch(async (items: ReadonlyArray<{ attempt: Attempt; erpReference: string; digest: string }>) => {
+    let written = new Set<string>();
+    let conflicts = new Set<string>();
+    await db.transaction(async (transaction) => {
+      const tx = transaction as unknown as Db;
+      const locked = await repository.lockForWriteBack(tx, [...new Set(items.map((item) => item.attempt.order.id))]);
+      const rows: SubmittedWriteBack[] = [];
+      conflicts = new Set();
+      for (const { attempt, erpReference, digest } of items) {
+        const fresh = locked.get(attempt.order.id);
+        if (!fresh) continue;
+        let flags: OrderFlag[] | null = null;
+        if (contentDigestOf(fresh.order.snapshot) !== digest) {
+          flags = withFlag(fresh.order.flags, 'CONFLICT', `Shopify changed the order while it was being sent to the ERP (${erpReference}); the ERP order has the earlier content`, options.now()) ?? null;
+          conflicts.add(claimKey(attempt.order.id, attempt.token));
+        }
+        rows.push({
+          id: attempt.order.id,
+          token: attempt.token,
+          erpReference,
+          submittedDigest: digest,
+          submittedAt: options.now(),
+          dueNow: fresh.order.shopifyCancelledAt !== null || fresh.hasPendingReturns,
+          flags,
+        });
+      }
+      written = await repository.releaseSubmitted(tx, rows, at());
+    });
+    return items.map(({ attempt }) => {
+      const key = claimKey(attempt.order.id, attempt.token);
+      return { written: written.has(key), conflict: conflicts.has(key) };
+    });
+  });
 
   const backoff = (attempt: number) => {
     const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempt - 1));
@@ -278,7 +325,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   async function markSending(attempt: Attempt, operation: 'create' | 'cancel'): Promise<Date> {
     await pause('before-send', { orderId: attempt.order.id, token: attempt.token, operation });
     if (attempt.lost()) throw new ClaimLost();
-    const sentAt = await repository.markSending(attempt.order.id, attempt.token, operation, leaseMs, at());
+    const sentAt = await sendBatch.run({ id: attempt.order.id, token: attempt.token, operation });
     if (!sentAt) throw new ClaimLost();
     attempt.markedAt = Date.now();
     return sentAt;
@@ -411,7 +458,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
    */
   async function ensureLines(order: OrderRecord): Promise<StoredLine[]> {
     const digest = contentDigestOf(order.snapshot);
-    const stored = (await repository.linesOf(db, [order.id])).get(order.id) ?? [];
+    const stored = await linesBatch.run(order.id);
     const unmapped = stored.some((line) => line.erpSku === null || line.location === null || line.quantity === null || line.mappingError !== null);
     if (order.linesDigest === digest && stored.length > 0 && !unmapped) return stored;
     const mapped = await mapper.mapLines(order.snapshot);
@@ -428,7 +475,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     });
     if (pendingChanged) options.pushSignal.wake();
     if (oversold.length > 0) await options.onOversold?.(oversold);
-    return (await repository.linesOf(db, [order.id])).get(order.id) ?? [];
+    return linesBatch.run(order.id);
   }
 
   function salesOrderOf(order: OrderRecord, lines: readonly StoredLine[]): SalesOrderInput {
@@ -446,26 +493,11 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   async function recordSubmitted(attempt: Attempt, erpReference: string, digest: string): Promise<ProcessOutcome['result']> {
     const order = attempt.order;
     options.metrics.orders.inc({ event: 'submitted' });
-    await writeBack(attempt, async (tx, fresh) => {
-      let flags: OrderFlag[] | null = null;
-      if (contentDigestOf(fresh.snapshot) !== digest) {
-        flags = withFlag(fresh.flags, 'CONFLICT', `Shopify changed the order while it was being sent to the ERP (${erpReference}); the ERP order has the earlier content`, options.now());
-        options.metrics.orders.inc({ event: 'conflict' });
-      }
-      const returns = await repository.pendingReturns(tx, fresh.id);
-      return {
-        status: 'SUBMITTED',
-        erpReference,
-        erpSending: null,
-        submittedDigest: digest,
-        submittedAt: options.now(),
-        attempts: 0,
-        lastError: null,
-        lastErrorCode: null,
-        due: fresh.shopifyCancelledAt !== null || returns.length > 0 ? 'now' : null,
-        ...(flags ? { flags } : {}),
-      };
-    });
+    // Written with the other orders answered meanwhile (one transaction), each under its own token.
+    await pause('before-write-back', { orderId: order.id, token: attempt.token, operation: 'none' });
+    const { written, conflict } = await submittedBatch.run({ attempt, erpReference, digest });
+    if (!written) throw new ClaimLost();
+    if (conflict) options.metrics.orders.inc({ event: 'conflict' });
     log.info({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, erpReference }, 'order submitted to the ERP');
     return 'submitted';
   }
@@ -779,7 +811,8 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       let exhausted = false;
       const retried: string[] = [];
       while (!signal?.aborted && processed < limit) {
-        if (running.size >= concurrency) {
+        // Refilled in bulk once half the places are free: one claim statement per several orders.
+        if (running.size >= concurrency || (running.size > 0 && running.size > concurrency / 2)) {
           await Promise.race(running);
           continue;
         }

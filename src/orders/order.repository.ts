@@ -2,7 +2,8 @@
 // columns, written together in the pipeline's transactions; this is the one writer of those
 // tables. Pending units (pending-units.repository.ts) and the inbox have their own files.
 import { and, asc, desc, eq, inArray, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
+import { rowsOf, type Db } from '../db/database.js';
+import { jsonParam } from '../db/sql-lists.js';
 import { orderPollState, orderReturns, shopifyOrderLines, shopifyOrders, type OrderReturnStatus } from '../db/schema/index.js';
 import { orderErrorCodeOf, type OrderErrorCode, type OrderFlag, type OrderLine, type OrderRecord, type OrderSnapshot, type OrderStatus } from './order.models.js';
 
@@ -180,12 +181,30 @@ export interface OrderClaim {
 
 export type ClaimedOrder = OrderRecord & { readonly claim: OrderClaim };
 
+/** One order's SUBMITTED write-back (see `releaseSubmitted`). */
+export interface SubmittedWriteBack {
+  readonly id: string;
+  readonly token: string;
+  readonly erpReference: string;
+  readonly submittedDigest: string;
+  readonly submittedAt: Date;
+  /** Due again at once (a cancellation or a return waits), else nothing left to do. */
+  readonly dueNow: boolean;
+  /** The order's flags when they changed (a CONFLICT raised); null keeps the stored ones. */
+  readonly flags: readonly OrderFlag[] | null;
+}
+
 /**
  * The time a lease statement works with: the caller's clock when given (tests drive leases with
  * an injected clock), else the database's, which every instance shares.
  */
 function timeOf(at: Date | undefined): SQL {
   return at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
+}
+
+/** How the batched claim writes key their answers: one claim is an order and a token. */
+export function claimKey(id: string, token: string): string {
+  return `${id}\u0000${token}`;
 }
 
 function claimedOf(row: OrderRow, owner: string, leaseMs: number): ClaimedOrder {
@@ -247,6 +266,23 @@ export interface OrderRepository {
    * nothing) when it is not; else the time recorded as sent.
    */
   markSending(id: string, token: string, operation: 'create' | 'cancel', leaseMs: number, at?: Date): Promise<Date | null>;
+  /**
+   * `markSending` for several claims in one statement (the pipeline's group commit): each row is
+   * written only while its own claim is live. Answers the time recorded per claim written, keyed
+   * by `claimKey(id, token)`.
+   */
+  markSendingMany(claims: ReadonlyArray<{ readonly id: string; readonly token: string; readonly operation: 'create' | 'cancel' }>, leaseMs: number, at?: Date): Promise<Map<string, Date>>;
+  /**
+   * The rows of these orders locked for the caller's transaction (in id order, so two batches
+   * never deadlock), each with whether it has returns not yet recorded in the ERP.
+   */
+  lockForWriteBack(tx: Db, ids: readonly string[]): Promise<Map<string, { readonly order: OrderRecord; readonly hasPendingReturns: boolean }>>;
+  /**
+   * The write-back of creates the ERP accepted, several in one statement: each order becomes
+   * SUBMITTED and its claim ends, only while its own `token` holds. Answers the claims written
+   * (`claimKey(id, token)`).
+   */
+  releaseSubmitted(tx: Db, rows: ReadonlyArray<SubmittedWriteBack>, at?: Date): Promise<Set<string>>;
   /** Writes `changes` under the claim with `token`, keeping it; false (nothing written) when the token is stale. */
   updateUnderClaim(id: string, token: string, changes: OrderChanges): Promise<boolean>;
   /** Writes `changes` and ends the claim with `token` in one statement; false (nothing written) when the token is stale. */
@@ -453,7 +489,16 @@ export function createOrderRepository(db: Db): OrderRepository {
         .set({ leaseUntil: leaseUntil(leaseMs, at) })
         .where(
           and(
-            inArray(shopifyOrders.id, claims.map((claim) => claim.id)),
+            // Locked in id order, like the pipeline's batched writes: the heartbeat never deadlocks with them.
+            inArray(
+              shopifyOrders.id,
+              db
+                .select({ id: shopifyOrders.id })
+                .from(shopifyOrders)
+                .where(inArray(shopifyOrders.id, claims.map((claim) => claim.id)))
+                .orderBy(asc(shopifyOrders.id))
+                .for('update'),
+            ),
             inArray(shopifyOrders.leaseToken, claims.map((claim) => claim.token)),
             sql`${shopifyOrders.leaseUntil} >= ${timeOf(at)}`,
           ),
@@ -477,6 +522,82 @@ export function createOrderRepository(db: Db): OrderRepository {
         .where(and(eq(shopifyOrders.id, id), eq(shopifyOrders.leaseToken, token), sql`${shopifyOrders.leaseUntil} >= ${timeOf(at)}`))
         .returning({ sentAt: shopifyOrders.erpSentAt });
       return rows[0]?.sentAt ?? null;
+    },
+
+    async markSendingMany(claims, leaseMs, at) {
+      const sent = new Map<string, Date>();
+      if (claims.length === 0) return sent;
+      const t = timeOf(at);
+      const result = await db.execute(sql`
+        update ${shopifyOrders} set
+          erp_sending = k.operation,
+          erp_sent_at = ${t},
+          lease_until = ${leaseUntil(leaseMs, at)},
+          create_sent_at = case when k.operation = 'create' then ${t} else ${shopifyOrders.createSentAt} end,
+          create_attempted_at = case when k.operation = 'create' then coalesce(${shopifyOrders.createAttemptedAt}, ${t}) else ${shopifyOrders.createAttemptedAt} end,
+          updated_at = now()
+        from jsonb_to_recordset(${jsonParam(claims.map((claim) => ({ id: claim.id, token: claim.token, operation: claim.operation })))}) as k(id uuid, token text, operation text)
+        where ${shopifyOrders.id} = k.id and ${shopifyOrders.leaseToken} = k.token and ${shopifyOrders.leaseUntil} >= ${t}
+          -- Rows locked in id order, as every multi-row write of claims does: no two of them deadlock.
+          and ${shopifyOrders.id} in (select ${shopifyOrders.id} from ${shopifyOrders} where ${shopifyOrders.id} in (select (j->>'id')::uuid from jsonb_array_elements(${jsonParam(claims.map((claim) => ({ id: claim.id })))}) j) order by ${shopifyOrders.id} for update)
+        returning ${shopifyOrders.id} as id, k.token as token, (extract(epoch from ${shopifyOrders.erpSentAt}) * 1000)::float8 as sent_ms`);
+      for (const row of rowsOf<{ id: string; token: string; sent_ms: number | string }>(result)) sent.set(claimKey(row.id, row.token), new Date(Number(row.sent_ms)));
+      return sent;
+    },
+
+    async lockForWriteBack(tx, ids) {
+      const locked = new Map<string, { order: OrderRecord; hasPendingReturns: boolean }>();
+      if (ids.length === 0) return locked;
+      const rows = await tx
+        .select()
+        .from(shopifyOrders)
+        .where(inArray(shopifyOrders.id, [...ids]))
+        .orderBy(asc(shopifyOrders.id))
+        .for('update');
+      // Read after the locks are held (a statement of its own, so with a fresh snapshot): a return
+      // recorded by a transaction that held an order's lock before this one is seen.
+      const withReturns = await tx
+        .selectDistinct({ orderId: orderReturns.orderId })
+        .from(orderReturns)
+        .where(and(inArray(orderReturns.orderId, [...ids]), inArray(orderReturns.status, ['PENDING', 'IN_DOUBT'])));
+      const returning = new Set(withReturns.map((row) => row.orderId));
+      for (const row of rows) locked.set(row.id, { order: toOrder(row), hasPendingReturns: returning.has(row.id) });
+      return locked;
+    },
+
+    async releaseSubmitted(tx, rows, at) {
+      if (rows.length === 0) return new Set();
+      const t = timeOf(at);
+      const values = rows.map((row) => ({
+        id: row.id,
+        token: row.token,
+        erp_reference: row.erpReference,
+        submitted_digest: row.submittedDigest,
+        submitted_at: row.submittedAt.toISOString(),
+        due_now: row.dueNow,
+        flags: row.flags,
+      }));
+      const result = await tx.execute(sql`
+        update ${shopifyOrders} set
+          status = 'SUBMITTED',
+          erp_reference = k.erp_reference,
+          erp_sending = null,
+          submitted_digest = k.submitted_digest,
+          submitted_at = k.submitted_at,
+          attempts = 0,
+          last_error = null,
+          last_error_code = null,
+          next_attempt_at = case when k.due_now then ${t} else null end,
+          flags = coalesce(k.flags, ${shopifyOrders.flags}),
+          lease_owner = null,
+          lease_token = null,
+          lease_until = null,
+          updated_at = now()
+        from jsonb_to_recordset(${jsonParam(values)})
+          as k(id uuid, token text, erp_reference text, submitted_digest text, submitted_at timestamptz, due_now boolean, flags jsonb)
+        where ${shopifyOrders.id} = k.id and ${shopifyOrders.leaseToken} = k.token
+        returning ${shopifyOrders.id} as id, k.token as token`);
+      return new Set(rowsOf<{ id: string; token: string }>(result).map((row) => claimKey(row.id, row.token)));
     },
 
     async updateUnderClaim(id, token, changes) {

@@ -41,6 +41,7 @@ import {
   uniqueInOrder,
 } from '../erp-inputs.js';
 import { customerKey, KeyedSerializer } from '../erp-find-or-create.js';
+import { BoundedLru } from './bounded-lru.js';
 import type { SimulatedErpWire } from './simulated-erp-remote.js';
 
 export interface SimulatedErpConnectorOptions {
@@ -51,6 +52,10 @@ export interface SimulatedErpConnectorOptions {
   readonly maxSkusPerRequest?: number;
   /** Overlap window of the change feeds, in ticks of the simulated ERP's clock. */
   readonly overlapTicks?: number;
+  /** `capabilities.ordersInFlight` (default 32). */
+  readonly ordersInFlight?: number;
+  /** Customers (by natural key) whose party id is remembered, least recently used forgotten first (default 10,000). */
+  readonly knownCustomers?: number;
   /**
    * `capabilities.inDoubtSettleMs`: the simulated ERP has no transaction timeout of its own; a
    * test that loses answers keeps its commit delays below this (default 2 s).
@@ -61,7 +66,7 @@ export interface SimulatedErpConnectorOptions {
 const envelopeSchema = z
   .object({
     result: z.unknown().optional(),
-    error: z.object({ type: z.string(), message: z.string() }).optional(),
+    error: z.object({ type: z.string(), message: z.string(), codes: z.array(z.string()).optional() }).optional(),
   })
   .refine((envelope) => envelope.error !== undefined || 'result' in envelope, 'neither result nor error');
 
@@ -121,6 +126,8 @@ export class SimulatedErpConnector implements ErpConnector {
   private readonly overlap: number;
   private locationCache: readonly Location[] | null = null;
   private readonly customers = new KeyedSerializer();
+  /** Party ids of customers found or created in the ERP, by natural key (parties are never deleted there). */
+  private readonly knownParties: BoundedLru<string, number>;
 
   constructor(
     private readonly erp: SimulatedErpWire,
@@ -135,8 +142,11 @@ export class SimulatedErpConnector implements ErpConnector {
       ordersSpanWarehouses: true,
       maxSkusPerRequest: options.maxSkusPerRequest ?? 1_000,
       inDoubtSettleMs: options.inDoubtSettleMs ?? 2_000,
+      // It answers within a millisecond or two (in process or on loopback): many orders may wait.
+      ordersInFlight: options.ordersInFlight ?? 32,
     };
     this.overlap = options.overlapTicks ?? 100;
+    this.knownParties = new BoundedLru(options.knownCustomers ?? 10_000);
     this.policy = createErpCallPolicy({
       erp: 'simulated',
       timeoutMs: 5_000,
@@ -241,9 +251,16 @@ export class SimulatedErpConnector implements ErpConnector {
     const existing = await this.searchSale(order.externalReference);
     if (existing) return { ...createdResult(existing), created: false };
     await this.resolveLocations(order.lines.map((l) => l.location));
-    const { unknownSkus } = await this.getProductsBySkus(order.lines.map((l) => l.sku));
-    if (unknownSkus.length > 0) throw new UnknownSkuError(unknownSkus);
-    const party = await this.customerParty(order.customer);
+    // A known customer: sale.create itself refuses unknown SKUs and locations before writing
+    // anything (UnknownProduct / UnknownLocation), so no product read is needed. A customer not
+    // known yet is created before the sale: the SKUs are checked first, so a refused order
+    // leaves no customer behind either.
+    let party = this.knownParties.get(customerKey(order.customer));
+    if (party === undefined) {
+      const { unknownSkus } = await this.getProductsBySkus(order.lines.map((l) => l.sku));
+      if (unknownSkus.length > 0) throw new UnknownSkuError(unknownSkus);
+      party = await this.customerParty(order.customer);
+    }
     let sale: SaleAnswer;
     try {
       sale = await this.rpc(
@@ -280,15 +297,19 @@ export class SimulatedErpConnector implements ErpConnector {
     const key = customerKey(customer);
     return this.customers.run(key, async () => {
       const search = async () => (await this.rpc('party.search', { key }, z.array(partySchema)))[0]?.id;
+      const remember = (id: number) => {
+        this.knownParties.set(key, id);
+        return id;
+      };
       const found = await search();
-      if (found !== undefined) return found;
+      if (found !== undefined) return remember(found);
       try {
         const made = await this.rpc('party.create', { key, name: customer.name, email: customer.email?.trim().toLowerCase() || null }, partySchema, { write: true, retryConflicts: false });
-        return made.id;
+        return remember(made.id);
       } catch (error) {
         if (!(error instanceof ErpConflictError) && !(error instanceof ErpInDoubtError)) throw error;
         const again = await search();
-        if (again !== undefined) return again;
+        if (again !== undefined) return remember(again);
         if (error instanceof ErpInDoubtError) {
           throw new ErpUnavailableError('The ERP lost the answer to creating the customer; the order was not sent', { operation: 'party.create' }, { cause: error, notApplied: true });
         }
@@ -388,6 +409,8 @@ export class SimulatedErpConnector implements ErpConnector {
       async (signal) => {
         const envelope = parseErpAnswer(envelopeSchema, await this.erp.call(method, params, signal), method);
         if (envelope.error?.type === 'Conflict') throw new ErpConflictError(`The ERP met concurrent work on ${method}: ${envelope.error.message}`, { method });
+        if (envelope.error?.type === 'UnknownProduct') throw new UnknownSkuError(envelope.error.codes ?? []);
+        if (envelope.error?.type === 'UnknownLocation') throw new UnknownLocationError(envelope.error.codes ?? []);
         if (envelope.error) throw new ErpRejectedError(`The ERP refused ${method}: ${envelope.error.message}`, { method, type: envelope.error.type });
         return parseErpAnswer(schema, envelope.result, method);
       },

@@ -64,7 +64,11 @@ export class SimulatedConnectionResetError extends Error {
  * The wire envelope, shaped like JSON-RPC: a result, or an error the ERP chose to report
  * (`Conflict`: a uniqueness violation or a lock it could not obtain; nothing was applied).
  */
-export type SimulatedAnswer = { result: unknown } | { error: { type: 'UserError' | 'Conflict'; message: string } };
+export type SimulatedAnswer =
+  | { result: unknown }
+  | { error: { type: 'UserError' | 'Conflict'; message: string } }
+  /** A write naming products or locations the ERP does not know: refused whole, nothing applied; `codes` lists all of them. */
+  | { error: { type: 'UnknownProduct' | 'UnknownLocation'; message: string; codes: string[] } };
 
 export interface SimulatedErpOptions {
   /**
@@ -191,6 +195,15 @@ interface Party {
 
 class UserError extends Error {}
 class ConflictError extends Error {}
+/** Products or locations a write names that the ERP does not know (checked before anything is written). */
+class UnknownCodesError extends Error {
+  constructor(
+    readonly kind: 'UnknownProduct' | 'UnknownLocation',
+    readonly codes: string[],
+  ) {
+    super(`Unknown ${kind === 'UnknownProduct' ? 'products' : 'locations'}: ${codes.join(', ')}`);
+  }
+}
 
 const NO_EXPIRY = '\uffff';
 
@@ -258,6 +271,7 @@ export class SimulatedErp {
     } catch (error) {
       if (error instanceof UserError) return { error: { type: 'UserError', message: error.message } };
       if (error instanceof ConflictError) return { error: { type: 'Conflict', message: error.message } };
+      if (error instanceof UnknownCodesError) return { error: { type: error.kind, message: error.message, codes: error.codes } };
       throw error;
     }
   }
@@ -471,9 +485,9 @@ export class SimulatedErp {
     const lines = params.lines as { sku: string; location: string; quantity: number; unitPrice: string }[];
     if (!Array.isArray(lines) || lines.length === 0) throw new UserError('A sale needs at least one line');
     const unknownSkus = lines.filter((l) => !this.products.has(l.sku)).map((l) => l.sku);
-    if (unknownSkus.length > 0) throw new UserError(`Unknown products: ${unknownSkus.join(', ')}`);
+    if (unknownSkus.length > 0) throw new UnknownCodesError('UnknownProduct', [...new Set(unknownSkus)]);
     const unknownLocations = lines.filter((l) => !this.locations.has(l.location)).map((l) => l.location);
-    if (unknownLocations.length > 0) throw new UserError(`Unknown locations: ${unknownLocations.join(', ')}`);
+    if (unknownLocations.length > 0) throw new UnknownCodesError('UnknownLocation', [...new Set(unknownLocations)]);
     const id = this.nextId++;
     const sale: Sale = {
       id,
