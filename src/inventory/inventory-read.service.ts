@@ -11,6 +11,7 @@ import { createPushTargetsRepository } from './push-targets.repository.js';
 import { toSkuMapping } from './sku-mapping.repository.js';
 import type { MappingService } from './mapping.service.js';
 import { createPositionsRepository } from './positions.repository.js';
+import { lotsColumn, parseLots, parsePositions, positionsColumn, type PageInclude, type PageTerms } from './page-terms.js';
 import { createInventoryLotsReader, type LotPosition } from './read-model/inventory-lots.reader.js';
 import { createShelfLifeRulesRepository } from './shelf-life-rules.repository.js';
 import { toShopifyUnits } from './unit-conversion.js';
@@ -24,8 +25,12 @@ export interface InventoryReadService {
   findProduct(sku: string): Promise<ProductView | null>;
   /** Products by ERP SKU (one query): the product loader's batch; unknown SKUs are absent. */
   getProductsBySkus(skus: readonly string[]): Promise<Map<string, ProductView>>;
-  /** Active products of the ERP catalogue in SKU order, one page (src/shared/pagination.ts). */
-  listProducts(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null; withTotalCount?: boolean }): Promise<Connection<ProductView>>;
+  /**
+   * Active products of the ERP catalogue in SKU order, one page (src/shared/pagination.ts); with
+   * `include`, each product's positions and lots (at the page's location scope) are read in the
+   * page's own statement (./page-terms.ts) and come back in `included`.
+   */
+  listProducts(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null; withTotalCount?: boolean; include?: PageInclude }): Promise<ProductPage>;
   /** Read-model positions of these SKUs, by SKU (one query): the availability loader's batch. */
   getAvailabilityBySkus(skus: readonly string[]): Promise<Map<string, PositionRecord[]>>;
   /** Active locations in code order, optionally of one warehouse; bounded by `first` (src/shared/list-bounds.ts). */
@@ -53,6 +58,11 @@ export interface InventoryReadService {
   listSellableShelfLifeRules(args: { sku?: string | null; first?: number | null }): Promise<SellableShelfLifeRule[]>;
   /** Safety stock rules, optionally of one SKU or location; bounded by `first`. */
   listSafetyStockRules(args: { sku?: string | null; location?: string | null; first?: number | null }): Promise<SafetyStockRule[]>;
+}
+
+/** A page of products, and what its statement read beside them (by SKU) when asked to. */
+export interface ProductPage extends Connection<ProductView> {
+  readonly included?: ReadonlyMap<string, PageTerms>;
 }
 
 // ---------------------------------------------------------------------------- implementation
@@ -92,10 +102,20 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
   const pushTargets = createPushTargetsRepository(db, shop);
   const positions = createPositionsRepository(db, shop);
 
-  /** Products with their mapping and ambiguity, in one query. */
-  async function selectProducts(where: SQL | undefined, limit?: number): Promise<ProductView[]> {
+  /**
+   * Products with their mapping and ambiguity, in one query; with `include`, each product's
+   * positions and lots (at `lotsAt`) in the same statement, in `terms`.
+   */
+  async function selectProducts(where: SQL | undefined, limit?: number, include?: PageInclude & { lotsAt: string | null }): Promise<Array<ProductView & { terms?: PageTerms }>> {
     const query = db
-      .select({ product: erpProducts, mapping: skuMappings, tracked: shopifyVariants.tracked, conflict: skuMappingConflicts })
+      .select({
+        product: erpProducts,
+        mapping: skuMappings,
+        tracked: shopifyVariants.tracked,
+        conflict: skuMappingConflicts,
+        positions: include?.positions ? positionsColumn(shop, erpProducts.sku) : sql<unknown>`null`,
+        lots: include?.lots ? lotsColumn(shop, erpProducts.sku, include.lotsAt) : sql<unknown>`null`,
+      })
       .from(erpProducts)
       .leftJoin(skuMappings, and(eq(skuMappings.shop, shop), eq(skuMappings.erpSku, erpProducts.sku)))
       .leftJoin(shopifyVariants, and(eq(shopifyVariants.shop, shop), eq(shopifyVariants.variantId, skuMappings.shopifyVariantId)))
@@ -103,7 +123,15 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
       .where(where)
       .orderBy(asc(erpProducts.sku));
     const rows = limit === undefined ? await query : await query.limit(limit);
-    return rows.map(({ product, mapping: m, tracked, conflict }) => ({
+    return rows.map(({ product, mapping: m, tracked, conflict, positions, lots: lotsRead }) => ({
+      ...(include
+        ? {
+            terms: {
+              ...(include.positions ? { positions: parsePositions(shop, product.sku, positions) } : {}),
+              ...(include.lots ? { lots: parseLots(product.sku, lotsRead) } : {}),
+            },
+          }
+        : {}),
       sku: product.sku,
       name: product.name,
       stockTracked: product.stockTracked,
@@ -186,7 +214,7 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
       return new Map(products.map((p) => [p.sku, p]));
     },
 
-    async listProducts({ first, after, filter, withTotalCount }) {
+    async listProducts({ first, after, filter, withTotalCount, include }) {
       const size = pageSize(first);
       const location = filter?.location?.trim() || null;
       const matching = and(
@@ -206,16 +234,18 @@ export function createInventoryReadService(deps: InventoryReadServiceDeps): Inve
         return Number(row?.count ?? 0);
       };
       const [rows, totalCount] = await Promise.all([
-        selectProducts(and(matching, after ? gt(erpProducts.sku, productCursor(after)) : undefined), size + 1),
+        selectProducts(and(matching, after ? gt(erpProducts.sku, productCursor(after)) : undefined), size + 1, include && { ...include, lotsAt: location }),
         withTotalCount ? countMatching() : null,
       ]);
-      return toConnection('products', rows, {
+      const page = toConnection('products', rows, {
         first: size,
         after,
         keyOf: (product) => [product.sku],
-        nodeOf: (product): ProductView => ({ ...product, locationScope: location }),
+        nodeOf: ({ terms: _terms, ...product }): ProductView => ({ ...product, locationScope: location }),
         totalCount,
       });
+      if (!include) return page;
+      return { ...page, included: new Map(rows.flatMap((row) => (row.terms ? [[row.sku, row.terms] as const] : []))) };
     },
 
     getAvailabilityBySkus: (skus) => positions.getPositionsBySkus(skus),

@@ -1,7 +1,8 @@
 import type { Resolvers, ShopifyInventoryPolicy, ShopifyProductStatus } from '../__generated__/graphql.js';
 import { selectsTotalCount } from '../shared/pagination.js';
 import { ALL_LOCATIONS } from './inventory.loaders.js';
-import type { LocationView } from './inventory.models.js';
+import type { LocationView, PositionRecord } from './inventory.models.js';
+import { pageIncludeOf } from './page-selection.js';
 
 /** A location the catalogue does not know (yet): shown by its code rather than failing the read. */
 function unknownLocation(code: string): LocationView {
@@ -14,7 +15,17 @@ export const inventoryResolvers: Resolvers = {
   },
   Query: {
     product: (_parent, { sku }, { loaders }) => loaders.inventory.productBySku.load(sku),
-    products: (_parent, args, { services }, info) => services.inventory.reads.listProducts({ ...args, withTotalCount: selectsTotalCount(info) }),
+    products: async (_parent, args, { services, loaders }, info) => {
+      // The nodes' positions and lots come in the page's own statement, the locations beside it.
+      const include = pageIncludeOf(info);
+      const [page] = await Promise.all([
+        services.inventory.reads.listProducts({ ...args, withTotalCount: selectsTotalCount(info), include }),
+        // A failure here is answered where the locations are used, by their loader (as without this read).
+        include.positions ? loaders.inventory.locations.load(ALL_LOCATIONS).catch(() => undefined) : undefined,
+      ]);
+      loaders.inventory.primePage(page);
+      return page;
+    },
     locations: (_parent, args, { services }) => services.inventory.reads.listLocations(args),
     lots: (_parent, args, { services }) => services.inventory.reads.listLots(args).then((lots) => [...lots]),
     lotsConnection: (_parent, args, { services }, info) => services.inventory.reads.listLotsPage({ ...args, withTotalCount: selectsTotalCount(info) }),
@@ -87,17 +98,27 @@ export const inventoryResolvers: Resolvers = {
       return node?.kind === 'variant' ? node : null;
     },
     erp: (product) => product,
-    availability: async (product, { location }, { loaders }) => {
+    availability: (product, { location }, { loaders }) => {
       const wanted = location ?? product.locationScope ?? null;
+      const only = (positions: PositionRecord[]) => (wanted === null ? positions : positions.filter((position) => position.location === wanted));
+      // Read already (a products page preloads them): answered without a promise.
+      const read = loaders.inventory.positionsOf(product.sku);
+      if (read && loaders.inventory.locationsByCode()) return only(read);
       // The locations are read beside the positions, so LocationAvailability.location finds them loaded.
-      const [positions] = await Promise.all([loaders.inventory.availabilityBySku.load(product.sku), loaders.inventory.locations.load(ALL_LOCATIONS)]);
-      return wanted === null ? positions : positions.filter((position) => position.location === wanted);
+      return Promise.all([loaders.inventory.availabilityBySku.load(product.sku), loaders.inventory.locations.load(ALL_LOCATIONS)]).then(([positions]) => only(positions));
     },
-    lots: (product, { location }, { loaders }) => loaders.inventory.lots.load({ sku: product.sku, location: location ?? product.locationScope ?? null }),
+    lots: (product, { location }, { loaders }) => {
+      const key = { sku: product.sku, location: location ?? product.locationScope ?? null };
+      return loaders.inventory.lotsOf(key) ?? loaders.inventory.lots.load(key);
+    },
   },
 
   LocationAvailability: {
-    location: async (position, _args, { loaders }) => (await loaders.inventory.locations.load(ALL_LOCATIONS)).get(position.location) ?? unknownLocation(position.location),
+    location: (position, _args, { loaders }) => {
+      const read = loaders.inventory.locationsByCode();
+      if (read) return read.get(position.location) ?? unknownLocation(position.location);
+      return loaders.inventory.locations.load(ALL_LOCATIONS).then((all) => all.get(position.location) ?? unknownLocation(position.location));
+    },
     pushPending: (position) => position.pushRequestedAt !== null,
   },
 

@@ -204,9 +204,9 @@ describe('DataLoader batching', () => {
 
     const ten = await cost(10);
     const hundred = await cost(100);
-    // One products query, one availability query, one locations query, one lots query; no ERP call.
+    // The page with its positions and lots in one statement, one locations query; no ERP call.
     expect(hundred).toEqual(ten);
-    expect(hundred.db).toBe(4);
+    expect(hundred.db).toBe(2);
     expect(hundred.erp).toBe(0);
   });
 });
