@@ -399,7 +399,7 @@ export class PushExecutor {
     );
   }
 
-  async #send(run: RunContext, items: readonly Planned[], batchId: string): Promise<{ item: Planned; outcome: SetQuantityOutcome }[]> {
+  async #send(run: RunContext, items: readonly Planned[], batchId: string): Promise<{ item: Planned; outcome: SetQuantityOutcome; sentAt: Date }[]> {
     const at = this.deps.now();
     await this.deps.positions.addIntents(
       run.id,
@@ -417,12 +417,12 @@ export class PushExecutor {
       reason: 'correction',
       referenceDocumentUri: `gid://stockbridge/SyncRun/${run.id}`,
     });
-    return items.map((item, index) => ({ item, outcome: outcomes[index]! }));
+    return items.map((item, index) => ({ item, outcome: outcomes[index]!, sentAt: at }));
   }
 
   async #settle(
     run: RunContext,
-    results: readonly { item: Planned; outcome: SetQuantityOutcome }[],
+    results: readonly { item: Planned; outcome: SetQuantityOutcome; sentAt?: Date }[],
     tally: RunTally,
     onStale: (item: Planned, currentAvailable: number) => void,
   ): Promise<void> {
@@ -437,8 +437,9 @@ export class PushExecutor {
     if (applied.length > 0) {
       await this.deps.positions.recordApplied(
         run.id,
-        applied.map((p) => ({ item: p.group, quantity: p.plan.target, positions: this.#atps(p) })),
+        applied.map((p) => ({ item: p.group, quantity: p.plan.target, replaced: p.plan.expected, positions: this.#atps(p) })),
         at,
+        results[0]?.sentAt,
       );
       tally.pushed += applied.length;
       this.deps.metrics.itemsPushed.inc({ kind: run.kind }, applied.length);

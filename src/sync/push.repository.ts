@@ -226,16 +226,18 @@ export function createPushRepository(db: Db, shop: string) {
      */
     async recordApplied(
       runId: string,
-      applied: readonly { item: ItemRef; quantity: number; positions: readonly (PositionRef & { atp: number })[] }[],
+      applied: readonly { item: ItemRef; quantity: number; replaced?: number | null; positions: readonly (PositionRef & { atp: number })[] }[],
       at: Date,
+      sentAt?: Date,
     ): Promise<void> {
       if (applied.length === 0) return;
       await db.transaction(async (tx) => {
         const pushed = createInventoryLevelsWriter(tx, shop);
         for (const page of chunks(applied, 500)) {
           await pushed.recordPushed(
-            page.flatMap((a) => a.positions.map((p) => ({ sku: p.sku, location: p.location, quantity: a.quantity, atp: p.atp }))),
+            page.flatMap((a) => a.positions.map((p) => ({ sku: p.sku, location: p.location, quantity: a.quantity, atp: p.atp, replaced: a.replaced ?? null }))),
             at,
+            sentAt,
           );
           const items = page.map((a) => sql`(${a.item.inventoryItemId}::text, ${a.item.shopifyLocationId}::text)`);
           await tx.execute(sql`

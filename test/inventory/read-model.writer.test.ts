@@ -181,6 +181,22 @@ describe('every term update keeps the rule and stores the ATP of the new terms',
     expect(await read(key)).toMatchObject({ unexplainedShopifyDrop: 2, availableToPromise: 18 });
   });
 
+  it('a write recorded after a newer baseline (a take right after it landed) keeps that baseline', async () => {
+    const key = await position(NOW, { shopifyAvailable: 20, shopifyReadAt: EARLIER });
+    const sent = new Date(NOW.getTime() - 1_000);
+    // The push sent 20 → 18; before its answer was recorded, a reservation took 3 (baseline 15 at NOW).
+    await database.db.execute(sql`update inventory_levels set shopify_available = 15, shopify_read_at = ${NOW.toISOString()}::timestamptz where shop = ${SHOP} and sku = ${key.sku}`);
+    await writer.recordPushed([{ ...key, quantity: 18, atp: 20, replaced: 20 }], LATER, sent);
+    expect(await read(key)).toMatchObject({ shopifyAvailable: 15, shopifyReadAt: NOW, lastPushedQuantity: 18, lastPushedAt: LATER, pushRequestedAt: null });
+    // A reading of the value the write replaced, recorded after the sending, is older than the write: overwritten.
+    await database.db.execute(sql`update inventory_levels set shopify_available = 18, shopify_read_at = ${NOW.toISOString()}::timestamptz where shop = ${SHOP} and sku = ${key.sku}`);
+    await writer.recordPushed([{ ...key, quantity: 16, atp: 20, replaced: 18 }], LATER, sent);
+    expect(await read(key)).toMatchObject({ shopifyAvailable: 16, shopifyReadAt: LATER });
+    // Without the sending time, as before: the write's value.
+    await writer.recordPushed([{ ...key, quantity: 14, atp: 20 }], LATER);
+    expect(await read(key)).toMatchObject({ shopifyAvailable: 14 });
+  });
+
   it('unexplained drops: the ATP follows, only the positive part counts, no mark of its own', async () => {
     const key = await position(null);
     await writer.addUnexplainedDrop([{ ...key, delta: 3 }], NOW);

@@ -568,16 +568,26 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
      * Values Shopify applied: the value set becomes the last read and the last pushed value; the
      * push mark is cleared where the ATP is still `atp`, the one the push was computed from (a
      * change that landed meanwhile keeps its mark).
+     *
+     * With `sent` (when the write left, and the value it replaced), a baseline recorded after the
+     * sending with another value than the replaced one is kept: the write landed before it (a
+     * compare-and-set write cannot land after a change), so it is newer, e.g. a reservation's take
+     * out of Shopify right after the write. Overwriting it with the write's value would make the
+     * next reading count the take as a sale again.
      */
-    async recordPushed(positions: readonly (PositionKey & { quantity: number; atp: number })[], at: Date): Promise<void> {
+    async recordPushed(positions: readonly (PositionKey & { quantity: number; atp: number; replaced?: number | null })[], at: Date, sentAt?: Date): Promise<void> {
       for (const page of chunks(positions)) {
-        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.quantity}::int, ${p.atp}::int)`);
+        const rows = page.map((p) => sql`(${p.sku}::text, ${p.location}::text, ${p.quantity}::int, ${p.atp}::int, ${p.replaced ?? null}::int)`);
+        const newer = sentAt
+          ? sql`(${inventoryLevels.shopifyReadAt} >= ${iso(sentAt)} and ${inventoryLevels.shopifyAvailable} is distinct from v.replaced)`
+          : sql`false`;
         await db.execute(sql`
           update ${inventoryLevels} set
-            shopify_available = v.quantity, shopify_read_at = ${iso(at)},
+            shopify_available = case when ${newer} then ${inventoryLevels.shopifyAvailable} else v.quantity end,
+            shopify_read_at = case when ${newer} then ${inventoryLevels.shopifyReadAt} else ${iso(at)} end,
             last_pushed_quantity = v.quantity, last_pushed_at = ${iso(at)},
             push_requested_at = case when ${inventoryLevels.availableToPromise} = v.atp then null else ${inventoryLevels.pushRequestedAt} end
-          from ${valuesTable(rows, 'sku, location, quantity, atp')}
+          from ${valuesTable(rows, 'sku, location, quantity, atp, replaced')}
           where ${matchesV}`);
       }
     },
