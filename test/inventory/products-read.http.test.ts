@@ -48,7 +48,17 @@ describe(`products(first: 100) over HTTP (${testDatabaseKind})`, () => {
     await gateway?.close();
   });
 
+  /**
+   * The statements a page costs: the fewest over three identical requests, since the counter
+   * sees the whole handle and the order worker's idle look for found work may land in one of them
+   * (background statements only ever add; the request's own are the same each time).
+   */
   async function page(first: number, after?: string): Promise<{ body: Loose; statements: number; erpCalls: number }> {
+    const runs = [await pageOnce(first, after), await pageOnce(first, after), await pageOnce(first, after)];
+    return { ...runs[0]!, statements: Math.min(...runs.map((run) => run.statements)) };
+  }
+
+  async function pageOnce(first: number, after?: string): Promise<{ body: Loose; statements: number; erpCalls: number }> {
     const erp = gateway.demo!.erp;
     counted.reset();
     erp.resetRoundTrips();
