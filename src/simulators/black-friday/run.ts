@@ -8,7 +8,7 @@ import { startHttpChaosProxy, type HttpChaosProxy } from '../chaos/http-chaos-pr
 import { startRoundRobinProxy, type RoundRobinProxy } from '../chaos/round-robin-proxy.js';
 import { startShopifySimulator, type ShopifySimulator } from '../shopify/index.js';
 import { seededRandom } from '../shopify/random.js';
-import { checkAtp } from './atp-check.js';
+import { checkAtp, type AtpCheck } from './atp-check.js';
 import { planCatalogue, shopCatalogue, WAREHOUSES } from './catalogue.js';
 import { createRunDatabase, runCli, type RunDatabase } from './environment.js';
 import { runErpActivity } from './erp-activity.js';
@@ -177,19 +177,23 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
     while ((await waiting()) > 0 && Date.now() < settleDeadline && !stop.aborted) await sleep(1_000);
     const complete = (await waiting()) === 0;
     let drift: DriftPosition[] = [];
-    const driftDeadline = Math.max(settleDeadline, Date.now() + 60_000);
+    let atp: AtpCheck | null = null;
+    // Shopify equal to the ATP, and the ATP equal to what is really free: the ERP's shipments of
+    // the last moments release their orders' pending units at the next allocation check (every
+    // 60 s), so the settle gives that at least two minutes.
+    const driftDeadline = Math.max(settleDeadline, Date.now() + 120_000);
     await client.request('mutation { pushInventory(input: { full: true }) { id } }').catch(() => {});
     for (let round = 0; !stop.aborted; round++) {
       await sleep(2_000);
       drift = await driftPositions(client, simulator, plan.all, plan.locations).catch(() => [{ sku: '(unreadable)', location: '', atp: 0, shopify: 0 }]);
-      if (drift.length === 0 || Date.now() > driftDeadline) break;
+      // Drift cannot see an ATP held too low (Shopify agrees with it): compare it with the ledger.
+      atp = await checkAtp(client, ledger, plan.all, plan.locations).catch((error: unknown) => {
+        log(`ATP check failed: ${error instanceof Error ? error.message : String(error)}`);
+        return null;
+      });
+      if ((drift.length === 0 && atp !== null && atp.mismatches === 0) || Date.now() > driftDeadline) break;
       if (round % 5 === 4) await client.request('mutation { pushInventory(input: { full: true }) { id } }').catch(() => {});
     }
-    // Drift cannot see an ATP held too low (Shopify agrees with it): compare it with the ledger.
-    const atp = await checkAtp(client, ledger, plan.all, plan.locations).catch((error: unknown) => {
-      log(`ATP check failed: ${error instanceof Error ? error.message : String(error)}`);
-      return null;
-    });
     clearInterval(progress);
     await countInErp();
     const sync = syncWatch.stop();
