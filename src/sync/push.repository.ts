@@ -39,6 +39,19 @@ const itemKey = (ref: ItemRef) => `${ref.inventoryItemId}|${ref.shopifyLocationI
 export function createPushRepository(db: Db, shop: string) {
   const levels = createInventoryLevelsWriter(db, shop);
 
+  /** When a drop was last left unexplained, per item (the order window's clock). */
+  async function recordDropTimes(tx: Db, dropTimes: readonly (ItemRef & { lastUnexplainedDropAt: Date | null })[]): Promise<void> {
+    for (const page of chunks(dropTimes)) {
+      await tx
+        .insert(syncItemStates)
+        .values(page.map((d) => ({ shop, inventoryItemId: d.inventoryItemId, shopifyLocationId: d.shopifyLocationId, lastUnexplainedDropAt: d.lastUnexplainedDropAt })))
+        .onConflictDoUpdate({
+          target: [syncItemStates.shop, syncItemStates.inventoryItemId, syncItemStates.shopifyLocationId],
+          set: { lastUnexplainedDropAt: sql`excluded.last_unexplained_drop_at` },
+        });
+    }
+  }
+
   return {
     /**
      * The positions of these SKUs. `waitForWriters` (the stale re-plan) reads them `FOR SHARE`:
@@ -149,15 +162,7 @@ export function createPushRepository(db: Db, shop: string) {
       if (changes.length === 0 && dropTimes.length === 0) return;
       await db.transaction(async (tx) => {
         await createInventoryLevelsWriter(tx, shop).addUnexplainedDrop(changes, at);
-        for (const page of chunks(dropTimes)) {
-          await tx
-            .insert(syncItemStates)
-            .values(page.map((d) => ({ shop, inventoryItemId: d.inventoryItemId, shopifyLocationId: d.shopifyLocationId, lastUnexplainedDropAt: d.lastUnexplainedDropAt })))
-            .onConflictDoUpdate({
-              target: [syncItemStates.shop, syncItemStates.inventoryItemId, syncItemStates.shopifyLocationId],
-              set: { lastUnexplainedDropAt: sql`excluded.last_unexplained_drop_at` },
-            });
-        }
+        await recordDropTimes(tx, dropTimes);
       });
     },
 
@@ -170,15 +175,7 @@ export function createPushRepository(db: Db, shop: string) {
       if (changes.length === 0 && dropTimes.length === 0) return;
       await db.transaction(async (tx) => {
         await createInventoryLevelsWriter(tx, shop).applyPlannedReadings(changes, at);
-        for (const page of chunks(dropTimes)) {
-          await tx
-            .insert(syncItemStates)
-            .values(page.map((d) => ({ shop, inventoryItemId: d.inventoryItemId, shopifyLocationId: d.shopifyLocationId, lastUnexplainedDropAt: d.lastUnexplainedDropAt })))
-            .onConflictDoUpdate({
-              target: [syncItemStates.shop, syncItemStates.inventoryItemId, syncItemStates.shopifyLocationId],
-              set: { lastUnexplainedDropAt: sql`excluded.last_unexplained_drop_at` },
-            });
-        }
+        await recordDropTimes(tx, dropTimes);
       });
     },
 
