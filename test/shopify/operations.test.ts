@@ -23,6 +23,7 @@ const sampleVariables: Record<string, Record<string, unknown>> = {
   GetInventoryLevelsAtLocation: { ids: Array.from({ length: 250 }, (_, i) => `gid://shopify/InventoryItem/${i}`), locationId: 'gid://shopify/Location/1' },
   ListInventoryLevelsAtLocation: { locationId: 'gid://shopify/Location/1', first: 250 },
   SetInventoryQuantities: { input: {}, idempotencyKey: 'k' },
+  AdjustInventoryQuantities: { input: {}, idempotencyKey: 'k' },
   ListOrders: { first: 15, query: "updated_at:>='2026-01-01T00:00:00Z'", lineItemsFirst: 30 },
   FindOrder: { id: 'gid://shopify/Order/1', lineItemsFirst: 100 },
   OrderLineItems: { id: 'gid://shopify/Order/1', first: 250 },
