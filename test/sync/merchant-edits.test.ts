@@ -49,8 +49,11 @@ async function graphql<T>(query: string, variables?: Record<string, unknown>): P
 
 const shopifyAvailable = (p: Position) => gateway.demo!.shopify.state.level({ inventoryItemId: p.inventoryItemId, location: p.shopifyLocationId })!.quantities.available;
 const merchantSets = (p: Position, quantity: number) => gateway.demo!.shopify.state.setQuantity({ inventoryItemId: p.inventoryItemId, location: p.shopifyLocationId, quantity });
+/** The merchant-edit drift of a SKU (a start-up reconcile may also record drift at its other locations). */
 const driftOf = async (sku: string) =>
-  (await graphql<{ driftHistory: { edges: Array<{ node: Drift }> } }>('query($sku: String) { driftHistory(sku: $sku) { edges { node { sku location source before after expected action } } } }', { sku })).driftHistory.edges.map((edge) => edge.node);
+  (await graphql<{ driftHistory: { edges: Array<{ node: Drift }> } }>('query($sku: String) { driftHistory(sku: $sku) { edges { node { sku location source before after expected action } } } }', { sku })).driftHistory.edges
+    .map((edge) => edge.node)
+    .filter((drift) => drift.source === 'MERCHANT_EDIT');
 const alertsFor = (sku: string) => alerts.filter((alert) => alert.code === 'SHOPIFY_MERCHANT_EDIT' && alert.details.sku === sku);
 
 /** Mapped positions fed by one ERP location, with stock, pushed so Shopify holds the ERP's value. */
