@@ -8,6 +8,11 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/reconcile-memory.bench.ts
  *   npx tsx bench/reconcile-memory.bench.ts          # PGlite on disk, inside the gateway child
  *   RECONCILE_SKUS=10000 npx tsx bench/reconcile-memory.bench.ts    # a smaller catalogue
+ *   RECONCILE_CPU_PROF=/tmp/prof RECONCILE_SKUS=10000 npx tsx bench/reconcile-memory.bench.ts  # the measured child under --cpu-prof
+ *
+ * Besides time and memory it reports the steadier figures: the gateway's CPU time, its SQL
+ * statements (PostgreSQL; BEGIN and COMMIT counted) and ERP round trips, each per 1,000 levels,
+ * and the reconcile's phases as its log lines time them.
  *
  * A first child fills the database (catalogue, read model, one reconcile learning every level:
  * minutes at full size), then the store is changed behind Stockbridge's back (0.1% of levels
@@ -34,9 +39,24 @@ import { createMetricsRegistry } from '../src/metrics.js';
 import { AdminApiShopifyClient } from '../src/shopify/admin-api-shopify-client.js';
 import { createSyncModule } from '../src/sync/sync.module.js';
 import { startStoreProcess, storeProductsAtFreeStock } from './sync/bench-store.js';
+import { countStatements } from './support/count-statements.js';
 
 const SKUS = Number(process.env.RECONCILE_SKUS ?? 100_000);
-const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+/** The reconcile's phase lines (`full reconcile: …`, info level) are kept for the report; other lines go to stderr at LOG_LEVEL. */
+const phases: string[] = [];
+const log = pino(
+  { level: 'info' },
+  {
+    write(line: string) {
+      const entry = JSON.parse(line) as { level: number; msg?: string; ms?: number; comparedDuringRefresh?: number; heldForRefresh?: number };
+      if (entry.msg?.startsWith('full reconcile:')) {
+        const overlap = entry.comparedDuringRefresh === undefined ? '' : ` (${entry.comparedDuringRefresh} levels compared while the ERP refresh ran, ${entry.heldForRefresh} held back for it)`;
+        phases.push(`${entry.msg.slice('full reconcile: '.length)} at ${((entry.ms ?? 0) / 1000).toFixed(1)} s${overlap}`);
+      }
+      if (entry.level >= pino.levels.values[process.env.LOG_LEVEL ?? 'warn']!) process.stderr.write(line);
+    },
+  },
+);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
@@ -63,18 +83,27 @@ interface ChildReport {
   readonly pushed: number;
   readonly drift: number | null;
   readonly status: string;
+  /** SQL statements the reconcile sent (PostgreSQL only, else null) and its ERP round trips. */
+  readonly statements: number | null;
+  readonly erpCalls: number;
+  readonly phases: readonly string[];
 }
 
 /** The gateway side: `setup` fills the database, `reconcile` runs the measured reconcile. */
 async function child(mode: 'setup' | 'reconcile'): Promise<void> {
   const store = JSON.parse(process.env.BENCH_STORE!) as { adminUrl: string; shopDomain: string; accessToken: string; apiSecret: string };
-  const database = await openDatabase({ databaseUrl: process.env.BENCH_DATABASE_URL, dataDir: process.env.BENCH_PGLITE_DIR, maxConnections: 10 });
+  const opened = await openDatabase({ databaseUrl: process.env.BENCH_DATABASE_URL, dataDir: process.env.BENCH_PGLITE_DIR, maxConnections: 10 });
+  const counted = opened.kind === 'postgres' ? countStatements(opened) : null;
+  const timed = process.env.RECONCILE_STATEMENT_TIMES && opened.kind === 'postgres' ? timeStatements(opened) : null;
+  const database = counted?.database ?? opened;
   if (mode === 'setup') await database.migrate();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   // The simulated store computes a bulk export in one go, its process busy for tens of seconds at
   // 300,000 levels on a loaded machine: the status reads that land meanwhile wait, not fail.
   const shopify = new AdminApiShopifyClient({ shopDomain: store.shopDomain, accessToken: store.accessToken, adminUrl: store.adminUrl, logger: log, metrics, requestTimeoutMs: 180_000 });
-  const erp = new SimulatedErpConnector(remoteSimulatedErpWire(process.env.BENCH_ERP_URL!), { logger: log });
+  const wire = remoteSimulatedErpWire(process.env.BENCH_ERP_URL!);
+  let erpCalls = 0;
+  const erp = new SimulatedErpConnector({ call: (method, params, signal) => ((erpCalls += 1), wire.call(method, params, signal)) }, { logger: log });
   const deps: ModuleDeps = { config: loadConfig({ SCHEDULER: 'off' }), log, database, metrics, erp, shopify, shop: store.shopDomain, webhookSecret: store.apiSecret, now: () => new Date() };
   const pushSignal = createPushSignal();
   const inventory = createInventoryModule(deps, { pushSignal });
@@ -85,6 +114,9 @@ async function child(mode: 'setup' | 'reconcile'): Promise<void> {
   const sync = createSyncModule(deps, { mapping: inventory.services.mapping, atp: inventory.services.atp, pushSignal });
   if (mode === 'setup') await sync.services.runDelta();
   const rssBefore = process.memoryUsage().rss;
+  const statementsBefore = counted?.statements() ?? 0;
+  const erpCallsBefore = erpCalls;
+  phases.length = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const peak = { rss: 0, heapUsed: 0, at: 0 };
@@ -109,6 +141,9 @@ async function child(mode: 'setup' | 'reconcile'): Promise<void> {
     pushed: run.itemsPushed,
     drift: run.driftFound,
     status: run.status,
+    statements: counted ? counted.statements() - statementsBefore : null,
+    erpCalls: erpCalls - erpCallsBefore,
+    phases: [...phases, ...(timed?.top(12) ?? [])],
   };
   await sync.stop();
   if (mode === 'setup') await inventory.stop();
@@ -117,9 +152,43 @@ async function child(mode: 'setup' | 'reconcile'): Promise<void> {
   process.send!(report);
 }
 
+/**
+ * RECONCILE_STATEMENT_TIMES=1: each statement's time from send to answer, summed by its first
+ * words (statements outside transactions only: postgres.js's `unsafe` on the pool), to see where
+ * the database time goes.
+ */
+function timeStatements(database: Awaited<ReturnType<typeof openDatabase>>): { top(count: number): string[] } {
+  const pool = (database.db as unknown as { $client: { unsafe: (...args: unknown[]) => Promise<unknown> } }).$client;
+  const unsafe = pool.unsafe.bind(pool);
+  const totals = new Map<string, { ms: number; count: number }>();
+  pool.unsafe = (...args: unknown[]) => {
+    const query = unsafe(...args);
+    const started = performance.now();
+    const key = String(args[0]).replace(/\s+/g, ' ').slice(0, 90);
+    void query.then(
+      () => {
+        const entry = totals.get(key) ?? { ms: 0, count: 0 };
+        entry.ms += performance.now() - started;
+        entry.count += 1;
+        totals.set(key, entry);
+      },
+      () => undefined,
+    );
+    return query;
+  };
+  return {
+    top: (count) =>
+      [...totals.entries()]
+        .sort((a, b) => b[1].ms - a[1].ms)
+        .slice(0, count)
+        .map(([key, { ms, count: n }]) => `${(ms / 1000).toFixed(1)} s in ${n} × ${key}`),
+  };
+}
+
 function runChild(mode: 'setup' | 'reconcile', env: ChildEnv): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const worker = fork(fileURLToPath(import.meta.url), ['--child', mode], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const profile = mode === 'reconcile' && process.env.RECONCILE_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECONCILE_CPU_PROF}`] : [];
+    const worker = fork(fileURLToPath(import.meta.url), ['--child', mode], { execArgv: ['--import', 'tsx', ...profile], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let report: ChildReport | undefined;
     worker.on('message', (message) => (report = message as ChildReport));
     worker.once('exit', (code) => (report && code === 0 ? resolve(report) : reject(new Error(`the ${mode} child exited with ${code}`))));
@@ -167,12 +236,18 @@ async function parent(): Promise<void> {
   }
   await store.control('PUT', '/plan', { plan: 'standard' });
 
+  const requestsBefore = (await store.requests()).length;
   const measured = await runChild('reconcile', env);
+  const storeRequests = (await store.requests()).length - requestsBefore;
+  const perThousand = (count: number) => ((count * 1000) / Math.max(1, measured.levels)).toFixed(1);
   say(
     `reconcile: ${measured.levels.toLocaleString('en')} levels, ${wrong} made wrong -> ${measured.status}, drift ${measured.drift}, pushed ${measured.pushed} in ${measured.seconds.toFixed(1)} s ` +
       `(gateway CPU ${measured.cpuSeconds.toFixed(1)} s, ${((measured.cpuSeconds * 1e6) / Math.max(1, measured.levels)).toFixed(0)} µs per level; load average ${measured.loadAverage.toFixed(1)}); ` +
+      `${measured.statements === null ? 'SQL statements not counted (PGlite)' : `${measured.statements.toLocaleString('en')} SQL statements (${perThousand(measured.statements)} per 1,000 levels)`}, ` +
+      `${measured.erpCalls.toLocaleString('en')} ERP round trips (${perThousand(measured.erpCalls)} per 1,000 levels), ${storeRequests} Shopify Admin API requests; ` +
       `gateway side peak RSS ${mb(measured.maxRssBytes)} MB (RSS ${mb(measured.rssBeforeBytes)} MB before the reconcile; sampled: RSS peak ${mb(measured.sampledPeakRssBytes)} MB at ${measured.sampledPeakAtSeconds.toFixed(0)} s, V8 heap used at most ${mb(measured.sampledPeakHeapUsedBytes)} MB); ERP process RSS ${mb(process.memoryUsage().rss)} MB`,
   );
+  for (const phase of measured.phases) say(`  ${phase}`);
   await store.close();
   await server.close();
   await dropDatabase();

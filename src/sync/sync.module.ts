@@ -10,6 +10,7 @@ import { INVENTORY_LEVELS_UPDATE, MerchantEditsService } from './merchant-edits.
 import { MerchantEditsWorker } from './merchant-edits.worker.js';
 import { PushExecutor, type PushExecutorDeps } from './push-executor.js';
 import { createPushRepository } from './push.repository.js';
+import { createRefreshProgress } from './refresh-progress.js';
 import { createSyncJobs } from './sync.job.js';
 import { createSyncLoaders, type SyncLoaders } from './sync.loaders.js';
 import { createSyncMetrics } from './sync.metrics.js';
@@ -125,6 +126,7 @@ export function createSyncModule(deps: ModuleDeps, options: SyncModuleOptions): 
     lots,
     merchantEdits,
     reconcileLevelsPerPage: options.reconcileLevelsPerPage,
+    refreshProgress: createRefreshProgress(deps.database.db, deps.shop),
   });
   const levelEvents = new MerchantEditsWorker({ service: merchantEdits, log: log.child({ loop: 'level-events' }), now: deps.now, pollMs: options.levelEventsPollMs });
   const pusher = new EventPusher({ service: sync, positions, signal: options.pushSignal, log: log.child({ loop: 'event-push' }), now: deps.now, pollMs: options.eventPollMs });

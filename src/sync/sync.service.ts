@@ -14,6 +14,7 @@ import type { DriftEventRecord } from './merchant-edits.repository.js';
 import type { MerchantEditsService, SetLocationPolicyResult } from './merchant-edits.service.js';
 import type { PreparedPush, PushExecutor, RunContext } from './push-executor.js';
 import { PushPipeline } from './push-pipeline.js';
+import type { RefreshProgress } from './refresh-progress.js';
 import { SeenLevels } from './seen-levels.js';
 import { levelKey } from './push-plan.js';
 import type { PushRepository } from './push.repository.js';
@@ -98,6 +99,12 @@ export interface SyncServiceDeps {
   readonly joinPollMs?: number;
   /** Levels of Shopify's export per compared page of a full reconcile (default 5,000). */
   readonly reconcileLevelsPerPage?: number;
+  /**
+   * How far a full reconcile's ERP refresh has got (refresh-progress.ts): with it, the export is
+   * compared while the refresh runs, SKUs not yet refreshed held back; without it, the export's
+   * download waits for the whole refresh.
+   */
+  readonly refreshProgress?: RefreshProgress;
   /** Lots to Shopify metafields: pushed for the same SKUs, by the same runs, as the quantities. */
   readonly lots?: Pick<LotsPusher, 'pushSkus'>;
   /** Merchants' edits in Shopify: the drift they made and the per-position policies. */
@@ -124,6 +131,49 @@ export interface RunOptions {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AppError('SYNC_ABORTED', 'the run was stopped (timeout or shutdown)');
+}
+
+/** A page of a full reconcile's export: its levels and their push targets (reverse lookup). */
+interface ReconcilePage {
+  readonly levels: InventoryLevelQuantities[];
+  readonly sources: readonly ErpSource[];
+}
+
+/** How often a full reconcile with a page of levels held for the ERP refresh looks whether the refresh has written them. */
+const HELD_LOOK_MS = 1_000;
+/** How often a full reconcile writes its progress (tally and heartbeat): not once per page. */
+const RECONCILE_PROGRESS_MS = 2_000;
+
+/** A progress write at most every `RECONCILE_PROGRESS_MS`, and the first one at once. */
+function progressBeat(write: () => Promise<unknown>): { maybe(): Promise<void> } {
+  let last = -Infinity;
+  return {
+    async maybe() {
+      if (performance.now() - last < RECONCILE_PROGRESS_MS) return;
+      last = performance.now();
+      await write();
+    },
+  };
+}
+
+/** A page split by SKU: the levels and sources of SKUs not in `stale`, and those of SKUs in it. */
+function splitPage(part: ReconcilePage, stale: ReadonlySet<string>): [ReconcilePage, ReconcilePage] {
+  const waitingKeys = new Set<string>();
+  const fresh: ErpSource[] = [];
+  const waiting: ErpSource[] = [];
+  for (const source of part.sources) {
+    if (stale.has(source.sku)) {
+      waiting.push(source);
+      waitingKeys.add(levelKey(source.inventoryItemId, source.shopifyLocationId));
+    } else {
+      fresh.push(source);
+    }
+  }
+  const levelsWhere = (isWaiting: boolean) => part.levels.filter((level) => waitingKeys.has(levelKey(level.inventoryItemId, level.locationId)) === isWaiting);
+  return [
+    { levels: levelsWhere(false), sources: fresh },
+    { levels: levelsWhere(true), sources: waiting },
+  ];
 }
 
 /** An export level's push group, from the reverse lookup of its item × location. */
@@ -337,59 +387,114 @@ export class SyncService {
     // recorded since has made out of date.
     const readAt = this.deps.now();
     const started = performance.now();
+    const progressOfRefresh = dryRun ? undefined : this.deps.refreshProgress;
+    // Positions written by the refresh are those whose `erp_read_at` is after this moment.
+    const refreshFrom = this.deps.now();
+    const refresh = { ended: progressOfRefresh === undefined, failure: null as unknown };
     const refreshing = (async () => {
       if (dryRun) return;
       const refreshed = await atp.refreshPositions('all', { signal, collectChanges: false });
       log.info({ runId: run.id, positions: refreshed.positionsRead, ms: Math.round(performance.now() - started) }, 'full reconcile: positions refreshed from the ERP');
     })();
-    refreshing.catch(() => undefined); // awaited below
+    refreshing.then(
+      () => void (refresh.ended = true),
+      (error: unknown) => void (refresh.failure = error ?? new Error('the ERP refresh failed')),
+    );
     const wanted = (group: ShopifyPushGroup) => !locations || group.erpLocations.some((l) => locations.includes(l));
     const push = (groups: readonly ShopifyPushGroup[], label: string, readings: { get: (key: string) => number | undefined; at: Date }) =>
       executor.exclusive(() => executor.pushGroups(run, groups, { batchId: `${run.id}:${label}`, readings, readingsComplete: true, deferWrites: true }));
+    const progress = progressBeat(() => runs.heartbeat(run.id, run.tally, true, this.deps.now()));
+    let page = 0;
+    /** Levels compared before the refresh ended, and levels held back for it: the overlap, logged. */
+    const overlap = { comparedDuringRefresh: 0, heldForRefresh: 0 };
+    const compare = async (part: ReconcilePage, label: string) => {
+      if (part.sources.length === 0) return;
+      if (!refresh.ended) overlap.comparedDuringRefresh += part.levels.length;
+      const available = new Map<string, number>();
+      for (const level of part.levels) available.set(levelKey(level.inventoryItemId, level.locationId), level.available);
+      await push(part.sources.map(groupOfSource).filter(wanted), `${label}:${page++}`, { get: (key) => available.get(key), at: readAt });
+      await progress.maybe();
+    };
 
-    const levels = shopify.exportInventoryLevels({ beforeDownload: () => refreshing })[Symbol.asyncIterator]();
+    // Without a progress reader the download waits for the whole refresh (no level is compared
+    // with a position not yet refreshed, and no connection sits stalled meanwhile).
+    const levels = shopify.exportInventoryLevels(progressOfRefresh ? {} : { beforeDownload: () => refreshing })[Symbol.asyncIterator]();
     const seen = new SeenLevels();
-    const readPage = async (): Promise<InventoryLevelQuantities[]> => {
-      const page: InventoryLevelQuantities[] = [];
-      while (page.length < this.#levelsPerPage) {
+    // A page of the export with its push targets: read, parsed and joined to the read model while
+    // the page before it is compared and pushed (two pages held at most, and the held-back levels).
+    const readPage = async (): Promise<ReconcilePage> => {
+      const part: InventoryLevelQuantities[] = [];
+      while (part.length < this.#levelsPerPage) {
         const next = await levels.next();
         if (next.done) break;
-        page.push(next.value);
+        part.push(next.value);
       }
-      return page;
+      if (part.length === 0) return { levels: part, sources: [] };
+      const sources = await mapping.getErpSources(part.map((level) => ({ inventoryItemId: level.inventoryItemId, locationId: level.locationId })));
+      return { levels: part, sources };
+    };
+    // Levels whose SKU the refresh has not written yet, compared once it has: at most a page of
+    // them is held, beyond which the comparison waits for the refresh to end.
+    let held: ReconcilePage = { levels: [], sources: [] };
+    const throwIfRefreshFailed = () => {
+      if (refresh.failure) throw refresh.failure;
     };
     let next = readPage();
     next.catch(() => undefined); // awaited below
     let read = 0;
-    let page = 0;
     try {
-      const [refreshed, first] = await Promise.allSettled([refreshing, next]);
-      if (refreshed.status === 'rejected') throw refreshed.reason;
-      if (first.status === 'rejected') throw first.reason;
+      if (!progressOfRefresh) {
+        const [refreshed, first] = await Promise.allSettled([refreshing, next]);
+        if (refreshed.status === 'rejected') throw refreshed.reason;
+        if (first.status === 'rejected') throw first.reason;
+      }
       throwIfAborted(signal);
       for (;;) {
         const current = await next;
-        if (current.length === 0) break;
-        // The next page is read (and parsed) while this one is compared and pushed.
-        next = current.length < this.#levelsPerPage ? Promise.resolve([]) : readPage();
+        throwIfRefreshFailed();
+        if (current.levels.length === 0) break;
+        next = current.levels.length < this.#levelsPerPage ? Promise.resolve({ levels: [], sources: [] }) : readPage();
         next.catch(() => undefined);
-        read += current.length;
-        const available = new Map<string, number>();
-        for (const level of current) {
-          seen.add(level.inventoryItemId, level.locationId);
-          available.set(levelKey(level.inventoryItemId, level.locationId), level.available);
+        read += current.levels.length;
+        for (const level of current.levels) seen.add(level.inventoryItemId, level.locationId);
+        let ready = current;
+        if (!refresh.ended && progressOfRefresh) {
+          const stale = await progressOfRefresh.staleSkus(current.sources.map((source) => source.sku), refreshFrom);
+          if (stale.size > 0 && !refresh.ended) {
+            const [fresh, waiting] = splitPage(current, stale);
+            ready = fresh;
+            overlap.heldForRefresh += waiting.levels.length;
+            held = { levels: [...held.levels, ...waiting.levels], sources: [...held.sources, ...waiting.sources] };
+            // A page's worth held: compare what the refresh has written since, a look a second,
+            // until less than a page is left or the refresh has ended.
+            while (held.levels.length >= this.#levelsPerPage && !refresh.ended) {
+              await Promise.race([refreshing.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, HELD_LOOK_MS))]);
+              throwIfRefreshFailed();
+              throwIfAborted(signal);
+              if (refresh.ended) break;
+              const [nowFresh, still] = splitPage(held, await progressOfRefresh.staleSkus(held.sources.map((source) => source.sku), refreshFrom));
+              held = still;
+              await compare(nowFresh, 'full:held');
+            }
+            if (held.levels.length >= this.#levelsPerPage) {
+              await compare(held, 'full:held');
+              held = { levels: [], sources: [] };
+            }
+          }
         }
-        const sources = await mapping.getErpSources(current.map((level) => ({ inventoryItemId: level.inventoryItemId, locationId: level.locationId })));
-        await push(sources.map(groupOfSource).filter(wanted), `full:${page++}`, { get: (key) => available.get(key), at: readAt });
-        await runs.heartbeat(run.id, run.tally, true, this.deps.now());
+        await compare(ready, 'full');
         throwIfAborted(signal);
       }
+      await refreshing;
+      await compare(held, 'full:held');
+      held = { levels: [], sources: [] };
     } finally {
       // Stopped early (a failure, an abort): the download is cancelled, not left half-read.
       await next.catch(() => undefined);
       await levels.return?.();
+      await refreshing.catch(() => undefined);
     }
-    log.info({ runId: run.id, levels: read, pages: page, ms: Math.round(performance.now() - started) }, 'full reconcile: Shopify levels read, compared and pushed');
+    log.info({ runId: run.id, levels: read, pages: page, ...overlap, ms: Math.round(performance.now() - started) }, 'full reconcile: Shopify levels read, compared and pushed');
 
     // Targets the export did not list: Shopify holds no level for the item there (0).
     const absent = { get: () => undefined, at: readAt };
@@ -399,7 +504,7 @@ export class SyncService {
       if (groups.length > 0) {
         unseen += groups.length;
         await push(groups, `full:absent:${page++}`, absent);
-        await runs.heartbeat(run.id, run.tally, true, this.deps.now());
+        await progress.maybe();
       }
       throwIfAborted(signal);
       if (result.nextCursor === null) {

@@ -5,6 +5,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncDriftEvents, syncRuns } from '../../src/db/schema/index.js';
+import type { AtpService } from '../../src/inventory/inventory.port.js';
 import type { ErpSource } from '../../src/inventory/inventory.models.js';
 import { groupPushTargets } from '../../src/inventory/push-targets.js';
 import type { InventoryItemLocation, InventoryLevelQuantities, ShopifyClient } from '../../src/shopify/shopify-client.js';
@@ -132,5 +133,44 @@ describe('full reconcile, streamed', () => {
     expect(limited).toMatchObject({ status: 'SUCCEEDED', itemsFailed: 0 });
     expect(limited.itemsConsidered).toBe(all.filter((g) => g.erpLocations.includes(location)).length);
     expect(limited.itemsConsidered).toBeLessThan(all.length);
+  });
+
+  it('compares the SKUs the ERP refresh has written while it runs, and holds back the others until they are refreshed', async () => {
+    await module.services.runFullReconcile();
+    expect(await fixture.mismatches()).toEqual([]);
+    // The ERP changes one SKU's stock: its position is out of date until the refresh reads it.
+    const late = await simpleGroup(fixture);
+    fixture.demo.erp.receiveStock({ sku: late.group.sku, location: late.location, quantity: 7 });
+    const real = fixture.inventory.services.atp;
+    const during = { consideredBeforeRefreshEnded: 0 };
+    // The refresh writes every SKU but that one (and the kits) first, then waits for the
+    // comparison to have recorded items, then refreshes everything: the late SKU last.
+    const gated: Pick<AtpService, 'refreshPositions'> = {
+      async refreshPositions(skus, options) {
+        if (skus !== 'all') return real.refreshPositions(skus, options);
+        const early = [...new Set((await fixture.allTargets()).map((t) => t.sku))].filter((sku) => sku !== late.group.sku && !sku.startsWith('KIT-'));
+        await real.refreshPositions(early, { collectChanges: false });
+        for (let waited = 0; waited < 20_000 && during.consideredBeforeRefreshEnded === 0; waited += 100) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          const [run] = await fixture.database.db.select().from(syncRuns).where(and(eq(syncRuns.shop, fixture.deps.shop), eq(syncRuns.status, 'RUNNING'), eq(syncRuns.full, true)));
+          during.consideredBeforeRefreshEnded = run?.itemsConsidered ?? 0;
+        }
+        return real.refreshPositions('all', options);
+      },
+    };
+    const overlapping = createSyncModule(fixture.deps, { mapping: fixture.inventory.services.mapping, atp: gated, pushSignal: fixture.pushSignal, alerts: fixture.alerts, reconcileLevelsPerPage: PAGE });
+    try {
+      const run = await overlapping.services.runFullReconcile();
+      expect(run).toMatchObject({ status: 'SUCCEEDED', itemsFailed: 0 });
+      expect(run.itemsConsidered).toBe(groupPushTargets(await fixture.allTargets()).length);
+      // Pages were compared before the refresh ended…
+      expect(during.consideredBeforeRefreshEnded).toBeGreaterThan(0);
+      expect(during.consideredBeforeRefreshEnded).toBeLessThan(run.itemsConsidered);
+      // …but the late SKU only against its refreshed position: Shopify now shows the received units.
+      expect(await fixture.mismatches()).toEqual([]);
+      expect(fixture.demo.shopify.state.level({ inventoryItemId: late.group.inventoryItemId, location: late.group.shopifyLocationId })!.quantities.available).toBe(late.row.availableToPromise + 7);
+    } finally {
+      await overlapping.stop();
+    }
   });
 });
