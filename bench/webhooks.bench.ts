@@ -225,6 +225,7 @@ async function main(): Promise<void> {
     /** Drives `deliveries` and reports the clients' latencies and the gateway's cost per delivery. */
     const measure = async (label: string, deliveries: Job['deliveries'], afterDriven?: () => Promise<void>) => {
       const commitsBefore = await commits();
+      const writesBefore = module.repositories.inbox.writeStats();
       const delay = monitorEventLoopDelay({ resolution: 5 });
       delay.enable();
       const cpuBefore = process.cpuUsage();
@@ -234,6 +235,9 @@ async function main(): Promise<void> {
       await afterDriven?.();
       const sorted = [...result.latencies].sort((a, b) => a - b);
       const committed = (await commits()) - commitsBefore;
+      const writes = module.repositories.inbox.writeStats();
+      const statements = writes.statements - writesBefore.statements;
+      const written = writes.deliveries - writesBefore.deliveries;
       const ms = (ns: number) => (ns / 1e6).toFixed(1);
       process.stdout.write(
         `${label.padEnd(40)} ${String(sorted.length).padStart(6)} deliveries  ${((sorted.length / result.elapsedMs) * 1000).toFixed(0).padStart(5)}/s  ` +
@@ -241,7 +245,10 @@ async function main(): Promise<void> {
           `statuses ${JSON.stringify(result.statuses)}  (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)\n` +
           `${''.padEnd(40)} gateway CPU ${((cpu.user + cpu.system) / 1000 / sorted.length).toFixed(3)} ms per delivery, ` +
           `event-loop delay p50 ${ms(delay.percentile(50))} / p99 ${ms(delay.percentile(99))} / max ${ms(delay.max)} ms, ` +
-          `${(committed / sorted.length).toFixed(3)} PostgreSQL commits per delivery\n`,
+          `${(committed / sorted.length).toFixed(3)} PostgreSQL commits per delivery\n` +
+          `${''.padEnd(40)} inbox inserts: ${(statements / sorted.length).toFixed(3)} statements (round trips) per delivery, ${(written / Math.max(1, statements)).toFixed(1)} deliveries a statement, ` +
+          `at most ${writes.maxInFlight} in flight; a statement's round trip ${((writes.statementMs - writesBefore.statementMs) / Math.max(1, statements)).toFixed(1)} ms, ` +
+          `insert() → stored ${((writes.deliveryMs - writesBefore.deliveryMs) / Math.max(1, written)).toFixed(1)} ms (means)\n`,
       );
       return result;
     };

@@ -143,9 +143,67 @@ async function openPglite(dataDir: string | undefined, dump: Blob | undefined): 
   };
 }
 
+/**
+ * Connections set aside for webhook acknowledgements (PostgreSQL only): their inserts are what
+ * Shopify waits for, and they must not queue behind the pipeline's transactions for one of the
+ * main pool's connections. Two, so one slow commit does not hold the next batch of deliveries.
+ * Opened on first use, like the main pool's.
+ */
+export const ACKNOWLEDGEMENT_CONNECTIONS = 2;
+
+/** One statement's text and parameters run outside Drizzle, on a known connection set. */
+export interface StatementRunner {
+  /** Whether the statements run on connections of their own (the acknowledgements' reserve). */
+  readonly reserved: boolean;
+  /** At most this many statements are worth having in flight at once. */
+  readonly concurrency: number;
+  /**
+   * Runs `text` ($1, $2, … placeholders) and resolves with its rows. On PostgreSQL the statement
+   * is prepared once per connection: later runs are one round trip (bind and execute) with no
+   * parsing or planning, where Drizzle's unnamed statements take two (describe, then execute).
+   */
+  run<T>(text: string, params: readonly unknown[]): Promise<T[]>;
+}
+
+const acknowledgementHandle = Symbol('stockbridge.acknowledgementHandle');
+
+function postgresRunner(client: postgres.Sql, reserved: boolean, concurrency: number): StatementRunner {
+  return {
+    reserved,
+    concurrency,
+    async run<T>(text: string, params: readonly unknown[]) {
+      return [...(await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }))] as T[];
+    },
+  };
+}
+
+/**
+ * Where the webhook inbox stores acknowledged deliveries: on a database opened here on
+ * PostgreSQL, the small pool reserved for them (`ACKNOWLEDGEMENT_CONNECTIONS`), which its `db`
+ * carries so every module built on it finds it without more wiring; for another handle (a test's
+ * or a benchmark's), that handle's own client; on PGlite (one connection) the database itself.
+ */
+export function acknowledgementStatements(db: Db): StatementRunner {
+  const reserve = (db as unknown as { [acknowledgementHandle]?: StatementRunner })[acknowledgementHandle];
+  if (reserve) return reserve;
+  const client = (db as unknown as { $client: postgres.Sql | PGlite }).$client;
+  if (client instanceof PGlite) {
+    return {
+      reserved: false,
+      concurrency: 1,
+      async run<T>(text: string, params: readonly unknown[]) {
+        return (await client.query<T>(text, [...params])).rows;
+      },
+    };
+  }
+  return postgresRunner(client, false, 1);
+}
+
 async function openPostgres(url: string, max: number): Promise<Database> {
   const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  const acknowledgementClient = postgres(url, { max: ACKNOWLEDGEMENT_CONNECTIONS, onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 });
+  Object.defineProperty(db, acknowledgementHandle, { value: postgresRunner(acknowledgementClient, true, ACKNOWLEDGEMENT_CONNECTIONS) });
   return {
     db,
     kind: 'postgres',
@@ -173,7 +231,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
       return () => request.unlisten();
     },
     async close() {
-      await client.end({ timeout: 5 });
+      await Promise.all([client.end({ timeout: 5 }), acknowledgementClient.end({ timeout: 5 })]);
     },
   };
 }

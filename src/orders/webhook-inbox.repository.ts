@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
+import { acknowledgementStatements, type Db } from '../db/database.js';
 import { webhookInbox, type WebhookInboxStatus } from '../db/schema/index.js';
 import { AppError } from '../shared/errors.js';
 import type { WebhookDeliveryRecord } from './order.models.js';
@@ -116,6 +116,8 @@ export interface WebhookInboxRepository {
    * what arrived meanwhile) instead of queueing in front of them.
    */
   whenWritesIdle(maxWaitMs: number): Promise<void>;
+  /** What the acknowledgements' writes cost so far (benchmarks and tests read it). */
+  writeStats(): WebhookInboxWriteStats;
   /** Due PENDING rows, read without locking (to prepare their mapping before claiming them). */
   peekDue(limit: number): Promise<Array<Pick<WebhookDeliveryRecord, 'id' | 'topic' | 'body'>>>;
   /** PENDING rows that are due, locked for the caller's transaction; others skip them. */
@@ -146,8 +148,57 @@ export interface WebhookInboxRepository {
   hasPendingOrderFor(shop: string, orderRef: string): Promise<boolean>;
 }
 
+/** Counters of the acknowledgements' writes since the repository was made. */
+export interface WebhookInboxWriteStats {
+  /** Insert statements sent: each is one round trip and one commit. */
+  readonly statements: number;
+  /** Deliveries those statements carried (duplicates included). */
+  readonly deliveries: number;
+  /** Most statements that were in flight at once. */
+  readonly maxInFlight: number;
+  /** Sum over statements of their round trip, sent → answered (ms). */
+  readonly statementMs: number;
+  /** Sum over deliveries of insert() → settled: the wait for a statement plus its round trip (ms). */
+  readonly deliveryMs: number;
+}
+
 /** Most deliveries written in one statement. */
 const MAX_INSERT_BATCH = 200;
+
+/**
+ * One statement for any number of deliveries, with the same text every time: ten array
+ * parameters, unnested into rows in their order, so it is prepared once per connection and each
+ * batch is one round trip (Drizzle's insert builder also cost CPU per row and column: tens of ms
+ * for a large batch on a loaded machine, on the event loop every acknowledgement shares). A row
+ * whose webhook id or event is stored already is left out (`on conflict do nothing`): the ids
+ * returned are the deliveries stored. Times go as text, cast in the statement.
+ */
+const INSERT_DELIVERIES = `insert into webhook_inbox
+    (shop, webhook_id, event_id, topic, api_version, triggered_at, body, order_ref, status, last_error, next_attempt_at, processed_at, outcome)
+  select d.shop, d.webhook_id, d.event_id, d.topic, d.api_version, d.triggered_at::timestamptz, d.body, d.order_ref, d.status, d.last_error,
+    case when d.status = 'PENDING' then now() end,
+    case when d.status = 'FAILED' then now() end,
+    case when d.status = 'FAILED' then 'malformed body' end
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+    as d(shop, webhook_id, event_id, topic, api_version, triggered_at, body, order_ref, status, last_error)
+  on conflict do nothing
+  returning webhook_id as "webhookId"`;
+
+function insertParameters(deliveries: readonly NewDelivery[]): string[][] {
+  const column = (pick: (delivery: NewDelivery) => string | null) => deliveries.map(pick) as string[];
+  return [
+    column((d) => d.shop),
+    column((d) => d.webhookId),
+    column((d) => d.eventId),
+    column((d) => d.topic),
+    column((d) => d.apiVersion),
+    column((d) => d.triggeredAt?.toISOString() ?? null),
+    column((d) => d.body),
+    column((d) => d.orderRef),
+    column((d) => d.status),
+    column((d) => d.lastError),
+  ];
+}
 
 /**
  * The same event delivered twice under different webhook ids (two subscriptions to one topic,
@@ -161,63 +212,85 @@ function eventKeyOf(delivery: NewDelivery): string | null {
 export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLimits = {}): WebhookInboxRepository {
   const maxQueued = limits.maxQueued ?? 2_000;
   const maxQueuedBytes = limits.maxQueuedBytes ?? 64 * 1024 * 1024;
-  const waiting: Array<{ delivery: NewDelivery; bytes: number; resolve: (stored: boolean) => void; reject: (error: unknown) => void }> = [];
+  // Acknowledgements write through their own connections when the database has them, so they
+  // never wait behind the pipeline's transactions for a pooled connection; one statement per
+  // reserved connection may be in flight (a slow commit does not hold the deliveries behind it).
+  const writer = acknowledgementStatements(db);
+  const maxInFlight = writer.concurrency;
+  type Waiting = { delivery: NewDelivery; keys: string[]; bytes: number; queuedAt: number; resolve: (stored: boolean) => void; reject: (error: unknown) => void };
+  let waiting: Waiting[] = [];
   let queuedBytes = 0;
-  let writing = false;
+  let inFlight = 0;
+  // Webhook ids and events of the statements in flight: a delivery naming one waits for that
+  // statement (then it is a duplicate), so two statements in flight never insert the same key,
+  // and never wait on each other's rows (no deadlock between them).
+  const keysInFlight = new Set<string>();
   const idleWaiters = new Set<() => void>();
+  const stats = { statements: 0, deliveries: 0, maxInFlight: 0, statementMs: 0, deliveryMs: 0 };
 
   async function insertMany(deliveries: readonly NewDelivery[]): Promise<Set<string>> {
-    const inserted = await db
-      .insert(webhookInbox)
-      .values(
-        deliveries.map((delivery) => ({
-          shop: delivery.shop,
-          webhookId: delivery.webhookId,
-          eventId: delivery.eventId,
-          topic: delivery.topic,
-          apiVersion: delivery.apiVersion,
-          triggeredAt: delivery.triggeredAt,
-          body: delivery.body,
-          orderRef: delivery.orderRef,
-          status: delivery.status,
-          lastError: delivery.lastError,
-          nextAttemptAt: delivery.status === 'PENDING' ? sql`now()` : null,
-          processedAt: delivery.status === 'FAILED' ? sql`now()` : null,
-          outcome: delivery.status === 'FAILED' ? 'malformed body' : null,
-        })),
-      )
-      // No target: a webhook id or an event id (per shop and topic) already stored is a duplicate.
-      .onConflictDoNothing()
-      .returning({ webhookId: webhookInbox.webhookId });
-    return new Set(inserted.map((row) => row.webhookId));
+    const started = performance.now();
+    try {
+      const inserted = await writer.run<{ webhookId: string }>(INSERT_DELIVERIES, insertParameters(deliveries));
+      return new Set(inserted.map((row) => row.webhookId));
+    } finally {
+      stats.statements += 1;
+      stats.statementMs += performance.now() - started;
+    }
   }
 
-  async function writeWaiting(): Promise<void> {
-    writing = true;
+  /** Takes the next statement's deliveries: the oldest waiting whose keys are not in flight. */
+  function nextBatch(): Waiting[] {
+    const batch: Waiting[] = [];
+    const rest: Waiting[] = [];
+    for (const entry of waiting) {
+      if (batch.length < MAX_INSERT_BATCH && !entry.keys.some((key) => keysInFlight.has(key))) batch.push(entry);
+      else rest.push(entry);
+    }
+    waiting = rest;
+    return batch;
+  }
+
+  function pump(): void {
+    while (inFlight < maxInFlight && waiting.length > 0) {
+      const batch = nextBatch();
+      if (batch.length === 0) return;
+      inFlight += 1;
+      stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
+      void write(batch);
+    }
+  }
+
+  async function write(batch: readonly Waiting[]): Promise<void> {
+    const keys: string[] = [];
+    // The same webhook id (or event) twice in one batch: the first is the delivery, the others duplicates.
+    const first = new Map<string, Waiting>();
+    const events = new Set<string>();
+    for (const entry of batch) {
+      queuedBytes -= entry.bytes;
+      keys.push(...entry.keys);
+      const eventKey = eventKeyOf(entry.delivery);
+      if (first.has(entry.delivery.webhookId) || (eventKey && events.has(eventKey))) continue;
+      first.set(entry.delivery.webhookId, entry);
+      if (eventKey) events.add(eventKey);
+    }
+    for (const key of keys) keysInFlight.add(key);
     try {
-      while (waiting.length > 0) {
-        const batch = waiting.splice(0, MAX_INSERT_BATCH);
-        for (const entry of batch) queuedBytes -= entry.bytes;
-        // The same webhook id (or event) twice in one batch: the first is the delivery, the others duplicates.
-        const first = new Map<string, (typeof batch)[number]>();
-        const events = new Set<string>();
-        for (const entry of batch) {
-          const eventKey = eventKeyOf(entry.delivery);
-          if (first.has(entry.delivery.webhookId) || (eventKey && events.has(eventKey))) continue;
-          first.set(entry.delivery.webhookId, entry);
-          if (eventKey) events.add(eventKey);
-        }
-        try {
-          const stored = await insertMany([...first.values()].map((entry) => entry.delivery));
-          for (const entry of batch) entry.resolve(first.get(entry.delivery.webhookId) === entry && stored.has(entry.delivery.webhookId));
-        } catch (error) {
-          for (const entry of batch) entry.reject(error);
-        }
-      }
+      const stored = await insertMany([...first.values()].map((entry) => entry.delivery));
+      for (const entry of batch) entry.resolve(first.get(entry.delivery.webhookId) === entry && stored.has(entry.delivery.webhookId));
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
     } finally {
-      writing = false;
-      for (const resolve of idleWaiters) resolve();
-      idleWaiters.clear();
+      const settledAt = performance.now();
+      stats.deliveries += batch.length;
+      for (const entry of batch) stats.deliveryMs += settledAt - entry.queuedAt;
+      for (const key of keys) keysInFlight.delete(key);
+      inFlight -= 1;
+      pump();
+      if (inFlight === 0 && waiting.length === 0) {
+        for (const resolve of idleWaiters) resolve();
+        idleWaiters.clear();
+      }
     }
   }
 
@@ -229,15 +302,21 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
       if (waiting.length >= maxQueued || (waiting.length > 0 && queuedBytes + bytes > maxQueuedBytes)) {
         return Promise.reject(new WebhookInboxFullError(waiting.length, queuedBytes));
       }
+      const eventKey = eventKeyOf(delivery);
+      const keys = eventKey ? [`w\u0000${delivery.webhookId}`, `e\u0000${eventKey}`] : [`w\u0000${delivery.webhookId}`];
       return new Promise<boolean>((resolve, reject) => {
-        waiting.push({ delivery, bytes, resolve, reject });
+        waiting.push({ delivery, keys, bytes, queuedAt: performance.now(), resolve, reject });
         queuedBytes += bytes;
-        if (!writing) void writeWaiting();
+        pump();
       });
     },
 
+    writeStats() {
+      return { ...stats };
+    },
+
     whenWritesIdle(maxWaitMs) {
-      if (!writing && waiting.length === 0) return Promise.resolve();
+      if (inFlight === 0 && waiting.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);

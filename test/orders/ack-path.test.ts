@@ -9,7 +9,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/database.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import postgres from 'postgres';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../support/database.js';
 import { seedInventoryLevel, startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
 
 const SKU = 'ACK-1';
@@ -123,6 +124,81 @@ describe('webhook acknowledgement path', () => {
       await holder;
     }
   });
+
+  it('stores each webhook id and each event once when deliveries and their repeats are spread over statements in flight together', async () => {
+    const repository = instance.module.repositories.inbox;
+    const delivery = (webhookId: string, eventId: string | null, orderId: number) => ({
+      shop: world.shopify.shopDomain,
+      webhookId,
+      eventId,
+      topic: 'orders/create',
+      apiVersion: null,
+      triggeredAt: new Date(),
+      body: orderBody(orderId, variantId),
+      orderRef: String(orderId),
+      status: 'PENDING' as const,
+      lastError: null,
+    });
+    const ids = Array.from({ length: 20 }, () => randomUUID());
+    const events = Array.from({ length: 5 }, () => randomUUID());
+    const answers: Array<Promise<{ key: string; stored: boolean }>> = [];
+    // Three rounds, each sent after the previous one's first statement left: the repeats of a
+    // webhook id land in another statement than the first, sometimes one still in flight.
+    for (let round = 0; round < 3; round++) {
+      ids.forEach((id, i) => answers.push(repository.insert(delivery(id, null, 7_150_000 + i)).then((stored) => ({ key: `webhook ${id}`, stored }))));
+      // Ten webhook ids carrying five events: one delivery stored per event.
+      for (let i = 0; i < 10; i++) {
+        answers.push(repository.insert(delivery(randomUUID(), events[i % 5]!, 7_160_000 + i)).then((stored) => ({ key: `event ${events[i % 5]}`, stored })));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const settled = await Promise.all(answers);
+    const storedPerKey = new Map<string, number>();
+    for (const answer of settled) storedPerKey.set(answer.key, (storedPerKey.get(answer.key) ?? 0) + (answer.stored ? 1 : 0));
+    expect([...storedPerKey.values()]).toEqual(Array.from({ length: 25 }, () => 1));
+    const [rows] = rowsOf<{ byId: number; byEvent: number }>(
+      await database.db.execute(sql`select count(*) filter (where webhook_id in ${ids})::int as "byId",
+        count(*) filter (where event_id in ${events})::int as "byEvent" from webhook_inbox`),
+    );
+    expect(rows).toEqual({ byId: 20, byEvent: 5 });
+    expect(repository.writeStats().maxInFlight).toBeLessThanOrEqual(testDatabaseKind === 'postgres' ? 2 : 1);
+  });
+
+  it.skipIf(testDatabaseKind !== 'postgres')('acknowledges while every connection of the main pool is held: acknowledgements have connections of their own', async () => {
+    // The pipeline's transactions take every pooled connection (20 in tests).
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding = 0;
+    let allHeld: () => void = () => {};
+    const everyConnectionHeld = new Promise<void>((resolve) => (allHeld = resolve));
+    const holders = Array.from({ length: 20 }, () =>
+      database.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        if (++holding === 20) allHeld();
+        await released;
+      }),
+    );
+    const observer = postgres(database.url!, { max: 1, onnotice: () => {} });
+    try {
+      await everyConnectionHeld;
+      const webhookId = randomUUID();
+      // Bounded so that a failure reads as one (an acknowledgement waiting for the pool would
+      // wait for the release below, which only comes after it).
+      const answer = await Promise.race([
+        deliver(orderBody(7_170_001, variantId), webhookId),
+        new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 15_000)),
+      ]);
+      expect(answer).toMatchObject({ status: 200, result: 'stored' });
+      expect(holding).toBe(20);
+      // Committed: another connection sees it while the pool is still held.
+      const [row] = await observer<[{ status: string }?]>`select status from webhook_inbox where webhook_id = ${webhookId}`;
+      expect(row).toEqual({ status: 'PENDING' });
+    } finally {
+      release();
+      await Promise.all(holders);
+      await observer.end();
+    }
+  }, 60_000);
 
   it('stores a body that reads as an order but fails validation, and the drain marks it FAILED with the reason', async () => {
     const webhookId = randomUUID();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgementStatements } from '../../src/db/database.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
@@ -177,7 +178,9 @@ describe('POST /webhooks/shopify: rotation, event ids and a saturated inbox', ()
   });
 
   it('answers 503 when the write queue is full, and loses none of the deliveries it acknowledged', async () => {
-    // Hold the inbox table: the first write waits in flight, the next three queue, the rest are refused.
+    // Hold the inbox table: the first writes wait in flight (one per connection reserved for
+    // acknowledgements on PostgreSQL, one on PGlite), the next three queue, the rest are refused.
+    const inFlight = acknowledgementStatements(database.db).concurrency;
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => (release = resolve));
     let locked: () => void = () => {};
@@ -193,13 +196,13 @@ describe('POST /webhooks/shopify: rotation, event ids and a saturated inbox', ()
     // The refused ones answer while the table is held; wait for them before letting the writes go.
     const settled: Array<{ webhookId: string; status: number }> = [];
     for (const answer of answers) void answer.then((result) => settled.push(result));
-    while (settled.filter((result) => result.status === 503).length < 6) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (settled.filter((result) => result.status === 503).length < 7 - inFlight) await new Promise((resolve) => setTimeout(resolve, 20));
     release();
     await holder;
     const results = await Promise.all(answers);
     const acknowledged = results.filter((result) => result.status === 200).map((result) => result.webhookId);
     const refused = results.filter((result) => result.status === 503).map((result) => result.webhookId);
-    expect([acknowledged.length, refused.length]).toEqual([4, 6]);
+    expect([acknowledged.length, refused.length]).toEqual([inFlight + 3, 7 - inFlight]);
     const stored = await storedIds();
     for (const webhookId of acknowledged) expect(stored).toContain(webhookId);
     for (const webhookId of refused) expect(stored).not.toContain(webhookId);
