@@ -71,6 +71,10 @@ interface ChildReport {
   readonly seconds: number;
   readonly maxRssBytes: number;
   readonly rssBeforeBytes: number;
+  /** Of that RSS before the reconcile: V8's heap (used and reserved) and memory outside it (Buffers, the database driver). */
+  readonly heapUsedBeforeBytes: number;
+  readonly heapTotalBeforeBytes: number;
+  readonly externalBeforeBytes: number;
   /** CPU time (user + system) of the gateway side during the reconcile. */
   readonly cpuSeconds: number;
   /** Sampled every 250 ms during the reconcile: the highest RSS and V8 heap, and when RSS peaked (s after the start). */
@@ -113,7 +117,8 @@ async function child(mode: 'setup' | 'reconcile'): Promise<void> {
   }
   const sync = createSyncModule(deps, { mapping: inventory.services.mapping, atp: inventory.services.atp, pushSignal });
   if (mode === 'setup') await sync.services.runDelta();
-  const rssBefore = process.memoryUsage().rss;
+  const memoryBefore = process.memoryUsage();
+  const rssBefore = memoryBefore.rss;
   const statementsBefore = counted?.statements() ?? 0;
   const erpCallsBefore = erpCalls;
   phases.length = 0;
@@ -132,6 +137,9 @@ async function child(mode: 'setup' | 'reconcile'): Promise<void> {
     seconds: (performance.now() - started) / 1000,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     rssBeforeBytes: rssBefore,
+    heapUsedBeforeBytes: memoryBefore.heapUsed,
+    heapTotalBeforeBytes: memoryBefore.heapTotal,
+    externalBeforeBytes: memoryBefore.external,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     loadAverage: loadavg()[0]!,
     sampledPeakRssBytes: peak.rss,
@@ -245,7 +253,7 @@ async function parent(): Promise<void> {
       `(gateway CPU ${measured.cpuSeconds.toFixed(1)} s, ${((measured.cpuSeconds * 1e6) / Math.max(1, measured.levels)).toFixed(0)} µs per level; load average ${measured.loadAverage.toFixed(1)}); ` +
       `${measured.statements === null ? 'SQL statements not counted (PGlite)' : `${measured.statements.toLocaleString('en')} SQL statements (${perThousand(measured.statements)} per 1,000 levels)`}, ` +
       `${measured.erpCalls.toLocaleString('en')} ERP round trips (${perThousand(measured.erpCalls)} per 1,000 levels), ${storeRequests} Shopify Admin API requests; ` +
-      `gateway side peak RSS ${mb(measured.maxRssBytes)} MB (RSS ${mb(measured.rssBeforeBytes)} MB before the reconcile; sampled: RSS peak ${mb(measured.sampledPeakRssBytes)} MB at ${measured.sampledPeakAtSeconds.toFixed(0)} s, V8 heap used at most ${mb(measured.sampledPeakHeapUsedBytes)} MB); ERP process RSS ${mb(process.memoryUsage().rss)} MB`,
+      `gateway side peak RSS ${mb(measured.maxRssBytes)} MB (RSS ${mb(measured.rssBeforeBytes)} MB before the reconcile, of which V8 heap ${mb(measured.heapUsedBeforeBytes)} MB used of ${mb(measured.heapTotalBeforeBytes)} MB reserved, external ${mb(measured.externalBeforeBytes)} MB; sampled: RSS peak ${mb(measured.sampledPeakRssBytes)} MB at ${measured.sampledPeakAtSeconds.toFixed(0)} s, V8 heap used at most ${mb(measured.sampledPeakHeapUsedBytes)} MB); ERP process RSS ${mb(process.memoryUsage().rss)} MB`,
   );
   for (const phase of measured.phases) say(`  ${phase}`);
   await store.close();
