@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isDatabaseUnavailable } from '../db/database-errors.js';
 import { isAppError, type AppError } from '../shared/errors.js';
 import type { GraphQLContext } from './graphql-context.js';
 
@@ -98,6 +99,7 @@ const upstreamMessages: Record<string, string> = {
   ERP_CONFLICT: 'The ERP met concurrent work; try again',
   ERP_IN_DOUBT: 'The ERP did not confirm the request; it is looked up again before anything is resent',
   SHOPIFY_UNAVAILABLE: 'Shopify is unavailable; try again later',
+  DATABASE_UNAVAILABLE: 'The database could not be reached for a moment; try again',
 };
 
 /** An adapter's failure: its message and details are the other system's, never shown. */
@@ -139,6 +141,8 @@ function classify(formatted: GraphQLFormattedError, error: unknown): ErrorClass 
   }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && graphqlSafeCodes.has(code)) return { kind: 'graphql', code };
+  // A cut or refused database connection (a failover, a restart): retryable, not a fault of ours.
+  if (isDatabaseUnavailable(original)) return { kind: 'upstream', error: original, code: 'DATABASE_UNAVAILABLE' };
   return { kind: 'internal', error: original, code: 'INTERNAL_SERVER_ERROR' };
 }
 

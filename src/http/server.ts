@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { Histogram, type Registry } from 'prom-client';
 import type { Database } from '../db/database.js';
+import { isDatabaseUnavailable } from '../db/database-errors.js';
 import type { Logger } from '../logger.js';
 import type { Resolvers } from '../__generated__/graphql.js';
 import type { Principal } from '../auth/api-key.models.js';
@@ -143,6 +144,11 @@ function registerMetricsRoute(app: FastifyInstance, metrics: Registry, token: st
 function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, request, reply) => {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status === 500 && isDatabaseUnavailable(error)) {
+      // A cut or refused database connection (e.g. while an API key is looked up): the client retries.
+      request.log.warn({ err: error, requestId: String(request.id) }, 'request failed: the database could not be reached');
+      return reply.code(503).header('retry-after', '1').send(errorBody(request, 'DATABASE_UNAVAILABLE', 'The database could not be reached for a moment; try again'));
+    }
     if (status >= 500) {
       request.log.error({ err: error, requestId: String(request.id) }, 'request failed');
       const known = statusAnswers[status];

@@ -1,0 +1,36 @@
+/**
+ * Whether an error means the database could not be reached for a moment (a cut connection, a
+ * restart, a refused connect), as opposed to a statement that failed. Such a failure is the
+ * client's to retry: the HTTP layer answers it as `DATABASE_UNAVAILABLE` (503 with Retry-After,
+ * or that code on a GraphQL error), not as an internal error. Drizzle wraps the driver's error
+ * ("Failed query: …") with the original as its `cause`, so the whole cause chain is looked at.
+ */
+
+/** postgres.js's own codes for a connection that closed or never opened, and Node's socket codes. */
+const connectionCodes = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/**
+ * PostgreSQL's SQLSTATEs for the same: class 08 (connection exception) and the server shutting
+ * down or starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+ */
+function isConnectionState(code: string): boolean {
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+}
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (connectionCodes.has(code) || isConnectionState(code))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
