@@ -88,7 +88,11 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
       // the rate limit: restore fast enough for the probes.
       GRAPHQL_RESTORE_RATE: '1000',
     };
-    for (let i = 0; i < options.instances; i++) instances.push(await gatewayProcess(String.fromCharCode(97 + i), gatewayEnv, { readyTimeoutMs: 300_000 }));
+    await mkdir(options.reportDir, { recursive: true });
+    for (let i = 0; i < options.instances; i++) {
+      const name = String.fromCharCode(97 + i);
+      instances.push(await gatewayProcess(name, gatewayEnv, { readyTimeoutMs: 300_000, logFile: join(options.reportDir, `gateway-${name}.log`) }));
+    }
     balancer.setTargets(instances.map((instance) => instance.url));
     closers.push(async () => {
       for (const instance of instances) await instance.kill('SIGTERM').catch(() => {});

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 /**
  * A gateway instance as its own operating-system process (`src/main.ts` under tsx), so it can be
  * killed with SIGKILL at any moment like a crashed server, and started again on the same port.
- * Its output is kept (the last lines) for a report when something goes wrong.
+ * Its output is kept (the last lines) for a report when something goes wrong, and all of it in
+ * `logFile` when one is given (one file across restarts).
  */
 export interface GatewayProcess {
   readonly name: string;
@@ -33,14 +35,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function gatewayProcess(name: string, env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+export async function gatewayProcess(name: string, env: Record<string, string>, options: { readyTimeoutMs?: number; logFile?: string } = {}): Promise<GatewayProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let exited = true;
   let log = '';
+  const file = options.logFile ? createWriteStream(options.logFile) : undefined;
+  file?.on('error', () => undefined);
   const keep = (chunk: Buffer) => {
     log = (log + chunk.toString('utf8')).slice(-20_000);
+    file?.write(chunk);
   };
 
   async function waitReady(): Promise<void> {
