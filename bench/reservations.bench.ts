@@ -10,6 +10,13 @@
  * `decisions-only` skips the whole-gateway push latency. The same from outside, through HTTP:
  * bench/reservations-http.bench.ts.
  *
+ * `take` (as the fourth argument) runs only the real path of a pushed position instead: the
+ * whole gateway on the demo (INVENTORY_PUSH on, scheduler on), one hot SKU mapped to a Shopify
+ * variant of the simulated store, so every grant first takes its units out of Shopify's
+ * `available` (src/reservations/README.md, "No two channels sell the same unit"). It prints the
+ * reservations per batch, Shopify calls and SQL statements per reservation (every statement the
+ * gateway sent meanwhile, background included) and the Shopify call's own time.
+ *
  * Each line also prints the Node process's CPU time per reservation (steadier than the rates)
  * and the machine's load average: on a shared two-core machine the figures move a lot with what
  * else runs.
@@ -31,6 +38,7 @@ import { createLogger } from '../src/logger.js';
 import { createMetricsRegistry } from '../src/metrics.js';
 import { createReservationsRepository } from '../src/reservations/reservations.repository.js';
 import { createReservationsService, type ReservationsService } from '../src/reservations/reservations.service.js';
+import { countStatements } from './support/count-statements.js';
 
 const adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) {
@@ -46,7 +54,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function run(label: string, service: ReservationsService, inFlight: number, skuFor: (i: number) => string): Promise<void> {
+async function run(label: string, service: ReservationsService, inFlight: number, skuFor: (i: number) => string, location = 'WH1'): Promise<void> {
   const latencies: number[] = [];
   let next = 0;
   let granted = 0;
@@ -58,7 +66,7 @@ async function run(label: string, service: ReservationsService, inFlight: number
         const t0 = performance.now();
         const outcome = await service.reserve(actor, {
           sku: skuFor(i),
-          location: 'WH1',
+          location,
           quantity: 1,
           reference: `PO-${i}`,
           idempotencyKey: `${label}-${inFlight}-${i}`,
@@ -157,7 +165,89 @@ async function privateDatabase(admin: postgres.Sql): Promise<{ url: string; drop
   return { url: url.toString(), drop: async () => void (await admin.unsafe(`drop database if exists ${name} with (force)`)) };
 }
 
+/**
+ * The real path of a pushed hot SKU: the demo gateway with INVENTORY_PUSH on, a mapped SKU with a
+ * million units pushed to the simulated store, every reservation's take made in Shopify.
+ */
+async function takeRun(databaseUrl: string): Promise<void> {
+  const opened = await openDatabase({ databaseUrl, maxConnections: 10 });
+  const counted = countStatements(opened);
+  const gateway = await startGateway(
+    loadConfig({ PORT: '0', SCHEDULER: 'on', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', INVENTORY_PUSH: 'on' }),
+    createLogger('silent'),
+    { database: counted.database },
+  );
+  try {
+    await gateway.services.inventory.whenReady();
+    const targets: PushTarget[] = [];
+    for (let after: string | null = null; ; ) {
+      const page = await gateway.services.inventory.mapping.listPushTargets({ after, first: 1_000 });
+      targets.push(...page.items);
+      if (!page.nextCursor) break;
+      after = page.nextCursor;
+    }
+    const hot = groupPushTargets(targets).find(
+      (g) => g.erpLocations.length === 1 && g.conversion.erpUnits === 1 && g.conversion.shopifyUnits === 1 && !g.sku.startsWith('KIT-'),
+    );
+    if (!hot) throw new Error('no simple pushed SKU in the demo catalogue');
+    const location = hot.erpLocations[0]!;
+    const shopify = gateway.demo!.shopify.state;
+    const available = () => shopify.level({ inventoryItemId: hot.inventoryItemId, location: hot.shopifyLocationId })?.quantities.available;
+    gateway.demo!.erp.receiveStock({ sku: hot.sku, location, quantity: 1_000_000 });
+    await gateway.services.inventory.atp.refreshPositions([hot.sku]);
+    const atpOf = async () => {
+      const [row] = await gateway.database.db
+        .select({ atp: inventoryLevels.availableToPromise })
+        .from(inventoryLevels)
+        .where(and(eq(inventoryLevels.shop, gateway.deps.shop), eq(inventoryLevels.sku, hot.sku), eq(inventoryLevels.location, location)));
+      return row?.atp ?? 0;
+    };
+    // Shopify must offer what the ATP says before the run: the take's baseline is then exact.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
+      await gateway.services.sync.runEventPush().catch(() => null);
+      if ((await atpOf()) >= 1_000_000 && available() === (await atpOf())) break;
+    }
+    if (available() !== (await atpOf())) throw new Error(`Shopify offers ${available()}, the ATP is ${await atpOf()}: the push did not land`);
+    console.log(`pushed hot SKU ${hot.sku} at ${location}: ATP ${await atpOf()}, Shopify available ${available()}`);
+
+    const service = gateway.services.reservations;
+    const adjustCalls = () => shopify.requestLog().filter((entry) => entry.rootFields.includes('inventoryAdjustQuantities'));
+    await run('warm-up (take)', service, 16, () => hot.sku, location);
+    for (const inFlight of inFlightLevels) {
+      const callsBefore = adjustCalls();
+      const statementsBefore = counted.statements();
+      counted.texts.clear();
+      await run('pushed hot SKU (take)', service, inFlight, () => hot.sku, location);
+      const calls = adjustCalls().slice(callsBefore.length);
+      if (process.env.BENCH_STATEMENTS === '1') {
+        for (const [text, count] of [...counted.texts].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${String(count).padStart(6)}  ${text.replace(/\s+/g, ' ')}`);
+      }
+      const statements = counted.statements() - statementsBefore;
+      const callMs = calls.map((call) => call.durationMs).sort((a, b) => a - b);
+      console.log(
+        `  ${calls.length} takes: ${(total / Math.max(1, calls.length)).toFixed(1)} reservations a batch, ${(calls.length / total).toFixed(3)} Shopify calls and ` +
+          `${(statements / total).toFixed(2)} SQL statements per reservation (${(statements / Math.max(1, calls.length)).toFixed(1)} a batch, background included); ` +
+          `simulator's time per call p50 ${percentile(callMs, 50).toFixed(1)} ms, p99 ${percentile(callMs, 99).toFixed(1)} ms`,
+      );
+    }
+    const atpAfter = await atpOf();
+    if (available() !== atpAfter) console.log(`  after the run: Shopify available ${available()}, ATP ${atpAfter} (the event push catches up)`);
+  } finally {
+    await gateway.close();
+  }
+}
+
 const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+if (process.argv[4] === 'take') {
+  const whole = await privateDatabase(admin);
+  try {
+    await takeRun(whole.url);
+  } finally {
+    await whole.drop();
+    await admin.end();
+  }
+  process.exit(0);
+}
 const decisions = await privateDatabase(admin);
 let database: Database | undefined;
 try {

@@ -7,8 +7,9 @@ import { inventoryLevels, reservationEvents, reservationLines, reservations } fr
 import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import { findIdempotencyReplays, idempotencyKeyOf, toReservation } from './idempotency-replays.js';
 import { reserveInOneStatement, type FastReservation, type FastResult } from './reserve-statement.js';
-import { decideWithStore, groupPositions, type StoreTakeContext, type TakePosition, type Granted } from './store-take.js';
-import { StoreUnavailableError } from '../inventory/inventory.port.js';
+import { decideWithStore, groupPositions, type StoreTakeContext, type StoreTakeLookup, type TakePosition, type Granted } from './store-take.js';
+import { StoreUnavailableError, type StoreTakeGroup } from '../inventory/inventory.port.js';
+import { atpExpression } from '../inventory/read-model/atp-formula.js';
 import {
   ERP_CONFIRMATION_ACTOR,
   EXPIRY_ACTOR,
@@ -120,6 +121,40 @@ async function adjustReserved(tx: Db, shop: string, changes: readonly { sku: str
  */
 function lockPositions(tx: Db, shop: string, positions: readonly PositionKey[]) {
   return createInventoryLevelsWriter(tx, shop).lockPositions(positions);
+}
+
+/**
+ * lockPositions (same rows, same order, same lock) with what a take out of Shopify needs of each
+ * position beside its ATP: its baseline and unexplained drop, read under the lock in the same
+ * statement instead of one more round trip while the lock is held.
+ */
+function lockPositionsForTake(tx: Db, shop: string, positions: readonly PositionKey[]) {
+  const sorted = sortedPositions(positions);
+  return tx
+    .select({
+      sku: inventoryLevels.sku,
+      location: inventoryLevels.location,
+      atp: atpExpression,
+      shopifyAvailable: inventoryLevels.shopifyAvailable,
+      shopifyReadAt: inventoryLevels.shopifyReadAt,
+      unexplainedShopifyDrop: inventoryLevels.unexplainedShopifyDrop,
+    })
+    .from(inventoryLevels)
+    .where(and(eq(inventoryLevels.shop, shop), or(...sorted.map((p) => and(eq(inventoryLevels.sku, p.sku), eq(inventoryLevels.location, p.location))))))
+    .orderBy(asc(inventoryLevels.sku), asc(inventoryLevels.location))
+    .for('update');
+}
+
+/** The groups' lookup found a position the transaction had not locked (a mapping changed): start again with them known. */
+class GroupsMoved extends Error {
+  constructor(readonly groups: readonly StoreTakeGroup[]) {
+    super('the Shopify levels of the batch cover positions not locked');
+  }
+}
+
+/** Sends a query now (a Drizzle query is sent when first awaited), so several go out on the transaction's connection in this order. */
+function sendNow<T>(query: PromiseLike<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => query.then(resolve, reject));
 }
 
 /** Lines whose units count in `reserved`: ACTIVE ones, and COMMITTED ones the ERP has not shown yet. */
@@ -413,7 +448,7 @@ export function createReservationsRepository(db: Db, shop: string) {
    * groups' positions are locked too and the take out of Shopify's `available` happens here,
    * before the lines are inserted and the units taken, the row locks held (store-take.ts).
    */
-  function decideInTransaction(inputs: readonly NewReservation[], store: StoreTakeContext | undefined): Promise<ReserveResult[]> {
+  function decideInTransaction(inputs: readonly NewReservation[], lookup: StoreTakeLookup | undefined): Promise<ReserveResult[]> {
     return inTransaction(db, async (tx) => {
       const results: ReserveResult[] = new Array<ReserveResult>(inputs.length);
       const keyOf = idempotencyKeyOf;
@@ -451,9 +486,17 @@ export function createReservationsRepository(db: Db, shop: string) {
       // the server in this order: the position locks in canonical order, reading each
       // position's ATP, then the inserts (the order of the one-statement path: positions
       // before idempotency keys, so the two paths never wait on each other in a cycle). With a
-      // store, every position of the Shopify levels the lines feed is locked too.
-      const toLock = sortedPositions([...inputs.flatMap((input) => input.lines), ...(store ? groupPositions(store.groups) : [])]);
-      const [locked, inserted] = await Promise.all([lockPositions(tx, shop, toLock), tx.with(created, audited).select().from(created)]);
+      // store, every position of the Shopify levels the lines feed is locked too (with what the
+      // take needs of each), while the levels are looked up on another connection.
+      const toLock = sortedPositions([...inputs.flatMap((input) => input.lines), ...(lookup ? lookup.lockAlso : [])]);
+      const [locked, inserted, groups] = await Promise.all([
+        lookup ? lockPositionsForTake(tx, shop, toLock) : lockPositions(tx, shop, toLock),
+        tx.with(created, audited).select().from(created),
+        lookup ? lookup.groups : ([] as readonly StoreTakeGroup[]),
+      ]);
+      const lockedKeys = new Set(toLock.map(positionOf));
+      if (groupPositions(groups).some((position) => !lockedKeys.has(positionOf(position)))) throw new GroupsMoved(groups);
+      const store: StoreTakeContext | undefined = lookup && groups.length > 0 ? { ...lookup, groups } : undefined;
       const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
 
       const replays = inputs.flatMap((input, index) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? [] : [index]));
@@ -527,18 +570,11 @@ export function createReservationsRepository(db: Db, shop: string) {
       if (!store) {
         decision = decide(null).decision;
       } else {
-        const states = await tx
-          .select({
-            sku: inventoryLevels.sku,
-            location: inventoryLevels.location,
-            shopifyAvailable: inventoryLevels.shopifyAvailable,
-            shopifyReadAt: inventoryLevels.shopifyReadAt,
-            unexplainedShopifyDrop: inventoryLevels.unexplainedShopifyDrop,
-          })
-          .from(inventoryLevels)
-          .where(and(eq(inventoryLevels.shop, shop), or(...toLock.map((p) => and(eq(inventoryLevels.sku, p.sku), eq(inventoryLevels.location, p.location))))));
         const positions = new Map<string, TakePosition>(
-          states.map((row) => [positionOf(row), { ...row, unexplainedShopifyDrop: Number(row.unexplainedShopifyDrop), atp: atpOf.get(positionOf(row)) ?? 0 }]),
+          (locked as Awaited<ReturnType<typeof lockPositionsForTake>>).map((row) => [
+            positionOf(row),
+            { ...row, atp: Number(row.atp), unexplainedShopifyDrop: Number(row.unexplainedShopifyDrop) },
+          ]),
         );
         ({ decision, record } = await decideWithStore({
           tx,
@@ -553,10 +589,15 @@ export function createReservationsRepository(db: Db, shop: string) {
           at,
         }));
       }
-      for (let i = 0; i < decision.newLines.length; i += LINES_PER_INSERT) await tx.insert(reservationLines).values(decision.newLines.slice(i, i + LINES_PER_INSERT));
-      await takeUnits(tx, shop, totalsOf(decision.takes), at);
-      await record();
-      if (decision.refused.length > 0) await tx.delete(reservations).where(inArray(reservations.id, decision.refused));
+      // The writes go out together (one round trip, run in this order): every one of them is
+      // spent holding the row locks. The record comes after the units are taken: a drop it adds
+      // lowers the ATP the take's guard checks.
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < decision.newLines.length; i += LINES_PER_INSERT) writes.push(sendNow(tx.insert(reservationLines).values(decision.newLines.slice(i, i + LINES_PER_INSERT))));
+      writes.push(takeUnits(tx, shop, totalsOf(decision.takes), at));
+      writes.push(record());
+      if (decision.refused.length > 0) writes.push(sendNow(tx.delete(reservations).where(inArray(reservations.id, decision.refused))));
+      await Promise.all(writes);
       return decision.results;
     });
   }
@@ -579,9 +620,9 @@ export function createReservationsRepository(db: Db, shop: string) {
      * units. The units are then taken by one conditional UPDATE that re-checks ATP >= q in the
      * database. Refused requests' rows are deleted again before the commit.
      */
-    async reserveBatch(inputs: readonly NewReservation[], store?: StoreTakeContext): Promise<ReserveResult[]> {
+    async reserveBatch(inputs: readonly NewReservation[], store?: StoreTakeLookup): Promise<ReserveResult[]> {
       if (inputs.length === 0) return [];
-      const withStore = store && store.groups.length > 0 ? store : undefined;
+      const withStore = store;
       // The common case (the whole batch fits, no Shopify level to take from) in one statement;
       // otherwise request by request below.
       if (!withStore) {
@@ -589,7 +630,12 @@ export function createReservationsRepository(db: Db, shop: string) {
         if (fast) return fast;
       }
       try {
-        return await decideInTransaction(inputs, withStore);
+        try {
+          return await decideInTransaction(inputs, withStore);
+        } catch (error) {
+          if (!(error instanceof GroupsMoved)) throw error;
+          return await decideInTransaction(inputs, { ...withStore!, groups: Promise.resolve(error.groups), lockAlso: groupPositions(error.groups) });
+        }
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
         // Nothing was written; a take that may have landed leaves Shopify low: the push corrects it.

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { StoreUnavailableError, type PositionKey, type PushSignal, type StoreTakePort } from '../inventory/inventory.port.js';
+import { groupPositions, type StoreTakeLookup } from './store-take.js';
 import type { Logger } from '../logger.js';
 import { ValidationError } from '../shared/errors.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
@@ -23,6 +24,7 @@ import {
   type ReserveOutcome,
 } from './reservations.models.js';
 import { createBatcher } from './reservations.batcher.js';
+import { createGroupHints } from './group-hints.js';
 import { DEFAULT_ERP_READ_MARGIN_MS, type NewReservation, type ReservationsRepository, type ReserveResult } from './reservations.repository.js';
 
 /** The longest hold a caller may ask for (also the ceiling of RESERVATION_DEFAULT_TTL_SECONDS). */
@@ -237,31 +239,60 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
       deps.log.warn({ err: error, skus: [...new Set(skus)].slice(0, 20) }, 'could not recompute kits after a reservation change');
     }
   }
-  const batcher = createBatcher<NewReservation, ReserveResult>({
+  const hints = createGroupHints();
+  type TakeOutcome = Parameters<NonNullable<StoreTakeLookup['onTake']>>[0];
+
+  /**
+   * The Shopify levels a batch takes from, or undefined (decide locally, in one statement). A
+   * batch on positions seen pushed before looks its levels up while the transaction locks the
+   * positions (off the lane's serial path); any other looks them up first, so an unpushed SKU
+   * keeps the one-statement path. Either way the lookup is fresh: the hints only choose the order.
+   */
+  async function storeLookup(batch: readonly NewReservation[], onTake: (outcome: TakeOutcome, seconds: number | null) => void): Promise<StoreTakeLookup | undefined> {
+    const store = deps.storeTake;
+    if (!store) return undefined;
+    const positions = batch.flatMap((input) => input.lines);
+    const lookup = store.groupsFor(positions).then((groups) => {
+      hints.learn(positions, groups);
+      return groups;
+    });
+    // Handled here too: a transaction that fails before it awaits the lookup leaves no unhandled rejection.
+    lookup.catch(() => undefined);
+    const expected = hints.expected(positions);
+    if (expected) return { port: store, groups: lookup, lockAlso: expected, now: deps.now, onTake };
+    const groups = await lookup;
+    return groups.length > 0 ? { port: store, groups: Promise.resolve(groups), lockAlso: groupPositions(groups), now: deps.now, onTake } : undefined;
+  }
+
+  /**
+   * What a batch answers each request, when the kits its grants touched are recomputed (after the
+   * lane moved on), and whether the event push must be woken: not after a take that left
+   * Shopify at the push's own target (its marks are cleared at the push's next poll).
+   */
+  type Decided = { readonly result: ReserveResult; readonly kits: Promise<void>; readonly wake: boolean };
+  const batcher = createBatcher<NewReservation, Decided>({
     lanes: deps.batching?.lanes ?? 4,
     maxBatch: deps.batching?.maxBatch ?? 100,
     // Any lane is correct (the database decides); the first position keeps a hot SKU's single-line requests together.
     laneKey: (input) => `${input.lines[0]!.sku}\u0000${input.lines[0]!.location}`,
     dedupeKey: (input) => `${input.createdBy}\u0000${input.idempotencyKey}`,
     async run(batch) {
-      const store = deps.storeTake;
-      const groups = store ? await store.groupsFor(batch.flatMap((input) => input.lines)) : [];
-      const results = await deps.repository.reserveBatch(
-        batch,
-        store && groups.length > 0
-          ? {
-              port: store,
-              groups,
-              now: deps.now,
-              onTake(outcome, seconds) {
-                metrics.storeTakes.inc({ outcome });
-                if (seconds !== null) metrics.storeTakeSeconds.observe(seconds);
-              },
-            }
-          : undefined,
-      );
-      await recomputeKits(batch.filter((_, index) => results[index]?.kind === 'created').flatMap((input) => input.lines.map((line) => line.sku)));
-      return results;
+      let taken = false;
+      const onTake = (outcome: TakeOutcome, seconds: number | null) => {
+        taken = outcome === 'taken';
+        metrics.storeTakes.inc({ outcome });
+        if (seconds !== null) metrics.storeTakeSeconds.observe(seconds);
+      };
+      const results = await deps.repository.reserveBatch(batch, await storeLookup(batch, onTake));
+      // The kits are recomputed after the commit, outside the lane: its next batch need not wait
+      // for them (each request's answer still does).
+      const kits = recomputeKits(batch.filter((_, index) => results[index]?.kind === 'created').flatMap((input) => input.lines.map((line) => line.sku)));
+      // After a take Shopify already offers what remains: the push has nothing to lower, and a
+      // wake per batch would make it read and clear marks under the hot rows' locks every time.
+      // Its next poll clears them (a level of the batch that needed no take and offers less than
+      // its target is raised then: an undersell for a few seconds, never an oversell).
+      const wake = !taken;
+      return results.map((result) => ({ result, kits, wake }));
     },
     onBatch: (size) => metrics.batchSize.observe(size),
   });
@@ -357,7 +388,7 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
       const at = deps.now();
       const hash = requestHash(lines, input.reference, ttlSeconds);
       const stopTimer = metrics.duration.startTimer();
-      const result = await batcher.submit({
+      const decided = await batcher.submit({
         lines,
         reference: input.reference,
         idempotencyKey: input.idempotencyKey,
@@ -366,11 +397,13 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
         createdBy: actor.id,
         at,
       });
+      await decided.kits;
+      const { result } = decided;
       stopTimer();
       switch (result.kind) {
         case 'created':
           metrics.decisions.inc({ outcome: 'reserved' });
-          wake();
+          if (decided.wake) wake();
           return { kind: 'reserved', reservation: result.reservation, replayed: false };
         case 'existing':
           if (result.requestHash !== hash) throw new IdempotencyKeyReusedError(input.idempotencyKey, result.reservation.id);

@@ -12,11 +12,24 @@ export type TakeOutcome = 'taken' | 'none_needed' | 'short' | 'unavailable';
 /** What the reservations repository needs to take from the store: the port, and the levels the batch's positions are pushed to. */
 export interface StoreTakeContext {
   readonly port: StoreTakePort;
-  /** Decided before the transaction (StoreTakePort.groupsFor); empty = decide locally. */
+  /** Decided before the batch's decision (StoreTakePort.groupsFor); empty = decide locally. */
   readonly groups: readonly StoreTakeGroup[];
   /** Told how each batch's take went and how long its Shopify calls took (null: none made). */
   onTake?(outcome: TakeOutcome, seconds: number | null): void;
   readonly now?: () => Date;
+}
+
+/**
+ * A take whose groups are still being looked up (StoreTakePort.groupsFor) while the transaction
+ * locks the positions: the lookup is off the hot SKU's serial path. `lockAlso` are the positions
+ * the groups were last seen to cover (every ERP location of each), locked with the lines'; should
+ * the groups now cover a position not locked (a mapping changed), the transaction starts again
+ * with the groups known, so the lock order stays canonical. Groups that come back empty mean
+ * "decide locally".
+ */
+export interface StoreTakeLookup extends Omit<StoreTakeContext, 'groups'> {
+  readonly groups: Promise<readonly StoreTakeGroup[]>;
+  readonly lockAlso: readonly { readonly sku: string; readonly location: string }[];
 }
 
 /** A locked position as the take needs it. */

@@ -80,9 +80,13 @@ export function createStoreTake(deps: StoreTakeDeps): StoreTakePort {
       if (positions.length === 0 || (await deps.pushMode()) !== 'on') return [];
       const skus = [...new Set(positions.map((position) => position.sku))];
       const wanted = new Set(positions.map((position) => `${position.sku}|${position.location}`));
-      const groups = groupPushTargets(await deps.mapping.getPushTargets(skus)).filter((group) => group.erpLocations.some((location) => wanted.has(`${group.sku}|${location}`)));
+      // Both reads at once (a hot SKU's batches wait for this lookup): the policies are usually not needed.
+      const [targets, followed] = await Promise.all([
+        deps.mapping.getPushTargets(skus),
+        deps.policies ? deps.policies.findFollowShopify(skus) : Promise.resolve(new Set<string>()),
+      ]);
+      const groups = groupPushTargets(targets).filter((group) => group.erpLocations.some((location) => wanted.has(`${group.sku}|${location}`)));
       if (groups.length === 0) return [];
-      const followed = deps.policies ? await deps.policies.findFollowShopify(skus) : new Set<string>();
       return groups
         .filter((group) => !group.erpLocations.some((location) => followed.has(`${group.sku}|${location}`)))
         .map((group) => ({
