@@ -262,6 +262,9 @@ export interface CreateSalesOrderResult {
   readonly created: boolean;
 }
 
+/** One order's outcome in `createSalesOrders`: its result, or the error `createSalesOrder` would have thrown. */
+export type SalesOrderOutcome = { readonly ok: true; readonly result: CreateSalesOrderResult } | { readonly ok: false; readonly error: unknown };
+
 export interface CancelSalesOrderResult {
   readonly externalReference: string;
   readonly erpReference: string;
@@ -446,6 +449,17 @@ export interface ErpConnector {
    * `ERP_REJECTED`.
    */
   createSalesOrder(order: SalesOrderInput): Promise<CreateSalesOrderResult>;
+
+  /**
+   * Optional capability: several orders in as few round trips as the ERP allows (the order
+   * pipeline sends the orders it has in hand together when a connector has it; one at a time
+   * otherwise). Each order is exactly what `createSalesOrder` would make of it, and its outcome is
+   * its own, in input order: one refused order (`UNKNOWN_SKU`, `ERP_REJECTED`) leaves the others
+   * made. A failure before anything was sent fails every order with it; a lost answer makes the
+   * orders not found again by their reference `ERP_IN_DOUBT` (resolved one by one as today).
+   * Callers never put the same external reference twice in one call.
+   */
+  createSalesOrders?(orders: readonly SalesOrderInput[]): Promise<ReadonlyArray<SalesOrderOutcome>>;
 
   /**
    * Cancels the order with this external reference and frees its allocations. Cancelling a

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { Db } from '../db/database.js';
-import type { CustomerReturnInput, ErpConnector, SalesOrderInput } from '../erp/erp-connector.js';
+import type { CreateSalesOrderResult, CustomerReturnInput, ErpConnector, SalesOrderInput, SalesOrderOutcome } from '../erp/erp-connector.js';
+import { ErpBusyError } from '../erp/erp-errors.js';
 import type { PushSignal } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { AppError, isAppError } from '../shared/errors.js';
@@ -107,7 +108,16 @@ export interface OrderProcessor {
    * Claims due orders and works on them until none is due; returns how many were worked on. An
    * order that failed and was scheduled for a retry is not taken again in the same call.
    */
-  processDue(options?: { signal?: AbortSignal; limit?: number }): Promise<number>;
+  processDue(options?: {
+    signal?: AbortSignal;
+    limit?: number;
+    /**
+     * Resolves when more orders may have become due (the worker's wake). With it, orders that
+     * arrive while the claimed ones are still under way are claimed at once and overlap them;
+     * without it, the next claim waits for one of them to finish.
+     */
+    moreDue?: () => Promise<void>;
+  }): Promise<number>;
   /**
    * Works on one order now (replay), unless any live claim holds it (`busy`). `reset`: a FAILED
    * order goes back to RECEIVED with its lines mapped again and its attempts reset.
@@ -250,6 +260,47 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       return { written: written.has(key), conflict: conflicts.has(key) };
     });
   });
+
+  // The creates of the orders past their send record at the same moment go to the ERP together
+  // when its connector can take several in one call (`createSalesOrders`): two round trips for a
+  // batch instead of two per order. Each order keeps its own outcome; one alone goes the
+  // one-at-a-time way. Two batches may be in flight, so the next one forms while one is answered.
+  const createMany = options.erp.createSalesOrders ? options.erp : null;
+  const createBatch = microBatch(
+    async (items: ReadonlyArray<{ attempt: Attempt; input: SalesOrderInput }>): Promise<SalesOrderOutcome[]> => {
+      // A claim lost while waiting here sends nothing, as the lane's signal does for one order.
+      const live = items.filter((item) => !item.attempt.lost());
+      const outcomes = new Map<Attempt, SalesOrderOutcome>();
+      if (live.length === 1) {
+        const [only] = live;
+        outcomes.set(only!.attempt, await only!.attempt.erp.createSalesOrder(only!.input).then(
+          (result): SalesOrderOutcome => ({ ok: true, result }),
+          (error: unknown): SalesOrderOutcome => ({ ok: false, error }),
+        ));
+      } else if (live.length > 1) {
+        // Any of their claims lost aborts the call: queued, nothing is sent (each retried);
+        // sent, every order of it is in doubt and looked up (never a blind resend).
+        const signal = AbortSignal.any(live.map((item) => item.attempt.signal));
+        const view = createMany!.forLane('background', { signal });
+        try {
+          const answered = await view.createSalesOrders!(live.map((item) => item.input));
+          live.forEach((item, index) => outcomes.set(item.attempt, answered[index] ?? { ok: false, error: new Error('the ERP answered fewer orders than were sent') }));
+        } catch (error) {
+          for (const item of live) outcomes.set(item.attempt, { ok: false, error });
+        }
+      }
+      return items.map(({ attempt }) => outcomes.get(attempt) ?? { ok: false, error: new ErpBusyError('the claim on the order was lost before it was sent to the ERP; nothing was sent', { orderId: attempt.order.id }) });
+    },
+    { maxSize: slots, maxInFlight: 2 },
+  );
+
+  /** Creates the order in the ERP, together with the others sent at the same moment when the connector allows. */
+  async function createInErp(attempt: Attempt, input: SalesOrderInput): Promise<CreateSalesOrderResult> {
+    if (!createMany) return attempt.erp.createSalesOrder(input);
+    const outcome = await createBatch.run({ attempt, input });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  }
 
   const backoff = (attempt: number) => {
     const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempt - 1));
@@ -528,7 +579,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     try {
       sentAt = await markSending(attempt, 'create');
       try {
-        result = await attempt.erp.createSalesOrder(input);
+        result = await createInErp(attempt, input);
       } catch (error) {
         await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'create' });
         if (writeInDoubt(error)) return recordInDoubt(attempt, 'create', error, inDoubtSentAt(attempt, sentAt, error));
@@ -805,7 +856,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   return {
     instanceId,
 
-    async processDue({ signal, limit = Number.POSITIVE_INFINITY } = {}) {
+    async processDue({ signal, limit = Number.POSITIVE_INFINITY, moreDue } = {}) {
       let processed = 0;
       const running = new Set<Promise<void>>();
       let exhausted = false;
@@ -818,7 +869,9 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         }
         if (exhausted) {
           if (running.size === 0) break;
-          await Promise.race(running);
+          // The orders in hand move in step through the batched statements, so they tend to end
+          // together: waiting for one of them would leave the pipeline empty between waves.
+          await Promise.race(moreDue ? [...running, moreDue()] : running);
           exhausted = false;
           continue;
         }

@@ -121,11 +121,35 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
   const idleMs = options.idleMs ?? 60_000;
   const errorPauseMs = options.errorPauseMs ?? 2_000;
 
+  // Orders that became due while a pass of the orders loop is under way: the pass claims them
+  // at once (processDue's `moreDue`) instead of after the orders it holds, so waves overlap.
+  let arrival: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** A wake no pass was waiting for: the next wait ends at once (one more claim, nothing lost). */
+  let unseen = false;
+  const moreDue = (): Promise<void> => {
+    if (unseen) {
+      unseen = false;
+      return Promise.resolve();
+    }
+    if (!arrival) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      arrival = { promise, resolve };
+    }
+    return arrival.promise;
+  };
+  function ordersDue(): void {
+    ordersLoop.wake();
+    if (arrival) arrival.resolve();
+    else unseen = true;
+    arrival = null;
+  }
+
   async function applyInbox(): Promise<{ claimed: number; settled: number }> {
     const result = await options.inbox.drain();
     if (result.pendingChanged) options.pushSignal.wake();
     if (result.dueOrderIds.length > 0) {
-      ordersLoop.wake();
+      ordersDue();
       options.onOrdersDue?.();
     }
     return result;
@@ -147,7 +171,7 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
     'orders',
     async (signal) => {
       if ((await options.ordersToErp?.()) === 'off') return { busy: false, nextDueAt: new Date(Date.now() + SWITCH_RECHECK_MS) };
-      await options.processor.processDue({ signal });
+      await options.processor.processDue({ signal, moreDue });
       return { busy: false, nextDueAt: await options.orderRepository.nextDueAt() };
     },
     log,
@@ -160,7 +184,7 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
       inboxLoop.wake();
     },
     wakeOrders() {
-      ordersLoop.wake();
+      ordersDue();
     },
     start() {
       inboxLoop.start();

@@ -22,6 +22,7 @@ import type {
   ProductChanges,
   SalesOrder,
   SalesOrderInput,
+  SalesOrderOutcome,
   Shipment,
   ShipmentChanges,
   StockChanges,
@@ -52,7 +53,7 @@ export interface SimulatedErpConnectorOptions {
   readonly maxSkusPerRequest?: number;
   /** Overlap window of the change feeds, in ticks of the simulated ERP's clock. */
   readonly overlapTicks?: number;
-  /** `capabilities.ordersInFlight` (default 32). */
+  /** `capabilities.ordersInFlight` (default 128). */
   readonly ordersInFlight?: number;
   /** Customers (by natural key) whose party id is remembered, least recently used forgotten first (default 10,000). */
   readonly knownCustomers?: number;
@@ -109,6 +110,11 @@ const shipmentSchema = z.object({
   tracking_url: z.string().nullable(),
   lines: z.array(z.object({ sku: z.string().min(1), quantity: z.number().positive(), location: z.string().min(1), lot: z.string().nullable() })),
 });
+/** One entry of `sale.create`'s batch answer: the sale with its customer's party id, or the entry's refusal. */
+const batchEntrySchema = z.union([
+  z.object({ result: saleSchema.extend({ party: z.number().int() }) }),
+  z.object({ error: z.object({ type: z.string(), message: z.string(), codes: z.array(z.string()).optional() }) }),
+]);
 const returnSchema = z.object({ id: z.number().int(), number: z.string().min(1), reference: z.string() });
 const partySchema = z.object({ id: z.number().int(), key: z.string() });
 
@@ -142,8 +148,10 @@ export class SimulatedErpConnector implements ErpConnector {
       ordersSpanWarehouses: true,
       maxSkusPerRequest: options.maxSkusPerRequest ?? 1_000,
       inDoubtSettleMs: options.inDoubtSettleMs ?? 2_000,
-      // It answers within a millisecond or two (in process or on loopback): many orders may wait.
-      ordersInFlight: options.ordersInFlight ?? 32,
+      // It answers within a millisecond or two (in process or on loopback), and the orders waiting
+      // together go in one `createSalesOrders` call: the more wait, the fewer calls and statements
+      // per order (bench/order-drain: 32 → 128 took 0.42 → 0.24 statements per order).
+      ordersInFlight: options.ordersInFlight ?? 128,
     };
     this.overlap = options.overlapTicks ?? 100;
     this.knownParties = new BoundedLru(options.knownCustomers ?? 10_000);
@@ -288,6 +296,83 @@ export class SimulatedErpConnector implements ErpConnector {
   }
 
   /**
+   * Several orders in two round trips whatever their number: one `sale.search` of every
+   * reference (the idempotency look-up stays its own round trip, so a pipeline that sent an order
+   * twice still makes two look-ups), then one `sale.create` in its batch form for those not
+   * there. A customer not known yet is found or created by the ERP inside that entry, after its
+   * lines passed (a refused order leaves no customer behind), and remembered from the answer.
+   */
+  async createSalesOrders(inputs: readonly SalesOrderInput[]): Promise<ReadonlyArray<SalesOrderOutcome>> {
+    const outcomes: SalesOrderOutcome[] = [];
+    const orders: ReturnType<typeof parseSalesOrderInput>[] = [];
+    const valid: number[] = [];
+    inputs.forEach((input, index) => {
+      try {
+        orders[index] = parseSalesOrderInput(input);
+        valid.push(index);
+      } catch (error) {
+        outcomes[index] = { ok: false, error };
+      }
+    });
+    if (valid.length === 0) return outcomes;
+    let existing: Map<string, SaleAnswer>;
+    try {
+      existing = await this.searchSales(valid.map((index) => orders[index]!.externalReference));
+    } catch (error) {
+      for (const index of valid) outcomes[index] = { ok: false, error };
+      return outcomes;
+    }
+    const toCreate: number[] = [];
+    for (const index of valid) {
+      const sale = existing.get(orders[index]!.externalReference);
+      if (sale) outcomes[index] = { ok: true, result: { ...createdResult(sale), created: false } };
+      else toCreate.push(index);
+    }
+    if (toCreate.length === 0) return outcomes;
+    const entries = toCreate.map((index) => {
+      const order = orders[index]!;
+      const key = customerKey(order.customer);
+      const party = this.knownParties.get(key);
+      return {
+        reference: order.externalReference,
+        name: order.name,
+        ...(party !== undefined ? { party } : { partyKey: key, partyName: order.customer.name, partyEmail: order.customer.email?.trim().toLowerCase() || null }),
+        customer: order.customer,
+        address: order.shippingAddress,
+        currency: order.currency,
+        lines: order.lines.map((l) => ({ sku: l.sku, location: l.location, quantity: l.quantity, unitPrice: l.unitPrice })),
+      };
+    });
+    let answers: z.output<typeof batchEntrySchema>[];
+    try {
+      answers = await this.rpc('sale.create', { sales: entries }, z.array(batchEntrySchema).length(entries.length), { write: true });
+    } catch (error) {
+      if (!(error instanceof ErpInDoubtError)) {
+        for (const index of toCreate) outcomes[index] = { ok: false, error };
+        return outcomes;
+      }
+      // Those found now were made (conclusive at once); the others prove nothing until settled.
+      const committed = await this.searchSales(toCreate.map((index) => orders[index]!.externalReference)).catch(() => new Map<string, SaleAnswer>());
+      for (const index of toCreate) {
+        const reference = orders[index]!.externalReference;
+        const sale = committed.get(reference);
+        outcomes[index] = sale ? { ok: true, result: { ...createdResult(sale), created: true } } : { ok: false, error: error.about('createSalesOrder', { externalReference: reference }) };
+      }
+      return outcomes;
+    }
+    toCreate.forEach((index, position) => {
+      const answer = answers[position]!;
+      if ('result' in answer) {
+        this.knownParties.set(customerKey(orders[index]!.customer), answer.result.party);
+        outcomes[index] = { ok: true, result: { ...createdResult(answer.result), created: true } };
+        return;
+      }
+      outcomes[index] = { ok: false, error: this.entryError('sale.create', answer.error) };
+    });
+    return outcomes;
+  }
+
+  /**
    * The customer's party, found by natural key (e-mail, else name) or created: one at a time per
    * key in this process, and looked up again when another process created it first (the ERP's
    * unique key answers `Conflict`). A lost answer here is `ERP_UNAVAILABLE`: the order itself
@@ -408,18 +493,34 @@ export class SimulatedErpConnector implements ErpConnector {
       method,
       async (signal) => {
         const envelope = parseErpAnswer(envelopeSchema, await this.erp.call(method, params, signal), method);
-        if (envelope.error?.type === 'Conflict') throw new ErpConflictError(`The ERP met concurrent work on ${method}: ${envelope.error.message}`, { method });
-        if (envelope.error?.type === 'UnknownProduct') throw new UnknownSkuError(envelope.error.codes ?? []);
-        if (envelope.error?.type === 'UnknownLocation') throw new UnknownLocationError(envelope.error.codes ?? []);
-        if (envelope.error) throw new ErpRejectedError(`The ERP refused ${method}: ${envelope.error.message}`, { method, type: envelope.error.type });
+        if (envelope.error) throw this.entryError(method, envelope.error);
         return parseErpAnswer(schema, envelope.result, method);
       },
       options,
     );
   }
 
+  /** The port's error for the ERP's refusal of a request (or of one entry of a batch). */
+  private entryError(method: string, error: { type: string; message: string; codes?: string[] | undefined }): Error {
+    if (error.type === 'Conflict') return new ErpConflictError(`The ERP met concurrent work on ${method}: ${error.message}`, { method });
+    if (error.type === 'UnknownProduct') return new UnknownSkuError(error.codes ?? []);
+    if (error.type === 'UnknownLocation') return new UnknownLocationError(error.codes ?? []);
+    return new ErpRejectedError(`The ERP refused ${method}: ${error.message}`, { method, type: error.type });
+  }
+
   private async readStock(skus: readonly string[], locations: readonly string[]): Promise<StockLevel[]> {
     return (await this.rpc('stock.read', { skus, locations }, stockRowsSchema)).map(toStockLevel);
+  }
+
+  /** The first sale of each of these references that the ERP has, in one round trip. */
+  private async searchSales(references: readonly string[]): Promise<Map<string, SaleAnswer>> {
+    const sales = await this.rpc('sale.search', { references }, z.array(saleSchema));
+    const first = new Map<string, SaleAnswer>();
+    for (const sale of sales) {
+      const seen = first.get(sale.reference);
+      if (!seen || sale.id < seen.id) first.set(sale.reference, sale);
+    }
+    return first;
   }
 
   private async searchSale(reference: string): Promise<SaleAnswer | null> {

@@ -50,8 +50,13 @@ export async function startSimulatedErpServer(options: { erp: SimulatedErp; port
     try {
       const answer = await erp.call(body.method, body.params, gone.signal);
       if (body.method === 'sale.create' && 'result' in answer) {
-        const reference = (answer.result as { reference?: unknown }).reference;
-        if (typeof reference === 'string' && !created.has(reference)) created.set(reference, Date.now());
+        // The batch form answers one `{ result }` or `{ error }` per sale.
+        const sales = Array.isArray(answer.result) ? answer.result.map((entry) => (entry as { result?: unknown }).result) : [answer.result];
+        const now = Date.now();
+        for (const sale of sales) {
+          const reference = (sale as { reference?: unknown } | undefined)?.reference;
+          if (typeof reference === 'string' && !created.has(reference)) created.set(reference, now);
+        }
       }
       send(response, 200, answer);
     } catch (error) {

@@ -349,8 +349,12 @@ export class SimulatedErp {
           return shipment ? [this.shipmentAnswer(shipment)] : [];
         });
       case 'sale.search':
-        return (this.salesByReference.get(params.reference as string) ?? []).map((id) => this.saleAnswer(this.sales.get(id)!));
+        // Batch form `{ references }`: every sale of any of them, in one round trip.
+        if (Array.isArray(params.references)) return (params.references as string[]).flatMap((reference) => this.salesOf(reference));
+        return this.salesOf(params.reference as string);
       case 'sale.create':
+        // Batch form `{ sales }`: each entry made or refused on its own (see createSales).
+        if (Array.isArray(params.sales)) return this.createSales(params.sales as Record<string, unknown>[]);
         return this.saleAnswer(this.createSale(params));
       case 'sale.cancel':
         return this.saleAnswer(this.cancelSale(params.id as number));
@@ -481,13 +485,48 @@ export class SimulatedErp {
     };
   }
 
-  private createSale(params: Record<string, unknown>): Sale {
-    const lines = params.lines as { sku: string; location: string; quantity: number; unitPrice: string }[];
+  private salesOf(reference: string): unknown[] {
+    return (this.salesByReference.get(reference) ?? []).map((id) => this.saleAnswer(this.sales.get(id)!));
+  }
+
+  /** Refuses a sale's lines naming no product or location this ERP knows, before anything is written. */
+  private checkSaleLines(lines: unknown): asserts lines is { sku: string; location: string; quantity: number; unitPrice: string }[] {
     if (!Array.isArray(lines) || lines.length === 0) throw new UserError('A sale needs at least one line');
-    const unknownSkus = lines.filter((l) => !this.products.has(l.sku)).map((l) => l.sku);
+    const typed = lines as { sku: string; location: string }[];
+    const unknownSkus = typed.filter((l) => !this.products.has(l.sku)).map((l) => l.sku);
     if (unknownSkus.length > 0) throw new UnknownCodesError('UnknownProduct', [...new Set(unknownSkus)]);
-    const unknownLocations = lines.filter((l) => !this.locations.has(l.location)).map((l) => l.location);
+    const unknownLocations = typed.filter((l) => !this.locations.has(l.location)).map((l) => l.location);
     if (unknownLocations.length > 0) throw new UnknownCodesError('UnknownLocation', [...new Set(unknownLocations)]);
+  }
+
+  /**
+   * Several sales in one request, each its own transaction as a real ERP's batch endpoint would
+   * run them: an entry is `sale.create`'s params, with either `party` (an id) or `partyKey`,
+   * `partyName` and `partyEmail` (the customer found by its natural key or created, only once
+   * the entry's lines passed). Answers one `{ result }` (the sale and its `party`) or `{ error }`
+   * per entry, in order; a refused entry leaves nothing behind and the others are made.
+   */
+  private createSales(entries: readonly Record<string, unknown>[]): unknown[] {
+    return entries.map((entry) => {
+      try {
+        this.checkSaleLines(entry.lines);
+        let party = typeof entry.party === 'number' ? entry.party : undefined;
+        if (party === undefined) {
+          const key = String(entry.partyKey);
+          party = (this.parties.get(key) ?? this.createParty({ key, name: String(entry.partyName), email: (entry.partyEmail as string | null) ?? null })).id;
+        }
+        return { result: { ...(this.saleAnswer(this.createSale(entry)) as object), party } };
+      } catch (error) {
+        if (error instanceof UserError) return { error: { type: 'UserError', message: error.message } };
+        if (error instanceof UnknownCodesError) return { error: { type: error.kind, message: error.message, codes: error.codes } };
+        throw error;
+      }
+    });
+  }
+
+  private createSale(params: Record<string, unknown>): Sale {
+    const lines = params.lines;
+    this.checkSaleLines(lines);
     const id = this.nextId++;
     const sale: Sale = {
       id,
