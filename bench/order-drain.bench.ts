@@ -9,9 +9,13 @@
  *   npx tsx bench/order-drain.bench.ts [orders] [pglite|postgres|both|tryton|http]
  *
  * `http`: the same drain into the simulated ERP served over HTTP by `simulate-erp`'s server
- * (startSimulatedErpServer, in this process) through the remote wire, as the Black Friday
- * simulation runs it (ERP_CONNECTOR=simulated with ERP_URL); on PostgreSQL when DATABASE_URL is
- * set, else PGlite.
+ * (startSimulatedErpServer) in a process of its own, through the remote wire, as the Black
+ * Friday simulation runs it (ERP_CONNECTOR=simulated with ERP_URL); on PostgreSQL when
+ * DATABASE_URL is set, else PGlite. The gateway's CPU and the ERP server's are printed apart.
+ *
+ * BENCH_PRESTORED=1: every delivery is stored before the worker starts, and the time runs from
+ * the worker's start: the drain alone, without the deliveries' storing (the webhook path, which
+ * competes for the same two cores) running beside it.
  *
  * `tryton`: the same drain into a real trytond (ERP_URL, ERP_DATABASE, ERP_USER, ERP_PASSWORD:
  * `eval "$(bash scripts/tryton.sh env)"`), on PostgreSQL when DATABASE_URL is set, else PGlite;
@@ -42,7 +46,6 @@ import { TrytonErpConnector } from '../src/erp/tryton/tryton-erp-connector.js';
 import { TrytonRpcClient } from '../src/erp/tryton/tryton-rpc-client.js';
 import { SimulatedErpConnector } from '../src/erp/simulated/simulated-erp-connector.js';
 import { remoteSimulatedErpWire } from '../src/erp/simulated/simulated-erp-remote.js';
-import { startSimulatedErpServer, type SimulatedErpServer } from '../src/erp/simulated/simulated-erp-server.js';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type { PGlite } from '@electric-sql/pglite';
@@ -51,6 +54,7 @@ import * as schema from '../src/db/schema/index.js';
 import { createLogger } from '../src/logger.js';
 import { createOrdersModule } from '../src/orders/orders.module.js';
 import { noShopify, stockedErp, tableMapping } from './support/orders-bench.js';
+import { startSimulatedErpProcess, type SimulatedErpProcess } from './support/simulated-erp-process.js';
 import { createWireCounter, wireLines } from './support/tryton-wire.js';
 
 const total = Number(process.argv[2] ?? 3_000);
@@ -147,8 +151,8 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
   const erp = stockedErp(skus, warehouses);
   const erpConcurrency = process.env.BENCH_ERP_CONCURRENCY ? Number(process.env.BENCH_ERP_CONCURRENCY) : undefined;
   const simulatedOptions = { logger: log, ...(erpConcurrency ? { policy: { maxConcurrent: erpConcurrency } } : {}) };
-  let server: SimulatedErpServer | null = null;
-  if (erpKind === 'http') server = await startSimulatedErpServer({ erp });
+  let server: SimulatedErpProcess | null = null;
+  if (erpKind === 'http') server = await startSimulatedErpProcess(skus, warehouses);
   const connector: ErpConnector =
     erpKind === 'tryton'
       ? await trytonConnector(log)
@@ -176,19 +180,25 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
       triggeredAt: new Date().toISOString(),
       body: Buffer.from(body(orderBase + i, i)),
     }));
+    const prestored = process.env.BENCH_PRESTORED === '1';
+    // Stored as the route stores them, 32 at a time (while the worker drains alongside, unless prestored).
+    const store = async () => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          for (let i = next++; i < deliveries.length; i = next++) await module.inbox.receive(deliveries[i]!);
+        }),
+      );
+    };
+    if (prestored) await store();
+    const serverBefore = server ? await server.stats() : null;
     const tripsBefore = erp.roundTrips();
     const statementsBefore = counted.statements();
     wire.reset();
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
-    // Stored as the route stores them, 32 at a time, while the worker drains alongside.
     module.worker.start();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        for (let i = next++; i < deliveries.length; i = next++) await module.inbox.receive(deliveries[i]!);
-      }),
-    );
+    if (!prestored) await store();
     const storedMs = performance.now() - started;
     for (;;) {
       const [row] = await database.db.select({ n: count() }).from(shopifyOrders).where(eq(shopifyOrders.status, 'SUBMITTED'));
@@ -198,11 +208,13 @@ async function run(kind: 'pglite' | 'postgres', erpKind: 'simulated' | 'tryton' 
     const ms = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
     const statements = counted.statements() - statementsBefore;
-    const trips = erpKind === 'tryton' ? wire.total() : erp.roundTrips() - tripsBefore;
+    const serverAfter = server ? await server.stats() : null;
+    const trips = erpKind === 'tryton' ? wire.total() : serverAfter ? serverAfter.roundTrips - serverBefore!.roundTrips : erp.roundTrips() - tripsBefore;
+    const serverCpu = serverAfter ? `; the ERP server's own process ${((serverAfter.cpuMicros - serverBefore!.cpuMicros) / 1000 / total).toFixed(3)} ms CPU per order` : '';
     process.stdout.write(
-      `${kind.padEnd(8)} ${total} orders stored (in ${(storedMs / 1000).toFixed(1)} s) and drained into the ${erpKind === 'tryton' ? 'real Tryton' : erpKind === 'http' ? 'simulated ERP over HTTP' : 'simulated ERP'} in ${(ms / 1000).toFixed(1)} s: ` +
+      `${kind.padEnd(8)} ${total} orders ${prestored ? 'stored first, then' : `stored (in ${(storedMs / 1000).toFixed(1)} s) and`} drained into the ${erpKind === 'tryton' ? 'real Tryton' : erpKind === 'http' ? 'simulated ERP over HTTP' : 'simulated ERP'} in ${(ms / 1000).toFixed(1)} s: ` +
         `${Math.round((total / ms) * 60_000)} orders/min, ${(trips / total).toFixed(2)} ERP round trips and ${(statements / total).toFixed(2)} SQL statements per order (inbox included), ` +
-        `gateway CPU ${((cpu.user + cpu.system) / 1000 / total).toFixed(2)} ms per order${server ? ' (the ERP server in this process included)' : ''}  (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)\n`,
+        `gateway CPU ${((cpu.user + cpu.system) / 1000 / total).toFixed(2)} ms per order${serverCpu}  (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)\n`,
     );
     if (erpKind === 'tryton') {
       process.stdout.write(`  the connector's calls in flight: ${process.env.BENCH_ERP_CONCURRENCY ?? '2 (default)'}\n`);
