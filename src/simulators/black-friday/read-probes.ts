@@ -47,8 +47,15 @@ async function graphql<T>(url: string, key: string, query: string, variables: Re
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(30_000),
     });
-    const body = (await response.json()) as { data?: T; errors?: { message?: string; extensions?: { code?: string } }[]; extensions?: { cost?: { requestedQueryCost?: number } } };
+    const text = await response.text();
     const ms = performance.now() - started;
+    let body: { data?: T; errors?: { message?: string; extensions?: { code?: string } }[]; extensions?: { cost?: { requestedQueryCost?: number } } };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // Not a gateway's answer (the balancer's own 502 when no instance answered).
+      return { ok: false, ms, problem: `HTTP ${response.status} ${text.slice(0, 80)}`.trim() };
+    }
     if (!response.ok || body.errors?.length || !body.data) return { ok: false, ms, problem: `HTTP ${response.status} ${body.errors?.map((e) => e.extensions?.code ?? e.message).join(', ') ?? ''}`.trim() };
     return { ok: true, data: body.data, ms, cost: body.extensions?.cost?.requestedQueryCost ?? null };
   } catch (error) {
