@@ -199,9 +199,49 @@ export function acknowledgementStatements(db: Db): StatementRunner {
   return postgresRunner(client, false, 1);
 }
 
+/** Statements with at most this many parameters are prepared (bounds the cache: see preparingClient). */
+const MOST_PARAMETERS_PREPARED = 64;
+
+/**
+ * The pool as Drizzle sees it, with its parameterised statements prepared. Drizzle runs every
+ * statement unnamed (`prepare: false`), and postgres.js then describes each one before running it
+ * to learn its parameters' types: two round trips per statement, each a wait for the server on a
+ * busy machine. Named, a statement is described once per connection and then runs in one round
+ * trip, with no parsing. Only statements of up to MOST_PARAMETERS_PREPARED parameters are named:
+ * a list of n values is a new statement text for each n, and a connection keeps what it prepared
+ * until it closes (idle ones close after 30 s). Transactions (`begin`) and savepoints get the
+ * same treatment. A pooler in front of PostgreSQL must keep prepared statements (PgBouncer in
+ * session mode, or `max_prepared_statements` in transaction mode).
+ */
+function preparingClient<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property === 'unsafe') {
+        return (text: string, params?: unknown[], options?: { prepare?: boolean }) => {
+          const named = options?.prepare === false && params !== undefined && params.length > 0 && params.length <= MOST_PARAMETERS_PREPARED;
+          return (value as postgres.Sql['unsafe']).call(target, text, params as postgres.ParameterOrJSON<never>[], named ? { ...options, prepare: true } : options);
+        };
+      }
+      if (property === 'begin' || property === 'savepoint') {
+        return (...args: unknown[]) => {
+          const at = args.findIndex((arg) => typeof arg === 'function');
+          if (at >= 0) {
+            const work = args[at] as (sql: postgres.TransactionSql) => unknown;
+            args[at] = (sql: postgres.TransactionSql) => work(preparingClient(sql));
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return value;
+    },
+  });
+}
+
 async function openPostgres(url: string, max: number): Promise<Database> {
   const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 });
-  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  const db = drizzlePostgres(preparingClient(client), { schema }) as unknown as Db;
   const acknowledgementClient = postgres(url, { max: ACKNOWLEDGEMENT_CONNECTIONS, onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 });
   Object.defineProperty(db, acknowledgementHandle, { value: postgresRunner(acknowledgementClient, true, ACKNOWLEDGEMENT_CONNECTIONS) });
   return {
