@@ -400,21 +400,6 @@ export class SyncService {
       () => void (refresh.ended = true),
       (error: unknown) => void (refresh.failure = error ?? new Error('the ERP refresh failed')),
     );
-    // Lots depend on the read model's lots (written by the refresh), not on Shopify's levels: every
-    // SKU's metafield is compared with what was last written (unchanged ones cost no call) once
-    // the refresh has ended, beside the export's comparison rather than after it.
-    let lotsStopped = false;
-    const lotsPass = refreshing.then(async () => {
-      for (let after: string | null = null; !lotsStopped; ) {
-        const batch = await positions.listSkus(after, SKUS_PER_PAGE);
-        if (batch.length === 0) break;
-        await this.#pushLots(run, batch);
-        after = batch.at(-1)!;
-        throwIfAborted(signal);
-      }
-      log.info({ runId: run.id, ms: Math.round(performance.now() - started) }, 'full reconcile: lots compared');
-    });
-    lotsPass.catch(() => undefined); // awaited below
     const wanted = (group: ShopifyPushGroup) => !locations || group.erpLocations.some((l) => locations.includes(l));
     const push = (groups: readonly ShopifyPushGroup[], label: string, readings: { get: (key: string) => number | undefined; at: Date }) =>
       executor.exclusive(() => executor.pushGroups(run, groups, { batchId: `${run.id}:${label}`, readings, readingsComplete: true, deferWrites: true }));
@@ -431,113 +416,113 @@ export class SyncService {
       await progress.maybe();
     };
 
+    // Without a progress reader the download waits for the whole refresh (no level is compared
+    // with a position not yet refreshed, and no connection sits stalled meanwhile).
+    const levels = shopify.exportInventoryLevels(progressOfRefresh ? {} : { beforeDownload: () => refreshing })[Symbol.asyncIterator]();
+    const seen = new SeenLevels();
+    // A page of the export with its push targets: read, parsed and joined to the read model while
+    // the page before it is compared and pushed (two pages held at most, and the held-back levels).
+    const readPage = async (): Promise<ReconcilePage> => {
+      const part: InventoryLevelQuantities[] = [];
+      while (part.length < this.#levelsPerPage) {
+        const next = await levels.next();
+        if (next.done) break;
+        part.push(next.value);
+      }
+      if (part.length === 0) return { levels: part, sources: [] };
+      const sources = await mapping.getErpSources(part.map((level) => ({ inventoryItemId: level.inventoryItemId, locationId: level.locationId })));
+      return { levels: part, sources };
+    };
+    // Levels whose SKU the refresh has not written yet, compared once it has: at most a page of
+    // them is held, beyond which the comparison waits for the refresh to end.
+    let held: ReconcilePage = { levels: [], sources: [] };
+    const throwIfRefreshFailed = () => {
+      if (refresh.failure) throw refresh.failure;
+    };
+    let next = readPage();
+    next.catch(() => undefined); // awaited below
+    let read = 0;
     try {
-      // Without a progress reader the download waits for the whole refresh (no level is compared
-      // with a position not yet refreshed, and no connection sits stalled meanwhile).
-      const levels = shopify.exportInventoryLevels(progressOfRefresh ? {} : { beforeDownload: () => refreshing })[Symbol.asyncIterator]();
-      const seen = new SeenLevels();
-      // A page of the export with its push targets: read, parsed and joined to the read model while
-      // the page before it is compared and pushed (two pages held at most, and the held-back levels).
-      const readPage = async (): Promise<ReconcilePage> => {
-        const part: InventoryLevelQuantities[] = [];
-        while (part.length < this.#levelsPerPage) {
-          const next = await levels.next();
-          if (next.done) break;
-          part.push(next.value);
-        }
-        if (part.length === 0) return { levels: part, sources: [] };
-        const sources = await mapping.getErpSources(part.map((level) => ({ inventoryItemId: level.inventoryItemId, locationId: level.locationId })));
-        return { levels: part, sources };
-      };
-      // Levels whose SKU the refresh has not written yet, compared once it has: at most a page of
-      // them is held, beyond which the comparison waits for the refresh to end.
-      let held: ReconcilePage = { levels: [], sources: [] };
-      const throwIfRefreshFailed = () => {
-        if (refresh.failure) throw refresh.failure;
-      };
-      let next = readPage();
-      next.catch(() => undefined); // awaited below
-      let read = 0;
-      try {
-        if (!progressOfRefresh) {
-          const [refreshed, first] = await Promise.allSettled([refreshing, next]);
-          if (refreshed.status === 'rejected') throw refreshed.reason;
-          if (first.status === 'rejected') throw first.reason;
-        }
-        throwIfAborted(signal);
-        for (;;) {
-          const current = await next;
-          throwIfRefreshFailed();
-          if (current.levels.length === 0) break;
-          next = current.levels.length < this.#levelsPerPage ? Promise.resolve({ levels: [], sources: [] }) : readPage();
-          next.catch(() => undefined);
-          read += current.levels.length;
-          for (const level of current.levels) seen.add(level.inventoryItemId, level.locationId);
-          let ready = current;
-          if (!refresh.ended && progressOfRefresh) {
-            const stale = await progressOfRefresh.staleSkus(current.sources.map((source) => source.sku), refreshFrom);
-            if (stale.size > 0 && !refresh.ended) {
-              const [fresh, waiting] = splitPage(current, stale);
-              ready = fresh;
-              overlap.heldForRefresh += waiting.levels.length;
-              held = { levels: [...held.levels, ...waiting.levels], sources: [...held.sources, ...waiting.sources] };
-              // A page's worth held: compare what the refresh has written since, a look a second,
-              // until less than a page is left or the refresh has ended.
-              while (held.levels.length >= this.#levelsPerPage && !refresh.ended) {
-                await Promise.race([refreshing.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, HELD_LOOK_MS))]);
-                throwIfRefreshFailed();
-                throwIfAborted(signal);
-                if (refresh.ended) break;
-                const [nowFresh, still] = splitPage(held, await progressOfRefresh.staleSkus(held.sources.map((source) => source.sku), refreshFrom));
-                held = still;
-                await compare(nowFresh, 'full:held');
-              }
-              if (held.levels.length >= this.#levelsPerPage) {
-                await compare(held, 'full:held');
-                held = { levels: [], sources: [] };
-              }
+      if (!progressOfRefresh) {
+        const [refreshed, first] = await Promise.allSettled([refreshing, next]);
+        if (refreshed.status === 'rejected') throw refreshed.reason;
+        if (first.status === 'rejected') throw first.reason;
+      }
+      throwIfAborted(signal);
+      for (;;) {
+        const current = await next;
+        throwIfRefreshFailed();
+        if (current.levels.length === 0) break;
+        next = current.levels.length < this.#levelsPerPage ? Promise.resolve({ levels: [], sources: [] }) : readPage();
+        next.catch(() => undefined);
+        read += current.levels.length;
+        for (const level of current.levels) seen.add(level.inventoryItemId, level.locationId);
+        let ready = current;
+        if (!refresh.ended && progressOfRefresh) {
+          const stale = await progressOfRefresh.staleSkus(current.sources.map((source) => source.sku), refreshFrom);
+          if (stale.size > 0 && !refresh.ended) {
+            const [fresh, waiting] = splitPage(current, stale);
+            ready = fresh;
+            overlap.heldForRefresh += waiting.levels.length;
+            held = { levels: [...held.levels, ...waiting.levels], sources: [...held.sources, ...waiting.sources] };
+            // A page's worth held: compare what the refresh has written since, a look a second,
+            // until less than a page is left or the refresh has ended.
+            while (held.levels.length >= this.#levelsPerPage && !refresh.ended) {
+              await Promise.race([refreshing.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, HELD_LOOK_MS))]);
+              throwIfRefreshFailed();
+              throwIfAborted(signal);
+              if (refresh.ended) break;
+              const [nowFresh, still] = splitPage(held, await progressOfRefresh.staleSkus(held.sources.map((source) => source.sku), refreshFrom));
+              held = still;
+              await compare(nowFresh, 'full:held');
+            }
+            if (held.levels.length >= this.#levelsPerPage) {
+              await compare(held, 'full:held');
+              held = { levels: [], sources: [] };
             }
           }
-          await compare(ready, 'full');
-          throwIfAborted(signal);
         }
-        await refreshing;
-        await compare(held, 'full:held');
-        held = { levels: [], sources: [] };
-      } finally {
-        // Stopped early (a failure, an abort): the download is cancelled, not left half-read.
-        await next.catch(() => undefined);
-        await levels.return?.();
-        await refreshing.catch(() => undefined);
-      }
-      log.info({ runId: run.id, levels: read, pages: page, ...overlap, ms: Math.round(performance.now() - started) }, 'full reconcile: Shopify levels read, compared and pushed');
-
-      // Targets the export did not list: Shopify holds no level for the item there (0).
-      const absent = { get: () => undefined, at: readAt };
-      for (let after: string | null = null, unseen = 0; ; ) {
-        const result: Awaited<ReturnType<typeof mapping.listPushTargets>> = await mapping.listPushTargets({ after, first: TARGETS_PER_PAGE });
-        const groups = groupPushTargets(result.items).filter((group) => wanted(group) && !seen.has(group.inventoryItemId, group.shopifyLocationId));
-        if (groups.length > 0) {
-          unseen += groups.length;
-          await push(groups, `full:absent:${page++}`, absent);
-          await progress.maybe();
-        }
+        await compare(ready, 'full');
         throwIfAborted(signal);
-        if (result.nextCursor === null) {
-          if (unseen > 0) log.info({ runId: run.id, targets: unseen }, 'full reconcile: targets the export did not list compared with 0');
-          break;
-        }
-        after = result.nextCursor;
       }
-      await executor.exclusive(() => executor.flush(run));
-      log.info({ runId: run.id, ...run.tally, ms: Math.round(performance.now() - started) }, 'full reconcile: compared and pushed');
-    } catch (error) {
-      // The run failed: its lots pass stops at its next page.
-      lotsStopped = true;
-      await lotsPass.catch(() => undefined);
-      throw error;
+      await refreshing;
+      await compare(held, 'full:held');
+      held = { levels: [], sources: [] };
+    } finally {
+      // Stopped early (a failure, an abort): the download is cancelled, not left half-read.
+      await next.catch(() => undefined);
+      await levels.return?.();
+      await refreshing.catch(() => undefined);
     }
-    await lotsPass;
+    log.info({ runId: run.id, levels: read, pages: page, ...overlap, ms: Math.round(performance.now() - started) }, 'full reconcile: Shopify levels read, compared and pushed');
+
+    // Targets the export did not list: Shopify holds no level for the item there (0).
+    const absent = { get: () => undefined, at: readAt };
+    for (let after: string | null = null, unseen = 0; ; ) {
+      const result: Awaited<ReturnType<typeof mapping.listPushTargets>> = await mapping.listPushTargets({ after, first: TARGETS_PER_PAGE });
+      const groups = groupPushTargets(result.items).filter((group) => wanted(group) && !seen.has(group.inventoryItemId, group.shopifyLocationId));
+      if (groups.length > 0) {
+        unseen += groups.length;
+        await push(groups, `full:absent:${page++}`, absent);
+        await progress.maybe();
+      }
+      throwIfAborted(signal);
+      if (result.nextCursor === null) {
+        if (unseen > 0) log.info({ runId: run.id, targets: unseen }, 'full reconcile: targets the export did not list compared with 0');
+        break;
+      }
+      after = result.nextCursor;
+    }
+    await executor.exclusive(() => executor.flush(run));
+    log.info({ runId: run.id, ...run.tally, ms: Math.round(performance.now() - started) }, 'full reconcile: compared and pushed');
+    // Lots: every SKU's metafield compared with what was last written (unchanged ones cost no call).
+    for (let after: string | null = null; ; ) {
+      const batch = await positions.listSkus(after, SKUS_PER_PAGE);
+      if (batch.length === 0) break;
+      await this.#pushLots(run, batch);
+      after = batch.at(-1)!;
+      throwIfAborted(signal);
+    }
     if (run.tally.drift > 0) log.warn({ runId: run.id, drift: run.tally.drift, pushed: run.tally.pushed }, 'full reconcile found Shopify levels that differed from the ATP');
   }
 
