@@ -210,6 +210,11 @@ async function takeRun(databaseUrl: string): Promise<void> {
     if (available() !== (await atpOf())) throw new Error(`Shopify offers ${available()}, the ATP is ${await atpOf()}: the push did not land`);
     console.log(`pushed hot SKU ${hot.sku} at ${location}: ATP ${await atpOf()}, Shopify available ${available()}`);
 
+    // Each take is an inventoryAdjustQuantities (10 points): on the demo's Standard plan (100
+    // points/s) the cost limit alone allows 10 takes a second. The peak day is a Plus store.
+    const plan = process.env.BENCH_SHOPIFY_PLAN ?? 'plus';
+    const limits = shopify.setPlan(plan);
+    console.log(`simulated store on the ${plan} plan: ${limits.restoreRate} points/s, bucket ${limits.maximumAvailable}`);
     const service = gateway.services.reservations;
     const adjustCalls = () => shopify.requestLog().filter((entry) => entry.rootFields.includes('inventoryAdjustQuantities'));
     await run('warm-up (take)', service, 16, () => hot.sku, location);
