@@ -1,7 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { pairIn, valuesTable } from '../db/sql-lists.js';
-import { inventoryLevels, shopifyOrderLines } from '../db/schema/index.js';
+import { inventoryLevels, shopifyOrderLines, shopifyOrders } from '../db/schema/index.js';
 import { expiringSoon } from '../inventory/read-model/atp-formula.js';
 import { comparePositions, createInventoryLevelsWriter, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import type { OversellFinding } from './order-health.port.js';
@@ -206,4 +206,32 @@ export async function replaceOrderLines(
   await repository.update(tx, order.id, { linesDigest: digest });
   const positions = new Map([...released.positions, ...added.positions].map((position) => [`${position.sku}\u0000${position.location}`, position]));
   return { positions: [...positions.values()], delta: released.delta + added.delta, oversold: added.oversold ?? [] };
+}
+
+/**
+ * Locks, in one statement and in (sku, location) order, every position a batch of deliveries may
+ * move: the positions of `lines` (the new lines the batch maps) and those of the stored lines of
+ * the orders named. A transaction that applies several deliveries one after another would
+ * otherwise take each delivery's locks in turn, sorted per delivery but not across them, and two
+ * instances applying batches that share hot positions would wait on each other in a cycle (seen
+ * at 10,000 orders a minute: deadlocks, then transactions of a hundred savepoints holding hot rows
+ * for seconds). Positions without a read-model row are skipped, as moveUnits does.
+ */
+export async function lockPositionsOfBatch(
+  tx: Db,
+  shop: string,
+  shopifyOrderIds: readonly string[],
+  lines: readonly { readonly erpSku: string | null; readonly location: string | null }[],
+): Promise<void> {
+  const wanted = new Map<string, PositionKey>();
+  for (const line of lines) if (line.erpSku && line.location) wanted.set(keyOf(line.erpSku, line.location), { sku: line.erpSku, location: line.location });
+  if (shopifyOrderIds.length > 0) {
+    const stored = await tx
+      .selectDistinct({ sku: shopifyOrderLines.erpSku, location: shopifyOrderLines.location })
+      .from(shopifyOrderLines)
+      .innerJoin(shopifyOrders, eq(shopifyOrders.id, shopifyOrderLines.orderId))
+      .where(and(eq(shopifyOrders.shop, shop), inArray(shopifyOrders.shopifyOrderId, [...new Set(shopifyOrderIds)])));
+    for (const row of stored) if (row.sku && row.location) wanted.set(keyOf(row.sku, row.location), { sku: row.sku, location: row.location });
+  }
+  if (wanted.size > 1) await createInventoryLevelsWriter(tx, shop).lockPositions([...wanted.values()]);
 }

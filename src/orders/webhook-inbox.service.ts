@@ -7,6 +7,7 @@ import { isOrderTopic, type OrderSnapshot, type WebhookDeliveryRecord } from './
 import type { NewLine, OrderRepository } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import type { OrderLineMapper, PreparedMapping } from './order-line-mapper.js';
+import { lockPositionsOfBatch } from './pending-units.repository.js';
 import { MalformedWebhookBody, parseWebhookBody, type ParsedWebhookBody } from './shopify-order.payloads.js';
 import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
 import type { VerifiedDelivery } from '../shopify/webhook-delivery.js';
@@ -161,6 +162,16 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
       const rows = await options.inbox.claimDue(tx, batchSize);
       claimed = rows.length;
       const bodies = new Map(rows.map((row) => [row.id, parsed.get(row.id) ?? parseOrReason(row.topic, row.body)]));
+      // Every position the batch may move, locked first in one sorted statement (see lockPositionsOfBatch).
+      const mapped = new Map<number, NewLine[]>();
+      const orderIds: string[] = [];
+      for (const row of rows) {
+        const body = bodies.get(row.id)!;
+        if (body instanceof MalformedWebhookBody) continue;
+        orderIds.push(body.kind === 'order' ? body.snapshot.shopifyOrderId : body.refund.shopifyOrderId);
+        if (body.kind === 'order' && prepared) mapped.set(row.id, options.mapper.linesFor(prepared, body.snapshot));
+      }
+      await lockPositionsOfBatch(tx, shop, orderIds, [...mapped.values()].flat());
 
       // The fast path: each order's first event in the batch, when it is an order the gateway
       // may never have seen, is recorded with the others in a few statements. Whatever it does
@@ -175,7 +186,7 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
           const orderId = body.kind === 'order' ? body.snapshot.shopifyOrderId : body.refund.shopifyOrderId;
           if (seen.has(orderId)) continue;
           seen.add(orderId);
-          if (body.kind === 'order') candidates.push({ rowId: row.id, snapshot: body.snapshot, lines: options.mapper.linesFor(prepared, body.snapshot) });
+          if (body.kind === 'order') candidates.push({ rowId: row.id, snapshot: body.snapshot, lines: mapped.get(row.id) ?? options.mapper.linesFor(prepared, body.snapshot) });
         }
         const recorded = await options.intake.applyNewOrders(tx, candidates, { source: 'webhook', cutoverAt: cutoverAtValue });
         for (const candidate of candidates) {
