@@ -44,6 +44,8 @@ export interface BlackFridayReport {
   readonly gatewayCalls: { readonly calls: number; readonly retried: number; readonly failures: number };
   readonly errorRate: number | null;
   readonly manualInterventions: number | null;
+  /** Instances that exited on their own (not the instance-kill fault) and were started again. */
+  readonly instanceCrashes: number;
   readonly faults: readonly (Omit<FaultEvent, 'startedAt' | 'endedAt'> & { readonly startedAt: string; readonly endedAt: string | null; readonly atSecond: number })[];
   readonly timeline: LoadTimeline & {
     readonly inErpPerSecond: number[];
@@ -88,7 +90,7 @@ export function terminalSummary(report: BlackFridayReport): string {
     `  products(first: 100) with availability and lots, via the balancer: p50 ${ms(report.productsRead.p50)}, p99 ${ms(report.productsRead.p99)}, max ${ms(report.productsRead.max)} (${report.productsRead.probes} probes${report.productsRead.queryCost === null ? '' : ` of cost ${report.productsRead.queryCost}`}, ${report.productsRead.errors} failed${report.productsRead.firstProblem ? ` (${report.productsRead.firstProblem})` : ''}, ${report.productsRead.overLimit ?? 0} over ${report.productsRead.limitMs} ms; p99 < ${report.productsRead.limitMs} ms ${report.productsRead.p99 !== null && report.productsRead.p99 < report.productsRead.limitMs ? 'met' : 'NOT met'})`,
     `  order visible with its pending units after its ack: p50 ${ms(report.orderVisibility.p50)}, p99 ${ms(report.orderVisibility.p99)}, max ${ms(report.orderVisibility.max)} (${report.orderVisibility.sampled} sampled, ${report.orderVisibility.exceeded} beyond 5 s of which ${report.orderVisibility.notVisible} never within 60 s, ${report.orderVisibility.fromPlacement} timed from placement: no ack seen; ${report.orderVisibility.failedPolls} failed polls${report.orderVisibility.firstProblem ? `, e.g. ${report.orderVisibility.firstProblem}` : ''})`,
     `  ERP: ${report.erp.description}${report.erp.faultsNotApplied.length ? `; faults not applied: ${report.erp.faultsNotApplied.join('; ')}` : ''}`,
-    `  error rate: ${report.errorRate === null ? 'n/a' : `${(report.errorRate * 100).toFixed(2)} %`}; manual interventions: ${report.manualInterventions ?? 'n/a'}${report.health.orderBacklog ? `; order backlog: ${report.health.orderBacklog.waiting} waiting` : ''}`,
+    `  error rate: ${report.errorRate === null ? 'n/a' : `${(report.errorRate * 100).toFixed(2)} %`}; manual interventions: ${report.manualInterventions ?? 'n/a'}; instance crashes: ${report.instanceCrashes}${report.health.orderBacklog ? `; order backlog: ${report.health.orderBacklog.waiting} waiting` : ''}`,
     `  wholesale: ${report.wholesale.reserved} reserved, ${report.wholesale.committed} committed, ${report.wholesale.released} released, ${report.wholesale.refused} refused; ERP: ${report.erpActivity.receipts} receipts, ${report.erpActivity.shipments} shipments, ${report.erpActivity.erpSales} ERP-side sales`,
     `  faults: ${report.faults.map((f) => `${f.fault} at ${f.atSecond}s`).join(', ') || 'none'}`,
   ];

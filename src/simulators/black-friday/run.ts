@@ -158,7 +158,22 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
           inErpPerSecond[second] = (inErpPerSecond[second] ?? 0) + 1;
         }
       })().finally(() => (counting = null)));
+    // A supervisor's part (systemd, Kubernetes): an instance that exits on its own is started
+    // again; each such exit is counted in the report (the instance-kill fault's are not).
+    const restarting = new Set<string>();
+    const supervise = () => {
+      for (const instance of instances) {
+        if (!instance.crashed() || restarting.has(instance.name)) continue;
+        restarting.add(instance.name);
+        log(`gateway ${instance.name} exited on its own (crash ${instance.crashes()}): starting it again, as a supervisor would`);
+        void instance
+          .start()
+          .catch((error: unknown) => log(`gateway ${instance.name} did not start again: ${String(error).slice(0, 300)}`))
+          .finally(() => restarting.delete(instance.name));
+      }
+    };
     const progress = setInterval(() => {
+      supervise();
       void countInErp();
       const live = instances.filter((instance) => instance.running()).length;
       const active = faultEvents.filter((event) => event.endedAt === null).map((event) => event.fault);
@@ -250,6 +265,7 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
       gatewayCalls: { ...client.stats },
       errorRate: health.errorRate,
       manualInterventions: health.manualInterventions,
+      instanceCrashes: instances.reduce((total, instance) => total + instance.crashes(), 0),
       faults: faultEvents.map((event) => ({
         fault: event.fault,
         detail: event.detail,

@@ -19,6 +19,10 @@ export interface GatewayProcess {
   start(): Promise<void>;
   kill(signal: NodeJS.Signals): Promise<void>;
   output(): string;
+  /** Times it exited on its own (not through kill): a crash a supervisor would restart. */
+  crashes(): number;
+  /** Exited on its own and not started since. */
+  crashed(): boolean;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -40,6 +44,8 @@ export async function gatewayProcess(name: string, env: Record<string, string>, 
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let exited = true;
+  let stopping = false;
+  let crashes = 0;
   let log = '';
   const file = options.logFile ? createWriteStream(options.logFile) : undefined;
   file?.on('error', () => undefined);
@@ -81,19 +87,24 @@ export async function gatewayProcess(name: string, env: Record<string, string>, 
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       exited = false;
+      stopping = false;
       child.stdout?.on('data', keep);
       child.stderr?.on('data', keep);
       child.once('exit', () => {
         exited = true;
+        if (!stopping) crashes += 1;
       });
       await waitReady();
     },
     async kill(signal) {
       if (!child || exited) return;
+      stopping = true;
       const gone = new Promise((done) => child!.once('exit', done));
       child.kill(signal);
       await gone;
     },
     output: () => log,
+    crashes: () => crashes,
+    crashed: () => exited && !stopping && crashes > 0,
   };
 }

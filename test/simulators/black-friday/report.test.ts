@@ -39,6 +39,7 @@ function sampleReport(): BlackFridayReport {
     gatewayCalls: { calls: 10, retried: 0, failures: 0 },
     errorRate: 0,
     manualInterventions: 0,
+    instanceCrashes: 1,
     faults: [{ fault: 'erp-slow', detail: 'ERP holds 30 % of answers back by 2.5 s', startedAt: '2026-11-27T09:01:00.000Z', endedAt: '2026-11-27T09:02:00.000Z', atSecond: 60 }],
     timeline: { placedPerSecond: [1, 2], acceptedPerSecond: [1, 1], errors: 0, inErpPerSecond: [0, 1], productsReadMsPerSecond: [50, 50, 140], erpToShopifyMsPerSecond: [0, 1_800, 4_321] },
   };
@@ -55,6 +56,7 @@ describe('the Black Friday report', () => {
     expect(above).toContain('webhook ack: p50 8 ms');
     expect(above).toContain('products(first: 100) with availability and lots, via the balancer: p50 70 ms, p99 140 ms, max 140 ms (4 probes of cost 512, 1 failed (HTTP 200 THROTTLED), 1 over 100 ms; p99 < 100 ms NOT met)');
     expect(above).toContain('order visible with its pending units after its ack: p50 300 ms, p99 6000 ms, max 6000 ms (3 sampled, 2 beyond 5 s of which 1 never within 60 s, 0 timed from placement: no ack seen; 0 failed polls)');
+    expect(above).toContain('manual interventions: 0; instance crashes: 1');
     expect(above).toContain('ERP: Tryton 6.0.0 at http://127.0.0.1:8000/ (database t)');
   });
 
