@@ -87,6 +87,23 @@ async function run(label: string, service: ReservationsService, inFlight: number
 }
 
 /**
+ * The demo's pushed Shopify levels fed by one ERP position with no unit conversion and no kit:
+ * where one reservation moves Shopify's `available` by exactly one unit.
+ */
+async function simplePushedLevels(gateway: Awaited<ReturnType<typeof startGateway>>) {
+  const targets: PushTarget[] = [];
+  for (let after: string | null = null; ; ) {
+    const page = await gateway.services.inventory.mapping.listPushTargets({ after, first: 1_000 });
+    targets.push(...page.items);
+    if (!page.nextCursor) break;
+    after = page.nextCursor;
+  }
+  return groupPushTargets(targets).filter(
+    (g) => g.erpLocations.length === 1 && g.conversion.erpUnits === 1 && g.conversion.shopifyUnits === 1 && !g.sku.startsWith('KIT-'),
+  );
+}
+
+/**
  * The whole gateway on the demo (simulated ERP and store, scheduler on): the time from a
  * reservation's decision to the simulated store's `available` changing, through the event push.
  */
@@ -94,16 +111,7 @@ async function pushLatency(databaseUrl: string, samples: number): Promise<void> 
   const gateway = await startGateway(loadConfig({ PORT: '0', SCHEDULER: 'on', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }), createLogger('silent'));
   try {
     await gateway.services.inventory.whenReady();
-    const targets: PushTarget[] = [];
-    for (let after: string | null = null; ; ) {
-      const page = await gateway.services.inventory.mapping.listPushTargets({ after, first: 1_000 });
-      targets.push(...page.items);
-      if (!page.nextCursor) break;
-      after = page.nextCursor;
-    }
-    const simple = groupPushTargets(targets).filter(
-      (g) => g.erpLocations.length === 1 && g.conversion.erpUnits === 1 && g.conversion.shopifyUnits === 1 && !g.sku.startsWith('KIT-'),
-    );
+    const simple = await simplePushedLevels(gateway);
     const available = (g: (typeof simple)[number]) =>
       gateway.demo!.shopify.state.level({ inventoryItemId: g.inventoryItemId, location: g.shopifyLocationId })?.quantities.available;
     const atpOf = async (g: (typeof simple)[number]) => {
@@ -179,16 +187,7 @@ async function takeRun(databaseUrl: string): Promise<void> {
   );
   try {
     await gateway.services.inventory.whenReady();
-    const targets: PushTarget[] = [];
-    for (let after: string | null = null; ; ) {
-      const page = await gateway.services.inventory.mapping.listPushTargets({ after, first: 1_000 });
-      targets.push(...page.items);
-      if (!page.nextCursor) break;
-      after = page.nextCursor;
-    }
-    const hot = groupPushTargets(targets).find(
-      (g) => g.erpLocations.length === 1 && g.conversion.erpUnits === 1 && g.conversion.shopifyUnits === 1 && !g.sku.startsWith('KIT-'),
-    );
+    const hot = (await simplePushedLevels(gateway))[0];
     if (!hot) throw new Error('no simple pushed SKU in the demo catalogue');
     const location = hot.erpLocations[0]!;
     const shopify = gateway.demo!.shopify.state;
