@@ -7,8 +7,8 @@ import { inventoryLevels, reservationEvents, reservationLines, reservations } fr
 import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import { findIdempotencyReplays, idempotencyKeyOf, toReservation } from './idempotency-replays.js';
 import { reserveInOneStatement, type FastReservation, type FastResult } from './reserve-statement.js';
-import { decideWithStore, groupPositions, type StoreTakeContext, type StoreTakeLookup, type TakePosition, type Granted } from './store-take.js';
-import { StoreUnavailableError, type StoreTakeGroup } from '../inventory/inventory.port.js';
+import { decideWithStore, groupPositions, type StoreTakeContext, type TakePosition, type Granted } from './store-take.js';
+import { StoreUnavailableError } from '../inventory/inventory.port.js';
 import { atpExpression } from '../inventory/read-model/atp-formula.js';
 import {
   ERP_CONFIRMATION_ACTOR,
@@ -143,13 +143,6 @@ function lockPositionsForTake(tx: Db, shop: string, positions: readonly Position
     .where(and(eq(inventoryLevels.shop, shop), or(...sorted.map((p) => and(eq(inventoryLevels.sku, p.sku), eq(inventoryLevels.location, p.location))))))
     .orderBy(asc(inventoryLevels.sku), asc(inventoryLevels.location))
     .for('update');
-}
-
-/** The groups' lookup found a position the transaction had not locked (a mapping changed): start again with them known. */
-class GroupsMoved extends Error {
-  constructor(readonly groups: readonly StoreTakeGroup[]) {
-    super('the Shopify levels of the batch cover positions not locked');
-  }
 }
 
 /** Sends a query now (a Drizzle query is sent when first awaited), so several go out on the transaction's connection in this order. */
@@ -448,7 +441,7 @@ export function createReservationsRepository(db: Db, shop: string) {
    * groups' positions are locked too and the take out of Shopify's `available` happens here,
    * before the lines are inserted and the units taken, the row locks held (store-take.ts).
    */
-  function decideInTransaction(inputs: readonly NewReservation[], lookup: StoreTakeLookup | undefined): Promise<ReserveResult[]> {
+  function decideInTransaction(inputs: readonly NewReservation[], store: StoreTakeContext | undefined): Promise<ReserveResult[]> {
     return inTransaction(db, async (tx) => {
       const results: ReserveResult[] = new Array<ReserveResult>(inputs.length);
       const keyOf = idempotencyKeyOf;
@@ -487,16 +480,12 @@ export function createReservationsRepository(db: Db, shop: string) {
       // position's ATP, then the inserts (the order of the one-statement path: positions
       // before idempotency keys, so the two paths never wait on each other in a cycle). With a
       // store, every position of the Shopify levels the lines feed is locked too (with what the
-      // take needs of each), while the levels are looked up on another connection.
-      const toLock = sortedPositions([...inputs.flatMap((input) => input.lines), ...(lookup ? lookup.lockAlso : [])]);
-      const [locked, inserted, groups] = await Promise.all([
-        lookup ? lockPositionsForTake(tx, shop, toLock) : lockPositions(tx, shop, toLock),
+      // take needs of each).
+      const toLock = sortedPositions([...inputs.flatMap((input) => input.lines), ...(store ? groupPositions(store.groups) : [])]);
+      const [locked, inserted] = await Promise.all([
+        store ? lockPositionsForTake(tx, shop, toLock) : lockPositions(tx, shop, toLock),
         tx.with(created, audited).select().from(created),
-        lookup ? lookup.groups : ([] as readonly StoreTakeGroup[]),
       ]);
-      const lockedKeys = new Set(toLock.map(positionOf));
-      if (groupPositions(groups).some((position) => !lockedKeys.has(positionOf(position)))) throw new GroupsMoved(groups);
-      const store: StoreTakeContext | undefined = lookup && groups.length > 0 ? { ...lookup, groups } : undefined;
       const insertedByKey = new Map(inserted.map((row) => [keyOf(row.createdBy, row.idempotencyKey), row]));
 
       const replays = inputs.flatMap((input, index) => (insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey)) ? [] : [index]));
@@ -620,27 +609,21 @@ export function createReservationsRepository(db: Db, shop: string) {
      * units. The units are then taken by one conditional UPDATE that re-checks ATP >= q in the
      * database. Refused requests' rows are deleted again before the commit.
      */
-    async reserveBatch(inputs: readonly NewReservation[], store?: StoreTakeLookup): Promise<ReserveResult[]> {
+    async reserveBatch(inputs: readonly NewReservation[], store?: StoreTakeContext): Promise<ReserveResult[]> {
       if (inputs.length === 0) return [];
-      const withStore = store;
       // The common case (the whole batch fits, no Shopify level to take from) in one statement;
       // otherwise request by request below.
-      if (!withStore) {
+      if (!store) {
         const fast = await reserveInOneStatement(db, shop, inputs);
         if (fast) return fast;
       }
       try {
-        try {
-          return await decideInTransaction(inputs, withStore);
-        } catch (error) {
-          if (!(error instanceof GroupsMoved)) throw error;
-          return await decideInTransaction(inputs, { ...withStore!, groups: Promise.resolve(error.groups), lockAlso: groupPositions(error.groups) });
-        }
+        return await decideInTransaction(inputs, store);
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
         // Nothing was written; a take that may have landed leaves Shopify low: the push corrects it.
-        withStore?.onTake?.('unavailable', null);
-        await createInventoryLevelsWriter(db, shop).requestPush(sortedPositions(inputs.flatMap((input) => input.lines)), withStore?.now?.() ?? new Date());
+        store?.onTake?.('unavailable', null);
+        await createInventoryLevelsWriter(db, shop).requestPush(sortedPositions(inputs.flatMap((input) => input.lines)), store?.now?.() ?? new Date());
         return inputs.map(() => ({ kind: 'store-unavailable' as const, message: error.message }));
       }
     },

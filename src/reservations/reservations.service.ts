@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { StoreUnavailableError, type PositionKey, type PushSignal, type StoreTakePort } from '../inventory/inventory.port.js';
-import { groupPositions, type StoreTakeLookup } from './store-take.js';
+import type { StoreTakeContext } from './store-take.js';
 import type { Logger } from '../logger.js';
 import { ValidationError } from '../shared/errors.js';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../shared/pagination.js';
@@ -238,7 +238,7 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
       deps.log.warn({ err: error, skus: [...new Set(skus)].slice(0, 20) }, 'could not recompute kits after a reservation change');
     }
   }
-  type TakeOutcome = Parameters<NonNullable<StoreTakeLookup['onTake']>>[0];
+  type TakeOutcome = Parameters<NonNullable<StoreTakeContext['onTake']>>[0];
 
   /**
    * The Shopify levels a batch takes from, or undefined (decide locally, in one statement). Looked
@@ -247,11 +247,11 @@ export function createReservationsService(deps: ReservationsServiceDeps) {
    * forever when every other connection is in a transaction waiting for those locks (seen at
    * 10,000 orders a minute on three instances: every pool full, nothing moving).
    */
-  async function storeLookup(batch: readonly NewReservation[], onTake: (outcome: TakeOutcome, seconds: number | null) => void): Promise<StoreTakeLookup | undefined> {
+  async function storeLookup(batch: readonly NewReservation[], onTake: (outcome: TakeOutcome, seconds: number | null) => void): Promise<StoreTakeContext | undefined> {
     const store = deps.storeTake;
     if (!store) return undefined;
     const groups = await store.groupsFor(batch.flatMap((input) => input.lines));
-    return groups.length > 0 ? { port: store, groups: Promise.resolve(groups), lockAlso: groupPositions(groups), now: deps.now, onTake } : undefined;
+    return groups.length > 0 ? { port: store, groups, now: deps.now, onTake } : undefined;
   }
 
   /**

@@ -19,19 +19,6 @@ export interface StoreTakeContext {
   readonly now?: () => Date;
 }
 
-/**
- * A take whose groups are still being looked up (StoreTakePort.groupsFor) while the transaction
- * locks the positions: the lookup is off the hot SKU's serial path. `lockAlso` are the positions
- * the groups were last seen to cover (every ERP location of each), locked with the lines'; should
- * the groups now cover a position not locked (a mapping changed), the transaction starts again
- * with the groups known, so the lock order stays canonical. Groups that come back empty mean
- * "decide locally".
- */
-export interface StoreTakeLookup extends Omit<StoreTakeContext, 'groups'> {
-  readonly groups: Promise<readonly StoreTakeGroup[]>;
-  readonly lockAlso: readonly { readonly sku: string; readonly location: string }[];
-}
-
 /** A locked position as the take needs it. */
 export interface TakePosition {
   readonly sku: string;
