@@ -4,7 +4,7 @@ import { shopifyGid } from '../shopify/gid.js';
 import type { OversellFinding } from './order-health.port.js';
 import type { OrderFlag, OrderFlagCode, OrderRecord, OrderSnapshot, RefundSnapshot } from './order.models.js';
 import type { NewLine, OrderRepository } from './order.repository.js';
-import { moveUnits, pendingTargetOf, replaceOrderLines, setPendingUnits } from './pending-units.repository.js';
+import { moveUnits, pendingTargetOf, replaceOrderLines, setPendingUnits, type DeferredPositionWrites } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';
 
 /**
@@ -51,6 +51,8 @@ export interface ApplyOrderContext {
    * be read), the worker maps them before it sends the order.
    */
   readonly lines?: readonly NewLine[] | null;
+  /** Write the positions' pending units at the transaction's end (the inbox's batch; see DeferredPositionWrites). */
+  readonly deferred?: DeferredPositionWrites | null;
 }
 
 export interface OrderIntake {
@@ -66,7 +68,7 @@ export interface OrderIntake {
   applyNewOrders(
     tx: Db,
     items: ReadonlyArray<{ readonly snapshot: OrderSnapshot; readonly lines: readonly NewLine[] }>,
-    via: { readonly source: 'webhook' | 'poll'; readonly cutoverAt: Date },
+    via: { readonly source: 'webhook' | 'poll'; readonly cutoverAt: Date; readonly deferred?: DeferredPositionWrites | null },
   ): Promise<Map<string, IntakeResult>>;
 }
 
@@ -81,7 +83,7 @@ const RESTOCKED_RETURN_TYPES = new Set(['return', 'legacy_restock']);
 export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
   const { repository, shop } = options;
 
-  async function cancelKnownOrder(tx: Db, order: OrderRecord, cancelledAt: string): Promise<{ pendingChanged: boolean; due: boolean }> {
+  async function cancelKnownOrder(tx: Db, order: OrderRecord, cancelledAt: string, deferred: DeferredPositionWrites | null | undefined): Promise<{ pendingChanged: boolean; due: boolean }> {
     const cancelled = { ...order, shopifyCancelledAt: new Date(cancelledAt) };
     await repository.update(tx, order.id, {
       shopifyCancelledAt: cancelled.shopifyCancelledAt,
@@ -89,7 +91,7 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
       ...(order.status !== 'CANCELLED' ? { due: 'now' as const } : {}),
     });
     // Shopify restocked the units when it cancelled: they no longer count against the ATP.
-    const change = await setPendingUnits(tx, shop, order.id, pendingTargetOf(cancelled), options.now());
+    const change = await setPendingUnits(tx, shop, order.id, pendingTargetOf(cancelled), options.now(), deferred);
     return { pendingChanged: change.positions.length > 0, due: order.status !== 'CANCELLED' };
   }
 
@@ -113,7 +115,7 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
           let pendingChanged = false;
           let oversold: readonly OversellFinding[] = [];
           if (!cancelled && via.lines) {
-            const change = await replaceOrderLines(tx, repository, shop, inserted, via.lines, contentDigestOf(snapshot), options.now(), { newOrder: true });
+            const change = await replaceOrderLines(tx, repository, shop, inserted, via.lines, contentDigestOf(snapshot), options.now(), { newOrder: true, deferred: via.deferred });
             pendingChanged = change.positions.length > 0;
             oversold = change.oversold ?? [];
           }
@@ -155,7 +157,7 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
         return order ? mapped.map((line) => ({ ...line, orderId: order.id, pendingQuantity: 0, erpCoveredQuantity: 0, explainedQuantity: 0 })) : [];
       });
       // A new, open order's lines hold all their units: nothing is allocated in the ERP yet.
-      const { change, next } = await moveUnits(tx, shop, lines, (line) => line.quantity ?? 0, options.now(), (index) => lines[index]!.orderId);
+      const { change, next } = await moveUnits(tx, shop, lines, (line) => line.quantity ?? 0, options.now(), { orderIdOf: (index) => lines[index]!.orderId, deferred: via.deferred });
       await repository.insertLines(
         tx,
         shop,
@@ -214,7 +216,7 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
     const topic = via.topic;
     // A cancellation is final and needs no ordering: apply it whenever it shows.
     if (snapshot.cancelledAt && order.shopifyCancelledAt === null) {
-      const { pendingChanged, due } = await cancelKnownOrder(tx, order, snapshot.cancelledAt);
+      const { pendingChanged, due } = await cancelKnownOrder(tx, order, snapshot.cancelledAt, via.deferred);
       if (new Date(snapshot.updatedAt) > order.shopifyUpdatedAt) await repository.update(tx, order.id, { shopifyUpdatedAt: new Date(snapshot.updatedAt), snapshot });
       return { kind: 'applied', outcome: 'cancellation recorded', orderId: order.id, due, pendingChanged };
     }
@@ -231,7 +233,7 @@ export function createOrderIntake(options: OrderIntakeOptions): OrderIntake {
       let pendingChanged = false;
       let oversold: readonly OversellFinding[] = [];
       if (changed && via.lines) {
-        const change = await replaceOrderLines(tx, repository, shop, { ...order, snapshot }, via.lines, digest, options.now());
+        const change = await replaceOrderLines(tx, repository, shop, { ...order, snapshot }, via.lines, digest, options.now(), { deferred: via.deferred });
         pendingChanged = change.positions.length > 0;
         oversold = change.oversold ?? [];
       }

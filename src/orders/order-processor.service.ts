@@ -17,7 +17,7 @@ import { externalReferenceOf, orderErrorCodeOf, type OrderErrorCode, type OrderF
 import { microBatch } from './micro-batch.js';
 import { claimKey, type ClaimedOrder, type OrderChanges, type OrderRepository, type StoredLine, type SubmittedWriteBack } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
-import { pendingTargetOf, replaceOrderLines, setPendingUnits, type PendingChange } from './pending-units.repository.js';
+import { deferPositionWrites, pendingTargetOf, replaceOrderLines, setPendingUnits, type PendingChange } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';
 
 /**
@@ -961,8 +961,12 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           }
           await repository.setErpCovered(tx, order.id, covered);
           const target = pendingTargetOf(fresh);
-          change = await setPendingUnits(tx, shop, order.id, (line) => target({ ...line, erpCoveredQuantity: covered.get(line.lineNo) ?? line.erpCoveredQuantity }), options.now());
+          // The positions are written last (hot SKUs: locked for the commit, not the transaction).
+          const deferred = deferPositionWrites(tx, shop);
+          const moved = await setPendingUnits(tx, shop, order.id, (line) => target({ ...line, erpCoveredQuantity: covered.get(line.lineNo) ?? line.erpCoveredQuantity }), options.now(), deferred);
           await repository.update(tx, order.id, { allocationCheckedAt: options.now(), ...(fullyHeld ? { allocatedAt: options.now() } : {}) });
+          const flushed = await deferred.flush(options.now());
+          change = { positions: flushed.positions, delta: moved.delta, oversold: flushed.oversold };
         });
         if (fullyHeld) allocated += 1;
         if (change.delta < 0) released += -change.delta;

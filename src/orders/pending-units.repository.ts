@@ -39,13 +39,108 @@ function keyOf(sku: string, location: string): string {
   return `${sku}\u0000${location}`;
 }
 
+/** One line's change of a position's units, in the order the lines were moved. */
+interface UnitStep {
+  readonly key: string;
+  readonly sku: string;
+  readonly location: string;
+  /** The order of the line, for oversell findings; null: no finding is looked for. */
+  readonly orderId: string | null;
+  readonly delta: number;
+  readonly explain: number;
+}
+
+/**
+ * Pending units moved in one transaction but written to the positions only at its end, by
+ * `flush`, the transaction's last statement but one. A transaction that moves the units of many
+ * orders (the inbox's batch of deliveries) would otherwise hold the locks of hot positions from
+ * its first order to its commit, and every other writer of those positions (the other instances'
+ * batches, reservations, the push) would queue behind it: at 10,000 orders a minute the batches
+ * of three instances ran one after another. Deferred, a position is locked for two statements
+ * and the commit.
+ *
+ * Which positions exist is read without a lock (`present`); `flush` locks them, in (sku,
+ * location) order, and fails the transaction when one has vanished meanwhile, so no line ever
+ * holds units its position does not count. The oversell check runs at `flush` on the rows as
+ * locked, over the steps in the order they were moved: the same findings as moving them one by
+ * one under the lock.
+ */
+export interface DeferredPositionWrites {
+  /** Keys (`sku\u0000location`) of these positions that have a read-model row. */
+  present(positions: readonly PositionKey[]): Promise<Set<string>>;
+  add(steps: readonly UnitStep[]): void;
+  /** Locks the positions moved, applies their totals and returns the oversells; call it last. */
+  flush(at: Date): Promise<{ readonly positions: readonly PositionKey[]; readonly oversold: readonly OversellFinding[] }>;
+}
+
+export class PositionVanished extends Error {
+  constructor(readonly positions: readonly PositionKey[]) {
+    super(`read-model position(s) ${positions.map((p) => `${p.sku}@${p.location}`).join(', ')} vanished while their pending units were being moved; the transaction is retried`);
+    this.name = 'PositionVanished';
+  }
+}
+
+export function deferPositionWrites(tx: Db, shop: string): DeferredPositionWrites {
+  const known = new Map<string, boolean>();
+  const steps: UnitStep[] = [];
+  return {
+    async present(positions) {
+      const unknown = new Map<string, PositionKey>();
+      for (const position of positions) {
+        const key = keyOf(position.sku, position.location);
+        if (!known.has(key)) unknown.set(key, position);
+      }
+      if (unknown.size > 0) {
+        const rows = await tx
+          .select({ sku: inventoryLevels.sku, location: inventoryLevels.location })
+          .from(inventoryLevels)
+          .where(and(eq(inventoryLevels.shop, shop), pairIn(inventoryLevels.sku, inventoryLevels.location, [...unknown.values()].map((p) => [p.sku, p.location] as const))));
+        for (const key of unknown.keys()) known.set(key, false);
+        for (const row of rows) known.set(keyOf(row.sku, row.location), true);
+      }
+      return new Set(positions.map((p) => keyOf(p.sku, p.location)).filter((key) => known.get(key)));
+    },
+    add(moved) {
+      steps.push(...moved);
+    },
+    async flush(at) {
+      const totals = new Map<string, PositionKey & { delta: number; explain: number }>();
+      for (const step of steps) {
+        const total = totals.get(step.key) ?? { sku: step.sku, location: step.location, delta: 0, explain: 0 };
+        total.delta += step.delta;
+        total.explain += step.explain;
+        totals.set(step.key, total);
+      }
+      const changed = [...totals.values()].filter((t) => Math.abs(t.delta) > EPSILON || t.explain > EPSILON).sort(comparePositions);
+      if (changed.length === 0) return { positions: [], oversold: [] };
+      const writer = createInventoryLevelsWriter(tx, shop);
+      const rows = await writer.lockRows(changed);
+      if (rows.length < changed.length) {
+        const found = new Set(rows.map((row) => keyOf(row.sku, row.location)));
+        throw new PositionVanished(changed.filter((p) => !found.has(keyOf(p.sku, p.location))));
+      }
+      const oversold = oversellsOf(rows, steps);
+      await writer.adjustPendingOrders(changed, at);
+      steps.length = 0;
+      return { positions: changed.map(({ sku, location }) => ({ sku, location })), oversold };
+    },
+  };
+}
+
+export interface MoveUnitsOptions {
+  /** The order each line belongs to (for oversell findings); without it, nothing is looked for. */
+  readonly orderIdOf?: (index: number) => string;
+  /** Write the positions at the transaction's end (see DeferredPositionWrites); oversells are found there. */
+  readonly deferred?: DeferredPositionWrites | null;
+}
+
 /**
  * Works out each line's new pending units (`target(line)`, 0 for unmapped lines), changes the
  * positions by the difference, recomputes their ATP and marks them for the event push, in the
- * caller's transaction. A position with no read-model row yet holds nothing: its line stays at 0
- * and a later call (the allocation check) adds the units once the row exists. Returns the new
- * pending and explained units of the lines that change, by their index in `lines` (which may
- * belong to several orders), for the caller to store.
+ * caller's transaction (or, `deferred`, at its end). A position with no read-model row yet holds
+ * nothing: its line stays at 0 and a later call (the allocation check) adds the units once the
+ * row exists. Returns the new pending and explained units of the lines that change, by their
+ * index in `lines` (which may belong to several orders), for the caller to store.
  */
 export async function moveUnits(
   tx: Db,
@@ -53,21 +148,26 @@ export async function moveUnits(
   lines: readonly StoredLine[],
   target: (line: StoredLine, index: number) => number,
   at: Date,
-  /** The order each line belongs to (for oversell findings); without it, nothing is looked for. */
-  orderIdOf?: (index: number) => string,
+  options: MoveUnitsOptions = {},
 ): Promise<{ change: PendingChange; next: Map<number, { pending: number; explained: number }> }> {
+  const { orderIdOf, deferred } = options;
   const wanted = new Map<string, PositionKey>();
   for (const line of lines) if (line.erpSku && line.location) wanted.set(keyOf(line.erpSku, line.location), { sku: line.erpSku, location: line.location });
 
-  // Lock the positions in a fixed order first, so two orders never wait on each other in a cycle.
+  // Deferred: which rows exist, unlocked (the flush locks them). Otherwise lock the positions in
+  // a fixed order first, so two orders never wait on each other in a cycle.
   const writer = createInventoryLevelsWriter(tx, shop);
-  const existing = new Set<string>();
-  for (const row of await writer.lockPositions([...wanted.values()])) existing.add(keyOf(row.sku, row.location));
+  let existing: Set<string>;
+  if (deferred) existing = await deferred.present([...wanted.values()]);
+  else {
+    existing = new Set<string>();
+    for (const row of await writer.lockPositions([...wanted.values()])) existing.add(keyOf(row.sku, row.location));
+  }
 
   const perPosition = new Map<string, { sku: string; location: string; delta: number; explain: number }>();
   const next = new Map<number, { pending: number; explained: number }>();
   /** Each line's change, in line order, for the oversell check. */
-  const steps: Array<{ key: string; index: number; delta: number; explain: number }> = [];
+  const steps: UnitStep[] = [];
   let net = 0;
   for (const [index, line] of lines.entries()) {
     const mapped = line.erpSku !== null && line.location !== null && line.quantity !== null;
@@ -82,7 +182,7 @@ export async function moveUnits(
       next.set(index, { pending: desired, explained: Math.max(line.explainedQuantity, desired) });
     }
     if (!present || (Math.abs(delta) <= EPSILON && explain <= EPSILON)) continue;
-    steps.push({ key: key!, index, delta, explain });
+    steps.push({ key: key!, sku: line.erpSku!, location: line.location!, orderId: orderIdOf ? orderIdOf(index) : null, delta, explain });
     const change = perPosition.get(key!) ?? { sku: line.erpSku!, location: line.location!, delta: 0, explain: 0 };
     change.delta += delta;
     change.explain += explain;
@@ -91,31 +191,32 @@ export async function moveUnits(
   }
 
   const changed = [...perPosition.values()].sort(comparePositions);
-  const oversold = orderIdOf && steps.some((step) => step.delta > EPSILON) ? await oversoldBy(tx, shop, lines, steps, orderIdOf) : [];
+  const positions = changed.map(({ sku, location }) => ({ sku, location }));
+  if (deferred) {
+    deferred.add(steps);
+    return { change: { positions, delta: net, oversold: [] }, next };
+  }
+  let oversold: OversellFinding[] = [];
+  if (orderIdOf && steps.some((step) => step.delta > EPSILON)) {
+    const rows = await tx
+      .select()
+      .from(inventoryLevels)
+      .where(and(eq(inventoryLevels.shop, shop), pairIn(inventoryLevels.sku, inventoryLevels.location, changed.map((p) => [p.sku, p.location] as const))));
+    oversold = oversellsOf(rows, steps);
+  }
   // One statement: the new terms, their ATP and the push mark.
   await writer.adjustPendingOrders(changed, at);
-  return { change: { positions: changed.map(({ sku, location }) => ({ sku, location })), delta: net, oversold }, next };
+  return { change: { positions, delta: net, oversold }, next };
 }
 
 /**
- * The oversell check, on the positions as locked (before this call's changes): each line that
+ * The oversell check, on the positions as locked (before these steps' changes): each step that
  * adds units is compared with the ATP left for it, i.e. the formula over the position's terms
- * with the earlier lines' changes applied and this line's Shopify drop explained (its units
+ * with the earlier steps' changes applied and this step's Shopify drop explained (its units
  * already shown as a drop are its own, not someone else's), but without its own units. What it
  * adds beyond that is an oversell of its order at that position. Reads only the read model.
  */
-async function oversoldBy(
-  tx: Db,
-  shop: string,
-  lines: readonly StoredLine[],
-  steps: ReadonlyArray<{ key: string; index: number; delta: number; explain: number }>,
-  orderIdOf: (index: number) => string,
-): Promise<OversellFinding[]> {
-  const positions = [...new Map(steps.filter((step) => step.delta > EPSILON).map((step) => [step.key, { sku: lines[step.index]!.erpSku!, location: lines[step.index]!.location! }])).values()];
-  const rows = await tx
-    .select()
-    .from(inventoryLevels)
-    .where(and(eq(inventoryLevels.shop, shop), pairIn(inventoryLevels.sku, inventoryLevels.location, positions.map((p) => [p.sku, p.location] as const))));
+function oversellsOf(rows: readonly (typeof inventoryLevels.$inferSelect)[], steps: readonly UnitStep[]): OversellFinding[] {
   const state = new Map(
     rows.map((row) => [
       keyOf(row.sku, row.location),
@@ -130,15 +231,13 @@ async function oversoldBy(
   for (const step of steps) {
     const position = state.get(step.key);
     if (!position) continue;
-    if (step.delta > EPSILON) {
+    if (step.delta > EPSILON && step.orderId !== null) {
       const left = Math.max(0, Math.floor(position.base - Math.max(0, position.drop - step.explain) + EPSILON));
       const beyond = step.delta - left;
       if (beyond > EPSILON) {
-        const line = lines[step.index]!;
-        const orderId = orderIdOf(step.index);
-        const id = `${orderId}\u0000${step.key}`;
+        const id = `${step.orderId}\u0000${step.key}`;
         const previous = found.get(id);
-        found.set(id, { sku: line.erpSku!, location: line.location!, orderId, units: (previous?.units ?? 0) + beyond });
+        found.set(id, { sku: step.sku, location: step.location, orderId: step.orderId, units: (previous?.units ?? 0) + beyond });
       }
     }
     position.base -= step.delta;
@@ -148,10 +247,17 @@ async function oversoldBy(
 }
 
 /** Moves every line of a stored order to `target(line)` pending units (see `moveUnits`). */
-export async function setPendingUnits(tx: Db, shop: string, orderId: string, target: (line: StoredLine) => number, at: Date): Promise<PendingChange> {
+export async function setPendingUnits(
+  tx: Db,
+  shop: string,
+  orderId: string,
+  target: (line: StoredLine) => number,
+  at: Date,
+  deferred?: DeferredPositionWrites | null,
+): Promise<PendingChange> {
   const rows = await tx.select().from(shopifyOrderLines).where(eq(shopifyOrderLines.orderId, orderId)).orderBy(shopifyOrderLines.lineNo).for('update');
   const lines = rows.map(toLine);
-  const { change, next } = await moveUnits(tx, shop, lines, target, at, () => orderId);
+  const { change, next } = await moveUnits(tx, shop, lines, target, at, { orderIdOf: () => orderId, deferred });
   if (next.size > 0) {
     const rows = [...next].map(([index, value]) => sql`(${lines[index]!.lineNo}::integer, ${value.pending}::double precision, ${value.explained}::double precision)`);
     await tx.execute(sql`
@@ -181,11 +287,11 @@ export async function replaceOrderLines(
   lines: readonly NewLine[],
   digest: string,
   at: Date,
-  options: { readonly newOrder?: boolean } = {},
+  options: { readonly newOrder?: boolean; readonly deferred?: DeferredPositionWrites | null } = {},
 ): Promise<PendingChange> {
   // A new order has no lines yet: nothing to read, release or delete.
   const old = options.newOrder ? [] : ((await repository.linesOf(tx, [order.id])).get(order.id) ?? []);
-  const released = old.length > 0 ? await setPendingUnits(tx, shop, order.id, () => 0, at) : { positions: [], delta: 0 };
+  const released = old.length > 0 ? await setPendingUnits(tx, shop, order.id, () => 0, at, options.deferred) : { positions: [], delta: 0 };
   const explained = new Map(old.map((line) => [line.shopifyLineId, line.explainedQuantity]));
   const fresh: StoredLine[] = lines.map((line) => ({
     ...line,
@@ -195,7 +301,7 @@ export async function replaceOrderLines(
   }));
   // The new lines are ours alone until this transaction commits: their units are worked out
   // before they are written, and written once.
-  const { change: added, next } = await moveUnits(tx, shop, fresh, pendingTargetOf(order), at, () => order.id);
+  const { change: added, next } = await moveUnits(tx, shop, fresh, pendingTargetOf(order), at, { orderIdOf: () => order.id, deferred: options.deferred });
   await repository.replaceLines(
     tx,
     shop,
@@ -215,7 +321,9 @@ export async function replaceOrderLines(
  * otherwise take each delivery's locks in turn, sorted per delivery but not across them, and two
  * instances applying batches that share hot positions would wait on each other in a cycle (seen
  * at 10,000 orders a minute: deadlocks, then transactions of a hundred savepoints holding hot rows
- * for seconds). Positions without a read-model row are skipped, as moveUnits does.
+ * for seconds). The inbox's one-by-one way (savepoints) locks this way; its fast way defers the
+ * positions' writes instead (DeferredPositionWrites). Positions without a read-model row are
+ * skipped, as moveUnits does.
  */
 export async function lockPositionsOfBatch(
   tx: Db,

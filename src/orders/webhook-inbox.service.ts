@@ -7,7 +7,7 @@ import { isOrderTopic, type OrderSnapshot, type WebhookDeliveryRecord } from './
 import type { NewLine, OrderRepository } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import type { OrderLineMapper, PreparedMapping } from './order-line-mapper.js';
-import { lockPositionsOfBatch } from './pending-units.repository.js';
+import { deferPositionWrites, lockPositionsOfBatch, type DeferredPositionWrites } from './pending-units.repository.js';
 import { MalformedWebhookBody, parseWebhookBody, type ParsedWebhookBody } from './shopify-order.payloads.js';
 import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
 import type { VerifiedDelivery } from '../shopify/webhook-delivery.js';
@@ -132,10 +132,17 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
     }
   }
 
-  function applyOne(tx: Db, row: WebhookDeliveryRecord, body: ParsedWebhookBody, cutoverAtValue: Date, prepared: PreparedMapping | null): Promise<IntakeResult> {
+  function applyOne(
+    tx: Db,
+    row: WebhookDeliveryRecord,
+    body: ParsedWebhookBody,
+    cutoverAtValue: Date,
+    prepared: PreparedMapping | null,
+    deferred: DeferredPositionWrites | null,
+  ): Promise<IntakeResult> {
     if (body.kind === 'refund') return options.intake.applyRefund(tx, body.refund);
     const lines = prepared ? options.mapper.linesFor(prepared, body.snapshot) : null;
-    return options.intake.applyOrder(tx, body.snapshot, { source: 'webhook', topic: row.topic, cutoverAt: cutoverAtValue, lines });
+    return options.intake.applyOrder(tx, body.snapshot, { source: 'webhook', topic: row.topic, cutoverAt: cutoverAtValue, lines, deferred });
   }
 
   /**
@@ -162,7 +169,6 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
       const rows = await options.inbox.claimDue(tx, batchSize);
       claimed = rows.length;
       const bodies = new Map(rows.map((row) => [row.id, parsed.get(row.id) ?? parseOrReason(row.topic, row.body)]));
-      // Every position the batch may move, locked first in one sorted statement (see lockPositionsOfBatch).
       const mapped = new Map<number, NewLine[]>();
       const orderIds: string[] = [];
       for (const row of rows) {
@@ -171,7 +177,13 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
         orderIds.push(body.kind === 'order' ? body.snapshot.shopifyOrderId : body.refund.shopifyOrderId);
         if (body.kind === 'order' && prepared) mapped.set(row.id, options.mapper.linesFor(prepared, body.snapshot));
       }
-      await lockPositionsOfBatch(tx, shop, orderIds, [...mapped.values()].flat());
+      // The fast way, the positions' pending units are written at the end, in one locked step
+      // (see DeferredPositionWrites): hot positions are held for the commit, not the batch. One
+      // by one, in savepoints, every position the batch may move is locked first in one sorted
+      // statement (see lockPositionsOfBatch).
+      const deferred = savepoints ? null : deferPositionWrites(tx, shop);
+      if (deferred) await deferred.present([...mapped.values()].flat().flatMap((line) => (line.erpSku && line.location ? [{ sku: line.erpSku, location: line.location }] : [])));
+      else await lockPositionsOfBatch(tx, shop, orderIds, [...mapped.values()].flat());
 
       // The fast path: each order's first event in the batch, when it is an order the gateway
       // may never have seen, is recorded with the others in a few statements. Whatever it does
@@ -188,7 +200,7 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
           seen.add(orderId);
           if (body.kind === 'order') candidates.push({ rowId: row.id, snapshot: body.snapshot, lines: mapped.get(row.id) ?? options.mapper.linesFor(prepared, body.snapshot) });
         }
-        const recorded = await options.intake.applyNewOrders(tx, candidates, { source: 'webhook', cutoverAt: cutoverAtValue });
+        const recorded = await options.intake.applyNewOrders(tx, candidates, { source: 'webhook', cutoverAt: cutoverAtValue, deferred });
         for (const candidate of candidates) {
           const result = recorded.get(candidate.snapshot.shopifyOrderId);
           if (result) fast.set(candidate.rowId, result);
@@ -214,10 +226,10 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
         }
         let result: IntakeResult;
         if (!savepoints) {
-          result = await applyOne(tx, row, body, cutoverAtValue, prepared);
+          result = await applyOne(tx, row, body, cutoverAtValue, prepared, deferred);
         } else {
           try {
-            result = await tx.transaction((savepoint) => applyOne(savepoint as unknown as Db, row, body, cutoverAtValue, prepared));
+            result = await tx.transaction((savepoint) => applyOne(savepoint as unknown as Db, row, body, cutoverAtValue, prepared, null));
           } catch (error) {
             const attempts = row.attempts + 1;
             const reason = error instanceof Error ? error.message : String(error);
@@ -254,6 +266,11 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
         if (result.pendingChanged) pendingChanged = true;
         oversold.push(...(result.oversold ?? []));
         rowLog.debug({ outcome: result.outcome, orderId: result.orderId }, 'webhook delivery applied');
+      }
+      if (deferred) {
+        const flushed = await deferred.flush(new Date());
+        if (flushed.positions.length > 0) pendingChanged = true;
+        oversold.push(...flushed.oversold);
       }
     });
     if (oversold.length > 0) await options.onOversold?.(oversold);

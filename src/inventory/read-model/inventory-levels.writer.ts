@@ -227,6 +227,17 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
       .for('update');
   }
 
+  /** `lockPositions` returning the whole rows (their terms as the lock found them). */
+  function lockRows(positions: readonly PositionKey[]): Promise<LevelRow[]> {
+    if (positions.length === 0) return Promise.resolve([]);
+    return db
+      .select()
+      .from(inventoryLevels)
+      .where(and(sql`${ofShop}`, positionsCondition(sortedPositions(positions))))
+      .orderBy(asc(inventoryLevels.sku), asc(inventoryLevels.location))
+      .for('update');
+  }
+
   return {
     // ------------------------------------------------------------ the ATP engine's terms
 
@@ -403,6 +414,7 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
     // ------------------------------------------------------------ other domains' terms
 
     lockPositions,
+    lockRows,
 
     /**
      * Adds `delta` units to `reserved` of each position (negative frees them), stores the ATP of
