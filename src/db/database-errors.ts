@@ -20,16 +20,22 @@ const connectionCodes = new Set([
 
 /**
  * PostgreSQL's SQLSTATEs for the same: class 08 (connection exception) and the server shutting
- * down or starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+ * down or starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), and a
+ * database refusing new connections for a while (below).
  */
 function isConnectionState(code: string): boolean {
   return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
 }
 
+/** 55000 is generic; with this message it is a database closed to new connections (`ALLOW_CONNECTIONS false`). */
+function isClosedDatabase(code: string, message: unknown): boolean {
+  return code === '55000' && typeof message === 'string' && message.includes('not currently accepting connections');
+}
+
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (connectionCodes.has(code) || isConnectionState(code))) return true;
+    if (typeof code === 'string' && (connectionCodes.has(code) || isConnectionState(code) || isClosedDatabase(code, (current as { message?: unknown }).message))) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;

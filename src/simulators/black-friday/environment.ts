@@ -5,20 +5,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { startTcpCutProxy, type TcpCutProxy } from '../chaos/tcp-cut-proxy.js';
+import { createDatabaseCutter, type DatabaseCutter } from '../chaos/database-cutter.js';
 
 /**
- * The run's own database: a fresh PostgreSQL database on the DATABASE_URL server, reached by the
- * gateways through a TCP proxy that can cut their connections (dropped afterwards unless kept),
- * or an embedded PGlite data directory in a temporary folder (one instance, no cut).
+ * The run's own database: a fresh PostgreSQL database on the DATABASE_URL server, whose
+ * connections the server can cut (`cutter`; dropped afterwards unless kept), or an embedded
+ * PGlite data directory in a temporary folder (one instance, no cut).
  */
 export interface RunDatabase {
-  /** What the gateways get as DATABASE_URL (through the cut proxy), or DATA_DIR for PGlite. */
+  /** What the gateways get as DATABASE_URL, or DATA_DIR for PGlite. */
   readonly gatewayEnv: Record<string, string>;
-  /** What the CLI gets (direct, not through the proxy). */
+  /** What the CLI gets (the same database). */
   readonly cliEnv: Record<string, string>;
   readonly name: string;
-  readonly cutProxy: TcpCutProxy | undefined;
+  readonly cutter: DatabaseCutter | undefined;
   close(keep: boolean): Promise<void>;
 }
 
@@ -29,7 +29,7 @@ export async function createRunDatabase(databaseUrl: string | undefined): Promis
       gatewayEnv: { DATA_DIR: dataDir },
       cliEnv: { DATA_DIR: dataDir },
       name: dataDir,
-      cutProxy: undefined,
+      cutter: undefined,
       close: async (keep) => {
         if (!keep) await rm(dataDir, { recursive: true, force: true });
       },
@@ -42,20 +42,16 @@ export async function createRunDatabase(databaseUrl: string | undefined): Promis
   } finally {
     await admin.end();
   }
-  const server = new URL(databaseUrl);
-  const cutProxy = await startTcpCutProxy({ targetHost: server.hostname || '127.0.0.1', targetPort: Number(server.port || 5432) });
   const direct = new URL(databaseUrl);
   direct.pathname = `/${name}`;
-  const proxied = new URL(direct);
-  proxied.hostname = cutProxy.host;
-  proxied.port = String(cutProxy.port);
+  const cutter = createDatabaseCutter({ adminUrl: databaseUrl, database: name });
   return {
-    gatewayEnv: { DATABASE_URL: proxied.toString() },
+    gatewayEnv: { DATABASE_URL: direct.toString() },
     cliEnv: { DATABASE_URL: direct.toString() },
     name,
-    cutProxy,
+    cutter,
     close: async (keep) => {
-      await cutProxy.close();
+      await cutter.close();
       if (keep) return;
       const dropper = postgres(databaseUrl, { max: 1, onnotice: () => {} });
       try {

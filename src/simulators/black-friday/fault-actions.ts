@@ -1,7 +1,7 @@
 // eslint-disable-next-line no-restricted-imports -- a gateway as a child process (a simulator), not the composition root the '**/gateway*' pattern guards
 import type { GatewayProcess } from '../chaos/gateway-process.js';
 import type { HttpChaosFaults, HttpChaosProxy } from '../chaos/http-chaos-proxy.js';
-import type { TcpCutProxy } from '../chaos/tcp-cut-proxy.js';
+import type { DatabaseCutter } from '../chaos/database-cutter.js';
 import type { AdminApiFaults, ShopifySimulator, WebhookFaults } from '../shopify/index.js';
 import type { Random } from '../shopify/random.js';
 import type { FaultActions } from './faults.js';
@@ -15,7 +15,7 @@ export function faultActions(parts: {
   simulator: ShopifySimulator;
   erpProxy: HttpChaosProxy;
   instances: readonly GatewayProcess[];
-  cutProxy: TcpCutProxy | undefined;
+  cutter: DatabaseCutter | undefined;
   random: Random;
 }): FaultActions {
   const { simulator, erpProxy } = parts;
@@ -71,8 +71,8 @@ export function faultActions(parts: {
           return `instance ${victim.name} (pid ${pid}) killed with SIGKILL`;
         }
         case 'db-cut': {
-          if (!parts.cutProxy) return 'skipped: the embedded database (no DATABASE_URL) has no connection to cut';
-          const cut = parts.cutProxy.cut(1_000);
+          if (!parts.cutter) return 'skipped: the embedded database (no DATABASE_URL) has no connection to cut';
+          const cut = await parts.cutter.cut(1_000);
           return `${cut} database connections cut, new ones refused for 1 s`;
         }
       }

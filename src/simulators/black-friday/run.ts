@@ -28,7 +28,7 @@ import { runWholesale } from './wholesale.js';
 
 /**
  * The Black Friday run: the simulated store (Plus plan), the ERP (simulated over HTTP, or the
- * configured one) behind a chaos proxy, the run's own database behind a cut proxy, K gateway
+ * configured one) behind a chaos proxy, the run's own database (cut by the server), K gateway
  * processes behind a round-robin balancer that the store's webhooks and the read probes go
  * through. Then M minutes of orders, wholesale reservations, ERP activity, scheduled pushes,
  * faults and probes (sync latency, products reads, order visibility); a settle phase; the
@@ -55,13 +55,20 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
     await erp.seed(plan.all, plan.initial, ledger);
     const erpProxy: HttpChaosProxy = await startHttpChaosProxy({ target: erp.url, seed: options.seed });
     closers.push(() => erpProxy.close());
-    const simulator: ShopifySimulator = await startShopifySimulator({ plan: 'plus', seed: options.seed, webhookTimeScale: 0.001, catalogue: shopCatalogue(plan) });
+    const simulator: ShopifySimulator = await startShopifySimulator({
+      plan: 'plus',
+      seed: options.seed,
+      webhookTimeScale: 0.001,
+      // A peak day's webhooks: 10 in flight caps them at 10 / the acknowledgement time.
+      webhookConcurrency: 64,
+      catalogue: shopCatalogue(plan),
+    });
     closers.push(() => simulator.close());
     const webhooksAtBalancer = balancerWebhooks();
     const balancer: RoundRobinProxy = await startRoundRobinProxy([], { onAnswer: webhooksAtBalancer.onAnswer });
     closers.push(() => balancer.close());
     database = await createRunDatabase(options.databaseUrl);
-    log(`database ${database.name} (${options.databaseUrl ? 'PostgreSQL, through a cut proxy' : 'PGlite'}); ERP: ${erp.description}, through a chaos proxy; store ${simulator.adminUrl}; webhooks and probes via ${balancer.url}`);
+    log(`database ${database.name} (${options.databaseUrl ? 'PostgreSQL, its connections cut by the server' : 'PGlite'}); ERP: ${erp.description}, through a chaos proxy; store ${simulator.adminUrl}; webhooks and probes via ${balancer.url}`);
 
     // Migrated and keyed before any instance starts (PGlite: one process at a time).
     await runCli(['migrate'], database.cliEnv);
@@ -117,7 +124,7 @@ export async function runBlackFriday(options: BlackFridayOptions, log: (line: st
     const faultEvents: FaultEvent[] = [];
     const faults = runFaults(
       planFaults(options.faults, durationMs, options.faultMode, random),
-      faultActions({ simulator, erpProxy, instances, cutProxy: database.cutProxy, random }),
+      faultActions({ simulator, erpProxy, instances, cutter: database.cutter, random }),
       loadStarted,
       load.signal,
       faultEvents,

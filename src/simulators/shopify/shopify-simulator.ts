@@ -58,6 +58,8 @@ export interface ShopifySimulatorOptions {
   webhookTimeScale?: number;
   /** Real milliseconds a webhook receiver has to answer; default 5000, as Shopify. */
   webhookTimeoutMs?: number;
+  /** Deliveries in flight at once; default 10. Shopify sends a busy shop's webhooks far more in parallel. */
+  webhookConcurrency?: number;
   /** API versions served; default only 2026-10, the version of the vendored schema. */
   apiVersions?: string[];
   /** Accepted inventory `reason` values; default Shopify's documented list. */
@@ -131,6 +133,7 @@ export async function startShopifySimulator(options: ShopifySimulatorOptions = {
     shopDomain,
     timeScale: options.webhookTimeScale ?? 0.001,
     timeoutMs: options.webhookTimeoutMs ?? 5000,
+    ...(options.webhookConcurrency ? { maxConcurrent: options.webhookConcurrency } : {}),
   });
   let adminUrl = '';
   // The admin API executes bulk queries and bulk operations need the admin API's executor.
