@@ -128,7 +128,7 @@ export interface OrderProcessor {
   /** Orders waiting for a mapping become due now (after mapSku or a catalogue refresh). */
   mappingChanged(): Promise<number>;
   /** Reads submitted orders from the ERP and releases the pending units it now holds. */
-  checkAllocations(options?: { limit?: number; signal?: AbortSignal }): Promise<{ checked: number; allocated: number; released: number }>;
+  checkAllocations(options?: { limit?: number; signal?: AbortSignal; budgetMs?: number }): Promise<{ checked: number; allocated: number; released: number }>;
   /** This instance's id (the claims' owner, for logs and people; the token is per attempt). */
   readonly instanceId: string;
 }
@@ -916,68 +916,100 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       return repository.dueWaitingForMapping(shop);
     },
 
-    async checkAllocations({ limit = 200, signal } = {}) {
-      const orders = await repository.awaitingAllocation(shop, limit);
+    async checkAllocations({ limit = 200, signal, budgetMs = ALLOCATION_CHECK_BUDGET_MS } = {}) {
+      // Rounds of `limit` orders, each order checked once per call (those checked since it began
+      // are left for the next), while rounds come back full and the budget lasts: at a peak the
+      // ERP holds thousands of orders a minute, and 200 a minute left their units counted twice
+      // (pending here, allocated there), hiding stock from Shopify for many minutes.
+      const began = options.now();
+      const deadline = Date.now() + budgetMs;
       let checked = 0;
       let allocated = 0;
       let released = 0;
-      for (const order of orders) {
-        if (signal?.aborted) break;
-        let found;
-        try {
-          found = await options.erp.findSalesOrder(externalReferenceOf(order.shopifyOrderId));
-          options.metrics.erpCalls.inc({ operation: 'find', result: 'ok' });
-        } catch (error) {
-          options.metrics.erpCalls.inc({ operation: 'find', result: 'failed' });
-          log.warn({ err: error, orderId: order.id }, 'could not read an order from the ERP; allocation checks stop for this run');
-          break;
-        }
-        checked += 1;
-        let change: PendingChange = { positions: [], delta: 0 };
-        let fullyHeld = false;
-        await db.transaction(async (transaction) => {
-          const tx = transaction as unknown as Db;
-          const fresh = await repository.lockById(tx, order.id);
-          if (!fresh || fresh.status !== 'SUBMITTED') return;
-          const lines = (await repository.linesOf(tx, [order.id])).get(order.id) ?? [];
-          const covered = new Map<number, number>();
-          if (found) {
-            const settled = found.status === 'cancelled' || found.status === 'done';
-            // The ERP's held units per SKU and location, handed out to our lines in order.
-            const held = new Map<string, number>();
-            for (const line of found.lines) {
-              const key = `${line.sku}\u0000${line.location}`;
-              held.set(key, (held.get(key) ?? 0) + line.allocatedQuantity + line.shippedQuantity);
+      let erpFailed = false;
+      while (!erpFailed && !signal?.aborted && Date.now() < deadline) {
+        const orders = await repository.awaitingAllocation(shop, limit, began);
+        let next = 0;
+        const lane = async () => {
+          while (!erpFailed && !signal?.aborted && next < orders.length) {
+            const outcome = await checkOne(orders[next++]!);
+            if (outcome === 'erp-failed') {
+              erpFailed = true;
+              return;
             }
-            for (const line of lines) {
-              if (line.quantity === null || !line.erpSku || !line.location) continue;
-              const key = `${line.erpSku}\u0000${line.location}`;
-              const available = settled ? line.quantity : (held.get(key) ?? 0);
-              const share = Math.min(line.quantity, available);
-              held.set(key, Math.max(0, available - share));
-              covered.set(line.lineNo, share);
-            }
-            fullyHeld = settled || found.allocated || lines.every((line) => line.quantity === null || (covered.get(line.lineNo) ?? 0) >= line.quantity - 1e-9);
+            checked += 1;
+            if (outcome.allocated) allocated += 1;
+            released += outcome.released;
           }
-          await repository.setErpCovered(tx, order.id, covered);
-          const target = pendingTargetOf(fresh);
-          // The positions are written last (hot SKUs: locked for the commit, not the transaction).
-          const deferred = deferPositionWrites(tx, shop);
-          const moved = await setPendingUnits(tx, shop, order.id, (line) => target({ ...line, erpCoveredQuantity: covered.get(line.lineNo) ?? line.erpCoveredQuantity }), options.now(), deferred);
-          await repository.update(tx, order.id, { allocationCheckedAt: options.now(), ...(fullyHeld ? { allocatedAt: options.now() } : {}) });
-          const flushed = await deferred.flush(options.now());
-          change = { positions: flushed.positions, delta: moved.delta, oversold: flushed.oversold };
-        });
-        if (fullyHeld) allocated += 1;
-        if (change.delta < 0) released += -change.delta;
-        if (change.positions.length > 0) options.pushSignal.wake();
-        // Units counted only now (their position had no row at intake) are checked as they are added.
-        if ((change.oversold ?? []).length > 0) await options.onOversold?.(change.oversold!);
+        };
+        await Promise.all(Array.from({ length: Math.min(ALLOCATION_CHECK_LANES, orders.length) }, lane));
+        if (orders.length < limit) break;
       }
       return { checked, allocated, released };
     },
   };
+
+  /** One submitted order read from the ERP, its pending units moved to what the ERP does not hold yet. */
+  async function checkOne(order: OrderRecord): Promise<'erp-failed' | { allocated: boolean; released: number }> {
+    let allocated = false;
+    let released = 0;
+    let found;
+    try {
+      found = await options.erp.findSalesOrder(externalReferenceOf(order.shopifyOrderId));
+      options.metrics.erpCalls.inc({ operation: 'find', result: 'ok' });
+    } catch (error) {
+      options.metrics.erpCalls.inc({ operation: 'find', result: 'failed' });
+      log.warn({ err: error, orderId: order.id }, 'could not read an order from the ERP; allocation checks stop for this run');
+      return 'erp-failed';
+    }
+    let change: PendingChange = { positions: [], delta: 0 };
+    let fullyHeld = false;
+    await db.transaction(async (transaction) => {
+      const tx = transaction as unknown as Db;
+      const fresh = await repository.lockById(tx, order.id);
+      if (!fresh || fresh.status !== 'SUBMITTED') return;
+      const lines = (await repository.linesOf(tx, [order.id])).get(order.id) ?? [];
+      const covered = new Map<number, number>();
+      if (found) {
+        const settled = found.status === 'cancelled' || found.status === 'done';
+        // The ERP's held units per SKU and location, handed out to our lines in order.
+        const held = new Map<string, number>();
+        for (const line of found.lines) {
+          const key = `${line.sku}\u0000${line.location}`;
+          held.set(key, (held.get(key) ?? 0) + line.allocatedQuantity + line.shippedQuantity);
+        }
+        for (const line of lines) {
+          if (line.quantity === null || !line.erpSku || !line.location) continue;
+          const key = `${line.erpSku}\u0000${line.location}`;
+          const available = settled ? line.quantity : (held.get(key) ?? 0);
+          const share = Math.min(line.quantity, available);
+          held.set(key, Math.max(0, available - share));
+          covered.set(line.lineNo, share);
+        }
+        fullyHeld = settled || found.allocated || lines.every((line) => line.quantity === null || (covered.get(line.lineNo) ?? 0) >= line.quantity - 1e-9);
+      }
+      await repository.setErpCovered(tx, order.id, covered);
+      const target = pendingTargetOf(fresh);
+      // The positions are written last (hot SKUs: locked for the commit, not the transaction).
+      const deferred = deferPositionWrites(tx, shop);
+      const moved = await setPendingUnits(tx, shop, order.id, (line) => target({ ...line, erpCoveredQuantity: covered.get(line.lineNo) ?? line.erpCoveredQuantity }), options.now(), deferred);
+      await repository.update(tx, order.id, { allocationCheckedAt: options.now(), ...(fullyHeld ? { allocatedAt: options.now() } : {}) });
+      const flushed = await deferred.flush(options.now());
+      change = { positions: flushed.positions, delta: moved.delta, oversold: flushed.oversold };
+    });
+    if (fullyHeld) allocated = true;
+    if (change.delta < 0) released = -change.delta;
+    if (change.positions.length > 0) options.pushSignal.wake();
+    // Units counted only now (their position had no row at intake) are checked as they are added.
+    if ((change.oversold ?? []).length > 0) await options.onOversold?.(change.oversold!);
+    return { allocated, released };
+  }
 }
+
+/** How long one `checkAllocations` goes on while rounds come back full (the job runs every 60 s). */
+const ALLOCATION_CHECK_BUDGET_MS = 45_000;
+/** Orders checked at once: ERP reads overlap; the connector's own limits still apply. */
+const ALLOCATION_CHECK_LANES = 4;
 
 /** Names the Shopify lines behind SKUs the ERP refused, so a person knows what to map. */
 function describeErpError(error: unknown, lines: readonly StoredLine[]): unknown {

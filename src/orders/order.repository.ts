@@ -302,7 +302,8 @@ export interface OrderRepository {
    */
   queueReplay(shop: string | null, filter: OrderFilter, limit: number): Promise<OrderRecord[]>;
   /** SUBMITTED orders the ERP has not fully allocated, least recently checked first. */
-  awaitingAllocation(shop: string, limit: number): Promise<OrderRecord[]>;
+  /** Submitted orders the ERP has not fully allocated, never checked or checked before `checkedBefore` first. */
+  awaitingAllocation(shop: string, limit: number, checkedBefore?: Date): Promise<OrderRecord[]>;
 
   insertReturn(tx: Db, input: { shop: string; orderId: string; shopifyRefundId: string; lines: unknown; status: OrderReturnStatus }): Promise<boolean>;
   /** Returns not yet recorded in the ERP (`tx`: the caller's transaction, or the pool). */
@@ -690,11 +691,18 @@ export function createOrderRepository(db: Db): OrderRepository {
       return rows.map(toOrder).sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime());
     },
 
-    async awaitingAllocation(shop, limit) {
+    async awaitingAllocation(shop, limit, checkedBefore) {
       const rows = await db
         .select()
         .from(shopifyOrders)
-        .where(and(eq(shopifyOrders.shop, shop), eq(shopifyOrders.status, 'SUBMITTED'), isNull(shopifyOrders.allocatedAt)))
+        .where(
+          and(
+            eq(shopifyOrders.shop, shop),
+            eq(shopifyOrders.status, 'SUBMITTED'),
+            isNull(shopifyOrders.allocatedAt),
+            checkedBefore ? or(isNull(shopifyOrders.allocationCheckedAt), lt(shopifyOrders.allocationCheckedAt, checkedBefore)) : undefined,
+          ),
+        )
         .orderBy(sql`${shopifyOrders.allocationCheckedAt} asc nulls first`, asc(shopifyOrders.submittedAt))
         .limit(limit);
       return rows.map(toOrder);

@@ -12,7 +12,7 @@ function until(done: () => Promise<boolean>, step: () => Promise<unknown>, timeo
   return waitUntil(async () => (await step(), done()), { timeoutMs, intervalMs: 25 });
 }
 
-const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M'];
+const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M', 'PIPE-N'];
 
 describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   let world: ShopAndErp;
@@ -334,6 +334,23 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(result.allocated).toBeGreaterThanOrEqual(1);
     expect(await level()).toMatchObject({ pendingOrders: 0, unexplainedShopifyDrop: -2 });
     expect((await instance.module.services.findOrder(order.id))?.allocatedAt).not.toBeNull();
+  });
+
+  it('checks every submitted order in one allocation run, in rounds of its limit, each order once', async () => {
+    await seedInventoryLevel(database, shop, { sku: 'PIPE-N', location: 'WH-A', onHand: 50 });
+    const level = async () =>
+      (await database.db.select().from(inventoryLevels).where(and(eq(inventoryLevels.shop, shop), eq(inventoryLevels.sku, 'PIPE-N'), eq(inventoryLevels.location, 'WH-A'))))[0]!;
+    const orders = [place([{ sku: 'PIPE-N', quantity: 1 }]), place([{ sku: 'PIPE-N', quantity: 2 }]), place([{ sku: 'PIPE-N', quantity: 3 }])];
+    await settle();
+    for (const order of orders) await until(async () => (await instance.module.services.findOrder(order.id))?.status === 'SUBMITTED', () => instance.drain());
+    expect((await level()).pendingOrders).toBe(6);
+    for (const order of orders) world.erp.assignSalesOrder(reference(order.legacyId));
+    // Rounds of one order: all three in this one call, and it ends (orders checked in it are not read again).
+    const result = await instance.module.processor.checkAllocations({ limit: 1 });
+    expect(result.allocated).toBeGreaterThanOrEqual(3);
+    expect(result.released).toBeGreaterThanOrEqual(6);
+    expect((await level()).pendingOrders).toBe(0);
+    for (const order of orders) expect((await instance.module.services.findOrder(order.id))?.allocatedAt).not.toBeNull();
   });
 
   it('loses nothing when the process stops after answering 200 and before processing: the restarted one drains the inbox', async () => {
