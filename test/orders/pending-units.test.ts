@@ -3,10 +3,10 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/database.js';
 import { inventoryLevels } from '../../src/db/schema/index.js';
-import { availableToPromise } from '../../src/inventory/read-model/atp-formula.js';
 import type { StoredLine } from '../../src/orders/order.repository.js';
 import { deferPositionWrites, moveUnits, PositionVanished } from '../../src/orders/pending-units.repository.js';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/database.js';
+import { seedInventoryLevel } from './support/orders-harness.js';
 
 /**
  * Pending units moved now or at the transaction's end (the inbox's batches): the same lines, the
@@ -31,8 +31,7 @@ afterAll(async () => {
 async function position(onHand: number) {
   counter += 1;
   const key = { sku: `PU-${counter}`, location: 'WH1' };
-  const row = { onHand, allocated: 0, safetyStock: 0, wholesaleCommitted: 0, reserved: 0, pendingOrders: 0, unexplainedShopifyDrop: 0, expiringLotUnits: 0 };
-  await database.db.insert(inventoryLevels).values({ shop: SHOP, ...key, ...row, availableToPromise: availableToPromise(row) });
+  await seedInventoryLevel(database, SHOP, { ...key, onHand });
   return key;
 }
 
