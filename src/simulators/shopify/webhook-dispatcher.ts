@@ -1,4 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import type { SimulatorClock, TimerHandle } from './clock.js';
 import { gid } from './gid.js';
@@ -319,12 +321,11 @@ export class WebhookDispatcher {
     const attempt: WebhookAttempt = { at: new Date(this.options.clock.now()).toISOString(), status: null, error: null, durationMs: 0 };
     delivery.attempts.push(attempt);
     try {
-      const response = await fetch(delivery.uri, { method: 'POST', headers, body: delivery.body, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs) });
-      attempt.status = response.status;
-      await response.arrayBuffer().catch(() => undefined);
+      const status = await postOnce(delivery.uri, headers, delivery.body, this.options.timeoutMs);
+      attempt.status = status;
       attempt.durationMs = Math.round(performance.now() - started);
-      this.options.logger.debug({ topic: delivery.topic, webhookId: delivery.webhookId, status: response.status }, 'webhook delivered');
-      return { ok: response.status >= 200 && response.status < 300 };
+      this.options.logger.debug({ topic: delivery.topic, webhookId: delivery.webhookId, status }, 'webhook delivered');
+      return { ok: status >= 200 && status < 300 };
     } catch (error) {
       attempt.durationMs = Math.round(performance.now() - started);
       attempt.error = error instanceof Error ? (error.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : error.message) : String(error);
@@ -332,4 +333,45 @@ export class WebhookDispatcher {
       return { ok: false };
     }
   }
+}
+
+/** Kept-alive connections to the receivers, as Shopify keeps them. */
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 });
+
+/**
+ * One POST and its status (the body read and dropped; redirects not followed), failing with a
+ * TimeoutError after `timeoutMs`. node:http rather than fetch: at a peak day's rate fetch's
+ * streams were a quarter of the simulation's process time.
+ */
+function postOnce(uri: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(uri);
+    const payload = Buffer.from(body, 'utf8');
+    const secure = url.protocol === 'https:';
+    const request = (secure ? httpsRequest : httpRequest)(
+      url,
+      { method: 'POST', headers: { ...headers, 'Content-Length': String(payload.length) }, ...(secure ? {} : { agent: keepAlive }) },
+      (response) => {
+        response.resume();
+        response.once('end', () => {
+          clearTimeout(timer);
+          resolve(response.statusCode ?? 0);
+        });
+        response.once('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      const timeout = new Error(`no answer within ${timeoutMs} ms`);
+      timeout.name = 'TimeoutError';
+      request.destroy(timeout);
+    }, timeoutMs);
+    request.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.end(payload);
+  });
 }
