@@ -299,6 +299,7 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
     // Order attempts (error rate) and orders accepted beyond the ATP (oversells).
     health: health.services,
     pushSignal,
+    atp,
     publicUrl: options.publicUrl,
     registerWebhooksAtStart: options.registerWebhooksAtStart,
     previousWebhookSecret: deps.config.webhookSecretPrevious,

@@ -475,6 +475,13 @@ export interface ErpConnector {
   findSalesOrder(externalReference: string): Promise<SalesOrder | null>;
 
   /**
+   * `findSalesOrder` for many references in a constant number of round trips, whatever their
+   * number: the orders the ERP has, by external reference (a reference it does not know is
+   * absent). For the allocation check, which reads every submitted order that is not yet held.
+   */
+  findSalesOrders(externalReferences: readonly string[]): Promise<ReadonlyMap<string, SalesOrder>>;
+
+  /**
    * Records goods returned by a customer against a sales order, idempotently by the return's
    * external reference. `{ supported: false }` when the connector cannot (see capabilities).
    * `ERP_IN_DOUBT` when the create's answer was lost: resolve with `findCustomerReturn` after

@@ -5,10 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { Db } from '../db/database.js';
-import type { CreateSalesOrderResult, CustomerReturnInput, ErpConnector, SalesOrderInput, SalesOrderOutcome } from '../erp/erp-connector.js';
+import type { CreateSalesOrderResult, CustomerReturnInput, ErpConnector, SalesOrder, SalesOrderInput, SalesOrderOutcome } from '../erp/erp-connector.js';
 import { ErpBusyError } from '../erp/erp-errors.js';
 import type { PushSignal } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
+import { chunk } from '../shared/collections.js';
 import { AppError, isAppError } from '../shared/errors.js';
 import { refundReferenceOf, withFlag } from './order-intake.service.js';
 import type { OrderHealthPort, OversellFinding } from './order-health.port.js';
@@ -46,6 +47,11 @@ import { contentDigestOf } from './shopify-order.payloads.js';
  *   One order's failure never stops the others.
  */
 
+/** What the order pipeline uses of the ATP engine (src/inventory/atp.service.ts). */
+export interface OrderAtpPort {
+  refreshPositions(skus: readonly string[], options?: { readonly signal?: AbortSignal }): Promise<unknown>;
+}
+
 export interface OrderProcessorOptions {
   readonly db: Db;
   readonly shop: string;
@@ -59,6 +65,12 @@ export interface OrderProcessorOptions {
   readonly now: () => Date;
   /** The success metrics: each ERP attempt's outcome (error rate). Absent: not recorded. */
   readonly health?: Pick<OrderHealthPort, 'recordOrderAttempt'>;
+  /**
+   * The ATP engine's ERP re-read: the allocation check has it re-read the stock terms of what the
+   * ERP now holds before releasing pending units. Absent (tests of the pipeline alone): released
+   * at once, and the units count nowhere until the next stock read.
+   */
+  readonly atp?: OrderAtpPort;
   /** Called with the oversells found when an order's lines are mapped (and counted) here, once committed. */
   readonly onOversold?: (findings: readonly OversellFinding[]) => Promise<void>;
   /** Attempts after which a retried order raises an alert (default 8); retries go on. */
@@ -916,100 +928,167 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       return repository.dueWaitingForMapping(shop);
     },
 
-    async checkAllocations({ limit = 200, signal, budgetMs = ALLOCATION_CHECK_BUDGET_MS } = {}) {
+    async checkAllocations({ limit = ALLOCATION_CHECK_ROUND, signal, budgetMs = ALLOCATION_CHECK_BUDGET_MS } = {}) {
       // Rounds of `limit` orders, each order checked once per call (those checked since it began
-      // are left for the next), while rounds come back full and the budget lasts: at a peak the
-      // ERP holds thousands of orders a minute, and 200 a minute left their units counted twice
+      // are left for the next), while rounds come back full and the budget lasts. A round is one
+      // ERP read of all its orders (`findSalesOrders`), one re-read of the ERP's stock terms of
+      // what those orders hold, and one transaction per group of orders: at a peak the ERP holds
+      // thousands of orders a minute, and one read per order left their units counted twice
       // (pending here, allocated there), hiding stock from Shopify for many minutes.
       const began = options.now();
       const deadline = Date.now() + budgetMs;
-      let checked = 0;
-      let allocated = 0;
-      let released = 0;
-      let erpFailed = false;
-      while (!erpFailed && !signal?.aborted && Date.now() < deadline) {
+      const total = { checked: 0, allocated: 0, released: 0 };
+      while (!signal?.aborted && Date.now() < deadline) {
         const orders = await repository.awaitingAllocation(shop, limit, began);
-        let next = 0;
-        const lane = async () => {
-          while (!erpFailed && !signal?.aborted && next < orders.length) {
-            const outcome = await checkOne(orders[next++]!);
-            if (outcome === 'erp-failed') {
-              erpFailed = true;
-              return;
-            }
-            checked += 1;
-            if (outcome.allocated) allocated += 1;
-            released += outcome.released;
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(ALLOCATION_CHECK_LANES, orders.length) }, lane));
+        if (orders.length === 0) break;
+        const round = await checkRound(orders, signal);
+        if (round === 'erp-failed') break;
+        total.checked += round.checked;
+        total.allocated += round.allocated;
+        total.released += round.released;
         if (orders.length < limit) break;
       }
-      return { checked, allocated, released };
+      return total;
     },
   };
 
-  /** One submitted order read from the ERP, its pending units moved to what the ERP does not hold yet. */
-  async function checkOne(order: OrderRecord): Promise<'erp-failed' | { allocated: boolean; released: number }> {
-    let allocated = false;
-    let released = 0;
-    let found;
+  /**
+   * One round of the allocation check. The ERP's stock terms of the SKUs the ERP now holds for
+   * these orders are read (after the orders were, so they include what the orders hold) and
+   * written to the read model before any pending unit is released: released first, the units
+   * would be counted nowhere until the next stock read, and Shopify offered them twice.
+   */
+  async function checkRound(orders: readonly OrderRecord[], signal?: AbortSignal): Promise<'erp-failed' | { checked: number; allocated: number; released: number }> {
+    let found: ReadonlyMap<string, SalesOrder>;
     try {
-      found = await options.erp.findSalesOrder(externalReferenceOf(order.shopifyOrderId));
+      found = await options.erp.findSalesOrders(orders.map((order) => externalReferenceOf(order.shopifyOrderId)));
       options.metrics.erpCalls.inc({ operation: 'find', result: 'ok' });
     } catch (error) {
       options.metrics.erpCalls.inc({ operation: 'find', result: 'failed' });
-      log.warn({ err: error, orderId: order.id }, 'could not read an order from the ERP; allocation checks stop for this run');
+      log.warn({ err: error, orders: orders.length }, 'could not read orders from the ERP; allocation checks stop for this run');
       return 'erp-failed';
     }
-    let change: PendingChange = { positions: [], delta: 0 };
-    let fullyHeld = false;
-    await db.transaction(async (transaction) => {
-      const tx = transaction as unknown as Db;
-      const fresh = await repository.lockById(tx, order.id);
-      if (!fresh || fresh.status !== 'SUBMITTED') return;
-      const lines = (await repository.linesOf(tx, [order.id])).get(order.id) ?? [];
-      const covered = new Map<number, number>();
-      if (found) {
-        const settled = found.status === 'cancelled' || found.status === 'done';
-        // The ERP's held units per SKU and location, handed out to our lines in order.
-        const held = new Map<string, number>();
-        for (const line of found.lines) {
-          const key = `${line.sku}\u0000${line.location}`;
-          held.set(key, (held.get(key) ?? 0) + line.allocatedQuantity + line.shippedQuantity);
-        }
-        for (const line of lines) {
-          if (line.quantity === null || !line.erpSku || !line.location) continue;
-          const key = `${line.erpSku}\u0000${line.location}`;
-          const available = settled ? line.quantity : (held.get(key) ?? 0);
-          const share = Math.min(line.quantity, available);
-          held.set(key, Math.max(0, available - share));
-          covered.set(line.lineNo, share);
-        }
-        fullyHeld = settled || found.allocated || lines.every((line) => line.quantity === null || (covered.get(line.lineNo) ?? 0) >= line.quantity - 1e-9);
+    const holding = new Set<string>();
+    for (const sale of found.values()) {
+      const settled = sale.status === 'cancelled' || sale.status === 'done';
+      for (const line of sale.lines) if (settled || line.allocatedQuantity > 0 || line.shippedQuantity > 0) holding.add(line.sku);
+    }
+    if (holding.size > 0 && options.atp) {
+      try {
+        await options.atp.refreshPositions([...holding].sort(), { signal });
+      } catch (error) {
+        log.warn({ err: error, skus: holding.size }, "could not re-read the ERP's stock of allocated orders; their pending units stay until the next check");
+        return 'erp-failed';
       }
-      await repository.setErpCovered(tx, order.id, covered);
-      const target = pendingTargetOf(fresh);
-      // The positions are written last (hot SKUs: locked for the commit, not the transaction).
+    }
+    const result = { checked: 0, allocated: 0, released: 0 };
+    // Sorted by id: two rounds (two instances' jobs, a replay) lock orders in the same order.
+    const sorted = [...orders].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const group of chunk(sorted, ALLOCATION_WRITE_GROUP)) {
+      if (signal?.aborted) break;
+      let outcomes: AllocationOutcome[];
+      try {
+        outcomes = await applyAllocations(group, found);
+      } catch (error) {
+        // One order's failure (a position gone meanwhile) must not hold back the others.
+        log.warn({ err: error, orders: group.length }, 'an allocation write-back failed; writing its orders one at a time');
+        outcomes = [];
+        for (const order of group) {
+          try {
+            outcomes.push(...(await applyAllocations([order], found)));
+          } catch (single) {
+            log.warn({ err: single, orderId: order.id }, 'could not write back an allocation; checked again at the next run');
+          }
+        }
+      }
+      for (const outcome of outcomes) {
+        result.checked += 1;
+        if (outcome.allocated) result.allocated += 1;
+        result.released += outcome.released;
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Writes what the ERP holds of these orders (`found`, by external reference) in one
+   * transaction: each submitted order's covered quantities, its pending units (the rest of each
+   * line), its check time and, once the ERP holds all of it, its allocation. The positions are
+   * written last, all at once (hot SKUs: locked for the commit, not the transaction).
+   */
+  async function applyAllocations(orders: readonly OrderRecord[], found: ReadonlyMap<string, SalesOrder>): Promise<AllocationOutcome[]> {
+    const outcomes: AllocationOutcome[] = [];
+    let change: PendingChange = { positions: [], delta: 0 };
+    await db.transaction(async (transaction) => {
+      outcomes.length = 0;
+      const tx = transaction as unknown as Db;
+      const at = options.now();
       const deferred = deferPositionWrites(tx, shop);
-      const moved = await setPendingUnits(tx, shop, order.id, (line) => target({ ...line, erpCoveredQuantity: covered.get(line.lineNo) ?? line.erpCoveredQuantity }), options.now(), deferred);
-      await repository.update(tx, order.id, { allocationCheckedAt: options.now(), ...(fullyHeld ? { allocatedAt: options.now() } : {}) });
-      const flushed = await deferred.flush(options.now());
-      change = { positions: flushed.positions, delta: moved.delta, oversold: flushed.oversold };
+      const lines = await repository.linesOf(
+        tx,
+        orders.map((order) => order.id),
+      );
+      let delta = 0;
+      for (const order of orders) {
+        const fresh = await repository.lockById(tx, order.id);
+        if (!fresh || fresh.status !== 'SUBMITTED') continue;
+        const sale = found.get(externalReferenceOf(order.shopifyOrderId)) ?? null;
+        const { covered, fullyHeld } = coveredBy(sale, lines.get(order.id) ?? []);
+        await repository.setErpCovered(tx, order.id, covered);
+        const target = pendingTargetOf(fresh);
+        const moved = await setPendingUnits(tx, shop, order.id, (line) => target({ ...line, erpCoveredQuantity: covered.get(line.lineNo) ?? line.erpCoveredQuantity }), at, deferred);
+        await repository.update(tx, order.id, { allocationCheckedAt: at, ...(fullyHeld ? { allocatedAt: at } : {}) });
+        delta += moved.delta;
+        outcomes.push({ allocated: fullyHeld, released: Math.max(0, -moved.delta) });
+      }
+      const flushed = await deferred.flush(at);
+      change = { positions: flushed.positions, delta, oversold: flushed.oversold };
     });
-    if (fullyHeld) allocated = true;
-    if (change.delta < 0) released = -change.delta;
     if (change.positions.length > 0) options.pushSignal.wake();
     // Units counted only now (their position had no row at intake) are checked as they are added.
     if ((change.oversold ?? []).length > 0) await options.onOversold?.(change.oversold!);
-    return { allocated, released };
+    return outcomes;
   }
 }
 
+interface AllocationOutcome {
+  readonly allocated: boolean;
+  readonly released: number;
+}
+
+/**
+ * What the ERP holds of each of an order's lines (by line number): its held units per SKU and
+ * location handed out to the lines in order; all of every line once the sale is done or
+ * cancelled. `fullyHeld` when nothing of the order is left pending. Nothing is held of an order
+ * the ERP does not have.
+ */
+export function coveredBy(sale: SalesOrder | null, lines: readonly StoredLine[]): { covered: Map<number, number>; fullyHeld: boolean } {
+  const covered = new Map<number, number>();
+  if (!sale) return { covered, fullyHeld: false };
+  const settled = sale.status === 'cancelled' || sale.status === 'done';
+  const held = new Map<string, number>();
+  for (const line of sale.lines) {
+    const key = `${line.sku}\u0000${line.location}`;
+    held.set(key, (held.get(key) ?? 0) + line.allocatedQuantity + line.shippedQuantity);
+  }
+  for (const line of lines) {
+    if (line.quantity === null || !line.erpSku || !line.location) continue;
+    const key = `${line.erpSku}\u0000${line.location}`;
+    const available = settled ? line.quantity : (held.get(key) ?? 0);
+    const share = Math.min(line.quantity, available);
+    held.set(key, Math.max(0, available - share));
+    covered.set(line.lineNo, share);
+  }
+  const fullyHeld = settled || sale.allocated || lines.every((line) => line.quantity === null || (covered.get(line.lineNo) ?? 0) >= line.quantity - 1e-9);
+  return { covered, fullyHeld };
+}
+
+/** Orders per round of the allocation check: one ERP read (`findSalesOrders`) each. */
+const ALLOCATION_CHECK_ROUND = 200;
+/** Orders written back per transaction (one flush of their positions). */
+const ALLOCATION_WRITE_GROUP = 50;
 /** How long one `checkAllocations` goes on while rounds come back full (the job runs every 60 s). */
 const ALLOCATION_CHECK_BUDGET_MS = 45_000;
-/** Orders checked at once: ERP reads overlap; the connector's own limits still apply. */
-const ALLOCATION_CHECK_LANES = 4;
 
 /** Names the Shopify lines behind SKUs the ERP refused, so a person knows what to map. */
 function describeErpError(error: unknown, lines: readonly StoredLine[]): unknown {

@@ -6,7 +6,7 @@ import type { OrderHealthPort, OversellFinding } from './order-health.port.js';
 import { createOrderIntake } from './order-intake.service.js';
 import { createOrderLineMapper, type OrderMappingLookup } from './order-line-mapper.js';
 import { createOrderPollService, type OrderPollService } from './order-poll.service.js';
-import { createOrderProcessor, type OrderProcessor, type OrderProcessorOptions } from './order-processor.service.js';
+import { createOrderProcessor, type OrderAtpPort, type OrderProcessor, type OrderProcessorOptions } from './order-processor.service.js';
 import { createOrderWorker, type OrderWorker } from './order-worker.js';
 import { createOrderWorkSignal } from './order-work-signal.js';
 import { readOrderBacklog, registerOrderBacklogGauges, type OrderBacklog } from './order-backlog.js';
@@ -34,6 +34,8 @@ export interface OrdersModuleOptions {
   readonly health?: OrderHealthPort;
   /** Wakes the event push after pending units change; without it the marks wait for the pusher's poll. */
   readonly pushSignal?: PushSignal | undefined;
+  /** The ATP engine: the allocation check re-reads the ERP's stock of what orders it finds held (see OrderProcessorOptions.atp). */
+  readonly atp?: OrderAtpPort | undefined;
   /**
    * Where Shopify reaches this gateway (PUBLIC_URL, or the demo's own URL, known only once the
    * server listens). The webhook route's address is derived from it.
@@ -140,6 +142,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     log,
     now: deps.now,
     health: options.health,
+    ...(options.atp ? { atp: options.atp } : {}),
     onOversold,
     ...options.processor,
   });

@@ -354,6 +354,33 @@ export function runErpConnectorContract(
       expect(level(snapshot, sku!, locationB())).toEqual({ onHand: 0, allocated: 0, wholesaleCommitted: 0 });
     });
 
+    it('finds many orders in as many round trips as one, each as findSalesOrder reads it, and leaves out unknown references', { timeout }, async (context) => {
+      const [sku] = await makeProducts(['FINDMANY']);
+      await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 10 });
+      const assigned = newReference('FINDA');
+      const waiting = newReference('FINDW');
+      const never = newReference('FINDN');
+      await connector.createSalesOrder(orderFor(assigned, [{ sku: sku!, quantity: 2, location: locationA(), unitPrice: '3.00' }]));
+      await connector.createSalesOrder(orderFor(waiting, [{ sku: sku!, quantity: 1, location: locationA(), unitPrice: '3.00' }]));
+      await fixture.assignSalesOrder(assigned);
+
+      const found = await connector.findSalesOrders([assigned, never, waiting, assigned]);
+
+      expect([...found.keys()].sort()).toEqual([assigned, waiting].sort());
+      expect(found.get(assigned)).toEqual(await connector.findSalesOrder(assigned));
+      expect(found.get(waiting)).toEqual(await connector.findSalesOrder(waiting));
+      expect(found.get(assigned)).toMatchObject({ allocated: true, lines: [{ sku, location: locationA(), quantity: 2, allocatedQuantity: 2, shippedQuantity: 0 }] });
+      expect(await connector.findSalesOrders([])).toEqual(new Map());
+      if (!fixture.roundTrips) return context.skip();
+      const tripsOf = async (read: () => Promise<unknown>): Promise<number> => {
+        const before = fixture.roundTrips!();
+        await read();
+        return fixture.roundTrips!() - before;
+      };
+      // Both sales have lines and moves: the count must not grow with the number of orders.
+      expect(await tripsOf(() => connector.findSalesOrders([waiting, never, assigned]))).toBe(await tripsOf(() => connector.findSalesOrders([assigned])));
+    });
+
     it('makes one sale when the same order is created twice', { timeout }, async () => {
       const [sku] = await makeProducts(['TWICE']);
       await fixture.receiveStock({ sku: sku!, location: locationA(), quantity: 5 });

@@ -2,8 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryLevels } from '../../src/db/schema/index.js';
+import type { ErpConnector } from '../../src/erp/erp-connector.js';
+import { createAtpService } from '../../src/inventory/atp.service.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createMemoryLogger } from '../support/gateway.js';
 import { waitUntil } from '../support/waiting.js';
 import { seedInventoryLevel, startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
 
@@ -12,7 +15,7 @@ function until(done: () => Promise<boolean>, step: () => Promise<unknown>, timeo
   return waitUntil(async () => (await step(), done()), { timeoutMs, intervalMs: 25 });
 }
 
-const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M', 'PIPE-N'];
+const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M', 'PIPE-N', 'PIPE-O'];
 
 describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   let world: ShopAndErp;
@@ -351,6 +354,44 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(result.released).toBeGreaterThanOrEqual(6);
     expect((await level()).pendingOrders).toBe(0);
     for (const order of orders) expect((await instance.module.services.findOrder(order.id))?.allocatedAt).not.toBeNull();
+  });
+
+  it("reads a round's orders from the ERP in one call, and re-reads the ERP's stock before releasing what it holds", async () => {
+    await seedInventoryLevel(database, shop, { sku: 'PIPE-O', location: 'WH-A', onHand: 50 });
+    const level = async () =>
+      (await database.db.select().from(inventoryLevels).where(and(eq(inventoryLevels.shop, shop), eq(inventoryLevels.sku, 'PIPE-O'), eq(inventoryLevels.location, 'WH-A'))))[0]!;
+    const orders = [place([{ sku: 'PIPE-O', quantity: 1 }]), place([{ sku: 'PIPE-O', quantity: 2 }]), place([{ sku: 'PIPE-O', quantity: 3 }])];
+    await settle();
+    for (const order of orders) await until(async () => (await instance.module.services.findOrder(order.id))?.status === 'SUBMITTED', () => instance.drain());
+    expect(await level()).toMatchObject({ pendingOrders: 6, allocated: 0, availableToPromise: 44 });
+    for (const order of orders) world.erp.assignSalesOrder(reference(order.legacyId));
+    // The ERP now counts the 6 units as allocated; the read model has not read it yet.
+    // Every look-up the checker makes, one entry per ERP call (other tests' orders are checked too).
+    const reads: string[][] = [];
+    const counted = new Proxy(world.connector, {
+      get(target, property, receiver) {
+        if (property === 'findSalesOrder') return (reference: string) => (reads.push([reference]), target.findSalesOrder(reference));
+        if (property === 'findSalesOrders') return (references: readonly string[]) => (reads.push([...references]), target.findSalesOrders(references));
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as ErpConnector;
+    const { log } = createMemoryLogger('warn');
+    const atp = createAtpService({ db: database.db, shop, erp: world.connector, log, now: () => new Date(), pushSignal: { wake() {} } });
+    const checker = await startOrdersInstance(world, database, { erp: counted, atp });
+    try {
+      const result = await checker.module.processor.checkAllocations({ limit: 2 });
+      expect(result.allocated).toBeGreaterThanOrEqual(3);
+      expect(result.released).toBeGreaterThanOrEqual(6);
+      const read = reads.flat();
+      expect(read).toEqual(expect.arrayContaining(orders.map((order) => reference(order.legacyId))));
+      expect(new Set(read).size).toBe(read.length);
+      expect(reads.length).toBe(Math.ceil(read.length / 2));
+      // Counted once, as allocated: Shopify is offered neither the units twice nor units that are gone.
+      expect(await level()).toMatchObject({ pendingOrders: 0, allocated: 6, availableToPromise: 44 });
+    } finally {
+      await checker.close();
+    }
   });
 
   it('loses nothing when the process stops after answering 200 and before processing: the restarted one drains the inbox', async () => {

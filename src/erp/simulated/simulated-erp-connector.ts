@@ -424,14 +424,14 @@ export class SimulatedErpConnector implements ErpConnector {
 
   async findSalesOrder(externalReference: string): Promise<SalesOrder | null> {
     const sale = await this.searchSale(externalReference);
-    if (!sale) return null;
-    return {
-      externalReference,
-      erpReference: sale.number,
-      status: sale.state,
-      allocated: sale.state !== 'cancelled' && sale.lines.every((l) => l.allocated + l.shipped >= l.quantity),
-      lines: sale.lines.map((l) => ({ sku: l.sku, location: l.location, quantity: l.quantity, allocatedQuantity: l.allocated, shippedQuantity: l.shipped })),
-    };
+    return sale ? salesOrderOf(externalReference, sale) : null;
+  }
+
+  /** One `sale.search` round trip for every reference. */
+  async findSalesOrders(externalReferences: readonly string[]): Promise<ReadonlyMap<string, SalesOrder>> {
+    if (externalReferences.length === 0) return new Map();
+    const sales = await this.searchSales(uniqueInOrder(externalReferences));
+    return new Map([...sales].map(([reference, sale]) => [reference, salesOrderOf(reference, sale)]));
   }
 
   async createCustomerReturn(input: CustomerReturnInput): Promise<CustomerReturnResult> {
@@ -589,4 +589,14 @@ function parentsFirst(locations: readonly Location[]): Location[] {
     return d;
   };
   return locations.map((l, index) => ({ l, index, d: depth(l) })).sort((a, b) => a.d - b.d || a.index - b.index).map((x) => x.l);
+}
+
+function salesOrderOf(externalReference: string, sale: SaleAnswer): SalesOrder {
+  return {
+    externalReference,
+    erpReference: sale.number,
+    status: sale.state,
+    allocated: sale.state !== 'cancelled' && sale.lines.every((l) => l.allocated + l.shipped >= l.quantity),
+    lines: sale.lines.map((l) => ({ sku: l.sku, location: l.location, quantity: l.quantity, allocatedQuantity: l.allocated, shippedQuantity: l.shipped })),
+  };
 }

@@ -200,6 +200,10 @@ export class TrytonErpConnector implements ErpConnector {
     return this.sales.findSalesOrder(externalReference);
   }
 
+  findSalesOrders(externalReferences: readonly string[]): Promise<ReadonlyMap<string, SalesOrder>> {
+    return this.sales.findSalesOrders(externalReferences);
+  }
+
   createCustomerReturn(input: CustomerReturnInput): Promise<CustomerReturnResult> {
     return this.returns.createCustomerReturn(input);
   }

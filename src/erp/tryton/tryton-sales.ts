@@ -3,6 +3,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import type { CancelSalesOrderResult, CreateSalesOrderResult, SalesOrder, SalesOrderInput, SalesOrderLine, SalesOrderStatus } from '../erp-connector.js';
 import { ErpInDoubtError, ErpRejectedError } from '../erp-errors.js';
 import { parseSalesOrderInput } from '../erp-inputs.js';
+import { groupBy } from '../../shared/collections.js';
 import { TrytonDecimal } from './tryton-codec.js';
 import { ids, nothing, roundQuantity, STOCKBRIDGE_SALE_MARKER, type TrytonCalls } from './tryton-calls.js';
 import type { TrytonCustomers } from './tryton-customers.js';
@@ -35,6 +36,7 @@ export type SaleRecord = z.output<typeof saleRecord>;
 const SALE_FIELDS = ['number', 'reference', 'description', 'state', 'warehouse', 'party', 'shipment_address', 'currency'];
 const saleLineRecord = z.object({
   id: z.number().int(),
+  sale: z.number().int(),
   type: z.string(),
   quantity: z.number().nullable(),
   unit_price: z.string().nullable(),
@@ -47,6 +49,7 @@ const lineMoveRecord = z.object({
   internal_quantity: z.number(),
   to_location: z.number().int(),
 });
+type SaleView = { status: SalesOrderStatus; allocated: boolean; lines: SalesOrderLine[] };
 const wizardStart = z.tuple([z.number().int(), z.string(), z.string()]);
 const wizardAsk = z.object({ view: z.object({ defaults: z.object({ domain_moves: ids }) }) });
 
@@ -156,6 +159,21 @@ export class TrytonSales {
     return { externalReference, erpReference: erpReferenceOf(sale), status: view.status, allocated: view.allocated, lines: view.lines };
   }
 
+  /** The sales of these references (the one Stockbridge made first) and their views, in four reads. */
+  async findSalesOrders(externalReferences: readonly string[]): Promise<ReadonlyMap<string, SalesOrder>> {
+    const wanted = [...new Set(externalReferences)];
+    if (wanted.length === 0) return new Map();
+    const found = await this.calls.searchRead('sale.sale', [['reference', 'in', wanted]], SALE_FIELDS, saleRecord, { order: [['id', 'ASC']] });
+    const chosen = [...groupBy(found, (sale) => sale.reference ?? '')].filter(([reference]) => reference !== '').map(([, sales]) => preferredSale(sales)!);
+    const views = await this.salesOrderViews(chosen, await this.calls.locationTree());
+    return new Map(
+      chosen.map((sale) => {
+        const view = views.get(sale.id)!;
+        return [sale.reference!, { externalReference: sale.reference!, erpReference: erpReferenceOf(sale), status: view.status, allocated: view.allocated, lines: view.lines }];
+      }),
+    );
+  }
+
   async cancelSalesOrder(externalReference: string): Promise<CancelSalesOrderResult> {
     try {
       return await this.cancelSale(externalReference);
@@ -225,47 +243,66 @@ export class TrytonSales {
   /** The sale with this external reference, preferring the one Stockbridge made. */
   async findSale(externalReference: string): Promise<SaleRecord | null> {
     const sales = await this.calls.searchRead('sale.sale', [['reference', '=', externalReference]], SALE_FIELDS, saleRecord, { order: [['id', 'ASC']] });
-    // Prefer the sale Stockbridge made if a person happened to type the same reference.
-    return sales.find((s) => s.description?.startsWith(STOCKBRIDGE_SALE_MARKER)) ?? sales[0] ?? null;
+    return preferredSale(sales);
   }
 
   private readSales(saleIds: readonly number[]): Promise<SaleRecord[]> {
     return this.calls.read('sale.sale', 'read', [saleIds, SALE_FIELDS], z.array(saleRecord));
   }
 
+  /** `salesOrderViews` of one sale. */
+  private async salesOrderView(sale: SaleRecord, tree: TrytonLocationTree): Promise<SaleView> {
+    return (await this.salesOrderViews([sale], tree)).get(sale.id)!;
+  }
+
   /**
    * Lines with allocated and shipped quantities, read from the lines' moves: a done outgoing
    * move is shipped; an assigned one is allocated; a draft one is allocated as far as its
-   * inventory moves (two-step warehouses) are assigned or done.
+   * inventory moves (two-step warehouses) are assigned or done. Three reads for any number of
+   * sales (lines, their moves, the moves' inventory moves), by sale id.
    */
-  private async salesOrderView(sale: SaleRecord, tree: TrytonLocationTree): Promise<{ status: SalesOrderStatus; allocated: boolean; lines: SalesOrderLine[] }> {
-    const lines = (await this.calls.searchRead('sale.line', [['sale', '=', sale.id]], ['type', 'quantity', 'unit_price', 'product.code'], saleLineRecord, { order: [['id', 'ASC']] })).filter(
-      (l) => l.type === 'line' && l['product.']?.code && (l.quantity ?? 0) > 0,
-    );
-    const moves = lines.length === 0 ? [] : await this.calls.searchRead('stock.move', [['origin', 'in', lines.map((l) => `sale.line,${l.id}`)]], ['origin', 'state', 'internal_quantity', 'to_location'], lineMoveRecord);
-    const outgoing = moves.filter((m) => tree.typeOf(m.to_location) === 'customer');
+  private async salesOrderViews(sales: readonly SaleRecord[], tree: TrytonLocationTree): Promise<Map<number, SaleView>> {
+    const saleIds = sales.map((sale) => sale.id);
+    const allLines =
+      saleIds.length === 0
+        ? []
+        : (await this.calls.searchRead('sale.line', [['sale', 'in', saleIds]], ['sale', 'type', 'quantity', 'unit_price', 'product.code'], saleLineRecord, { order: [['id', 'ASC']] })).filter(
+            (l) => l.type === 'line' && l['product.']?.code && (l.quantity ?? 0) > 0,
+          );
+    const moves = allLines.length === 0 ? [] : await this.calls.searchRead('stock.move', [['origin', 'in', allLines.map((l) => `sale.line,${l.id}`)]], ['origin', 'state', 'internal_quantity', 'to_location'], lineMoveRecord);
+    const allOutgoing = moves.filter((m) => tree.typeOf(m.to_location) === 'customer');
     const inventory =
-      outgoing.length === 0 ? [] : await this.calls.searchRead('stock.move', [['origin', 'in', outgoing.map((m) => `stock.move,${m.id}`)]], ['origin', 'state', 'internal_quantity', 'to_location'], lineMoveRecord);
-    const location = (sale.warehouse !== null ? tree.codeOf(sale.warehouse) : undefined) ?? '';
-    let everyMoveCancelled = outgoing.length > 0;
-    const view: SalesOrderLine[] = lines.map((line) => {
-      let allocated = 0;
-      let shipped = 0;
-      for (const move of outgoing.filter((m) => m.origin === `sale.line,${line.id}`)) {
-        if (move.state !== 'cancelled') everyMoveCancelled = false;
-        if (move.state === 'done') shipped += move.internal_quantity;
-        else if (move.state === 'assigned') allocated += move.internal_quantity;
-        else if (move.state === 'draft') {
-          const picked = inventory.filter((i) => i.origin === `stock.move,${move.id}` && (i.state === 'assigned' || i.state === 'done')).reduce((sum, i) => sum + i.internal_quantity, 0);
-          allocated += Math.min(move.internal_quantity, picked);
+      allOutgoing.length === 0 ? [] : await this.calls.searchRead('stock.move', [['origin', 'in', allOutgoing.map((m) => `stock.move,${m.id}`)]], ['origin', 'state', 'internal_quantity', 'to_location'], lineMoveRecord);
+    const outgoingOf = groupBy(allOutgoing, (m) => m.origin ?? '');
+    const inventoryOf = groupBy(inventory, (m) => m.origin ?? '');
+    const linesOf = groupBy(allLines, (l) => l.sale);
+    const views = new Map<number, SaleView>();
+    for (const sale of sales) {
+      const lines = linesOf.get(sale.id) ?? [];
+      const location = (sale.warehouse !== null ? tree.codeOf(sale.warehouse) : undefined) ?? '';
+      let anyOutgoing = false;
+      let everyMoveCancelled = true;
+      const view: SalesOrderLine[] = lines.map((line) => {
+        let allocated = 0;
+        let shipped = 0;
+        for (const move of outgoingOf.get(`sale.line,${line.id}`) ?? []) {
+          anyOutgoing = true;
+          if (move.state !== 'cancelled') everyMoveCancelled = false;
+          if (move.state === 'done') shipped += move.internal_quantity;
+          else if (move.state === 'assigned') allocated += move.internal_quantity;
+          else if (move.state === 'draft') {
+            const picked = (inventoryOf.get(`stock.move,${move.id}`) ?? []).filter((i) => i.state === 'assigned' || i.state === 'done').reduce((sum, i) => sum + i.internal_quantity, 0);
+            allocated += Math.min(move.internal_quantity, picked);
+          }
         }
-      }
-      return { sku: line['product.']!.code!, location, quantity: line.quantity!, allocatedQuantity: roundQuantity(allocated), shippedQuantity: roundQuantity(shipped) };
-    });
-    const nothingShipped = view.every((l) => l.shippedQuantity === 0);
-    const status = statusOf(sale.state, everyMoveCancelled && nothingShipped);
-    const allocated = status !== 'cancelled' && status !== 'draft' && view.length > 0 && view.every((l) => l.allocatedQuantity + l.shippedQuantity >= l.quantity);
-    return { status, allocated, lines: view };
+        return { sku: line['product.']!.code!, location, quantity: line.quantity!, allocatedQuantity: roundQuantity(allocated), shippedQuantity: roundQuantity(shipped) };
+      });
+      const nothingShipped = view.every((l) => l.shippedQuantity === 0);
+      const status = statusOf(sale.state, anyOutgoing && everyMoveCancelled && nothingShipped);
+      const allocated = status !== 'cancelled' && status !== 'draft' && view.length > 0 && view.every((l) => l.allocatedQuantity + l.shippedQuantity >= l.quantity);
+      views.set(sale.id, { status, allocated, lines: view });
+    }
+    return views;
   }
 
 }
@@ -286,6 +323,11 @@ function statusOf(state: string, everythingCancelled: boolean): SalesOrderStatus
     default:
       return 'processing';
   }
+}
+
+/** Of the sales with one reference (in id order), the one Stockbridge made, if a person happened to type the same reference. */
+function preferredSale(sales: readonly SaleRecord[]): SaleRecord | null {
+  return sales.find((s) => s.description?.startsWith(STOCKBRIDGE_SALE_MARKER)) ?? sales[0] ?? null;
 }
 
 function erpReferenceOf(sale: SaleRecord): string {
