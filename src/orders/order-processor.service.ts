@@ -982,9 +982,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       }
     }
     const result = { checked: 0, allocated: 0, released: 0 };
-    // Sorted by id: two rounds (two instances' jobs, a replay) lock orders in the same order.
-    const sorted = [...orders].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    for (const group of chunk(sorted, ALLOCATION_WRITE_GROUP)) {
+    for (const group of chunk(orders, ALLOCATION_WRITE_GROUP)) {
       if (signal?.aborted) break;
       let outcomes: AllocationOutcome[];
       try {
@@ -1012,7 +1010,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
 
   /**
    * Writes what the ERP holds of these orders (`found`, by external reference) in one
-   * transaction: each submitted order's covered quantities, its pending units (the rest of each
+   * transaction (the orders locked in one statement, in id order): each submitted order's covered quantities, its pending units (the rest of each
    * line), its check time and, once the ERP holds all of it, its allocation. The positions are
    * written last, all at once (hot SKUs: locked for the commit, not the transaction).
    */
@@ -1029,15 +1027,17 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         orders.map((order) => order.id),
       );
       let delta = 0;
-      for (const order of orders) {
-        const fresh = await repository.lockById(tx, order.id);
-        if (!fresh || fresh.status !== 'SUBMITTED') continue;
-        const sale = found.get(externalReferenceOf(order.shopifyOrderId)) ?? null;
-        const { covered, fullyHeld } = coveredBy(sale, lines.get(order.id) ?? []);
-        await repository.setErpCovered(tx, order.id, covered);
+      for (const fresh of await repository.lockByIds(
+        tx,
+        orders.map((order) => order.id),
+      )) {
+        if (fresh.status !== 'SUBMITTED') continue;
+        const sale = found.get(externalReferenceOf(fresh.shopifyOrderId)) ?? null;
+        const { covered, fullyHeld } = coveredBy(sale, lines.get(fresh.id) ?? []);
+        await repository.setErpCovered(tx, fresh.id, covered);
         const target = pendingTargetOf(fresh);
-        const moved = await setPendingUnits(tx, shop, order.id, (line) => target({ ...line, erpCoveredQuantity: covered.get(line.lineNo) ?? line.erpCoveredQuantity }), at, deferred);
-        await repository.update(tx, order.id, { allocationCheckedAt: at, ...(fullyHeld ? { allocatedAt: at } : {}) });
+        const moved = await setPendingUnits(tx, shop, fresh.id, (line) => target({ ...line, erpCoveredQuantity: covered.get(line.lineNo) ?? line.erpCoveredQuantity }), at, deferred);
+        await repository.update(tx, fresh.id, { allocationCheckedAt: at, ...(fullyHeld ? { allocatedAt: at } : {}) });
         delta += moved.delta;
         outcomes.push({ allocated: fullyHeld, released: Math.max(0, -moved.delta) });
       }

@@ -225,9 +225,19 @@ function leaseUntil(leaseMs: number, at: Date | undefined): SQL {
 export interface OrderRepository {
   findById(id: string): Promise<OrderRecord | null>;
   findByShopifyId(shop: string, shopifyOrderId: string): Promise<OrderRecord | null>;
+  /** Which of these Shopify orders the gateway has, and whether it knows each is cancelled: one statement (the poll's page). */
+  knownByShopifyIds(shop: string, shopifyOrderIds: readonly string[]): Promise<Map<string, { readonly cancelled: boolean }>>;
   /** The order row locked for the caller's transaction (null when there is none). */
   lockByShopifyId(tx: Db, shop: string, shopifyOrderId: string): Promise<OrderRecord | null>;
   lockById(tx: Db, id: string): Promise<OrderRecord | null>;
+  /**
+   * These orders' rows locked in one statement, in id order (the order every multi-row lock of
+   * orders takes: the claims' writes, the allocation check, the inbox's batches), so two of them
+   * never wait on each other in a cycle. Unknown ids are absent.
+   */
+  lockByIds(tx: Db, ids: readonly string[]): Promise<OrderRecord[]>;
+  /** `lockByIds` by Shopify order id: the existing orders among these, locked in id order. */
+  lockByShopifyIds(tx: Db, shop: string, shopifyOrderIds: readonly string[]): Promise<OrderRecord[]>;
   /** Inserts the order; null when another transaction inserted it first (the caller re-reads). */
   insert(tx: Db, order: NewOrder): Promise<OrderRecord | null>;
   /** Inserts many orders in one statement; those another transaction inserted first are left out. */
@@ -340,6 +350,15 @@ export function createOrderRepository(db: Db): OrderRepository {
       return row ? toOrder(row) : null;
     },
 
+    async knownByShopifyIds(shop, shopifyOrderIds) {
+      if (shopifyOrderIds.length === 0) return new Map();
+      const rows = await db
+        .select({ shopifyOrderId: shopifyOrders.shopifyOrderId, cancelledAt: shopifyOrders.shopifyCancelledAt })
+        .from(shopifyOrders)
+        .where(and(eq(shopifyOrders.shop, shop), inArray(shopifyOrders.shopifyOrderId, [...new Set(shopifyOrderIds)])));
+      return new Map(rows.map((row) => [row.shopifyOrderId, { cancelled: row.cancelledAt !== null }]));
+    },
+
     async lockByShopifyId(tx, shop, shopifyOrderId) {
       const [row] = await tx
         .select()
@@ -352,6 +371,23 @@ export function createOrderRepository(db: Db): OrderRepository {
     async lockById(tx, id) {
       const [row] = await tx.select().from(shopifyOrders).where(eq(shopifyOrders.id, id)).for('update');
       return row ? toOrder(row) : null;
+    },
+
+    async lockByIds(tx, ids) {
+      if (ids.length === 0) return [];
+      const rows = await tx.select().from(shopifyOrders).where(inArray(shopifyOrders.id, [...new Set(ids)])).orderBy(asc(shopifyOrders.id)).for('update');
+      return rows.map(toOrder);
+    },
+
+    async lockByShopifyIds(tx, shop, shopifyOrderIds) {
+      if (shopifyOrderIds.length === 0) return [];
+      const rows = await tx
+        .select()
+        .from(shopifyOrders)
+        .where(and(eq(shopifyOrders.shop, shop), inArray(shopifyOrders.shopifyOrderId, [...new Set(shopifyOrderIds)])))
+        .orderBy(asc(shopifyOrders.id))
+        .for('update');
+      return rows.map(toOrder);
     },
 
     async insert(tx, order) {

@@ -155,13 +155,15 @@ export async function moveUnits(
   for (const line of lines) if (line.erpSku && line.location) wanted.set(keyOf(line.erpSku, line.location), { sku: line.erpSku, location: line.location });
 
   // Deferred: which rows exist, unlocked (the flush locks them). Otherwise lock the positions in
-  // a fixed order first, so two orders never wait on each other in a cycle.
+  // a fixed order first, so two orders never wait on each other in a cycle; the rows as locked
+  // are the oversell check's.
   const writer = createInventoryLevelsWriter(tx, shop);
   let existing: Set<string>;
+  let locked: Awaited<ReturnType<typeof writer.lockRows>> = [];
   if (deferred) existing = await deferred.present([...wanted.values()]);
   else {
-    existing = new Set<string>();
-    for (const row of await writer.lockPositions([...wanted.values()])) existing.add(keyOf(row.sku, row.location));
+    locked = await writer.lockRows([...wanted.values()]);
+    existing = new Set(locked.map((row) => keyOf(row.sku, row.location)));
   }
 
   const perPosition = new Map<string, { sku: string; location: string; delta: number; explain: number }>();
@@ -196,14 +198,7 @@ export async function moveUnits(
     deferred.add(steps);
     return { change: { positions, delta: net, oversold: [] }, next };
   }
-  let oversold: OversellFinding[] = [];
-  if (orderIdOf && steps.some((step) => step.delta > EPSILON)) {
-    const rows = await tx
-      .select()
-      .from(inventoryLevels)
-      .where(and(eq(inventoryLevels.shop, shop), pairIn(inventoryLevels.sku, inventoryLevels.location, changed.map((p) => [p.sku, p.location] as const))));
-    oversold = oversellsOf(rows, steps);
-  }
+  const oversold = orderIdOf && steps.some((step) => step.delta > EPSILON) ? oversellsOf(locked, steps) : [];
   // One statement: the new terms, their ATP and the push mark.
   await writer.adjustPendingOrders(changed, at);
   return { change: { positions, delta: net, oversold }, next };
