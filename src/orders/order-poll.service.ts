@@ -16,7 +16,8 @@ import { snapshotOfPolledOrder } from './shopify-order.payloads.js';
  * watermark, minus an overlap window for orders Shopify indexes late, and feeds the ones the
  * gateway has never seen into the same intake as webhooks. The order row deduplicates: an order
  * the webhooks delivered is only checked for a cancellation they missed. The watermark moves only
- * after every order up to it has been applied, so a crash mid-run re-reads, never skips.
+ * after every order up to it has been applied (page by page, oldest update first), so a crash
+ * mid-run re-reads from its last page, never skips.
  */
 export interface OrderPollService {
   poll(options?: { signal?: AbortSignal }): Promise<OrderPollResult>;
@@ -43,7 +44,7 @@ export interface OrderPollServiceOptions {
   readonly log: Logger;
   /** Re-read before the watermark (default 15 min). */
   readonly overlapMs?: number;
-  /** Orders per page (default 50). */
+  /** Orders per page (default 250, Shopify's largest: a listing costs about a point an order). */
   readonly pageSize?: number;
   /** Called as soon as the poll put an order (or a cancellation) into the pipeline: its work starts at once. */
   readonly onWork?: () => void;
@@ -70,16 +71,20 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
       let cancellations = 0;
       do {
         signal?.throwIfAborted();
-        const page = await shopify.listOrdersUpdatedSince(since, { after: cursor, first: options.pageSize ?? 50 });
+        const page = await shopify.listOrdersUpdatedSince(since, { after: cursor, first: options.pageSize ?? 250 });
+        const legacyIdOf = (order: (typeof page.items)[number]) => order.legacyId || numericShopifyId(order.id, 'Order');
+        // One look-up for the page: at a peak a pass covers tens of thousands of orders.
+        const knownIds = await repository.knownByShopifyIds(shop, page.items.map(legacyIdOf).filter((id): id is string => Boolean(id)));
         for (const order of page.items) {
           seen += 1;
           const updatedAt = new Date(order.updatedAt);
           if (updatedAt > watermark) watermark = updatedAt;
-          const legacyId = order.legacyId || numericShopifyId(order.id, 'Order');
+          const legacyId = legacyIdOf(order);
           if (!legacyId) continue;
-          const known = await repository.findByShopifyId(shop, legacyId);
-          if (known) {
-            if (order.cancelledAt && known.shopifyCancelledAt === null) {
+          const knownId = knownIds.get(legacyId);
+          if (knownId) {
+            const known = order.cancelledAt && !knownId.cancelled ? await repository.findByShopifyId(shop, legacyId) : null;
+            if (order.cancelledAt && known && known.shopifyCancelledAt === null) {
               const snapshot = { ...known.snapshot, cancelledAt: new Date(order.cancelledAt).toISOString(), updatedAt: updatedAt.toISOString() };
               await apply((tx) => intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt: state.cutoverAt }));
               cancellations += 1;
@@ -112,8 +117,10 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
           }
         }
         cursor = page.nextCursor;
+        // Pages come oldest update first: every order up to here is in the pipeline, so a pass
+        // cut short (a restart, a timeout) resumes from this page, not from the pass's start.
+        await repository.setPollWatermark(shop, watermark);
       } while (cursor);
-      await repository.setPollWatermark(shop, watermark);
       return { seen, missed, cancellations, watermark: watermark.toISOString() };
     },
   };

@@ -61,6 +61,8 @@ export interface OrdersModuleOptions {
   readonly inboxWait?: { readonly maxWaits?: number; readonly waitBaseMs?: number };
   /** The poll's overlap window before its watermark. */
   readonly pollOverlapMs?: number;
+  /** Orders per page of the poll's listing (default 250). */
+  readonly pollPageSize?: number;
   /** A previous client secret still accepted during a rotation. */
   readonly previousWebhookSecret?: string | undefined;
   /** Bounds of the inbox's in-memory write queue (beyond them: 503, Shopify retries). */
@@ -187,6 +189,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
     metrics,
     log,
     overlapMs: options.pollOverlapMs,
+    pageSize: options.pollPageSize,
     onWork: ordersDue,
     onOversold,
   });

@@ -22,7 +22,6 @@ import type {
   OrderDetailFieldsFragment,
   OrderDetailLineFieldsFragment,
   OrderDetailLineItemsQuery,
-  OrderLineItemsQuery,
   SetMetafieldsMutation,
   WebhookSubscriptionTopic,
 } from './__generated__/admin.types.js';
@@ -35,7 +34,7 @@ import { bulkInventoryLevelsQuery, bulkVariantsQuery } from './operations/bulk.o
 import { getInventoryLevelsAtLocationDocument, listInventoryLevelsAtLocationDocument } from './operations/inventory.operations.js';
 import { liveNodesDocument } from './operations/live-nodes.operations.js';
 import { listLocationsDocument } from './operations/locations.operations.js';
-import { findOrderDocument, listOrdersDocument, orderDetailLineItemsDocument, orderLineItemsDocument } from './operations/orders.operations.js';
+import { findOrderDocument, listOrdersDocument, orderDetailLineItemsDocument } from './operations/orders.operations.js';
 import { createMetafieldDefinitionDocument, getVariantMetafieldsDocument, listVariantsDocument, setMetafieldsDocument } from './operations/variants.operations.js';
 import { createWebhookSubscriptionDocument, listWebhookSubscriptionsDocument } from './operations/webhooks.operations.js';
 import { SINGLE_QUERY_MAX_COST } from './query-cost.js';
@@ -64,7 +63,7 @@ import type {
   ShopifyClient,
   ShopifyLiveNodes,
   ShopifyLocation,
-  ShopifyOrder,
+  ShopifyOrderSummary,
   ShopifyOrderDetailLine,
   ShopifyOrderDetails,
   ShopifyOrderFulfilments,
@@ -109,7 +108,6 @@ const operations = {
   listLevels: prepareOperation(listInventoryLevelsAtLocationDocument),
   listOrders: prepareOperation(listOrdersDocument),
   findOrder: prepareOperation(findOrderDocument),
-  orderLineItems: prepareOperation(orderLineItemsDocument),
   orderDetailLineItems: prepareOperation(orderDetailLineItemsDocument),
   listWebhooks: prepareOperation(listWebhookSubscriptionsDocument),
   createWebhook: prepareOperation(createWebhookSubscriptionDocument),
@@ -122,7 +120,6 @@ const operations = {
 /** Shopify's cap on `first` and on input arrays such as `nodes(ids:)`. */
 const MAX_PAGE = 250;
 const SKUS_PER_SEARCH = 50;
-const ORDER_LINES_PER_PAGE = 30;
 const METAFIELDS_PER_SET = 25;
 const METAFIELDS_PER_VARIANT = 20;
 
@@ -160,7 +157,7 @@ function orderDetailLineOf(node: OrderDetailLineFieldsFragment): ShopifyOrderDet
 function orderDetailsOf(node: OrderFieldsFragment & OrderDetailFieldsFragment, lines: ShopifyOrderDetailLine[]): ShopifyOrderDetails {
   const address = node.shippingAddress;
   return {
-    ...orderOf(node, lines),
+    ...orderSummaryOf(node),
     currencyCode: node.currencyCode,
     email: node.email,
     customer: node.customer ? { displayName: node.customer.displayName, email: node.customer.defaultEmailAddress?.emailAddress ?? null } : null,
@@ -182,7 +179,7 @@ function orderDetailsOf(node: OrderFieldsFragment & OrderDetailFieldsFragment, l
   };
 }
 
-function orderOf(node: OrderFieldsFragment, lines: ShopifyOrderLine[]): ShopifyOrder {
+function orderSummaryOf(node: OrderFieldsFragment): ShopifyOrderSummary {
   return {
     id: node.id,
     legacyId: node.legacyResourceId,
@@ -194,7 +191,6 @@ function orderOf(node: OrderFieldsFragment, lines: ShopifyOrderLine[]): ShopifyO
     financialStatus: node.displayFinancialStatus,
     fulfillmentStatus: node.displayFulfillmentStatus,
     test: node.test,
-    lineItems: lines,
   };
 }
 
@@ -388,34 +384,11 @@ export class AdminApiShopifyClient implements ShopifyClient {
     }
   }
 
-  async #remainingLines(orderId: OrderId, after: string | null): Promise<ShopifyOrderLine[]> {
-    const lines: ShopifyOrderLine[] = [];
-    const first = this.#fit(operations.orderLineItems, MAX_PAGE, (size) => ({ id: orderId, first: size }));
-    while (after) {
-      const { data }: { data: OrderLineItemsQuery } = await this.#transport.request<OrderLineItemsQuery>(operations.orderLineItems, { id: orderId, first, after });
-      if (!data.order) break;
-      lines.push(...data.order.lineItems.nodes.map(orderLineOf));
-      after = data.order.lineItems.pageInfo.hasNextPage ? data.order.lineItems.pageInfo.endCursor : null;
-    }
-    return lines;
-  }
-
-  async listOrdersUpdatedSince(since: Date, page: PageRequest = {}): Promise<Page<ShopifyOrder>> {
+  async listOrdersUpdatedSince(since: Date, page: PageRequest = {}): Promise<Page<ShopifyOrderSummary>> {
     const query = `updated_at:>='${since.toISOString()}'`;
-    const first = this.#fit(operations.listOrders, page.first ?? 50, (size) => ({ first: size, query, lineItemsFirst: ORDER_LINES_PER_PAGE }));
-    const { data } = await this.#transport.request<ListOrdersQuery>(operations.listOrders, {
-      first,
-      after: page.after ?? null,
-      query,
-      lineItemsFirst: ORDER_LINES_PER_PAGE,
-    });
-    const orders: ShopifyOrder[] = [];
-    for (const node of data.orders.nodes) {
-      const lines = node.lineItems.nodes.map(orderLineOf);
-      if (node.lineItems.pageInfo.hasNextPage) lines.push(...(await this.#remainingLines(node.id, node.lineItems.pageInfo.endCursor)));
-      orders.push(orderOf(node, lines));
-    }
-    return { items: orders, nextCursor: data.orders.pageInfo.hasNextPage ? data.orders.pageInfo.endCursor : null };
+    const first = this.#fit(operations.listOrders, page.first ?? MAX_PAGE, (size) => ({ first: size, query }));
+    const { data } = await this.#transport.request<ListOrdersQuery>(operations.listOrders, { first, after: page.after ?? null, query });
+    return { items: data.orders.nodes.map(orderSummaryOf), nextCursor: data.orders.pageInfo.hasNextPage ? data.orders.pageInfo.endCursor : null };
   }
 
   async findOrder(id: OrderId): Promise<ShopifyOrderDetails | null> {

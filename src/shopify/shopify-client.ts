@@ -153,7 +153,8 @@ export interface ShopifyOrderLine {
   currentQuantity: number;
 }
 
-export interface ShopifyOrder {
+/** An order as a listing reads it: what the poll needs to tell a known order from a missed one. */
+export interface ShopifyOrderSummary {
   id: OrderId;
   /** The numeric REST id, as in webhook payloads. */
   legacyId: string;
@@ -167,6 +168,9 @@ export interface ShopifyOrder {
   /** e.g. `UNFULFILLED`, `FULFILLED` (GraphQL `OrderDisplayFulfillmentStatus`). */
   fulfillmentStatus: string;
   test: boolean;
+}
+
+export interface ShopifyOrder extends ShopifyOrderSummary {
   lineItems: ShopifyOrderLine[];
 }
 
@@ -405,7 +409,7 @@ export interface ShopifyClient {
   exportVariants(): AsyncIterable<ShopifyVariant>;
 
   /** One page of orders updated at or after `since`, oldest update first (pass `nextCursor` on to continue). */
-  listOrdersUpdatedSince(since: Date, page?: PageRequest): Promise<Page<ShopifyOrder>>;
+  listOrdersUpdatedSince(since: Date, page?: PageRequest): Promise<Page<ShopifyOrderSummary>>;
 
   /** The order with its customer, address and prices, or null when Shopify has no order with that id. */
   findOrder(id: OrderId): Promise<ShopifyOrderDetails | null>;

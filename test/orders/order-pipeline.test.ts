@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq } from 'drizzle-orm';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryLevels } from '../../src/db/schema/index.js';
 import type { ErpConnector } from '../../src/erp/erp-connector.js';
 import { createAtpService } from '../../src/inventory/atp.service.js';
+import { AdminApiShopifyClient } from '../../src/shopify/admin-api-shopify-client.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
@@ -414,6 +416,55 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       await restarted.close();
       await instance.module.subscriptions.register(instance.webhookUrl);
     }
+  });
+
+  it('keeps the poll\'s progress page by page: a pass cut short resumes from its last page', async () => {
+    // Shopify's updatedAt has whole seconds: each batch in a second of its own.
+    await sleep(1_100);
+    for (let i = 0; i < 30; i++) place([{ sku: 'PIPE-A', quantity: 1 }]);
+    await sleep(1_100);
+    for (let i = 0; i < 10; i++) place([{ sku: 'PIPE-B', quantity: 1 }]);
+    await settle();
+    const watermark = async () => (await instance.module.repositories.orders.pollState(shop)).watermark.getTime();
+    const before = await watermark();
+    // The pass reads every order updated since 15 minutes before the watermark, oldest first: in
+    // pages of all but the 10 newest (the second batch), the second page fails.
+    const listed = await instance.module.repositories.orders.pollState(shop).then(async (state) => {
+      const client = new AdminApiShopifyClient({ shopDomain: world.shopify.shopDomain, accessToken: world.shopify.accessToken, adminUrl: world.shopify.adminUrl, logger: createMemoryLogger('warn').log, metrics: new Registry() });
+      try {
+        return (await client.listOrdersUpdatedSince(new Date(state.watermark.getTime() - 15 * 60_000), { first: 250 })).items.length;
+      } finally {
+        await client.close();
+      }
+    });
+    expect(listed).toBeGreaterThan(10);
+    expect(listed).toBeLessThan(250);
+    let pages = 0;
+    const cut = await startOrdersInstance(world, database, {
+      pollPageSize: listed - 10,
+      wrapShopify: (client) =>
+        new Proxy(client, {
+          get(target, property, receiver) {
+            if (property === 'listOrdersUpdatedSince')
+              return (since: Date, page?: { first?: number; after?: string | null }) => {
+                if (++pages > 1) return Promise.reject(new Error('listing cut short'));
+                return target.listOrdersUpdatedSince(since, page);
+              };
+            const value: unknown = Reflect.get(target, property, receiver);
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          },
+        }),
+    });
+    try {
+      await expect(cut.module.poll.poll()).rejects.toThrow('listing cut short');
+    } finally {
+      await cut.close();
+    }
+    const afterOnePage = await watermark();
+    expect(afterOnePage).toBeGreaterThan(before);
+    const full = await instance.module.poll.poll();
+    expect(full.missed).toBe(0);
+    expect(await watermark()).toBeGreaterThan(afterOnePage);
   });
 
   it('cancels in the ERP a cancellation whose webhooks were all dropped, through the poll', async () => {

@@ -159,23 +159,24 @@ describe('AdminApiShopifyClient against the Shopify simulator', () => {
       expect(variants.find((variant) => variant.sku === 'UNTRACKED-1')).toMatchObject({ tracked: false, productTitle: 'Gift card' });
     });
 
-    it('lists orders updated since a time, with their lines, and finds one by id', async () => {
+    it('lists orders updated since a time, without their lines, and finds one by id with them', async () => {
       const { client, simulator } = await startShop();
       const before = new Date(Date.now() - 1000);
       const placed = simulator.state.placeOrder({ lines: [{ sku: 'SKU-000001', quantity: 2 }, { sku: 'SKU-000002', quantity: 1 }], location: 'wh' });
       if (!placed.placed) throw new Error('order not placed');
       const page = await client.listOrdersUpdatedSince(before);
-      expect(page.items.map((order) => order.id)).toEqual([placed.order.id]);
-      expect(page.items[0]!.lineItems.map((line) => [line.sku, line.quantity])).toEqual([
-        ['SKU-000001', 2],
-        ['SKU-000002', 1],
-      ]);
+      expect(page.items).toEqual([expect.objectContaining({ id: placed.order.id, legacyId: String(placed.order.legacyId), name: placed.order.name, cancelledAt: null, test: false })]);
+      expect(page.items[0]).not.toHaveProperty('lineItems');
       expect((await client.listOrdersUpdatedSince(new Date(Date.now() + 60_000))).items).toEqual([]);
 
       const found = await client.findOrder(placed.order.id);
       expect(found).toMatchObject({ id: placed.order.id, legacyId: String(placed.order.legacyId), name: placed.order.name, cancelledAt: null });
       // findOrder also reads what an ERP sales order is made from: currency, customer, prices, place of sale.
       expect(found).toMatchObject({ currencyCode: expect.stringMatching(/^[A-Z]{3}$/), locationId: expect.stringMatching(/^gid:\/\/shopify\/Location\//) });
+      expect(found!.lineItems.map((line) => [line.sku, line.quantity])).toEqual([
+        ['SKU-000001', 2],
+        ['SKU-000002', 1],
+      ]);
       expect(found!.lineItems.map((line) => line.unitPrice)).toEqual(placed.order.lines.map((line) => line.price));
       expect(await client.findOrder('gid://shopify/Order/999999999')).toBeNull();
     });

@@ -3431,11 +3431,10 @@ export type ListOrdersQueryVariables = Exact<{
   first: number;
   after?: string | null | undefined;
   query: string;
-  lineItemsFirst: number;
 }>;
 
 
-export type ListOrdersQuery = { orders: { nodes: Array<{ id: string, legacyResourceId: string, name: string, createdAt: string, updatedAt: string, cancelledAt: string | null, cancelReason: OrderCancelReason | null, displayFinancialStatus: OrderDisplayFinancialStatus | null, displayFulfillmentStatus: OrderDisplayFulfillmentStatus, test: boolean, lineItems: { nodes: Array<{ id: string, sku: string | null, title: string, quantity: number, currentQuantity: number, variant: { id: string } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type ListOrdersQuery = { orders: { nodes: Array<{ id: string, legacyResourceId: string, name: string, createdAt: string, updatedAt: string, cancelledAt: string | null, cancelReason: OrderCancelReason | null, displayFinancialStatus: OrderDisplayFinancialStatus | null, displayFulfillmentStatus: OrderDisplayFulfillmentStatus, test: boolean }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type OrderDetailFieldsFragment = { currencyCode: CurrencyCode, email: string | null, customer: { displayName: string, defaultEmailAddress: { emailAddress: string } | null } | null, shippingAddress: { name: string | null, company: string | null, address1: string | null, address2: string | null, city: string | null, zip: string | null, provinceCode: string | null, countryCodeV2: CountryCode | null, phone: string | null } | null, retailLocation: { id: string } | null };
 
@@ -3457,15 +3456,6 @@ export type OrderDetailLineItemsQueryVariables = Exact<{
 
 
 export type OrderDetailLineItemsQuery = { order: { lineItems: { nodes: Array<{ id: string, sku: string | null, title: string, quantity: number, currentQuantity: number, discountedUnitPriceAfterAllDiscountsSet: { shopMoney: { amount: string } }, variant: { id: string } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
-
-export type OrderLineItemsQueryVariables = Exact<{
-  id: string;
-  first: number;
-  after?: string | null | undefined;
-}>;
-
-
-export type OrderLineItemsQuery = { order: { lineItems: { nodes: Array<{ id: string, sku: string | null, title: string, quantity: number, currentQuantity: number, variant: { id: string } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
 
 export type ListVariantsQueryVariables = Exact<{
   first: number;

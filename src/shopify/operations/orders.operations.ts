@@ -1,4 +1,4 @@
-/** What the gateway reads of an order; line items beyond the first page are fetched with `orderLineItemsDocument`. */
+/** What the gateway reads of an order in a listing, and with its lines and details in `findOrderDocument`. */
 const orderFields = /* GraphQL */ `#graphql
   fragment OrderFields on Order {
     id
@@ -27,21 +27,17 @@ const orderLineFields = /* GraphQL */ `#graphql
   }
 `;
 
-/** Orders updated at or after a time (`query: "updated_at:>='…'"`), oldest update first. */
+/**
+ * Orders updated at or after a time (`query: "updated_at:>='…'"`), oldest update first, without
+ * their lines: the poll only asks which it knows (about one cost point an order; with 30 lines
+ * each an order cost over 60, and a peak's orders took the poll longer than the peak), and reads
+ * the lines of one it does not know with `findOrderDocument`.
+ */
 export const listOrdersDocument = /* GraphQL */ `#graphql
-  query ListOrders($first: Int!, $after: String, $query: String!, $lineItemsFirst: Int!) {
+  query ListOrders($first: Int!, $after: String, $query: String!) {
     orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
       nodes {
         ...OrderFields
-        lineItems(first: $lineItemsFirst) {
-          nodes {
-            ...OrderLineFields
-          }
-          pageInfo {
-            hasNextPage
-            endCursor
-          }
-        }
       }
       pageInfo {
         hasNextPage
@@ -50,7 +46,6 @@ export const listOrdersDocument = /* GraphQL */ `#graphql
     }
   }
   ${orderFields}
-  ${orderLineFields}
 `;
 
 /** What an ERP sales order needs beyond `OrderFields` (read for one order at a time). */
@@ -131,22 +126,4 @@ export const orderDetailLineItemsDocument = /* GraphQL */ `#graphql
   }
   ${orderLineFields}
   ${orderDetailLineFields}
-`;
-
-/** The rest of an order's line items, for orders with more lines than one page. */
-export const orderLineItemsDocument = /* GraphQL */ `#graphql
-  query OrderLineItems($id: ID!, $first: Int!, $after: String) {
-    order(id: $id) {
-      lineItems(first: $first, after: $after) {
-        nodes {
-          ...OrderLineFields
-        }
-        pageInfo {
-          hasNextPage
-          endCursor
-        }
-      }
-    }
-  }
-  ${orderLineFields}
 `;

@@ -15,6 +15,7 @@ import type { OrderMappingLookup } from '../../../src/orders/order-line-mapper.j
 import type { PauseContext, PipelineStep } from '../../../src/orders/order-processor.service.js';
 import { createOrdersModule, type OrdersModule, type OrdersModuleOptions } from '../../../src/orders/orders.module.js';
 import { AdminApiShopifyClient } from '../../../src/shopify/admin-api-shopify-client.js';
+import type { ShopifyClient } from '../../../src/shopify/shopify-client.js';
 import type { ModuleDeps } from '../../../src/domain-module.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../../src/simulators/shopify/index.js';
 import { createMemoryLogger } from '../../support/gateway.js';
@@ -228,6 +229,8 @@ export interface InstanceOptions extends Partial<Omit<OrdersModuleOptions, 'mapp
   readonly erp?: ErpConnector;
   readonly env?: Record<string, string>;
   readonly pushWakes?: { count: number };
+  /** Wraps the instance's Shopify client (a test cuts a call short). */
+  readonly wrapShopify?: (client: ShopifyClient) => ShopifyClient;
 }
 
 /** What an instance needs of its world: a store, an ERP connection, a mapping and an alert endpoint. */
@@ -252,12 +255,12 @@ export async function startOrdersInstance(world: InstanceWorld, database: Databa
     database,
     metrics,
     erp: options.erp ?? world.connector,
-    shopify: shopifyClient,
+    shopify: options.wrapShopify ? options.wrapShopify(shopifyClient) : shopifyClient,
     shop: world.shopify.shopDomain,
     webhookSecret: world.shopify.apiSecret,
     now: () => new Date(),
   };
-  const { pushWakes, processor, erp: _erp, env: _env, ...moduleOptions } = options;
+  const { pushWakes, processor, erp: _erp, env: _env, wrapShopify: _wrap, ...moduleOptions } = options;
   const module = createOrdersModule(deps, {
     mapping: world.mapping,
     alerts: alertSender,
