@@ -319,7 +319,8 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
   const privacy = createPrivacyModule(deps, { alerts, orders: { contentDigestOf: (snapshot) => contentDigestOf(snapshot as OrderSnapshot) } });
 
   // ERP shipments back to Shopify as fulfilments.
-  const fulfilments = createFulfilmentsModule(deps, { mapping });
+  // Shipped orders' pending units are released as their shipments are recorded.
+  const fulfilments = createFulfilmentsModule(deps, { mapping, onShipped: (ids, signal) => orders.processor.checkShipped(ids, { signal }) });
 
   // The scheduler's status, history and run-now; every manual intervention is recorded once.
   const operatorActions = createOperatorActionsModule(deps);

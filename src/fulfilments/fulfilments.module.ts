@@ -14,6 +14,8 @@ export interface FulfilmentsModuleOptions
   readonly mapping?: FulfilmentMappingLookup | undefined;
   /** Period of the shipment job (default 60 s). */
   readonly intervalMs?: number;
+  /** See FulfilmentsServiceOptions.onShipped (the orders domain's allocation check of shipped orders). */
+  readonly onShipped?: FulfilmentsServiceOptions['onShipped'];
 }
 
 /**
@@ -31,6 +33,7 @@ export function createFulfilmentsModule(deps: ModuleDeps, options: FulfilmentsMo
     log: deps.log.child({ component: 'fulfilments' }),
     now: deps.now,
     notifyCustomer: options.notifyCustomer ?? deps.config.fulfilmentNotifyCustomer,
+    ...(options.onShipped ? { onShipped: options.onShipped } : {}),
     claimMs: options.claimMs,
     settleMs: options.settleMs,
     retryBaseMs: options.retryBaseMs,

@@ -25,6 +25,12 @@ export interface FulfilmentsServiceOptions {
   readonly alerts?: AlertSender;
   readonly log: Logger;
   readonly now: () => Date;
+  /**
+   * Told the Shopify orders (numeric ids) of the shipments just recorded: the orders domain
+   * releases their pending units at once (OrderProcessor.checkShipped). A failure is logged; the
+   * periodic allocation check still covers them.
+   */
+  readonly onShipped?: (shopifyOrderIds: readonly string[], signal?: AbortSignal) => Promise<unknown>;
   /** FULFILMENT_NOTIFY_CUSTOMER: Shopify e-mails the customer the shipment and its tracking. */
   readonly notifyCustomer: boolean;
   /**
@@ -229,6 +235,10 @@ export function createFulfilmentsService(options: FulfilmentsServiceOptions): Fu
         fence,
       );
       if (changes.shipments.length > 0) log.info({ reported: changes.shipments.length, recorded }, 'ERP shipments recorded for Shopify');
+      const shipped = [...new Set(changes.shipments.map((shipment) => shopifyOrderIdOfReference(shipment.salesOrderReference)).filter((id): id is string => id !== null))];
+      if (shipped.length > 0 && options.onShipped) {
+        await options.onShipped(shipped, signal).catch((error: unknown) => log.warn({ err: error, orders: shipped.length }, "could not release shipped orders' pending units; the allocation check will"));
+      }
       return { supported: true, reported: changes.shipments.length, recorded };
     },
 

@@ -141,6 +141,12 @@ export interface OrderProcessor {
   mappingChanged(): Promise<number>;
   /** Reads submitted orders from the ERP and releases the pending units it now holds. */
   checkAllocations(options?: { limit?: number; signal?: AbortSignal; budgetMs?: number }): Promise<{ checked: number; allocated: number; released: number }>;
+  /**
+   * The allocation check of these Shopify orders now (the ERP just shipped them: their units left
+   * its stock and must leave the pending term too), instead of at their turn in the periodic
+   * check, which at a peak cycles through tens of thousands of orders the ERP has not allocated.
+   */
+  checkShipped(shopifyOrderIds: readonly string[], options?: { signal?: AbortSignal }): Promise<{ checked: number; allocated: number; released: number }>;
   /** This instance's id (the claims' owner, for logs and people; the token is per attempt). */
   readonly instanceId: string;
 }
@@ -947,6 +953,20 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         total.allocated += round.allocated;
         total.released += round.released;
         if (orders.length < limit) break;
+      }
+      return total;
+    },
+
+    async checkShipped(shopifyOrderIds, { signal } = {}) {
+      const total = { checked: 0, allocated: 0, released: 0 };
+      const orders = await repository.awaitingAllocationOf(shop, shopifyOrderIds);
+      for (const round of chunk(orders, ALLOCATION_CHECK_ROUND)) {
+        if (signal?.aborted) break;
+        const result = await checkRound(round, signal);
+        if (result === 'erp-failed') break;
+        total.checked += result.checked;
+        total.allocated += result.allocated;
+        total.released += result.released;
       }
       return total;
     },

@@ -314,6 +314,8 @@ export interface OrderRepository {
   /** SUBMITTED orders the ERP has not fully allocated, least recently checked first. */
   /** Submitted orders the ERP has not fully allocated, never checked or checked before `checkedBefore` first. */
   awaitingAllocation(shop: string, limit: number, checkedBefore?: Date): Promise<OrderRecord[]>;
+  /** The submitted, not fully allocated orders among these Shopify orders. */
+  awaitingAllocationOf(shop: string, shopifyOrderIds: readonly string[]): Promise<OrderRecord[]>;
 
   insertReturn(tx: Db, input: { shop: string; orderId: string; shopifyRefundId: string; lines: unknown; status: OrderReturnStatus }): Promise<boolean>;
   /** Returns not yet recorded in the ERP (`tx`: the caller's transaction, or the pool). */
@@ -741,6 +743,22 @@ export function createOrderRepository(db: Db): OrderRepository {
         )
         .orderBy(sql`${shopifyOrders.allocationCheckedAt} asc nulls first`, asc(shopifyOrders.submittedAt))
         .limit(limit);
+      return rows.map(toOrder);
+    },
+
+    async awaitingAllocationOf(shop, shopifyOrderIds) {
+      if (shopifyOrderIds.length === 0) return [];
+      const rows = await db
+        .select()
+        .from(shopifyOrders)
+        .where(
+          and(
+            eq(shopifyOrders.shop, shop),
+            inArray(shopifyOrders.shopifyOrderId, [...new Set(shopifyOrderIds)]),
+            eq(shopifyOrders.status, 'SUBMITTED'),
+            isNull(shopifyOrders.allocatedAt),
+          ),
+        );
       return rows.map(toOrder);
     },
 

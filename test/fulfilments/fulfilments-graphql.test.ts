@@ -87,4 +87,25 @@ describe('Order.fulfilments through the gateway', () => {
     ]);
     expect(shopified.fulfillmentStatus).toBe('FULFILLED');
   });
+
+  it("releases a shipped order's pending units as its shipment is recorded, without waiting for the allocation check", async () => {
+    const level = gateway.demo!.shopify.state
+      .levels()
+      .find((candidate) => candidate.sku !== null && /^[A-Z0-9-]+$/.test(candidate.sku) && !candidate.sku.startsWith('KIT-') && !['GIFT-CARD-25', 'MERCH-TSHIRT-M', 'SAMPLE-PACK'].includes(candidate.sku) && candidate.quantities.available >= 5);
+    const placed = gateway.demo!.shopify.state.placeOrder({ lines: [{ sku: level!.sku!, quantity: 3 }], email: 'buyer@example.com' });
+    if (!placed.placed) throw new Error('refused');
+    type Order = { status: string; allocatedAt: string | null; lines: { quantity: number; pendingQuantity: number }[] };
+    const read = async () => (await gateway.graphql<GraphQLAnswer<{ order: Order | null }>>(readKey, 'query($id: ID!) { order(id: $id) { status allocatedAt lines { quantity pendingQuantity } } }', { id: placed.order.id })).body;
+    await waitFor(read, (body) => body.data?.order?.status === 'SUBMITTED');
+    expect((await read()).data!.order).toMatchObject({ allocatedAt: null, lines: [{ quantity: 3, pendingQuantity: 3 }] });
+
+    const erp = gateway.demo!.erp;
+    const sale = await gateway.demo!.erpConnector.findSalesOrder(placed.order.id);
+    for (const line of sale!.lines) erp.receiveStock({ sku: line.sku, location: line.location, quantity: line.quantity });
+    erp.shipSalesOrder(placed.order.id, { lines: sale!.lines.map((line) => ({ sku: line.sku, quantity: line.quantity - line.shippedQuantity })) });
+    await gateway.scheduler.runNow('fulfilments.shipments');
+
+    // Shipped: gone from the ERP's stock and from the pending term together.
+    expect((await read()).data!.order).toMatchObject({ allocatedAt: expect.any(String), lines: [{ quantity: 3, pendingQuantity: 0 }] });
+  });
 });
