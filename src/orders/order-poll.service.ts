@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
-import type { ShopifyClient } from '../shopify/shopify-client.js';
+import type { ShopifyClient, ShopifyOrderSummary } from '../shopify/shopify-client.js';
 import type { OversellFinding } from './order-health.port.js';
 import type { OrderIntake } from './order-intake.service.js';
 import type { OrderLineMapper } from './order-line-mapper.js';
@@ -60,6 +60,31 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
     await db.transaction((transaction) => work(transaction as unknown as Db));
   }
 
+  /** A listed order the gateway does not have: read it whole and put it into the pipeline. True when it was. */
+  async function bringIn(order: ShopifyOrderSummary, cutoverAt: Date): Promise<boolean> {
+    const legacyId = order.legacyId || numericShopifyId(order.id, 'Order')!;
+    // Its webhook is stored and waits to be applied: not missed, just not yet applied.
+    if (await options.inbox.hasPendingOrderFor(shop, legacyId)) return false;
+    const details = await shopify.findOrder(order.id);
+    if (!details) return false;
+    const snapshot = snapshotOfPolledOrder(details);
+    // Mapped before the transaction, so its units count as pending from the same commit.
+    const lines = snapshot.cancelledAt ? null : await options.mapper.mapLines(snapshot).catch(() => null);
+    let applied = false;
+    let oversold: readonly OversellFinding[] = [];
+    await apply(async (tx) => {
+      const result = await intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt, lines });
+      applied = result.kind === 'applied' && result.created === true;
+      oversold = result.kind === 'applied' ? (result.oversold ?? []) : [];
+    });
+    if (oversold.length > 0) await options.onOversold?.(oversold);
+    if (!applied) return false;
+    options.onWork?.();
+    options.metrics.missedByWebhooks.inc();
+    log.warn({ shopifyOrderId: legacyId, name: order.name }, 'the poll found an order no webhook delivered: it joins the pipeline');
+    return true;
+  }
+
   return {
     async poll({ signal } = {}) {
       const state = await repository.pollState(shop);
@@ -75,6 +100,7 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
         const legacyIdOf = (order: (typeof page.items)[number]) => order.legacyId || numericShopifyId(order.id, 'Order');
         // One look-up for the page: at a peak a pass covers tens of thousands of orders.
         const knownIds = await repository.knownByShopifyIds(shop, page.items.map(legacyIdOf).filter((id): id is string => Boolean(id)));
+        const unknown: Array<(typeof page.items)[number]> = [];
         for (const order of page.items) {
           seen += 1;
           const updatedAt = new Date(order.updatedAt);
@@ -94,28 +120,18 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
             continue;
           }
           if (order.test || new Date(order.createdAt) < state.cutoverAt) continue;
-          // Its webhook is stored and waits to be applied: not missed, just not yet applied.
-          if (await options.inbox.hasPendingOrderFor(shop, legacyId)) continue;
-          const details = await shopify.findOrder(order.id);
-          if (!details) continue;
-          const snapshot = snapshotOfPolledOrder(details);
-          // Mapped before the transaction, so its units count as pending from the same commit.
-          const lines = snapshot.cancelledAt ? null : await options.mapper.mapLines(snapshot).catch(() => null);
-          let applied = false;
-          let oversold: readonly OversellFinding[] = [];
-          await apply(async (tx) => {
-            const result = await intake.applyOrder(tx, snapshot, { source: 'poll', topic: 'poll', cutoverAt: state.cutoverAt, lines });
-            applied = result.kind === 'applied' && result.created === true;
-            oversold = result.kind === 'applied' ? (result.oversold ?? []) : [];
-          });
-          if (oversold.length > 0) await options.onOversold?.(oversold);
-          if (applied) {
-            missed += 1;
-            options.onWork?.();
-            options.metrics.missedByWebhooks.inc();
-            log.warn({ shopifyOrderId: legacyId, name: order.name }, 'the poll found an order no webhook delivered: it joins the pipeline');
-          }
+          unknown.push(order);
         }
+        // The page's missed orders, several at once: each is a Shopify read and a transaction
+        // of its own, and one after another a peak's lost webhooks took the poll many minutes.
+        let next = 0;
+        const lane = async () => {
+          while (next < unknown.length) {
+            signal?.throwIfAborted();
+            if (await bringIn(unknown[next++]!, state.cutoverAt)) missed += 1;
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(MISSED_ORDERS_AT_ONCE, unknown.length) }, lane));
         cursor = page.nextCursor;
         // Pages come oldest update first: every order up to here is in the pipeline, so a pass
         // cut short (a restart, a timeout) resumes from this page, not from the pass's start.
@@ -125,3 +141,6 @@ export function createOrderPollService(options: OrderPollServiceOptions): OrderP
     },
   };
 }
+
+/** Missed orders of one page read and applied at once by the poll. */
+const MISSED_ORDERS_AT_ONCE = 8;

@@ -467,6 +467,41 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(await watermark()).toBeGreaterThan(afterOnePage);
   });
 
+  it('brings in the missed orders of a page several at once', async () => {
+    world.shopify.state.setWebhookFaults({ dropRate: 1 });
+    const orders = Array.from({ length: 12 }, () => place([{ sku: 'PIPE-C', quantity: 1 }]));
+    await world.shopify.state.settleWebhooks();
+    world.shopify.state.clearFaults();
+    let inFlight = 0;
+    let most = 0;
+    const poller = await startOrdersInstance(world, database, {
+      wrapShopify: (client) =>
+        new Proxy(client, {
+          get(target, property, receiver) {
+            if (property === 'findOrder')
+              return async (id: string) => {
+                most = Math.max(most, ++inFlight);
+                try {
+                  return await target.findOrder(id);
+                } finally {
+                  inFlight -= 1;
+                }
+              };
+            const value: unknown = Reflect.get(target, property, receiver);
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          },
+        }),
+    });
+    try {
+      expect((await poller.module.poll.poll()).missed).toBe(12);
+    } finally {
+      await poller.close();
+    }
+    expect(most).toBeGreaterThan(1);
+    await instance.drain();
+    for (const order of orders) expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+  });
+
   it('cancels in the ERP a cancellation whose webhooks were all dropped, through the poll', async () => {
     const order = place([{ sku: 'PIPE-H', quantity: 1 }]);
     await settle();
