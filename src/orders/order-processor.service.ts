@@ -949,9 +949,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         if (orders.length === 0) break;
         const round = await checkRound(orders, signal);
         if (round === 'erp-failed') break;
-        total.checked += round.checked;
-        total.allocated += round.allocated;
-        total.released += round.released;
+        addTo(total, round);
         if (orders.length < limit) break;
       }
       return total;
@@ -964,9 +962,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         if (signal?.aborted) break;
         const result = await checkRound(round, signal);
         if (result === 'erp-failed') break;
-        total.checked += result.checked;
-        total.allocated += result.allocated;
-        total.released += result.released;
+        addTo(total, result);
       }
       return total;
     },
@@ -1069,6 +1065,14 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     if ((change.oversold ?? []).length > 0) await options.onOversold?.(change.oversold!);
     return outcomes;
   }
+}
+
+type AllocationTally = { checked: number; allocated: number; released: number };
+
+function addTo(total: AllocationTally, round: Readonly<AllocationTally>): void {
+  total.checked += round.checked;
+  total.allocated += round.allocated;
+  total.released += round.released;
 }
 
 interface AllocationOutcome {

@@ -337,6 +337,11 @@ export interface OrderRepository {
   setPollWatermark(shop: string, watermark: Date): Promise<void>;
 }
 
+/** A shop's orders in the ERP that it does not yet hold in full: the allocation check's work. */
+function awaitingAllocationOf(shop: string): SQL {
+  return and(eq(shopifyOrders.shop, shop), eq(shopifyOrders.status, 'SUBMITTED'), isNull(shopifyOrders.allocatedAt))!;
+}
+
 export function createOrderRepository(db: Db): OrderRepository {
   const repository: OrderRepository = {
     async findById(id) {
@@ -735,9 +740,7 @@ export function createOrderRepository(db: Db): OrderRepository {
         .from(shopifyOrders)
         .where(
           and(
-            eq(shopifyOrders.shop, shop),
-            eq(shopifyOrders.status, 'SUBMITTED'),
-            isNull(shopifyOrders.allocatedAt),
+            awaitingAllocationOf(shop),
             checkedBefore ? or(isNull(shopifyOrders.allocationCheckedAt), lt(shopifyOrders.allocationCheckedAt, checkedBefore)) : undefined,
           ),
         )
@@ -751,14 +754,7 @@ export function createOrderRepository(db: Db): OrderRepository {
       const rows = await db
         .select()
         .from(shopifyOrders)
-        .where(
-          and(
-            eq(shopifyOrders.shop, shop),
-            inArray(shopifyOrders.shopifyOrderId, [...new Set(shopifyOrderIds)]),
-            eq(shopifyOrders.status, 'SUBMITTED'),
-            isNull(shopifyOrders.allocatedAt),
-          ),
-        );
+        .where(and(awaitingAllocationOf(shop), inArray(shopifyOrders.shopifyOrderId, [...new Set(shopifyOrderIds)])));
       return rows.map(toOrder);
     },
 
