@@ -75,6 +75,17 @@ describeChaos('exactly once under chaos, with the real Tryton', () => {
     }
   }
 
+  /** What each side believed of a SKU when the store refused it: for a failure to explain itself. */
+  async function explainShortage(sku: string): Promise<string> {
+    const gateway = await graphql<{ product: unknown }>(
+      `query ($sku: String!) { product(sku: $sku) { availability(location: "WH") { onHand allocated wholesaleCommitted reserved pendingShopifyOrders availableToPromise shopifyAvailable lastPushedQuantity lastPushedAt erpReadAt pushPending } } }`,
+      { sku },
+    ).catch((error: unknown) => String(error));
+    const level = simulator.state.level({ sku, location: 'WH' })?.quantities;
+    const logs = instances.map((instance) => `--- ${instance.name}\n${instance.output().slice(-6_000)}`).join('\n');
+    return `gateway: ${JSON.stringify(gateway)}\nstore: ${JSON.stringify(level)}\n${logs}`;
+  }
+
   beforeAll(async () => {
     rpc = new TrytonRpcClient({ ...credentials, logger: createLogger('silent') });
     // Judges a sale's state as the gateway's port does (a processing sale whose shipments were
@@ -165,7 +176,7 @@ describeChaos('exactly once under chaos, with the real Tryton', () => {
         location: 'WH',
         customer: { firstName: 'Chaos', lastName: `Customer ${customer}`, email: `chaos-${run.toLowerCase()}-${customer}@example.com` },
       });
-      if (!result.placed) throw new Error(`the store refused order ${i}: ${result.message}`);
+      if (!result.placed) throw new Error(`the store refused order ${i}: ${result.message}\n${await explainShortage(sku)}`);
       placed.push({ id: result.order.id, legacyId: String(result.order.legacyId), quantity: result.order.lines[0]!.quantity });
 
       if (i % 10 === 9) {
