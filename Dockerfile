@@ -6,7 +6,9 @@
 # --- build: install everything, compile, then drop the development dependencies ----------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# scripts/patches: fixes to dependencies, applied by npm ci's postinstall (patch-package).
 COPY package.json package-lock.json ./
+COPY scripts/patches ./scripts/patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
