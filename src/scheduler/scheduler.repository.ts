@@ -149,11 +149,8 @@ export function createSchedulerRepository(db: Db) {
       nextRunInMs: number | undefined;
     }): Promise<{ recorded: boolean; finishedAt: Date | undefined }> {
       return db.transaction(async (tx) => {
-        const [run] = await tx
-          .update(jobRuns)
-          .set({ status: input.status, finishedAt: sql`now()`, error: input.error ?? null, result: input.result ?? null })
-          .where(and(eq(jobRuns.id, input.runId), eq(jobRuns.status, 'RUNNING')))
-          .returning({ finishedAt: jobRuns.finishedAt });
+        // The lease before the run, as `acquire` takes them: the other order deadlocked with an
+        // instance taking this expired lease over (it marks this run ABANDONED).
         const released = await tx
           .update(schedulerLeases)
           .set({
@@ -169,6 +166,11 @@ export function createSchedulerRepository(db: Db) {
           })
           .where(and(eq(schedulerLeases.jobName, input.job), eq(schedulerLeases.runId, input.runId)))
           .returning({ jobName: schedulerLeases.jobName });
+        const [run] = await tx
+          .update(jobRuns)
+          .set({ status: input.status, finishedAt: sql`now()`, error: input.error ?? null, result: input.result ?? null })
+          .where(and(eq(jobRuns.id, input.runId), eq(jobRuns.status, 'RUNNING')))
+          .returning({ finishedAt: jobRuns.finishedAt });
         return { recorded: Boolean(run) && released.length > 0, finishedAt: run?.finishedAt ?? undefined };
       });
     },
@@ -176,11 +178,12 @@ export function createSchedulerRepository(db: Db) {
     /** Gives back a lease won just as the scheduler stopped, as if it had never been taken. */
     async cancel(input: { job: string; runId: string }): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx.delete(jobRuns).where(and(eq(jobRuns.id, input.runId), eq(jobRuns.status, 'RUNNING')));
+        // The lease before the run, as everywhere (see `finish`).
         await tx
           .update(schedulerLeases)
           .set({ leasedBy: null, leaseExpiresAt: null, runId: null })
           .where(and(eq(schedulerLeases.jobName, input.job), eq(schedulerLeases.runId, input.runId)));
+        await tx.delete(jobRuns).where(and(eq(jobRuns.id, input.runId), eq(jobRuns.status, 'RUNNING')));
       });
     },
 
