@@ -1,9 +1,7 @@
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/database.js';
-import { composeModuleDeps } from '../gateway.js';
 import { createInventoryModule } from '../inventory/inventory.module.js';
-import { createLogger } from '../logger.js';
 import { createSyncModule } from '../sync/sync.module.js';
+import { withModuleDeps } from './cli-modules.js';
 import { booleanOption, defineCommand, listOption, startProgress, UsageError, type CliIo } from './command.js';
 
 const usage = 'sync [--full] [--sku S]... [--location L]... [--dry-run] [--json]';
@@ -56,63 +54,60 @@ async function runSync(io: CliIo, options: { skus: string[] | null; locations: s
     );
     return 2;
   }
-  // Logs go to stderr: stdout holds the run's summary.
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, io.stderr);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await database.migrate();
-    const composed = await composeModuleDeps(config, log, database);
-    const inventory = createInventoryModule(composed.deps);
-    const { mapping, atp, pushSignal } = inventory.services;
-    const sync = createSyncModule(composed.deps, { mapping, atp, pushSignal, catalogue: inventory.services });
-    try {
-      // First use of this database: the catalogue, the mappings and the read model are filled first.
-      await inventory.start();
-      await inventory.services.whenReady();
-      const started = await sync.services.pushInventory(input, { signal: io.signal });
-      // Progress on stderr while the run goes on (a full reconcile takes minutes), from the run's
-      // own record, which the run updates as it goes.
-      const progress = startProgress(io, {
-        unit: 'items considered',
-        read: async () => {
-          const current = await sync.services.findRun(started.id);
-          if (!current || current.status !== 'RUNNING') return null;
-          return { done: current.itemsConsidered, detail: `${current.itemsPushed} ${current.dryRun ? 'to push' : 'pushed'}, ${current.itemsUnchanged} unchanged, ${current.itemsFailed} failed` };
-        },
-      });
+  // Logs go to stderr (withModuleDeps' logger): stdout holds the run's summary.
+  return withModuleDeps(
+    io,
+    async ({ composed }) => {
+      const inventory = createInventoryModule(composed.deps);
+      const { mapping, atp, pushSignal } = inventory.services;
+      const sync = createSyncModule(composed.deps, { mapping, atp, pushSignal, catalogue: inventory.services });
       try {
-        await sync.services.settle();
-      } finally {
-        progress.stop();
-      }
-      const run = (await sync.services.findRun(started.id)) ?? started;
-      if (json) {
-        const errors = (await sync.services.getRunErrors([run.id], 100)).get(run.id) ?? [];
-        const changes = run.dryRun ? ((await sync.services.getRunChanges([run.id], 2_000)).get(run.id) ?? []) : [];
-        io.stdout.write(`${JSON.stringify({ ...run, errors, changes }, null, 2)}\n`);
+        // First use of this database: the catalogue, the mappings and the read model are filled first.
+        await inventory.start();
+        await inventory.services.whenReady();
+        const started = await sync.services.pushInventory(input, { signal: io.signal });
+        // Progress on stderr while the run goes on (a full reconcile takes minutes), from the run's
+        // own record, which the run updates as it goes.
+        const progress = startProgress(io, {
+          unit: 'items considered',
+          read: async () => {
+            const current = await sync.services.findRun(started.id);
+            if (!current || current.status !== 'RUNNING') return null;
+            return { done: current.itemsConsidered, detail: `${current.itemsPushed} ${current.dryRun ? 'to push' : 'pushed'}, ${current.itemsUnchanged} unchanged, ${current.itemsFailed} failed` };
+          },
+        });
+        try {
+          await sync.services.settle();
+        } finally {
+          progress.stop();
+        }
+        const run = (await sync.services.findRun(started.id)) ?? started;
+        if (json) {
+          const errors = (await sync.services.getRunErrors([run.id], 100)).get(run.id) ?? [];
+          const changes = run.dryRun ? ((await sync.services.getRunChanges([run.id], 2_000)).get(run.id) ?? []) : [];
+          io.stdout.write(`${JSON.stringify({ ...run, errors, changes }, null, 2)}\n`);
+          return run.status === 'SUCCEEDED' ? 0 : 1;
+        }
+        const seconds = run.finishedAt ? ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1) : '?';
+        io.stdout.write(
+          `sync run ${run.id}: ${run.status}${run.dryRun ? ' (dry run: nothing written)' : ''} in ${seconds} s\n` +
+            `  items considered ${run.itemsConsidered}, ${run.dryRun ? 'would push' : 'pushed'} ${run.itemsPushed}, unchanged ${run.itemsUnchanged}, failed ${run.itemsFailed}` +
+            `${run.driftFound !== null ? `, drift found ${run.driftFound}` : ''}\n`,
+        );
+        if (run.failure) io.stdout.write(`  failure: ${run.failure.code} ${run.failure.message}\n`);
+        const errors = (await sync.services.getRunErrors([run.id], 20)).get(run.id) ?? [];
+        for (const error of errors) io.stdout.write(`  error ${error.sku} @ ${error.location}: ${error.code} ${error.message}\n`);
+        if (run.dryRun) {
+          const changes = (await sync.services.getRunChanges([run.id], 50)).get(run.id) ?? [];
+          for (const change of changes) io.stdout.write(`  would set ${change.sku} @ ${change.location}: ${change.fromQuantity ?? '?'} -> ${change.toQuantity}\n`);
+          if (run.itemsPushed > changes.length) io.stdout.write(`  … and ${run.itemsPushed - changes.length} more (syncRun(id: "${run.id}") lists up to 2,000)\n`);
+        }
         return run.status === 'SUCCEEDED' ? 0 : 1;
+      } finally {
+        await sync.stop();
+        await inventory.stop();
       }
-      const seconds = run.finishedAt ? ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1) : '?';
-      io.stdout.write(
-        `sync run ${run.id}: ${run.status}${run.dryRun ? ' (dry run: nothing written)' : ''} in ${seconds} s\n` +
-          `  items considered ${run.itemsConsidered}, ${run.dryRun ? 'would push' : 'pushed'} ${run.itemsPushed}, unchanged ${run.itemsUnchanged}, failed ${run.itemsFailed}` +
-          `${run.driftFound !== null ? `, drift found ${run.driftFound}` : ''}\n`,
-      );
-      if (run.failure) io.stdout.write(`  failure: ${run.failure.code} ${run.failure.message}\n`);
-      const errors = (await sync.services.getRunErrors([run.id], 20)).get(run.id) ?? [];
-      for (const error of errors) io.stdout.write(`  error ${error.sku} @ ${error.location}: ${error.code} ${error.message}\n`);
-      if (run.dryRun) {
-        const changes = (await sync.services.getRunChanges([run.id], 50)).get(run.id) ?? [];
-        for (const change of changes) io.stdout.write(`  would set ${change.sku} @ ${change.location}: ${change.fromQuantity ?? '?'} -> ${change.toQuantity}\n`);
-        if (run.itemsPushed > changes.length) io.stdout.write(`  … and ${run.itemsPushed - changes.length} more (syncRun(id: "${run.id}") lists up to 2,000)\n`);
-      }
-      return run.status === 'SUCCEEDED' ? 0 : 1;
-    } finally {
-      await sync.stop();
-      await inventory.stop();
-      await composed.close();
-    }
-  } finally {
-    await database.close();
-  }
+    },
+    config,
+  );
 }
