@@ -240,7 +240,7 @@ export interface OrderRepository {
   lockByShopifyIds(tx: Db, shop: string, shopifyOrderIds: readonly string[]): Promise<OrderRecord[]>;
   /** Inserts the order; null when another transaction inserted it first (the caller re-reads). */
   insert(tx: Db, order: NewOrder): Promise<OrderRecord | null>;
-  /** Inserts many orders in one statement; those another transaction inserted first are left out. */
+  /** Inserts many orders in one statement, in Shopify id order; those another transaction inserted first are left out. */
   insertMany(tx: Db, orders: readonly NewOrder[]): Promise<OrderRecord[]>;
   /** Writes the lines of several new orders in one statement. */
   insertLines(tx: Db, shop: string, lines: ReadonlyArray<NewLine & { readonly orderId: string }>): Promise<void>;
@@ -404,10 +404,13 @@ export function createOrderRepository(db: Db): OrderRepository {
 
     async insertMany(tx, orders) {
       if (orders.length === 0) return [];
+      // Inserted in Shopify id order: two instances inserting the same new orders (a duplicate
+      // delivery) then wait for each other's rows in one order and cannot deadlock on them.
+      const sorted = [...orders].sort((a, b) => (a.snapshot.shopifyOrderId < b.snapshot.shopifyOrderId ? -1 : a.snapshot.shopifyOrderId > b.snapshot.shopifyOrderId ? 1 : 0));
       const rows = await tx
         .insert(shopifyOrders)
         .values(
-          orders.map((order) => ({
+          sorted.map((order) => ({
             shop: order.shop,
             shopifyOrderId: order.snapshot.shopifyOrderId,
             name: order.snapshot.name,

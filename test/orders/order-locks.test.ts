@@ -84,3 +84,51 @@ describeWithPostgres('locking several orders, seen from another connection', () 
     }
   });
 });
+
+describeWithPostgres('inserting several new orders, seen from another connection', () => {
+  it('inserts them in Shopify id order, so two instances inserting the same orders wait for each other in one order', async () => {
+    const other = postgres(database.url!, { max: 2, onnotice: () => {} });
+    try {
+      const row = (shopifyId: string) => ({
+        shop: SHOP,
+        shopify_order_id: shopifyId,
+        name: `#${shopifyId}`,
+        status: 'RECEIVED',
+        source: 'webhook',
+        shopify_created_at: new Date(),
+        shopify_updated_at: new Date(),
+        snapshot: other.json(snapshot(shopifyId) as unknown as postgres.JSONValue),
+      });
+      let seen = '';
+      let ours: Promise<unknown> = Promise.resolve();
+      await other.begin(async (t) => {
+        // Another instance has inserted order 9102 and not committed yet.
+        await t`insert into shopify_orders ${t(row('9102'))}`;
+        // This one inserts 9102 and 9101, asked in that order: in Shopify id order it writes 9101
+        // and then waits for the other's 9102.
+        ours = database.db.transaction((tx) =>
+          repository.insertMany(tx as unknown as Db, [
+            { shop: SHOP, snapshot: snapshot('9102'), source: 'webhook', status: 'RECEIVED' },
+            { shop: SHOP, snapshot: snapshot('9101'), source: 'webhook', status: 'RECEIVED' },
+          ]),
+        );
+        await expect
+          .poll(async () => (await other<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]!.n)
+          .toBeGreaterThan(0);
+        // The other instance now inserts 9101 too: it finds this one's row in its way.
+        seen = await t
+          .savepoint(async (s) => {
+            await s`set local lock_timeout = '200ms'`;
+            await s`insert into shopify_orders ${s(row('9101'))} on conflict do nothing`;
+            return 'free';
+          })
+          .catch((error: { code?: string }) => `waits (${error.code})`);
+      });
+      expect(seen).toBe('waits (55P03)');
+      // Once the other commits, this one's 9102 is left out (inserted first elsewhere).
+      expect(((await ours) as { shopifyOrderId: string }[]).map((order) => order.shopifyOrderId)).toEqual(['9101']);
+    } finally {
+      await other.end();
+    }
+  });
+});
