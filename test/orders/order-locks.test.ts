@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/database.js';
 import type { OrderSnapshot } from '../../src/orders/order.models.js';
 import { createOrderRepository, type OrderRepository } from '../../src/orders/order.repository.js';
-import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, describeWithPostgres, untilSomeoneWaitsForALock, type TestDatabase } from '../support/database.js';
 
 const SHOP = 'locks.myshopify.com';
 
@@ -112,9 +112,7 @@ describeWithPostgres('inserting several new orders, seen from another connection
             { shop: SHOP, snapshot: snapshot('9101'), source: 'webhook', status: 'RECEIVED' },
           ]),
         );
-        await expect
-          .poll(async () => (await other<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]!.n)
-          .toBeGreaterThan(0);
+        await untilSomeoneWaitsForALock(other);
         // The other instance now inserts 9101 too: it finds this one's row in its way.
         seen = await t
           .savepoint(async (s) => {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSchedulerRepository, type SchedulerRepository } from '../../src/scheduler/scheduler.repository.js';
-import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, describeWithPostgres, untilSomeoneWaitsForALock, type TestDatabase } from '../support/database.js';
 
 describeWithPostgres('the scheduler locks the lease before the run', () => {
   let database: TestDatabase;
@@ -35,9 +35,7 @@ describeWithPostgres('the scheduler locks the lease before the run', () => {
     await other.begin(async (t) => {
       await t`select job_name from scheduler_leases where job_name = ${job} for update`;
       pending = step();
-      await expect
-        .poll(async () => (await other<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]!.n)
-        .toBeGreaterThan(0);
+      await untilSomeoneWaitsForALock(other);
       runRow = await t
         .savepoint(async (s) => {
           await s`set local lock_timeout = '200ms'`;

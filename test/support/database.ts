@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { describe } from 'vitest';
+import { describe, expect } from 'vitest';
 import { migrationsFolder, openDatabase, type Database } from '../../src/db/database.js';
 
 /**
@@ -90,3 +90,13 @@ export function withDatabaseName(url: string, name: string): string {
 
 /** `describe` for suites that need a real PostgreSQL; reported as skipped without DATABASE_URL. */
 export const describeWithPostgres = process.env.DATABASE_URL ? describe : describe.skip;
+
+/**
+ * Resolves once some session of `sql`'s database waits for a row lock (PostgreSQL): for lock
+ * tests that start a statement meant to block and then look at what it holds meanwhile.
+ */
+export async function untilSomeoneWaitsForALock(sql: postgres.Sql): Promise<void> {
+  await expect
+    .poll(async () => (await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]!.n)
+    .toBeGreaterThan(0);
+}
