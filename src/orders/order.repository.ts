@@ -2,6 +2,7 @@
 // columns, written together in the pipeline's transactions; this is the one writer of those
 // tables. Pending units (pending-units.repository.ts) and the inbox have their own files.
 import { and, asc, desc, eq, inArray, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { compareStrings } from '../erp/erp-inputs.js';
 import { rowsOf, type Db } from '../db/database.js';
 import { jsonParam } from '../db/sql-lists.js';
 import { orderPollState, orderReturns, shopifyOrderLines, shopifyOrders, type OrderReturnStatus } from '../db/schema/index.js';
@@ -406,7 +407,7 @@ export function createOrderRepository(db: Db): OrderRepository {
       if (orders.length === 0) return [];
       // Inserted in Shopify id order: two instances inserting the same new orders (a duplicate
       // delivery) then wait for each other's rows in one order and cannot deadlock on them.
-      const sorted = [...orders].sort((a, b) => (a.snapshot.shopifyOrderId < b.snapshot.shopifyOrderId ? -1 : a.snapshot.shopifyOrderId > b.snapshot.shopifyOrderId ? 1 : 0));
+      const sorted = [...orders].sort((a, b) => compareStrings(a.snapshot.shopifyOrderId, b.snapshot.shopifyOrderId));
       const rows = await tx
         .insert(shopifyOrders)
         .values(

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
+import { describeWithPostgres } from '../support/database.js';
 
 /**
  * The database driver's behaviour when PostgreSQL ends a connection under it (a failover, a
@@ -10,9 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
  * the driver (scripts/patches, applied by `patch-package` on `npm ci`). PostgreSQL only.
  */
 const { DATABASE_URL } = process.env;
-const describePg = DATABASE_URL ? describe : describe.skip;
 
-describePg('postgres.js when the server ends a connection', () => {
+describeWithPostgres('postgres.js when the server ends a connection', () => {
   const clients: postgres.Sql[] = [];
   const client = (max: number) => {
     const sql = postgres(DATABASE_URL!, { max, onnotice: () => {} });
