@@ -571,10 +571,7 @@ export function createReservationsRepository(db: Db, shop: string) {
           context: store,
           positions,
           decide,
-          requests: inputs.flatMap((input) => {
-            const row = insertedByKey.get(keyOf(input.createdBy, input.idempotencyKey));
-            return row ? [{ createdBy: input.createdBy, idempotencyKey: input.idempotencyKey, id: row.id }] : [];
-          }),
+          requests: inputs.filter((input) => insertedByKey.has(keyOf(input.createdBy, input.idempotencyKey))),
           at,
         }));
       }

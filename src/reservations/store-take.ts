@@ -117,8 +117,8 @@ export interface TakeInput<D> {
    * also needs room in the budget of each line's group. Returns the decision and what it grants.
    */
   readonly decide: (budgets: ReadonlyMap<string, number> | null) => { decision: D; granted: Granted };
-  /** Who the new requests are (API key, idempotency key) and their reservation ids: they name the take. */
-  readonly requests: readonly { readonly createdBy: string; readonly idempotencyKey: string; readonly id: string }[];
+  /** Who the new requests are (API key, idempotency key): they name the take, never a row id (new on each retry). */
+  readonly requests: readonly { readonly createdBy: string; readonly idempotencyKey: string }[];
   /** The batch's decision time; Shopify's values are recorded as read no earlier. */
   readonly at: Date;
 }
@@ -181,8 +181,13 @@ export async function decideWithStore<D>(input: TakeInput<D>): Promise<{ decisio
 
   const requests = [...input.requests].sort((a, b) => (a.createdBy + a.idempotencyKey < b.createdBy + b.idempotencyKey ? -1 : 1));
   const key = takeKey([input.shop, requests.map((r) => [r.createdBy, r.idempotencyKey]), takes.map(({ state, t }) => [state.group.key, state.baseline, -t])]);
+  // Every parameter of the call, not only the key, derives from the requests and the decision: a
+  // request asked again after a take whose answer never came sends the very same call, so Shopify
+  // replays the take that landed instead of refusing the key (a new reservation row id each time).
   const referenceDocumentUri =
-    input.requests.length === 1 ? `gid://stockbridge/Reservation/${input.requests[0]!.id}` : `gid://stockbridge/ReservationBatch/${key}?first=${input.requests[0]?.id ?? ''}&count=${input.requests.length}`;
+    requests.length === 1
+      ? `gid://stockbridge/ReservationTake/${key}?idempotencyKey=${encodeURIComponent(requests[0]!.idempotencyKey)}`
+      : `gid://stockbridge/ReservationTake/${key}?requests=${requests.length}`;
   const after = await context.port.adjust(
     takes.map(({ state, t }) => ({ group: state.group, delta: -t })),
     { idempotencyKey: key, referenceDocumentUri },

@@ -153,6 +153,31 @@ describe('a reservation takes its units out of what Shopify offers before it is 
     expect((await levelRow(fixture, group.sku, location)).shopifyAvailable).toBe(row.availableToPromise - 6);
   });
 
+  it('replays the landed take when the client asks again after STORE_UNAVAILABLE (same call, same key, never taken twice)', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    const quick = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'on', log: createMemoryLogger().log, budgetMs: 600 });
+    const reservations = service(quick);
+    const input = { sku: group.sku, location, quantity: 4, reference: 'W-INDOUBT', idempotencyKey: `in-doubt-${group.sku}` };
+    const keys = calls.keys.length;
+    // The take runs in Shopify and its answer is lost; every resend within the budget is dropped
+    // before it runs: the client hears STORE_UNAVAILABLE while Shopify already took the units.
+    fixture.demo.shopify.state.setAdminFaults({ script: ['dropAfterExecute'], dropRate: 1 });
+    try {
+      await expect(reservations.reserve(actor, input)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    } finally {
+      fixture.demo.shopify.state.clearFaults();
+    }
+    expect(available(group)).toBe(row.availableToPromise - 4);
+    expect((await levelRow(fixture, group.sku, location)).reserved).toBe(0);
+
+    // Asked again as the contract invites: a new reservation row, but the very same Shopify call.
+    const again = await reservations.reserve(actor, input);
+    expect(again).toMatchObject({ kind: 'reserved', replayed: false });
+    expect(available(group)).toBe(row.availableToPromise - 4);
+    expect(new Set(calls.keys.slice(keys)).size).toBe(1);
+    expect((await levelRow(fixture, group.sku, location)).reserved).toBe(4);
+  });
+
   it('never lets Shopify sales and reservations together exceed the stock of a hot SKU, under concurrent pushes', async () => {
     const { group, location, row } = await simpleGroup(fixture);
     const stock = row.availableToPromise;
