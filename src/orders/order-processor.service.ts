@@ -17,6 +17,7 @@ import type { OrderLineMapper } from './order-line-mapper.js';
 import { externalReferenceOf, orderErrorCodeOf, type OrderErrorCode, type OrderFlag, type OrderFlagCode, type OrderRecord } from './order.models.js';
 import { microBatch } from './micro-batch.js';
 import { claimKey, type ClaimedOrder, type OrderChanges, type OrderRepository, type StoredLine, type SubmittedWriteBack } from './order.repository.js';
+import { createErpOutageGate } from './erp-outage-gate.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import { deferPositionWrites, pendingTargetOf, replaceOrderLines, setPendingUnits, type PendingChange } from './pending-units.repository.js';
 import { contentDigestOf } from './shopify-order.payloads.js';
@@ -88,6 +89,9 @@ export interface OrderProcessorOptions {
   readonly erpSlots?: number;
   /** Overrides `erp.capabilities.inDoubtSettleMs`. */
   readonly inDoubtSettleMs?: number;
+  /** The pipeline's hold-off while the ERP is down (erp-outage-gate.ts): first and longest pause between probes (defaults 1 s and 15 s). */
+  readonly outagePauseMs?: number;
+  readonly outageMaxPauseMs?: number;
   readonly random?: () => number;
   /**
    * The clock of claims, leases and in-doubt settling (tests inject one to lapse a lease without
@@ -149,6 +153,8 @@ export interface OrderProcessor {
   checkShipped(shopifyOrderIds: readonly string[], options?: { signal?: AbortSignal }): Promise<{ checked: number; allocated: number; released: number }>;
   /** This instance's id (the claims' owner, for logs and people; the token is per attempt). */
   readonly instanceId: string;
+  /** While the ERP is found down, when this instance next lets an order through (a probe); else null. */
+  erpHeldOffUntil(): Date | null;
 }
 
 /** Refusals that sending again cannot change: the order fails for good. */
@@ -160,6 +166,13 @@ const MAPPING_RETRY_MAX_MS = 5 * 60_000;
 class ClaimLost extends Error {
   constructor() {
     super('the claim on the order was taken over or lapsed');
+  }
+}
+
+/** An order claimed before the ERP was found down, given back before it was sent: nothing left. */
+class HeldBack extends Error {
+  constructor() {
+    super('the ERP was found unavailable before this order was sent; it waits for the pipeline to let orders through again');
   }
 }
 
@@ -213,6 +226,8 @@ interface Attempt {
   lost(): boolean;
   /** When this process recorded its last send (its own clock), to place a lost request's departure. */
   markedAt: number | null;
+  /** How the outage gate treats it: held back while the ERP is down, the gate's probe (its ticket), or sent anyway (a replay). */
+  readonly gate: { readonly kind: 'normal' } | { readonly kind: 'probe'; readonly ticket: number } | { readonly kind: 'manual' };
 }
 
 export function createOrderProcessor(options: OrderProcessorOptions): OrderProcessor {
@@ -231,6 +246,15 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   const pause = options.pause ?? (async () => undefined);
   /** The claim clock's time, or undefined for the database's. */
   const at = () => options.clock?.();
+  const outage = createErpOutageGate({
+    pauseMs: options.outagePauseMs,
+    maxPauseMs: options.outageMaxPauseMs,
+    onChange: (event) => {
+      options.metrics.erpOutage.set(event.state === 'open' ? 1 : 0);
+      if (event.state === 'open') log.warn({ pauseMs: event.pauseMs }, 'the ERP is unavailable: orders are held back and one goes alone as a probe after each pause');
+      else log.info({ openMs: event.openMs }, 'the ERP answered again: held-back orders flow again');
+    },
+  });
   /** Claims held by this instance now, renewed by the heartbeat. */
   const held = new Map<string, { readonly token: string; readonly controller: AbortController; lastRenewed: number }>();
 
@@ -286,9 +310,11 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   const createMany = options.erp.createSalesOrders ? options.erp : null;
   const createBatch = microBatch(
     async (items: ReadonlyArray<{ attempt: Attempt; input: SalesOrderInput }>): Promise<SalesOrderOutcome[]> => {
-      // A claim lost while waiting here sends nothing, as the lane's signal does for one order.
-      const live = items.filter((item) => !item.attempt.lost());
+      // A claim lost while waiting here sends nothing, as the lane's signal does for one order;
+      // neither does an order queued before the ERP was found down (given back, no attempt).
       const outcomes = new Map<Attempt, SalesOrderOutcome>();
+      for (const item of items) if (heldOff(item.attempt)) outcomes.set(item.attempt, { ok: false, error: new HeldBack() });
+      const live = items.filter((item) => !item.attempt.lost() && !outcomes.has(item.attempt));
       if (live.length === 1) {
         const [only] = live;
         outcomes.set(only!.attempt, await only!.attempt.erp.createSalesOrder(only!.input).then(
@@ -352,7 +378,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   }
 
   let heartbeat: NodeJS.Timeout | null = null;
-  function hold(order: ClaimedOrder): Attempt {
+  function hold(order: ClaimedOrder, gate: Attempt['gate']): Attempt {
     const controller = new AbortController();
     held.set(order.id, { token: order.claim.token, controller, lastRenewed: Date.now() });
     if (heartbeatMs > 0 && heartbeat === null) {
@@ -367,6 +393,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       signal: controller.signal,
       lost: () => controller.signal.aborted,
       markedAt: null,
+      gate,
     };
   }
 
@@ -413,12 +440,42 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
 
   /** One ERP attempt's outcome for the error rate; a failure to record it never fails the order. */
   async function recordAttempt(ok: boolean): Promise<void> {
+    if (ok) outage.answered();
     if (!options.health) return;
     try {
       await options.health.recordOrderAttempt(ok);
     } catch (error) {
       log.warn({ err: error }, 'could not record an order attempt for the health metrics');
     }
+  }
+
+  /** Whether an order not yet sent must be given back: the ERP was found down after it was claimed. */
+  function heldOff(attempt: Attempt): boolean {
+    return attempt.gate.kind === 'normal' && outage.holdingOff();
+  }
+
+  /** What an ERP step's failure tells the outage gate: unavailable opens it (or keeps it open), a refusal is an answer. */
+  function noteErpFailure(attempt: Attempt, error: unknown): void {
+    const code = errorCode(error);
+    const aborted = isAppError(error) && error.details.reason === 'ABORTED';
+    if (code === 'ERP_UNAVAILABLE' && !aborted) outage.unavailable(attempt.gate.kind === 'probe' ? attempt.gate.ticket : undefined);
+    else if (PERMANENT_CODES.has(code)) outage.answered();
+  }
+
+  /**
+   * An order claimed before the ERP was found down and not sent: given back as it was (no
+   * attempt counted, the send marker cleared: nothing left), due when the gate lets one through.
+   */
+  async function holdOff(attempt: Attempt): Promise<ProcessOutcome['result']> {
+    options.metrics.orders.inc({ event: 'held-back' });
+    const reopensAt = outage.reopensAt();
+    await writeBack(attempt, async () => ({
+      erpSending: null,
+      lastError: 'held back: the ERP is unavailable; the pipeline sends one order alone as a probe after each pause, then all again once it answers',
+      lastErrorCode: 'ERP_UNAVAILABLE',
+      due: reopensAt ? Math.max(0, reopensAt.getTime() - Date.now()) : 'now',
+    }));
+    return 'retry';
   }
 
   function alertFailure(order: OrderRecord, code: string, message: string, phase: string, alertCode?: string) {
@@ -445,6 +502,8 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   async function recordInDoubt(attempt: Attempt, operation: 'create' | 'cancel', error: unknown, sentAt: Date): Promise<ProcessOutcome['result']> {
     const order = attempt.order;
     const lookUpAt = settlesAt(sentAt);
+    // A probe whose answer was lost proves nothing: the gate stays open.
+    if (attempt.gate.kind === 'probe') outage.unavailable(attempt.gate.ticket);
     options.metrics.erpCalls.inc({ operation, result: 'in-doubt' });
     options.metrics.orders.inc({ event: 'in-doubt' });
     log.warn({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, operation, lookUpAt, err: error }, 'ERP write in doubt: its answer was lost; looked up once the ERP has settled');
@@ -470,6 +529,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     const message = errorMessage(error);
     const attempts = order.attempts + 1;
     const permanent = PERMANENT_CODES.has(code);
+    noteErpFailure(attempt, error);
     options.metrics.erpCalls.inc({ operation: phase, result: permanent ? 'refused' : 'failed' });
     // A snapshot that changed while its lines were mapped is no ERP attempt: it is mapped again.
     if (code !== 'ORDER_LINES_CHANGING') await recordAttempt(false);
@@ -595,10 +655,12 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     let result;
     let sentAt: Date;
     try {
+      if (heldOff(attempt)) return await holdOff(attempt);
       sentAt = await markSending(attempt, 'create');
       try {
         result = await createInErp(attempt, input);
       } catch (error) {
+        if (error instanceof HeldBack) return await holdOff(attempt);
         await pause('after-send', { orderId: order.id, token: attempt.token, operation: 'create' });
         if (writeInDoubt(error)) return recordInDoubt(attempt, 'create', error, inDoubtSentAt(attempt, sentAt, error));
         return recordFailure(attempt, 'create', describeErpError(error, lines));
@@ -639,6 +701,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       options.metrics.erpCalls.inc({ operation: 'find', result: 'ok' });
     } catch (error) {
       // Still in doubt: the marker stays, and the look-up is tried again later.
+      noteErpFailure(attempt, error);
       options.metrics.erpCalls.inc({ operation: 'find', result: 'failed' });
       const attempts = order.attempts + 1;
       await writeBack(attempt, async () => ({
@@ -685,6 +748,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       const release = await erpSlots.acquire();
       let sentAt: Date;
       try {
+        if (heldOff(attempt)) return await holdOff(attempt);
         sentAt = await markSending(attempt, 'cancel');
         try {
           const result = await attempt.erp.cancelSalesOrder(externalReferenceOf(order.shopifyOrderId));
@@ -832,9 +896,9 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   }
 
   /** Works on a claimed order (as the claim read it). */
-  async function work(order: ClaimedOrder): Promise<ProcessOutcome> {
+  async function work(order: ClaimedOrder, gate: Attempt['gate']): Promise<ProcessOutcome> {
     const orderId = order.id;
-    const attempt = hold(order);
+    const attempt = hold(order, gate);
     try {
       await pause('claimed', { orderId, token: attempt.token, operation: 'none' });
       // A write sent earlier whose answer is not recorded (lost, or its sender vanished): resolve
@@ -861,9 +925,9 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     }
   }
 
-  async function workClaimed(order: ClaimedOrder): Promise<ProcessOutcome> {
+  async function workClaimed(order: ClaimedOrder, gate: Attempt['gate'] = { kind: 'normal' }): Promise<ProcessOutcome> {
     try {
-      return await work(order);
+      return await work(order, gate);
     } catch (error) {
       // A database error: the claim lapses and the order is tried again (a recorded send stays in doubt).
       log.error({ orderId: order.id, err: error }, 'order processing crashed; it will be retried when its claim lapses');
@@ -893,14 +957,23 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
           exhausted = false;
           continue;
         }
-        const claimed = await repository.claimDue(instanceId, leaseMs, Math.min(concurrency - running.size, limit - processed), { exclude: retried, at: at() });
+        // The ERP found down: nothing is claimed but, after each pause, one order alone (the probe).
+        const allowed = outage.allowance();
+        if (allowed === 0) {
+          if (running.size === 0) break;
+          await Promise.race(running);
+          continue;
+        }
+        const claimed = await repository.claimDue(instanceId, leaseMs, Math.min(concurrency - running.size, limit - processed, allowed), { exclude: retried, at: at() });
         if (claimed.length === 0) {
           exhausted = true;
           continue;
         }
         for (const order of claimed) {
           processed += 1;
-          const task = workClaimed(order).then((outcome) => {
+          const ticket = allowed === 1 && outage.state() === 'open' ? outage.probeStarted() : null;
+          const task = workClaimed(order, ticket === null ? { kind: 'normal' } : { kind: 'probe', ticket }).then((outcome) => {
+            if (ticket !== null) outage.probeEnded(ticket);
             if (outcome.result !== 'submitted' && outcome.result !== 'cancelled') retried.push(order.id);
           });
           running.add(task);
@@ -925,10 +998,13 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         }
         order = { ...claimed, ...changes, attempts: 0, lastError: null, lastErrorCode: null };
       }
-      return workClaimed(order);
+      // Asked for by a person: sent even while the pipeline holds off, and its outcome counts.
+      return workClaimed(order, { kind: 'manual' });
     },
 
     renewClaims,
+
+    erpHeldOffUntil: () => outage.reopensAt(),
 
     async mappingChanged() {
       return repository.dueWaitingForMapping(shop);

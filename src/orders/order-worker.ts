@@ -171,8 +171,14 @@ export function createOrderWorker(options: OrderWorkerOptions): OrderWorker {
     'orders',
     async (signal) => {
       if ((await options.ordersToErp?.()) === 'off') return { busy: false, nextDueAt: new Date(Date.now() + SWITCH_RECHECK_MS) };
+      // The ERP found down: nothing goes before the gate lets the next probe through, however
+      // many deliveries wake this loop meanwhile.
+      const heldOff = options.processor.erpHeldOffUntil();
+      if (heldOff && heldOff.getTime() > Date.now()) return { busy: false, nextDueAt: heldOff };
       await options.processor.processDue({ signal, moreDue });
-      return { busy: false, nextDueAt: await options.orderRepository.nextDueAt() };
+      const due = await options.orderRepository.nextDueAt();
+      const stillHeldOff = options.processor.erpHeldOffUntil();
+      return { busy: false, nextDueAt: due && stillHeldOff && stillHeldOff > due ? stillHeldOff : due };
     },
     log,
     idleMs,

@@ -7,6 +7,7 @@ export interface OrdersMetrics {
   readonly erpCalls: Counter<'operation' | 'result'>;
   readonly missedByWebhooks: Counter;
   readonly inboxPending: Gauge;
+  readonly erpOutage: Gauge;
 }
 
 export function createOrdersMetrics(registry: Registry): OrdersMetrics {
@@ -19,6 +20,7 @@ export function createOrdersMetrics(registry: Registry): OrdersMetrics {
       erpCalls: registry.getSingleMetric('stockbridge_order_erp_calls_total') as Counter<'operation' | 'result'>,
       missedByWebhooks: registry.getSingleMetric('stockbridge_orders_missed_by_webhooks_total') as Counter,
       inboxPending: registry.getSingleMetric('stockbridge_webhook_inbox_pending') as Gauge,
+      erpOutage: registry.getSingleMetric('stockbridge_order_pipeline_erp_held_off') as Gauge,
     };
   }
   return {
@@ -30,7 +32,7 @@ export function createOrdersMetrics(registry: Registry): OrdersMetrics {
     }),
     orders: new Counter({
       name: 'stockbridge_orders_total',
-      help: 'Order pipeline events (received, submitted, failed, cancelled, conflict, retried)',
+      help: 'Order pipeline events (received, submitted, failed, cancelled, conflict, retried, held-back)',
       labelNames: ['event'] as const,
       registers: [registry],
     }),
@@ -48,6 +50,11 @@ export function createOrdersMetrics(registry: Registry): OrdersMetrics {
     inboxPending: new Gauge({
       name: 'stockbridge_webhook_inbox_pending',
       help: 'Webhook deliveries stored and not yet applied, as last counted',
+      registers: [registry],
+    }),
+    erpOutage: new Gauge({
+      name: 'stockbridge_order_pipeline_erp_held_off',
+      help: '1 while this instance found the ERP unavailable and holds orders back (one probe per pause), else 0',
       registers: [registry],
     }),
   };

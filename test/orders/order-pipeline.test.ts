@@ -155,6 +155,51 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     for (const order of orders) expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
   });
 
+  it('holds orders back while the ERP is down: one probe per pause reaches it, the others count no attempt, and all go once it answers', async () => {
+    // Its own instance on the same database, with a pause long enough to look inside it.
+    const gated = await startOrdersInstance(world, database, { processor: { outagePauseMs: 1_500, outageMaxPauseMs: 1_500 } });
+    const failedAttempts = () => gated.logLines().filter((line) => line.msg === 'ERP step failed; will retry').length;
+    try {
+      world.erp.fail({ mode: 'down' });
+      const first = place([{ sku: 'PIPE-I', quantity: 1 }]);
+      await world.shopify.state.settleWebhooks();
+      await gated.drain();
+      expect(await gated.module.services.findOrder(first.id)).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'ERP_UNAVAILABLE', attempts: 1 });
+      expect(gated.module.processor.erpHeldOffUntil()).not.toBeNull();
+
+      // Within the pause nothing is claimed: the new orders wait, with no attempt counted.
+      const later = [place([{ sku: 'PIPE-J', quantity: 1 }]), place([{ sku: 'PIPE-K', quantity: 2 }]), place([{ sku: 'PIPE-L', quantity: 1 }])];
+      await world.shopify.state.settleWebhooks();
+      await gated.drain();
+      const orders = [first, ...later];
+      const attempts = async () => (await Promise.all(orders.map((order) => gated.module.services.findOrder(order.id)))).map((stored) => stored!.attempts);
+      expect(await attempts()).toEqual([1, 0, 0, 0]);
+      expect(failedAttempts()).toBe(1);
+
+      // After the pause one order alone goes, and finds the ERP still down.
+      await sleep(1_600);
+      await gated.drain();
+      expect((await attempts()).reduce((sum, n) => sum + n, 0)).toBe(2);
+      expect(failedAttempts()).toBe(2);
+
+      // The ERP back: the next probe is answered and every held order follows, each once.
+      world.erp.recover();
+      await until(
+        async () => (await Promise.all(orders.map((order) => gated.module.services.findOrder(order.id)))).every((stored) => stored?.status === 'SUBMITTED'),
+        async () => {
+          await sleep(50);
+          await gated.drain();
+        },
+      );
+      expect(failedAttempts()).toBe(2);
+      expect(gated.module.processor.erpHeldOffUntil()).toBeNull();
+      for (const order of orders) expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+    } finally {
+      world.erp.recover();
+      await gated.close();
+    }
+  });
+
   it('keeps retrying an order while the ERP stays down, alerts after the last counted attempt, and sends it once the ERP is back', async () => {
     world.erp.fail({ mode: 'down' });
     const order = place([{ sku: 'PIPE-G', quantity: 1 }]);

@@ -267,7 +267,7 @@ export async function startOrdersInstance(world: InstanceWorld, database: Databa
     worker: false,
     pushSignal: pushWakes ? { wake: () => void (pushWakes.count += 1) } : undefined,
     ...moduleOptions,
-    processor: { backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 4, random: () => 1, ...processor },
+    processor: { backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 4, random: () => 1, outagePauseMs: 20, outageMaxPauseMs: 200, ...processor },
   });
   const app = Fastify({ logger: false, bodyLimit: config.webhookMaxBytes });
   for (const route of module.routes ?? []) await app.register(async (scope) => route(scope));
