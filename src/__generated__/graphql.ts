@@ -226,6 +226,8 @@ export type DriftSource =
 
 /**
  * Error rate: failed item pushes and failed order attempts (failed or retried) over all attempts.
+ * A push that lost its compare-and-set to sales in flight is contention, not a failure (it is pushed
+ * again shortly); an order held back while the ERP is down is no attempt.
  * `rate` and `status` are over the last hour.
  */
 export type ErrorRateMetric = {

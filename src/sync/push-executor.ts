@@ -94,6 +94,8 @@ const ALERT_AFTER_FAILURES = 3;
 const STALE_RETRY_DELAY_MS = 5_000;
 /** Codes that mean the write may have reached Shopify: its intent stays until a reading settles it. */
 const OUTCOME_UNKNOWN_CODES = new Set(['SHOPIFY_UNAVAILABLE', 'SHOPIFY_BAD_RESPONSE', 'UNKNOWN']);
+/** Failures that are contention, not errors: left out of the error rate (health). */
+const CONTENTION_CODES = new Set(['CHANGE_FROM_QUANTITY_STALE']);
 
 const itemKeyOf = (ref: ItemRef) => `${ref.inventoryItemId}|${ref.shopifyLocationId}`;
 
@@ -472,7 +474,9 @@ export class PushExecutor {
     const at = this.deps.now();
     tally.failed += failed.length;
     for (const f of failed) metrics.itemErrors.inc({ kind: run.kind, code: f.code });
-    await this.#recordOutcomes(failed.map(() => ({ ok: false, changeSeenAt: null, confirmedAt: at })));
+    // A compare-and-set lost twice to sales in flight is the guard doing its work, not an error:
+    // the item is planned again and pushed shortly, and its wait shows in the sync latency.
+    await this.#recordOutcomes(failed.filter((f) => !CONTENTION_CODES.has(f.code)).map(() => ({ ok: false, changeSeenAt: null, confirmedAt: at })));
     const errors: SyncRunErrorRecord[] = failed.map((f) => ({
       sku: f.item.group.sku,
       location: f.item.group.erpLocations.join('+'),

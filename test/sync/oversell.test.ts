@@ -8,6 +8,8 @@ import { levelRow, recordShopifyOrder, simpleGroup, startSyncFixture, type SyncF
  */
 let fixture: SyncFixture;
 let beforeWrite: ((items: readonly SetAvailableQuantity[]) => void) | null = null;
+/** Every pushed item's outcome as the health metrics receive it (error rate, sync latency). */
+const outcomes: Array<{ ok: boolean; changeSeenAt: Date | null }> = [];
 
 function racing(client: ShopifyClient): ShopifyClient {
   return new Proxy(client, {
@@ -27,7 +29,11 @@ function racing(client: ShopifyClient): ShopifyClient {
 }
 
 beforeAll(async () => {
-  fixture = await startSyncFixture({ wrapShopify: racing, orderWindowMs: 15 * 60_000 });
+  fixture = await startSyncFixture({
+    wrapShopify: racing,
+    orderWindowMs: 15 * 60_000,
+    outcomes: { recordPushOutcomes: async (recorded) => void outcomes.push(...recorded) },
+  });
   await fixture.sync.services.runFullReconcile();
 });
 
@@ -103,6 +109,7 @@ describe('the oversell invariant', () => {
       if (writes < 2) beforeWrite = sell;
     };
     beforeWrite = sell;
+    const recorded = outcomes.length;
 
     const run = await fixture.sync.services.pushInventory({ skus: picks.map((p) => p.group.sku) });
 
@@ -117,12 +124,18 @@ describe('the oversell invariant', () => {
       expect(after.pushRequestedAt).not.toBeNull();
     }
     expect(fixture.demo.shopify.state.oversells().units).toBe(0);
+    // Lost to sales in flight is contention, not an error: nothing for the error rate yet.
+    expect(outcomes.slice(recorded)).toEqual([]);
 
     // No more sales: the retry, a few seconds later, lands the ERP's extra stock minus the sales.
     fixture.clock.advance(5_000);
     const retry = await fixture.sync.services.runEventPush();
     expect(retry).toMatchObject({ itemsPushed: 3, itemsFailed: 0 });
     for (const { group, row } of picks) expect(available(group)).toBe(row.availableToPromise + 3);
+    // Each item is one successful push whose latency counts from the change first seen.
+    const landed = outcomes.slice(recorded);
+    expect(landed.map((outcome) => outcome.ok)).toEqual([true, true, true]);
+    expect(landed.every((outcome) => outcome.changeSeenAt !== null)).toBe(true);
   });
 
   it('a drop no order explains is released after the order window (a merchant lowered the level by hand)', async () => {

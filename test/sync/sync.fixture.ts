@@ -12,7 +12,7 @@ import { createMetricsRegistry } from '../../src/metrics.js';
 import type { ModuleDeps } from '../../src/domain-module.js';
 import { AdminApiShopifyClient } from '../../src/shopify/admin-api-shopify-client.js';
 import type { ShopifyClient } from '../../src/shopify/shopify-client.js';
-import { createSyncModule, type SyncModule } from '../../src/sync/sync.module.js';
+import { createSyncModule, type SyncModule, type SyncModuleOptions } from '../../src/sync/sync.module.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
 
@@ -47,6 +47,8 @@ export interface SyncFixtureOptions {
   readonly orderWindowMs?: number;
   readonly eventPollMs?: number;
   readonly alertWebhookUrl?: string;
+  /** Told of every pushed item's outcome, as the health metrics are (error rate, sync latency). */
+  readonly outcomes?: SyncModuleOptions['outcomes'];
 }
 
 export async function startSyncFixture(options: SyncFixtureOptions = {}): Promise<SyncFixture> {
@@ -88,6 +90,7 @@ export async function startSyncFixture(options: SyncFixtureOptions = {}): Promis
     alerts,
     orderWindowMs: options.orderWindowMs,
     eventPollMs: options.eventPollMs ?? 60_000,
+    outcomes: options.outcomes,
   });
 
   const allTargets = async () => {
