@@ -13,6 +13,12 @@ export interface OversellFinding {
   readonly orderId: string;
   /** Units beyond the ATP (the ERP's stock unit). */
   readonly units: number;
+  /**
+   * As counted in the transaction that found it (`definiteOversells` judges it again after the
+   * commit): the units the order added there, and the ATP left for them before (unclamped).
+   */
+  readonly added?: number;
+  readonly atpLeft?: number;
 }
 
 export interface OrderHealthPort {

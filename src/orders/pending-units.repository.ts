@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
-import { pairIn, timestamptz, valuesTable } from '../db/sql-lists.js';
+import { pairIn, valuesTable } from '../db/sql-lists.js';
 import { inventoryLevels, shopifyOrderLines, shopifyOrders } from '../db/schema/index.js';
 import { expiringSoon } from '../inventory/read-model/atp-formula.js';
 import { comparePositions, createInventoryLevelsWriter, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
@@ -119,7 +119,7 @@ export function deferPositionWrites(tx: Db, shop: string): DeferredPositionWrite
         const found = new Set(rows.map((row) => keyOf(row.sku, row.location)));
         throw new PositionVanished(changed.filter((p) => !found.has(keyOf(p.sku, p.location))));
       }
-      const oversold = await findOversells(tx, shop, rows, steps);
+      const oversold = oversellsOf(rows, steps);
       await writer.adjustPendingOrders(changed, at);
       steps.length = 0;
       return { positions: changed.map(({ sku, location }) => ({ sku, location })), oversold };
@@ -198,7 +198,7 @@ export async function moveUnits(
     deferred.add(steps);
     return { change: { positions, delta: net, oversold: [] }, next };
   }
-  const oversold = orderIdOf && steps.some((step) => step.delta > EPSILON) ? await findOversells(tx, shop, locked, steps) : [];
+  const oversold = orderIdOf && steps.some((step) => step.delta > EPSILON) ? oversellsOf(locked, steps) : [];
   // One statement: the new terms, their ATP and the push mark.
   await writer.adjustPendingOrders(changed, at);
   return { change: { positions, delta: net, oversold }, next };
@@ -211,30 +211,33 @@ export async function moveUnits(
  * already shown as a drop are its own, not someone else's), but without its own units. What it
  * adds beyond that is an oversell of its order at that position. Reads only the read model.
  */
-function oversellsOf(rows: readonly (typeof inventoryLevels.$inferSelect)[], steps: readonly UnitStep[], margins?: ReadonlyMap<string, number>): OversellFinding[] {
+function oversellsOf(rows: readonly (typeof inventoryLevels.$inferSelect)[], steps: readonly UnitStep[]): OversellFinding[] {
   const state = new Map(
     rows.map((row) => [
       keyOf(row.sku, row.location),
       {
-        // Every term but the unexplained drop (which each line may explain in part), plus the
-        // units that may be counted twice (see findOversells).
-        base:
-          row.onHand - row.allocated - row.safetyStock - row.wholesaleCommitted - row.reserved - row.pendingOrders - expiringSoon(row) + (margins?.get(keyOf(row.sku, row.location)) ?? 0),
+        // Every term but the unexplained drop (which each line may explain in part).
+        base: row.onHand - row.allocated - row.safetyStock - row.wholesaleCommitted - row.reserved - row.pendingOrders - expiringSoon(row),
         drop: row.unexplainedShopifyDrop,
       },
     ]),
   );
-  const found = new Map<string, OversellFinding & { units: number }>();
+  const found = new Map<string, OversellFinding & { units: number; added: number; atpLeft: number }>();
   for (const step of steps) {
     const position = state.get(step.key);
     if (!position) continue;
     if (step.delta > EPSILON && step.orderId !== null) {
-      const left = Math.max(0, Math.floor(position.base - Math.max(0, position.drop - step.explain) + EPSILON));
-      const beyond = step.delta - left;
+      const atpLeft = position.base - Math.max(0, position.drop - step.explain);
+      const beyond = step.delta - Math.max(0, Math.floor(atpLeft + EPSILON));
       if (beyond > EPSILON) {
         const id = `${step.orderId}\u0000${step.key}`;
         const previous = found.get(id);
-        found.set(id, { sku: step.sku, location: step.location, orderId: step.orderId, units: (previous?.units ?? 0) + beyond });
+        if (previous) {
+          previous.units += beyond;
+          previous.added += step.delta;
+        } else {
+          found.set(id, { sku: step.sku, location: step.location, orderId: step.orderId, units: beyond, added: step.delta, atpLeft });
+        }
       }
     }
     position.base -= step.delta;
@@ -244,35 +247,35 @@ function oversellsOf(rows: readonly (typeof inventoryLevels.$inferSelect)[], ste
 }
 
 /**
- * The oversell findings held to what is certain. An order the ERP already has may be counted
- * twice at its position until the allocation check releases its pending units: once here, once
- * in the `allocated` (or the lower `onHand`) of an ERP read taken after it was sent. So the
- * pending units of SUBMITTED orders sent no later than the position's ERP read are added back
- * to the position before it is judged: what an order adds beyond even that is an oversell. At a
- * peak the ERP allocates thousands of orders a minute before the check comes round to them, and
- * each new order then looked like an oversell. Only when something was found: one indexed
- * statement for the positions found.
+ * The oversell findings held to what is certain; run after the transaction that found them
+ * committed, never while it holds the positions. An order the ERP may already have may be
+ * counted twice at its position until the allocation check releases its pending units: once
+ * here, once in the `allocated` (or the lower `onHand`) of an ERP read taken after its create was
+ * sent, whether or not its answer was written back yet (SUBMITTED, or in doubt, or answered while
+ * the database was away). So the pending units of orders whose create was sent no later than the
+ * position's ERP read are added back to the ATP a finding was judged on: what the order added
+ * beyond even that is an oversell. At a peak the ERP allocates and ships thousands of orders a
+ * minute before the check comes round to them, and each new order on a hot SKU looked like an
+ * oversell. One indexed statement for the positions found.
  */
-async function findOversells(tx: Db, shop: string, rows: readonly (typeof inventoryLevels.$inferSelect)[], steps: readonly UnitStep[]): Promise<OversellFinding[]> {
-  const found = oversellsOf(rows, steps);
-  if (found.length === 0) return found;
-  const read = new Map(rows.map((row) => [keyOf(row.sku, row.location), row.erpReadAt]));
-  const positions = [...new Map(found.map((f) => [keyOf(f.sku, f.location), { sku: f.sku, location: f.location }])).values()].filter(
-    (position) => read.get(keyOf(position.sku, position.location)) != null,
-  );
-  if (positions.length === 0) return found;
-  const readAt = valuesTable(
-    positions.map((position) => sql`(${position.sku}::text, ${position.location}::text, ${timestamptz(read.get(keyOf(position.sku, position.location))!)})`),
-    'sku, location, read_at',
-  );
-  const sums = await tx.execute(sql`
-    select l.erp_sku as sku, l.location, sum(l.pending_quantity)::double precision as units
-    from ${readAt}
-    join ${shopifyOrderLines} l on l.shop = ${shop} and l.erp_sku = v.sku and l.location = v.location and l.pending_quantity > 0
-    join ${shopifyOrders} o on o.id = l.order_id and o.status = 'SUBMITTED' and o.submitted_at <= v.read_at
-    group by l.erp_sku, l.location`);
+export async function definiteOversells(db: Db, shop: string, findings: readonly OversellFinding[]): Promise<OversellFinding[]> {
+  const judged = findings.filter((finding) => finding.atpLeft !== undefined && finding.added !== undefined);
+  if (judged.length === 0) return [...findings];
+  const positions = [...new Map(judged.map((f) => [keyOf(f.sku, f.location), [f.sku, f.location] as const])).values()];
+  const sums = await db.execute(sql`
+    select il.sku, il.location, sum(l.pending_quantity)::double precision as units
+    from ${inventoryLevels} il
+    join ${shopifyOrderLines} l on l.shop = il.shop and l.erp_sku = il.sku and l.location = il.location and l.pending_quantity > 0
+    join ${shopifyOrders} o on o.id = l.order_id and o.create_sent_at <= il.erp_read_at
+    where il.shop = ${shop} and ${pairIn(sql`il.sku`, sql`il.location`, positions)}
+    group by il.sku, il.location`);
   const margins = new Map(rowsOf<{ sku: string; location: string; units: number }>(sums).map((row) => [keyOf(row.sku, row.location), Number(row.units)]));
-  return margins.size === 0 ? found : oversellsOf(rows, steps, margins);
+  return findings.flatMap((finding) => {
+    if (finding.atpLeft === undefined || finding.added === undefined) return [finding];
+    const margin = margins.get(keyOf(finding.sku, finding.location)) ?? 0;
+    const units = Math.min(finding.units, finding.added - Math.max(0, Math.floor(finding.atpLeft + margin + EPSILON)));
+    return units > EPSILON ? [{ sku: finding.sku, location: finding.location, orderId: finding.orderId, units }] : [];
+  });
 }
 
 /** Moves every line of a stored order to `target(line)` pending units (see `moveUnits`). */

@@ -386,15 +386,20 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect((await instance.module.services.findOrder(order.id))?.allocatedAt).not.toBeNull();
   });
 
-  it('does not take the units of an order the ERP already holds, counted twice until its allocation is checked, for an oversell; what goes beyond even them is one', async () => {
+  it('does not take the units of orders the ERP may already hold, counted twice until their allocation is checked, for an oversell; what goes beyond even them is one', async () => {
     await seedInventoryLevel(database, shop, { sku: 'PIPE-Q', location: 'WH-A', onHand: 10 });
     const position = and(eq(inventoryLevels.shop, shop), eq(inventoryLevels.sku, 'PIPE-Q'), eq(inventoryLevels.location, 'WH-A'));
     const findings = () => instance.logLines().filter((line) => line.msg === 'order accepted by Shopify beyond the ATP' && line.sku === 'PIPE-Q');
-    const held = place([{ sku: 'PIPE-Q', quantity: 4 }]);
+    // One order the ERP has and said so (SUBMITTED), one it has but whose answer was lost (in doubt).
+    const submitted = place([{ sku: 'PIPE-Q', quantity: 2 }]);
     await settle();
-    await until(async () => (await instance.module.services.findOrder(held.id))?.status === 'SUBMITTED', () => instance.drain());
-    // The ERP allocated it and its next read says so: its 4 units count twice (allocated there,
-    // pending here) until the allocation check releases them.
+    await until(async () => (await instance.module.services.findOrder(submitted.id))?.status === 'SUBMITTED', () => instance.drain());
+    world.erp.fail({ mode: 'lost', methods: ['sale.create'], times: 1, delayMs: 0 });
+    const inDoubt = place([{ sku: 'PIPE-Q', quantity: 2 }]);
+    await settle();
+    expect(await instance.module.services.findOrder(inDoubt.id)).toMatchObject({ status: 'IN_DOUBT' });
+    // The ERP allocated both and its next read says so: their 4 units count twice (allocated
+    // there, pending here) until the allocation check releases them.
     await database.db.update(inventoryLevels).set({ allocated: 4, erpReadAt: new Date() }).where(position);
 
     // 5 more: the ATP as counted is 10 - 4 - 4 = 2, but 6 units are really free.

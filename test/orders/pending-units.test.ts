@@ -85,8 +85,8 @@ describe('moving pending units', () => {
     expect(moved.change.delta).toBe(5);
     expect((await read(hot))).toMatchObject({ pendingOrders: 4, availableToPromise: 0 });
     expect((await read(calm))).toMatchObject({ pendingOrders: 1, availableToPromise: 49 });
-    // The second order found 1 unit left of the 3 and took 2.
-    expect(oversold).toEqual([{ sku: hot.sku, location: hot.location, orderId: 'order-b', units: 1 }]);
+    // The second order found 1 unit left of the 3 and took 2 (as counted: judged after the commit).
+    expect(oversold).toEqual([{ sku: hot.sku, location: hot.location, orderId: 'order-b', units: 1, added: 2, atpLeft: 1 }]);
     if (deferred) expect(flushedPositions).toEqual([hot, calm].sort((a, b) => a.sku.localeCompare(b.sku)));
   });
 
