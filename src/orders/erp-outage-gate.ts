@@ -8,7 +8,10 @@
  *   due when the gate next lets one through).
  * - After a pause one order goes alone, as a probe. The ERP answering it in any way (the order
  *   sent, or refused for a reason of its own) closes the gate, and everything due flows again at
- *   once. Another `ERP_UNAVAILABLE` doubles the pause, up to `maxPauseMs`.
+ *   once. Another `ERP_UNAVAILABLE` doubles the pause, up to `maxPauseMs`. Only the probe (or a
+ *   replay a person asked for) closes it: an answer to a request sent before the outage, arriving
+ *   late, says nothing of the ERP now (taking it for the end of the outage let every due order
+ *   flow into the outage again).
  * - Per process: each instance finds the outage, and its end, for itself; at most one probe per
  *   instance and pause reaches the ERP while it is down.
  */
@@ -23,8 +26,6 @@ export interface ErpOutageGate {
   holdingOff(): boolean;
   /** An ERP step failed with `ERP_UNAVAILABLE`; `ticket` when it was the probe's. */
   unavailable(ticket?: number): void;
-  /** The ERP answered an order's step. */
-  answered(): void;
   /** When the next probe may go, while the gate is open. */
   reopensAt(): Date | null;
   /** `closed`, or `open` (holding off, a probe out or not). */
@@ -99,9 +100,6 @@ export function createErpOutageGate(options: ErpOutageGateOptions = {}): ErpOuta
       pause = Math.min(maxPause, pause * 2);
       until = now() + pause;
       generation += 1;
-    },
-    answered() {
-      close();
     },
     reopensAt() {
       return open ? new Date(until) : null;

@@ -226,8 +226,11 @@ interface Attempt {
   lost(): boolean;
   /** When this process recorded its last send (its own clock), to place a lost request's departure. */
   markedAt: number | null;
-  /** How the outage gate treats it: held back while the ERP is down, the gate's probe (its ticket), or sent anyway (a replay). */
-  readonly gate: { readonly kind: 'normal' } | { readonly kind: 'probe'; readonly ticket: number } | { readonly kind: 'manual' };
+  /**
+   * How the outage gate treats it: held back while the ERP is down (`normal`), or sent anyway as
+   * the gate's probe, or as a replay a person asked for (its ticket while the gate is open).
+   */
+  readonly gate: { readonly kind: 'normal' } | { readonly kind: 'probe'; readonly ticket: number | null };
 }
 
 export function createOrderProcessor(options: OrderProcessorOptions): OrderProcessor {
@@ -440,7 +443,6 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
 
   /** One ERP attempt's outcome for the error rate; a failure to record it never fails the order. */
   async function recordAttempt(ok: boolean): Promise<void> {
-    if (ok) outage.answered();
     if (!options.health) return;
     try {
       await options.health.recordOrderAttempt(ok);
@@ -454,12 +456,13 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     return attempt.gate.kind === 'normal' && outage.holdingOff();
   }
 
-  /** What an ERP step's failure tells the outage gate: unavailable opens it (or keeps it open), a refusal is an answer. */
+  /** The probe's ticket of an attempt, if it is the outage gate's probe (or a replay sent while it is open). */
+  const ticketOf = (attempt: Attempt) => (attempt.gate.kind === 'probe' ? (attempt.gate.ticket ?? undefined) : undefined);
+
+  /** An ERP step's `ERP_UNAVAILABLE` opens the outage gate (or, the probe's, keeps it open longer). */
   function noteErpFailure(attempt: Attempt, error: unknown): void {
-    const code = errorCode(error);
     const aborted = isAppError(error) && error.details.reason === 'ABORTED';
-    if (code === 'ERP_UNAVAILABLE' && !aborted) outage.unavailable(attempt.gate.kind === 'probe' ? attempt.gate.ticket : undefined);
-    else if (PERMANENT_CODES.has(code)) outage.answered();
+    if (errorCode(error) === 'ERP_UNAVAILABLE' && !aborted) outage.unavailable(ticketOf(attempt));
   }
 
   /**
@@ -503,7 +506,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     const order = attempt.order;
     const lookUpAt = settlesAt(sentAt);
     // A probe whose answer was lost proves nothing: the gate stays open.
-    if (attempt.gate.kind === 'probe') outage.unavailable(attempt.gate.ticket);
+    if (attempt.gate.kind === 'probe') outage.unavailable(ticketOf(attempt));
     options.metrics.erpCalls.inc({ operation, result: 'in-doubt' });
     options.metrics.orders.inc({ event: 'in-doubt' });
     log.warn({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, operation, lookUpAt, err: error }, 'ERP write in doubt: its answer was lost; looked up once the ERP has settled');
@@ -998,8 +1001,13 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         }
         order = { ...claimed, ...changes, attempts: 0, lastError: null, lastErrorCode: null };
       }
-      // Asked for by a person: sent even while the pipeline holds off, and its outcome counts.
-      return workClaimed(order, { kind: 'manual' });
+      // Asked for by a person: sent even while the pipeline holds off, as a probe would be.
+      const ticket = outage.state() === 'open' ? outage.probeStarted() : null;
+      try {
+        return await workClaimed(order, { kind: 'probe', ticket });
+      } finally {
+        if (ticket !== null) outage.probeEnded(ticket);
+      }
     },
 
     renewClaims,

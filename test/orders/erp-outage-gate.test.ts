@@ -73,11 +73,19 @@ describe('the ERP outage gate of the order pipeline', () => {
     expect(events.at(-1)).toBe('open 100');
   });
 
-  it('closes at once when any order is answered while it is open', () => {
-    const { gate } = gateAt();
+  it('is closed only by its probe: a failure that is not the probe\u2019s neither closes it nor lengthens the pause', () => {
+    const { gate, advance, at } = gateAt();
     gate.unavailable();
-    gate.answered();
+    advance(100);
+    const ticket = gate.probeStarted();
+    // A request sent before the outage fails late, while the probe is out.
+    gate.unavailable();
+    expect(gate.state()).toBe('open');
+    expect(gate.reopensAt()!.getTime()).toBe(at());
+    // A stale ticket (an earlier probe) changes nothing.
+    gate.probeEnded(ticket + 1);
+    expect(gate.state()).toBe('open');
+    gate.probeEnded(ticket);
     expect(gate.state()).toBe('closed');
-    expect(gate.holdingOff()).toBe(false);
   });
 });
