@@ -8,7 +8,7 @@ import { createOrderLineMapper, type OrderMappingLookup } from './order-line-map
 import { createOrderPollService, type OrderPollService } from './order-poll.service.js';
 import { createOrderProcessor, type OrderAtpPort, type OrderProcessor, type OrderProcessorOptions } from './order-processor.service.js';
 import { createOrderWorker, type OrderWorker } from './order-worker.js';
-import { definiteOversells } from './pending-units.repository.js';
+import { createOversellJudge } from './pending-units.repository.js';
 import { createOrderWorkSignal } from './order-work-signal.js';
 import { readOrderBacklog, registerOrderBacklogGauges, type OrderBacklog } from './order-backlog.js';
 import { createOrderRepository, type OrderRepository } from './order.repository.js';
@@ -122,10 +122,11 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
   // Oversells are found where an order's units are counted (in the worker, the poll and the
   // allocation check: never on the webhook's acknowledgement path, never with an ERP call) and
   // reported once their transaction committed; a failure to record one never fails the order.
+  const oversells = createOversellJudge(deps.database.db, deps.shop);
   const onOversold = async (candidates: readonly OversellFinding[]) => {
     let findings: readonly OversellFinding[];
     try {
-      findings = await definiteOversells(deps.database.db, deps.shop, candidates);
+      findings = await oversells.judge(candidates);
     } catch (error) {
       log.warn({ err: error, findings: candidates.length }, 'could not judge oversell findings against the orders the ERP may already hold; recorded as found');
       findings = candidates.map(({ sku, location, orderId, units }) => ({ sku, location, orderId, units }));

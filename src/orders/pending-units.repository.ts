@@ -253,29 +253,61 @@ function oversellsOf(rows: readonly (typeof inventoryLevels.$inferSelect)[], ste
  * here, once in the `allocated` (or the lower `onHand`) of an ERP read taken after its create was
  * sent, whether or not its answer was written back yet (SUBMITTED, or in doubt, or answered while
  * the database was away). So the pending units of orders whose create was sent no later than the
- * position's ERP read are added back to the ATP a finding was judged on: what the order added
- * beyond even that is an oversell. At a peak the ERP allocates and ships thousands of orders a
- * minute before the check comes round to them, and each new order on a hot SKU looked like an
- * oversell. One indexed statement for the positions found.
+ * position's ERP read (the margin) are added back to the ATP a finding was judged on: what the
+ * order added beyond even that is an oversell. At a peak the ERP allocates and ships thousands of
+ * orders a minute before the check comes round to them, and each new order on a hot SKU looked
+ * like an oversell.
+ *
+ * The margin of a hot position sums thousands of lines (200 ms at the peak), and at a peak most
+ * batches find something there: each position's margin is kept and read again when a finding
+ * goes beyond it and it is older than `freshMs` (it grows as orders are sent, and a margin a
+ * moment old still holds every order sent before it), and whatever the findings once it is older
+ * than `maxAgeMs` (it shrinks as the allocation check releases orders: an old one would hide a
+ * real oversell).
  */
-export async function definiteOversells(db: Db, shop: string, findings: readonly OversellFinding[]): Promise<OversellFinding[]> {
-  const judged = findings.filter((finding) => finding.atpLeft !== undefined && finding.added !== undefined);
-  if (judged.length === 0) return [...findings];
-  const positions = [...new Map(judged.map((f) => [keyOf(f.sku, f.location), [f.sku, f.location] as const])).values()];
-  const sums = await db.execute(sql`
-    select il.sku, il.location, sum(l.pending_quantity)::double precision as units
-    from ${inventoryLevels} il
-    join ${shopifyOrderLines} l on l.shop = il.shop and l.erp_sku = il.sku and l.location = il.location and l.pending_quantity > 0
-    join ${shopifyOrders} o on o.id = l.order_id and o.create_sent_at <= il.erp_read_at
-    where il.shop = ${shop} and ${pairIn(sql`il.sku`, sql`il.location`, positions)}
-    group by il.sku, il.location`);
-  const margins = new Map(rowsOf<{ sku: string; location: string; units: number }>(sums).map((row) => [keyOf(row.sku, row.location), Number(row.units)]));
-  return findings.flatMap((finding) => {
-    if (finding.atpLeft === undefined || finding.added === undefined) return [finding];
-    const margin = margins.get(keyOf(finding.sku, finding.location)) ?? 0;
-    const units = Math.min(finding.units, finding.added - Math.max(0, Math.floor(finding.atpLeft + margin + EPSILON)));
-    return units > EPSILON ? [{ sku: finding.sku, location: finding.location, orderId: finding.orderId, units }] : [];
-  });
+export interface OversellJudge {
+  judge(findings: readonly OversellFinding[]): Promise<OversellFinding[]>;
+}
+
+export function createOversellJudge(db: Db, shop: string, options: { freshMs?: number; maxAgeMs?: number; now?: () => number } = {}): OversellJudge {
+  const freshMs = options.freshMs ?? 2_000;
+  const maxAgeMs = options.maxAgeMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  const margins = new Map<string, { units: number; at: number }>();
+  const beyond = (finding: OversellFinding, margin: number) =>
+    Math.min(finding.units, finding.added! - Math.max(0, Math.floor(finding.atpLeft! + margin + EPSILON)));
+
+  async function readMargins(positions: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    const at = now();
+    const sums = await db.execute(sql`
+      select il.sku, il.location, sum(l.pending_quantity)::double precision as units
+      from ${inventoryLevels} il
+      join ${shopifyOrderLines} l on l.shop = il.shop and l.erp_sku = il.sku and l.location = il.location and l.pending_quantity > 0
+      join ${shopifyOrders} o on o.id = l.order_id and o.create_sent_at <= il.erp_read_at
+      where il.shop = ${shop} and ${pairIn(sql`il.sku`, sql`il.location`, positions)}
+      group by il.sku, il.location`);
+    for (const [sku, location] of positions) margins.set(keyOf(sku, location), { units: 0, at });
+    for (const row of rowsOf<{ sku: string; location: string; units: number }>(sums)) margins.set(keyOf(row.sku, row.location), { units: Number(row.units), at });
+  }
+
+  return {
+    async judge(findings) {
+      const judged = findings.filter((finding) => finding.atpLeft !== undefined && finding.added !== undefined);
+      const stale = new Map<string, readonly [string, string]>();
+      for (const finding of judged) {
+        const key = keyOf(finding.sku, finding.location);
+        const kept = margins.get(key);
+        const age = kept ? now() - kept.at : Number.POSITIVE_INFINITY;
+        if (age >= maxAgeMs || (age >= freshMs && beyond(finding, kept!.units) > EPSILON)) stale.set(key, [finding.sku, finding.location]);
+      }
+      if (stale.size > 0) await readMargins([...stale.values()]);
+      return findings.flatMap((finding) => {
+        if (finding.atpLeft === undefined || finding.added === undefined) return [finding];
+        const units = beyond(finding, margins.get(keyOf(finding.sku, finding.location))?.units ?? 0);
+        return units > EPSILON ? [{ sku: finding.sku, location: finding.location, orderId: finding.orderId, units }] : [];
+      });
+    },
+  };
 }
 
 /** Moves every line of a stored order to `target(line)` pending units (see `moveUnits`). */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/database.js';
 import { inventoryLevels } from '../../src/db/schema/index.js';
 import type { StoredLine } from '../../src/orders/order.repository.js';
-import { deferPositionWrites, moveUnits, PositionVanished } from '../../src/orders/pending-units.repository.js';
+import { createOversellJudge, deferPositionWrites, moveUnits, PositionVanished } from '../../src/orders/pending-units.repository.js';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/database.js';
 import { seedInventoryLevel } from './support/orders-harness.js';
 
@@ -114,6 +114,40 @@ describe('moving pending units', () => {
       }),
     ).rejects.toBeInstanceOf(PositionVanished);
     expect((await read(key))?.pendingOrders).toBe(0);
+  });
+});
+
+describe('judging oversell findings after the commit', () => {
+  it('reads a position\u2019s margin once, again when a finding goes beyond it after a moment, and always once it is old', async () => {
+    const key = await position(5);
+    let reads = 0;
+    const counted = new Proxy(database.db, {
+      get(target, property, receiver) {
+        if (property === 'execute') return (...args: unknown[]) => ((reads += 1), (target.execute as (...a: unknown[]) => unknown)(...args));
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    let clock = 0;
+    const judge = createOversellJudge(counted, SHOP, { freshMs: 1_000, maxAgeMs: 10_000, now: () => clock });
+    // No order of this position was sent: the margin is 0 and the finding stands.
+    const finding = { sku: key.sku, location: key.location, orderId: 'order-x', units: 2, added: 2, atpLeft: -1 };
+    expect(await judge.judge([finding])).toEqual([{ sku: key.sku, location: key.location, orderId: 'order-x', units: 2 }]);
+    expect(reads).toBe(1);
+    // A moment later the kept margin serves.
+    clock += 500;
+    expect(await judge.judge([finding])).toHaveLength(1);
+    expect(reads).toBe(1);
+    // Past `freshMs`, a finding beyond it reads it again.
+    clock += 600;
+    expect(await judge.judge([finding])).toHaveLength(1);
+    expect(reads).toBe(2);
+    // Findings without their counts (from elsewhere) are passed on as they are, with no read.
+    expect(await judge.judge([{ sku: key.sku, location: key.location, orderId: 'order-y', units: 1 }])).toEqual([{ sku: key.sku, location: key.location, orderId: 'order-y', units: 1 }]);
+    expect(reads).toBe(2);
+    // Past `maxAgeMs`, read again whatever the finding.
+    clock += 10_000;
+    await judge.judge([{ ...finding, units: 0.5, added: 0.5, atpLeft: 100 }]);
+    expect(reads).toBe(3);
   });
 });
 
