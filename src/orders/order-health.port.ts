@@ -14,7 +14,7 @@ export interface OversellFinding {
   /** Units beyond the ATP (the ERP's stock unit). */
   readonly units: number;
   /**
-   * As counted in the transaction that found it (`definiteOversells` judges it again after the
+   * As counted in the transaction that found it (`OversellJudge` in pending-units.repository.ts judges it again after the
    * commit): the units the order added there, and the ATP left for them before (unclamped).
    */
   readonly added?: number;
