@@ -328,7 +328,10 @@ export class PushExecutor {
         }))
         .filter((change) => change.delta !== 0 || (change.reading !== null && change.reading.at.getTime() !== change.baselineAt?.getTime())),
     );
-    await this.deps.positions.applyPlannedReadings(learned, dropTimes, now);
+    const settled = planned
+      .filter((p) => p.plan.settlesIntentsUpTo !== null)
+      .map((p) => ({ inventoryItemId: p.group.inventoryItemId, shopifyLocationId: p.group.shopifyLocationId, upTo: p.plan.settlesIntentsUpTo! }));
+    await this.deps.positions.applyPlannedReadings(learned, dropTimes, now, settled);
   }
 
   #atps(item: Planned): { sku: string; location: string; atp: number }[] {

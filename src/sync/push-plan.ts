@@ -97,6 +97,12 @@ export interface GroupPlan {
    * reconcile's drift): a level that was wrong, whether it is now corrected or held back.
    */
   readonly drift: boolean;
+  /**
+   * A reading newer than the baseline met writes in flight: those sent no later than this moment
+   * (the reading's `heldAt`) are settled by it, landed or not, and must widen no later reading.
+   * Null when no write in flight was weighed.
+   */
+  readonly settlesIntentsUpTo: Date | null;
 }
 
 const EPSILON = 1e-9;
@@ -116,6 +122,10 @@ export function baselineOf(positions: readonly PushPosition[]): { available: num
  * reading equal to one of our own writes in flight means that write landed: no change. When
  * writes are in flight and the reading matches neither them nor the baseline, the highest of
  * them is taken as the baseline: over-counting a fall holds units back, under-counting oversells.
+ * Once: the reading settles those writes (`settlesIntentsUpTo`). A write whose answer never came
+ * (its process killed, the database cut before its outcome was recorded) stayed in flight for
+ * every later reading, and each added its whole distance to the drop again: tens of thousands
+ * of units held at one hot position in a full run.
  */
 export function shopifyFall(baseline: number, reading: number, inFlight: readonly number[]): number {
   if (reading === baseline || inFlight.includes(reading)) return 0;
@@ -211,6 +221,7 @@ export function planGroup(input: GroupInput, options: PlanOptions): GroupPlan {
     lastUnexplainedDropAtBefore: input.lastUnexplainedDropAt,
     releaseAt: holding && lastDropAt ? new Date(lastDropAt.getTime() + options.orderWindowMs) : null,
     drift: readingApplies && reading.available !== targetBefore,
+    settlesIntentsUpTo: readingApplies && baseline !== null && input.inFlight.length > 0 ? (reading.heldAt ?? reading.at) : null,
   };
 }
 

@@ -166,16 +166,28 @@ export function createPushRepository(db: Db, shop: string) {
       });
     },
 
-    /** See the writer's `applyPlannedReadings`: a plan's drop changes and reading, only where its baseline still holds. */
+    /**
+     * See the writer's `applyPlannedReadings`: a plan's drop changes and reading, only where its
+     * baseline still holds; with them, in the same transaction, the intents the readings settle
+     * (`settled`: each item's writes sent no later than `upTo`, whoever sent them).
+     */
     async applyPlannedReadings(
       changes: readonly (PositionRef & { delta: number; baselineAt: Date | null; reading: { available: number; at: Date } | null })[],
       dropTimes: readonly (ItemRef & { lastUnexplainedDropAt: Date | null })[],
       at: Date,
+      settled: readonly (ItemRef & { upTo: Date })[] = [],
     ): Promise<void> {
-      if (changes.length === 0 && dropTimes.length === 0) return;
+      if (changes.length === 0 && dropTimes.length === 0 && settled.length === 0) return;
       await db.transaction(async (tx) => {
         await createInventoryLevelsWriter(tx, shop).applyPlannedReadings(changes, at);
         await recordDropTimes(tx, dropTimes);
+        for (const page of chunks(settled)) {
+          const rows = page.map((s) => sql`(${s.inventoryItemId}::text, ${s.shopifyLocationId}::text, ${s.upTo.toISOString()}::timestamptz)`);
+          await tx.execute(sql`
+            delete from ${syncPushIntents} using ${valuesTable(rows, 'item, location, up_to')}
+            where ${syncPushIntents.shop} = ${shop} and ${syncPushIntents.inventoryItemId} = v.item
+              and ${syncPushIntents.shopifyLocationId} = v.location and ${syncPushIntents.createdAt} <= v.up_to`);
+        }
       });
     },
 

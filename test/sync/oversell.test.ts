@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPushRepository } from '../../src/sync/push.repository.js';
 import type { SetAvailableQuantitiesOptions, SetAvailableQuantity, ShopifyClient } from '../../src/shopify/shopify-client.js';
 import { levelRow, recordShopifyOrder, simpleGroup, startSyncFixture, type SyncFixture } from './sync.fixture.js';
 
@@ -81,6 +83,35 @@ describe('the oversell invariant', () => {
     expect(available(group)).toBe(row.availableToPromise + 2);
     const after = await levelRow(fixture, group.sku, location);
     expect(after).toMatchObject({ pendingOrders: 2, unexplainedShopifyDrop: 0, availableToPromise: row.availableToPromise + 2, pushRequestedAt: null });
+  });
+
+  it('a write whose answer never came widens one reading, not every later one', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    const intents = createPushRepository(fixture.database.db, fixture.deps.shop);
+    const itemIntents = () => intents.getInFlight([group]).then((found) => found.get(`${group.inventoryItemId}|${group.shopifyLocationId}`) ?? []);
+    // A run killed after sending a write 5 above Shopify's value, before its answer was recorded.
+    await intents.addIntents(randomUUID(), [{ inventoryItemId: group.inventoryItemId, shopifyLocationId: group.shopifyLocationId, fromQuantity: row.availableToPromise, toQuantity: row.availableToPromise + 5 }], fixture.clock.now());
+    const sell = (quantity: number) => {
+      const sale = fixture.demo.shopify.state.placeOrder({ lines: [{ inventoryItemId: group.inventoryItemId, quantity, location: group.shopifyLocationId }] });
+      expect(sale.placed).toBe(true);
+    };
+
+    // A sale, then a push that reads Shopify: the write in flight may have landed, so the fall is
+    // counted from its value (2 sold, 5 more held back until the order window) and it is settled.
+    sell(2);
+    fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 1 });
+    await fixture.sync.services.pushInventory({ skus: [group.sku] });
+    expect((await levelRow(fixture, group.sku, location)).unexplainedShopifyDrop).toBe(7);
+    expect(await itemIntents()).toEqual([]);
+
+    // The next sale's reading is measured from the value the push set, never from that write again.
+    sell(1);
+    fixture.demo.erp.receiveStock({ sku: group.sku, location, quantity: 1 });
+    await fixture.sync.services.pushInventory({ skus: [group.sku] });
+    const after = await levelRow(fixture, group.sku, location);
+    expect(after.unexplainedShopifyDrop).toBe(8);
+    expect(after.availableToPromise).toBe(row.availableToPromise + 2 - 8);
+    expect(available(group)).toBe(after.availableToPromise);
   });
 
   it('an order whose webhook beats the sync is not counted twice', async () => {

@@ -143,6 +143,16 @@ describe('planning a push for one Shopify item at one location', () => {
     expect(shopifyFall(10, 13, [])).toBe(-3);
   });
 
+  it('a reading that weighs writes in flight settles those sent before it was taken', () => {
+    const heldAt = minutes(-1);
+    const weighed = planGroup(input({ reading: { available: 8, at: now, heldAt }, inFlight: [14] }), options);
+    expect(weighed).toMatchObject({ unexplainedDrop: 6, settlesIntentsUpTo: heldAt });
+    expect(planGroup(input({ reading: { available: 8, at: now }, inFlight: [14] }), options).settlesIntentsUpTo).toEqual(now);
+    // Nothing in flight, or a reading older than the baseline: nothing settled.
+    expect(planGroup(input({ reading: { available: 8, at: now } }), options).settlesIntentsUpTo).toBeNull();
+    expect(planGroup(input({ reading: { available: 8, at: minutes(-20) }, inFlight: [14] }), options).settlesIntentsUpTo).toBeNull();
+  });
+
   it('a first reading becomes the baseline without a drop', () => {
     const plan = planGroup(input({ positions: [position('LDS', { shopifyAvailable: null, shopifyReadAt: null })], reading: { available: 3, at: now } }), options);
     expect(plan).toMatchObject({ expected: 3, target: 10, unexplainedDrop: 0, dropChanges: [] });
