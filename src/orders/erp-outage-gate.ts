@@ -5,7 +5,8 @@
  *
  * - The first `ERP_UNAVAILABLE` of an order's ERP step opens the gate: nothing more is claimed,
  *   and orders already claimed but not yet sent are given back untouched (no attempt counted,
- *   due when the gate next lets one through).
+ *   due when the gate next lets one through), as are those sent before it opened that come back
+ *   `ERP_UNAVAILABLE` after it did: the outage counts once per instance, then once per probe.
  * - After a pause one order goes alone, as a probe. The ERP answering it in any way (the order
  *   sent, or refused for a reason of its own) closes the gate, and everything due flows again at
  *   once. Another `ERP_UNAVAILABLE` doubles the pause, up to `maxPauseMs`. Only the probe (or a

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertSender } from '../alerts/alert-sender.js';
 import type { Db } from '../db/database.js';
+import { isDatabaseUnavailable, isTransientConflict } from '../db/database-errors.js';
 import type { CreateSalesOrderResult, CustomerReturnInput, ErpConnector, SalesOrder, SalesOrderInput, SalesOrderOutcome } from '../erp/erp-connector.js';
 import { ErpBusyError } from '../erp/erp-errors.js';
 import type { PushSignal } from '../inventory/inventory.port.js';
@@ -466,8 +467,9 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   }
 
   /**
-   * An order claimed before the ERP was found down and not sent: given back as it was (no
-   * attempt counted, the send marker cleared: nothing left), due when the gate lets one through.
+   * An order claimed before the ERP was found down and not sent, or sent and refused as
+   * unavailable once another had found it down: given back as it was (no attempt counted, the
+   * send marker cleared: nothing was applied), due when the gate lets one through.
    */
   async function holdOff(attempt: Attempt): Promise<ProcessOutcome['result']> {
     options.metrics.orders.inc({ event: 'held-back' });
@@ -532,6 +534,24 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     const message = errorMessage(error);
     const attempts = order.attempts + 1;
     const permanent = PERMANENT_CODES.has(code);
+    // Sent before another order found the ERP down, and refused for that same reason: one outage,
+    // already counted by the order that found it (and then by each probe). Given back like the
+    // orders not yet sent, no attempt counted: at a peak the orders on their way when the ERP goes
+    // down are dozens per instance, and the outage would count once for each of them.
+    if (code === 'ERP_UNAVAILABLE' && heldOff(attempt)) {
+      options.metrics.erpCalls.inc({ operation: phase, result: 'failed' });
+      return holdOff(attempt);
+    }
+    // The gateway's own database failed the step (a cut connection, a deadlock) before anything
+    // was sent (a failure after a send is in doubt, never here): no ERP attempt, none counted,
+    // and the order is tried again within seconds. At a database failover every order in work
+    // failed so, and each counted as an ERP failure.
+    if (!isAppError(error) && (isDatabaseUnavailable(error) || isTransientConflict(error))) {
+      options.metrics.orders.inc({ event: 'database-retry' });
+      log.warn({ orderId: order.id, shopifyOrderId: order.shopifyOrderId, phase, err: error }, 'order step failed on the database before reaching the ERP; will retry');
+      await writeBack(attempt, async () => ({ erpSending: null, lastError: message, lastErrorCode: code, due: backoff(1) }));
+      return 'retry';
+    }
     noteErpFailure(attempt, error);
     options.metrics.erpCalls.inc({ operation: phase, result: permanent ? 'refused' : 'failed' });
     // A snapshot that changed while its lines were mapped is no ERP attempt: it is mapped again.

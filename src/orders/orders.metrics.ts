@@ -32,7 +32,7 @@ export function createOrdersMetrics(registry: Registry): OrdersMetrics {
     }),
     orders: new Counter({
       name: 'stockbridge_orders_total',
-      help: 'Order pipeline events (received, submitted, failed, cancelled, conflict, retried, held-back)',
+      help: 'Order pipeline events (received, submitted, failed, cancelled, conflict, retried, held-back, database-retry)',
       labelNames: ['event'] as const,
       registers: [registry],
     }),

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import postgres from 'postgres';
 import { and, eq } from 'drizzle-orm';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import type { ErpConnector } from '../../src/erp/erp-connector.js';
 import { createAtpService } from '../../src/inventory/atp.service.js';
 import { AdminApiShopifyClient } from '../../src/shopify/admin-api-shopify-client.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, untilSomeoneWaitsForALock, type TestDatabase } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
 import { waitUntil } from '../support/waiting.js';
 import { seedInventoryLevel, startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
@@ -17,7 +18,8 @@ function until(done: () => Promise<boolean>, step: () => Promise<unknown>, timeo
   return waitUntil(async () => (await step(), done()), { timeoutMs, intervalMs: 25 });
 }
 
-const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M', 'PIPE-N', 'PIPE-O', 'PIPE-P', 'PIPE-Q'];
+const itWithPostgres = process.env.DATABASE_URL ? it : it.skip;
+const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M', 'PIPE-N', 'PIPE-O', 'PIPE-P', 'PIPE-Q', 'PIPE-R'];
 
 describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   let world: ShopAndErp;
@@ -141,12 +143,14 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     world.erp.fail({ mode: 'down' });
     const orders = [place([{ sku: 'PIPE-E', quantity: 1 }]), place([{ sku: 'PIPE-F', quantity: 2 }]), place([{ sku: 'PIPE-E', quantity: 3 }])];
     await settle();
+    let attempts = 0;
     for (const order of orders) {
       const stored = await instance.module.services.findOrder(order.id);
       expect(stored).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'ERP_UNAVAILABLE' });
-      expect(stored!.attempts).toBeGreaterThanOrEqual(1);
       expect(stored!.nextAttemptAt).not.toBeNull();
+      attempts += stored!.attempts;
     }
+    expect(attempts).toBeGreaterThanOrEqual(1);
     world.erp.recover();
     await until(
       async () => (await Promise.all(orders.map((order) => instance.module.services.findOrder(order.id)))).every((stored) => stored?.status === 'SUBMITTED'),
@@ -159,27 +163,33 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     // Its own instance on the same database, with a pause long enough to look inside it.
     const gated = await startOrdersInstance(world, database, { processor: { outagePauseMs: 1_500, outageMaxPauseMs: 1_500 } });
     const failedAttempts = () => gated.logLines().filter((line) => line.msg === 'ERP step failed; will retry').length;
+    const sum = (values: number[]) => values.reduce((total, n) => total + n, 0);
     try {
+      // Three orders on their way together when the ERP is found down: one outage, one failed
+      // attempt between them; the other two are given back like orders not yet sent.
       world.erp.fail({ mode: 'down' });
-      const first = place([{ sku: 'PIPE-I', quantity: 1 }]);
+      const first = [place([{ sku: 'PIPE-I', quantity: 1 }]), place([{ sku: 'PIPE-I', quantity: 2 }]), place([{ sku: 'PIPE-I', quantity: 3 }])];
       await world.shopify.state.settleWebhooks();
       await gated.drain();
-      expect(await gated.module.services.findOrder(first.id)).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'ERP_UNAVAILABLE', attempts: 1 });
+      const stored = await Promise.all(first.map((order) => gated.module.services.findOrder(order.id)));
+      for (const order of stored) expect(order).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'ERP_UNAVAILABLE' });
+      expect(sum(stored.map((order) => order!.attempts))).toBe(1);
       expect(gated.module.processor.erpHeldOffUntil()).not.toBeNull();
 
       // Within the pause nothing is claimed: the new orders wait, with no attempt counted.
       const later = [place([{ sku: 'PIPE-J', quantity: 1 }]), place([{ sku: 'PIPE-K', quantity: 2 }]), place([{ sku: 'PIPE-L', quantity: 1 }])];
       await world.shopify.state.settleWebhooks();
       await gated.drain();
-      const orders = [first, ...later];
+      const orders = [...first, ...later];
       const attempts = async () => (await Promise.all(orders.map((order) => gated.module.services.findOrder(order.id)))).map((stored) => stored!.attempts);
-      expect(await attempts()).toEqual([1, 0, 0, 0]);
+      expect(sum(await attempts())).toBe(1);
+      expect(sum((await attempts()).slice(first.length))).toBe(0);
       expect(failedAttempts()).toBe(1);
 
       // After the pause one order alone goes, and finds the ERP still down.
       await sleep(1_600);
       await gated.drain();
-      expect((await attempts()).reduce((sum, n) => sum + n, 0)).toBe(2);
+      expect(sum(await attempts())).toBe(2);
       expect(failedAttempts()).toBe(2);
 
       // The ERP back: the next probe is answered and every held order follows, each once.
@@ -241,6 +251,58 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(failed!.lastError).toMatch(/mapSku|replayOrder/);
     expect((await instance.module.services.findOrder(good.id))?.status).toBe('SUBMITTED');
     expect(world.erp.countSalesOrders(reference(bad.legacyId))).toBe(0);
+  });
+
+  // PostgreSQL: a real deadlock, made on purpose, between the pipeline and another connection.
+  itWithPostgres('retries an order whose step the database failed before the send (a deadlock) with no ERP attempt counted', async () => {
+    await seedInventoryLevel(database, shop, { sku: 'PIPE-R', location: 'WH-B', onHand: 50 });
+    const index = world.mapping.locations.findIndex((mapping) => mapping.erpLocation === 'WH-B');
+    const [removed] = world.mapping.locations.splice(index, 1);
+    const other = postgres(database.url!, { max: 2, onnotice: () => {} });
+    try {
+      // Its lines wait for the location's mapping; once it is mapped they are counted at WH-B.
+      const order = place([{ sku: 'PIPE-R', quantity: 1 }], 'WH-B');
+      await settle();
+      const stored = await instance.module.services.findOrder(order.id);
+      expect(stored).toMatchObject({ status: 'RECEIVED', lastErrorCode: 'UNMAPPED_LINE' });
+      world.mapping.locations.push(removed!);
+
+      // Another session holds the position; the pipeline locks the order, then waits for it; the
+      // other session then asks for the order. PostgreSQL ends the first waiter's transaction.
+      let otherSide: Promise<unknown> | null = null;
+      const held = other.begin(async (t) => {
+        await t`set local deadlock_timeout = '10s'`;
+        await t`select sku from inventory_levels where shop = ${shop} and sku = 'PIPE-R' and location = 'WH-B' for update`;
+        otherSide = (async () => {
+          await untilSomeoneWaitsForALock(other);
+          await t`select id from shopify_orders where id = ${stored!.id} for update`;
+        })();
+        await otherSide;
+      });
+      await instance.module.processor.mappingChanged();
+      await instance.drain();
+      await held;
+      expect(otherSide).not.toBeNull();
+
+      const retried = await instance.module.services.findOrder(order.id);
+      expect(retried).toMatchObject({ status: 'RECEIVED', attempts: stored!.attempts });
+      const line = instance.logLines().find((entry) => entry.msg === 'order step failed on the database before reaching the ERP; will retry' && entry.orderId === stored!.id);
+      expect(line).toBeDefined();
+      expect(instance.logLines().some((entry) => entry.msg === 'ERP step failed; will retry' && entry.orderId === stored!.id)).toBe(false);
+      expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
+
+      await until(
+        async () => (await instance.module.services.findOrder(order.id))?.status === 'SUBMITTED',
+        async () => {
+          await sleep(50);
+          await instance.drain();
+        },
+      );
+      expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+    } finally {
+      if (!world.mapping.locations.includes(removed!)) world.mapping.locations.push(removed!);
+      await other.end();
+    }
   });
 
   it('holds an order placed at a Shopify location mapped to no ERP location, and sends it once the location is mapped', async () => {
