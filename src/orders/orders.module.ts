@@ -8,7 +8,7 @@ import { createOrderLineMapper, type OrderMappingLookup } from './order-line-map
 import { createOrderPollService, type OrderPollService } from './order-poll.service.js';
 import { createOrderProcessor, type OrderAtpPort, type OrderProcessor, type OrderProcessorOptions } from './order-processor.service.js';
 import { createOrderWorker, type OrderWorker } from './order-worker.js';
-import { createOversellJudge } from './pending-units.repository.js';
+import { asIncident, createOversellJudge } from './pending-units.repository.js';
 import { createOrderWorkSignal } from './order-work-signal.js';
 import { readOrderBacklog, registerOrderBacklogGauges, type OrderBacklog } from './order-backlog.js';
 import { createOrderRepository, type OrderRepository } from './order.repository.js';
@@ -129,7 +129,7 @@ export function createOrdersModule(deps: ModuleDeps, options: OrdersModuleOption
       findings = await oversells.judge(candidates);
     } catch (error) {
       log.warn({ err: error, findings: candidates.length }, 'could not judge oversell findings against the orders the ERP may already hold; recorded as found');
-      findings = candidates.map(({ sku, location, orderId, units }) => ({ sku, location, orderId, units }));
+      findings = candidates.map(asIncident);
     }
     for (const finding of findings) {
       log.warn({ ...finding }, 'order accepted by Shopify beyond the ATP');

@@ -265,6 +265,11 @@ function oversellsOf(rows: readonly (typeof inventoryLevels.$inferSelect)[], ste
  * than `maxAgeMs` (it shrinks as the allocation check releases orders: an old one would hide a
  * real oversell).
  */
+/** A finding as it is recorded: its position, order and units, without what it was judged on. */
+export function asIncident({ sku, location, orderId, units }: OversellFinding): OversellFinding {
+  return { sku, location, orderId, units };
+}
+
 export interface OversellJudge {
   judge(findings: readonly OversellFinding[]): Promise<OversellFinding[]>;
 }
@@ -304,7 +309,7 @@ export function createOversellJudge(db: Db, shop: string, options: { freshMs?: n
       return findings.flatMap((finding) => {
         if (finding.atpLeft === undefined || finding.added === undefined) return [finding];
         const units = beyond(finding, margins.get(keyOf(finding.sku, finding.location))?.units ?? 0);
-        return units > EPSILON ? [{ sku: finding.sku, location: finding.location, orderId: finding.orderId, units }] : [];
+        return units > EPSILON ? [{ ...asIncident(finding), units }] : [];
       });
     },
   };
