@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
 import { pairIn, valuesTable } from '../db/sql-lists.js';
 import { inventoryLevels, shopifyOrderLines, shopifyOrders } from '../db/schema/index.js';
@@ -69,6 +69,10 @@ export interface DeferredPositionWrites {
   /** Keys (`sku\u0000location`) of these positions that have a read-model row. */
   present(positions: readonly PositionKey[]): Promise<Set<string>>;
   add(steps: readonly UnitStep[]): void;
+  /** How many steps are held, for `discardSince`. */
+  mark(): number;
+  /** Forgets the steps added since `mark`: what a savepoint that rolled back had moved. */
+  discardSince(mark: number): void;
   /** Locks the positions moved, applies their totals and returns the oversells; call it last. */
   flush(at: Date): Promise<{ readonly positions: readonly PositionKey[]; readonly oversold: readonly OversellFinding[] }>;
 }
@@ -102,6 +106,12 @@ export function deferPositionWrites(tx: Db, shop: string): DeferredPositionWrite
     },
     add(moved) {
       steps.push(...moved);
+    },
+    mark() {
+      return steps.length;
+    },
+    discardSince(mark) {
+      steps.length = Math.min(steps.length, mark);
     },
     async flush(at) {
       const totals = new Map<string, PositionKey & { delta: number; explain: number }>();
@@ -383,32 +393,3 @@ export async function replaceOrderLines(
   return { positions: [...positions.values()], delta: released.delta + added.delta, oversold: added.oversold ?? [] };
 }
 
-/**
- * Locks, in one statement and in (sku, location) order, every position a batch of deliveries may
- * move: the positions of `lines` (the new lines the batch maps) and those of the stored lines of
- * the orders named. A transaction that applies several deliveries one after another would
- * otherwise take each delivery's locks in turn, sorted per delivery but not across them, and two
- * instances applying batches that share hot positions would wait on each other in a cycle (seen
- * at 10,000 orders a minute: deadlocks, then transactions of a hundred savepoints holding hot rows
- * for seconds). The inbox's one-by-one way (savepoints) locks this way; its fast way defers the
- * positions' writes instead (DeferredPositionWrites). Positions without a read-model row are
- * skipped, as moveUnits does.
- */
-export async function lockPositionsOfBatch(
-  tx: Db,
-  shop: string,
-  shopifyOrderIds: readonly string[],
-  lines: readonly { readonly erpSku: string | null; readonly location: string | null }[],
-): Promise<void> {
-  const wanted = new Map<string, PositionKey>();
-  for (const line of lines) if (line.erpSku && line.location) wanted.set(keyOf(line.erpSku, line.location), { sku: line.erpSku, location: line.location });
-  if (shopifyOrderIds.length > 0) {
-    const stored = await tx
-      .selectDistinct({ sku: shopifyOrderLines.erpSku, location: shopifyOrderLines.location })
-      .from(shopifyOrderLines)
-      .innerJoin(shopifyOrders, eq(shopifyOrders.id, shopifyOrderLines.orderId))
-      .where(and(eq(shopifyOrders.shop, shop), inArray(shopifyOrders.shopifyOrderId, [...new Set(shopifyOrderIds)])));
-    for (const row of stored) if (row.sku && row.location) wanted.set(keyOf(row.sku, row.location), { sku: row.sku, location: row.location });
-  }
-  if (wanted.size > 1) await createInventoryLevelsWriter(tx, shop).lockPositions([...wanted.values()]);
-}

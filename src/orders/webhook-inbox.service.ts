@@ -7,7 +7,7 @@ import { isOrderTopic, type OrderSnapshot, type WebhookDeliveryRecord } from './
 import type { NewLine, OrderRepository } from './order.repository.js';
 import type { OrdersMetrics } from './orders.metrics.js';
 import type { OrderLineMapper, PreparedMapping } from './order-line-mapper.js';
-import { deferPositionWrites, lockPositionsOfBatch, type DeferredPositionWrites } from './pending-units.repository.js';
+import { deferPositionWrites, type DeferredPositionWrites } from './pending-units.repository.js';
 import { MalformedWebhookBody, parseWebhookBody, type ParsedWebhookBody } from './shopify-order.payloads.js';
 import type { WebhookInboxRepository } from './webhook-inbox.repository.js';
 import type { VerifiedDelivery } from '../shopify/webhook-delivery.js';
@@ -181,13 +181,13 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
       // by one in delivery order, they deadlocked with the claims' writes and the allocation
       // check, which lock orders in id order (seen at 10,000 orders a minute).
       await options.orders.lockByShopifyIds(tx, shop, orderIds);
-      // The fast way, the positions' pending units are written at the end, in one locked step
-      // (see DeferredPositionWrites): hot positions are held for the commit, not the batch. One
-      // by one, in savepoints, every position the batch may move is locked first in one sorted
-      // statement (see lockPositionsOfBatch).
-      const deferred = savepoints ? null : deferPositionWrites(tx, shop);
-      if (deferred) await deferred.present([...mapped.values()].flat().flatMap((line) => (line.erpSku && line.location ? [{ sku: line.erpSku, location: line.location }] : [])));
-      else await lockPositionsOfBatch(tx, shop, orderIds, [...mapped.values()].flat());
+      // The positions' pending units are written at the end, in one locked step (see
+      // DeferredPositionWrites): hot positions are held for the commit, not the batch, and are
+      // never held while a new order is inserted. One by one, a savepoint that rolls back drops
+      // what it moved. (Locked first in the one-by-one way, they deadlocked with a poll inserting
+      // one of the batch's new orders: it waited for those positions, the insert for it.)
+      const deferred = deferPositionWrites(tx, shop);
+      await deferred.present([...mapped.values()].flat().flatMap((line) => (line.erpSku && line.location ? [{ sku: line.erpSku, location: line.location }] : [])));
 
       // The fast path: each order's first event in the batch, when it is an order the gateway
       // may never have seen, is recorded with the others in a few statements. Whatever it does
@@ -232,9 +232,11 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
         if (!savepoints) {
           result = await applyOne(tx, row, body, cutoverAtValue, prepared, deferred);
         } else {
+          const mark = deferred.mark();
           try {
-            result = await tx.transaction((savepoint) => applyOne(savepoint as unknown as Db, row, body, cutoverAtValue, prepared, null));
+            result = await tx.transaction((savepoint) => applyOne(savepoint as unknown as Db, row, body, cutoverAtValue, prepared, deferred));
           } catch (error) {
+            deferred.discardSince(mark);
             const attempts = row.attempts + 1;
             const reason = error instanceof Error ? error.message : String(error);
             if (attempts >= maxWaits) {
@@ -271,11 +273,9 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
         oversold.push(...(result.oversold ?? []));
         rowLog.debug({ outcome: result.outcome, orderId: result.orderId }, 'webhook delivery applied');
       }
-      if (deferred) {
-        const flushed = await deferred.flush(new Date());
-        if (flushed.positions.length > 0) pendingChanged = true;
-        oversold.push(...flushed.oversold);
-      }
+      const flushed = await deferred.flush(new Date());
+      if (flushed.positions.length > 0) pendingChanged = true;
+      oversold.push(...flushed.oversold);
     });
     if (oversold.length > 0) await options.onOversold?.(oversold);
     return { claimed, settled, dueOrderIds: [...dueOrderIds], pendingChanged, oversold };

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryLevels } from '../../src/db/schema/index.js';
@@ -19,7 +19,7 @@ function until(done: () => Promise<boolean>, step: () => Promise<unknown>, timeo
 }
 
 const itWithPostgres = process.env.DATABASE_URL ? it : it.skip;
-const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M', 'PIPE-N', 'PIPE-O', 'PIPE-P', 'PIPE-Q', 'PIPE-R'];
+const SKUS = ['PIPE-A', 'PIPE-B', 'PIPE-C', 'PIPE-D', 'PIPE-E', 'PIPE-F', 'PIPE-G', 'PIPE-H', 'PIPE-I', 'PIPE-J', 'PIPE-K', 'PIPE-L', 'PIPE-M', 'PIPE-N', 'PIPE-O', 'PIPE-P', 'PIPE-Q', 'PIPE-R', 'PIPE-S', 'PIPE-T'];
 
 describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   let world: ShopAndErp;
@@ -425,6 +425,44 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(before).toBe(52);
     await settle();
     expect((await world.connector.getStockBySkus(['PIPE-L'], ['WH-A'])).levels[0]!.onHand).toBe(52);
+  });
+
+  it('applies a batch one by one when a delivery breaks it: the others count their units, the broken one none until it goes through', async () => {
+    await seedInventoryLevel(database, shop, { sku: 'PIPE-S', location: 'WH-A', onHand: 50 });
+    await seedInventoryLevel(database, shop, { sku: 'PIPE-T', location: 'WH-A', onHand: 50 });
+    const pending = async (sku: string) =>
+      (await database.db.select().from(inventoryLevels).where(and(eq(inventoryLevels.shop, shop), eq(inventoryLevels.sku, sku), eq(inventoryLevels.location, 'WH-A'))))[0]!.pendingOrders;
+    // The lines of PIPE-S cannot be written: its order fails after its units were worked out.
+    await database.db.execute(sql`create or replace function pipe_s_refused() returns trigger language plpgsql as $$
+      begin if new.erp_sku = 'PIPE-S' then raise exception 'PIPE-S lines refused (test)'; end if; return new; end $$`);
+    await database.db.execute(sql`create trigger pipe_s_refused before insert on shopify_order_lines for each row execute function pipe_s_refused()`);
+    world.erp.fail({ mode: 'down' });
+    try {
+      const broken = place([{ sku: 'PIPE-S', quantity: 2 }]);
+      const fine = place([{ sku: 'PIPE-T', quantity: 3 }]);
+      await world.shopify.state.settleWebhooks();
+      await instance.drain();
+      expect(instance.logLines().some((line) => line.msg === 'a webhook delivery failed in its batch; applying the batch one by one')).toBe(true);
+      expect(await instance.module.services.findOrder(fine.id)).not.toBeNull();
+      expect(await instance.module.services.findOrder(broken.id)).toBeNull();
+      expect(await pending('PIPE-T')).toBe(3);
+      expect(await pending('PIPE-S')).toBe(0);
+
+      await database.db.execute(sql`drop trigger pipe_s_refused on shopify_order_lines`);
+      await until(
+        async () => (await instance.module.services.findOrder(broken.id)) !== null,
+        async () => {
+          await sleep(50);
+          await instance.drain();
+        },
+      );
+      expect(await pending('PIPE-S')).toBe(2);
+      expect(await pending('PIPE-T')).toBe(3);
+    } finally {
+      world.erp.recover();
+      await database.db.execute(sql`drop trigger if exists pipe_s_refused on shopify_order_lines`);
+      await database.db.execute(sql`drop function if exists pipe_s_refused()`);
+    }
   });
 
   it('counts a Shopify order in pendingShopifyOrders until the ERP allocates it', async () => {
