@@ -84,6 +84,14 @@ export interface OrderProcessorOptions {
   readonly leaseMs?: number;
   /** How often the holder renews its claims (default a third of the lease; 0: never, for tests of frozen holders). */
   readonly heartbeatMs?: number;
+  /**
+   * The longest an attempt holds its order's claim (default 4 leases, 3 minutes): one that runs
+   * longer is taken for hung (a database connection that never answers was seen to hold one for
+   * eight minutes) and its claim is no longer renewed, so another instance takes the order once
+   * it lapses; the hung attempt is fenced by its token and its ERP calls are aborted. A healthy
+   * attempt ends within two rounds of ERP calls, each bounded by the connector's timeout.
+   */
+  readonly maxHoldMs?: number;
   /** Orders worked on at once by this instance (default twice the ERP slots, at least 8). */
   readonly concurrency?: number;
   /** Orders waiting in this instance's ERP queue at once, past the claim check (default the connector's `capabilities.ordersInFlight`, else 4). */
@@ -242,6 +250,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   const backoffMaxMs = options.backoffMaxMs ?? 10 * 60_000;
   const leaseMs = options.leaseMs ?? 45_000;
   const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3));
+  const maxHoldMs = options.maxHoldMs ?? 4 * leaseMs;
   const slots = Math.max(1, options.erpSlots ?? options.erp.capabilities.ordersInFlight ?? 4);
   const concurrency = Math.max(1, options.concurrency ?? Math.max(8, 2 * slots));
   const erpSlots = semaphore(slots);
@@ -260,7 +269,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     },
   });
   /** Claims held by this instance now, renewed by the heartbeat. */
-  const held = new Map<string, { readonly token: string; readonly controller: AbortController; lastRenewed: number }>();
+  const held = new Map<string, { readonly token: string; readonly controller: AbortController; readonly since: number; lastRenewed: number }>();
 
   // Group commit: the orders worked on at once share their statements (one read of their lines,
   // one fenced send record, one SUBMITTED write-back transaction per batch instead of per order).
@@ -357,6 +366,11 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   };
 
   async function renewClaims(): Promise<number> {
+    for (const [id, claim] of held) {
+      if (claim.controller.signal.aborted || Date.now() - claim.since <= maxHoldMs) continue;
+      log.warn({ orderId: id, heldMs: Date.now() - claim.since }, "an attempt held its order's claim too long and is taken for hung: the claim is left to lapse for another instance");
+      claim.controller.abort(new ClaimLost());
+    }
     const claims = [...held].filter(([, claim]) => !claim.controller.signal.aborted).map(([id, claim]) => ({ id, token: claim.token, claim }));
     if (claims.length === 0) return 0;
     let renewed: Set<string>;
@@ -384,7 +398,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   let heartbeat: NodeJS.Timeout | null = null;
   function hold(order: ClaimedOrder, gate: Attempt['gate']): Attempt {
     const controller = new AbortController();
-    held.set(order.id, { token: order.claim.token, controller, lastRenewed: Date.now() });
+    held.set(order.id, { token: order.claim.token, controller, since: Date.now(), lastRenewed: Date.now() });
     if (heartbeatMs > 0 && heartbeat === null) {
       heartbeat = setInterval(() => void renewClaims(), heartbeatMs);
       heartbeat.unref?.();

@@ -56,7 +56,7 @@ export interface OrdersModuleOptions {
   /** Retry, lease and concurrency settings of the ERP side. */
   readonly processor?: Pick<
     OrderProcessorOptions,
-    'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'leaseMs' | 'heartbeatMs' | 'concurrency' | 'erpSlots' | 'inDoubtSettleMs' | 'outagePauseMs' | 'outageMaxPauseMs' | 'random' | 'clock' | 'pause'
+    'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'leaseMs' | 'heartbeatMs' | 'maxHoldMs' | 'concurrency' | 'erpSlots' | 'inDoubtSettleMs' | 'outagePauseMs' | 'outageMaxPauseMs' | 'random' | 'clock' | 'pause'
   >;
   /** The inbox's wait for a refund whose order has not arrived (tests shorten it). */
   readonly inboxWait?: { readonly maxWaits?: number; readonly waitBaseMs?: number };

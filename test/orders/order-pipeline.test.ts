@@ -723,6 +723,58 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
   });
 
+  it('lets the claim of an attempt that hangs lapse, and another instance sends the order once', async () => {
+    // An instance whose attempt on the order never ends (a database connection that never
+    // answers): its heartbeat renews the claim only up to maxHoldMs.
+    let release!: () => void;
+    const hanging = new Promise<void>((resolve) => (release = resolve));
+    let hung = false;
+    const stuck = await startOrdersInstance(world, database, {
+      processor: {
+        leaseMs: 150,
+        heartbeatMs: 30,
+        maxHoldMs: 400,
+        pause: async (step) => {
+          if (step !== 'claimed' || hung) return;
+          hung = true;
+          await hanging;
+        },
+      },
+    });
+    try {
+      world.shopify.state.setWebhookFaults({ dropRate: 1 });
+      const order = place([{ sku: 'PIPE-K', quantity: 1 }]);
+      await world.shopify.state.settleWebhooks();
+      world.shopify.state.clearFaults();
+      await stuck.module.poll.poll();
+      await stuck.module.inbox.drain();
+      const working = stuck.module.processor.processDue();
+      await waitUntil(async () => hung);
+      // Well past its lease, the claim is still renewed: nobody else takes the order yet.
+      await sleep(250);
+      await instance.module.processor.processDue();
+      expect(await instance.module.services.findOrder(order.id)).toMatchObject({ status: 'RECEIVED' });
+      expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
+      // Past maxHoldMs it is no longer renewed; once it lapses another instance sends the order.
+      await until(
+        async () => (await instance.module.services.findOrder(order.id))?.status === 'SUBMITTED',
+        async () => {
+          await sleep(50);
+          await instance.drain();
+        },
+      );
+      expect(stuck.logLines().some((line) => String(line.msg).includes('taken for hung'))).toBe(true);
+      // The hung attempt, let go at last, is fenced: nothing more is sent or written.
+      release();
+      await working;
+      expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
+      expect(await instance.module.services.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
+    } finally {
+      release();
+      await stuck.close();
+    }
+  });
+
   it('holds a refund that arrives before its order until the order is there', async () => {
     // Shopify holds back every delivery of this order; only the refund gets through, first.
     world.shopify.state.setWebhookFaults({ reorderRate: 1, reorderDelayMs: 600_000 });
