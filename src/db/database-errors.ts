@@ -16,6 +16,8 @@ const connectionCodes = new Set([
   'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
+  // The order pipeline's group commit gave up on a statement that never came back (micro-batch.ts).
+  'BATCH_TIMEOUT',
 ]);
 
 /**

@@ -15,13 +15,31 @@ interface Waiting<I, O> {
   readonly reject: (error: unknown) => void;
 }
 
+/** A batch that did not end within its `timeoutMs`: its callers are answered with this, its place freed. */
+export class BatchTimedOut extends Error {
+  /** Read as the database being unreachable (src/db/database-errors.ts): the batch's statement never came back. */
+  readonly code = 'BATCH_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`the batch did not end within ${timeoutMs} ms (a database connection that never answers); its callers are answered with this error`);
+    this.name = 'BatchTimedOut';
+  }
+}
+
 /**
  * `work` gets the items of one batch and answers one result per item, in order. `maxSize` bounds a
  * batch; `maxInFlight` bounds the batches running at once (each holds a pooled connection).
+ * `timeoutMs` bounds a batch's wait: past it the callers get BatchTimedOut and the place is freed
+ * for the next batch. Without it, a statement that never came back (a connection left hung by a
+ * database failover was seen) held its place for good, and with both places so held every later
+ * call of the process waited forever.
  */
-export function microBatch<I, O>(work: (items: readonly I[]) => Promise<readonly O[]>, options: { maxSize?: number; maxInFlight?: number } = {}): MicroBatch<I, O> {
+export function microBatch<I, O>(
+  work: (items: readonly I[]) => Promise<readonly O[]>,
+  options: { maxSize?: number; maxInFlight?: number; timeoutMs?: number } = {},
+): MicroBatch<I, O> {
   const maxSize = Math.max(1, options.maxSize ?? 200);
   const maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+  const timeoutMs = options.timeoutMs ?? 0;
   const queue: Array<Waiting<I, O>> = [];
   let inFlight = 0;
   let scheduled = false;
@@ -37,6 +55,20 @@ export function microBatch<I, O>(work: (items: readonly I[]) => Promise<readonly
     if (inFlight >= maxInFlight || queue.length === 0) return;
     const batch = queue.splice(0, maxSize);
     inFlight += 1;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      if (timer) clearTimeout(timer);
+      inFlight -= 1;
+      schedule();
+    };
+    const timer = timeoutMs > 0 ? setTimeout(() => {
+      // Answered now; whatever the batch answers later is ignored (a promise settles once).
+      for (const waiting of batch) waiting.reject(new BatchTimedOut(timeoutMs));
+      end();
+    }, timeoutMs) : null;
+    timer?.unref?.();
     work(batch.map((waiting) => waiting.item))
       .then(
         (results) => {
@@ -50,10 +82,7 @@ export function microBatch<I, O>(work: (items: readonly I[]) => Promise<readonly
       .catch((error: unknown) => {
         for (const waiting of batch) waiting.reject(error);
       })
-      .finally(() => {
-        inFlight -= 1;
-        schedule();
-      });
+      .finally(end);
     schedule();
   }
 

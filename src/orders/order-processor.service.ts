@@ -179,6 +179,9 @@ class ClaimLost extends Error {
 }
 
 /** An order claimed before the ERP was found down, given back before it was sent: nothing left. */
+/** How long the pipeline's batched database steps may take before their callers are failed. */
+const DATABASE_BATCH_TIMEOUT_MS = 30_000;
+
 class HeldBack extends Error {
   constructor() {
     super('the ERP was found unavailable before this order was sent; it waits for the pipeline to let orders through again');
@@ -274,14 +277,17 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
   // Group commit: the orders worked on at once share their statements (one read of their lines,
   // one fenced send record, one SUBMITTED write-back transaction per batch instead of per order).
   // Each row still states its own claim's token; a stale one is left out, the others are written.
+  // A statement of these that never comes back fails its callers after 30 s instead of holding
+  // the batch's place (and, both places held, the whole pipeline) for good; see micro-batch.ts.
+  const databaseBatch = { timeoutMs: DATABASE_BATCH_TIMEOUT_MS };
   const linesBatch = microBatch(async (ids: readonly string[]) => {
     const byOrder = await repository.linesOf(db, [...new Set(ids)]);
     return ids.map((id) => byOrder.get(id) ?? []);
-  });
+  }, databaseBatch);
   const sendBatch = microBatch(async (claims: ReadonlyArray<{ id: string; token: string; operation: 'create' | 'cancel' }>) => {
     const sent = await repository.markSendingMany(claims, leaseMs, at());
     return claims.map((claim) => sent.get(claimKey(claim.id, claim.token)) ?? null);
-  });
+  }, databaseBatch);
   const submittedBatch = microBatch(async (items: ReadonlyArray<{ attempt: Attempt; erpReference: string; digest: string }>) => {
     let written = new Set<string>();
     let conflicts = new Set<string>();
@@ -314,7 +320,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
       const key = claimKey(attempt.order.id, attempt.token);
       return { written: written.has(key), conflict: conflicts.has(key) };
     });
-  });
+  }, databaseBatch);
 
   // The creates of the orders past their send record at the same moment go to the ERP together
   // when its connector can take several in one call (`createSalesOrders`): two round trips for a
@@ -962,6 +968,25 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
     }
   }
 
+  /**
+   * An attempt's outcome, or 'retry' once it has run past its longest hold and its lease: by then
+   * its claim has lapsed (renewClaims) and another instance may have the order. The pass stops
+   * waiting for it, so one attempt hung on the database never stops this instance's pipeline.
+   */
+  function withinHold(orderId: string, work: Promise<ProcessOutcome>): Promise<ProcessOutcome> {
+    let timer: NodeJS.Timeout | null = null;
+    const deadline = new Promise<ProcessOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        log.warn({ orderId }, 'an attempt did not end within its longest hold and lease: the pipeline goes on without it');
+        resolve({ orderId, result: 'retry' });
+      }, maxHoldMs + leaseMs);
+      timer.unref?.();
+    });
+    return Promise.race([work, deadline]).finally(() => {
+      if (timer) clearTimeout(timer);
+    });
+  }
+
   async function workClaimed(order: ClaimedOrder, gate: Attempt['gate'] = { kind: 'normal' }): Promise<ProcessOutcome> {
     try {
       return await work(order, gate);
@@ -1009,7 +1034,7 @@ export function createOrderProcessor(options: OrderProcessorOptions): OrderProce
         for (const order of claimed) {
           processed += 1;
           const ticket = allowed === 1 && outage.state() === 'open' ? outage.probeStarted() : null;
-          const task = workClaimed(order, ticket === null ? { kind: 'normal' } : { kind: 'probe', ticket }).then((outcome) => {
+          const task = withinHold(order.id, workClaimed(order, ticket === null ? { kind: 'normal' } : { kind: 'probe', ticket })).then((outcome) => {
             if (ticket !== null) outage.probeEnded(ticket);
             if (outcome.result !== 'submitted' && outcome.result !== 'cancelled') retried.push(order.id);
           });

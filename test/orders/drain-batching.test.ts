@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedErp } from '../../src/erp/simulated/simulated-erp.js';
 import { SimulatedErpConnector } from '../../src/erp/simulated/simulated-erp-connector.js';
 import { BoundedLru } from '../../src/erp/simulated/bounded-lru.js';
-import { microBatch } from '../../src/orders/micro-batch.js';
+import { isDatabaseUnavailable } from '../../src/db/database-errors.js';
+import { BatchTimedOut, microBatch } from '../../src/orders/micro-batch.js';
 
 function world() {
   const erp = new SimulatedErp();
@@ -94,5 +95,26 @@ describe('microBatch', () => {
     await expect(later[0]).rejects.toThrow('unlucky');
     await expect(later[1]).rejects.toThrow('unlucky');
     expect(batches).toEqual([[1], [2, 13]]);
+  });
+
+  it('fails the callers of a batch that never ends once its time is up, and runs the next batch in its place', async () => {
+    const batches: number[][] = [];
+    const work = microBatch(
+      async (items: readonly number[]) => {
+        batches.push([...items]);
+        // The first batch's statement never comes back.
+        if (batches.length === 1) await new Promise<never>(() => {});
+        return items;
+      },
+      { maxInFlight: 1, timeoutMs: 50 },
+    );
+    const hung = work.run(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const next = work.run(2);
+    await expect(hung).rejects.toBeInstanceOf(BatchTimedOut);
+    await expect(hung).rejects.toMatchObject({ code: 'BATCH_TIMEOUT' });
+    expect(isDatabaseUnavailable(await hung.catch((error: unknown) => error))).toBe(true);
+    expect(await next).toBe(2);
+    expect(batches).toEqual([[1], [2]]);
   });
 });

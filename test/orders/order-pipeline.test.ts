@@ -8,7 +8,7 @@ import type { ErpConnector } from '../../src/erp/erp-connector.js';
 import { createAtpService } from '../../src/inventory/atp.service.js';
 import { AdminApiShopifyClient } from '../../src/shopify/admin-api-shopify-client.js';
 import { signWebhookBody } from '../../src/simulators/shopify/index.js';
-import { createTestDatabase, untilSomeoneWaitsForALock, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
 import { waitUntil } from '../support/waiting.js';
 import { seedInventoryLevel, startOrdersInstance, startShopAndErp, type OrdersInstance, type ShopAndErp } from './support/orders-harness.js';
@@ -274,7 +274,10 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
         await t`set local deadlock_timeout = '10s'`;
         await t`select sku from inventory_levels where shop = ${shop} and sku = 'PIPE-R' and location = 'WH-B' for update`;
         otherSide = (async () => {
-          await untilSomeoneWaitsForALock(other);
+          // The pipeline, holding the order, waits for the position (not any other wait).
+          await expect
+            .poll(async () => (await other<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%from "inventory_levels"%for update%'`)[0]!.n)
+            .toBeGreaterThan(0);
           await t`select id from shopify_orders where id = ${stored!.id} for update`;
         })();
         await otherSide;
@@ -764,9 +767,11 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
         },
       );
       expect(stuck.logLines().some((line) => String(line.msg).includes('taken for hung'))).toBe(true);
+      // Its pass does not wait for it past the hold and the lease: the instance's pipeline goes on.
+      await working;
       // The hung attempt, let go at last, is fenced: nothing more is sent or written.
       release();
-      await working;
+      await sleep(50);
       expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
       expect(await instance.module.services.findOrder(order.id)).toMatchObject({ status: 'SUBMITTED' });
     } finally {
