@@ -178,10 +178,10 @@ class ClaimLost extends Error {
   }
 }
 
-/** An order claimed before the ERP was found down, given back before it was sent: nothing left. */
 /** How long the pipeline's batched database steps may take before their callers are failed. */
 const DATABASE_BATCH_TIMEOUT_MS = 30_000;
 
+/** An order claimed before the ERP was found down, given back before it was sent: nothing left. */
 class HeldBack extends Error {
   constructor() {
     super('the ERP was found unavailable before this order was sent; it waits for the pipeline to let orders through again');
