@@ -52,6 +52,17 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     return placed.order;
   }
 
+  /** Drains, a moment apart, until the order is SUBMITTED (a retry or a lapsed claim in between). */
+  async function untilSubmitted(orderId: string) {
+    await until(
+      async () => (await instance.module.services.findOrder(orderId))?.status === 'SUBMITTED',
+      async () => {
+        await sleep(50);
+        await instance.drain();
+      },
+    );
+  }
+
   async function settle() {
     await world.shopify.state.settleWebhooks();
     await instance.drain();
@@ -294,13 +305,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       expect(instance.logLines().some((entry) => entry.msg === 'ERP step failed; will retry' && entry.orderId === stored!.id)).toBe(false);
       expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
 
-      await until(
-        async () => (await instance.module.services.findOrder(order.id))?.status === 'SUBMITTED',
-        async () => {
-          await sleep(50);
-          await instance.drain();
-        },
-      );
+      await untilSubmitted(order.id);
       expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
     } finally {
       if (!world.mapping.locations.includes(removed!)) world.mapping.locations.push(removed!);
@@ -759,13 +764,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       expect(await instance.module.services.findOrder(order.id)).toMatchObject({ status: 'RECEIVED' });
       expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(0);
       // Past maxHoldMs it is no longer renewed; once it lapses another instance sends the order.
-      await until(
-        async () => (await instance.module.services.findOrder(order.id))?.status === 'SUBMITTED',
-        async () => {
-          await sleep(50);
-          await instance.drain();
-        },
-      );
+      await untilSubmitted(order.id);
       expect(stuck.logLines().some((line) => String(line.msg).includes('taken for hung'))).toBe(true);
       // Its pass does not wait for it past the hold and the lease: the instance's pipeline goes on.
       await working;
