@@ -3,6 +3,7 @@
 // the one writer of the reservation tables.
 import { and, asc, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
+import { isTransientConflict } from '../db/database-errors.js';
 import { inventoryLevels, reservationEvents, reservationLines, reservations } from '../db/schema/index.js';
 import { createInventoryLevelsWriter, sortedPositions, type PositionKey } from '../inventory/read-model/inventory-levels.writer.js';
 import { findIdempotencyReplays, idempotencyKeyOf, toReservation } from './idempotency-replays.js';
@@ -81,17 +82,6 @@ function toLine(row: LineRow): ReservationLineRecord {
 /** Rows per INSERT of lines: 11 parameters each stays far below PostgreSQL's 65,535. */
 const LINES_PER_INSERT = 1_000;
 
-const RETRYABLE_CODES = new Set(['40P01', '40001']);
-
-function sqlState(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 /**
  * Runs `work` in a transaction, again (a few times) when PostgreSQL aborts it for a deadlock or
  * a serialization failure: both are safe to retry because the transaction left nothing behind.
@@ -101,7 +91,7 @@ async function inTransaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T
     try {
       return await db.transaction((tx) => work(tx as unknown as Db));
     } catch (error) {
-      if (attempt >= 5 || !RETRYABLE_CODES.has(sqlState(error) ?? '')) throw error;
+      if (attempt >= 5 || !isTransientConflict(error)) throw error;
     }
   }
 }

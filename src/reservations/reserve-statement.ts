@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/database.js';
+import { isTransientConflict } from '../db/database-errors.js';
 import { inventoryLevels, reservationEvents, reservationLines, reservations } from '../db/schema/index.js';
 import { jsonParam } from '../db/sql-lists.js';
 import { createInventoryLevelsWriter } from '../inventory/read-model/inventory-levels.writer.js';
@@ -44,17 +45,6 @@ export interface FastReservation {
 export type FastResult =
   | { readonly kind: 'created'; readonly reservation: ReservationRecord }
   | { readonly kind: 'existing'; readonly reservation: ReservationRecord; readonly requestHash: string };
-
-const RETRYABLE_CODES = new Set(['40P01', '40001']);
-
-function isRetryable(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
 
 /**
  * Decides `inputs` in one statement when the whole batch fits (see above); `null` when it does
@@ -145,7 +135,7 @@ export async function reserveInOneStatement(db: Db, shop: string, inputs: readon
       [answer] = rowsOf<{ fits: boolean; created: unknown }>(await db.execute(statement));
       break;
     } catch (error) {
-      if (attempt >= 5 || !isRetryable(error)) throw error;
+      if (attempt >= 5 || !isTransientConflict(error)) throw error;
     }
   }
   if (!answer?.fits) return null;
