@@ -279,6 +279,7 @@ export function createDomainModules(deps: ModuleDeps, options: DomainModulesOpti
       readLevels: (groups) => sync.storeTake.readLevels(groups),
       adjust: (changes, options) => sync.storeTake.adjust(changes, options),
       record: (tx, records, at) => sync.storeTake.record(tx, records, at),
+      recordTakesInDoubt: (db, takes, at) => sync.storeTake.recordTakesInDoubt(db, takes, at),
     },
   });
   const sync = createSyncModule(deps, {

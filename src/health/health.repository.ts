@@ -39,6 +39,7 @@ export interface HealthRepository {
   figuresSince(since: Date): Promise<WindowFigures>;
   countOversellsSince(since: Date): Promise<number>;
   /** Positions whose Shopify `available`, as last read (a read, a reconcile, a webhook), is below zero. */
+  /** Positions whose Shopify value is below zero beyond what takes of our own explain; `available` is that unexplained value. */
   listNegativeAvailable(shop: string): Promise<Array<{ sku: string; location: string; available: number; readAt: Date | null }>>;
   /** Deletes samples and incidents older than `before` (retention). */
   prune(before: Date): Promise<void>;
@@ -82,12 +83,18 @@ export function createHealthRepository(db: Db): HealthRepository {
       return row?.n ?? 0;
     },
     async listNegativeAvailable(shop) {
+      // Units a take of our own may have lowered Shopify by since the last push set the value
+      // (src/db/schema/inventory-levels.ts, `unconfirmed_take`): below zero by no more than that
+      // is our take, not a sale beyond stock.
+      const l = inventoryLevels;
+      const ownTake = sql<number>`case when ${l.unconfirmedTakeAt} is not null and (${l.lastPushedAt} is null or ${l.unconfirmedTakeAt} >= ${l.lastPushedAt}) then ${l.unconfirmedTake} else 0 end`;
+      const beyond = sql<number>`(${l.shopifyAvailable} + ${ownTake})::int`;
       const rows = await db
-        .select({ sku: inventoryLevels.sku, location: inventoryLevels.location, available: inventoryLevels.shopifyAvailable, readAt: inventoryLevels.shopifyReadAt })
-        .from(inventoryLevels)
-        .where(and(eq(inventoryLevels.shop, shop), lt(inventoryLevels.shopifyAvailable, 0)))
+        .select({ sku: l.sku, location: l.location, available: beyond, readAt: l.shopifyReadAt })
+        .from(l)
+        .where(and(eq(l.shop, shop), lt(l.shopifyAvailable, 0), sql`${beyond} < 0`))
         .limit(1_000);
-      return rows.map((row) => ({ ...row, available: row.available ?? 0 }));
+      return rows.map((row) => ({ ...row, available: Number(row.available) }));
     },
     async prune(before) {
       await db.delete(healthSamples).where(lt(healthSamples.at, before));

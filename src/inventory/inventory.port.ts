@@ -12,6 +12,6 @@ export type { InventoryServices, CatalogueStatus } from './inventory.module.js';
 export type { PushSignalHub } from './push-signal.js';
 export { requestPush, type PushSignal, type PositionKey } from './push-requests.js';
 export { groupPushTargets } from './push-targets.js';
-export { StoreUnavailableError, type StoreTakeGroup, type StoreTakePort, type StoreTakeRecord } from './store-take.port.js';
+export { StoreUnavailableError, type StoreTakeGroup, type StoreTakePort, type StoreTakeRecord, type TakeInDoubt } from './store-take.port.js';
 export { IDENTITY_CONVERSION, toErpUnits, toShopifyUnits } from './unit-conversion.js';
 export type { ErpSource, PushTarget, ShopifyPushGroup, SkuMapping, UnitConversion } from './inventory.models.js';

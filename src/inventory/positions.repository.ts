@@ -12,7 +12,8 @@ import { expiringSoon } from './read-model/atp-formula.js';
  * writer, ./read-model/inventory-levels.writer.ts.
  */
 
-type LevelRow = typeof inventoryLevels.$inferSelect;
+/** A level's row as a position needs it (the sync's bookkeeping columns left out). */
+type LevelRow = Omit<typeof inventoryLevels.$inferSelect, 'unconfirmedTake' | 'unconfirmedTakeAt'>;
 
 export function toPositionRecord(row: LevelRow): PositionRecord {
   return {

@@ -26,12 +26,38 @@ export interface StoreTakeRecord {
   readonly available: number;
   /** Units Shopify had sold that no known order explains (ERP units, per position): added to the unexplained drop. */
   readonly drops: readonly (PositionKey & { readonly delta: number })[];
+  /**
+   * Shopify units the take took that `available` does not account for: set when `available` is
+   * left below zero (a give-back that did not land), so that value reads as our take, not a sale.
+   */
+  readonly unconfirmedTake?: number;
+}
+
+/** A take sent to Shopify whose outcome is not known: it may have lowered the group's `available` by `units`. */
+export interface TakeInDoubt {
+  readonly group: StoreTakeGroup;
+  readonly units: number;
 }
 
 /** Shopify did not answer within the take's budget: the reservation is refused, nothing is held. */
 export class StoreUnavailableError extends AppError {
-  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super('STORE_UNAVAILABLE', message, details, options);
+  /** Takes sent before Shopify stopped answering, which may have landed (recorded by the caller once its transaction is gone). */
+  readonly takesInDoubt: readonly TakeInDoubt[];
+
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown; takesInDoubt?: readonly TakeInDoubt[] }) {
+    super('STORE_UNAVAILABLE', message, details, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.takesInDoubt = options?.takesInDoubt ?? [];
+  }
+
+  /** Shopify refused the call (a user error): it did not run. */
+  get refusedByShopify(): boolean {
+    return this.details['retryable'] === false;
+  }
+
+  /** The same refusal, naming takes that may have landed before it. */
+  withTakesInDoubt(takes: readonly TakeInDoubt[]): StoreUnavailableError {
+    if (takes.length === 0) return this;
+    return new StoreUnavailableError(this.message, this.details, { cause: this.cause, takesInDoubt: [...this.takesInDoubt, ...takes] });
   }
 }
 
@@ -53,4 +79,10 @@ export interface StoreTakePort {
   ): Promise<Map<string, number>>;
   /** In the reservation's transaction: the new baselines (read now) and the drops found. */
   record(tx: Db, records: readonly StoreTakeRecord[], at: Date): Promise<void>;
+  /**
+   * After a refusal whose takes may have landed (StoreUnavailableError.takesInDoubt), once the
+   * reservation's transaction is gone: Shopify may be lower by their units than Stockbridge knows,
+   * so a value below zero there is our own take, not a sale beyond stock.
+   */
+  recordTakesInDoubt(db: Db, takes: readonly TakeInDoubt[], at: Date): Promise<void>;
 }

@@ -608,9 +608,12 @@ export function createReservationsRepository(db: Db, shop: string) {
         return await decideInTransaction(inputs, store);
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
-        // Nothing was written; a take that may have landed leaves Shopify low: the push corrects it.
+        // Nothing was written; a take that may have landed leaves Shopify low: the push corrects it,
+        // and until then a value it left below zero reads as our take, not a sale beyond stock.
         store?.onTake?.('unavailable', null);
-        await createInventoryLevelsWriter(db, shop).requestPush(sortedPositions(inputs.flatMap((input) => input.lines)), store?.now?.() ?? new Date());
+        const now = store?.now?.() ?? new Date();
+        if (store && error.takesInDoubt.length > 0) await store.port.recordTakesInDoubt(db, error.takesInDoubt, now);
+        await createInventoryLevelsWriter(db, shop).requestPush(sortedPositions(inputs.flatMap((input) => input.lines)), now);
         return inputs.map(() => ({ kind: 'store-unavailable' as const, message: error.message }));
       }
     },

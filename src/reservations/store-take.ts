@@ -188,10 +188,17 @@ export async function decideWithStore<D>(input: TakeInput<D>): Promise<{ decisio
     requests.length === 1
       ? `gid://stockbridge/ReservationTake/${key}?idempotencyKey=${encodeURIComponent(requests[0]!.idempotencyKey)}`
       : `gid://stockbridge/ReservationTake/${key}?requests=${requests.length}`;
-  const after = await context.port.adjust(
-    takes.map(({ state, t }) => ({ group: state.group, delta: -t })),
-    { idempotencyKey: key, referenceDocumentUri },
-  );
+  // A take whose answer never comes may still have landed: the refusal names it, so that Shopify's
+  // value lowered by it (below zero when Shopify had sold more) is known as ours.
+  const inDoubt = takes.map(({ state, t }) => ({ group: state.group, units: t }));
+  const after = await context.port
+    .adjust(
+      takes.map(({ state, t }) => ({ group: state.group, delta: -t })),
+      { idempotencyKey: key, referenceDocumentUri },
+    )
+    .catch((error: unknown) => {
+      throw error instanceof StoreUnavailableError && !error.refusedByShopify ? error.withTakesInDoubt(inDoubt) : error;
+    });
 
   // What Shopify held before the take, and the units it sold that no known order explains.
   const taken = takes.map(({ state, t }) => {
@@ -227,15 +234,23 @@ export async function decideWithStore<D>(input: TakeInput<D>): Promise<{ decisio
       );
       for (const [groupKey, value] of corrected) finalValue.set(groupKey, value);
     } catch (error) {
-      // A give-back that did not land leaves Shopify low (safe; the push raises it). A further take that did not land must refuse.
-      if (corrections.some(({ delta }) => delta < 0)) throw error;
+      // A give-back that did not land leaves Shopify low (safe; the push raises it). A further take
+      // that did not land must refuse: the first take landed, and the further one may have.
+      if (corrections.some(({ delta }) => delta < 0)) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        const further = new Map(error.refusedByShopify ? [] : corrections.filter(({ delta }) => delta < 0).map(({ take, delta }) => [take.state.group.key, -delta]));
+        throw error.withTakesInDoubt(taken.map((take) => ({ group: take.state.group, units: take.t + (further.get(take.state.group.key) ?? 0) })));
+      }
     }
   }
   for (const take of taken) {
+    const available = finalValue.get(take.state.group.key)!;
     records.set(take.state.group.key, {
       group: take.state.group,
-      available: finalValue.get(take.state.group.key)!,
+      available,
       drops: spreadDrop(take.state.positions, take.soldErp, final.granted),
+      // Left below zero (its give-back did not land): our take, not a sale beyond stock.
+      ...(available < 0 ? { unconfirmedTake: take.t } : {}),
     });
   }
   context.onTake?.(short.length > 0 ? 'short' : 'taken', (Date.now() - started) / 1000);

@@ -14,6 +14,7 @@ import {
   type StoreTakeGroup,
   type StoreTakePort,
   type StoreTakeRecord,
+  type TakeInDoubt,
 } from '../inventory/inventory.port.js';
 import type { Logger } from '../logger.js';
 import { isAppError } from '../shared/errors.js';
@@ -127,6 +128,8 @@ export function createStoreTake(deps: StoreTakeDeps): StoreTakePort {
       // Shopify's value after the take is the baseline: the push's next compare-and-set matches it,
       // and the inventory_levels/update webhook of the take is an echo.
       await writer.recordShopifyReadings(records.flatMap((record) => record.group.erpLocations.map((location) => ({ sku: record.group.sku, location, available: record.available, at }))));
+      const unconfirmed = records.filter((record) => (record.unconfirmedTake ?? 0) > 0);
+      if (unconfirmed.length > 0) await writer.recordUnconfirmedTakes(unconfirmedUnits(unconfirmed.map((record) => ({ group: record.group, units: record.unconfirmedTake! }))), at);
       const drops = records.flatMap((record) => record.drops.filter((drop) => drop.delta !== 0));
       if (drops.length === 0) return;
       await writer.addUnexplainedDrop(drops, at);
@@ -141,5 +144,16 @@ export function createStoreTake(deps: StoreTakeDeps): StoreTakePort {
           });
       }
     },
+
+    async recordTakesInDoubt(db: Db, takes: readonly TakeInDoubt[], at: Date): Promise<void> {
+      if (takes.length === 0) return;
+      deps.log.warn({ takes: takes.map((take) => ({ group: take.group.key, units: take.units })) }, 'a reservation take may have landed in Shopify without its answer; recorded as our own');
+      await createInventoryLevelsWriter(db, deps.shop).recordUnconfirmedTakes(unconfirmedUnits(takes), at);
+    },
   };
+}
+
+/** Every ERP position of a group holds the group's Shopify value, so each carries the take's whole units. */
+function unconfirmedUnits(takes: readonly TakeInDoubt[]): (PositionKey & { units: number })[] {
+  return takes.flatMap((take) => take.group.erpLocations.map((location) => ({ sku: take.group.sku, location, units: take.units })));
 }

@@ -1,12 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAlertSender, type AlertSender } from '../../src/alerts/alert-sender.js';
 import { createAlertsRepository, type AlertsRepository } from '../../src/alerts/alerts.repository.js';
 import { alerts as alertsTable, healthSamples, oversellIncidents } from '../../src/db/schema/health.js';
+import { inventoryLevels } from '../../src/db/schema/inventory-levels.js';
 import { operatorActions } from '../../src/db/schema/operator-actions.js';
 import { createHealthRepository } from '../../src/health/health.repository.js';
 import { createHealthService, type HealthService } from '../../src/health/health.service.js';
+import { createInventoryLevelsWriter } from '../../src/inventory/read-model/inventory-levels.writer.js';
 import { createOperatorActions } from '../../src/operator-actions/operator-actions.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createMemoryLogger } from '../support/gateway.js';
@@ -124,6 +127,30 @@ describe('the success metrics and their alerts', () => {
     expect(String(oversells[0]!.details.query)).toContain('product(sku: "SKU-1")');
     const stored = await store.list({ open: true, limit: 10 });
     expect(stored.map((alert) => alert.code).sort()).toEqual(['HEALTH_THRESHOLD_BREACHED', 'OVERSELL', 'SKUS_UNMAPPED']);
+  });
+
+  it('a Shopify value below zero is an oversell incident, except as far as a take of our own that no push has overwritten explains it', async () => {
+    const shop = 'health.myshopify.com';
+    const pushedAt = new Date(now.getTime() - 60_000);
+    const level = (sku: string, shopifyAvailable: number) => ({ shop, sku, location: 'WH', onHand: 10, shopifyAvailable, shopifyReadAt: now, lastPushedAt: pushedAt, lastPushedQuantity: 5 });
+    await database.db.delete(inventoryLevels).where(eq(inventoryLevels.shop, shop));
+    await database.db.insert(inventoryLevels).values([level('NEG-SALE', -4), level('NEG-TAKE', -3), level('NEG-OLD-TAKE', -3), level('NEG-BEYOND', -7), level('POSITIVE', 2)]);
+    const writer = createInventoryLevelsWriter(database.db, shop);
+    // Two takes in doubt add up (2 + 3 units) after the last push; one made before it counts for nothing.
+    await writer.recordUnconfirmedTakes([{ sku: 'NEG-TAKE', location: 'WH', units: 2 }, { sku: 'NEG-BEYOND', location: 'WH', units: 5 }], new Date(now.getTime() - 5_000));
+    await writer.recordUnconfirmedTakes([{ sku: 'NEG-TAKE', location: 'WH', units: 3 }], new Date(now.getTime() - 4_000));
+    await writer.recordUnconfirmedTakes([{ sku: 'NEG-OLD-TAKE', location: 'WH', units: 9 }], new Date(pushedAt.getTime() - 1_000));
+
+    expect(await health.detectNegativeAvailable()).toBe(3);
+    const incidents = await database.db.select().from(oversellIncidents).orderBy(oversellIncidents.sku);
+    expect(incidents.map((incident) => [incident.sku, incident.source, incident.units])).toEqual([
+      ['NEG-BEYOND', 'SHOPIFY_NEGATIVE_AVAILABLE', 2],
+      ['NEG-OLD-TAKE', 'SHOPIFY_NEGATIVE_AVAILABLE', 3],
+      ['NEG-SALE', 'SHOPIFY_NEGATIVE_AVAILABLE', 4],
+    ]);
+    // Found again at the next minute: the same readings are not new incidents.
+    expect(await health.detectNegativeAvailable()).toBe(0);
+    await database.db.delete(inventoryLevels).where(eq(inventoryLevels.shop, shop));
   });
 
   it('replays counted as manual interventions cross the weekly threshold and alert once', async () => {

@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createHealthRepository } from '../../src/health/health.repository.js';
+import { createInventoryLevelsWriter } from '../../src/inventory/read-model/inventory-levels.writer.js';
 import { createMetricsRegistry } from '../../src/metrics.js';
 import { createReservationsRepository } from '../../src/reservations/reservations.repository.js';
 import { createReservationsService, type ReservationsService } from '../../src/reservations/reservations.service.js';
@@ -176,6 +178,62 @@ describe('a reservation takes its units out of what Shopify offers before it is 
     expect(available(group)).toBe(row.availableToPromise - 4);
     expect(new Set(calls.keys.slice(keys)).size).toBe(1);
     expect((await levelRow(fixture, group.sku, location)).reserved).toBe(4);
+  });
+
+  it('records a take that may have landed below zero as our own: Shopify’s negative value is no oversell incident, and a sale beyond it still is', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    const n = row.availableToPromise;
+    const quick = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'on', log: createMemoryLogger().log, budgetMs: 600 });
+    // Shopify sold all but 2 units without Stockbridge knowing; a take of 5 lands (2 - 5 = -3)
+    // and its answer, like every resend within the budget, is lost.
+    expect(sell(group, n - 2)).toBe(true);
+    fixture.demo.shopify.state.setAdminFaults({ script: ['dropAfterExecute'], dropRate: 1 });
+    try {
+      await expect(service(quick).reserve(actor, { sku: group.sku, location, quantity: 5, reference: 'W-NEG', idempotencyKey: `neg-${group.sku}` })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    } finally {
+      fixture.demo.shopify.state.clearFaults();
+    }
+    // The first request may still be on its way when the budget ends (a busy machine): it lands.
+    await vi.waitFor(() => expect(available(group)).toBe(-3));
+    const held = await levelRow(fixture, group.sku, location);
+    expect(held.reserved).toBe(0);
+    expect(held.unconfirmedTake).toBe(5);
+
+    // The take's inventory_levels/update reports -3 before any push: our take, not a sale beyond stock.
+    const writer = createInventoryLevelsWriter(fixture.database.db, fixture.deps.shop);
+    await writer.recordShopifyReadings([{ sku: group.sku, location, available: -3, at: new Date(fixture.clock.now().getTime() + 1_000) }]);
+    const negatives = () => createHealthRepository(fixture.database.db).listNegativeAvailable(fixture.deps.shop);
+    expect((await negatives()).filter((negative) => negative.sku === group.sku)).toEqual([]);
+    // A value further below than the take explains is Shopify selling beyond what it offered.
+    await writer.recordShopifyReadings([{ sku: group.sku, location, available: -8, at: new Date(fixture.clock.now().getTime() + 2_000) }]);
+    expect((await negatives()).filter((negative) => negative.sku === group.sku)).toEqual([expect.objectContaining({ location, available: -3 })]);
+  });
+
+  it('records a take left below zero by a give-back that did not land as our own, and grants only what Shopify had not sold', async () => {
+    const { group, location, row } = await simpleGroup(fixture);
+    const n = row.availableToPromise;
+    const quick = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'on', log: createMemoryLogger().log, budgetMs: 600 });
+    expect(sell(group, n - 2)).toBe(true);
+    // The take answers (-3: Shopify had sold more than remains); the give-back is lost every time.
+    fixture.demo.shopify.state.setAdminFaults({ script: ['none'], dropRate: 1 });
+    let outcome;
+    try {
+      outcome = await service(quick).reserve(actor, { sku: group.sku, location, quantity: 5, reference: 'W-GIVEBACK', idempotencyKey: `giveback-${group.sku}` });
+    } finally {
+      fixture.demo.shopify.state.clearFaults();
+    }
+    expect(outcome).toMatchObject({ kind: 'insufficient-stock', availableToPromise: 2 });
+    expect(available(group)).toBe(-3);
+    const after = await levelRow(fixture, group.sku, location);
+    expect(after.shopifyAvailable).toBe(-3);
+    expect(after.unconfirmedTake).toBe(5);
+    expect((await createHealthRepository(fixture.database.db).listNegativeAvailable(fixture.deps.shop)).filter((negative) => negative.sku === group.sku)).toEqual([]);
+
+    // The push sets the value whole: the take is overwritten and no longer explains anything.
+    await fixture.sync.services.runEventPush();
+    expect(available(group)).toBeGreaterThanOrEqual(0);
+    const pushed = await levelRow(fixture, group.sku, location);
+    expect(pushed.lastPushedAt!.getTime()).toBeGreaterThanOrEqual(pushed.unconfirmedTakeAt!.getTime());
   });
 
   it('never lets Shopify sales and reservations together exceed the stock of a hot SKU, under concurrent pushes', async () => {

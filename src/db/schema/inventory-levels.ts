@@ -69,6 +69,15 @@ export const inventoryLevels = pgTable(
     /** Shopify's `available` as last read (Shopify units), and when. */
     shopifyAvailable: integer('shopify_available'),
     shopifyReadAt: timestamp('shopify_read_at', { withTimezone: true }),
+    /**
+     * Shopify units a reservation's take of Stockbridge's own may have lowered `available` by,
+     * beyond what `shopify_available` accounts for (a take whose answer never came, or whose
+     * give-back did not land), and when it was last added to. Only a take after the last push
+     * counts (`last_pushed_at`: a push sets the value whole). A negative Shopify value it covers is
+     * Stockbridge's take, not a sale beyond stock (src/health: SHOPIFY_NEGATIVE_AVAILABLE).
+     */
+    unconfirmedTake: integer('unconfirmed_take').notNull().default(0),
+    unconfirmedTakeAt: timestamp('unconfirmed_take_at', { withTimezone: true }),
     /** The value Stockbridge last set in Shopify (Shopify units), and when. */
     lastPushedQuantity: integer('last_pushed_quantity'),
     lastPushedAt: timestamp('last_pushed_at', { withTimezone: true }),

@@ -596,6 +596,28 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
     },
 
     /**
+     * Units a reservation's take of our own may have taken out of Shopify's `available` without
+     * `shopify_available` showing it (its answer never came, or its give-back did not land),
+     * Shopify units per position, as of `at`. They add up until a push sets the value whole
+     * (`last_pushed_at` later than the last of them); a take after that starts a new count. The
+     * positions are marked for push: Shopify may offer less than their ATP.
+     */
+    async recordUnconfirmedTakes(takes: readonly (PositionKey & { units: number })[], at: Date): Promise<void> {
+      const totals = totalsByPosition(takes, ['units']).filter((take) => take.units > 0);
+      for (const page of chunks(totals)) {
+        const rows = page.map((t) => sql`(${t.sku}::text, ${t.location}::text, ${t.units}::int)`);
+        const since = sql`(${inventoryLevels.unconfirmedTakeAt} is not null and (${inventoryLevels.lastPushedAt} is null or ${inventoryLevels.unconfirmedTakeAt} >= ${inventoryLevels.lastPushedAt}))`;
+        await db.execute(sql`
+          update ${inventoryLevels}
+          set unconfirmed_take = case when ${since} then ${inventoryLevels.unconfirmedTake} + v.units else v.units end,
+              unconfirmed_take_at = greatest(${inventoryLevels.unconfirmedTakeAt}, ${iso(at)}::timestamptz),
+              push_requested_at = ${pushNoLaterThan(iso(at))}
+          from ${valuesTable(rows, 'sku, location, units')}
+          where ${matchesV} and ${lockedFirstKeys(page)}`);
+      }
+    },
+
+    /**
      * Values Shopify applied: the value set becomes the last read and the last pushed value; the
      * push mark is cleared where the ATP is still `atp`, the one the push was computed from (a
      * change that landed meanwhile keeps its mark).

@@ -1,0 +1,2 @@
+ALTER TABLE "inventory_levels" ADD COLUMN "unconfirmed_take" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "inventory_levels" ADD COLUMN "unconfirmed_take_at" timestamp with time zone;
