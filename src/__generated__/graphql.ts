@@ -1151,8 +1151,8 @@ export type OrdersToErpMode =
 
 /**
  * Oversell incidents: an order Shopify accepted beyond the ATP, or Shopify's `available` seen
- * below zero (each alerted with its SKU, location and order). `count` and `status` are over the
- * last day.
+ * below zero beyond what a reservation's take of Stockbridge's own explains (each alerted with its
+ * SKU, location and order). `count` and `status` are over the last day.
  */
 export type OversellIncidentsMetric = {
   __typename?: 'OversellIncidentsMetric';
