@@ -132,18 +132,28 @@ async function pushLatency(databaseUrl: string, samples: number): Promise<void> 
       }
       if (chosen.length <= samples) await sleep(500);
     }
+    // With INVENTORY_PUSH on, each grant first takes its unit out of Shopify (one call): on the
+    // demo's Standard plan the start-up reconcile may have spent the bucket, and a take that waits
+    // longer than its budget is refused with STORE_UNAVAILABLE. The peak day is a Plus store; a
+    // refusal is asked again under the same key, as the contract invites, and counted.
+    gateway.demo!.shopify.state.setPlan(process.env.BENCH_SHOPIFY_PLAN ?? 'plus');
     const times: number[] = [];
     let missed = 0;
+    let askedAgain = 0;
     for (const g of chosen) {
       const before = available(g);
       const started = performance.now();
-      await gateway.services.reservations.reserve(actor, {
-        sku: g.sku,
-        location: g.erpLocations[0]!,
-        quantity: 1,
-        reference: 'bench',
-        idempotencyKey: `push-${g.sku}-${g.erpLocations[0]}`,
-      });
+      const input = { sku: g.sku, location: g.erpLocations[0]!, quantity: 1, reference: 'bench', idempotencyKey: `push-${g.sku}-${g.erpLocations[0]}` };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await gateway.services.reservations.reserve(actor, input);
+          break;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'STORE_UNAVAILABLE' || attempt >= 5) throw error;
+          askedAgain += 1;
+          await sleep(1_000);
+        }
+      }
       while (available(g) === before && performance.now() - started < 10_000) await sleep(2);
       if (available(g) === before) missed += 1;
       else times.push(performance.now() - started);
@@ -156,7 +166,7 @@ async function pushLatency(databaseUrl: string, samples: number): Promise<void> 
       times.length === 0
         ? `reservation -> Shopify available: no change within 10 s for ${missed} reservations (is the event push running?)`
         : `reservation -> Shopify available (${times.length} reservations, one at a time): p50 ${percentile(times, 50).toFixed(0)} ms  ` +
-            `max ${times.at(-1)!.toFixed(0)} ms${missed ? `  (${missed} not within 10 s)` : ''}  (load average ${loadavg()[0]!.toFixed(1)})`,
+            `max ${times.at(-1)!.toFixed(0)} ms${missed ? `  (${missed} not within 10 s)` : ''}${askedAgain ? `  (${askedAgain} asked again after STORE_UNAVAILABLE)` : ''}  (load average ${loadavg()[0]!.toFixed(1)})`,
     );
   } finally {
     await gateway.close();
