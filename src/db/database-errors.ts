@@ -18,6 +18,8 @@ const connectionCodes = new Set([
   'ETIMEDOUT',
   // The order pipeline's group commit gave up on a statement that never came back (micro-batch.ts).
   'BATCH_TIMEOUT',
+  // An acknowledgement's insert that did not answer in time; its connections are replaced (database.ts).
+  'STATEMENT_TIMEOUT',
 ]);
 
 /**

@@ -167,10 +167,65 @@ export interface StatementRunner {
 
 const acknowledgementHandle = Symbol('stockbridge.acknowledgementHandle');
 
-function postgresRunner(client: postgres.Sql, reserved: boolean, concurrency: number): StatementRunner {
+/**
+ * How long an acknowledgement's insert may take before its connections are presumed hung. After
+ * a database cut, a statement on a postgres.js connection was seen never to come back while the
+ * server showed nothing waiting (Issue 17's full runs); with both reserved connections so held,
+ * every webhook of the instance queued, then was answered 503, for minutes.
+ */
+export const ACKNOWLEDGEMENT_TIMEOUT_MS = 10_000;
+
+/** A statement of the acknowledgements' reserve that did not answer in time: read as the database being unreachable (database-errors.ts). */
+export class StatementTimedOut extends Error {
+  readonly code = 'STATEMENT_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`the database did not answer within ${timeoutMs} ms; its connections are replaced`);
+    this.name = 'StatementTimedOut';
+  }
+}
+
+/**
+ * The acknowledgements' reserve as a runner whose statements answer within `timeoutMs`: past it
+ * the caller gets StatementTimedOut (the webhook is answered 503, Shopify sends it again; an
+ * insert that lands later makes that delivery a duplicate, stored once), and the reserve's
+ * connections are replaced by fresh ones, the old set ended in the background, so a hung
+ * connection holds no later statement.
+ */
+export function replacingRunner(open: () => postgres.Sql, concurrency: number, timeoutMs: number): StatementRunner & { end(): Promise<void> } {
+  let client = open();
   return {
-    reserved,
+    reserved: true,
     concurrency,
+    async run<T>(text: string, params: readonly unknown[]) {
+      const used = client;
+      const statement = used.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          if (client === used) {
+            client = open();
+            void used.end({ timeout: 1 }).catch(() => undefined);
+          }
+          reject(new StatementTimedOut(timeoutMs));
+        }, timeoutMs);
+      });
+      statement.catch(() => undefined);
+      try {
+        return [...(await Promise.race([statement, timeout]))] as T[];
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async end() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+function postgresRunner(client: postgres.Sql): StatementRunner {
+  return {
+    reserved: false,
+    concurrency: 1,
     async run<T>(text: string, params: readonly unknown[]) {
       return [...(await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }))] as T[];
     },
@@ -196,7 +251,7 @@ export function acknowledgementStatements(db: Db): StatementRunner {
       },
     };
   }
-  return postgresRunner(client, false, 1);
+  return postgresRunner(client);
 }
 
 /** Statements with at most this many parameters are prepared (bounds the cache: see preparingClient). */
@@ -242,8 +297,12 @@ function preparingClient<T extends postgres.Sql | postgres.TransactionSql>(clien
 async function openPostgres(url: string, max: number): Promise<Database> {
   const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 });
   const db = drizzlePostgres(preparingClient(client), { schema }) as unknown as Db;
-  const acknowledgementClient = postgres(url, { max: ACKNOWLEDGEMENT_CONNECTIONS, onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 });
-  Object.defineProperty(db, acknowledgementHandle, { value: postgresRunner(acknowledgementClient, true, ACKNOWLEDGEMENT_CONNECTIONS) });
+  const acknowledgements = replacingRunner(
+    () => postgres(url, { max: ACKNOWLEDGEMENT_CONNECTIONS, onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 }),
+    ACKNOWLEDGEMENT_CONNECTIONS,
+    ACKNOWLEDGEMENT_TIMEOUT_MS,
+  );
+  Object.defineProperty(db, acknowledgementHandle, { value: acknowledgements });
   return {
     db,
     kind: 'postgres',
@@ -271,7 +330,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
       return () => request.unlisten();
     },
     async close() {
-      await Promise.all([client.end({ timeout: 5 }), acknowledgementClient.end({ timeout: 5 })]);
+      await Promise.all([client.end({ timeout: 5 }), acknowledgements.end()]);
     },
   };
 }
