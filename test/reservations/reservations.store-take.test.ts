@@ -58,8 +58,22 @@ function service(storeTake: StoreTakePort = fixture.sync.storeTake): Reservation
   });
 }
 
+/** The sync's take with its own push mode and, for the faults' tests, a shorter budget than the default 3 s. */
+const storeTake = (pushMode: 'on' | 'shadow', budgetMs?: number) =>
+  createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => pushMode, log: createMemoryLogger().log, ...(budgetMs === undefined ? {} : { budgetMs }) });
+
 const available = (group: { inventoryItemId: string; shopifyLocationId: string }) =>
   fixture.demo.shopify.state.level({ inventoryItemId: group.inventoryItemId, location: group.shopifyLocationId })!.quantities.available;
+
+/** `work` while the simulated Admin API misbehaves as `faults` say; the faults are cleared however it ends. */
+async function underFaults<T>(faults: Parameters<SyncFixture['demo']['shopify']['state']['setAdminFaults']>[0], work: () => Promise<T>): Promise<T> {
+  fixture.demo.shopify.state.setAdminFaults(faults);
+  try {
+    return await work();
+  } finally {
+    fixture.demo.shopify.state.clearFaults();
+  }
+}
 
 /** A Shopify sale whose webhook never arrives (no orders module listens). */
 function sell(group: { variantId: string; shopifyLocationId: string }, quantity: number): boolean {
@@ -109,7 +123,7 @@ describe('a reservation takes its units out of what Shopify offers before it is 
 
   it('makes no Shopify call while INVENTORY_PUSH is shadow', async () => {
     const { group, location, row } = await simpleGroup(fixture);
-    const shadow = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'shadow', log: createMemoryLogger().log });
+    const shadow = storeTake('shadow');
     const before = calls.adjust;
 
     const outcome = await service(shadow).reserve(actor, { sku: group.sku, location, quantity: 5, reference: 'W-SHADOW', idempotencyKey: `shadow-${group.sku}` });
@@ -121,7 +135,7 @@ describe('a reservation takes its units out of what Shopify offers before it is 
 
   it('refuses with STORE_UNAVAILABLE when the store does not answer, holds nothing, and the key decides again later', async () => {
     const { group, location, row } = await simpleGroup(fixture);
-    const quick = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'on', log: createMemoryLogger().log, budgetMs: 1_000 });
+    const quick = storeTake('on', 1_000);
     const reservations = service(quick);
     const input = { sku: group.sku, location, quantity: 4, reference: 'W-DOWN', idempotencyKey: `down-${group.sku}` };
     fixture.demo.shopify.state.setAdminFaults({ http503Rate: 1 });
@@ -157,7 +171,7 @@ describe('a reservation takes its units out of what Shopify offers before it is 
 
   it('replays the landed take when the client asks again after STORE_UNAVAILABLE (same call, same key, never taken twice)', async () => {
     const { group, location, row } = await simpleGroup(fixture);
-    const quick = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'on', log: createMemoryLogger().log, budgetMs: 600 });
+    const quick = storeTake('on', 600);
     const reservations = service(quick);
     const input = { sku: group.sku, location, quantity: 4, reference: 'W-INDOUBT', idempotencyKey: `in-doubt-${group.sku}` };
     const keys = calls.keys.length;
@@ -183,16 +197,13 @@ describe('a reservation takes its units out of what Shopify offers before it is 
   it('records a take that may have landed below zero as our own: Shopify’s negative value is no oversell incident, and a sale beyond it still is', async () => {
     const { group, location, row } = await simpleGroup(fixture);
     const n = row.availableToPromise;
-    const quick = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'on', log: createMemoryLogger().log, budgetMs: 600 });
     // Shopify sold all but 2 units without Stockbridge knowing; a take of 5 lands (2 - 5 = -3)
     // and its answer, like every resend within the budget, is lost.
     expect(sell(group, n - 2)).toBe(true);
-    fixture.demo.shopify.state.setAdminFaults({ script: ['dropAfterExecute'], dropRate: 1 });
-    try {
-      await expect(service(quick).reserve(actor, { sku: group.sku, location, quantity: 5, reference: 'W-NEG', idempotencyKey: `neg-${group.sku}` })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
-    } finally {
-      fixture.demo.shopify.state.clearFaults();
-    }
+    const reserving = underFaults({ script: ['dropAfterExecute'], dropRate: 1 }, () =>
+      service(storeTake('on', 600)).reserve(actor, { sku: group.sku, location, quantity: 5, reference: 'W-NEG', idempotencyKey: `neg-${group.sku}` }),
+    );
+    await expect(reserving).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     // The first request may still be on its way when the budget ends (a busy machine): it lands.
     await vi.waitFor(() => expect(available(group)).toBe(-3));
     const held = await levelRow(fixture, group.sku, location);
@@ -212,16 +223,11 @@ describe('a reservation takes its units out of what Shopify offers before it is 
   it('records a take left below zero by a give-back that did not land as our own, and grants only what Shopify had not sold', async () => {
     const { group, location, row } = await simpleGroup(fixture);
     const n = row.availableToPromise;
-    const quick = createStoreTake({ shop: fixture.deps.shop, shopify: fixture.shopify, mapping: fixture.inventory.services.mapping, pushMode: async () => 'on', log: createMemoryLogger().log, budgetMs: 600 });
     expect(sell(group, n - 2)).toBe(true);
     // The take answers (-3: Shopify had sold more than remains); the give-back is lost every time.
-    fixture.demo.shopify.state.setAdminFaults({ script: ['none'], dropRate: 1 });
-    let outcome;
-    try {
-      outcome = await service(quick).reserve(actor, { sku: group.sku, location, quantity: 5, reference: 'W-GIVEBACK', idempotencyKey: `giveback-${group.sku}` });
-    } finally {
-      fixture.demo.shopify.state.clearFaults();
-    }
+    const outcome = await underFaults({ script: ['none'], dropRate: 1 }, () =>
+      service(storeTake('on', 600)).reserve(actor, { sku: group.sku, location, quantity: 5, reference: 'W-GIVEBACK', idempotencyKey: `giveback-${group.sku}` }),
+    );
     expect(outcome).toMatchObject({ kind: 'insufficient-stock', availableToPromise: 2 });
     expect(available(group)).toBe(-3);
     const after = await levelRow(fixture, group.sku, location);
