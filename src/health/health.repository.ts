@@ -3,6 +3,7 @@ import { rowsOf, type Db } from '../db/database.js';
 import { timestamptz } from '../db/sql-lists.js';
 import { healthSamples, oversellIncidents } from '../db/schema/health.js';
 import { inventoryLevels } from '../db/schema/inventory-levels.js';
+import { unconfirmedTakeExpression } from '../inventory/read-model/inventory-levels.writer.js';
 
 /** An attempt that counts in the error rate: one pushed position, or one order sent to the ERP. */
 export interface HealthSample {
@@ -83,12 +84,10 @@ export function createHealthRepository(db: Db): HealthRepository {
       return row?.n ?? 0;
     },
     async listNegativeAvailable(shop) {
-      // Units a take of our own may have lowered Shopify by since the last push set the value
-      // (src/db/schema/inventory-levels.ts, `unconfirmed_take`): below zero by no more than that
-      // is our take, not a sale beyond stock.
+      // Below zero by no more than what takes of our own may have lowered Shopify by since the
+      // last push (`unconfirmed_take`) is our take, not a sale beyond stock.
       const l = inventoryLevels;
-      const ownTake = sql<number>`case when ${l.unconfirmedTakeAt} is not null and (${l.lastPushedAt} is null or ${l.unconfirmedTakeAt} >= ${l.lastPushedAt}) then ${l.unconfirmedTake} else 0 end`;
-      const beyond = sql<number>`(${l.shopifyAvailable} + ${ownTake})::int`;
+      const beyond = sql<number>`(${l.shopifyAvailable} + ${unconfirmedTakeExpression})::int`;
       const rows = await db
         .select({ sku: l.sku, location: l.location, available: beyond, readAt: l.shopifyReadAt })
         .from(l)

@@ -81,6 +81,15 @@ export function safetyStockSql(shop: string, sku: SQL, location: SQL): SQL {
  * The push mark after "push no later than `wanted`": the earlier of the two. PostgreSQL's `least`
  * ignores NULL arguments, so a position without a mark gets `wanted`.
  */
+/**
+ * The units of `unconfirmed_take` that still count: those added after the last push set the
+ * value whole (`last_pushed_at`), else none. Shopify's value below zero by no more than this is
+ * a take of our own, not a sale beyond stock.
+ */
+export const unconfirmedTakeExpression: SQL<number> = sql<number>`(case when ${inventoryLevels.unconfirmedTakeAt} is not null
+  and (${inventoryLevels.lastPushedAt} is null or ${inventoryLevels.unconfirmedTakeAt} >= ${inventoryLevels.lastPushedAt})
+  then ${inventoryLevels.unconfirmedTake} else 0 end)`;
+
 export function pushNoLaterThan(wanted: SQL): SQL {
   return sql`least(${inventoryLevels.pushRequestedAt}, ${wanted})`;
 }
@@ -606,10 +615,9 @@ export function createInventoryLevelsWriter(db: Db, shop: string) {
       const totals = totalsByPosition(takes, ['units']).filter((take) => take.units > 0);
       for (const page of chunks(totals)) {
         const rows = page.map((t) => sql`(${t.sku}::text, ${t.location}::text, ${t.units}::int)`);
-        const since = sql`(${inventoryLevels.unconfirmedTakeAt} is not null and (${inventoryLevels.lastPushedAt} is null or ${inventoryLevels.unconfirmedTakeAt} >= ${inventoryLevels.lastPushedAt}))`;
         await db.execute(sql`
           update ${inventoryLevels}
-          set unconfirmed_take = case when ${since} then ${inventoryLevels.unconfirmedTake} + v.units else v.units end,
+          set unconfirmed_take = ${unconfirmedTakeExpression} + v.units,
               unconfirmed_take_at = greatest(${inventoryLevels.unconfirmedTakeAt}, ${iso(at)}::timestamptz),
               push_requested_at = ${pushNoLaterThan(iso(at))}
           from ${valuesTable(rows, 'sku, location, units')}
