@@ -87,7 +87,9 @@ describe('the order pipeline feeds the success metrics', () => {
 
     // Within the ATP: no incident.
     const first = await placeAndWait(sku, 1, level.locationId, (order) => order !== null);
-    const [line] = (await gateway.services.orders.getLinesByOrderIds([first.id])).get(first.id)!;
+    // An order the poll brings in before its webhook, its lines not mapped then, gets them from the worker.
+    const lines = await waitFor(async () => (await gateway.services.orders.getLinesByOrderIds([first.id])).get(first.id) ?? [], (found) => found.length > 0, ORDER_WAIT);
+    const [line] = lines;
     expect(line).toMatchObject({ erpSku: expect.any(String), location: expect.any(String) });
     const incidentsOf = (orderId: string) => gateway.database.db.select().from(oversellIncidents).where(eq(oversellIncidents.orderId, orderId));
     expect(await incidentsOf(first.id)).toEqual([]);
