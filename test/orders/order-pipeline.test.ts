@@ -52,6 +52,15 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     return placed.order;
   }
 
+  /** What `act` does in the store, with every webhook it raises lost (the poll must find it). */
+  async function unheard<T>(act: () => T): Promise<T> {
+    world.shopify.state.setWebhookFaults({ dropRate: 1 });
+    const result = act();
+    await world.shopify.state.settleWebhooks();
+    world.shopify.state.clearFaults();
+    return result;
+  }
+
   /** Drains, a moment apart, until the order is SUBMITTED (a retry or a lapsed claim in between). */
   async function untilSubmitted(orderId: string) {
     await until(
@@ -134,10 +143,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   });
 
   it('brings an order whose webhook was dropped into the ERP through the poll', async () => {
-    world.shopify.state.setWebhookFaults({ dropRate: 1 });
-    const order = place([{ sku: 'PIPE-D', quantity: 4 }]);
-    await world.shopify.state.settleWebhooks();
-    world.shopify.state.clearFaults();
+    const order = await unheard(() => place([{ sku: 'PIPE-D', quantity: 4 }]));
     await instance.drain();
     expect(await instance.module.services.findOrder(order.id)).toBeNull();
     const poll = await instance.module.poll.poll();
@@ -651,10 +657,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
 
   it('brings in the missed orders of a page several at once', async () => {
     await seedInventoryLevel(database, shop, { sku: 'PIPE-P', location: 'WH-A', onHand: 50 });
-    world.shopify.state.setWebhookFaults({ dropRate: 1 });
-    const orders = Array.from({ length: 12 }, () => place([{ sku: 'PIPE-P', quantity: 1 }]));
-    await world.shopify.state.settleWebhooks();
-    world.shopify.state.clearFaults();
+    const orders = await unheard(() => Array.from({ length: 12 }, () => place([{ sku: 'PIPE-P', quantity: 1 }])));
     let inFlight = 0;
     let most = 0;
     const poller = await startOrdersInstance(world, database, {
@@ -692,10 +695,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
     const order = place([{ sku: 'PIPE-H', quantity: 1 }]);
     await settle();
     expect((await instance.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
-    world.shopify.state.setWebhookFaults({ dropRate: 1 });
-    world.shopify.state.cancelOrder(order.id);
-    await world.shopify.state.settleWebhooks();
-    world.shopify.state.clearFaults();
+    await unheard(() => world.shopify.state.cancelOrder(order.id));
     await instance.drain();
     expect((await instance.module.services.findOrder(order.id))?.status).toBe('SUBMITTED');
     const poll = await instance.module.poll.poll();
@@ -706,10 +706,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
   });
 
   it('takes over an order whose claim lapsed (its instance died mid-work) and sends it once', async () => {
-    world.shopify.state.setWebhookFaults({ dropRate: 1 });
-    const order = place([{ sku: 'PIPE-I', quantity: 1 }]);
-    await world.shopify.state.settleWebhooks();
-    world.shopify.state.clearFaults();
+    const order = await unheard(() => place([{ sku: 'PIPE-I', quantity: 1 }]));
     await instance.module.poll.poll();
     await instance.module.inbox.drain();
     // Another instance claims it, creates the ERP order, and dies before writing back.
@@ -750,10 +747,7 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       },
     });
     try {
-      world.shopify.state.setWebhookFaults({ dropRate: 1 });
-      const order = place([{ sku: 'PIPE-K', quantity: 1 }]);
-      await world.shopify.state.settleWebhooks();
-      world.shopify.state.clearFaults();
+      const order = await unheard(() => place([{ sku: 'PIPE-K', quantity: 1 }]));
       await stuck.module.poll.poll();
       await stuck.module.inbox.drain();
       const working = stuck.module.processor.processDue();
