@@ -50,10 +50,10 @@ export interface PreparedMapping {
  *
  * `prepare` does every lookup (a few batched reads for any number of orders) and throws
  * `ORDER_MAPPING_UNAVAILABLE` when it cannot read them: a reason to try again, not to fail the
- * order. `linesFor` then maps without I/O, so the inbox can map inside its transaction. Mapping a
- * snapshot that was not prepared (the inbox claimed a delivery stored after it read ahead) gives
- * the same answer as any unread mapping: unmapped lines that the pipeline maps again before it
- * sends, never a guess. How deliveries were batched never changes what reaches the ERP.
+ * order. `linesFor` then maps without I/O, so the inbox can map inside its transaction (it claims
+ * only the deliveries it prepared). Mapping a snapshot that was not prepared gives the same
+ * answer as any unread mapping: unmapped lines that the pipeline maps again before it sends,
+ * never a guess. How deliveries were batched never changes what reaches the ERP.
  */
 export interface OrderLineMapper {
   prepare(snapshots: readonly OrderSnapshot[]): Promise<PreparedMapping>;

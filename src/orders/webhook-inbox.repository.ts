@@ -120,8 +120,12 @@ export interface WebhookInboxRepository {
   writeStats(): WebhookInboxWriteStats;
   /** Due PENDING rows, read without locking (to prepare their mapping before claiming them). */
   peekDue(limit: number): Promise<Array<Pick<WebhookDeliveryRecord, 'id' | 'topic' | 'body'>>>;
-  /** PENDING rows that are due, locked for the caller's transaction; others skip them. */
-  claimDue(tx: Db, limit: number): Promise<WebhookDeliveryRecord[]>;
+  /**
+   * Of the rows `peekDue` gave, those still PENDING and due, locked for the caller's
+   * transaction; others skip them. Only peeked rows: the drain prepared their mapping, and a
+   * delivery stored since waits for the next batch instead of being recorded unmapped.
+   */
+  claimDue(tx: Db, ids: readonly number[]): Promise<WebhookDeliveryRecord[]>;
   complete(tx: Db, id: number, result: { status: 'DONE' | 'FAILED' | 'IGNORED'; outcome: string; lastError?: string | null }): Promise<void>;
   /** Settles many rows with the same outcome in one statement. */
   completeMany(tx: Db, ids: readonly number[], result: { status: 'DONE' | 'FAILED' | 'IGNORED'; outcome: string }): Promise<void>;
@@ -337,13 +341,13 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
         .limit(limit);
     },
 
-    async claimDue(tx, limit) {
+    async claimDue(tx, ids) {
+      if (ids.length === 0) return [];
       const rows = await tx
         .select()
         .from(webhookInbox)
-        .where(and(eq(webhookInbox.status, 'PENDING'), sql`${webhookInbox.nextAttemptAt} <= now()`))
+        .where(and(inArray(webhookInbox.id, [...ids]), eq(webhookInbox.status, 'PENDING'), sql`${webhookInbox.nextAttemptAt} <= now()`))
         .orderBy(asc(webhookInbox.nextAttemptAt), asc(webhookInbox.id))
-        .limit(limit)
         .for('update', { skipLocked: true });
       return rows.map(toDelivery);
     },

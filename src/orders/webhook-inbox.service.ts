@@ -146,12 +146,12 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
   }
 
   /**
-   * Claims up to `batchSize` due deliveries in one transaction and applies them. Without
+   * Claims the peeked deliveries that are still due in one transaction and applies them. Without
    * savepoints (the fast path) any failure rolls the whole batch back for the caller to redo
    * with them; with savepoints, a failing delivery is put back to wait and the rest commit.
    */
   async function applyBatch(
-    batchSize: number,
+    peeked: readonly number[],
     cutoverAtValue: Date,
     parsed: ReadonlyMap<number, ParsedWebhookBody | MalformedWebhookBody>,
     prepared: PreparedMapping | null,
@@ -166,7 +166,7 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
       const tx = transaction as unknown as Db;
       // A retried transaction starts again from nothing.
       oversold = [];
-      const rows = await options.inbox.claimDue(tx, batchSize);
+      const rows = await options.inbox.claimDue(tx, peeked);
       claimed = rows.length;
       const bodies = new Map(rows.map((row) => [row.id, parsed.get(row.id) ?? parseOrReason(row.topic, row.body)]));
       const mapped = new Map<number, NewLine[]>();
@@ -347,13 +347,17 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
           log.warn({ err: error }, 'could not read the mapping for new orders; they are mapped later');
         }
       }
+      // Only the deliveries read ahead are claimed (their mapping is prepared); one stored since
+      // is the next batch's, which the inbox loop starts at once.
+      const peeked = due.map((row) => row.id);
+      if (peeked.length === 0) return { claimed: 0, settled: 0, dueOrderIds: [], pendingChanged: false, oversold: [] };
       try {
-        return await applyBatch(batchSize, cutoverAtValue, parsed, prepared, false);
+        return await applyBatch(peeked, cutoverAtValue, parsed, prepared, false);
       } catch (error) {
         // One delivery broke the batch's transaction: apply them one by one, each in a savepoint,
         // so the others go through and the bad one waits for a retry.
         log.warn({ err: error }, 'a webhook delivery failed in its batch; applying the batch one by one');
-        return applyBatch(batchSize, cutoverAtValue, parsed, prepared, true);
+        return applyBatch(peeked, cutoverAtValue, parsed, prepared, true);
       }
     },
   };

@@ -260,7 +260,7 @@ describe('the order pipeline under interleavings', () => {
     await world.shopify.state.settleWebhooks();
     const together: Array<{ id: string; legacyId: number }> = [];
     // While the inbox reads the mapping for what it saw, two more orders arrive and are stored
-    // in one write: the batch claims them without having read their mapping.
+    // in one write. The batch claims only what it read ahead: these wait for the next one.
     world.mapping.beforeNextRead = async () => {
       for (const sku of ['ord-nut-00002', 'ord-nut-00003']) {
         const placed = world.shopify.state.placeOrder({ lines: [{ sku, quantity: 2 }], location: 'WH-A' });
@@ -271,11 +271,17 @@ describe('the order pipeline under interleavings', () => {
     };
     await instance.module.inbox.drain();
     expect(together).toHaveLength(2);
-    for (const order of together) {
+    expect(await find(first.order.id)).not.toBeNull();
+    for (const order of together) expect(await find(order.id)).toBeNull();
+    await instance.module.inbox.drain();
+    for (const [order, sku] of [
+      [together[0]!, 'ORD-NUT-00002'],
+      [together[1]!, 'ORD-NUT-00003'],
+    ] as const) {
       const stored = await find(order.id);
       const lines = (await instance.module.services.getLinesByOrderIds([stored!.id])).get(stored!.id)!;
-      // Never the Shopify spelling taken for an ERP SKU.
-      expect(lines.map((line) => line.erpSku)).not.toContain(lines[0]!.shopifySku);
+      // Mapped when recorded, never the Shopify spelling taken for an ERP SKU.
+      expect(lines.map((line) => [line.erpSku, line.mappingError])).toEqual([[sku, null]]);
     }
     await instance.module.processor.processDue();
     for (const [order, sku] of [
