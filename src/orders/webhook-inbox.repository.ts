@@ -118,7 +118,12 @@ export interface WebhookInboxRepository {
   whenWritesIdle(maxWaitMs: number): Promise<void>;
   /** What the acknowledgements' writes cost so far (benchmarks and tests read it). */
   writeStats(): WebhookInboxWriteStats;
-  /** Due PENDING rows, read without locking (to prepare their mapping before claiming them). */
+  /**
+   * Due PENDING rows that no drain holds, to prepare their mapping before claiming them. Read
+   * `FOR SHARE SKIP LOCKED` in a statement of its own: the rows another instance's batch has
+   * claimed are passed over (this one peeks the next ones instead of waiting on the same), and
+   * the share locks end with the statement.
+   */
   peekDue(limit: number): Promise<Array<Pick<WebhookDeliveryRecord, 'id' | 'topic' | 'body'>>>;
   /**
    * Of the rows `peekDue` gave, those still PENDING and due, locked for the caller's
@@ -338,7 +343,8 @@ export function createWebhookInboxRepository(db: Db, limits: WebhookInboxQueueLi
         .from(webhookInbox)
         .where(and(eq(webhookInbox.status, 'PENDING'), sql`${webhookInbox.nextAttemptAt} <= now()`))
         .orderBy(asc(webhookInbox.nextAttemptAt), asc(webhookInbox.id))
-        .limit(limit);
+        .limit(limit)
+        .for('share', { skipLocked: true });
     },
 
     async claimDue(tx, ids) {

@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { SimulatedErpConnector } from '../../src/erp/simulated/simulated-erp-connector.js';
@@ -77,6 +78,34 @@ describeWithPostgres('two gateway instances on one PostgreSQL', () => {
     await Promise.all([a.drain(), b.drain()]);
     expect(world.erp.countSalesOrders(reference(result.order.legacyId))).toBe(1);
     expect((await b.module.services.findOrder(result.order.id))?.status).toBe('SUBMITTED');
+  });
+
+  it('drains the deliveries past those another instance’s batch holds, each order recorded with its mapped lines', async () => {
+    const placed = skus.slice(0, 4).map((sku) => {
+      const result = world.shopify.state.placeOrder({ lines: [{ sku, quantity: 1 }], location: 'WH-A' });
+      if (!result.placed) throw new Error('refused');
+      return result.order;
+    });
+    await world.shopify.state.settleWebhooks();
+    // Another instance’s batch: the first two due deliveries (one per order: the same event sent to
+    // both routes is stored once), claimed in a transaction left open.
+    const holder = postgres(database.url!, { max: 1, onnotice: () => {} });
+    try {
+      await holder.begin(async (tx) => {
+        const held = await tx`select id from webhook_inbox where status = 'PENDING' order by next_attempt_at, id limit 2 for update`;
+        expect(held).toHaveLength(2);
+        const drained = await b.module.inbox.drain({ batchSize: 2 });
+        expect(drained.claimed).toBe(2);
+        const recorded = (await Promise.all(placed.map((order) => b.module.services.findOrder(order.id)))).filter((order) => order !== null);
+        expect(recorded).toHaveLength(2);
+        const lines = await b.module.services.getLinesByOrderIds(recorded.map((order) => order!.id));
+        for (const order of recorded) expect(lines.get(order!.id)!.map((line) => [line.erpSku, line.mappingError])).toEqual([[expect.stringMatching(/^RACE-/), null]]);
+      });
+    } finally {
+      await holder.end();
+    }
+    await Promise.all([a.drain(), b.drain()]);
+    for (const order of placed) expect(world.erp.countSalesOrders(reference(order.legacyId))).toBe(1);
   });
 
   it('loses nothing when an instance stops after answering 200 and before processing: the other drains its inbox', async () => {
