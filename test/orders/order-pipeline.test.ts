@@ -287,9 +287,12 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
       // Another session holds the position; the pipeline locks the order, then waits for it; the
       // other session then asks for the order. PostgreSQL ends the first waiter's transaction.
       let otherSide: Promise<unknown> | null = null;
+      let positionHeld!: () => void;
+      const holding = new Promise<void>((resolve) => (positionHeld = resolve));
       const held = other.begin(async (t) => {
         await t`set local deadlock_timeout = '10s'`;
         await t`select sku from inventory_levels where shop = ${shop} and sku = 'PIPE-R' and location = 'WH-B' for update`;
+        positionHeld();
         otherSide = (async () => {
           // The pipeline, holding the order, waits for the position (not any other wait).
           await expect
@@ -299,6 +302,8 @@ describe('the order pipeline, fed by the simulator’s signed webhooks', () => {
         })();
         await otherSide;
       });
+      // The pipeline starts once the other session holds the position (else it may take it first).
+      await Promise.race([holding, held]);
       await instance.module.processor.mappingChanged();
       await instance.drain();
       await held;
