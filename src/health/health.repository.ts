@@ -39,8 +39,10 @@ export interface HealthRepository {
   /** Latency percentiles and error counts of samples at or after `since`. */
   figuresSince(since: Date): Promise<WindowFigures>;
   countOversellsSince(since: Date): Promise<number>;
-  /** Positions whose Shopify `available`, as last read (a read, a reconcile, a webhook), is below zero. */
-  /** Positions whose Shopify value is below zero beyond what takes of our own explain; `available` is that unexplained value. */
+  /**
+   * Positions whose Shopify `available`, as last read (a read, a reconcile, a webhook), is below
+   * zero beyond what takes of our own explain; `available` is that unexplained value.
+   */
   listNegativeAvailable(shop: string): Promise<Array<{ sku: string; location: string; available: number; readAt: Date | null }>>;
   /** Deletes samples and incidents older than `before` (retention). */
   prune(before: Date): Promise<void>;

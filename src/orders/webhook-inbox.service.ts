@@ -168,7 +168,8 @@ export function createWebhookInboxService(options: WebhookInboxServiceOptions): 
       oversold = [];
       const rows = await options.inbox.claimDue(tx, peeked);
       claimed = rows.length;
-      const bodies = new Map(rows.map((row) => [row.id, parsed.get(row.id) ?? parseOrReason(row.topic, row.body)]));
+      // Every claimed row was read ahead (claimDue takes only those), its body parsed then.
+      const bodies = new Map(rows.map((row) => [row.id, parsed.get(row.id)!]));
       const mapped = new Map<number, NewLine[]>();
       const orderIds: string[] = [];
       for (const row of rows) {

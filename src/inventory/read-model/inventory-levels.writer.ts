@@ -78,10 +78,6 @@ export function safetyStockSql(shop: string, sku: SQL, location: SQL): SQL {
 }
 
 /**
- * The push mark after "push no later than `wanted`": the earlier of the two. PostgreSQL's `least`
- * ignores NULL arguments, so a position without a mark gets `wanted`.
- */
-/**
  * The units of `unconfirmed_take` that still count: those added after the last push set the
  * value whole (`last_pushed_at`), else none. Shopify's value below zero by no more than this is
  * a take of our own, not a sale beyond stock.
@@ -90,6 +86,10 @@ export const unconfirmedTakeExpression: SQL<number> = sql<number>`(case when ${i
   and (${inventoryLevels.lastPushedAt} is null or ${inventoryLevels.unconfirmedTakeAt} >= ${inventoryLevels.lastPushedAt})
   then ${inventoryLevels.unconfirmedTake} else 0 end)`;
 
+/**
+ * The push mark after "push no later than `wanted`": the earlier of the two. PostgreSQL's `least`
+ * ignores NULL arguments, so a position without a mark gets `wanted`.
+ */
 export function pushNoLaterThan(wanted: SQL): SQL {
   return sql`least(${inventoryLevels.pushRequestedAt}, ${wanted})`;
 }
